@@ -1,0 +1,175 @@
+//! Attribute values as OTLP carries them, kept losslessly beside the normalized fields.
+
+use serde::{Deserialize, Serialize};
+
+/// One attribute value. Serializes to the natural JSON form (string, bool, number, array, object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttrValue {
+    /// A string.
+    Str(String),
+    /// A boolean.
+    Bool(bool),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A double.
+    Double(f64),
+    /// An array of values.
+    Array(Vec<AttrValue>),
+    /// Raw bytes, kept as lowercase hex (before `Map` so it deserializes back as bytes).
+    Bytes(BytesHex),
+    /// A key-value list (OTLP `kvlistValue`), order kept; a JSON object.
+    Map(Attributes),
+}
+
+/// Raw bytes shown as hex in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BytesHex {
+    /// Hex of the bytes.
+    pub bytes_hex: String,
+}
+
+impl AttrValue {
+    /// Builds a bytes value.
+    pub fn bytes(b: &[u8]) -> Self {
+        AttrValue::Bytes(BytesHex {
+            bytes_hex: hex::encode(b),
+        })
+    }
+
+    /// The string, when this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            AttrValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// An integer view: ints, integral doubles and numeric strings (OTLP/JSON and some SDKs send
+    /// numbers as strings).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            AttrValue::Int(i) => Some(*i),
+            AttrValue::Double(d) if d.fract() == 0.0 && d.is_finite() => Some(*d as i64),
+            AttrValue::Str(s) => s.trim().parse::<i64>().ok().or_else(|| {
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|d| d.fract() == 0.0 && d.is_finite())
+                    .map(|d| d as i64)
+            }),
+            _ => None,
+        }
+    }
+
+    /// A float view: doubles, ints and numeric strings.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            AttrValue::Double(d) => Some(*d),
+            AttrValue::Int(i) => Some(*i as f64),
+            AttrValue::Str(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+    }
+
+    /// A boolean view: bools and the strings `true`/`false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            AttrValue::Bool(b) => Some(*b),
+            AttrValue::Str(s) => match s.trim() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Converts to a `serde_json::Value` (a JSON string value stays a string).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Size in bytes of the string content, used for truncation decisions.
+    pub fn approx_len(&self) -> usize {
+        match self {
+            AttrValue::Str(s) => s.len(),
+            AttrValue::Array(a) => a.iter().map(AttrValue::approx_len).sum(),
+            AttrValue::Map(m) => m.iter().map(|kv| kv.key.len() + kv.value.approx_len()).sum(),
+            AttrValue::Bytes(b) => b.bytes_hex.len(),
+            _ => 8,
+        }
+    }
+}
+
+/// A key and its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyValue {
+    /// The attribute key.
+    pub key: String,
+    /// The attribute value.
+    pub value: AttrValue,
+}
+
+/// An ordered attribute list (OTLP order kept; duplicates kept as sent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes(pub Vec<KeyValue>);
+
+impl Attributes {
+    /// The first value under `key`.
+    pub fn get(&self, key: &str) -> Option<&AttrValue> {
+        self.0.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
+    }
+
+    /// The first non-empty string under `key`.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(AttrValue::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// Appends a key-value pair.
+    pub fn push(&mut self, key: impl Into<String>, value: AttrValue) {
+        self.0.push(KeyValue {
+            key: key.into(),
+            value,
+        });
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no attributes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the pairs.
+    pub fn iter(&self) -> impl Iterator<Item = &KeyValue> {
+        self.0.iter()
+    }
+}
+
+/// Serializes as a JSON object `{key: value}` (later duplicates win, as most backends show them).
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for kv in &self.0 {
+            m.serialize_entry(&kv.key, &kv.value)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = Vec::with_capacity(map.len());
+        for (key, v) in map {
+            let value = serde_json::from_value(v).map_err(serde::de::Error::custom)?;
+            out.push(KeyValue { key, value });
+        }
+        Ok(Attributes(out))
+    }
+}

@@ -1,0 +1,317 @@
+//! The normalized span.
+
+use crate::{Attributes, Message, MessagePart, SpanId, TraceId};
+use serde::{Deserialize, Serialize};
+
+/// What a span does, in the normalized vocabulary every dialect maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// A model call that generates (chat, completion, generate_content).
+    Llm,
+    /// An embeddings call.
+    Embedding,
+    /// A retrieval step.
+    Retriever,
+    /// A reranking step.
+    Reranker,
+    /// A tool execution.
+    Tool,
+    /// An agent invocation.
+    Agent,
+    /// A chain or workflow step.
+    Chain,
+    /// Anything else.
+    #[default]
+    Span,
+}
+
+impl SpanKind {
+    /// All kinds, in their stable numeric order (the value stored in databases is the index).
+    pub const ALL: [SpanKind; 8] = [
+        SpanKind::Llm,
+        SpanKind::Embedding,
+        SpanKind::Retriever,
+        SpanKind::Reranker,
+        SpanKind::Tool,
+        SpanKind::Agent,
+        SpanKind::Chain,
+        SpanKind::Span,
+    ];
+
+    /// The stable lowercase name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Llm => "llm",
+            SpanKind::Embedding => "embedding",
+            SpanKind::Retriever => "retriever",
+            SpanKind::Reranker => "reranker",
+            SpanKind::Tool => "tool",
+            SpanKind::Agent => "agent",
+            SpanKind::Chain => "chain",
+            SpanKind::Span => "span",
+        }
+    }
+
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Stable numeric code for storage.
+    pub fn code(self) -> i64 {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(7) as i64
+    }
+
+    /// Inverse of [`SpanKind::code`]; unknown codes are `Span`.
+    pub fn from_code(code: i64) -> Self {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+            .unwrap_or(SpanKind::Span)
+    }
+
+    /// Whether spans of this kind are model calls whose usage is billed (llm, embedding).
+    pub fn is_model_call(self) -> bool {
+        matches!(self, SpanKind::Llm | SpanKind::Embedding)
+    }
+}
+
+/// Span status, as OTLP defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCode {
+    /// Not set.
+    #[default]
+    Unset,
+    /// Explicitly ok.
+    Ok,
+    /// An error.
+    Error,
+}
+
+impl StatusCode {
+    /// OTLP numeric value.
+    pub fn code(self) -> i64 {
+        match self {
+            StatusCode::Unset => 0,
+            StatusCode::Ok => 1,
+            StatusCode::Error => 2,
+        }
+    }
+
+    /// From the OTLP numeric value (unknown values are `Unset`).
+    pub fn from_code(c: i64) -> Self {
+        match c {
+            1 => StatusCode::Ok,
+            2 => StatusCode::Error,
+            _ => StatusCode::Unset,
+        }
+    }
+
+    /// The stable API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+}
+
+/// Token usage of one call, on the one convention llmtrace uses everywhere:
+/// `input` counts every prompt token, cached ones included (so `cache_read` and `cache_write` are
+/// parts of `input`), and `output` counts every generated token, reasoning included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Usage {
+    /// All input tokens, cache read and cache write included.
+    pub input: Option<u64>,
+    /// All output tokens, reasoning included.
+    pub output: Option<u64>,
+    /// Input tokens served from the provider cache.
+    pub cache_read: Option<u64>,
+    /// Input tokens written to the provider cache.
+    pub cache_write: Option<u64>,
+    /// Reasoning (thinking) tokens, a part of `output`.
+    pub reasoning: Option<u64>,
+}
+
+impl Usage {
+    /// Whether any count is present.
+    pub fn is_empty(&self) -> bool {
+        self.input.is_none()
+            && self.output.is_none()
+            && self.cache_read.is_none()
+            && self.cache_write.is_none()
+            && self.reasoning.is_none()
+    }
+
+    /// Input tokens neither read from nor written to the cache.
+    pub fn uncached_input(&self) -> u64 {
+        self.input
+            .unwrap_or(0)
+            .saturating_sub(self.cache_read.unwrap_or(0) + self.cache_write.unwrap_or(0))
+    }
+}
+
+/// Request parameters of a model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RequestParams {
+    /// Sampling temperature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Maximum tokens to generate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<i64>,
+    /// Nucleus sampling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Top-k sampling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<f64>,
+    /// Frequency penalty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Presence penalty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Stop sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop_sequences: Vec<String>,
+    /// Whether the response streamed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+/// The GenAI fields of a span, normalized from whichever dialect carried them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GenAi {
+    /// Canonical provider (`openai`, `anthropic`, `aws.bedrock`, ...).
+    pub provider: Option<String>,
+    /// Provider exactly as sent, when it differs from the canonical one.
+    pub provider_raw: Option<String>,
+    /// Operation (`chat`, `embeddings`, `execute_tool`, ...).
+    pub operation: Option<String>,
+    /// Model asked for.
+    pub request_model: Option<String>,
+    /// Model that answered.
+    pub response_model: Option<String>,
+    /// Request parameters.
+    pub params: RequestParams,
+    /// Finish reasons, mapped to the OTel values where known.
+    pub finish_reasons: Vec<String>,
+    /// Seconds from the request to the first streamed chunk.
+    pub time_to_first_token_s: Option<f64>,
+    /// System instructions given apart from the history.
+    pub system_instructions: Vec<MessagePart>,
+    /// The messages sent.
+    pub input_messages: Vec<Message>,
+    /// The messages received, one per choice.
+    pub output_messages: Vec<Message>,
+    /// Application user.
+    pub user_id: Option<String>,
+    /// Session (conversation) id.
+    pub session_id: Option<String>,
+    /// Error class (`error.type` or the exception type).
+    pub error_type: Option<String>,
+    /// Tool name, for tool spans.
+    pub tool_name: Option<String>,
+    /// Agent name, for agent spans.
+    pub agent_name: Option<String>,
+    /// Response id.
+    pub response_id: Option<String>,
+}
+
+/// A span event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SpanEvent {
+    /// Event time.
+    pub time_unix_nano: u64,
+    /// Event name.
+    pub name: String,
+    /// Event attributes.
+    pub attributes: Attributes,
+}
+
+/// A link to another span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanLink {
+    /// Linked trace.
+    pub trace_id: TraceId,
+    /// Linked span.
+    pub span_id: SpanId,
+    /// Link attributes.
+    pub attributes: Attributes,
+}
+
+/// One span, normalized, with everything the sender sent kept beside the typed fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Span {
+    /// Tenant.
+    pub project: String,
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Span id.
+    pub span_id: SpanId,
+    /// Parent span id; `None` for a root.
+    pub parent_span_id: Option<SpanId>,
+    /// Span name.
+    pub name: String,
+    /// `service.name` of the resource.
+    pub service: String,
+    /// Start, Unix nanoseconds.
+    pub start_unix_nano: u64,
+    /// End, Unix nanoseconds.
+    pub end_unix_nano: u64,
+    /// OTLP span kind (0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer).
+    pub otel_kind: i32,
+    /// Status.
+    pub status: StatusCode,
+    /// Status message.
+    pub status_message: String,
+    /// Normalized kind.
+    pub kind: SpanKind,
+    /// GenAI fields.
+    pub gen_ai: GenAi,
+    /// Token usage on the llmtrace convention.
+    pub usage: Usage,
+    /// Whether this span's usage is a real call's own usage (false for aggregate spans such as an
+    /// agent span that sums its children). Decided by the normalizer; the store adds the rule for
+    /// nested call spans of one call.
+    pub counts_usage: bool,
+    /// Span attributes as sent (long values truncated with a marker).
+    pub attributes: Attributes,
+    /// Resource attributes as sent.
+    pub resource_attributes: Attributes,
+    /// Instrumentation scope name.
+    pub scope_name: String,
+    /// Instrumentation scope version.
+    pub scope_version: String,
+    /// Span events.
+    pub events: Vec<SpanEvent>,
+    /// Span links.
+    pub links: Vec<SpanLink>,
+}
+
+impl Span {
+    /// Duration in nanoseconds (zero when the end precedes the start).
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_unix_nano.saturating_sub(self.start_unix_nano)
+    }
+
+    /// The model for grouping and pricing: the response model, else the request model.
+    pub fn model(&self) -> Option<&str> {
+        self.gen_ai
+            .response_model
+            .as_deref()
+            .or(self.gen_ai.request_model.as_deref())
+    }
+
+    /// Whether the span failed (status error, or an error type was recorded).
+    pub fn is_error(&self) -> bool {
+        self.status == StatusCode::Error
+    }
+}

@@ -1,0 +1,18 @@
+//! OTLP wire formats decoded into the llmtrace span model: protobuf and OTLP/JSON bodies,
+//! gzip with a bound on the decompressed size, and per-span validation that rejects unusable
+//! spans (bad ids) without rejecting the rest of the export. Pure and synchronous.
+
+mod compression;
+mod convert;
+mod decode;
+mod error;
+mod value;
+
+pub use compression::gunzip_limited;
+pub use convert::{logs_from_request, spans_from_request, ConvertLimits, Converted, Rejected};
+pub use decode::{decode_logs, decode_metrics, decode_traces, Format};
+pub use error::DecodeError;
+pub use opentelemetry_proto::tonic::collector::{
+    logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
+    trace::v1::ExportTraceServiceRequest,
+};
