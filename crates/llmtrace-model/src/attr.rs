@@ -162,14 +162,23 @@ impl Serialize for Attributes {
     }
 }
 
+/// Deserializes a JSON object keeping the key order (a plain map would sort keys).
 impl<'de> Deserialize<'de> for Attributes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-        let mut out = Vec::with_capacity(map.len());
-        for (key, v) in map {
-            let value = serde_json::from_value(v).map_err(serde::de::Error::custom)?;
-            out.push(KeyValue { key, value });
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Attributes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an attribute object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((key, value)) = map.next_entry::<String, AttrValue>()? {
+                    out.push(KeyValue { key, value });
+                }
+                Ok(Attributes(out))
+            }
         }
-        Ok(Attributes(out))
+        d.deserialize_map(Visitor)
     }
 }

@@ -54,10 +54,14 @@ macro_rules! define_id {
                 hex::encode(self.0)
             }
 
-            /// The first eight bytes as a big-endian signed integer: a narrow index key.
+            /// A narrow integer index key: the id folded to eight bytes (XOR of its 8-byte
+            /// halves), read as a big-endian signed integer. Folding keeps the key selective for
+            /// 64-bit ids zero-padded at either end (Jaeger and Zipkin style).
             pub fn key_i64(&self) -> i64 {
                 let mut b = [0u8; 8];
-                b.copy_from_slice(&self.0[..8]);
+                for (i, x) in self.0.iter().enumerate() {
+                    b[i % 8] ^= x;
+                }
                 i64::from_be_bytes(b)
             }
         }

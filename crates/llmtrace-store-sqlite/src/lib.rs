@@ -1,0 +1,174 @@
+//! The default llmtrace store: one SQLite file under the data dir.
+//!
+//! - WAL journal with `synchronous=FULL`, so a committed group is durable before the pipeline
+//!   acknowledges it.
+//! - One dedicated writer connection (all writes come from the pipeline's single writer task),
+//!   and a small pool of reader connections that run beside it.
+//! - Versioned migrations applied at open ([`schema`]).
+//! - Per-trace rollups maintained in the write transaction, following the counting rule of
+//!   [`llmtrace_store::TraceRollup`].
+
+mod reader;
+mod rows;
+mod schema;
+mod traces;
+mod writer;
+
+use async_trait::async_trait;
+use llmtrace_model::TraceId;
+use llmtrace_store::{
+    SpanWriter, StatsGroup, StatsQuery, StoreError, TraceDetail, TracePage, TraceQuery,
+    TraceReader, WriteBatch, WriteOutcome,
+};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// File name of the database inside the data dir.
+pub const DB_FILE_NAME: &str = "llmtrace.db";
+
+/// The SQLite backend.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<writer::Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn classify(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | OutOfMemory) => {
+            StoreError::Transient(e.to_string())
+        }
+        _ => StoreError::Permanent(e.to_string()),
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DB_FILE_NAME` inside `data_dir`, applying migrations.
+    pub fn open_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Permanent(format!("cannot create data dir {}: {e}", data_dir.display()))
+        })?;
+        Self::open(&data_dir.join(DB_FILE_NAME))
+    }
+
+    /// Opens (creating if needed) the database file at `path`, applying migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(classify)?;
+        configure(&conn).map_err(classify)?;
+        schema::migrate(&mut conn).map_err(StoreError::Permanent)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer::Writer::new(conn)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Bytes on disk (database plus WAL).
+    pub fn size_bytes(&self) -> u64 {
+        let wal = self.inner.path.with_extension("db-wal");
+        [self.inner.path.as_path(), wal.as_path()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Runs `f` on a pooled reader connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match conn {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(classify)?;
+                    c.pragma_update(None, "busy_timeout", 5000).map_err(classify)?;
+                    c.pragma_update(None, "cache_size", -16384).map_err(classify)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Permanent(format!("reader task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl SpanWriter for SqliteStore {
+    async fn write(&self, batch: WriteBatch) -> Result<WriteOutcome, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
+            w.write(&batch).map_err(|e| match e {
+                writer::WriteFailure::Sql(e) => classify(e),
+                writer::WriteFailure::Encode(m) => StoreError::Permanent(m),
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Permanent(format!("writer task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl TraceReader for SqliteStore {
+    async fn list_traces(&self, query: &TraceQuery) -> Result<TracePage, StoreError> {
+        let q = query.clone();
+        self.read(move |c| reader::list_traces(c, &q).map_err(classify))
+            .await
+    }
+
+    async fn get_trace(
+        &self,
+        project: &str,
+        trace_id: TraceId,
+    ) -> Result<Option<TraceDetail>, StoreError> {
+        let project = project.to_string();
+        self.read(move |c| reader::get_trace(c, &project, trace_id))
+            .await
+    }
+
+    async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
+        let q = query.clone();
+        self.read(move |c| reader::stats(c, &q).map_err(classify))
+            .await
+    }
+}

@@ -1,0 +1,204 @@
+//! The read path: trace search over the `traces` rollups, trace detail by the narrow trace key,
+//! and model-call statistics over the partial index of call spans.
+
+use crate::rows::{set_member_pattern, SpanRow};
+use crate::traces::{rollup_from_row, TRACE_COLUMNS};
+use llmtrace_model::TraceId;
+use llmtrace_store::{
+    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor,
+    TraceDetail, TracePage, TraceQuery, MAX_PAGE_SIZE,
+};
+use rusqlite::{params, types::Value, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+
+fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM projects WHERE name = ?1")?
+        .query_row([project], |r| r.get(0))
+        .optional()
+}
+
+/// Trace summaries, newest first.
+pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<TracePage> {
+    let Some(pid) = project_id(conn, &q.project)? else {
+        return Ok(TracePage::default());
+    };
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    let mut sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE project_id = ?");
+    let mut args: Vec<Value> = vec![Value::Integer(pid)];
+    let mut push = |sql: &mut String, clause: &str, v: Value| {
+        sql.push_str(clause);
+        args.push(v);
+    };
+    if let Some(s) = &q.service {
+        push(&mut sql, " AND instr(services, ?) > 0", Value::Text(set_member_pattern(s)));
+    }
+    if let Some(m) = &q.model {
+        push(&mut sql, " AND instr(models, ?) > 0", Value::Text(set_member_pattern(m)));
+    }
+    if let Some(p) = &q.provider {
+        push(&mut sql, " AND instr(providers, ?) > 0", Value::Text(set_member_pattern(p)));
+    }
+    if let Some(u) = &q.user_id {
+        push(&mut sql, " AND user_id = ?", Value::Text(u.clone()));
+    }
+    if let Some(s) = &q.session_id {
+        push(&mut sql, " AND session_id = ?", Value::Text(s.clone()));
+    }
+    if let Some(t) = q.since_unix_nano {
+        push(&mut sql, " AND start_ns >= ?", Value::Integer(t as i64));
+    }
+    if let Some(t) = q.until_unix_nano {
+        push(&mut sql, " AND start_ns < ?", Value::Integer(t as i64));
+    }
+    if let Some(d) = q.min_duration_nanos {
+        push(&mut sql, " AND end_ns - start_ns >= ?", Value::Integer(d as i64));
+    }
+    if q.errors_only {
+        sql.push_str(" AND error_count > 0");
+    }
+    if let Some(c) = &q.cursor {
+        sql.push_str(" AND (start_ns < ? OR (start_ns = ? AND trace_id < ?))");
+        args.push(Value::Integer(c.start_unix_nano as i64));
+        args.push(Value::Integer(c.start_unix_nano as i64));
+        args.push(Value::Blob(c.trace_id.0.to_vec()));
+    }
+    sql.push_str(" ORDER BY start_ns DESC, trace_id DESC LIMIT ?");
+    args.push(Value::Integer(limit as i64 + 1));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut traces = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            rollup_from_row(r).map(|(_, rollup)| rollup.summary)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_cursor = if traces.len() > limit {
+        traces.truncate(limit);
+        traces.last().map(|t| TraceCursor {
+            start_unix_nano: t.start_unix_nano,
+            trace_id: t.trace_id,
+        })
+    } else {
+        None
+    };
+    Ok(TracePage {
+        traces,
+        next_cursor,
+    })
+}
+
+/// One trace with its spans.
+pub(crate) fn get_trace(
+    conn: &Connection,
+    project: &str,
+    trace_id: TraceId,
+) -> Result<Option<TraceDetail>, StoreError> {
+    let e = crate::classify;
+    let Some(pid) = project_id(conn, project).map_err(e)? else {
+        return Ok(None);
+    };
+    let Some((_, rollup)) = crate::traces::load(conn, pid, &trace_id).map_err(e)? else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT trace_id, span_id, parent_span_id, name, service, kind, start_ns, end_ns, \
+             status, counts_usage, detail, counted FROM spans \
+             WHERE project_id = ?1 AND trace_key = ?2 AND trace_id = ?3 ORDER BY start_ns, id",
+        )
+        .map_err(e)?;
+    let rows = stmt
+        .query_map(params![pid, trace_id.key_i64(), &trace_id.0[..]], |r| {
+            Ok((
+                SpanRow {
+                    project: project.to_string(),
+                    trace_id: r.get(0)?,
+                    span_id: r.get(1)?,
+                    parent_span_id: r.get(2)?,
+                    name: r.get(3)?,
+                    service: r.get(4)?,
+                    kind: r.get(5)?,
+                    start_ns: r.get(6)?,
+                    end_ns: r.get(7)?,
+                    status: r.get(8)?,
+                    counts_usage: r.get(9)?,
+                    detail: r.get(10)?,
+                },
+                r.get::<_, bool>(11)?,
+            ))
+        })
+        .map_err(e)?;
+    let mut spans = Vec::new();
+    for row in rows {
+        let (row, usage_counted) = row.map_err(e)?;
+        let span = row.into_span().map_err(|m| {
+            StoreError::Permanent(format!("stored span of trace {trace_id} unreadable: {m}"))
+        })?;
+        spans.push(StoredSpan {
+            span,
+            usage_counted,
+        });
+    }
+    Ok(Some(TraceDetail {
+        summary: rollup.summary,
+        spans,
+    }))
+}
+
+#[derive(Default)]
+struct Acc {
+    group: StatsGroup,
+    durations_ms: Vec<f64>,
+}
+
+/// Statistics of counted model calls per group.
+pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<StatsGroup>> {
+    let Some(pid) = project_id(conn, &q.project)? else {
+        return Ok(Vec::new());
+    };
+    let column = match q.group_by {
+        GroupBy::Model => "model",
+        GroupBy::Provider => "provider",
+        GroupBy::Service => "service",
+        GroupBy::Operation => "operation",
+    };
+    let sql = format!(
+        "SELECT {column}, status, end_ns - start_ns, counts_usage, input_tokens, output_tokens, \
+         cache_read_tokens, cache_write_tokens, reasoning_tokens FROM spans \
+         WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 AND start_ns < ?3 AND counted = 1"
+    );
+    let since = q.since_unix_nano.unwrap_or(0) as i64;
+    let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![pid, since, until])?;
+    let mut groups: BTreeMap<Option<String>, Acc> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let key: Option<String> = r.get(0)?;
+        let acc = groups.entry(key.clone()).or_default();
+        let g = &mut acc.group;
+        g.key = key;
+        g.calls += 1;
+        if r.get::<_, i64>(1)? == 2 {
+            g.errors += 1;
+        }
+        acc.durations_ms.push(r.get::<_, i64>(2)? as f64 / 1e6);
+        if r.get::<_, bool>(3)? {
+            let n = |i: usize| -> rusqlite::Result<u64> {
+                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
+            };
+            g.input_tokens += n(4)?;
+            g.output_tokens += n(5)?;
+            g.cache_read_tokens += n(6)?;
+            g.cache_write_tokens += n(7)?;
+            g.reasoning_tokens += n(8)?;
+        }
+    }
+    Ok(groups
+        .into_values()
+        .map(|mut acc| {
+            acc.durations_ms.sort_by(f64::total_cmp);
+            acc.group.p50_ms = percentile(&acc.durations_ms, 0.50);
+            acc.group.p95_ms = percentile(&acc.durations_ms, 0.95);
+            acc.group.p99_ms = percentile(&acc.durations_ms, 0.99);
+            acc.group
+        })
+        .collect())
+}

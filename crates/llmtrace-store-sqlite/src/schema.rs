@@ -1,0 +1,114 @@
+//! Versioned migrations, applied in order at open (`PRAGMA user_version` holds the version).
+//!
+//! Layout choices (measured in BENCHMARKS.md):
+//! - `spans` is a rowid table; its per-span index leads with three integers (project, folded
+//!   trace id, span id) and ends with the full trace id, which makes it unique on exactly
+//!   (project, trace_id, span_id) while lookups by trace use the integer prefix.
+//! - Everything not filtered or summed on is one zstd-compressed JSON blob (`detail`).
+//! - `traces` holds per-trace rollups, updated once per trace per group commit.
+
+use rusqlite::Connection;
+
+/// Each entry migrates from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+CREATE TABLE projects (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE spans (
+    id                 INTEGER PRIMARY KEY,
+    project_id         INTEGER NOT NULL,
+    trace_key          INTEGER NOT NULL,
+    span_key           INTEGER NOT NULL,
+    trace_id           BLOB NOT NULL,
+    span_id            BLOB NOT NULL,
+    parent_span_id     BLOB,
+    name               TEXT NOT NULL,
+    service            TEXT NOT NULL,
+    kind               INTEGER NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    end_ns             INTEGER NOT NULL,
+    status             INTEGER NOT NULL,
+    provider           TEXT,
+    operation          TEXT,
+    model              TEXT,
+    input_tokens       INTEGER,
+    output_tokens      INTEGER,
+    cache_read_tokens  INTEGER,
+    cache_write_tokens INTEGER,
+    reasoning_tokens   INTEGER,
+    counts_usage       INTEGER NOT NULL,
+    counted            INTEGER NOT NULL,
+    detail             BLOB NOT NULL
+);
+CREATE UNIQUE INDEX spans_key ON spans (project_id, trace_key, span_key, trace_id);
+CREATE INDEX spans_calls ON spans (project_id, start_ns) WHERE kind IN (0, 1);
+CREATE TABLE traces (
+    id                 INTEGER PRIMARY KEY,
+    project_id         INTEGER NOT NULL,
+    trace_key          INTEGER NOT NULL,
+    trace_id           BLOB NOT NULL,
+    root_name          TEXT NOT NULL,
+    has_root           INTEGER NOT NULL,
+    service            TEXT NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    end_ns             INTEGER NOT NULL,
+    span_count         INTEGER NOT NULL,
+    llm_call_count     INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    error_count        INTEGER NOT NULL,
+    user_id            TEXT,
+    session_id         TEXT,
+    root_not_root      INTEGER NOT NULL,
+    root_start_ns      INTEGER NOT NULL,
+    root_span_id       BLOB NOT NULL,
+    models             TEXT NOT NULL,
+    providers          TEXT NOT NULL,
+    services           TEXT NOT NULL
+);
+CREATE INDEX traces_key ON traces (project_id, trace_key);
+CREATE INDEX traces_start ON traces (project_id, start_ns, trace_id);
+CREATE TABLE logs (
+    id             INTEGER PRIMARY KEY,
+    project_id     INTEGER NOT NULL,
+    trace_key      INTEGER,
+    trace_id       BLOB,
+    span_id        BLOB,
+    time_ns        INTEGER NOT NULL,
+    event_name     TEXT NOT NULL,
+    detail         BLOB NOT NULL
+);
+CREATE INDEX logs_trace ON logs (project_id, trace_key) WHERE trace_key IS NOT NULL;
+"#,
+];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Applies the migrations the file lacks, each in its own transaction. A file written by a newer
+/// llmtrace (higher version) is refused instead of being misread.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let current: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| e.to_string())? as usize;
+    if current > SCHEMA_VERSION {
+        return Err(format!(
+            "database schema version {current} is newer than this llmtrace supports ({SCHEMA_VERSION}); upgrade llmtrace"
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql)
+            .map_err(|e| format!("migration {}: {e}", i + 1))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

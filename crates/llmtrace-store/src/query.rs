@@ -1,0 +1,234 @@
+//! Query and result types shared by every backend.
+
+use llmtrace_model::{Span, TraceId};
+
+/// The largest page `list_traces` returns.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// Position after the last trace of a page: (start, trace id) of that trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceCursor {
+    /// Start of the last trace returned.
+    pub start_unix_nano: u64,
+    /// Id of the last trace returned.
+    pub trace_id: TraceId,
+}
+
+impl TraceCursor {
+    /// Opaque string form: `<start>-<trace id hex>`.
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.start_unix_nano, self.trace_id.to_hex())
+    }
+
+    /// Parses [`TraceCursor::encode`]'s form.
+    pub fn decode(s: &str) -> Option<Self> {
+        let (start, id) = s.split_once('-')?;
+        Some(TraceCursor {
+            start_unix_nano: start.parse().ok()?,
+            trace_id: TraceId::from_hex(id).ok()?,
+        })
+    }
+}
+
+/// Filters and page of a trace search. Empty filters match everything.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    /// Tenant.
+    pub project: String,
+    /// Traces with a span of this service.
+    pub service: Option<String>,
+    /// Traces with a model call of this model (response model, else request model).
+    pub model: Option<String>,
+    /// Traces with a model call of this canonical provider.
+    pub provider: Option<String>,
+    /// Only traces with at least one error span.
+    pub errors_only: bool,
+    /// Traces of this user.
+    pub user_id: Option<String>,
+    /// Traces of this session.
+    pub session_id: Option<String>,
+    /// Traces starting at or after this time.
+    pub since_unix_nano: Option<u64>,
+    /// Traces starting before this time.
+    pub until_unix_nano: Option<u64>,
+    /// Traces lasting at least this long.
+    pub min_duration_nanos: Option<u64>,
+    /// Page size, at most [`MAX_PAGE_SIZE`].
+    pub limit: usize,
+    /// Continue after this position.
+    pub cursor: Option<TraceCursor>,
+}
+
+/// Per-trace rollup as stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TraceSummary {
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Name of the root span (a span without parent); the earliest span's name until the root
+    /// has arrived.
+    pub root_name: String,
+    /// Whether a span without parent has been stored.
+    pub has_root: bool,
+    /// Service of the root span (or of the earliest span until the root arrives).
+    pub service: String,
+    /// Earliest span start.
+    pub start_unix_nano: u64,
+    /// Latest span end.
+    pub end_unix_nano: u64,
+    /// Stored spans.
+    pub span_count: u64,
+    /// Model calls that count (see `TraceRollup`).
+    pub llm_call_count: u64,
+    /// Input tokens of counted calls (cache included).
+    pub input_tokens: u64,
+    /// Output tokens of counted calls (reasoning included).
+    pub output_tokens: u64,
+    /// Cache-read tokens of counted calls.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens of counted calls.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens of counted calls.
+    pub reasoning_tokens: u64,
+    /// Spans with status error.
+    pub error_count: u64,
+    /// User of the trace.
+    pub user_id: Option<String>,
+    /// Session of the trace.
+    pub session_id: Option<String>,
+}
+
+/// One stored span and whether its usage counts toward totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSpan {
+    /// The span as normalized at ingest.
+    pub span: Span,
+    /// Whether the span's usage is counted in the trace totals.
+    pub usage_counted: bool,
+}
+
+/// One trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceDetail {
+    /// The rollup.
+    pub summary: TraceSummary,
+    /// Its spans, ordered by start time.
+    pub spans: Vec<StoredSpan>,
+}
+
+/// A page of traces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TracePage {
+    /// The traces, newest first.
+    pub traces: Vec<TraceSummary>,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<TraceCursor>,
+}
+
+/// Dimension of [`StatsQuery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Response model, else request model.
+    Model,
+    /// Canonical provider.
+    Provider,
+    /// Service.
+    Service,
+    /// Operation.
+    Operation,
+}
+
+impl GroupBy {
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "model" => Some(GroupBy::Model),
+            "provider" => Some(GroupBy::Provider),
+            "service" => Some(GroupBy::Service),
+            "operation" => Some(GroupBy::Operation),
+            _ => None,
+        }
+    }
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Service => "service",
+            GroupBy::Operation => "operation",
+        }
+    }
+}
+
+/// A statistics query over model calls.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    /// Tenant.
+    pub project: String,
+    /// Grouping dimension.
+    pub group_by: GroupBy,
+    /// Calls starting at or after this time.
+    pub since_unix_nano: Option<u64>,
+    /// Calls starting before this time.
+    pub until_unix_nano: Option<u64>,
+}
+
+/// Statistics of one group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatsGroup {
+    /// Group value (`None` when the calls carry none).
+    pub key: Option<String>,
+    /// Counted model calls.
+    pub calls: u64,
+    /// Calls with status error.
+    pub errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Latency percentiles in milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+}
+
+/// Nearest-rank percentile of an ascending slice (`q` in 0..=1); 0 for an empty slice.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn cursor_round_trip() {
+        let c = TraceCursor {
+            start_unix_nano: 42,
+            trace_id: TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+        };
+        assert_eq!(TraceCursor::decode(&c.encode()), Some(c));
+        assert_eq!(TraceCursor::decode("x-y"), None);
+    }
+}

@@ -1,0 +1,352 @@
+//! The conformance suite every store backend must pass (feature `testsuite`).
+//!
+//! A backend's test calls [`run_all`] with a factory giving a fresh, empty store per case; every
+//! case asserts behaviour of the [`crate::SpanWriter`] / [`crate::TraceReader`] contract.
+
+use crate::{GroupBy, StatsQuery, Store, TraceQuery, WriteBatch};
+use llmtrace_model::{
+    AttrValue, Message, Span, SpanEvent, SpanId, SpanKind, StatusCode, TraceId, Usage,
+};
+use std::future::Future;
+
+/// Base time of the fixtures: 2026-01-01T00:00:00Z in Unix nanoseconds.
+pub const T0: u64 = 1_767_225_600_000_000_000;
+const MS: u64 = 1_000_000;
+
+/// A trace id built from a small number.
+pub fn tid(n: u64) -> TraceId {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&n.to_be_bytes());
+    b[8..].copy_from_slice(&n.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    TraceId(b)
+}
+
+/// A span id built from a small number.
+pub fn sid(n: u64) -> SpanId {
+    SpanId((n + 1).to_be_bytes())
+}
+
+/// A plain span of the default project.
+pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start_ms: u64, dur_ms: u64) -> Span {
+    Span {
+        project: "default".into(),
+        trace_id: tid(trace),
+        span_id: sid(id),
+        parent_span_id: parent.map(sid),
+        name: name.into(),
+        service: "svc".into(),
+        start_unix_nano: T0 + start_ms * MS,
+        end_unix_nano: T0 + (start_ms + dur_ms) * MS,
+        ..Default::default()
+    }
+}
+
+/// A model-call span with usage.
+pub fn llm(
+    trace: u64,
+    id: u64,
+    parent: Option<u64>,
+    model: &str,
+    input: u64,
+    output: u64,
+    start_ms: u64,
+    dur_ms: u64,
+) -> Span {
+    let mut s = span(trace, id, parent, &format!("chat {model}"), start_ms, dur_ms);
+    s.kind = SpanKind::Llm;
+    s.counts_usage = true;
+    s.gen_ai.provider = Some("anthropic".into());
+    s.gen_ai.operation = Some("chat".into());
+    s.gen_ai.request_model = Some(model.into());
+    s.gen_ai.response_model = Some(model.into());
+    s.usage = Usage {
+        input: Some(input),
+        output: Some(output),
+        cache_read: Some(input / 4),
+        cache_write: None,
+        reasoning: None,
+    };
+    s
+}
+
+/// A RAG trace: root, retrieve, llm (with messages, attributes, an event), tool.
+pub fn rag_trace(trace: u64) -> Vec<Span> {
+    let mut root = span(trace, 1, None, "rag_query", 0, 2000);
+    root.gen_ai.user_id = Some("user-1".into());
+    root.gen_ai.session_id = Some("sess-1".into());
+    root.otel_kind = 2;
+    let mut retrieve = span(trace, 2, Some(1), "retrieve", 10, 50);
+    retrieve.kind = SpanKind::Retriever;
+    let mut call = llm(trace, 3, Some(1), "claude-sonnet-4-6", 160, 45, 100, 1500);
+    call.gen_ai.input_messages = vec![Message::text("user", "What is in the contract? 合同")];
+    call.gen_ai.output_messages = vec![Message::text("assistant", "Three clauses.")];
+    call.gen_ai.finish_reasons = vec!["stop".into()];
+    call.gen_ai.params.temperature = Some(0.2);
+    call.attributes.push("gen_ai.request.model", AttrValue::Str("claude-sonnet-4-6".into()));
+    call.attributes.push("custom.n", AttrValue::Int(7));
+    call.resource_attributes.push("service.name", AttrValue::Str("svc".into()));
+    call.events.push(SpanEvent {
+        time_unix_nano: T0 + 150 * MS,
+        name: "first_token".into(),
+        attributes: Default::default(),
+    });
+    let mut tool = span(trace, 4, Some(1), "execute_tool search", 1700, 100);
+    tool.kind = SpanKind::Tool;
+    tool.status = StatusCode::Error;
+    tool.status_message = "tool failed".into();
+    vec![root, retrieve, call, tool]
+}
+
+async fn write<S: Store>(s: &S, spans: Vec<Span>) -> crate::WriteOutcome {
+    s.write(WriteBatch {
+        spans,
+        logs: vec![],
+    })
+    .await
+    .expect("write")
+}
+
+fn q(limit: usize) -> TraceQuery {
+    TraceQuery {
+        project: "default".into(),
+        limit,
+        ..Default::default()
+    }
+}
+
+/// Runs every case, each on a fresh store from `make`.
+pub async fn run_all<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    round_trip_exact_tree(&make().await).await;
+    retries_change_no_total(&make().await).await;
+    arrival_order_does_not_matter(&make().await).await;
+    nested_call_counted_once_either_order(&make().await).await;
+    aggregate_spans_not_counted(&make().await).await;
+    list_filters_order_and_cursor(&make().await).await;
+    stats_group_and_percentiles(&make().await).await;
+    projects_are_isolated(&make().await).await;
+    unknown_trace_is_none(&make().await).await;
+}
+
+/// Every field of every span comes back as written, in start order.
+pub async fn round_trip_exact_tree<S: Store>(s: &S) {
+    let spans = rag_trace(1);
+    let out = write(s, spans.clone()).await;
+    assert_eq!(out.spans_written, 4);
+    let d = s.get_trace("default", tid(1)).await.unwrap().expect("trace");
+    assert_eq!(d.spans.len(), 4);
+    for (got, want) in d.spans.iter().zip(&spans) {
+        assert_eq!(&got.span, want, "span {} differs", want.name);
+    }
+    assert!(d.spans[2].usage_counted);
+    assert!(!d.spans[0].usage_counted);
+    let sum = &d.summary;
+    assert_eq!(sum.root_name, "rag_query");
+    assert!(sum.has_root);
+    assert_eq!(sum.span_count, 4);
+    assert_eq!(sum.llm_call_count, 1);
+    assert_eq!((sum.input_tokens, sum.output_tokens, sum.cache_read_tokens), (160, 45, 40));
+    assert_eq!(sum.error_count, 1);
+    assert_eq!(sum.start_unix_nano, T0);
+    assert_eq!(sum.end_unix_nano, T0 + 2000 * MS);
+    assert_eq!(sum.user_id.as_deref(), Some("user-1"));
+    assert_eq!(sum.session_id.as_deref(), Some("sess-1"));
+}
+
+/// The same spans sent again change nothing and are reported as duplicates.
+pub async fn retries_change_no_total<S: Store>(s: &S) {
+    write(s, rag_trace(2)).await;
+    let before = s.get_trace("default", tid(2)).await.unwrap().unwrap();
+    let again = write(s, rag_trace(2)).await;
+    assert_eq!((again.spans_written, again.spans_duplicate), (0, 4));
+    let after = s.get_trace("default", tid(2)).await.unwrap().unwrap();
+    assert_eq!(before, after);
+    let page = s.list_traces(&q(10)).await.unwrap();
+    assert_eq!(page.traces.len(), 1);
+}
+
+/// Children first, in three writes, give the same summary as one write.
+pub async fn arrival_order_does_not_matter<S: Store>(s: &S) {
+    write(s, rag_trace(3)).await;
+    let mut spans: Vec<Span> = rag_trace(4);
+    spans.reverse();
+    write(s, vec![spans[0].clone()]).await;
+    write(s, vec![spans[1].clone(), spans[2].clone()]).await;
+    write(s, vec![spans[3].clone()]).await;
+    let one = s.get_trace("default", tid(3)).await.unwrap().unwrap().summary;
+    let three = s.get_trace("default", tid(4)).await.unwrap().unwrap().summary;
+    assert_eq!(three.trace_id, tid(4));
+    assert_eq!(
+        crate::TraceSummary {
+            trace_id: tid(3),
+            ..three
+        },
+        one
+    );
+}
+
+/// A call span wrapping the SDK's own call span counts once, whichever arrives first.
+pub async fn nested_call_counted_once_either_order<S: Store>(s: &S) {
+    let wrapper = |t| llm(t, 1, None, "claude-sonnet-4-6", 120, 45, 0, 1000);
+    let inner = |t| llm(t, 2, Some(1), "claude-sonnet-4-6", 160, 45, 10, 980);
+    write(s, vec![wrapper(10)]).await;
+    write(s, vec![inner(10)]).await;
+    write(s, vec![inner(11)]).await;
+    write(s, vec![wrapper(11)]).await;
+    write(s, vec![wrapper(12), inner(12)]).await;
+    for t in [10, 11, 12] {
+        let d = s.get_trace("default", tid(t)).await.unwrap().unwrap();
+        assert_eq!(d.summary.llm_call_count, 1, "trace {t}");
+        assert_eq!(d.summary.input_tokens, 160, "trace {t}");
+        assert_eq!(d.summary.output_tokens, 45, "trace {t}");
+        let counted: Vec<bool> = d.spans.iter().map(|s| s.usage_counted).collect();
+        assert_eq!(counted, vec![false, true], "trace {t}");
+    }
+    let stats = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Model,
+            since_unix_nano: None,
+            until_unix_nano: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].calls, 3);
+    assert_eq!(stats[0].input_tokens, 480);
+}
+
+/// An agent span repeating its children's usage adds nothing.
+pub async fn aggregate_spans_not_counted<S: Store>(s: &S) {
+    let mut agent = llm(20, 1, None, "gpt-4o", 300, 90, 0, 3000);
+    agent.kind = SpanKind::Agent;
+    agent.counts_usage = false;
+    let a = llm(20, 2, Some(1), "gpt-4o", 100, 30, 10, 900);
+    let b = llm(20, 3, Some(1), "gpt-4o", 200, 60, 1000, 1900);
+    write(s, vec![agent, a, b]).await;
+    let sum = s.get_trace("default", tid(20)).await.unwrap().unwrap().summary;
+    assert_eq!((sum.llm_call_count, sum.input_tokens, sum.output_tokens), (2, 300, 90));
+}
+
+/// Newest first, filters, and a cursor that walks every trace once.
+pub async fn list_filters_order_and_cursor<S: Store>(s: &S) {
+    for t in 0..7u64 {
+        let mut spans = vec![
+            span(100 + t, 1, None, "root", t * 1000, 100 + t * 100),
+            llm(
+                100 + t,
+                2,
+                Some(1),
+                if t % 2 == 0 { "gpt-4o" } else { "claude-sonnet-4-6" },
+                10,
+                5,
+                t * 1000 + 1,
+                50,
+            ),
+        ];
+        if t == 3 {
+            spans[0].status = StatusCode::Error;
+            spans[0].service = "other-svc".into();
+            spans[1].gen_ai.provider = Some("openai".into());
+            spans[0].gen_ai.user_id = Some("alice".into());
+            spans[0].gen_ai.session_id = Some("s-3".into());
+        }
+        write(s, spans).await;
+    }
+    let all = s.list_traces(&q(100)).await.unwrap();
+    let ids: Vec<TraceId> = all.traces.iter().map(|t| t.trace_id).collect();
+    assert_eq!(ids, (0..7u64).rev().map(|t| tid(100 + t)).collect::<Vec<_>>());
+    assert_eq!(all.next_cursor, None);
+
+    let mut seen = Vec::new();
+    let mut query = q(3);
+    loop {
+        let page = s.list_traces(&query).await.unwrap();
+        assert!(page.traces.len() <= 3);
+        seen.extend(page.traces.iter().map(|t| t.trace_id));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+
+    let count = |f: TraceQuery| async move { s.list_traces(&f).await.unwrap().traces.len() };
+    assert_eq!(count(TraceQuery { model: Some("gpt-4o".into()), ..q(100) }).await, 4);
+    assert_eq!(count(TraceQuery { model: Some("gpt-4".into()), ..q(100) }).await, 0);
+    assert_eq!(count(TraceQuery { provider: Some("openai".into()), ..q(100) }).await, 1);
+    assert_eq!(count(TraceQuery { service: Some("other-svc".into()), ..q(100) }).await, 1);
+    assert_eq!(count(TraceQuery { errors_only: true, ..q(100) }).await, 1);
+    assert_eq!(count(TraceQuery { user_id: Some("alice".into()), ..q(100) }).await, 1);
+    assert_eq!(count(TraceQuery { session_id: Some("s-3".into()), ..q(100) }).await, 1);
+    assert_eq!(
+        count(TraceQuery { since_unix_nano: Some(T0 + 2000 * MS), until_unix_nano: Some(T0 + 5000 * MS), ..q(100) }).await,
+        3
+    );
+    assert_eq!(count(TraceQuery { min_duration_nanos: Some(500 * MS), ..q(100) }).await, 3);
+}
+
+/// Stats group counted calls and give nearest-rank latency percentiles.
+pub async fn stats_group_and_percentiles<S: Store>(s: &S) {
+    let mut spans = Vec::new();
+    for i in 0..100u64 {
+        let mut c = llm(200 + i, 1, None, "gpt-4o", 10, 2, i, i + 1);
+        if i < 5 {
+            c.status = StatusCode::Error;
+        }
+        spans.push(c);
+    }
+    spans.push(llm(300, 1, None, "claude-sonnet-4-6", 100, 20, 0, 10));
+    write(s, spans).await;
+    let stats = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Model,
+            since_unix_nano: Some(T0),
+            until_unix_nano: None,
+        })
+        .await
+        .unwrap();
+    let g = stats.iter().find(|g| g.key.as_deref() == Some("gpt-4o")).unwrap();
+    assert_eq!((g.calls, g.errors, g.input_tokens, g.output_tokens), (100, 5, 1000, 200));
+    assert_eq!((g.p50_ms, g.p95_ms, g.p99_ms), (50.0, 95.0, 99.0));
+    let c = stats.iter().find(|g| g.key.as_deref() == Some("claude-sonnet-4-6")).unwrap();
+    assert_eq!((c.calls, c.cache_read_tokens), (1, 25));
+    let by_provider = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Provider,
+            since_unix_nano: Some(T0 + 50 * MS),
+            until_unix_nano: Some(T0 + 60 * MS),
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_provider.len(), 1);
+    assert_eq!(by_provider[0].calls, 10);
+}
+
+/// A trace stored in one project is invisible in another, even under the same ids.
+pub async fn projects_are_isolated<S: Store>(s: &S) {
+    let mut other = rag_trace(400);
+    for sp in &mut other {
+        sp.project = "team-b".into();
+    }
+    write(s, other).await;
+    assert!(s.get_trace("default", tid(400)).await.unwrap().is_none());
+    write(s, rag_trace(400)).await;
+    let b = s.get_trace("team-b", tid(400)).await.unwrap().unwrap();
+    assert_eq!(b.summary.span_count, 4);
+    assert_eq!(b.spans[0].span.project, "team-b");
+    assert_eq!(s.list_traces(&q(10)).await.unwrap().traces.len(), 1);
+}
+
+/// An unknown trace is `None`, not an error.
+pub async fn unknown_trace_is_none<S: Store>(s: &S) {
+    assert!(s.get_trace("default", tid(999)).await.unwrap().is_none());
+    assert!(s.get_trace("nope", tid(999)).await.unwrap().is_none());
+    assert!(s.list_traces(&TraceQuery { project: "nope".into(), ..q(5) }).await.unwrap().traces.is_empty());
+}
