@@ -131,7 +131,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl SpanWriter for SqliteStore {
-    async fn write(&self, batch: WriteBatch) -> Result<WriteOutcome, StoreError> {
+    async fn write(&self, batch: Arc<WriteBatch>) -> Result<WriteOutcome, StoreError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut w = inner

@@ -21,10 +21,10 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = SqliteStore::open_dir(dir.path()).unwrap();
-        s.write(WriteBatch {
+        s.write(std::sync::Arc::new(WriteBatch {
             spans: testsuite::rag_trace(1),
             logs: vec![],
-        })
+        }))
         .await
         .unwrap();
     }

@@ -62,8 +62,9 @@ pub struct WriteOutcome {
 ///   rules of [`TraceRollup`].
 #[async_trait]
 pub trait SpanWriter: Send + Sync {
-    /// Stores a batch under the contract above.
-    async fn write(&self, batch: WriteBatch) -> Result<WriteOutcome, StoreError>;
+    /// Stores a batch under the contract above. The batch is shared so that a retry does not
+    /// copy it.
+    async fn write(&self, batch: std::sync::Arc<WriteBatch>) -> Result<WriteOutcome, StoreError>;
 }
 
 /// Reads traces and aggregates.

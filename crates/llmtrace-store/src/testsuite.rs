@@ -98,10 +98,10 @@ pub fn rag_trace(trace: u64) -> Vec<Span> {
 }
 
 async fn write<S: Store>(s: &S, spans: Vec<Span>) -> crate::WriteOutcome {
-    s.write(WriteBatch {
+    s.write(std::sync::Arc::new(WriteBatch {
         spans,
         logs: vec![],
-    })
+    }))
     .await
     .expect("write")
 }

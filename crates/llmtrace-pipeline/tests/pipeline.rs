@@ -1,0 +1,136 @@
+//! Pipeline semantics against a store whose writes can be held back.
+
+use async_trait::async_trait;
+use llmtrace_model::{Span, SpanId, TraceId};
+use llmtrace_pipeline::{AckError, Pipeline, PipelineConfig, SubmitError};
+use llmtrace_store::{SpanWriter, StoreError, WriteBatch, WriteOutcome};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Records written spans; each write waits for a permit, so a test can stall the writer.
+struct GatedStore {
+    gate: Semaphore,
+    written: Mutex<Vec<SpanId>>,
+    calls: AtomicUsize,
+    fail_transient: AtomicUsize,
+}
+
+#[async_trait]
+impl SpanWriter for GatedStore {
+    async fn write(&self, batch: Arc<WriteBatch>) -> Result<WriteOutcome, StoreError> {
+        self.gate.acquire().await.unwrap().forget();
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail_transient.load(Ordering::SeqCst) > 0 {
+            self.fail_transient.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::Transient("busy".into()));
+        }
+        self.written
+            .lock()
+            .unwrap()
+            .extend(batch.spans.iter().map(|s| s.span_id));
+        Ok(WriteOutcome {
+            spans_written: batch.spans.len() as u64,
+            ..Default::default()
+        })
+    }
+}
+
+fn batch(n: u64) -> WriteBatch {
+    WriteBatch {
+        spans: (0..n)
+            .map(|i| Span {
+                trace_id: TraceId([1; 16]),
+                span_id: SpanId((i + 1).to_be_bytes()),
+                ..Default::default()
+            })
+            .collect(),
+        logs: vec![],
+    }
+}
+
+fn store(permits: usize) -> Arc<GatedStore> {
+    Arc::new(GatedStore {
+        gate: Semaphore::new(permits),
+        written: Mutex::new(Vec::new()),
+        calls: AtomicUsize::new(0),
+        fail_transient: AtomicUsize::new(0),
+    })
+}
+
+fn config(max_spans: usize) -> PipelineConfig {
+    PipelineConfig {
+        max_queued_spans: max_spans,
+        max_queued_bytes: 1 << 20,
+        max_batch_spans: 1000,
+        retry_for: Duration::from_millis(500),
+    }
+}
+
+#[tokio::test]
+async fn full_queue_refuses_at_once_and_acks_only_after_write() {
+    let st = store(0);
+    let p = Pipeline::start(st.clone(), config(10));
+    let a = p.submit(batch(6), 100).unwrap();
+    let err = p.submit(batch(6), 100).err().unwrap();
+    assert!(matches!(err, SubmitError::Overloaded { queued_items: 6, capacity_items: 10, .. }), "{err:?}");
+    assert!(matches!(p.submit(batch(11), 1).err().unwrap(), SubmitError::TooLarge { .. }));
+    let b = p.submit(batch(4), 100).unwrap();
+    assert_eq!(p.stats().queued_items, 10);
+    // Nothing is acknowledged while the writer is stalled.
+    let mut a = Box::pin(a.wait());
+    assert!(tokio::time::timeout(Duration::from_millis(100), &mut a).await.is_err());
+    st.gate.add_permits(10);
+    a.await.unwrap();
+    b.wait().await.unwrap();
+    assert_eq!(st.written.lock().unwrap().len(), 10);
+    assert_eq!(p.stats().queued_items, 0);
+    assert_eq!(p.stats().spans_written, 10);
+}
+
+#[tokio::test]
+async fn waiting_batches_are_group_committed() {
+    let st = store(0);
+    let p = Pipeline::start(st.clone(), config(100));
+    let first = p.submit(batch(1), 10).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await; // writer holds the first job
+    let acks: Vec<_> = (0..5).map(|_| p.submit(batch(2), 10).unwrap()).collect();
+    st.gate.add_permits(100);
+    first.wait().await.unwrap();
+    for a in acks {
+        a.wait().await.unwrap();
+    }
+    assert_eq!(st.calls.load(Ordering::SeqCst), 2, "five waiting batches in one commit");
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_then_failed_back() {
+    let st = store(100);
+    st.fail_transient.store(2, Ordering::SeqCst);
+    let p = Pipeline::start(st.clone(), config(100));
+    p.submit(batch(3), 10).unwrap().wait().await.unwrap();
+    assert_eq!(st.written.lock().unwrap().len(), 3);
+
+    st.fail_transient.store(1000, Ordering::SeqCst);
+    let err = p.submit(batch(3), 10).unwrap().wait().await.unwrap_err();
+    assert!(matches!(err, AckError::Unavailable(_)), "{err:?}");
+    assert_eq!(p.stats().queued_items, 0, "room is given back after a failure");
+}
+
+#[tokio::test]
+async fn shutdown_writes_what_was_admitted_then_refuses() {
+    let st = store(0);
+    let p = Pipeline::start(st.clone(), config(100));
+    let acks: Vec<_> = (0..3).map(|_| p.submit(batch(2), 10).unwrap()).collect();
+    let p2 = p.clone();
+    let shut = tokio::spawn(async move { p2.shutdown().await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(p.submit(batch(1), 1).err(), Some(SubmitError::ShuttingDown));
+    st.gate.add_permits(100);
+    for a in acks {
+        a.wait().await.unwrap();
+    }
+    shut.await.unwrap();
+    assert_eq!(st.written.lock().unwrap().len(), 6);
+}
