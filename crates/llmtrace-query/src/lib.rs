@@ -1,0 +1,74 @@
+//! Read-side use cases over the store: trace search, one trace with its spans, and model-call
+//! statistics, returned as the stable JSON view models of the API (`docs/api.md`). Knows the
+//! store traits and nothing of HTTP; the API, the CLI and (later) the UI use these views.
+
+mod error;
+mod params;
+mod timefmt;
+mod views;
+
+pub use error::QueryError;
+pub use params::{StatsParams, TraceListParams};
+pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
+pub use views::{
+    EventView, LinkView, StatsGroupView, StatsView, SpanView, TraceDetailView, TraceListView,
+    TraceSummaryView,
+};
+
+use llmtrace_model::TraceId;
+use llmtrace_store::{StatsQuery, TraceReader, TraceQuery};
+use std::sync::Arc;
+
+/// The query layer.
+#[derive(Clone)]
+pub struct Query {
+    reader: Arc<dyn TraceReader>,
+}
+
+impl Query {
+    /// Builds the query layer over a store reader.
+    pub fn new(reader: Arc<dyn TraceReader>) -> Self {
+        Query { reader }
+    }
+
+    /// `GET /api/traces`.
+    pub async fn list_traces(
+        &self,
+        project: &str,
+        params: &TraceListParams,
+    ) -> Result<TraceListView, QueryError> {
+        let q: TraceQuery = params.to_query(project)?;
+        let page = self.reader.list_traces(&q).await?;
+        Ok(TraceListView {
+            traces: page.traces.iter().map(TraceSummaryView::from).collect(),
+            next_cursor: page.next_cursor.map(|c| c.encode()),
+        })
+    }
+
+    /// `GET /api/traces/{trace_id}`: a malformed id is a bad request, an unknown one not found.
+    pub async fn get_trace(&self, project: &str, trace_id: &str) -> Result<TraceDetailView, QueryError> {
+        let id = TraceId::from_hex(trace_id).map_err(|e| {
+            QueryError::BadRequest(format!(
+                "invalid trace id {trace_id:?}: {e} (expected 32 hex characters)"
+            ))
+        })?;
+        let detail = self
+            .reader
+            .get_trace(project, id)
+            .await?
+            .ok_or_else(|| QueryError::NotFound(format!("trace {} not found", id.to_hex())))?;
+        Ok(TraceDetailView::from(&detail))
+    }
+
+    /// `GET /api/stats`.
+    pub async fn stats(&self, project: &str, params: &StatsParams) -> Result<StatsView, QueryError> {
+        let q: StatsQuery = params.to_query(project)?;
+        let groups = self.reader.stats(&q).await?;
+        Ok(StatsView {
+            group_by: q.group_by.as_str().to_string(),
+            since: q.since_unix_nano.map(format_rfc3339_nanos),
+            until: q.until_unix_nano.map(format_rfc3339_nanos),
+            groups: groups.iter().map(StatsGroupView::from).collect(),
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! The JSON view models of the API. Field names are a contract: later versions add fields and
+//! never rename them (`docs/api.md`).
+
+use crate::format_rfc3339_nanos;
+use llmtrace_model::{Attributes, Message, MessagePart, RequestParams, Span};
+use llmtrace_store::{StatsGroup, StoredSpan, TraceDetail, TraceSummary};
+use serde::{Deserialize, Serialize};
+
+fn ms(nanos: u64) -> f64 {
+    nanos as f64 / 1e6
+}
+
+/// One trace in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSummaryView {
+    /// 32 lowercase hex characters.
+    pub trace_id: String,
+    /// Name of the root span (the earliest span's name while the root is missing).
+    pub root_name: String,
+    /// Whether the root span (a span without parent) has arrived.
+    pub has_root: bool,
+    /// Service of the root span.
+    pub service: String,
+    /// Earliest span start, RFC 3339 with nanoseconds.
+    pub start_time: String,
+    /// Latest span end.
+    pub end_time: String,
+    /// End minus start, milliseconds.
+    pub duration_ms: f64,
+    /// Stored spans.
+    pub span_count: u64,
+    /// Model calls counted once each.
+    pub llm_call_count: u64,
+    /// Input tokens (cache included).
+    pub input_tokens: u64,
+    /// Output tokens (reasoning included).
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Spans with status error.
+    pub error_count: u64,
+    /// User.
+    pub user_id: Option<String>,
+    /// Session.
+    pub session_id: Option<String>,
+}
+
+impl From<&TraceSummary> for TraceSummaryView {
+    fn from(s: &TraceSummary) -> Self {
+        TraceSummaryView {
+            trace_id: s.trace_id.to_hex(),
+            root_name: s.root_name.clone(),
+            has_root: s.has_root,
+            service: s.service.clone(),
+            start_time: format_rfc3339_nanos(s.start_unix_nano),
+            end_time: format_rfc3339_nanos(s.end_unix_nano),
+            duration_ms: ms(s.end_unix_nano.saturating_sub(s.start_unix_nano)),
+            span_count: s.span_count,
+            llm_call_count: s.llm_call_count,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            cache_read_tokens: s.cache_read_tokens,
+            cache_write_tokens: s.cache_write_tokens,
+            reasoning_tokens: s.reasoning_tokens,
+            error_count: s.error_count,
+            user_id: s.user_id.clone(),
+            session_id: s.session_id.clone(),
+        }
+    }
+}
+
+/// `GET /api/traces`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceListView {
+    /// Newest first.
+    pub traces: Vec<TraceSummaryView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A span event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Event name.
+    pub name: String,
+    /// Event time.
+    pub time: String,
+    /// Event attributes.
+    pub attributes: Attributes,
+}
+
+/// A span link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkView {
+    /// Linked trace.
+    pub trace_id: String,
+    /// Linked span.
+    pub span_id: String,
+    /// Link attributes.
+    pub attributes: Attributes,
+}
+
+/// One span of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanView {
+    /// 16 hex characters.
+    pub span_id: String,
+    /// Parent, null for a root.
+    pub parent_span_id: Option<String>,
+    /// Span name.
+    pub name: String,
+    /// llm, embedding, retriever, reranker, tool, agent, chain or span.
+    pub kind: String,
+    /// Service.
+    pub service: String,
+    /// Start.
+    pub start_time: String,
+    /// End.
+    pub end_time: String,
+    /// Duration, milliseconds.
+    pub duration_ms: f64,
+    /// unset, ok or error.
+    pub status: String,
+    /// Status message.
+    pub status_message: String,
+    /// Canonical provider.
+    pub provider: Option<String>,
+    /// Operation.
+    pub operation: Option<String>,
+    /// Model asked for.
+    pub request_model: Option<String>,
+    /// Model that answered.
+    pub response_model: Option<String>,
+    /// Input tokens (cache included).
+    pub input_tokens: Option<u64>,
+    /// Output tokens (reasoning included).
+    pub output_tokens: Option<u64>,
+    /// Cache-read tokens.
+    pub cache_read_tokens: Option<u64>,
+    /// Cache-write tokens.
+    pub cache_write_tokens: Option<u64>,
+    /// Reasoning tokens.
+    pub reasoning_tokens: Option<u64>,
+    /// Whether this span's usage is counted in the trace totals.
+    pub usage_counted: bool,
+    /// Request parameters.
+    pub request_params: RequestParams,
+    /// Finish reasons.
+    pub finish_reasons: Vec<String>,
+    /// Time to first token, milliseconds.
+    pub time_to_first_token_ms: Option<f64>,
+    /// Error class.
+    pub error_type: Option<String>,
+    /// User.
+    pub user_id: Option<String>,
+    /// Session.
+    pub session_id: Option<String>,
+    /// Tool name.
+    pub tool_name: Option<String>,
+    /// Agent name.
+    pub agent_name: Option<String>,
+    /// System instructions.
+    pub system_instructions: Vec<MessagePart>,
+    /// Messages sent.
+    pub input_messages: Vec<Message>,
+    /// Messages received.
+    pub output_messages: Vec<Message>,
+    /// Span attributes as sent.
+    pub attributes: Attributes,
+    /// Resource attributes as sent.
+    pub resource_attributes: Attributes,
+    /// Instrumentation scope name.
+    pub scope_name: String,
+    /// Events.
+    pub events: Vec<EventView>,
+    /// Links.
+    pub links: Vec<LinkView>,
+}
+
+impl From<&StoredSpan> for SpanView {
+    fn from(st: &StoredSpan) -> Self {
+        let s: &Span = &st.span;
+        let g = &s.gen_ai;
+        SpanView {
+            span_id: s.span_id.to_hex(),
+            parent_span_id: s.parent_span_id.map(|p| p.to_hex()),
+            name: s.name.clone(),
+            kind: s.kind.as_str().to_string(),
+            service: s.service.clone(),
+            start_time: format_rfc3339_nanos(s.start_unix_nano),
+            end_time: format_rfc3339_nanos(s.end_unix_nano),
+            duration_ms: ms(s.duration_nanos()),
+            status: s.status.as_str().to_string(),
+            status_message: s.status_message.clone(),
+            provider: g.provider.clone(),
+            operation: g.operation.clone(),
+            request_model: g.request_model.clone(),
+            response_model: g.response_model.clone(),
+            input_tokens: s.usage.input,
+            output_tokens: s.usage.output,
+            cache_read_tokens: s.usage.cache_read,
+            cache_write_tokens: s.usage.cache_write,
+            reasoning_tokens: s.usage.reasoning,
+            usage_counted: st.usage_counted,
+            request_params: g.params.clone(),
+            finish_reasons: g.finish_reasons.clone(),
+            time_to_first_token_ms: g.time_to_first_token_s.map(|t| t * 1000.0),
+            error_type: g.error_type.clone(),
+            user_id: g.user_id.clone(),
+            session_id: g.session_id.clone(),
+            tool_name: g.tool_name.clone(),
+            agent_name: g.agent_name.clone(),
+            system_instructions: g.system_instructions.clone(),
+            input_messages: g.input_messages.clone(),
+            output_messages: g.output_messages.clone(),
+            attributes: s.attributes.clone(),
+            resource_attributes: s.resource_attributes.clone(),
+            scope_name: s.scope_name.clone(),
+            events: s
+                .events
+                .iter()
+                .map(|e| EventView {
+                    name: e.name.clone(),
+                    time: format_rfc3339_nanos(e.time_unix_nano),
+                    attributes: e.attributes.clone(),
+                })
+                .collect(),
+            links: s
+                .links
+                .iter()
+                .map(|l| LinkView {
+                    trace_id: l.trace_id.to_hex(),
+                    span_id: l.span_id.to_hex(),
+                    attributes: l.attributes.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `GET /api/traces/{trace_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceDetailView {
+    /// The summary.
+    pub trace: TraceSummaryView,
+    /// Spans ordered by start time.
+    pub spans: Vec<SpanView>,
+}
+
+impl From<&TraceDetail> for TraceDetailView {
+    fn from(d: &TraceDetail) -> Self {
+        TraceDetailView {
+            trace: TraceSummaryView::from(&d.summary),
+            spans: d.spans.iter().map(SpanView::from).collect(),
+        }
+    }
+}
+
+/// Statistics of one group of model calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsGroupView {
+    /// Group value (null when the calls carry none).
+    pub key: Option<String>,
+    /// Calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// errors / calls.
+    pub error_rate: f64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 95th percentile latency, ms.
+    pub p95_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+}
+
+impl From<&StatsGroup> for StatsGroupView {
+    fn from(g: &StatsGroup) -> Self {
+        StatsGroupView {
+            key: g.key.clone(),
+            calls: g.calls,
+            errors: g.errors,
+            error_rate: if g.calls == 0 {
+                0.0
+            } else {
+                g.errors as f64 / g.calls as f64
+            },
+            input_tokens: g.input_tokens,
+            output_tokens: g.output_tokens,
+            cache_read_tokens: g.cache_read_tokens,
+            cache_write_tokens: g.cache_write_tokens,
+            reasoning_tokens: g.reasoning_tokens,
+            p50_ms: g.p50_ms,
+            p95_ms: g.p95_ms,
+            p99_ms: g.p99_ms,
+        }
+    }
+}
+
+/// `GET /api/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsView {
+    /// The grouping dimension.
+    pub group_by: String,
+    /// Lower time bound, if any.
+    pub since: Option<String>,
+    /// Upper time bound, if any.
+    pub until: Option<String>,
+    /// One entry per group.
+    pub groups: Vec<StatsGroupView>,
+}
