@@ -1,0 +1,194 @@
+//! The one ingest path every transport calls (OTLP/HTTP, OTLP/gRPC, and later the Langfuse and
+//! LangSmith endpoints): decode → normalize → submit to the pipeline → wait for the durable
+//! acknowledgement. Every failure is classified here, once, as an [`ErrorClass`]; transports only
+//! translate the class with [`ErrorClass::http_status`], [`ErrorClass::grpc_code`] and
+//! [`ErrorClass::retry_after`].
+
+mod error;
+
+pub use error::{ErrorClass, IngestError};
+pub use llmtrace_otlp::{ConvertLimits, Format, Rejected};
+
+use llmtrace_normalize::Normalizer;
+use llmtrace_otlp::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
+};
+use llmtrace_pipeline::{AckError, Pipeline, SubmitError};
+use llmtrace_store::WriteBatch;
+
+/// Limits of the ingest path.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Largest decompressed body accepted (a gzip body may not expand past this).
+    pub max_decompressed_bytes: usize,
+    /// Conversion limits (attribute value truncation).
+    pub convert: ConvertLimits,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_decompressed_bytes: 64 * 1024 * 1024,
+            convert: ConvertLimits::default(),
+        }
+    }
+}
+
+/// What an export did: items stored, and items rejected with the first reason (OTLP
+/// `partial_success`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportOutcome {
+    /// Items durably stored (or, for metrics, accepted).
+    pub accepted: u64,
+    /// Items rejected.
+    pub rejected: Rejected,
+}
+
+/// A body as it came off the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct Body<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// Their encoding.
+    pub format: Format,
+    /// Whether they are gzip-compressed (`Content-Encoding: gzip`).
+    pub gzip: bool,
+}
+
+/// The ingest path.
+pub struct Ingestor {
+    pipeline: Pipeline,
+    normalizer: Normalizer,
+    config: IngestConfig,
+}
+
+impl Ingestor {
+    /// Builds the ingest path over a running pipeline.
+    pub fn new(pipeline: Pipeline, config: IngestConfig) -> Self {
+        Ingestor {
+            pipeline,
+            normalizer: Normalizer::new(),
+            config,
+        }
+    }
+
+    /// The pipeline (for its statistics).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    fn inflate<'a>(&self, body: Body<'a>) -> Result<std::borrow::Cow<'a, [u8]>, IngestError> {
+        if body.gzip {
+            llmtrace_otlp::gunzip_limited(body.bytes, self.config.max_decompressed_bytes)
+                .map(std::borrow::Cow::Owned)
+                .map_err(IngestError::from_decode)
+        } else {
+            Ok(std::borrow::Cow::Borrowed(body.bytes))
+        }
+    }
+
+    /// Decodes and stores a trace export body.
+    pub async fn export_traces_body(
+        &self,
+        project: &str,
+        body: Body<'_>,
+    ) -> Result<ExportOutcome, IngestError> {
+        let raw = self.inflate(body)?;
+        let req = llmtrace_otlp::decode_traces(&raw, body.format).map_err(IngestError::from_decode)?;
+        self.export_traces(project, req, raw.len()).await
+    }
+
+    /// Normalizes and stores a decoded trace export; `wire_bytes` sizes it for the queue bound.
+    pub async fn export_traces(
+        &self,
+        project: &str,
+        req: ExportTraceServiceRequest,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
+        let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
+        let mut spans = converted.items;
+        for span in &mut spans {
+            self.normalizer.normalize(span);
+        }
+        let accepted = spans.len() as u64;
+        self.submit(WriteBatch { spans, logs: vec![] }, wire_bytes)
+            .await?;
+        Ok(ExportOutcome {
+            accepted,
+            rejected: converted.rejected,
+        })
+    }
+
+    /// Decodes and stores a logs export body.
+    pub async fn export_logs_body(
+        &self,
+        project: &str,
+        body: Body<'_>,
+    ) -> Result<ExportOutcome, IngestError> {
+        let raw = self.inflate(body)?;
+        let req = llmtrace_otlp::decode_logs(&raw, body.format).map_err(IngestError::from_decode)?;
+        self.export_logs(project, req, raw.len()).await
+    }
+
+    /// Stores a decoded logs export.
+    pub async fn export_logs(
+        &self,
+        project: &str,
+        req: ExportLogsServiceRequest,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
+        let converted = llmtrace_otlp::logs_from_request(req, project, &self.config.convert);
+        let accepted = converted.items.len() as u64;
+        self.submit(
+            WriteBatch {
+                spans: vec![],
+                logs: converted.items,
+            },
+            wire_bytes,
+        )
+        .await?;
+        Ok(ExportOutcome {
+            accepted,
+            rejected: converted.rejected,
+        })
+    }
+
+    /// Decodes a metrics export body and acknowledges it. Metrics are validated and counted but
+    /// not stored: llmtrace derives its LLM metrics from spans, and accepting the export keeps
+    /// exporters that send metrics by default (OpenLLMetry, OpenLIT) from logging errors.
+    pub async fn export_metrics_body(&self, body: Body<'_>) -> Result<ExportOutcome, IngestError> {
+        let raw = self.inflate(body)?;
+        let req =
+            llmtrace_otlp::decode_metrics(&raw, body.format).map_err(IngestError::from_decode)?;
+        Ok(self.export_metrics(&req))
+    }
+
+    /// Acknowledges a decoded metrics export (see [`Ingestor::export_metrics_body`]).
+    pub fn export_metrics(&self, req: &ExportMetricsServiceRequest) -> ExportOutcome {
+        let accepted = req
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .map(|s| s.metrics.len() as u64)
+            .sum();
+        ExportOutcome {
+            accepted,
+            rejected: Rejected::default(),
+        }
+    }
+
+    async fn submit(&self, batch: WriteBatch, bytes: usize) -> Result<(), IngestError> {
+        if batch.spans.is_empty() && batch.logs.is_empty() {
+            return Ok(());
+        }
+        let ack = self.pipeline.submit(batch, bytes).map_err(|e| match e {
+            SubmitError::Overloaded { .. } => IngestError::new(ErrorClass::Overloaded, e.to_string()),
+            SubmitError::TooLarge { .. } => IngestError::new(ErrorClass::PayloadTooLarge, e.to_string()),
+            SubmitError::ShuttingDown => IngestError::new(ErrorClass::Unavailable, e.to_string()),
+        })?;
+        ack.wait().await.map_err(|e| match e {
+            AckError::Unavailable(_) => IngestError::new(ErrorClass::Unavailable, e.to_string()),
+            AckError::Failed(_) => IngestError::new(ErrorClass::Internal, e.to_string()),
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The JSON query API (`docs/api.md`) and `/healthz`.
+
+use crate::error::api_error;
+use crate::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use llmtrace_query::{QueryError, StatsParams, TraceListParams};
+use llmtrace_store::StoreError;
+use serde::Serialize;
+use std::sync::Arc;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/traces", get(list_traces))
+        .route("/api/traces/{trace_id}", get(get_trace))
+        .route("/api/stats", get(stats))
+}
+
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    api_error(StatusCode::NOT_FOUND, format!("no such endpoint: {}", uri.path()))
+}
+
+async fn healthz(State(st): State<Arc<AppState>>) -> Response {
+    let p = st.ingest.pipeline().stats();
+    Json(serde_json::json!({
+        "status": "ok",
+        "queue": { "items": p.queued_items, "capacity_items": p.capacity_items },
+    }))
+    .into_response()
+}
+
+fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(QueryError::BadRequest(m)) => api_error(StatusCode::BAD_REQUEST, m),
+        Err(QueryError::NotFound(m)) => api_error(StatusCode::NOT_FOUND, m),
+        Err(QueryError::Store(e @ StoreError::Transient(_))) => {
+            api_error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        Err(QueryError::Store(e)) => {
+            tracing::error!(error = %e, "query failed");
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
+}
+
+fn bad_query(e: QueryRejection) -> Response {
+    api_error(StatusCode::BAD_REQUEST, format!("invalid query parameters: {}", e.body_text()))
+}
+
+async fn list_traces(
+    State(st): State<Arc<AppState>>,
+    params: Result<Query<TraceListParams>, QueryRejection>,
+) -> Response {
+    match params {
+        Ok(Query(p)) => respond(st.query.list_traces(&st.project, &p).await),
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn get_trace(State(st): State<Arc<AppState>>, Path(trace_id): Path<String>) -> Response {
+    respond(st.query.get_trace(&st.project, &trace_id).await)
+}
+
+async fn stats(
+    State(st): State<Arc<AppState>>,
+    params: Result<Query<StatsParams>, QueryRejection>,
+) -> Response {
+    match params {
+        Ok(Query(p)) => respond(st.query.stats(&st.project, &p).await),
+        Err(e) => bad_query(e),
+    }
+}

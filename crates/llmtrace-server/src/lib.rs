@@ -1,0 +1,36 @@
+//! llmtrace transports: OTLP/HTTP (`/v1/traces`, `/v1/logs`, `/v1/metrics`), OTLP/gRPC, the
+//! JSON query API (`/api/*`) and `/healthz`. Transports are thin: they read the wire, call the
+//! ingest path or the query layer, and translate the failure class into their protocol
+//! ([`error`] holds that one translation).
+
+mod api;
+pub mod error;
+mod otlp_grpc;
+mod otlp_http;
+mod run;
+
+pub use run::{BoundServer, ServerConfig};
+
+use llmtrace_ingest::Ingestor;
+use llmtrace_query::Query;
+use std::sync::Arc;
+
+/// Shared state of all handlers.
+pub struct AppState {
+    /// The ingest path.
+    pub ingest: Arc<Ingestor>,
+    /// The query layer.
+    pub query: Query,
+    /// The project requests are stored under (authentication, later, picks it per request).
+    pub project: String,
+    /// Largest request body accepted, before decompression.
+    pub max_body_bytes: usize,
+}
+
+/// The HTTP router (OTLP/HTTP, API, health).
+pub fn http_router(state: Arc<AppState>) -> axum::Router {
+    otlp_http::routes()
+        .merge(api::routes())
+        .fallback(api::not_found)
+        .with_state(state)
+}

@@ -1,0 +1,73 @@
+//! Binding the listeners and serving until shutdown.
+
+use crate::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Where to listen.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// OTLP/HTTP, API and health.
+    pub http_listen: SocketAddr,
+    /// OTLP/gRPC.
+    pub grpc_listen: SocketAddr,
+}
+
+/// Listeners bound and ready to serve.
+pub struct BoundServer {
+    http: TcpListener,
+    grpc: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl BoundServer {
+    /// Binds both listeners (port 0 picks a free port).
+    pub async fn bind(config: &ServerConfig, state: Arc<AppState>) -> std::io::Result<Self> {
+        let http = TcpListener::bind(config.http_listen).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {} (HTTP): {e}", config.http_listen))
+        })?;
+        let grpc = TcpListener::bind(config.grpc_listen).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {} (gRPC): {e}", config.grpc_listen))
+        })?;
+        Ok(BoundServer { http, grpc, state })
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http.local_addr()
+    }
+
+    /// The bound gRPC address.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and finishes the requests in
+    /// flight (each of which waits for its durable acknowledgement).
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let router = crate::http_router(self.state.clone());
+        let http = axum::serve(self.http, router).with_graceful_shutdown(wait(rx.clone()));
+        let grpc = tonic::transport::Server::builder()
+            .add_routes(crate::otlp_grpc::routes(self.state))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(self.grpc),
+                wait(rx),
+            );
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let (h, g) = tokio::join!(http, grpc);
+        h?;
+        g.map_err(std::io::Error::other)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! Command-line definitions. Every `serve` option also reads an `LLMTRACE_*` environment
+//! variable and a key of the optional TOML config file; a flag beats the variable, which beats
+//! the file, which beats the default.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// llmtrace: OpenTelemetry-native tracing for LLM applications.
+///
+/// Point any OpenTelemetry exporter at it (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318)
+/// and see every trace, token and failed call. Start with `llmtrace serve`, then
+/// `llmtrace demo` to send sample traffic and `llmtrace traces` to list it.
+#[derive(Parser, Debug)]
+#[command(name = "llmtrace", version, about, long_about)]
+pub(crate) struct Cli {
+    /// Server the query commands (traces, trace, stats, demo) talk to.
+    #[arg(long, global = true, env = "LLMTRACE_SERVER", default_value = "http://127.0.0.1:4318")]
+    pub(crate) server: String,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run the server: OTLP/HTTP and the API on :4318, OTLP/gRPC on :4317, data in SQLite.
+    Serve(ServeArgs),
+    /// List recent traces, newest first.
+    Traces(TracesArgs),
+    /// Show one trace as an indented tree.
+    Trace(TraceArgs),
+    /// Model-call statistics (calls, errors, tokens, latency percentiles) per group.
+    Stats(StatsArgs),
+    /// Send realistic sample traffic (RAG pipelines, agents, streaming calls, errors) over OTLP.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub(crate) struct ServeArgs {
+    /// TOML config file; its keys are the long flag names with `_` for `-`.
+    #[arg(long, env = "LLMTRACE_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// OTLP/HTTP, JSON API and health address [default: 127.0.0.1:4318].
+    #[arg(long, env = "LLMTRACE_HTTP_LISTEN")]
+    pub(crate) http_listen: Option<String>,
+    /// OTLP/gRPC address [default: 127.0.0.1:4317].
+    #[arg(long, env = "LLMTRACE_GRPC_LISTEN")]
+    pub(crate) grpc_listen: Option<String>,
+    /// Where the SQLite database lives [default: ./llmtrace-data].
+    #[arg(long, env = "LLMTRACE_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Largest request body, e.g. 64MiB; larger requests get HTTP 413 [default: 64MiB].
+    #[arg(long, env = "LLMTRACE_MAX_BODY_BYTES")]
+    pub(crate) max_body_bytes: Option<String>,
+    /// Largest body after gzip decompression [default: 128MiB].
+    #[arg(long, env = "LLMTRACE_MAX_DECOMPRESSED_BYTES")]
+    pub(crate) max_decompressed_bytes: Option<String>,
+    /// Longest attribute value kept; longer ones are truncated with a marker [default: 256KiB].
+    #[arg(long, env = "LLMTRACE_MAX_ATTRIBUTE_BYTES")]
+    pub(crate) max_attribute_bytes: Option<String>,
+    /// Most spans waiting to be written; beyond it exporters get 503 + Retry-After
+    /// [default: 200000].
+    #[arg(long, env = "LLMTRACE_QUEUE_MAX_SPANS")]
+    pub(crate) queue_max_spans: Option<usize>,
+    /// Most bytes waiting to be written [default: 256MiB].
+    #[arg(long, env = "LLMTRACE_QUEUE_MAX_BYTES")]
+    pub(crate) queue_max_bytes: Option<String>,
+    /// Most spans in one group commit [default: 20000].
+    #[arg(long, env = "LLMTRACE_BATCH_MAX_SPANS")]
+    pub(crate) batch_max_spans: Option<usize>,
+    /// Accept unauthenticated traffic on a non-loopback address (API keys come later).
+    #[arg(long, env = "LLMTRACE_ALLOW_UNAUTHENTICATED")]
+    pub(crate) allow_unauthenticated: bool,
+    /// Log filter, e.g. `info` or `llmtrace=debug` [default: info].
+    #[arg(long, env = "LLMTRACE_LOG")]
+    pub(crate) log: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TracesArgs {
+    /// How many traces (at most 500).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Only traces with a span of this service.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// Only traces calling this model.
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// Only traces calling this provider (openai, anthropic, aws.bedrock, ...).
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
+    /// Only traces with an error.
+    #[arg(long)]
+    pub(crate) errors: bool,
+    /// Only traces of this user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Only traces of this session.
+    #[arg(long)]
+    pub(crate) session: Option<String>,
+    /// Only traces started at or after this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only traces started before this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Only traces lasting at least this many milliseconds.
+    #[arg(long)]
+    pub(crate) min_duration_ms: Option<f64>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TraceArgs {
+    /// The trace id (32 hex characters).
+    pub(crate) trace_id: String,
+    /// Print the API's JSON instead of a tree.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct StatsArgs {
+    /// Group by model, provider, service or operation.
+    #[arg(long, default_value = "model")]
+    pub(crate) by: String,
+    /// Only calls started at or after this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only calls started before this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// How many traces to send.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) traces: usize,
+    /// Spread trace start times over this many seconds before now.
+    #[arg(long, default_value_t = 900)]
+    pub(crate) spread_secs: u64,
+    /// Random seed (the same seed sends the same shapes with fresh ids).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+}

@@ -1,0 +1,208 @@
+//! `serve` configuration: the optional TOML file, merged under flags and environment variables,
+//! validated into the settings the crates take.
+
+use crate::cli::ServeArgs;
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The TOML config file. Keys are the long flag names with `_` for `-`; sizes are integers
+/// (bytes) or strings with a unit (`"64MiB"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    http_listen: Option<String>,
+    grpc_listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_bytes: Option<SizeValue>,
+    max_decompressed_bytes: Option<SizeValue>,
+    max_attribute_bytes: Option<SizeValue>,
+    queue_max_spans: Option<usize>,
+    queue_max_bytes: Option<SizeValue>,
+    batch_max_spans: Option<usize>,
+    allow_unauthenticated: Option<bool>,
+    log: Option<String>,
+}
+
+/// A size as an integer or a string with a unit.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+impl SizeValue {
+    fn text(&self) -> String {
+        match self {
+            SizeValue::Bytes(b) => b.to_string(),
+            SizeValue::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeConfig {
+    pub(crate) http_listen: SocketAddr,
+    pub(crate) grpc_listen: SocketAddr,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_decompressed_bytes: usize,
+    pub(crate) max_attribute_bytes: usize,
+    pub(crate) queue_max_spans: usize,
+    pub(crate) queue_max_bytes: usize,
+    pub(crate) batch_max_spans: usize,
+    pub(crate) log: String,
+}
+
+/// Parses `123`, `64KiB`, `64MiB`, `1GiB`, `10MB`, `10kb` into bytes.
+pub(crate) fn parse_size(s: &str) -> anyhow::Result<usize> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num.parse().with_context(|| format!("invalid size {s:?}"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => bail!("invalid size unit {other:?} in {s:?} (use B, KiB, MiB, GiB, KB, MB, GB)"),
+    };
+    n.checked_mul(mult)
+        .with_context(|| format!("size {s:?} is too large"))
+}
+
+fn addr(name: &str, v: &str) -> anyhow::Result<SocketAddr> {
+    v.parse()
+        .with_context(|| format!("{name}: {v:?} is not an address like 127.0.0.1:4318"))
+}
+
+impl ServeConfig {
+    /// Merges flags/environment over the config file over the defaults, and validates.
+    pub(crate) fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let size = |name: &str, flag: &Option<String>, file: &Option<SizeValue>, default: &str| {
+            let v = flag.clone().or_else(|| file.as_ref().map(SizeValue::text));
+            parse_size(v.as_deref().unwrap_or(default)).with_context(|| name.to_string())
+        };
+        let http = args.http_listen.clone().or(file.http_listen).unwrap_or("127.0.0.1:4318".into());
+        let grpc = args.grpc_listen.clone().or(file.grpc_listen).unwrap_or("127.0.0.1:4317".into());
+        let cfg = ServeConfig {
+            http_listen: addr("--http-listen", &http)?,
+            grpc_listen: addr("--grpc-listen", &grpc)?,
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./llmtrace-data")),
+            max_body_bytes: size("--max-body-bytes", &args.max_body_bytes, &file.max_body_bytes, "64MiB")?,
+            max_decompressed_bytes: size(
+                "--max-decompressed-bytes",
+                &args.max_decompressed_bytes,
+                &file.max_decompressed_bytes,
+                "128MiB",
+            )?,
+            max_attribute_bytes: size(
+                "--max-attribute-bytes",
+                &args.max_attribute_bytes,
+                &file.max_attribute_bytes,
+                "256KiB",
+            )?,
+            queue_max_spans: args.queue_max_spans.or(file.queue_max_spans).unwrap_or(200_000),
+            queue_max_bytes: size("--queue-max-bytes", &args.queue_max_bytes, &file.queue_max_bytes, "256MiB")?,
+            batch_max_spans: args.batch_max_spans.or(file.batch_max_spans).unwrap_or(20_000),
+            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+        };
+        let allow_unauthenticated =
+            args.allow_unauthenticated || file.allow_unauthenticated.unwrap_or(false);
+        for (name, a) in [("--http-listen", cfg.http_listen), ("--grpc-listen", cfg.grpc_listen)] {
+            if !a.ip().is_loopback() && !allow_unauthenticated {
+                bail!(
+                    "{name} {a} is reachable from other machines, and llmtrace has no API keys \
+                     configured; listen on 127.0.0.1, or pass --allow-unauthenticated \
+                     (LLMTRACE_ALLOW_UNAUTHENTICATED=true) to accept unauthenticated traffic"
+                );
+            }
+        }
+        for (name, v) in [
+            ("--queue-max-spans", cfg.queue_max_spans),
+            ("--batch-max-spans", cfg.batch_max_spans),
+            ("--max-body-bytes", cfg.max_body_bytes),
+            ("--max-attribute-bytes", cfg.max_attribute_bytes),
+        ] {
+            if v == 0 {
+                bail!("{name} must be greater than 0");
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("10 kb").unwrap(), 10_000);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn flags_beat_file_beats_defaults_and_network_needs_consent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("llmtrace.toml");
+        std::fs::write(
+            &path,
+            "grpc_listen = \"127.0.0.1:5317\"\nqueue_max_spans = 7\nmax_body_bytes = \"1MiB\"\nhttp_listen = \"127.0.0.1:1\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            http_listen: Some("127.0.0.1:9999".into()),
+            ..Default::default()
+        };
+        let c = ServeConfig::resolve(&args).unwrap();
+        assert_eq!(c.http_listen.port(), 9999);
+        assert_eq!(c.grpc_listen.port(), 5317);
+        assert_eq!(c.queue_max_spans, 7);
+        assert_eq!(c.max_body_bytes, 1 << 20);
+        assert_eq!(c.batch_max_spans, 20_000);
+        assert_eq!(c.data_dir, PathBuf::from("./llmtrace-data"));
+
+        let open = ServeArgs {
+            http_listen: Some("0.0.0.0:4318".into()),
+            ..Default::default()
+        };
+        let err = ServeConfig::resolve(&open).unwrap_err().to_string();
+        assert!(err.contains("--allow-unauthenticated"), "{err}");
+        let consent = ServeArgs {
+            allow_unauthenticated: true,
+            ..open
+        };
+        assert!(ServeConfig::resolve(&consent).is_ok());
+
+        std::fs::write(&path, "no_such_key = 1\n").unwrap();
+        let bad = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        assert!(format!("{:#}", ServeConfig::resolve(&bad).unwrap_err()).contains("no_such_key"));
+    }
+}

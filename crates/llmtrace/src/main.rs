@@ -1,0 +1,29 @@
+//! The `llmtrace` binary: parses the command line and wires the crates together. No logic of
+//! its own lives here beyond configuration, presentation of CLI output, and process signals.
+
+mod cli;
+mod client;
+mod config;
+mod demo;
+mod serve;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Serve(args) => serve::run(args).await,
+        cli::Command::Traces(args) => client::traces(&cli.server, args).await,
+        cli::Command::Trace(args) => client::trace(&cli.server, args).await,
+        cli::Command::Stats(args) => client::stats(&cli.server, args).await,
+        cli::Command::Demo(args) => demo::run(&cli.server, args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

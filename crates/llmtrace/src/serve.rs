@@ -1,0 +1,95 @@
+//! `llmtrace serve`: open the store, start the pipeline, bind, serve until SIGINT/SIGTERM,
+//! then drain the pipeline so every acknowledged span is committed.
+
+use crate::cli::ServeArgs;
+use crate::config::ServeConfig;
+use anyhow::Context;
+use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor};
+use llmtrace_pipeline::{Pipeline, PipelineConfig};
+use llmtrace_query::Query;
+use llmtrace_server::{AppState, BoundServer, ServerConfig};
+use llmtrace_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = ServeConfig::resolve(&args)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cfg.log)
+                .with_context(|| format!("invalid log filter {:?}", cfg.log))?,
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let store = Arc::new(
+        SqliteStore::open_dir(&cfg.data_dir)
+            .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?,
+    );
+    let pipeline = Pipeline::start(
+        store.clone(),
+        PipelineConfig {
+            max_queued_spans: cfg.queue_max_spans,
+            max_queued_bytes: cfg.queue_max_bytes,
+            max_batch_spans: cfg.batch_max_spans,
+            retry_for: Duration::from_secs(5),
+        },
+    );
+    let ingest = Arc::new(Ingestor::new(
+        pipeline.clone(),
+        IngestConfig {
+            max_decompressed_bytes: cfg.max_decompressed_bytes,
+            convert: ConvertLimits {
+                max_attribute_value_bytes: cfg.max_attribute_bytes,
+            },
+        },
+    ));
+    let state = Arc::new(AppState {
+        ingest,
+        query: Query::new(store.clone()),
+        project: llmtrace_model::DEFAULT_PROJECT.to_string(),
+        max_body_bytes: cfg.max_body_bytes,
+    });
+    let server = BoundServer::bind(
+        &ServerConfig {
+            http_listen: cfg.http_listen,
+            grpc_listen: cfg.grpc_listen,
+        },
+        state,
+    )
+    .await?;
+    let (http, grpc) = (server.http_addr()?, server.grpc_addr()?);
+    tracing::info!(%http, %grpc, db = %store.path().display(), "llmtrace listening");
+    println!(
+        "llmtrace listening: OTLP/HTTP + API on http://{http}, OTLP/gRPC on {grpc}, data in {}",
+        store.path().display()
+    );
+    server.serve(shutdown_signal()).await?;
+    tracing::info!("shutting down: committing queued spans");
+    pipeline.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
