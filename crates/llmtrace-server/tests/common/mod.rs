@@ -1,0 +1,237 @@
+//! In-process harness: a real SQLite store in a temp dir, the real pipeline, ingest path and
+//! transports on free loopback ports; optionally a gate that stalls the store's writes.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use async_trait::async_trait;
+use llmtrace_ingest::{IngestConfig, Ingestor};
+use llmtrace_model::TraceId;
+use llmtrace_pipeline::{Pipeline, PipelineConfig};
+use llmtrace_query::Query;
+use llmtrace_server::{AppState, BoundServer, ServerConfig};
+use llmtrace_store::{
+    SpanWriter, StatsGroup, StatsQuery, StoreError, TraceDetail, TracePage, TraceQuery,
+    TraceReader, WriteBatch, WriteOutcome,
+};
+use llmtrace_store_sqlite::SqliteStore;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// A SQLite store whose writes wait for a permit when gated.
+pub struct GatedStore {
+    pub inner: SqliteStore,
+    pub gate: Option<Semaphore>,
+}
+
+#[async_trait]
+impl SpanWriter for GatedStore {
+    async fn write(&self, batch: Arc<WriteBatch>) -> Result<WriteOutcome, StoreError> {
+        if let Some(g) = &self.gate {
+            g.acquire().await.expect("gate").forget();
+        }
+        self.inner.write(batch).await
+    }
+}
+
+#[async_trait]
+impl TraceReader for GatedStore {
+    async fn list_traces(&self, q: &TraceQuery) -> Result<TracePage, StoreError> {
+        self.inner.list_traces(q).await
+    }
+    async fn get_trace(&self, p: &str, t: TraceId) -> Result<Option<TraceDetail>, StoreError> {
+        self.inner.get_trace(p, t).await
+    }
+    async fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
+        self.inner.stats(q).await
+    }
+}
+
+pub struct Harness {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub store: Arc<GatedStore>,
+    pub _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    pub pipeline: Pipeline,
+}
+
+pub struct Options {
+    pub gated: bool,
+    pub queue_max_spans: usize,
+    pub max_body_bytes: usize,
+    pub max_decompressed_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gated: false,
+            queue_max_spans: 100_000,
+            max_body_bytes: 1 << 20,
+            max_decompressed_bytes: 4 << 20,
+        }
+    }
+}
+
+impl Harness {
+    pub async fn start(o: Options) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(GatedStore {
+            inner: SqliteStore::open_dir(dir.path()).unwrap(),
+            gate: o.gated.then(|| Semaphore::new(0)),
+        });
+        let pipeline = Pipeline::start(
+            store.clone(),
+            PipelineConfig {
+                max_queued_spans: o.queue_max_spans,
+                max_queued_bytes: 64 << 20,
+                max_batch_spans: 10_000,
+                retry_for: Duration::from_secs(1),
+            },
+        );
+        let ingest = Arc::new(Ingestor::new(
+            pipeline.clone(),
+            IngestConfig {
+                max_decompressed_bytes: o.max_decompressed_bytes,
+                ..Default::default()
+            },
+        ));
+        let state = Arc::new(AppState {
+            ingest,
+            query: Query::new(store.clone()),
+            project: "default".into(),
+            max_body_bytes: o.max_body_bytes,
+        });
+        let server = BoundServer::bind(
+            &ServerConfig {
+                http_listen: "127.0.0.1:0".parse().unwrap(),
+                grpc_listen: "127.0.0.1:0".parse().unwrap(),
+            },
+            state,
+        )
+        .await
+        .unwrap();
+        let (http, grpc) = (server.http_addr().unwrap(), server.grpc_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .serve(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Harness {
+            http,
+            grpc,
+            store,
+            _dir: dir,
+            shutdown: Some(tx),
+            task: Some(task),
+            pipeline,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.pipeline.shutdown().await;
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::get(self.url(path)).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+pub fn kv(key: &str, v: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    }
+}
+
+pub fn s(v: &str) -> any_value::Value {
+    any_value::Value::StringValue(v.into())
+}
+
+pub fn i(v: i64) -> any_value::Value {
+    any_value::Value::IntValue(v)
+}
+
+pub const T0: u64 = 1_767_225_600_000_000_000;
+
+/// A span of trace `trace` (16 bytes derived from the number).
+pub fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start_ms: u64, dur_ms: u64, attrs: Vec<KeyValue>) -> Span {
+    Span {
+        trace_id: vec![trace; 16],
+        span_id: vec![id; 8],
+        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+        name: name.into(),
+        kind: 1,
+        start_time_unix_nano: T0 + start_ms * 1_000_000,
+        end_time_unix_nano: T0 + (start_ms + dur_ms) * 1_000_000,
+        attributes: attrs,
+        ..Default::default()
+    }
+}
+
+/// The RAG trace of the acceptance tests: root `rag_query`, `retrieve`, `rerank`, `llm_call`.
+pub fn rag_spans(trace: u8) -> Vec<Span> {
+    let mut llm = span(trace, 4, Some(1), "llm_call", 300, 1500, vec![
+        kv("gen_ai.system", s("anthropic")),
+        kv("gen_ai.operation.name", s("chat")),
+        kv("gen_ai.request.model", s("claude-sonnet-4-6")),
+        kv("gen_ai.response.model", s("claude-sonnet-4-6-20260101")),
+        kv("gen_ai.usage.input_tokens", i(160)),
+        kv("gen_ai.usage.output_tokens", i(45)),
+        kv("gen_ai.usage.cache_read.input_tokens", i(30)),
+    ]);
+    llm.kind = 3;
+    vec![
+        span(trace, 1, None, "rag_query", 0, 2000, vec![kv("user.id", s("u-1"))]),
+        span(trace, 2, Some(1), "retrieve", 10, 100, vec![kv("gen_ai.operation.name", s("retrieval"))]),
+        span(trace, 3, Some(1), "rerank", 120, 50, vec![]),
+        llm,
+    ]
+}
+
+pub fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", s("rag-app"))],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+pub fn error_status(msg: &str) -> Option<Status> {
+    Some(Status {
+        code: 2,
+        message: msg.into(),
+    })
+}
