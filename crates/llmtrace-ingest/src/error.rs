@@ -40,12 +40,12 @@ impl ErrorClass {
     pub fn grpc_code(self) -> i32 {
         match self {
             ErrorClass::BadRequest => 3,            // INVALID_ARGUMENT
-            ErrorClass::PayloadTooLarge => 8,       // RESOURCE_EXHAUSTED (no RetryInfo: not retryable)
+            ErrorClass::PayloadTooLarge => 8, // RESOURCE_EXHAUSTED (no RetryInfo: not retryable)
             ErrorClass::UnsupportedMediaType => 12, // UNIMPLEMENTED
-            ErrorClass::Unauthenticated => 16,      // UNAUTHENTICATED
-            ErrorClass::Overloaded => 14,           // UNAVAILABLE
-            ErrorClass::Unavailable => 14,          // UNAVAILABLE
-            ErrorClass::Internal => 13,             // INTERNAL
+            ErrorClass::Unauthenticated => 16, // UNAUTHENTICATED
+            ErrorClass::Overloaded => 14,     // UNAVAILABLE
+            ErrorClass::Unavailable => 14,    // UNAVAILABLE
+            ErrorClass::Internal => 13,       // INTERNAL
         }
     }
 

@@ -94,7 +94,8 @@ impl Ingestor {
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
         let raw = self.inflate(body)?;
-        let req = llmtrace_otlp::decode_traces(&raw, body.format).map_err(IngestError::from_decode)?;
+        let req =
+            llmtrace_otlp::decode_traces(&raw, body.format).map_err(IngestError::from_decode)?;
         self.export_traces(project, req, raw.len()).await
     }
 
@@ -111,8 +112,14 @@ impl Ingestor {
             self.normalizer.normalize(span);
         }
         let accepted = spans.len() as u64;
-        self.submit(WriteBatch { spans, logs: vec![] }, wire_bytes)
-            .await?;
+        self.submit(
+            WriteBatch {
+                spans,
+                logs: vec![],
+            },
+            wire_bytes,
+        )
+        .await?;
         Ok(ExportOutcome {
             accepted,
             rejected: converted.rejected,
@@ -126,7 +133,8 @@ impl Ingestor {
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
         let raw = self.inflate(body)?;
-        let req = llmtrace_otlp::decode_logs(&raw, body.format).map_err(IngestError::from_decode)?;
+        let req =
+            llmtrace_otlp::decode_logs(&raw, body.format).map_err(IngestError::from_decode)?;
         self.export_logs(project, req, raw.len()).await
     }
 
@@ -182,8 +190,12 @@ impl Ingestor {
             return Ok(());
         }
         let ack = self.pipeline.submit(batch, bytes).map_err(|e| match e {
-            SubmitError::Overloaded { .. } => IngestError::new(ErrorClass::Overloaded, e.to_string()),
-            SubmitError::TooLarge { .. } => IngestError::new(ErrorClass::PayloadTooLarge, e.to_string()),
+            SubmitError::Overloaded { .. } => {
+                IngestError::new(ErrorClass::Overloaded, e.to_string())
+            }
+            SubmitError::TooLarge { .. } => {
+                IngestError::new(ErrorClass::PayloadTooLarge, e.to_string())
+            }
             SubmitError::ShuttingDown => IngestError::new(ErrorClass::Unavailable, e.to_string()),
         })?;
         ack.wait().await.map_err(|e| match e {

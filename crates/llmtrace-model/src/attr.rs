@@ -95,7 +95,10 @@ impl AttrValue {
         match self {
             AttrValue::Str(s) => s.len(),
             AttrValue::Array(a) => a.iter().map(AttrValue::approx_len).sum(),
-            AttrValue::Map(m) => m.iter().map(|kv| kv.key.len() + kv.value.approx_len()).sum(),
+            AttrValue::Map(m) => m
+                .iter()
+                .map(|kv| kv.key.len() + kv.value.approx_len())
+                .sum(),
             AttrValue::Bytes(b) => b.bytes_hex.len(),
             _ => 8,
         }
@@ -123,7 +126,9 @@ impl Attributes {
 
     /// The first non-empty string under `key`.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.get(key).and_then(AttrValue::as_str).filter(|s| !s.is_empty())
+        self.get(key)
+            .and_then(AttrValue::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// Appends a key-value pair.
@@ -171,7 +176,10 @@ impl<'de> Deserialize<'de> for Attributes {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an attribute object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Attributes, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some((key, value)) = map.next_entry::<String, AttrValue>()? {
                     out.push(KeyValue { key, value });

@@ -113,9 +113,6 @@ mod tests {
             Err(IdError::WrongLength { got: 3, .. })
         ));
         assert_eq!(SpanId::from_hex("zz"), Err(IdError::NotHex("span_id")));
-        assert_eq!(
-            SpanId::from_hex("0000000000000001").unwrap().key_i64(),
-            1
-        );
+        assert_eq!(SpanId::from_hex("0000000000000001").unwrap().key_i64(), 1);
     }
 }

@@ -39,6 +39,9 @@ mod tests {
             gunzip_limited(&bomb, 1 << 20),
             Err(DecodeError::TooLarge { limit }) if limit == 1 << 20
         ));
-        assert!(matches!(gunzip_limited(b"not gzip", 100), Err(DecodeError::Gzip(_))));
+        assert!(matches!(
+            gunzip_limited(b"not gzip", 100),
+            Err(DecodeError::Gzip(_))
+        ));
     }
 }

@@ -76,16 +76,15 @@ pub fn spans_from_request(
             .unwrap_or_default();
         let service = service_of(&resource_attributes);
         for ss in rs.scope_spans {
-            let (scope_name, scope_version) = ss
-                .scope
-                .map(|s| (s.name, s.version))
-                .unwrap_or_default();
+            let (scope_name, scope_version) =
+                ss.scope.map(|s| (s.name, s.version)).unwrap_or_default();
             for s in ss.spans {
                 let trace_id = match TraceId::from_bytes(&s.trace_id) {
                     Ok(t) => t,
                     Err(e) => {
-                        out.rejected
-                            .add(|| format!("span {:?} (id {}): {e}", s.name, hex::encode(&s.span_id)));
+                        out.rejected.add(|| {
+                            format!("span {:?} (id {}): {e}", s.name, hex::encode(&s.span_id))
+                        });
                         continue;
                     }
                 };

@@ -27,7 +27,10 @@ fn decode<T: Message + Default + serde::de::DeserializeOwned>(
 }
 
 /// Decodes an `ExportTraceServiceRequest`.
-pub fn decode_traces(body: &[u8], format: Format) -> Result<ExportTraceServiceRequest, DecodeError> {
+pub fn decode_traces(
+    body: &[u8],
+    format: Format,
+) -> Result<ExportTraceServiceRequest, DecodeError> {
     decode(body, format)
 }
 

@@ -65,7 +65,10 @@ mod tests {
         let s = "héllo wörld".to_string();
         let t = truncate(s, 2);
         assert!(t.starts_with('h'));
-        assert!(t.contains("truncated by llmtrace: 12 of 13 bytes dropped"), "{t}");
+        assert!(
+            t.contains("truncated by llmtrace: 12 of 13 bytes dropped"),
+            "{t}"
+        );
         assert_eq!(truncate("short".into(), 10), "short");
     }
 }

@@ -40,7 +40,10 @@ fn otlp_json_with_string_int64_and_bad_ids() {
     assert_eq!(s.status_message, "boom");
     assert_eq!(s.otel_kind, 3);
     assert_eq!(s.scope_name, "manual");
-    assert_eq!(s.attributes.get("gen_ai.usage.input_tokens"), Some(&AttrValue::Int(120)));
+    assert_eq!(
+        s.attributes.get("gen_ai.usage.input_tokens"),
+        Some(&AttrValue::Int(120))
+    );
     assert_eq!(
         s.attributes.get("gen_ai.request.temperature"),
         Some(&AttrValue::Double(0.2))
@@ -78,7 +81,9 @@ fn long_attribute_values_are_truncated_not_rejected() {
         },
     );
     let tags = c.items[0].attributes.get("tags").unwrap();
-    let AttrValue::Array(a) = tags else { panic!("{tags:?}") };
+    let AttrValue::Array(a) = tags else {
+        panic!("{tags:?}")
+    };
     let s = a[0].as_str().unwrap();
     assert!(s.starts_with(&"x".repeat(100)));
     assert!(s.contains("truncated by llmtrace"));

@@ -3,9 +3,9 @@
 use crate::{PipelineConfig, PipelineStats};
 use llmtrace_store::{WriteBatch, WriteOutcome};
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Why a batch was not admitted.
@@ -160,8 +160,10 @@ impl Queue {
 
     /// Records a successful group commit.
     pub(crate) fn record_commit(&self, outcome: &WriteOutcome, elapsed: Duration) {
-        self.spans_written.fetch_add(outcome.spans_written, Ordering::Relaxed);
-        self.spans_duplicate.fetch_add(outcome.spans_duplicate, Ordering::Relaxed);
+        self.spans_written
+            .fetch_add(outcome.spans_written, Ordering::Relaxed);
+        self.spans_duplicate
+            .fetch_add(outcome.spans_duplicate, Ordering::Relaxed);
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.last_commit_micros
             .store(elapsed.as_micros() as u64, Ordering::Relaxed);

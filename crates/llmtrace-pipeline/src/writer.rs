@@ -32,7 +32,12 @@ pub(crate) async fn run(
 }
 
 /// Writes the jobs as one batch and answers each of them.
-async fn commit(queue: &Queue, store: &Arc<dyn SpanWriter>, mut jobs: Vec<Job>, config: &PipelineConfig) {
+async fn commit(
+    queue: &Queue,
+    store: &Arc<dyn SpanWriter>,
+    mut jobs: Vec<Job>,
+    config: &PipelineConfig,
+) {
     let (items, bytes) = jobs
         .iter()
         .fold((0, 0), |(i, b), j| (i + j.items, b + j.bytes));

@@ -74,13 +74,28 @@ async fn full_queue_refuses_at_once_and_acks_only_after_write() {
     let p = Pipeline::start(st.clone(), config(10));
     let a = p.submit(batch(6), 100).unwrap();
     let err = p.submit(batch(6), 100).err().unwrap();
-    assert!(matches!(err, SubmitError::Overloaded { queued_items: 6, capacity_items: 10, .. }), "{err:?}");
-    assert!(matches!(p.submit(batch(11), 1).err().unwrap(), SubmitError::TooLarge { .. }));
+    assert!(
+        matches!(
+            err,
+            SubmitError::Overloaded {
+                queued_items: 6,
+                capacity_items: 10,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        p.submit(batch(11), 1).err().unwrap(),
+        SubmitError::TooLarge { .. }
+    ));
     let b = p.submit(batch(4), 100).unwrap();
     assert_eq!(p.stats().queued_items, 10);
     // Nothing is acknowledged while the writer is stalled.
     let mut a = Box::pin(a.wait());
-    assert!(tokio::time::timeout(Duration::from_millis(100), &mut a).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(100), &mut a)
+        .await
+        .is_err());
     st.gate.add_permits(10);
     a.await.unwrap();
     b.wait().await.unwrap();
@@ -101,7 +116,11 @@ async fn waiting_batches_are_group_committed() {
     for a in acks {
         a.wait().await.unwrap();
     }
-    assert_eq!(st.calls.load(Ordering::SeqCst), 2, "five waiting batches in one commit");
+    assert_eq!(
+        st.calls.load(Ordering::SeqCst),
+        2,
+        "five waiting batches in one commit"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +134,11 @@ async fn transient_failures_are_retried_then_failed_back() {
     st.fail_transient.store(1000, Ordering::SeqCst);
     let err = p.submit(batch(3), 10).unwrap().wait().await.unwrap_err();
     assert!(matches!(err, AckError::Unavailable(_)), "{err:?}");
-    assert_eq!(p.stats().queued_items, 0, "room is given back after a failure");
+    assert_eq!(
+        p.stats().queued_items,
+        0,
+        "room is given back after a failure"
+    );
 }
 
 #[tokio::test]

@@ -11,12 +11,12 @@ pub use error::QueryError;
 pub use params::{StatsParams, TraceListParams};
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
-    EventView, LinkView, StatsGroupView, StatsView, SpanView, TraceDetailView, TraceListView,
+    EventView, LinkView, SpanView, StatsGroupView, StatsView, TraceDetailView, TraceListView,
     TraceSummaryView,
 };
 
 use llmtrace_model::TraceId;
-use llmtrace_store::{StatsQuery, TraceReader, TraceQuery};
+use llmtrace_store::{StatsQuery, TraceQuery, TraceReader};
 use std::sync::Arc;
 
 /// The query layer.
@@ -46,7 +46,11 @@ impl Query {
     }
 
     /// `GET /api/traces/{trace_id}`: a malformed id is a bad request, an unknown one not found.
-    pub async fn get_trace(&self, project: &str, trace_id: &str) -> Result<TraceDetailView, QueryError> {
+    pub async fn get_trace(
+        &self,
+        project: &str,
+        trace_id: &str,
+    ) -> Result<TraceDetailView, QueryError> {
         let id = TraceId::from_hex(trace_id).map_err(|e| {
             QueryError::BadRequest(format!(
                 "invalid trace id {trace_id:?}: {e} (expected 32 hex characters)"
@@ -61,7 +65,11 @@ impl Query {
     }
 
     /// `GET /api/stats`.
-    pub async fn stats(&self, project: &str, params: &StatsParams) -> Result<StatsView, QueryError> {
+    pub async fn stats(
+        &self,
+        project: &str,
+        params: &StatsParams,
+    ) -> Result<StatsView, QueryError> {
         let q: StatsQuery = params.to_query(project)?;
         let groups = self.reader.stats(&q).await?;
         Ok(StatsView {

@@ -7,9 +7,8 @@ use time::OffsetDateTime;
 
 /// Formats Unix nanoseconds as `2026-01-01T00:00:00.123456789Z`.
 pub fn format_rfc3339_nanos(unix_nano: u64) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
     OffsetDateTime::from_unix_timestamp_nanos(unix_nano as i128)
         .ok()
         .and_then(|t| t.format(&fmt).ok())
@@ -29,9 +28,18 @@ mod tests {
 
     #[test]
     fn formats_nanos_and_parses_offsets() {
-        assert_eq!(format_rfc3339_nanos(1_767_225_600_000_000_001), "2026-01-01T00:00:00.000000001Z");
-        assert_eq!(parse_rfc3339("2026-01-01T01:00:00+01:00").unwrap(), 1_767_225_600_000_000_000);
-        assert_eq!(parse_rfc3339("2026-01-01T00:00:00.5Z").unwrap(), 1_767_225_600_500_000_000);
+        assert_eq!(
+            format_rfc3339_nanos(1_767_225_600_000_000_001),
+            "2026-01-01T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-01T01:00:00+01:00").unwrap(),
+            1_767_225_600_000_000_000
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-01T00:00:00.5Z").unwrap(),
+            1_767_225_600_500_000_000
+        );
         assert!(parse_rfc3339("yesterday").is_err());
     }
 }

@@ -6,6 +6,17 @@ use llmtrace_model::{Attributes, Message, MessagePart, RequestParams, Span};
 use llmtrace_store::{StatsGroup, StoredSpan, TraceDetail, TraceSummary};
 use serde::{Deserialize, Serialize};
 
+fn otel_kind_name(kind: i32) -> &'static str {
+    match kind {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "unspecified",
+    }
+}
+
 fn ms(nanos: u64) -> f64 {
     nanos as f64 / 1e6
 }
@@ -117,6 +128,8 @@ pub struct SpanView {
     pub kind: String,
     /// Service.
     pub service: String,
+    /// OpenTelemetry span kind: unspecified, internal, server, client, producer or consumer.
+    pub otel_span_kind: String,
     /// Start.
     pub start_time: String,
     /// End.
@@ -191,6 +204,7 @@ impl From<&StoredSpan> for SpanView {
             name: s.name.clone(),
             kind: s.kind.as_str().to_string(),
             service: s.service.clone(),
+            otel_span_kind: otel_kind_name(s.otel_kind).to_string(),
             start_time: format_rfc3339_nanos(s.start_unix_nano),
             end_time: format_rfc3339_nanos(s.end_unix_nano),
             duration_ms: ms(s.duration_nanos()),

@@ -22,7 +22,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 }
 
 pub(crate) async fn not_found(uri: Uri) -> Response {
-    api_error(StatusCode::NOT_FOUND, format!("no such endpoint: {}", uri.path()))
+    api_error(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", uri.path()),
+    )
 }
 
 async fn healthz(State(st): State<Arc<AppState>>) -> Response {
@@ -50,7 +53,10 @@ fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
 }
 
 fn bad_query(e: QueryRejection) -> Response {
-    api_error(StatusCode::BAD_REQUEST, format!("invalid query parameters: {}", e.body_text()))
+    api_error(
+        StatusCode::BAD_REQUEST,
+        format!("invalid query parameters: {}", e.body_text()),
+    )
 }
 
 async fn list_traces(

@@ -100,5 +100,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> tonic::service::Routes {
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    tonic::service::Routes::new(traces).add_service(logs).add_service(metrics)
+    tonic::service::Routes::new(traces)
+        .add_service(logs)
+        .add_service(metrics)
 }

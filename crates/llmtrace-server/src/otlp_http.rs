@@ -41,7 +41,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/v1/traces",
-            post(|s, h, b| export(s, h, b, Signal::Traces)).fallback(method_not_allowed("/v1/traces")),
+            post(|s, h, b| export(s, h, b, Signal::Traces))
+                .fallback(method_not_allowed("/v1/traces")),
         )
         .route(
             "/v1/logs",
@@ -60,7 +61,12 @@ fn format_of(headers: &HeaderMap) -> Result<Format, IngestError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
         "application/json" => Ok(Format::Json),
@@ -112,7 +118,10 @@ async fn export(
             let err = if too_large {
                 IngestError::new(
                     ErrorClass::PayloadTooLarge,
-                    format!("request body exceeds the limit of {} bytes", st.max_body_bytes),
+                    format!(
+                        "request body exceeds the limit of {} bytes",
+                        st.max_body_bytes
+                    ),
                 )
             } else {
                 IngestError::new(ErrorClass::BadRequest, format!("could not read body: {e}"))
@@ -151,21 +160,21 @@ fn success(signal: Signal, format: Format, outcome: &ExportOutcome) -> Response 
         Format::Protobuf => {
             let body = match signal {
                 Signal::Traces => ExportTraceServiceResponse {
-                    partial_success: has_partial.then(|| ExportTracePartialSuccess {
+                    partial_success: has_partial.then_some(ExportTracePartialSuccess {
                         rejected_spans: rejected,
                         error_message: message,
                     }),
                 }
                 .encode_to_vec(),
                 Signal::Logs => ExportLogsServiceResponse {
-                    partial_success: has_partial.then(|| ExportLogsPartialSuccess {
+                    partial_success: has_partial.then_some(ExportLogsPartialSuccess {
                         rejected_log_records: rejected,
                         error_message: message,
                     }),
                 }
                 .encode_to_vec(),
                 Signal::Metrics => ExportMetricsServiceResponse {
-                    partial_success: has_partial.then(|| ExportMetricsPartialSuccess {
+                    partial_success: has_partial.then_some(ExportMetricsPartialSuccess {
                         rejected_data_points: rejected,
                         error_message: message,
                     }),

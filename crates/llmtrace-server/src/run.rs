@@ -25,10 +25,16 @@ impl BoundServer {
     /// Binds both listeners (port 0 picks a free port).
     pub async fn bind(config: &ServerConfig, state: Arc<AppState>) -> std::io::Result<Self> {
         let http = TcpListener::bind(config.http_listen).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot listen on {} (HTTP): {e}", config.http_listen))
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {} (HTTP): {e}", config.http_listen),
+            )
         })?;
         let grpc = TcpListener::bind(config.grpc_listen).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot listen on {} (gRPC): {e}", config.grpc_listen))
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {} (gRPC): {e}", config.grpc_listen),
+            )
         })?;
         Ok(BoundServer { http, grpc, state })
     }

@@ -26,11 +26,22 @@ async fn grpc_gzip_export_stores_the_tree_and_reports_partial_success() {
     let mut bad = span(7, 9, Some(1), "bad", 0, 1, vec![]);
     bad.span_id = vec![0; 8];
     spans.push(bad);
-    let resp = grpc_client(&h).await.export(request(spans)).await.unwrap().into_inner();
+    let resp = grpc_client(&h)
+        .await
+        .export(request(spans))
+        .await
+        .unwrap()
+        .into_inner();
     let ps = resp.partial_success.expect("partial success");
     assert_eq!(ps.rejected_spans, 1);
-    assert!(ps.error_message.contains("span_id is all zeros"), "{}", ps.error_message);
-    let (st, d) = h.get_json("/api/traces/07070707070707070707070707070707").await;
+    assert!(
+        ps.error_message.contains("span_id is all zeros"),
+        "{}",
+        ps.error_message
+    );
+    let (st, d) = h
+        .get_json("/api/traces/07070707070707070707070707070707")
+        .await;
     assert_eq!(st, 200);
     assert_eq!(d["spans"].as_array().unwrap().len(), 4);
     assert_eq!(d["spans"][3]["kind"], "llm");
@@ -75,7 +86,11 @@ async fn overload_answers_retryable_errors_and_loses_no_acknowledged_span() {
     let st = tonic_types::Status::decode(r.bytes().await.unwrap()).unwrap();
     assert!(st.message.contains("queue full"), "{}", st.message);
     // gRPC: UNAVAILABLE with RetryInfo.
-    let err = grpc_client(&h).await.export(request(rag_spans(4))).await.unwrap_err();
+    let err = grpc_client(&h)
+        .await
+        .export(request(rag_spans(4)))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo");
     assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));

@@ -33,13 +33,20 @@ const TID1: &str = "01010101010101010101010101010101";
 async fn protobuf_json_and_gzip_bodies_store_the_same_tree() {
     let h = Harness::start(Options::default()).await;
     // protobuf
-    let r = post(&h, "/v1/traces", "application/x-protobuf", request(rag_spans(1)).encode_to_vec()).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/x-protobuf",
+        request(rag_spans(1)).encode_to_vec(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/x-protobuf");
-    let resp = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
-        r.bytes().await.unwrap(),
-    )
-    .unwrap();
+    let resp =
+        opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
+            r.bytes().await.unwrap(),
+        )
+        .unwrap();
     assert!(resp.partial_success.is_none());
     // OTLP/JSON, gzip
     let json = serde_json::to_vec(&request(rag_spans(2))).unwrap();
@@ -52,14 +59,27 @@ async fn protobuf_json_and_gzip_bodies_store_the_same_tree() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), serde_json::json!({}));
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({})
+    );
 
     for t in [TID1, "02020202020202020202020202020202"] {
         let (st, d) = h.get_json(&format!("/api/traces/{t}")).await;
         assert_eq!(st, 200, "{d}");
-        let names: Vec<&str> = d["spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = d["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["rag_query", "retrieve", "rerank", "llm_call"]);
-        let kinds: Vec<&str> = d["spans"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = d["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds, ["span", "retriever", "span", "llm"]);
         let llm = &d["spans"][3];
         assert_eq!(llm["provider"], "anthropic");
@@ -82,8 +102,18 @@ async fn children_first_in_three_requests_and_retries_keep_totals() {
     let h = Harness::start(Options::default()).await;
     let mut spans = rag_spans(1);
     spans.reverse();
-    for part in [vec![spans[0].clone()], vec![spans[1].clone(), spans[2].clone()], vec![spans[3].clone()]] {
-        let r = post(&h, "/v1/traces", "application/x-protobuf", request(part).encode_to_vec()).await;
+    for part in [
+        vec![spans[0].clone()],
+        vec![spans[1].clone(), spans[2].clone()],
+        vec![spans[3].clone()],
+    ] {
+        let r = post(
+            &h,
+            "/v1/traces",
+            "application/x-protobuf",
+            request(part).encode_to_vec(),
+        )
+        .await;
         assert_eq!(r.status(), 200);
     }
     let one_req = request(rag_spans(2)).encode_to_vec();
@@ -92,7 +122,9 @@ async fn children_first_in_three_requests_and_retries_keep_totals() {
         assert_eq!(r.status(), 200, "a retried delivery is accepted");
     }
     let (_, a) = h.get_json(&format!("/api/traces/{TID1}")).await;
-    let (_, b) = h.get_json("/api/traces/02020202020202020202020202020202").await;
+    let (_, b) = h
+        .get_json("/api/traces/02020202020202020202020202020202")
+        .await;
     let mut a = a["trace"].clone();
     let mut b = b["trace"].clone();
     a["trace_id"] = serde_json::Value::Null;
@@ -114,18 +146,46 @@ async fn bad_input_gets_a_clear_status_and_the_server_keeps_serving() {
     })
     .await;
     // Malformed protobuf: 400 with a google.rpc.Status naming the problem.
-    let r = post(&h, "/v1/traces", "application/x-protobuf", vec![0xff, 0xff, 0xff, 0x01]).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/x-protobuf",
+        vec![0xff, 0xff, 0xff, 0x01],
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let st = tonic_types::Status::decode(r.bytes().await.unwrap()).unwrap();
     assert_eq!(st.code, 3);
-    assert!(st.message.contains("malformed OTLP protobuf"), "{}", st.message);
+    assert!(
+        st.message.contains("malformed OTLP protobuf"),
+        "{}",
+        st.message
+    );
     // Malformed JSON.
-    let r = post(&h, "/v1/traces", "application/json", b"{\"resourceSpans\": [".to_vec()).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/json",
+        b"{\"resourceSpans\": [".to_vec(),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let j: serde_json::Value = r.json().await.unwrap();
-    assert!(j["message"].as_str().unwrap().contains("malformed OTLP/JSON"), "{j}");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed OTLP/JSON"),
+        "{j}"
+    );
     // Too large.
-    let r = post(&h, "/v1/traces", "application/x-protobuf", vec![0u8; 100 * 1024]).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/x-protobuf",
+        vec![0u8; 100 * 1024],
+    )
+    .await;
     assert_eq!(r.status(), 413);
     // Gzip bomb: small on the wire, too large inflated.
     let r = client()
@@ -141,7 +201,13 @@ async fn bad_input_gets_a_clear_status_and_the_server_keeps_serving() {
     let r = post(&h, "/v1/traces", "text/plain", b"hello".to_vec()).await;
     assert_eq!(r.status(), 415);
     let j: serde_json::Value = r.json().await.unwrap();
-    assert!(j["message"].as_str().unwrap().contains("application/x-protobuf"), "{j}");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/x-protobuf"),
+        "{j}"
+    );
     let r = client()
         .post(h.url("/v1/traces"))
         .header("content-type", "application/x-protobuf")
@@ -156,25 +222,50 @@ async fn bad_input_gets_a_clear_status_and_the_server_keeps_serving() {
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
     // Unknown endpoint.
-    assert_eq!(client().get(h.url("/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client().get(h.url("/nope")).send().await.unwrap().status(),
+        404
+    );
     // Invalid ids: those spans rejected with a reason, the rest stored.
     let mut spans = rag_spans(3);
     let mut zero = span(0, 9, None, "zero trace", 0, 1, vec![]);
     zero.trace_id = vec![0; 16];
-    let short = Span { span_id: vec![1, 2, 3], ..span(3, 8, Some(1), "short span", 0, 1, vec![]) };
+    let short = Span {
+        span_id: vec![1, 2, 3],
+        ..span(3, 8, Some(1), "short span", 0, 1, vec![])
+    };
     spans.push(zero);
     spans.push(short);
-    let r = post(&h, "/v1/traces", "application/json", serde_json::to_vec(&request(spans)).unwrap()).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/json",
+        serde_json::to_vec(&request(spans)).unwrap(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let j: serde_json::Value = r.json().await.unwrap();
     assert_eq!(j["partialSuccess"]["rejectedSpans"], "2");
-    assert!(j["partialSuccess"]["errorMessage"].as_str().unwrap().contains("all zeros"), "{j}");
-    let (st, d) = h.get_json("/api/traces/03030303030303030303030303030303").await;
+    assert!(
+        j["partialSuccess"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("all zeros"),
+        "{j}"
+    );
+    let (st, d) = h
+        .get_json("/api/traces/03030303030303030303030303030303")
+        .await;
     assert_eq!(st, 200);
     assert_eq!(d["spans"].as_array().unwrap().len(), 4);
     // Bad query parameters.
     assert_eq!(h.get_json("/api/traces/xyz").await.0, 400);
-    assert_eq!(h.get_json("/api/traces/0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f").await.0, 404);
+    assert_eq!(
+        h.get_json("/api/traces/0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f")
+            .await
+            .0,
+        404
+    );
     let (st, j) = h.get_json("/api/traces?limit=9999").await;
     assert_eq!(st, 400);
     assert!(j["error"].as_str().unwrap().contains("limit"));
@@ -204,7 +295,9 @@ async fn logs_and_metrics_are_accepted() {
                     event_name: "gen_ai.user.message".into(),
                     trace_id: vec![1; 16],
                     span_id: vec![4; 8],
-                    body: Some(opentelemetry_proto::tonic::common::v1::AnyValue { value: Some(s("hi")) }),
+                    body: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                        value: Some(s("hi")),
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -212,13 +305,37 @@ async fn logs_and_metrics_are_accepted() {
             ..Default::default()
         }],
     };
-    let r = post(&h, "/v1/logs", "application/x-protobuf", logs.encode_to_vec()).await;
+    let r = post(
+        &h,
+        "/v1/logs",
+        "application/x-protobuf",
+        logs.encode_to_vec(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let r = post(&h, "/v1/logs", "application/json", serde_json::to_vec(&logs).unwrap()).await;
+    let r = post(
+        &h,
+        "/v1/logs",
+        "application/json",
+        serde_json::to_vec(&logs).unwrap(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let r = post(&h, "/v1/metrics", "application/x-protobuf", ExportMetricsServiceRequest::default().encode_to_vec()).await;
+    let r = post(
+        &h,
+        "/v1/metrics",
+        "application/x-protobuf",
+        ExportMetricsServiceRequest::default().encode_to_vec(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let r = post(&h, "/v1/metrics", "application/x-protobuf", vec![0xff, 0xff]).await;
+    let r = post(
+        &h,
+        "/v1/metrics",
+        "application/x-protobuf",
+        vec![0xff, 0xff],
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert_eq!(h.pipeline.stats().spans_written, 0);
     h.stop().await;

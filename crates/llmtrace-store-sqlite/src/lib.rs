@@ -61,7 +61,10 @@ impl SqliteStore {
     /// Opens (creating if needed) `DB_FILE_NAME` inside `data_dir`, applying migrations.
     pub fn open_dir(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Permanent(format!("cannot create data dir {}: {e}", data_dir.display()))
+            StoreError::Permanent(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
         })?;
         Self::open(&data_dir.join(DB_FILE_NAME))
     }
@@ -111,8 +114,10 @@ impl SqliteStore {
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )
                     .map_err(classify)?;
-                    c.pragma_update(None, "busy_timeout", 5000).map_err(classify)?;
-                    c.pragma_update(None, "cache_size", -16384).map_err(classify)?;
+                    c.pragma_update(None, "busy_timeout", 5000)
+                        .map_err(classify)?;
+                    c.pragma_update(None, "cache_size", -16384)
+                        .map_err(classify)?;
                     c
                 }
             };

@@ -5,8 +5,8 @@ use crate::rows::{set_member_pattern, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor,
-    TraceDetail, TracePage, TraceQuery, MAX_PAGE_SIZE,
+    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
+    TracePage, TraceQuery, MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 use std::collections::BTreeMap;
@@ -30,13 +30,25 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
         args.push(v);
     };
     if let Some(s) = &q.service {
-        push(&mut sql, " AND instr(services, ?) > 0", Value::Text(set_member_pattern(s)));
+        push(
+            &mut sql,
+            " AND instr(services, ?) > 0",
+            Value::Text(set_member_pattern(s)),
+        );
     }
     if let Some(m) = &q.model {
-        push(&mut sql, " AND instr(models, ?) > 0", Value::Text(set_member_pattern(m)));
+        push(
+            &mut sql,
+            " AND instr(models, ?) > 0",
+            Value::Text(set_member_pattern(m)),
+        );
     }
     if let Some(p) = &q.provider {
-        push(&mut sql, " AND instr(providers, ?) > 0", Value::Text(set_member_pattern(p)));
+        push(
+            &mut sql,
+            " AND instr(providers, ?) > 0",
+            Value::Text(set_member_pattern(p)),
+        );
     }
     if let Some(u) = &q.user_id {
         push(&mut sql, " AND user_id = ?", Value::Text(u.clone()));
@@ -51,7 +63,11 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
         push(&mut sql, " AND start_ns < ?", Value::Integer(t as i64));
     }
     if let Some(d) = q.min_duration_nanos {
-        push(&mut sql, " AND end_ns - start_ns >= ?", Value::Integer(d as i64));
+        push(
+            &mut sql,
+            " AND end_ns - start_ns >= ?",
+            Value::Integer(d as i64),
+        );
     }
     if q.errors_only {
         sql.push_str(" AND error_count > 0");

@@ -2,8 +2,8 @@
 
 use crate::rows::{join_set, split_set};
 use llmtrace_model::{SpanId, TraceId};
-use llmtrace_store::{TraceRollup, TraceSummary};
 use llmtrace_store::RootKey;
+use llmtrace_store::{TraceRollup, TraceSummary};
 use rusqlite::{params, Connection, Row};
 
 /// Columns read by [`rollup_from_row`], in order.

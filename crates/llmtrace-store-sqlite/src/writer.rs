@@ -4,9 +4,9 @@
 
 use crate::rows::{encode_log, encode_span_detail};
 use crate::traces;
-use llmtrace_model::{Span, TraceId};
 #[cfg(test)]
 use llmtrace_model::SpanKind;
+use llmtrace_model::{Span, TraceId};
 use llmtrace_store::{TraceRollup, UsageTotals, WriteBatch, WriteOutcome};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
@@ -127,7 +127,12 @@ fn insert_span(
                 "SELECT 1 FROM spans WHERE project_id = ?1 AND trace_key = ?2 AND trace_id = ?3 \
                  AND parent_span_id = ?4 AND kind IN {CALL_KINDS} LIMIT 1"
             ))?
-            .exists(params![pid, trace_key, &span.trace_id.0[..], &span.span_id.0[..]])?;
+            .exists(params![
+                pid,
+                trace_key,
+                &span.trace_id.0[..],
+                &span.span_id.0[..]
+            ])?;
     let counted = is_call && !has_call_child;
     let detail = encode_span_detail(span).map_err(WriteFailure::Encode)?;
     let u = &span.usage;
@@ -236,6 +241,9 @@ mod tests {
 
     #[test]
     fn call_kind_codes_match_the_model() {
-        assert_eq!(CALL_KINDS, format!("({}, {})", SpanKind::Llm.code(), SpanKind::Embedding.code()));
+        assert_eq!(
+            CALL_KINDS,
+            format!("({}, {})", SpanKind::Llm.code(), SpanKind::Embedding.code())
+        );
     }
 }

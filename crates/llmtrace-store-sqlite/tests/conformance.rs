@@ -29,7 +29,11 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
         .unwrap();
     }
     let s = SqliteStore::open_dir(dir.path()).unwrap();
-    let d = s.get_trace("default", testsuite::tid(1)).await.unwrap().unwrap();
+    let d = s
+        .get_trace("default", testsuite::tid(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.spans.len(), 4);
     assert!(s.size_bytes() > 0);
 }

@@ -27,7 +27,14 @@ pub fn sid(n: u64) -> SpanId {
 }
 
 /// A plain span of the default project.
-pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start_ms: u64, dur_ms: u64) -> Span {
+pub fn span(
+    trace: u64,
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    start_ms: u64,
+    dur_ms: u64,
+) -> Span {
     Span {
         project: "default".into(),
         trace_id: tid(trace),
@@ -42,6 +49,7 @@ pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start_ms: u64,
 }
 
 /// A model-call span with usage.
+#[allow(clippy::too_many_arguments)]
 pub fn llm(
     trace: u64,
     id: u64,
@@ -52,7 +60,14 @@ pub fn llm(
     start_ms: u64,
     dur_ms: u64,
 ) -> Span {
-    let mut s = span(trace, id, parent, &format!("chat {model}"), start_ms, dur_ms);
+    let mut s = span(
+        trace,
+        id,
+        parent,
+        &format!("chat {model}"),
+        start_ms,
+        dur_ms,
+    );
     s.kind = SpanKind::Llm;
     s.counts_usage = true;
     s.gen_ai.provider = Some("anthropic".into());
@@ -82,9 +97,13 @@ pub fn rag_trace(trace: u64) -> Vec<Span> {
     call.gen_ai.output_messages = vec![Message::text("assistant", "Three clauses.")];
     call.gen_ai.finish_reasons = vec!["stop".into()];
     call.gen_ai.params.temperature = Some(0.2);
-    call.attributes.push("gen_ai.request.model", AttrValue::Str("claude-sonnet-4-6".into()));
+    call.attributes.push(
+        "gen_ai.request.model",
+        AttrValue::Str("claude-sonnet-4-6".into()),
+    );
     call.attributes.push("custom.n", AttrValue::Int(7));
-    call.resource_attributes.push("service.name", AttrValue::Str("svc".into()));
+    call.resource_attributes
+        .push("service.name", AttrValue::Str("svc".into()));
     call.events.push(SpanEvent {
         time_unix_nano: T0 + 150 * MS,
         name: "first_token".into(),
@@ -137,7 +156,11 @@ pub async fn round_trip_exact_tree<S: Store>(s: &S) {
     let spans = rag_trace(1);
     let out = write(s, spans.clone()).await;
     assert_eq!(out.spans_written, 4);
-    let d = s.get_trace("default", tid(1)).await.unwrap().expect("trace");
+    let d = s
+        .get_trace("default", tid(1))
+        .await
+        .unwrap()
+        .expect("trace");
     assert_eq!(d.spans.len(), 4);
     for (got, want) in d.spans.iter().zip(&spans) {
         assert_eq!(&got.span, want, "span {} differs", want.name);
@@ -149,7 +172,10 @@ pub async fn round_trip_exact_tree<S: Store>(s: &S) {
     assert!(sum.has_root);
     assert_eq!(sum.span_count, 4);
     assert_eq!(sum.llm_call_count, 1);
-    assert_eq!((sum.input_tokens, sum.output_tokens, sum.cache_read_tokens), (160, 45, 40));
+    assert_eq!(
+        (sum.input_tokens, sum.output_tokens, sum.cache_read_tokens),
+        (160, 45, 40)
+    );
     assert_eq!(sum.error_count, 1);
     assert_eq!(sum.start_unix_nano, T0);
     assert_eq!(sum.end_unix_nano, T0 + 2000 * MS);
@@ -177,8 +203,18 @@ pub async fn arrival_order_does_not_matter<S: Store>(s: &S) {
     write(s, vec![spans[0].clone()]).await;
     write(s, vec![spans[1].clone(), spans[2].clone()]).await;
     write(s, vec![spans[3].clone()]).await;
-    let one = s.get_trace("default", tid(3)).await.unwrap().unwrap().summary;
-    let three = s.get_trace("default", tid(4)).await.unwrap().unwrap().summary;
+    let one = s
+        .get_trace("default", tid(3))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    let three = s
+        .get_trace("default", tid(4))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
     assert_eq!(three.trace_id, tid(4));
     assert_eq!(
         crate::TraceSummary {
@@ -228,8 +264,16 @@ pub async fn aggregate_spans_not_counted<S: Store>(s: &S) {
     let a = llm(20, 2, Some(1), "gpt-4o", 100, 30, 10, 900);
     let b = llm(20, 3, Some(1), "gpt-4o", 200, 60, 1000, 1900);
     write(s, vec![agent, a, b]).await;
-    let sum = s.get_trace("default", tid(20)).await.unwrap().unwrap().summary;
-    assert_eq!((sum.llm_call_count, sum.input_tokens, sum.output_tokens), (2, 300, 90));
+    let sum = s
+        .get_trace("default", tid(20))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(
+        (sum.llm_call_count, sum.input_tokens, sum.output_tokens),
+        (2, 300, 90)
+    );
 }
 
 /// Newest first, filters, and a cursor that walks every trace once.
@@ -241,7 +285,11 @@ pub async fn list_filters_order_and_cursor<S: Store>(s: &S) {
                 100 + t,
                 2,
                 Some(1),
-                if t % 2 == 0 { "gpt-4o" } else { "claude-sonnet-4-6" },
+                if t % 2 == 0 {
+                    "gpt-4o"
+                } else {
+                    "claude-sonnet-4-6"
+                },
                 10,
                 5,
                 t * 1000 + 1,
@@ -259,7 +307,10 @@ pub async fn list_filters_order_and_cursor<S: Store>(s: &S) {
     }
     let all = s.list_traces(&q(100)).await.unwrap();
     let ids: Vec<TraceId> = all.traces.iter().map(|t| t.trace_id).collect();
-    assert_eq!(ids, (0..7u64).rev().map(|t| tid(100 + t)).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        (0..7u64).rev().map(|t| tid(100 + t)).collect::<Vec<_>>()
+    );
     assert_eq!(all.next_cursor, None);
 
     let mut seen = Vec::new();
@@ -276,18 +327,79 @@ pub async fn list_filters_order_and_cursor<S: Store>(s: &S) {
     assert_eq!(seen, ids);
 
     let count = |f: TraceQuery| async move { s.list_traces(&f).await.unwrap().traces.len() };
-    assert_eq!(count(TraceQuery { model: Some("gpt-4o".into()), ..q(100) }).await, 4);
-    assert_eq!(count(TraceQuery { model: Some("gpt-4".into()), ..q(100) }).await, 0);
-    assert_eq!(count(TraceQuery { provider: Some("openai".into()), ..q(100) }).await, 1);
-    assert_eq!(count(TraceQuery { service: Some("other-svc".into()), ..q(100) }).await, 1);
-    assert_eq!(count(TraceQuery { errors_only: true, ..q(100) }).await, 1);
-    assert_eq!(count(TraceQuery { user_id: Some("alice".into()), ..q(100) }).await, 1);
-    assert_eq!(count(TraceQuery { session_id: Some("s-3".into()), ..q(100) }).await, 1);
     assert_eq!(
-        count(TraceQuery { since_unix_nano: Some(T0 + 2000 * MS), until_unix_nano: Some(T0 + 5000 * MS), ..q(100) }).await,
+        count(TraceQuery {
+            model: Some("gpt-4o".into()),
+            ..q(100)
+        })
+        .await,
+        4
+    );
+    assert_eq!(
+        count(TraceQuery {
+            model: Some("gpt-4".into()),
+            ..q(100)
+        })
+        .await,
+        0
+    );
+    assert_eq!(
+        count(TraceQuery {
+            provider: Some("openai".into()),
+            ..q(100)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(TraceQuery {
+            service: Some("other-svc".into()),
+            ..q(100)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(TraceQuery {
+            errors_only: true,
+            ..q(100)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(TraceQuery {
+            user_id: Some("alice".into()),
+            ..q(100)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(TraceQuery {
+            session_id: Some("s-3".into()),
+            ..q(100)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(TraceQuery {
+            since_unix_nano: Some(T0 + 2000 * MS),
+            until_unix_nano: Some(T0 + 5000 * MS),
+            ..q(100)
+        })
+        .await,
         3
     );
-    assert_eq!(count(TraceQuery { min_duration_nanos: Some(500 * MS), ..q(100) }).await, 3);
+    assert_eq!(
+        count(TraceQuery {
+            min_duration_nanos: Some(500 * MS),
+            ..q(100)
+        })
+        .await,
+        3
+    );
 }
 
 /// Stats group counted calls and give nearest-rank latency percentiles.
@@ -311,10 +423,19 @@ pub async fn stats_group_and_percentiles<S: Store>(s: &S) {
         })
         .await
         .unwrap();
-    let g = stats.iter().find(|g| g.key.as_deref() == Some("gpt-4o")).unwrap();
-    assert_eq!((g.calls, g.errors, g.input_tokens, g.output_tokens), (100, 5, 1000, 200));
+    let g = stats
+        .iter()
+        .find(|g| g.key.as_deref() == Some("gpt-4o"))
+        .unwrap();
+    assert_eq!(
+        (g.calls, g.errors, g.input_tokens, g.output_tokens),
+        (100, 5, 1000, 200)
+    );
     assert_eq!((g.p50_ms, g.p95_ms, g.p99_ms), (50.0, 95.0, 99.0));
-    let c = stats.iter().find(|g| g.key.as_deref() == Some("claude-sonnet-4-6")).unwrap();
+    let c = stats
+        .iter()
+        .find(|g| g.key.as_deref() == Some("claude-sonnet-4-6"))
+        .unwrap();
     assert_eq!((c.calls, c.cache_read_tokens), (1, 25));
     let by_provider = s
         .stats(&StatsQuery {
@@ -348,5 +469,13 @@ pub async fn projects_are_isolated<S: Store>(s: &S) {
 pub async fn unknown_trace_is_none<S: Store>(s: &S) {
     assert!(s.get_trace("default", tid(999)).await.unwrap().is_none());
     assert!(s.get_trace("nope", tid(999)).await.unwrap().is_none());
-    assert!(s.list_traces(&TraceQuery { project: "nope".into(), ..q(5) }).await.unwrap().traces.is_empty());
+    assert!(s
+        .list_traces(&TraceQuery {
+            project: "nope".into(),
+            ..q(5)
+        })
+        .await
+        .unwrap()
+        .traces
+        .is_empty());
 }

@@ -14,7 +14,12 @@ use std::path::PathBuf;
 #[command(name = "llmtrace", version, about, long_about)]
 pub(crate) struct Cli {
     /// Server the query commands (traces, trace, stats, demo) talk to.
-    #[arg(long, global = true, env = "LLMTRACE_SERVER", default_value = "http://127.0.0.1:4318")]
+    #[arg(
+        long,
+        global = true,
+        env = "LLMTRACE_SERVER",
+        default_value = "http://127.0.0.1:4318"
+    )]
     pub(crate) server: String,
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -69,8 +69,8 @@ pub(crate) async fn traces(server: &str, a: TracesArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>4} {}",
-        "START", "TRACE ID", "NAME", "SERVICE", "DURATION", "SPANS", "LLM", "TOKENS IN/OUT", "ERR", "USER"
+        "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>4} USER",
+        "START", "TRACE ID", "NAME", "SERVICE", "DURATION", "SPANS", "LLM", "TOKENS IN/OUT", "ERR",
     );
     for t in &list.traces {
         println!(
@@ -129,10 +129,22 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
         let parent = s.parent_span_id.as_deref().filter(|p| ids.contains(p));
         children.entry(parent).or_default().push(s);
     }
-    fn print(span: &SpanView, depth: usize, children: &HashMap<Option<&str>, Vec<&SpanView>>, orphan: bool) {
-        let model = span.response_model.as_deref().or(span.request_model.as_deref()).unwrap_or("");
+    fn print(
+        span: &SpanView,
+        depth: usize,
+        children: &HashMap<Option<&str>, Vec<&SpanView>>,
+        orphan: bool,
+    ) {
+        let model = span
+            .response_model
+            .as_deref()
+            .or(span.request_model.as_deref())
+            .unwrap_or("");
         let status = if span.status == "error" {
-            format!("  ERROR {}", span.error_type.as_deref().unwrap_or(&span.status_message))
+            format!(
+                "  ERROR {}",
+                span.error_type.as_deref().unwrap_or(&span.status_message)
+            )
         } else {
             String::new()
         };
@@ -142,15 +154,27 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
             span.name,
             span.kind,
             duration(span.duration_ms),
-            if model.is_empty() { String::new() } else { format!("  {model}") },
+            if model.is_empty() {
+                String::new()
+            } else {
+                format!("  {model}")
+            },
             match tokens(span.input_tokens, span.output_tokens) {
                 t if t.is_empty() => String::new(),
                 t => format!("  tokens {t}"),
             },
             status,
-            if orphan { "  (parent not received)" } else { "" }
+            if orphan {
+                "  (parent not received)"
+            } else {
+                ""
+            }
         );
-        for c in children.get(&Some(span.span_id.as_str())).into_iter().flatten() {
+        for c in children
+            .get(&Some(span.span_id.as_str()))
+            .into_iter()
+            .flatten()
+        {
             print(c, depth + 1, children, false);
         }
     }
@@ -173,7 +197,16 @@ pub(crate) async fn stats(server: &str, a: StatsArgs) -> anyhow::Result<()> {
     let s: StatsView = serde_json::from_value(json)?;
     println!(
         "{:<28} {:>7} {:>7} {:>7} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}",
-        s.group_by.to_uppercase(), "CALLS", "ERRORS", "ERR %", "INPUT TOK", "OUTPUT TOK", "CACHE RD", "P50", "P95", "P99"
+        s.group_by.to_uppercase(),
+        "CALLS",
+        "ERRORS",
+        "ERR %",
+        "INPUT TOK",
+        "OUTPUT TOK",
+        "CACHE RD",
+        "P50",
+        "P95",
+        "P99"
     );
     for g in &s.groups {
         println!(

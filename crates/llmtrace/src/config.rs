@@ -98,8 +98,16 @@ impl ServeConfig {
             let v = flag.clone().or_else(|| file.as_ref().map(SizeValue::text));
             parse_size(v.as_deref().unwrap_or(default)).with_context(|| name.to_string())
         };
-        let http = args.http_listen.clone().or(file.http_listen).unwrap_or("127.0.0.1:4318".into());
-        let grpc = args.grpc_listen.clone().or(file.grpc_listen).unwrap_or("127.0.0.1:4317".into());
+        let http = args
+            .http_listen
+            .clone()
+            .or(file.http_listen)
+            .unwrap_or("127.0.0.1:4318".into());
+        let grpc = args
+            .grpc_listen
+            .clone()
+            .or(file.grpc_listen)
+            .unwrap_or("127.0.0.1:4317".into());
         let cfg = ServeConfig {
             http_listen: addr("--http-listen", &http)?,
             grpc_listen: addr("--grpc-listen", &grpc)?,
@@ -108,7 +116,12 @@ impl ServeConfig {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./llmtrace-data")),
-            max_body_bytes: size("--max-body-bytes", &args.max_body_bytes, &file.max_body_bytes, "64MiB")?,
+            max_body_bytes: size(
+                "--max-body-bytes",
+                &args.max_body_bytes,
+                &file.max_body_bytes,
+                "64MiB",
+            )?,
             max_decompressed_bytes: size(
                 "--max-decompressed-bytes",
                 &args.max_decompressed_bytes,
@@ -121,14 +134,32 @@ impl ServeConfig {
                 &file.max_attribute_bytes,
                 "256KiB",
             )?,
-            queue_max_spans: args.queue_max_spans.or(file.queue_max_spans).unwrap_or(200_000),
-            queue_max_bytes: size("--queue-max-bytes", &args.queue_max_bytes, &file.queue_max_bytes, "256MiB")?,
-            batch_max_spans: args.batch_max_spans.or(file.batch_max_spans).unwrap_or(20_000),
-            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            queue_max_spans: args
+                .queue_max_spans
+                .or(file.queue_max_spans)
+                .unwrap_or(200_000),
+            queue_max_bytes: size(
+                "--queue-max-bytes",
+                &args.queue_max_bytes,
+                &file.queue_max_bytes,
+                "256MiB",
+            )?,
+            batch_max_spans: args
+                .batch_max_spans
+                .or(file.batch_max_spans)
+                .unwrap_or(20_000),
+            log: args
+                .log
+                .clone()
+                .or(file.log)
+                .unwrap_or_else(|| "info".into()),
         };
         let allow_unauthenticated =
             args.allow_unauthenticated || file.allow_unauthenticated.unwrap_or(false);
-        for (name, a) in [("--http-listen", cfg.http_listen), ("--grpc-listen", cfg.grpc_listen)] {
+        for (name, a) in [
+            ("--http-listen", cfg.http_listen),
+            ("--grpc-listen", cfg.grpc_listen),
+        ] {
             if !a.ip().is_loopback() && !allow_unauthenticated {
                 bail!(
                     "{name} {a} is reachable from other machines, and llmtrace has no API keys \

@@ -12,7 +12,8 @@ pub(crate) async fn run(server: &str, a: DemoArgs) -> anyhow::Result<()> {
         .context("system clock before 1970")?;
     let seed = a.seed.unwrap_or(now.as_nanos() as u64);
     let mut rng = llmtrace_synth::SynthConfig::new("demo", seed).rng();
-    let requests = llmtrace_synth::demo_requests(&mut rng, a.traces, now.as_nanos() as u64, a.spread_secs);
+    let requests =
+        llmtrace_synth::demo_requests(&mut rng, a.traces, now.as_nanos() as u64, a.spread_secs);
     let url = format!("{server}/v1/traces");
     let client = reqwest::Client::new();
     let mut spans = 0usize;
@@ -29,7 +30,9 @@ pub(crate) async fn run(server: &str, a: DemoArgs) -> anyhow::Result<()> {
             .body(req.encode_to_vec())
             .send()
             .await
-            .with_context(|| format!("cannot reach {url}; start the server with `llmtrace serve`"))?;
+            .with_context(|| {
+                format!("cannot reach {url}; start the server with `llmtrace serve`")
+            })?;
         if !resp.status().is_success() {
             bail!("{url} answered {}", resp.status());
         }

@@ -179,7 +179,15 @@ pub fn i(v: i64) -> any_value::Value {
 pub const T0: u64 = 1_767_225_600_000_000_000;
 
 /// A span of trace `trace` (16 bytes derived from the number).
-pub fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start_ms: u64, dur_ms: u64, attrs: Vec<KeyValue>) -> Span {
+pub fn span(
+    trace: u8,
+    id: u8,
+    parent: Option<u8>,
+    name: &str,
+    start_ms: u64,
+    dur_ms: u64,
+    attrs: Vec<KeyValue>,
+) -> Span {
     Span {
         trace_id: vec![trace; 16],
         span_id: vec![id; 8],
@@ -195,19 +203,43 @@ pub fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start_ms: u64, du
 
 /// The RAG trace of the acceptance tests: root `rag_query`, `retrieve`, `rerank`, `llm_call`.
 pub fn rag_spans(trace: u8) -> Vec<Span> {
-    let mut llm = span(trace, 4, Some(1), "llm_call", 300, 1500, vec![
-        kv("gen_ai.system", s("anthropic")),
-        kv("gen_ai.operation.name", s("chat")),
-        kv("gen_ai.request.model", s("claude-sonnet-4-6")),
-        kv("gen_ai.response.model", s("claude-sonnet-4-6-20260101")),
-        kv("gen_ai.usage.input_tokens", i(160)),
-        kv("gen_ai.usage.output_tokens", i(45)),
-        kv("gen_ai.usage.cache_read.input_tokens", i(30)),
-    ]);
+    let mut llm = span(
+        trace,
+        4,
+        Some(1),
+        "llm_call",
+        300,
+        1500,
+        vec![
+            kv("gen_ai.system", s("anthropic")),
+            kv("gen_ai.operation.name", s("chat")),
+            kv("gen_ai.request.model", s("claude-sonnet-4-6")),
+            kv("gen_ai.response.model", s("claude-sonnet-4-6-20260101")),
+            kv("gen_ai.usage.input_tokens", i(160)),
+            kv("gen_ai.usage.output_tokens", i(45)),
+            kv("gen_ai.usage.cache_read.input_tokens", i(30)),
+        ],
+    );
     llm.kind = 3;
     vec![
-        span(trace, 1, None, "rag_query", 0, 2000, vec![kv("user.id", s("u-1"))]),
-        span(trace, 2, Some(1), "retrieve", 10, 100, vec![kv("gen_ai.operation.name", s("retrieval"))]),
+        span(
+            trace,
+            1,
+            None,
+            "rag_query",
+            0,
+            2000,
+            vec![kv("user.id", s("u-1"))],
+        ),
+        span(
+            trace,
+            2,
+            Some(1),
+            "retrieve",
+            10,
+            100,
+            vec![kv("gen_ai.operation.name", s("retrieval"))],
+        ),
         span(trace, 3, Some(1), "rerank", 120, 50, vec![]),
         llm,
     ]

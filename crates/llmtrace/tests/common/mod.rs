@@ -1,0 +1,164 @@
+//! Starts the real `llmtrace` binary on free loopback ports with a temporary data dir.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_llmtrace")
+}
+
+pub struct Server {
+    pub child: Child,
+    pub http: String,
+    pub grpc: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        let (hp, gp) = (free_port(), free_port());
+        let child = Command::new(bin())
+            .args([
+                "serve",
+                "--http-listen",
+                &format!("127.0.0.1:{hp}"),
+                "--grpc-listen",
+                &format!("127.0.0.1:{gp}"),
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+            ])
+            .args(extra)
+            .env("LLMTRACE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start llmtrace");
+        let s = Server {
+            child,
+            http: format!("http://127.0.0.1:{hp}"),
+            grpc: format!("127.0.0.1:{gp}"),
+            data_dir: data_dir.to_path_buf(),
+        };
+        s.wait_ready();
+        s
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::blocking_get(&format!("{}/healthz", self.http)) {
+                if r {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("llmtrace did not become ready at {}", self.http);
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "llmtrace exited with {status}");
+    }
+
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(bin())
+            .arg("--server")
+            .arg(&self.http)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-w",
+                "\n%{http_code}",
+                &format!("{}{}", self.http, path),
+            ])
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (
+            code.parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+mod reqwest {
+    /// Minimal readiness probe over a raw TCP connection (no async runtime needed).
+    pub fn blocking_get(url: &str) -> std::io::Result<bool> {
+        use std::io::{Read, Write};
+        let rest = url.trim_start_matches("http://");
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut s = std::net::TcpStream::connect(host)?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        write!(
+            s,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf)?;
+        Ok(buf.starts_with("HTTP/1.1 200"))
+    }
+}
+
+/// The interop Python interpreter: `$LLMTRACE_PYTHON`, else `.venv-interop/bin/python` at the
+/// workspace root. Missing: a failure in CI (`CI` set), a printed skip locally.
+pub fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("LLMTRACE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-interop/bin/python")
+        });
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "interop Python not found at {} (run scripts/test.sh, which creates it)",
+            p.display()
+        );
+    }
+    eprintln!(
+        "SKIP: interop Python not found at {}; run scripts/test.sh to create it",
+        p.display()
+    );
+    None
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole llmtrace test suite on a fresh machine: installs what the tests need (a pinned
+# Python venv with the real OpenTelemetry SDK for the interop tests), then every Rust test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv-interop
+REQ=tests/interop/requirements.txt
+if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQ" "$VENV/.requirements.txt"; then
+  echo "==> creating $VENV from $REQ"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  cp "$REQ" "$VENV/.requirements.txt"
+fi
+export LLMTRACE_PYTHON="$PWD/$VENV/bin/python"
+
+command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+
+echo "==> cargo test"
+cargo test --workspace --all-targets -j2 "$@"
