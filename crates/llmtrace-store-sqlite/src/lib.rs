@@ -74,10 +74,11 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(classify)?;
         configure(&conn).map_err(classify)?;
         schema::migrate(&mut conn).map_err(StoreError::Permanent)?;
+        let writer = writer::Writer::new(conn).map_err(classify)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                writer: Mutex::new(writer::Writer::new(conn)),
+                writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
             }),
         })

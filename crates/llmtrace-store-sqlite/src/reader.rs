@@ -111,18 +111,18 @@ pub(crate) fn get_trace(
     let Some(pid) = project_id(conn, project).map_err(e)? else {
         return Ok(None);
     };
-    let Some((_, rollup)) = crate::traces::load(conn, pid, &trace_id).map_err(e)? else {
+    let Some((trace_ref, rollup)) = crate::traces::load(conn, pid, &trace_id).map_err(e)? else {
         return Ok(None);
     };
     let mut stmt = conn
         .prepare_cached(
             "SELECT trace_id, span_id, parent_span_id, name, service, kind, start_ns, end_ns, \
              status, counts_usage, detail, counted FROM spans \
-             WHERE project_id = ?1 AND trace_key = ?2 AND trace_id = ?3 ORDER BY start_ns, id",
+             WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
     let rows = stmt
-        .query_map(params![pid, trace_id.key_i64(), &trace_id.0[..]], |r| {
+        .query_map(params![trace_ref], |r| {
             Ok((
                 SpanRow {
                     project: project.to_string(),

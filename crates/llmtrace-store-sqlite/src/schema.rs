@@ -1,9 +1,14 @@
 //! Versioned migrations, applied in order at open (`PRAGMA user_version` holds the version).
 //!
 //! Layout choices (measured in BENCHMARKS.md):
-//! - `spans` is a rowid table; its per-span index leads with three integers (project, folded
-//!   trace id, span id) and ends with the full trace id, which makes it unique on exactly
-//!   (project, trace_id, span_id) while lookups by trace use the integer prefix.
+//! - Each trace gets a row in `traces` the first time one of its spans arrives; its integer id
+//!   (`trace_ref`) is assigned in arrival order by the single writer. Spans are keyed by
+//!   `(trace_ref, span_key)`: exactly (project, trace_id, span_id), since a trace row belongs to
+//!   one project and an 8-byte span id fits the integer. Because new traces get ever larger
+//!   refs, inserts into that unique index land at its end instead of on random pages, which is
+//!   what keeps the write rate flat as the file grows (a random trace-id index is rewritten all
+//!   over the file by every transaction). A trace's spans are also contiguous in it.
+//! - The only random-keyed index left is `traces_key`, one entry per trace (not per span).
 //! - Everything not filtered or summed on is one zstd-compressed JSON blob (`detail`).
 //! - `traces` holds per-trace rollups, updated once per trace per group commit.
 
@@ -20,7 +25,7 @@ CREATE TABLE projects (
 CREATE TABLE spans (
     id                 INTEGER PRIMARY KEY,
     project_id         INTEGER NOT NULL,
-    trace_key          INTEGER NOT NULL,
+    trace_ref          INTEGER NOT NULL,
     span_key           INTEGER NOT NULL,
     trace_id           BLOB NOT NULL,
     span_id            BLOB NOT NULL,
@@ -43,7 +48,7 @@ CREATE TABLE spans (
     counted            INTEGER NOT NULL,
     detail             BLOB NOT NULL
 );
-CREATE UNIQUE INDEX spans_key ON spans (project_id, trace_key, span_key, trace_id);
+CREATE UNIQUE INDEX spans_key ON spans (trace_ref, span_key);
 CREATE INDEX spans_calls ON spans (project_id, start_ns) WHERE kind IN (0, 1);
 CREATE TABLE traces (
     id                 INTEGER PRIMARY KEY,

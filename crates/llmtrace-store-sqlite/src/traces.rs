@@ -68,11 +68,12 @@ pub(crate) fn load(
     }
 }
 
-/// Inserts (`row_id == None`) or updates a rollup.
+/// Inserts (when `exists` is false, with the id the writer allocated) or updates a rollup.
 pub(crate) fn save(
     conn: &Connection,
     project_id: i64,
-    row_id: Option<i64>,
+    row_id: i64,
+    exists: bool,
     r: &TraceRollup,
 ) -> rusqlite::Result<()> {
     let s = &r.summary;
@@ -108,18 +109,18 @@ pub(crate) fn save(
         join_set(&r.services),
         row_id,
     ];
-    match row_id {
-        None => conn
+    match exists {
+        false => conn
             .prepare_cached(
                 "INSERT INTO traces (project_id, trace_key, trace_id, root_name, has_root, service, \
                  start_ns, end_ns, span_count, llm_call_count, input_tokens, output_tokens, \
                  cache_read_tokens, cache_write_tokens, reasoning_tokens, error_count, user_id, \
-                 session_id, root_not_root, root_start_ns, root_span_id, models, providers, services) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
+                 session_id, root_not_root, root_start_ns, root_span_id, models, providers, services, id) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
             )?
-            .execute(&values[..24])
+            .execute(values)
             .map(|_| ()),
-        Some(_) => conn
+        true => conn
             .prepare_cached(
                 "UPDATE traces SET root_name=?4, has_root=?5, service=?6, start_ns=?7, end_ns=?8, \
                  span_count=?9, llm_call_count=?10, input_tokens=?11, output_tokens=?12, \

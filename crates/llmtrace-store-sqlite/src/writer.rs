@@ -9,6 +9,7 @@ use llmtrace_model::SpanKind;
 use llmtrace_model::{Span, TraceId};
 use llmtrace_store::{TraceRollup, UsageTotals, WriteBatch, WriteOutcome};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Kind codes of model calls (llm, embedding), as stored.
@@ -33,35 +34,64 @@ impl From<rusqlite::Error> for WriteFailure {
 pub(crate) struct Writer {
     conn: Connection,
     project_ids: HashMap<String, i64>,
+    /// Id the next new trace row gets. Only this writer inserts traces, so ids can be handed out
+    /// in memory, in arrival order (see `schema.rs` for why that order matters).
+    next_trace_ref: i64,
+}
+
+/// A trace touched by the current commit.
+struct Pending {
+    /// `traces.id`, allocated for a new trace.
+    row_id: i64,
+    /// Whether the row is already stored (update) or new (insert).
+    exists: bool,
+    rollup: TraceRollup,
+}
+
+type PendingTraces = HashMap<(i64, TraceId), Pending>;
+
+fn next_trace_ref(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM traces", [], |r| r.get(0))
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Self {
-        Writer {
+    pub(crate) fn new(conn: Connection) -> rusqlite::Result<Self> {
+        let next_trace_ref = next_trace_ref(&conn)?;
+        Ok(Writer {
             conn,
             project_ids: HashMap::new(),
-        }
+            next_trace_ref,
+        })
     }
 
     /// Writes one batch in one transaction, committed durably before returning.
     pub(crate) fn write(&mut self, batch: &WriteBatch) -> Result<WriteOutcome, WriteFailure> {
+        let result = self.write_tx(batch);
+        if result.is_err() {
+            // The transaction rolled back: forget ids handed out inside it.
+            self.project_ids.clear();
+            self.next_trace_ref = next_trace_ref(&self.conn)?;
+        }
+        result
+    }
+
+    fn write_tx(&mut self, batch: &WriteBatch) -> Result<WriteOutcome, WriteFailure> {
         let tx = self.conn.transaction()?;
         let mut outcome = WriteOutcome::default();
-        let mut rollups: HashMap<(i64, TraceId), (Option<i64>, TraceRollup)> = HashMap::new();
-        let mut new_projects = Vec::new();
+        let mut pending: PendingTraces = HashMap::new();
         for span in &batch.spans {
-            let pid = project_id(&tx, &mut self.project_ids, &mut new_projects, &span.project)?;
-            if !insert_span(&tx, pid, span, &mut rollups)? {
+            let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
+            if insert_span(&tx, pid, span, &mut pending, &mut self.next_trace_ref)? {
+                outcome.spans_written += 1;
+            } else {
                 outcome.spans_duplicate += 1;
-                continue;
             }
-            outcome.spans_written += 1;
         }
-        for ((pid, _), (row_id, rollup)) in &rollups {
-            traces::save(&tx, *pid, *row_id, rollup)?;
+        for ((pid, _), p) in &pending {
+            traces::save(&tx, *pid, p.row_id, p.exists, &p.rollup)?;
         }
         for log in &batch.logs {
-            let pid = project_id(&tx, &mut self.project_ids, &mut new_projects, &log.project)?;
+            let pid = project_id(&tx, &mut self.project_ids, &log.project)?;
             let detail = encode_log(log).map_err(WriteFailure::Encode)?;
             tx.prepare_cached(
                 "INSERT INTO logs (project_id, trace_key, trace_id, span_id, time_ns, event_name, detail) \
@@ -78,23 +108,14 @@ impl Writer {
             ])?;
             outcome.logs_written += 1;
         }
-        match tx.commit() {
-            Ok(()) => Ok(outcome),
-            Err(e) => {
-                // Ids cached during a rolled-back transaction do not exist.
-                for p in new_projects {
-                    self.project_ids.remove(&p);
-                }
-                Err(e.into())
-            }
-        }
+        tx.commit()?;
+        Ok(outcome)
     }
 }
 
 fn project_id(
     tx: &Transaction<'_>,
     cache: &mut HashMap<String, i64>,
-    new_projects: &mut Vec<String>,
     name: &str,
 ) -> rusqlite::Result<i64> {
     if let Some(id) = cache.get(name) {
@@ -106,8 +127,36 @@ fn project_id(
         .prepare_cached("SELECT id FROM projects WHERE name = ?1")?
         .query_row([name], |r| r.get(0))?;
     cache.insert(name.to_string(), id);
-    new_projects.push(name.to_string());
     Ok(id)
+}
+
+/// The pending rollup of a span's trace: loaded from `traces`, or new with a fresh id.
+fn pending_trace<'a>(
+    tx: &Transaction<'_>,
+    pid: i64,
+    trace_id: TraceId,
+    pending: &'a mut PendingTraces,
+    next_trace_ref: &mut i64,
+) -> rusqlite::Result<&'a mut Pending> {
+    Ok(match pending.entry((pid, trace_id)) {
+        Entry::Occupied(o) => o.into_mut(),
+        Entry::Vacant(v) => v.insert(match traces::load(tx, pid, &trace_id)? {
+            Some((row_id, rollup)) => Pending {
+                row_id,
+                exists: true,
+                rollup,
+            },
+            None => {
+                let row_id = *next_trace_ref;
+                *next_trace_ref += 1;
+                Pending {
+                    row_id,
+                    exists: false,
+                    rollup: TraceRollup::new(trace_id),
+                }
+            }
+        }),
+    })
 }
 
 /// Inserts one span unless stored already; returns whether it was new, and folds it into the
@@ -116,38 +165,35 @@ fn insert_span(
     tx: &Transaction<'_>,
     pid: i64,
     span: &Span,
-    rollups: &mut HashMap<(i64, TraceId), (Option<i64>, TraceRollup)>,
+    pending: &mut PendingTraces,
+    next_trace_ref: &mut i64,
 ) -> Result<bool, WriteFailure> {
-    let trace_key = span.trace_id.key_i64();
+    let trace = pending_trace(tx, pid, span.trace_id, pending, next_trace_ref)?;
+    let trace_ref = trace.row_id;
     let is_call = span.kind.is_model_call();
     // A call that already has a call child is a wrapper: it does not count.
     let has_call_child = is_call
         && tx
             .prepare_cached(&format!(
-                "SELECT 1 FROM spans WHERE project_id = ?1 AND trace_key = ?2 AND trace_id = ?3 \
-                 AND parent_span_id = ?4 AND kind IN {CALL_KINDS} LIMIT 1"
+                "SELECT 1 FROM spans WHERE trace_ref = ?1 AND parent_span_id = ?2 \
+                 AND kind IN {CALL_KINDS} LIMIT 1"
             ))?
-            .exists(params![
-                pid,
-                trace_key,
-                &span.trace_id.0[..],
-                &span.span_id.0[..]
-            ])?;
+            .exists(params![trace_ref, &span.span_id.0[..]])?;
     let counted = is_call && !has_call_child;
     let detail = encode_span_detail(span).map_err(WriteFailure::Encode)?;
     let u = &span.usage;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO spans (project_id, trace_key, span_key, trace_id, span_id, parent_span_id, \
+            "INSERT INTO spans (project_id, trace_ref, span_key, trace_id, span_id, parent_span_id, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
              counts_usage, counted, detail) \
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) \
-             ON CONFLICT (project_id, trace_key, span_key, trace_id) DO NOTHING",
+             ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
         .execute(params![
             pid,
-            trace_key,
+            trace_ref,
             span.span_id.key_i64(),
             &span.trace_id.0[..],
             &span.span_id.0[..],
@@ -173,17 +219,7 @@ fn insert_span(
     if inserted == 0 {
         return Ok(false);
     }
-    let entry = match rollups.entry((pid, span.trace_id)) {
-        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-        std::collections::hash_map::Entry::Vacant(v) => {
-            let loaded = traces::load(tx, pid, &span.trace_id)?;
-            v.insert(match loaded {
-                Some((id, r)) => (Some(id), r),
-                None => (None, TraceRollup::new(span.trace_id)),
-            })
-        }
-    };
-    let rollup = &mut entry.1;
+    let rollup = &mut trace.rollup;
     rollup.add_span(span);
     if !is_call {
         return Ok(true);
@@ -197,34 +233,29 @@ fn insert_span(
             .prepare_cached(&format!(
                 "SELECT id, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
                  cache_write_tokens, reasoning_tokens FROM spans \
-                 WHERE project_id = ?1 AND trace_key = ?2 AND span_key = ?3 AND trace_id = ?4 \
-                 AND kind IN {CALL_KINDS} AND counted = 1"
+                 WHERE trace_ref = ?1 AND span_key = ?2 AND kind IN {CALL_KINDS} AND counted = 1"
             ))?
-            .query_row(
-                params![pid, trace_key, parent.key_i64(), &span.trace_id.0[..]],
-                |r| {
-                    let n = |i: usize| -> rusqlite::Result<u64> {
-                        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
-                    };
-                    let counts_usage: bool = r.get(1)?;
-                    let usage = if counts_usage {
-                        UsageTotals {
-                            calls: 1,
-                            input: n(2)?,
-                            output: n(3)?,
-                            cache_read: n(4)?,
-                            cache_write: n(5)?,
-                            reasoning: n(6)?,
-                        }
-                    } else {
-                        UsageTotals {
-                            calls: 1,
-                            ..Default::default()
-                        }
-                    };
-                    Ok((r.get::<_, i64>(0)?, usage))
-                },
-            )
+            .query_row(params![trace_ref, parent.key_i64()], |r| {
+                let n = |i: usize| -> rusqlite::Result<u64> {
+                    Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
+                };
+                let usage = if r.get::<_, bool>(1)? {
+                    UsageTotals {
+                        calls: 1,
+                        input: n(2)?,
+                        output: n(3)?,
+                        cache_read: n(4)?,
+                        cache_write: n(5)?,
+                        reasoning: n(6)?,
+                    }
+                } else {
+                    UsageTotals {
+                        calls: 1,
+                        ..Default::default()
+                    }
+                };
+                Ok((r.get::<_, i64>(0)?, usage))
+            })
             .optional()?;
         if let Some((row_id, usage)) = wrapper {
             tx.prepare_cached("UPDATE spans SET counted = 0 WHERE id = ?1")?
