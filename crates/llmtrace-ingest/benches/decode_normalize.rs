@@ -9,7 +9,8 @@ fn bench(c: &mut Criterion) {
     let cfg = llmtrace_synth::SynthConfig::default();
     let mut rng = cfg.rng();
     // 200 traces × 5 spans = 1,000 spans in one body, about 625 bytes per span.
-    let body = llmtrace_synth::rag_request(&mut rng, &cfg, 200, 1_767_225_600_000_000_000).encode_to_vec();
+    let body =
+        llmtrace_synth::rag_request(&mut rng, &cfg, 200, 1_767_225_600_000_000_000).encode_to_vec();
     let normalizer = Normalizer::new();
     let limits = ConvertLimits::default();
     let mut g = c.benchmark_group("ingest");

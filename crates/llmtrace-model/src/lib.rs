@@ -9,12 +9,14 @@ mod attr;
 mod ids;
 mod log;
 mod message;
+mod money;
 mod span;
 
 pub use attr::{AttrValue, Attributes, KeyValue};
 pub use ids::{IdError, SpanId, TraceId};
 pub use log::LogRecord;
 pub use message::{Message, MessagePart};
+pub use money::{CostSource, Money, SpanCost, PICO_PER_USD};
 pub use span::{GenAi, RequestParams, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage};
 
 /// The project (tenant) used when authentication is off.

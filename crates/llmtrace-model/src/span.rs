@@ -1,6 +1,6 @@
 //! The normalized span.
 
-use crate::{Attributes, Message, MessagePart, SpanId, TraceId};
+use crate::{Attributes, Message, MessagePart, SpanCost, SpanId, TraceId};
 use serde::{Deserialize, Serialize};
 
 /// What a span does, in the normalized vocabulary every dialect maps to.
@@ -130,8 +130,11 @@ pub struct Usage {
     pub output: Option<u64>,
     /// Input tokens served from the provider cache.
     pub cache_read: Option<u64>,
-    /// Input tokens written to the provider cache.
+    /// Input tokens written to the provider cache (all TTLs).
     pub cache_write: Option<u64>,
+    /// The part of `cache_write` written with a 1-hour TTL, when known (priced apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<u64>,
     /// Reasoning (thinking) tokens, a part of `output`.
     pub reasoning: Option<u64>,
 }
@@ -223,6 +226,9 @@ pub struct GenAi {
     pub agent_name: Option<String>,
     /// Response id.
     pub response_id: Option<String>,
+    /// Service tier of the call (`default`, `batch`, `flex`, `priority`), which changes its price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
 }
 
 /// A span event.
@@ -282,6 +288,8 @@ pub struct Span {
     /// agent span that sums its children). Decided by the normalizer; the store adds the rule for
     /// nested call spans of one call.
     pub counts_usage: bool,
+    /// Cost: computed by the pricing stage, reported by the client, or unknown.
+    pub cost: SpanCost,
     /// Span attributes as sent (long values truncated with a marker).
     pub attributes: Attributes,
     /// Resource attributes as sent.

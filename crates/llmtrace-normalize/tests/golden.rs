@@ -69,6 +69,7 @@ fn usage(
         output,
         cache_read,
         cache_write,
+        cache_write_1h: None,
         reasoning,
     }
 }

@@ -20,7 +20,10 @@ fn batch(rng: &mut rand::rngs::StdRng, cfg: &llmtrace_synth::SynthConfig) -> Wri
     for s in &mut spans {
         normalizer.normalize(s);
     }
-    WriteBatch { spans, logs: vec![] }
+    WriteBatch {
+        spans,
+        logs: vec![],
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -44,10 +47,7 @@ fn bench(c: &mut Criterion) {
         )
     });
     g.finish();
-    eprintln!(
-        "store holds {} bytes after the run",
-        store.size_bytes()
-    );
+    eprintln!("store holds {} bytes after the run", store.size_bytes());
 }
 
 criterion_group!(benches, bench);

@@ -2,7 +2,8 @@
 //! blob for the rest of the span.
 
 use llmtrace_model::{
-    Attributes, GenAi, LogRecord, Span, SpanEvent, SpanId, SpanLink, StatusCode, TraceId, Usage,
+    Attributes, GenAi, LogRecord, Span, SpanCost, SpanEvent, SpanId, SpanLink, StatusCode, TraceId,
+    Usage,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -17,6 +18,8 @@ pub(crate) struct SpanDetail {
     otel_kind: i32,
     gen_ai: GenAi,
     usage: Usage,
+    #[serde(default)]
+    cost: SpanCost,
     attributes: Attributes,
     resource_attributes: Attributes,
     scope_name: String,
@@ -33,6 +36,7 @@ pub(crate) fn encode_span_detail(span: &Span) -> Result<Vec<u8>, String> {
         otel_kind: i32,
         gen_ai: &'a GenAi,
         usage: &'a Usage,
+        cost: &'a SpanCost,
         attributes: &'a Attributes,
         resource_attributes: &'a Attributes,
         scope_name: &'a str,
@@ -45,6 +49,7 @@ pub(crate) fn encode_span_detail(span: &Span) -> Result<Vec<u8>, String> {
         otel_kind: span.otel_kind,
         gen_ai: &span.gen_ai,
         usage: &span.usage,
+        cost: &span.cost,
         attributes: &span.attributes,
         resource_attributes: &span.resource_attributes,
         scope_name: &span.scope_name,
@@ -104,6 +109,7 @@ impl SpanRow {
             kind: llmtrace_model::SpanKind::from_code(self.kind),
             gen_ai: d.gen_ai,
             usage: d.usage,
+            cost: d.cost,
             counts_usage: self.counts_usage,
             attributes: d.attributes,
             resource_attributes: d.resource_attributes,

@@ -51,7 +51,9 @@ struct Pending {
 type PendingTraces = HashMap<(i64, TraceId), Pending>;
 
 fn next_trace_ref(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM traces", [], |r| r.get(0))
+    conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM traces", [], |r| {
+        r.get(0)
+    })
 }
 
 impl Writer {

@@ -79,6 +79,7 @@ pub fn llm(
         output: Some(output),
         cache_read: Some(input / 4),
         cache_write: None,
+        cache_write_1h: None,
         reasoning: None,
     };
     s
