@@ -273,6 +273,7 @@ mod tests {
             input: Some(20),
             cache_read: Some(30),
             cache_write: Some(10),
+            cache_write_1h: None,
             output: Some(3),
             reasoning: Some(8),
         };
