@@ -125,17 +125,22 @@ impl StatusCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Usage {
     /// All input tokens, cache read and cache write included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<u64>,
     /// All output tokens, reasoning included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<u64>,
     /// Input tokens served from the provider cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read: Option<u64>,
     /// Input tokens written to the provider cache (all TTLs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write: Option<u64>,
     /// The part of `cache_write` written with a 1-hour TTL, when known (priced apart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h: Option<u64>,
     /// Reasoning (thinking) tokens, a part of `output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<u64>,
 }
 
@@ -193,38 +198,55 @@ pub struct RequestParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct GenAi {
     /// Canonical provider (`openai`, `anthropic`, `aws.bedrock`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// Provider exactly as sent, when it differs from the canonical one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_raw: Option<String>,
     /// Operation (`chat`, `embeddings`, `execute_tool`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// Model asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_model: Option<String>,
     /// Model that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_model: Option<String>,
     /// Request parameters.
+    #[serde(default)]
     pub params: RequestParams,
     /// Finish reasons, mapped to the OTel values where known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finish_reasons: Vec<String>,
     /// Seconds from the request to the first streamed chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_to_first_token_s: Option<f64>,
     /// System instructions given apart from the history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub system_instructions: Vec<MessagePart>,
     /// The messages sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_messages: Vec<Message>,
     /// The messages received, one per choice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_messages: Vec<Message>,
     /// Application user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Session (conversation) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// Error class (`error.type` or the exception type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
     /// Tool name, for tool spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_name: Option<String>,
     /// Agent name, for agent spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
     /// Response id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     /// Service tier of the call (`default`, `batch`, `flex`, `priority`), which changes its price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,7 +315,8 @@ pub struct Span {
     /// Span attributes as sent (long values truncated with a marker).
     pub attributes: Attributes,
     /// Resource attributes as sent.
-    pub resource_attributes: Attributes,
+    /// Shared by every span of one OTLP resource (cheap to clone, stored once per resource).
+    pub resource_attributes: std::sync::Arc<Attributes>,
     /// Instrumentation scope name.
     pub scope_name: String,
     /// Instrumentation scope version.

@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(sp.gen_ai.user_id.as_deref(), Some("u1"));
 
         let mut sp = span_with(&[("gen_ai.user", s("api"))]);
-        sp.resource_attributes.push("user.id", s("res"));
+        std::sync::Arc::make_mut(&mut sp.resource_attributes).push("user.id", s("res"));
         apply(&mut sp);
         assert_eq!(sp.gen_ai.user_id.as_deref(), Some("res"));
 
@@ -225,12 +225,12 @@ mod tests {
         assert_eq!(sp.gen_ai.session_id.as_deref(), Some("s"));
 
         let mut sp = span_with(&[("gen_ai.conversation.id", AttrValue::Int(7))]);
-        sp.resource_attributes.push("session.id", s("res"));
+        std::sync::Arc::make_mut(&mut sp.resource_attributes).push("session.id", s("res"));
         apply(&mut sp);
         assert_eq!(sp.gen_ai.session_id.as_deref(), Some("7"));
 
         let mut sp = span_with(&[]);
-        sp.resource_attributes.push("session.id", s("res"));
+        std::sync::Arc::make_mut(&mut sp.resource_attributes).push("session.id", s("res"));
         apply(&mut sp);
         assert_eq!(sp.gen_ai.session_id.as_deref(), Some("res"));
     }

@@ -828,7 +828,8 @@ fn cases() -> Vec<Case> {
                         ("server.address", s("api.openai.com")),
                     ],
                 );
-                sp.resource_attributes = attrs(vec![("service.name", s("svc"))]);
+                sp.resource_attributes =
+                    std::sync::Arc::new(attrs(vec![("service.name", s("svc"))]));
                 sp
             },
             expect: Expect::default(),
@@ -1026,13 +1027,16 @@ fn user_and_session_from_span_then_resource() {
             ("gen_ai.user", s("api")),
         ],
     );
-    sp.resource_attributes = attrs(vec![("enduser.id", s("res-user"))]);
+    sp.resource_attributes = std::sync::Arc::new(attrs(vec![("enduser.id", s("res-user"))]));
     let sp = normalized(sp);
     assert_eq!(sp.gen_ai.session_id.as_deref(), Some("sess-1"));
     assert_eq!(sp.gen_ai.user_id.as_deref(), Some("res-user"));
 
     let mut sp = span("chat m", 3, vec![("user.id", s("u-9"))]);
-    sp.resource_attributes = attrs(vec![("user.id", s("res-user")), ("session.id", s("res-s"))]);
+    sp.resource_attributes = std::sync::Arc::new(attrs(vec![
+        ("user.id", s("res-user")),
+        ("session.id", s("res-s")),
+    ]));
     let sp = normalized(sp);
     assert_eq!(sp.gen_ai.user_id.as_deref(), Some("u-9"));
     assert_eq!(sp.gen_ai.session_id.as_deref(), Some("res-s"));

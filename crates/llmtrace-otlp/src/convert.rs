@@ -70,10 +70,11 @@ pub fn spans_from_request(
     let max = limits.max_attribute_value_bytes;
     let mut out = Converted::default();
     for rs in req.resource_spans {
-        let resource_attributes = rs
-            .resource
-            .map(|r| attributes(r.attributes, max))
-            .unwrap_or_default();
+        let resource_attributes = std::sync::Arc::new(
+            rs.resource
+                .map(|r| attributes(r.attributes, max))
+                .unwrap_or_default(),
+        );
         let service = service_of(&resource_attributes);
         for ss in rs.scope_spans {
             let (scope_name, scope_version) =

@@ -232,7 +232,7 @@ impl From<&StoredSpan> for SpanView {
             input_messages: g.input_messages.clone(),
             output_messages: g.output_messages.clone(),
             attributes: s.attributes.clone(),
-            resource_attributes: s.resource_attributes.clone(),
+            resource_attributes: (*s.resource_attributes).clone(),
             scope_name: s.scope_name.clone(),
             events: s
                 .events

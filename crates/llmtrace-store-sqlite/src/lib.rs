@@ -9,6 +9,7 @@
 //!   [`llmtrace_store::TraceRollup`].
 
 mod reader;
+mod resources;
 mod rows;
 mod schema;
 mod traces;

@@ -117,7 +117,7 @@ pub(crate) fn get_trace(
     let mut stmt = conn
         .prepare_cached(
             "SELECT trace_id, span_id, parent_span_id, name, service, kind, start_ns, end_ns, \
-             status, counts_usage, detail, counted FROM spans \
+             status, counts_usage, detail, counted, resource_id FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
@@ -137,14 +137,20 @@ pub(crate) fn get_trace(
                     status: r.get(8)?,
                     counts_usage: r.get(9)?,
                     detail: r.get(10)?,
+                    resource_attributes: Default::default(),
                 },
                 r.get::<_, bool>(11)?,
+                r.get::<_, i64>(12)?,
             ))
         })
         .map_err(e)?;
-    let mut spans = Vec::new();
-    for row in rows {
-        let (row, usage_counted) = row.map_err(e)?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
+    let resources = crate::resources::load(conn, rows.iter().map(|r| r.2)).map_err(e)?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for (mut row, usage_counted, resource_id) in rows {
+        if let Some(r) = resources.get(&resource_id) {
+            row.resource_attributes = r.clone();
+        }
         let span = row.into_span().map_err(|m| {
             StoreError::Permanent(format!("stored span of trace {trace_id} unreadable: {m}"))
         })?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// zstd level for detail blobs: level 1 compresses ~2x on span JSON at several hundred MB/s.
-const ZSTD_LEVEL: i32 = 1;
+const ZSTD_LEVEL: i32 = -1;
 
 /// The part of a span kept in the `detail` blob.
 #[derive(Serialize, Deserialize)]
@@ -21,15 +21,18 @@ pub(crate) struct SpanDetail {
     #[serde(default)]
     cost: SpanCost,
     attributes: Attributes,
-    resource_attributes: Attributes,
     scope_name: String,
     scope_version: String,
     events: Vec<SpanEvent>,
     links: Vec<SpanLink>,
 }
 
-/// Serializes and compresses the detail of a span.
-pub(crate) fn encode_span_detail(span: &Span) -> Result<Vec<u8>, String> {
+/// Serializes and compresses the detail of a span, reusing the writer's compression context
+/// (creating a zstd context per row costs more than compressing the row).
+pub(crate) fn encode_span_detail(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    span: &Span,
+) -> Result<Vec<u8>, String> {
     #[derive(Serialize)]
     struct Ref<'a> {
         status_message: &'a str,
@@ -38,7 +41,6 @@ pub(crate) fn encode_span_detail(span: &Span) -> Result<Vec<u8>, String> {
         usage: &'a Usage,
         cost: &'a SpanCost,
         attributes: &'a Attributes,
-        resource_attributes: &'a Attributes,
         scope_name: &'a str,
         scope_version: &'a str,
         events: &'a [SpanEvent],
@@ -51,24 +53,55 @@ pub(crate) fn encode_span_detail(span: &Span) -> Result<Vec<u8>, String> {
         usage: &span.usage,
         cost: &span.cost,
         attributes: &span.attributes,
-        resource_attributes: &span.resource_attributes,
         scope_name: &span.scope_name,
         scope_version: &span.scope_version,
         events: &span.events,
         links: &span.links,
     })
     .map_err(|e| e.to_string())?;
-    zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(|e| e.to_string())
+    compress_if_worth_it(zstd, json)
+}
+
+/// Below this many bytes a JSON blob is stored as is: zstd's per-frame overhead (headers,
+/// entropy tables) costs more time than it saves space on small rows.
+const COMPRESS_MIN_BYTES: usize = 256;
+
+/// The first bytes of every zstd frame; a stored JSON blob starts with `{` instead.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+fn compress_if_worth_it(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    json: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    if json.len() < COMPRESS_MIN_BYTES {
+        return Ok(json);
+    }
+    zstd.compress(&json).map_err(|e| e.to_string())
+}
+
+/// A compression context for detail blobs.
+pub(crate) fn compressor() -> Result<zstd::bulk::Compressor<'static>, String> {
+    zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| e.to_string())
 }
 
 /// Compresses a log record.
-pub(crate) fn encode_log(log: &LogRecord) -> Result<Vec<u8>, String> {
+pub(crate) fn encode_log(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    log: &LogRecord,
+) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(log).map_err(|e| e.to_string())?;
-    zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(|e| e.to_string())
+    compress_if_worth_it(zstd, json)
 }
 
-fn decompress(blob: &[u8]) -> Result<Vec<u8>, String> {
-    zstd::stream::decode_all(blob).map_err(|e| e.to_string())
+/// The JSON of a stored blob, decompressing it when it is a zstd frame.
+fn json_of(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if blob.starts_with(&ZSTD_MAGIC) {
+        zstd::stream::decode_all(blob)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(std::borrow::Cow::Borrowed(blob))
+    }
 }
 
 /// The columns of a span row needed to rebuild it.
@@ -85,13 +118,14 @@ pub(crate) struct SpanRow {
     pub(crate) status: i64,
     pub(crate) counts_usage: bool,
     pub(crate) detail: Vec<u8>,
+    pub(crate) resource_attributes: std::sync::Arc<Attributes>,
 }
 
 impl SpanRow {
     /// Rebuilds the span.
     pub(crate) fn into_span(self) -> Result<Span, String> {
         let d: SpanDetail =
-            serde_json::from_slice(&decompress(&self.detail)?).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&json_of(&self.detail)?).map_err(|e| e.to_string())?;
         Ok(Span {
             project: self.project,
             trace_id: TraceId::from_bytes(&self.trace_id).map_err(|e| e.to_string())?,
@@ -112,7 +146,7 @@ impl SpanRow {
             cost: d.cost,
             counts_usage: self.counts_usage,
             attributes: d.attributes,
-            resource_attributes: d.resource_attributes,
+            resource_attributes: self.resource_attributes,
             scope_name: d.scope_name,
             scope_version: d.scope_version,
             events: d.events,

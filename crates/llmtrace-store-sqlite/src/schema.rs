@@ -9,7 +9,9 @@
 //!   what keeps the write rate flat as the file grows (a random trace-id index is rewritten all
 //!   over the file by every transaction). A trace's spans are also contiguous in it.
 //! - The only random-keyed index left is `traces_key`, one entry per trace (not per span).
-//! - Everything not filtered or summed on is one zstd-compressed JSON blob (`detail`).
+//! - Everything not filtered or summed on is one JSON blob (`detail`), zstd-compressed when it is
+//!   large enough to gain from it. Resource attributes, identical for every span of a process,
+//!   are stored once in `resources` and referenced by id.
 //! - `traces` holds per-trace rollups, updated once per trace per group commit.
 
 use rusqlite::Connection;
@@ -22,10 +24,18 @@ CREATE TABLE projects (
     id   INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
 );
+CREATE TABLE resources (
+    id         INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL,
+    hash       INTEGER NOT NULL,
+    attributes BLOB NOT NULL
+);
+CREATE INDEX resources_hash ON resources (project_id, hash);
 CREATE TABLE spans (
     id                 INTEGER PRIMARY KEY,
     project_id         INTEGER NOT NULL,
     trace_ref          INTEGER NOT NULL,
+    resource_id        INTEGER NOT NULL,
     span_key           INTEGER NOT NULL,
     trace_id           BLOB NOT NULL,
     span_id            BLOB NOT NULL,

@@ -37,6 +37,8 @@ pub(crate) struct Writer {
     /// Id the next new trace row gets. Only this writer inserts traces, so ids can be handed out
     /// in memory, in arrival order (see `schema.rs` for why that order matters).
     next_trace_ref: i64,
+    zstd: zstd::bulk::Compressor<'static>,
+    resources: crate::resources::ResourceCache,
 }
 
 /// A trace touched by the current commit.
@@ -63,6 +65,9 @@ impl Writer {
             conn,
             project_ids: HashMap::new(),
             next_trace_ref,
+            zstd: crate::rows::compressor()
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+            resources: Default::default(),
         })
     }
 
@@ -72,6 +77,7 @@ impl Writer {
         if result.is_err() {
             // The transaction rolled back: forget ids handed out inside it.
             self.project_ids.clear();
+            self.resources.clear();
             self.next_trace_ref = next_trace_ref(&self.conn)?;
         }
         result
@@ -81,9 +87,21 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let mut outcome = WriteOutcome::default();
         let mut pending: PendingTraces = HashMap::new();
+        let mut batch_resources = Default::default();
         for span in &batch.spans {
             let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
-            if insert_span(&tx, pid, span, &mut pending, &mut self.next_trace_ref)? {
+            let resource_id =
+                self.resources
+                    .id_of(&tx, &mut batch_resources, pid, &span.resource_attributes)?;
+            let ctx = SpanCtx { pid, resource_id };
+            if insert_span(
+                &tx,
+                ctx,
+                span,
+                &mut pending,
+                &mut self.next_trace_ref,
+                &mut self.zstd,
+            )? {
                 outcome.spans_written += 1;
             } else {
                 outcome.spans_duplicate += 1;
@@ -94,7 +112,7 @@ impl Writer {
         }
         for log in &batch.logs {
             let pid = project_id(&tx, &mut self.project_ids, &log.project)?;
-            let detail = encode_log(log).map_err(WriteFailure::Encode)?;
+            let detail = encode_log(&mut self.zstd, log).map_err(WriteFailure::Encode)?;
             tx.prepare_cached(
                 "INSERT INTO logs (project_id, trace_key, trace_id, span_id, time_ns, event_name, detail) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -161,15 +179,24 @@ fn pending_trace<'a>(
     })
 }
 
+/// Ids a span row refers to.
+#[derive(Clone, Copy)]
+struct SpanCtx {
+    pid: i64,
+    resource_id: i64,
+}
+
 /// Inserts one span unless stored already; returns whether it was new, and folds it into the
 /// trace rollup following the counting rule.
 fn insert_span(
     tx: &Transaction<'_>,
-    pid: i64,
+    ctx: SpanCtx,
     span: &Span,
     pending: &mut PendingTraces,
     next_trace_ref: &mut i64,
+    zstd: &mut zstd::bulk::Compressor<'static>,
 ) -> Result<bool, WriteFailure> {
+    let pid = ctx.pid;
     let trace = pending_trace(tx, pid, span.trace_id, pending, next_trace_ref)?;
     let trace_ref = trace.row_id;
     let is_call = span.kind.is_model_call();
@@ -182,15 +209,15 @@ fn insert_span(
             ))?
             .exists(params![trace_ref, &span.span_id.0[..]])?;
     let counted = is_call && !has_call_child;
-    let detail = encode_span_detail(span).map_err(WriteFailure::Encode)?;
+    let detail = encode_span_detail(zstd, span).map_err(WriteFailure::Encode)?;
     let u = &span.usage;
     let inserted = tx
         .prepare_cached(
             "INSERT INTO spans (project_id, trace_ref, span_key, trace_id, span_id, parent_span_id, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-             counts_usage, counted, detail) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) \
+             counts_usage, counted, detail, resource_id) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24) \
              ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
         .execute(params![
@@ -217,6 +244,7 @@ fn insert_span(
             span.counts_usage,
             counted,
             detail,
+            ctx.resource_id,
         ])?;
     if inserted == 0 {
         return Ok(false);

@@ -103,7 +103,7 @@ pub fn rag_trace(trace: u64) -> Vec<Span> {
         AttrValue::Str("claude-sonnet-4-6".into()),
     );
     call.attributes.push("custom.n", AttrValue::Int(7));
-    call.resource_attributes
+    std::sync::Arc::make_mut(&mut call.resource_attributes)
         .push("service.name", AttrValue::Str("svc".into()));
     call.events.push(SpanEvent {
         time_unix_nano: T0 + 150 * MS,
