@@ -1,7 +1,7 @@
 //! The read path: trace search over the `traces` rollups, trace detail by the narrow trace key,
 //! and model-call statistics over the partial index of call spans.
 
-use crate::rows::{set_member_pattern, SpanRow};
+use crate::rows::{decode_blob, set_member_pattern, SpanDetail, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::TraceId;
 use llmtrace_store::{
@@ -9,7 +9,7 @@ use llmtrace_store::{
     TracePage, TraceQuery, MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT id FROM projects WHERE name = ?1")?
@@ -117,7 +117,7 @@ pub(crate) fn get_trace(
     let mut stmt = conn
         .prepare_cached(
             "SELECT trace_id, span_id, parent_span_id, name, service, kind, start_ns, end_ns, \
-             status, counts_usage, detail, counted, resource_id FROM spans \
+             status, counts_usage, blob_id, blob_index, counted, resource_id FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
@@ -136,22 +136,34 @@ pub(crate) fn get_trace(
                     end_ns: r.get(7)?,
                     status: r.get(8)?,
                     counts_usage: r.get(9)?,
-                    detail: r.get(10)?,
                     resource_attributes: Default::default(),
                 },
-                r.get::<_, bool>(11)?,
-                r.get::<_, i64>(12)?,
+                (r.get::<_, i64>(10)?, r.get::<_, i64>(11)? as usize),
+                r.get::<_, bool>(12)?,
+                r.get::<_, i64>(13)?,
             ))
         })
         .map_err(e)?;
     let rows = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
-    let resources = crate::resources::load(conn, rows.iter().map(|r| r.2)).map_err(e)?;
+    let resources = crate::resources::load(conn, rows.iter().map(|r| r.3)).map_err(e)?;
+    let mut blobs = load_blobs(conn, rows.iter().map(|r| r.1 .0)).map_err(|m| {
+        StoreError::Permanent(format!("stored spans of trace {trace_id} unreadable: {m}"))
+    })?;
     let mut spans = Vec::with_capacity(rows.len());
-    for (mut row, usage_counted, resource_id) in rows {
+    for (mut row, (blob_id, blob_index), usage_counted, resource_id) in rows {
+        let detail = blobs
+            .get_mut(&blob_id)
+            .and_then(|b| b.get_mut(blob_index))
+            .and_then(Option::take)
+            .ok_or_else(|| {
+                StoreError::Permanent(format!(
+                    "trace {trace_id}: detail {blob_id}/{blob_index} missing"
+                ))
+            })?;
         if let Some(r) = resources.get(&resource_id) {
             row.resource_attributes = r.clone();
         }
-        let span = row.into_span().map_err(|m| {
+        let span = row.into_span(detail).map_err(|m| {
             StoreError::Permanent(format!("stored span of trace {trace_id} unreadable: {m}"))
         })?;
         spans.push(StoredSpan {
@@ -163,6 +175,27 @@ pub(crate) fn get_trace(
         summary: rollup.summary,
         spans,
     }))
+}
+
+/// Loads and decodes blobs by id: each becomes its details in index order.
+fn load_blobs(
+    conn: &Connection,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, Vec<Option<SpanDetail>>>, String> {
+    let mut out = HashMap::new();
+    let mut stmt = conn
+        .prepare_cached("SELECT data FROM span_blobs WHERE id = ?1")
+        .map_err(|e| e.to_string())?;
+    for id in ids {
+        if out.contains_key(&id) {
+            continue;
+        }
+        let data: Vec<u8> = stmt
+            .query_row([id], |r| r.get(0))
+            .map_err(|e| format!("blob {id}: {e}"))?;
+        out.insert(id, decode_blob(&data)?.into_iter().map(Some).collect());
+    }
+    Ok(out)
 }
 
 #[derive(Default)]

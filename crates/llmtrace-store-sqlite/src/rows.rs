@@ -8,8 +8,8 @@ use llmtrace_model::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// zstd level for detail blobs: level 1 compresses ~2x on span JSON at several hundred MB/s.
-const ZSTD_LEVEL: i32 = -1;
+/// zstd level for blobs: 1 is the fastest positive level; per-trace blobs compress well with it.
+const ZSTD_LEVEL: i32 = 1;
 
 /// The part of a span kept in the `detail` blob.
 #[derive(Serialize, Deserialize)]
@@ -27,12 +27,8 @@ pub(crate) struct SpanDetail {
     links: Vec<SpanLink>,
 }
 
-/// Serializes and compresses the detail of a span, reusing the writer's compression context
-/// (creating a zstd context per row costs more than compressing the row).
-pub(crate) fn encode_span_detail(
-    zstd: &mut zstd::bulk::Compressor<'static>,
-    span: &Span,
-) -> Result<Vec<u8>, String> {
+/// Appends the JSON of a span's detail to `out` (one element of a trace's blob array).
+pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), String> {
     #[derive(Serialize)]
     struct Ref<'a> {
         status_message: &'a str,
@@ -46,7 +42,7 @@ pub(crate) fn encode_span_detail(
         events: &'a [SpanEvent],
         links: &'a [SpanLink],
     }
-    let json = serde_json::to_vec(&Ref {
+    serde_json::to_writer(out, &Ref {
         status_message: &span.status_message,
         otel_kind: span.otel_kind,
         gen_ai: &span.gen_ai,
@@ -58,7 +54,15 @@ pub(crate) fn encode_span_detail(
         events: &span.events,
         links: &span.links,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+/// Compresses a blob, reusing the writer's compression context (creating a zstd context per
+/// blob costs more than compressing it).
+pub(crate) fn encode_blob(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    json: Vec<u8>,
+) -> Result<Vec<u8>, String> {
     compress_if_worth_it(zstd, json)
 }
 
@@ -66,7 +70,7 @@ pub(crate) fn encode_span_detail(
 /// entropy tables) costs more time than it saves space on small rows.
 const COMPRESS_MIN_BYTES: usize = 256;
 
-/// The first bytes of every zstd frame; a stored JSON blob starts with `{` instead.
+/// The first bytes of every zstd frame; a stored JSON blob starts with `[` or `{` instead.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 fn compress_if_worth_it(
@@ -93,6 +97,11 @@ pub(crate) fn encode_log(
     compress_if_worth_it(zstd, json)
 }
 
+/// The details of a stored blob, in blob-index order.
+pub(crate) fn decode_blob(blob: &[u8]) -> Result<Vec<SpanDetail>, String> {
+    serde_json::from_slice(&json_of(blob)?).map_err(|e| e.to_string())
+}
+
 /// The JSON of a stored blob, decompressing it when it is a zstd frame.
 fn json_of(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     if blob.starts_with(&ZSTD_MAGIC) {
@@ -117,15 +126,12 @@ pub(crate) struct SpanRow {
     pub(crate) end_ns: i64,
     pub(crate) status: i64,
     pub(crate) counts_usage: bool,
-    pub(crate) detail: Vec<u8>,
     pub(crate) resource_attributes: std::sync::Arc<Attributes>,
 }
 
 impl SpanRow {
-    /// Rebuilds the span.
-    pub(crate) fn into_span(self) -> Result<Span, String> {
-        let d: SpanDetail =
-            serde_json::from_slice(&json_of(&self.detail)?).map_err(|e| e.to_string())?;
+    /// Rebuilds the span from its row and its detail.
+    pub(crate) fn into_span(self, d: SpanDetail) -> Result<Span, String> {
         Ok(Span {
             project: self.project,
             trace_id: TraceId::from_bytes(&self.trace_id).map_err(|e| e.to_string())?,

@@ -9,8 +9,11 @@
 //!   what keeps the write rate flat as the file grows (a random trace-id index is rewritten all
 //!   over the file by every transaction). A trace's spans are also contiguous in it.
 //! - The only random-keyed index left is `traces_key`, one entry per trace (not per span).
-//! - Everything not filtered or summed on is one JSON blob (`detail`), zstd-compressed when it is
-//!   large enough to gain from it. Resource attributes, identical for every span of a process,
+//! - Everything of a span that is not filtered or summed on (attributes, events, messages, ...)
+//!   goes into a JSON array in `span_blobs`, one blob per trace per group commit, zstd-compressed
+//!   when large enough to gain from it; the span row points at (blob_id, blob_index). The spans
+//!   of one trace share keys and text, so one frame per trace compresses far better and costs
+//!   less CPU than one frame per span, and reading a trace reads one or a few blobs. Resource attributes, identical for every span of a process,
 //!   are stored once in `resources` and referenced by id.
 //! - `traces` holds per-trace rollups, updated once per trace per group commit.
 
@@ -56,7 +59,12 @@ CREATE TABLE spans (
     reasoning_tokens   INTEGER,
     counts_usage       INTEGER NOT NULL,
     counted            INTEGER NOT NULL,
-    detail             BLOB NOT NULL
+    blob_id            INTEGER NOT NULL,
+    blob_index         INTEGER NOT NULL
+);
+CREATE TABLE span_blobs (
+    id   INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
 );
 CREATE UNIQUE INDEX spans_key ON spans (trace_ref, span_key);
 CREATE INDEX spans_calls ON spans (project_id, start_ns) WHERE kind IN (0, 1);

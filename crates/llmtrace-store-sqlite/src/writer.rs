@@ -2,7 +2,7 @@
 //! counting rule of `llmtrace_store::TraceRollup` is applied with two narrow lookups per model
 //! call, and each touched trace's rollup is read and written once per commit.
 
-use crate::rows::{encode_log, encode_span_detail};
+use crate::rows::{encode_blob, encode_log, write_span_detail};
 use crate::traces;
 #[cfg(test)]
 use llmtrace_model::SpanKind;
@@ -37,6 +37,8 @@ pub(crate) struct Writer {
     /// Id the next new trace row gets. Only this writer inserts traces, so ids can be handed out
     /// in memory, in arrival order (see `schema.rs` for why that order matters).
     next_trace_ref: i64,
+    /// Id the next span blob gets (same single-writer allocation).
+    next_blob_id: i64,
     zstd: zstd::bulk::Compressor<'static>,
     resources: crate::resources::ResourceCache,
 }
@@ -48,23 +50,35 @@ struct Pending {
     /// Whether the row is already stored (update) or new (insert).
     exists: bool,
     rollup: TraceRollup,
+    /// The trace's blob of span details in this commit: id, JSON array being built, count.
+    blob: Option<(i64, Vec<u8>, u32)>,
 }
 
 type PendingTraces = HashMap<(i64, TraceId), Pending>;
 
-fn next_trace_ref(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM traces", [], |r| {
-        r.get(0)
-    })
+fn next_id(conn: &Connection, table: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Ids handed out in memory by the single writer.
+struct Ids {
+    next_trace_ref: i64,
+    next_blob_id: i64,
 }
 
 impl Writer {
     pub(crate) fn new(conn: Connection) -> rusqlite::Result<Self> {
-        let next_trace_ref = next_trace_ref(&conn)?;
+        let next_trace_ref = next_id(&conn, "traces")?;
+        let next_blob_id = next_id(&conn, "span_blobs")?;
         Ok(Writer {
             conn,
             project_ids: HashMap::new(),
             next_trace_ref,
+            next_blob_id,
             zstd: crate::rows::compressor()
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
             resources: Default::default(),
@@ -78,7 +92,8 @@ impl Writer {
             // The transaction rolled back: forget ids handed out inside it.
             self.project_ids.clear();
             self.resources.clear();
-            self.next_trace_ref = next_trace_ref(&self.conn)?;
+            self.next_trace_ref = next_id(&self.conn, "traces")?;
+            self.next_blob_id = next_id(&self.conn, "span_blobs")?;
         }
         result
     }
@@ -88,27 +103,32 @@ impl Writer {
         let mut outcome = WriteOutcome::default();
         let mut pending: PendingTraces = HashMap::new();
         let mut batch_resources = Default::default();
+        let mut ids = Ids {
+            next_trace_ref: self.next_trace_ref,
+            next_blob_id: self.next_blob_id,
+        };
         for span in &batch.spans {
             let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
             let resource_id =
                 self.resources
                     .id_of(&tx, &mut batch_resources, pid, &span.resource_attributes)?;
             let ctx = SpanCtx { pid, resource_id };
-            if insert_span(
-                &tx,
-                ctx,
-                span,
-                &mut pending,
-                &mut self.next_trace_ref,
-                &mut self.zstd,
-            )? {
+            if insert_span(&tx, ctx, span, &mut pending, &mut ids)? {
                 outcome.spans_written += 1;
             } else {
                 outcome.spans_duplicate += 1;
             }
         }
-        for ((pid, _), p) in &pending {
-            traces::save(&tx, *pid, p.row_id, p.exists, &p.rollup)?;
+        for ((pid, _), p) in pending {
+            traces::save(&tx, pid, p.row_id, p.exists, &p.rollup)?;
+            if let Some((blob_id, mut json, count)) = p.blob {
+                if count > 0 {
+                    json.push(b']');
+                    let data = encode_blob(&mut self.zstd, json).map_err(WriteFailure::Encode)?;
+                    tx.prepare_cached("INSERT INTO span_blobs (id, data) VALUES (?1, ?2)")?
+                        .execute(params![blob_id, data])?;
+                }
+            }
         }
         for log in &batch.logs {
             let pid = project_id(&tx, &mut self.project_ids, &log.project)?;
@@ -129,6 +149,8 @@ impl Writer {
             outcome.logs_written += 1;
         }
         tx.commit()?;
+        self.next_trace_ref = ids.next_trace_ref;
+        self.next_blob_id = ids.next_blob_id;
         Ok(outcome)
     }
 }
@@ -156,7 +178,7 @@ fn pending_trace<'a>(
     pid: i64,
     trace_id: TraceId,
     pending: &'a mut PendingTraces,
-    next_trace_ref: &mut i64,
+    ids: &mut Ids,
 ) -> rusqlite::Result<&'a mut Pending> {
     Ok(match pending.entry((pid, trace_id)) {
         Entry::Occupied(o) => o.into_mut(),
@@ -165,14 +187,16 @@ fn pending_trace<'a>(
                 row_id,
                 exists: true,
                 rollup,
+                blob: None,
             },
             None => {
-                let row_id = *next_trace_ref;
-                *next_trace_ref += 1;
+                let row_id = ids.next_trace_ref;
+                ids.next_trace_ref += 1;
                 Pending {
                     row_id,
                     exists: false,
                     rollup: TraceRollup::new(trace_id),
+                    blob: None,
                 }
             }
         }),
@@ -193,11 +217,10 @@ fn insert_span(
     ctx: SpanCtx,
     span: &Span,
     pending: &mut PendingTraces,
-    next_trace_ref: &mut i64,
-    zstd: &mut zstd::bulk::Compressor<'static>,
+    ids: &mut Ids,
 ) -> Result<bool, WriteFailure> {
     let pid = ctx.pid;
-    let trace = pending_trace(tx, pid, span.trace_id, pending, next_trace_ref)?;
+    let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let trace_ref = trace.row_id;
     let is_call = span.kind.is_model_call();
     // A call that already has a call child is a wrapper: it does not count.
@@ -209,15 +232,20 @@ fn insert_span(
             ))?
             .exists(params![trace_ref, &span.span_id.0[..]])?;
     let counted = is_call && !has_call_child;
-    let detail = encode_span_detail(zstd, span).map_err(WriteFailure::Encode)?;
+    let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
+        let id = ids.next_blob_id;
+        ids.next_blob_id += 1;
+        (id, vec![b'['], 0)
+    });
+    let (blob_id, blob_index) = (*blob_id, *blob_index);
     let u = &span.usage;
     let inserted = tx
         .prepare_cached(
             "INSERT INTO spans (project_id, trace_ref, span_key, trace_id, span_id, parent_span_id, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-             counts_usage, counted, detail, resource_id) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24) \
+             counts_usage, counted, blob_id, blob_index, resource_id) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25) \
              ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
         .execute(params![
@@ -243,11 +271,19 @@ fn insert_span(
             u.reasoning.map(|v| v as i64),
             span.counts_usage,
             counted,
-            detail,
+            blob_id,
+            blob_index,
             ctx.resource_id,
         ])?;
     if inserted == 0 {
         return Ok(false);
+    }
+    if let Some((_, json, count)) = trace.blob.as_mut() {
+        if *count > 0 {
+            json.push(b',');
+        }
+        write_span_detail(json, span).map_err(WriteFailure::Encode)?;
+        *count += 1;
     }
     let rollup = &mut trace.rollup;
     rollup.add_span(span);
