@@ -12,10 +12,13 @@ use std::sync::Arc;
 /// Most resources remembered across commits before the cache is emptied.
 const CACHE_LIMIT: usize = 4096;
 
+/// Stored resources by (project, content hash): (row id, attribute JSON) candidates.
+type ByContent = HashMap<(i64, u64), Vec<(i64, Vec<u8>)>>;
+
 /// The writer's memory of stored resources.
 #[derive(Default)]
 pub(crate) struct ResourceCache {
-    by_content: HashMap<(i64, u64), Vec<(i64, Vec<u8>)>>,
+    by_content: ByContent,
     len: usize,
 }
 
