@@ -116,7 +116,7 @@ pub(crate) fn get_trace(
     };
     let mut stmt = conn
         .prepare_cached(
-            "SELECT trace_id, span_id, parent_span_id, name, service, kind, start_ns, end_ns, \
+            "SELECT span_key, parent_key, name, service, kind, start_ns, end_ns, \
              status, counts_usage, blob_id, blob_index, counted, resource_id FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
@@ -126,21 +126,21 @@ pub(crate) fn get_trace(
             Ok((
                 SpanRow {
                     project: project.to_string(),
-                    trace_id: r.get(0)?,
-                    span_id: r.get(1)?,
-                    parent_span_id: r.get(2)?,
-                    name: r.get(3)?,
-                    service: r.get(4)?,
-                    kind: r.get(5)?,
-                    start_ns: r.get(6)?,
-                    end_ns: r.get(7)?,
-                    status: r.get(8)?,
-                    counts_usage: r.get(9)?,
+                    trace_id,
+                    span_key: r.get(0)?,
+                    parent_key: r.get(1)?,
+                    name: r.get(2)?,
+                    service: r.get(3)?,
+                    kind: r.get(4)?,
+                    start_ns: r.get(5)?,
+                    end_ns: r.get(6)?,
+                    status: r.get(7)?,
+                    counts_usage: r.get(8)?,
                     resource_attributes: Default::default(),
                 },
-                (r.get::<_, i64>(10)?, r.get::<_, i64>(11)? as usize),
-                r.get::<_, bool>(12)?,
-                r.get::<_, i64>(13)?,
+                (r.get::<_, i64>(9)?, r.get::<_, i64>(10)? as usize),
+                r.get::<_, bool>(11)?,
+                r.get::<_, i64>(12)?,
             ))
         })
         .map_err(e)?;

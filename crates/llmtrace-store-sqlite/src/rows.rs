@@ -116,9 +116,9 @@ fn json_of(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
 /// The columns of a span row needed to rebuild it.
 pub(crate) struct SpanRow {
     pub(crate) project: String,
-    pub(crate) trace_id: Vec<u8>,
-    pub(crate) span_id: Vec<u8>,
-    pub(crate) parent_span_id: Option<Vec<u8>>,
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_key: i64,
+    pub(crate) parent_key: Option<i64>,
     pub(crate) name: String,
     pub(crate) service: String,
     pub(crate) kind: i64,
@@ -134,11 +134,9 @@ impl SpanRow {
     pub(crate) fn into_span(self, d: SpanDetail) -> Result<Span, String> {
         Ok(Span {
             project: self.project,
-            trace_id: TraceId::from_bytes(&self.trace_id).map_err(|e| e.to_string())?,
-            span_id: SpanId::from_bytes(&self.span_id).map_err(|e| e.to_string())?,
-            parent_span_id: self
-                .parent_span_id
-                .and_then(|p| SpanId::from_bytes(&p).ok()),
+            trace_id: self.trace_id,
+            span_id: SpanId(self.span_key.to_be_bytes()),
+            parent_span_id: self.parent_key.map(|p| SpanId(p.to_be_bytes())),
             name: self.name,
             service: self.service,
             start_unix_nano: self.start_ns as u64,

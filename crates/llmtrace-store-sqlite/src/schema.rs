@@ -8,6 +8,8 @@
 //!   refs, inserts into that unique index land at its end instead of on random pages, which is
 //!   what keeps the write rate flat as the file grows (a random trace-id index is rewritten all
 //!   over the file by every transaction). A trace's spans are also contiguous in it.
+//! - Span ids are stored as 64-bit integers (`span_key`, `parent_key`: the 8 id bytes read
+//!   big-endian); the trace id lives once, in the trace row.
 //! - The only random-keyed index left is `traces_key`, one entry per trace (not per span).
 //! - Everything of a span that is not filtered or summed on (attributes, events, messages, ...)
 //!   goes into a JSON array in `span_blobs`, one blob per trace per group commit, zstd-compressed
@@ -40,9 +42,7 @@ CREATE TABLE spans (
     trace_ref          INTEGER NOT NULL,
     resource_id        INTEGER NOT NULL,
     span_key           INTEGER NOT NULL,
-    trace_id           BLOB NOT NULL,
-    span_id            BLOB NOT NULL,
-    parent_span_id     BLOB,
+    parent_key         INTEGER,
     name               TEXT NOT NULL,
     service            TEXT NOT NULL,
     kind               INTEGER NOT NULL,

@@ -227,10 +227,10 @@ fn insert_span(
     let has_call_child = is_call
         && tx
             .prepare_cached(&format!(
-                "SELECT 1 FROM spans WHERE trace_ref = ?1 AND parent_span_id = ?2 \
+                "SELECT 1 FROM spans WHERE trace_ref = ?1 AND parent_key = ?2 \
                  AND kind IN {CALL_KINDS} LIMIT 1"
             ))?
-            .exists(params![trace_ref, &span.span_id.0[..]])?;
+            .exists(params![trace_ref, span.span_id.key_i64()])?;
     let counted = is_call && !has_call_child;
     let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
         let id = ids.next_blob_id;
@@ -241,20 +241,18 @@ fn insert_span(
     let u = &span.usage;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO spans (project_id, trace_ref, span_key, trace_id, span_id, parent_span_id, \
+            "INSERT INTO spans (project_id, trace_ref, span_key, parent_key, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
              counts_usage, counted, blob_id, blob_index, resource_id) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) \
              ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
         .execute(params![
             pid,
             trace_ref,
             span.span_id.key_i64(),
-            &span.trace_id.0[..],
-            &span.span_id.0[..],
-            span.parent_span_id.map(|p| p.0.to_vec()),
+            span.parent_span_id.map(|p| p.key_i64()),
             span.name,
             span.service,
             span.kind.code(),
