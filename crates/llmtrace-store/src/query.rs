@@ -37,7 +37,7 @@ pub struct TraceQuery {
     pub project: String,
     /// Traces with a span of this service.
     pub service: Option<String>,
-    /// Traces with a model call of this model (response model, else request model).
+    /// Traces with a model call that asked for or was answered by this model.
     pub model: Option<String>,
     /// Traces with a model call of this canonical provider.
     pub provider: Option<String>,

@@ -147,8 +147,13 @@ impl TraceRollup {
         }
         self.services.insert(span.service.clone());
         if span.kind.is_model_call() {
-            if let Some(m) = span.model() {
-                self.models.insert(m.to_string());
+            // Both names, so a filter on the model asked for (`gpt-4o`) finds calls answered by
+            // a dated snapshot (`gpt-4o-2024-08-06`), and the other way round.
+            for m in [&span.gen_ai.request_model, &span.gen_ai.response_model]
+                .into_iter()
+                .flatten()
+            {
+                self.models.insert(m.clone());
             }
             if let Some(p) = &span.gen_ai.provider {
                 self.providers.insert(p.clone());

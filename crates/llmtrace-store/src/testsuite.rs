@@ -297,6 +297,9 @@ pub async fn list_filters_order_and_cursor<S: Store>(s: &S) {
                 50,
             ),
         ];
+        if t == 4 {
+            spans[1].gen_ai.response_model = Some("gpt-4o-2024-08-06".into());
+        }
         if t == 3 {
             spans[0].status = StatusCode::Error;
             spans[0].service = "other-svc".into();
