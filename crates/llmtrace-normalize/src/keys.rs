@@ -50,3 +50,17 @@ pub(crate) const MEMORY_OPS: [&str; 7] = [
     "search_memory",
     "delete_memory",
 ];
+
+/// Service tier the provider actually used (v1.37+ name), which changes the price.
+pub(crate) const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+/// Service tier asked for (v1.37+ name).
+pub(crate) const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+/// Service tier used, v1.28-v1.36 name.
+pub(crate) const GEN_AI_OPENAI_RESPONSE_SERVICE_TIER: &str = "gen_ai.openai.response.service_tier";
+/// Service tier asked for, v1.28-v1.36 name.
+pub(crate) const GEN_AI_OPENAI_REQUEST_SERVICE_TIER: &str = "gen_ai.openai.request.service_tier";
+/// Cost in USD as reported by the instrumentation (OpenLIT, some OTel emitters).
+pub(crate) const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
+/// The 1-hour-TTL part of Anthropic cache writes (anthropic SDK's own spans).
+pub(crate) const ANTHROPIC_CACHE_WRITE_1H: &str =
+    "anthropic.usage.cache_creation.ephemeral_1h_input_tokens";

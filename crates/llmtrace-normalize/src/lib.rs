@@ -17,6 +17,7 @@
 
 pub mod aggregate;
 pub mod alias;
+mod billing;
 mod dialect;
 mod generic;
 mod keys;
@@ -73,6 +74,7 @@ impl Normalizer {
             }
         }
         generic::apply(span);
+        billing::apply(span);
         tokens::finalize(&mut span.usage);
         span.counts_usage = aggregate::counts_usage(span);
     }

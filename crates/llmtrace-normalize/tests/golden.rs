@@ -223,7 +223,10 @@ fn cases() -> Vec<Case> {
                 operation: Some("chat"),
                 request_model: Some("claude-sonnet-4-6"),
                 response_model: Some("claude-sonnet-4-6-20260101"),
-                usage: usage(Some(160), Some(45), Some(30), Some(10), None),
+                usage: Usage {
+                    cache_write_1h: Some(0),
+                    ..usage(Some(160), Some(45), Some(30), Some(10), None)
+                },
                 counts_usage: true,
                 finish_reasons: &["stop"],
                 ..Expect::default()

@@ -8,27 +8,53 @@ mod timefmt;
 mod views;
 
 pub use error::QueryError;
-pub use params::{StatsParams, TraceListParams};
+pub use params::{RecomputeParams, StatsParams, TraceListParams};
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
-    EventView, LinkView, SpanView, StatsGroupView, StatsView, TraceDetailView, TraceListView,
-    TraceSummaryView,
+    EventView, LinkView, RecomputeView, SpanView, StatsGroupView, StatsView, TraceDetailView,
+    TraceListView, TraceSummaryView, UnpricedListView, UnpricedModelView,
 };
 
 use llmtrace_model::TraceId;
-use llmtrace_store::{StatsQuery, TraceQuery, TraceReader};
+use llmtrace_store::{
+    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, TraceQuery, TraceReader,
+};
 use std::sync::Arc;
 
 /// The query layer.
 #[derive(Clone)]
 pub struct Query {
     reader: Arc<dyn TraceReader>,
+    costs: Arc<dyn CostRecomputer>,
 }
 
 impl Query {
-    /// Builds the query layer over a store reader.
-    pub fn new(reader: Arc<dyn TraceReader>) -> Self {
-        Query { reader }
+    /// Builds the query layer over a store.
+    pub fn new<S: Store + 'static>(store: Arc<S>) -> Self {
+        Query {
+            reader: store.clone(),
+            costs: store,
+        }
+    }
+
+    /// `GET /api/prices/unpriced`: models seen on model calls without a price.
+    pub async fn unpriced_models(&self, project: &str) -> Result<UnpricedListView, QueryError> {
+        let models = self.costs.unpriced_models(project).await?;
+        Ok(UnpricedListView {
+            models: models.iter().map(UnpricedModelView::from).collect(),
+        })
+    }
+
+    /// `POST /api/pricing/recompute`: re-prices stored spans with `pricer`.
+    pub async fn recompute_costs(
+        &self,
+        project: &str,
+        params: &RecomputeParams,
+        pricer: Pricer,
+    ) -> Result<RecomputeView, QueryError> {
+        let req: RecomputeRequest = params.to_request(project)?;
+        let report = self.costs.recompute_costs(&req, pricer).await?;
+        Ok(RecomputeView::from(&report))
     }
 
     /// `GET /api/traces`.

@@ -1,7 +1,8 @@
 //! API query parameters, as received, and their validation into store queries.
 
 use crate::{parse_rfc3339, QueryError};
-use llmtrace_store::{GroupBy, StatsQuery, TraceCursor, TraceQuery, MAX_PAGE_SIZE};
+use llmtrace_model::Money;
+use llmtrace_store::{GroupBy, StatsQuery, TraceCursor, TraceQuery, TraceSort, MAX_PAGE_SIZE};
 use serde::Deserialize;
 
 /// Parameters of `GET /api/traces` (all optional).
@@ -25,6 +26,10 @@ pub struct TraceListParams {
     pub until: Option<String>,
     /// Minimum duration in milliseconds.
     pub min_duration_ms: Option<f64>,
+    /// Minimum cost in USD (decimal, e.g. `0.05`).
+    pub min_cost: Option<String>,
+    /// `time` (default, newest first) or `cost` (costliest first).
+    pub sort: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
@@ -68,6 +73,28 @@ impl TraceListParams {
             Some(ms) => Some((ms * 1e6) as u64),
             None => None,
         };
+        let min_cost_pico = match non_empty(&self.min_cost) {
+            Some(c) => Some(
+                Money::parse_decimal(&c)
+                    .filter(|m| m.pico_usd >= 0)
+                    .ok_or_else(|| {
+                        QueryError::BadRequest(format!(
+                            "min_cost must be a non-negative decimal amount of USD, got {c:?}"
+                        ))
+                    })?
+                    .pico_usd,
+            ),
+            None => None,
+        };
+        let sort = match self.sort.as_deref() {
+            None | Some("") | Some("time") => TraceSort::Time,
+            Some("cost") => TraceSort::Cost,
+            Some(other) => {
+                return Err(QueryError::BadRequest(format!(
+                    "sort must be time or cost, got {other:?}"
+                )))
+            }
+        };
         let cursor = match non_empty(&self.cursor) {
             Some(c) => Some(
                 TraceCursor::decode(&c)
@@ -86,6 +113,8 @@ impl TraceListParams {
             since_unix_nano: time_param("since", &self.since)?,
             until_unix_nano: time_param("until", &self.until)?,
             min_duration_nanos,
+            min_cost_pico,
+            sort,
             limit,
             cursor,
         })
@@ -117,6 +146,33 @@ impl StatsParams {
             group_by,
             since_unix_nano: time_param("since", &self.since)?,
             until_unix_nano: time_param("until", &self.until)?,
+        })
+    }
+}
+
+/// Parameters of `POST /api/pricing/recompute` (query string).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RecomputeParams {
+    /// RFC 3339: only spans starting at or after this time.
+    pub since: Option<String>,
+    /// Only spans of this model.
+    pub model: Option<String>,
+    /// `true` to compute and report without writing.
+    pub dry_run: Option<bool>,
+}
+
+impl RecomputeParams {
+    /// Validates into a store request.
+    pub fn to_request(
+        &self,
+        project: &str,
+    ) -> Result<llmtrace_store::RecomputeRequest, QueryError> {
+        Ok(llmtrace_store::RecomputeRequest {
+            project: project.to_string(),
+            since_unix_nano: time_param("since", &self.since)?,
+            model: non_empty(&self.model),
+            dry_run: self.dry_run.unwrap_or(false),
+            batch_spans: 2_000,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! never rename them (`docs/api.md`).
 
 use crate::format_rfc3339_nanos;
-use llmtrace_model::{Attributes, Message, MessagePart, RequestParams, Span};
+use llmtrace_model::{Attributes, CostSource, Message, MessagePart, Money, RequestParams, Span};
 use llmtrace_store::{StatsGroup, StoredSpan, TraceDetail, TraceSummary};
 use serde::{Deserialize, Serialize};
 
@@ -54,10 +54,26 @@ pub struct TraceSummaryView {
     pub reasoning_tokens: u64,
     /// Spans with status error.
     pub error_count: u64,
+    /// Cost of the counted model calls in USD (exact sum; reported costs win over computed).
+    pub cost_usd: f64,
+    /// `computed`, `reported` or `mixed`: where the calls' costs came from; null without cost.
+    pub cost_source: Option<String>,
+    /// Counted model calls without a known cost (`cost_usd` is then a lower bound).
+    pub unpriced_span_count: u64,
     /// User.
     pub user_id: Option<String>,
     /// Session.
     pub session_id: Option<String>,
+}
+
+fn trace_cost_source(s: &TraceSummary) -> Option<String> {
+    let priced = s.llm_call_count.saturating_sub(s.unpriced_span_count);
+    match (s.reported_cost_span_count, priced) {
+        (_, 0) => None,
+        (0, _) => Some("computed".into()),
+        (r, p) if r >= p => Some("reported".into()),
+        _ => Some("mixed".into()),
+    }
 }
 
 impl From<&TraceSummary> for TraceSummaryView {
@@ -78,6 +94,9 @@ impl From<&TraceSummary> for TraceSummaryView {
             cache_write_tokens: s.cache_write_tokens,
             reasoning_tokens: s.reasoning_tokens,
             error_count: s.error_count,
+            cost_usd: Money::from_pico(s.cost_pico).to_f64_usd(),
+            cost_source: trace_cost_source(s),
+            unpriced_span_count: s.unpriced_span_count,
             user_id: s.user_id.clone(),
             session_id: s.session_id.clone(),
         }
@@ -160,6 +179,21 @@ pub struct SpanView {
     pub reasoning_tokens: Option<u64>,
     /// Whether this span's usage is counted in the trace totals.
     pub usage_counted: bool,
+    /// Effective cost in USD: the reported cost when there is one, else the computed one; null
+    /// when unknown.
+    pub cost_usd: Option<f64>,
+    /// `computed` or `reported`.
+    pub cost_source: Option<String>,
+    /// Cost computed from usage and the price table.
+    pub computed_cost_usd: Option<f64>,
+    /// Cost reported by the client, shown as reported.
+    pub reported_cost_usd: Option<f64>,
+    /// Price entry that priced the span.
+    pub price_id: Option<String>,
+    /// `effective_from` of that entry.
+    pub price_effective_from: Option<String>,
+    /// A model call with usage whose model has no price.
+    pub unpriced: bool,
     /// Request parameters.
     pub request_params: RequestParams,
     /// Finish reasons.
@@ -220,6 +254,19 @@ impl From<&StoredSpan> for SpanView {
             cache_write_tokens: s.usage.cache_write,
             reasoning_tokens: s.usage.reasoning,
             usage_counted: st.usage_counted,
+            cost_usd: s.cost.effective().map(Money::to_f64_usd),
+            cost_source: s.cost.source().map(|c| {
+                match c {
+                    CostSource::Computed => "computed",
+                    CostSource::Reported => "reported",
+                }
+                .to_string()
+            }),
+            computed_cost_usd: s.cost.computed.map(Money::to_f64_usd),
+            reported_cost_usd: s.cost.reported.map(Money::to_f64_usd),
+            price_id: s.cost.price_id.clone(),
+            price_effective_from: s.cost.price_effective_from.clone(),
+            unpriced: s.cost.unpriced,
             request_params: g.params.clone(),
             finish_reasons: g.finish_reasons.clone(),
             time_to_first_token_ms: g.time_to_first_token_s.map(|t| t * 1000.0),
@@ -295,6 +342,10 @@ pub struct StatsGroupView {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
+    /// Cost in USD (exact sum; reported costs win).
+    pub cost_usd: f64,
+    /// Calls without a known cost.
+    pub unpriced_calls: u64,
     /// Median latency, ms.
     pub p50_ms: f64,
     /// 95th percentile latency, ms.
@@ -319,6 +370,8 @@ impl From<&StatsGroup> for StatsGroupView {
             cache_read_tokens: g.cache_read_tokens,
             cache_write_tokens: g.cache_write_tokens,
             reasoning_tokens: g.reasoning_tokens,
+            cost_usd: Money::from_pico(g.cost_pico).to_f64_usd(),
+            unpriced_calls: g.unpriced_calls,
             p50_ms: g.p50_ms,
             p95_ms: g.p95_ms,
             p99_ms: g.p99_ms,
@@ -337,4 +390,65 @@ pub struct StatsView {
     pub until: Option<String>,
     /// One entry per group.
     pub groups: Vec<StatsGroupView>,
+}
+
+/// A model seen without a price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnpricedModelView {
+    /// Model name.
+    pub model: String,
+    /// Canonical provider.
+    pub provider: Option<String>,
+    /// Model-call spans without a price.
+    pub spans: u64,
+    /// Start of the latest one.
+    pub last_seen: String,
+}
+
+impl From<&llmtrace_store::UnpricedModel> for UnpricedModelView {
+    fn from(m: &llmtrace_store::UnpricedModel) -> Self {
+        UnpricedModelView {
+            model: m.model.clone(),
+            provider: m.provider.clone(),
+            spans: m.spans,
+            last_seen: format_rfc3339_nanos(m.last_seen_unix_nano),
+        }
+    }
+}
+
+/// `GET /api/prices/unpriced`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnpricedListView {
+    /// Most recently seen first.
+    pub models: Vec<UnpricedModelView>,
+}
+
+/// `POST /api/pricing/recompute`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecomputeView {
+    /// Model-call spans looked at.
+    pub spans_examined: u64,
+    /// Spans whose cost changed (or would, in a dry run).
+    pub spans_changed: u64,
+    /// Total effective cost of the examined spans before, USD (exact decimal string).
+    pub total_before_usd: String,
+    /// After.
+    pub total_after_usd: String,
+    /// Examined spans without a known cost before.
+    pub unpriced_before: u64,
+    /// After.
+    pub unpriced_after: u64,
+}
+
+impl From<&llmtrace_store::RecomputeReport> for RecomputeView {
+    fn from(r: &llmtrace_store::RecomputeReport) -> Self {
+        RecomputeView {
+            spans_examined: r.spans_examined,
+            spans_changed: r.spans_changed,
+            total_before_usd: r.total_before.to_decimal_string(),
+            total_after_usd: r.total_after.to_decimal_string(),
+            unpriced_before: r.unpriced_before,
+            unpriced_after: r.unpriced_after,
+        }
+    }
 }

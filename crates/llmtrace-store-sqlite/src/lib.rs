@@ -8,7 +8,9 @@
 //! - Per-trace rollups maintained in the write transaction, following the counting rule of
 //!   [`llmtrace_store::TraceRollup`].
 
+mod prices;
 mod reader;
+mod recompute;
 mod resources;
 mod rows;
 mod schema;
@@ -18,8 +20,9 @@ mod writer;
 use async_trait::async_trait;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    SpanWriter, StatsGroup, StatsQuery, StoreError, TraceDetail, TracePage, TraceQuery,
-    TraceReader, WriteBatch, WriteOutcome,
+    CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
+    StoreError, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel, WriteBatch,
+    WriteOutcome,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -176,6 +179,47 @@ impl TraceReader for SqliteStore {
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         let q = query.clone();
         self.read(move |c| reader::stats(c, &q).map_err(classify))
+            .await
+    }
+}
+
+#[async_trait]
+impl CostRecomputer for SqliteStore {
+    async fn recompute_costs(
+        &self,
+        req: &RecomputeRequest,
+        pricer: Pricer,
+    ) -> Result<RecomputeReport, StoreError> {
+        let mut report = RecomputeReport::default();
+        let mut progress = recompute::Progress {
+            after_id: 0,
+            done: false,
+        };
+        while !progress.done {
+            // One batch per writer-lock hold: group commits of ingest run between batches.
+            let inner = self.inner.clone();
+            let req = req.clone();
+            let pricer = pricer.clone();
+            let (p, r) = tokio::task::spawn_blocking(move || {
+                let mut w = inner
+                    .writer
+                    .lock()
+                    .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
+                w.recompute_batch(&req, pricer.as_ref(), &mut progress, &mut report)
+                    .map_err(StoreError::Permanent)?;
+                Ok::<_, StoreError>((progress, report))
+            })
+            .await
+            .map_err(|e| StoreError::Permanent(format!("recompute task failed: {e}")))??;
+            progress = p;
+            report = r;
+        }
+        Ok(report)
+    }
+
+    async fn unpriced_models(&self, project: &str) -> Result<Vec<UnpricedModel>, StoreError> {
+        let project = project.to_string();
+        self.read(move |c| recompute::unpriced_models(c, &project).map_err(classify))
             .await
     }
 }

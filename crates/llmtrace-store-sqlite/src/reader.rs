@@ -3,10 +3,10 @@
 
 use crate::rows::{decode_blob, set_member_pattern, SpanDetail, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
-use llmtrace_model::TraceId;
+use llmtrace_model::{Money, SpanCost, TraceId};
 use llmtrace_store::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TracePage, TraceQuery, MAX_PAGE_SIZE,
+    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap};
@@ -69,16 +69,23 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
             Value::Integer(d as i64),
         );
     }
+    if let Some(c) = q.min_cost_pico {
+        push(&mut sql, " AND cost_pico >= ?", Value::Integer(c));
+    }
     if q.errors_only {
         sql.push_str(" AND error_count > 0");
     }
+    let key = match q.sort {
+        TraceSort::Time => "start_ns",
+        TraceSort::Cost => "cost_pico",
+    };
     if let Some(c) = &q.cursor {
-        sql.push_str(" AND (start_ns < ? OR (start_ns = ? AND trace_id < ?))");
-        args.push(Value::Integer(c.start_unix_nano as i64));
-        args.push(Value::Integer(c.start_unix_nano as i64));
+        sql.push_str(&format!(" AND ({key} < ? OR ({key} = ? AND trace_id < ?))"));
+        args.push(Value::Integer(c.sort_key));
+        args.push(Value::Integer(c.sort_key));
         args.push(Value::Blob(c.trace_id.0.to_vec()));
     }
-    sql.push_str(" ORDER BY start_ns DESC, trace_id DESC LIMIT ?");
+    sql.push_str(&format!(" ORDER BY {key} DESC, trace_id DESC LIMIT ?"));
     args.push(Value::Integer(limit as i64 + 1));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut traces = stmt
@@ -89,7 +96,10 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
     let next_cursor = if traces.len() > limit {
         traces.truncate(limit);
         traces.last().map(|t| TraceCursor {
-            start_unix_nano: t.start_unix_nano,
+            sort_key: match q.sort {
+                TraceSort::Time => t.start_unix_nano as i64,
+                TraceSort::Cost => t.cost_pico,
+            },
             trace_id: t.trace_id,
         })
     } else {
@@ -117,7 +127,8 @@ pub(crate) fn get_trace(
     let mut stmt = conn
         .prepare_cached(
             "SELECT span_key, parent_key, name, service, kind, start_ns, end_ns, \
-             status, counts_usage, blob_id, blob_index, counted, resource_id FROM spans \
+             status, counts_usage, blob_id, blob_index, counted, resource_id, \
+             cost_pico, reported_pico, unpriced, price_ref FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
@@ -136,21 +147,42 @@ pub(crate) fn get_trace(
                     end_ns: r.get(6)?,
                     status: r.get(7)?,
                     counts_usage: r.get(8)?,
+                    cost: SpanCost {
+                        computed: r.get::<_, Option<i64>>(13)?.map(Money::from_pico),
+                        reported: r.get::<_, Option<i64>>(14)?.map(Money::from_pico),
+                        unpriced: r.get(15)?,
+                        price_id: None,
+                        price_effective_from: None,
+                    },
                     resource_attributes: Default::default(),
                 },
                 (r.get::<_, i64>(9)?, r.get::<_, i64>(10)? as usize),
                 r.get::<_, bool>(11)?,
                 r.get::<_, i64>(12)?,
+                r.get::<_, Option<i64>>(16)?,
             ))
         })
         .map_err(e)?;
     let rows = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
     let resources = crate::resources::load(conn, rows.iter().map(|r| r.3)).map_err(e)?;
+    let mut prices: HashMap<i64, Option<(String, String)>> = HashMap::new();
     let mut blobs = load_blobs(conn, rows.iter().map(|r| r.1 .0)).map_err(|m| {
         StoreError::Permanent(format!("stored spans of trace {trace_id} unreadable: {m}"))
     })?;
     let mut spans = Vec::with_capacity(rows.len());
-    for (mut row, (blob_id, blob_index), usage_counted, resource_id) in rows {
+    for (mut row, (blob_id, blob_index), usage_counted, resource_id, price_ref) in rows {
+        if let Some(p) = price_ref {
+            let price = match prices.entry(p) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(crate::prices::load(conn, p).map_err(e)?)
+                }
+            };
+            if let Some((id, from)) = price {
+                row.cost.price_id = Some(id.clone());
+                row.cost.price_effective_from = (!from.is_empty()).then(|| from.clone());
+            }
+        }
         let detail = blobs
             .get_mut(&blob_id)
             .and_then(|b| b.get_mut(blob_index))
@@ -217,7 +249,8 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
     };
     let sql = format!(
         "SELECT {column}, status, end_ns - start_ns, counts_usage, input_tokens, output_tokens, \
-         cache_read_tokens, cache_write_tokens, reasoning_tokens FROM spans \
+         cache_read_tokens, cache_write_tokens, reasoning_tokens, \
+         coalesce(reported_pico, cost_pico), unpriced FROM spans \
          WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 AND start_ns < ?3 AND counted = 1"
     );
     let since = q.since_unix_nano.unwrap_or(0) as i64;
@@ -244,6 +277,11 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
             g.cache_read_tokens += n(6)?;
             g.cache_write_tokens += n(7)?;
             g.reasoning_tokens += n(8)?;
+        }
+        match r.get::<_, Option<i64>>(9)? {
+            Some(c) => g.cost_pico = g.cost_pico.saturating_add(c),
+            None if r.get::<_, bool>(10)? => g.unpriced_calls += 1,
+            None => {}
         }
     }
     Ok(groups

@@ -18,8 +18,6 @@ pub(crate) struct SpanDetail {
     otel_kind: i32,
     gen_ai: GenAi,
     usage: Usage,
-    #[serde(default)]
-    cost: SpanCost,
     attributes: Attributes,
     scope_name: String,
     scope_version: String,
@@ -35,25 +33,26 @@ pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), St
         otel_kind: i32,
         gen_ai: &'a GenAi,
         usage: &'a Usage,
-        cost: &'a SpanCost,
         attributes: &'a Attributes,
         scope_name: &'a str,
         scope_version: &'a str,
         events: &'a [SpanEvent],
         links: &'a [SpanLink],
     }
-    serde_json::to_writer(out, &Ref {
-        status_message: &span.status_message,
-        otel_kind: span.otel_kind,
-        gen_ai: &span.gen_ai,
-        usage: &span.usage,
-        cost: &span.cost,
-        attributes: &span.attributes,
-        scope_name: &span.scope_name,
-        scope_version: &span.scope_version,
-        events: &span.events,
-        links: &span.links,
-    })
+    serde_json::to_writer(
+        out,
+        &Ref {
+            status_message: &span.status_message,
+            otel_kind: span.otel_kind,
+            gen_ai: &span.gen_ai,
+            usage: &span.usage,
+            attributes: &span.attributes,
+            scope_name: &span.scope_name,
+            scope_version: &span.scope_version,
+            events: &span.events,
+            links: &span.links,
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -126,6 +125,7 @@ pub(crate) struct SpanRow {
     pub(crate) end_ns: i64,
     pub(crate) status: i64,
     pub(crate) counts_usage: bool,
+    pub(crate) cost: SpanCost,
     pub(crate) resource_attributes: std::sync::Arc<Attributes>,
 }
 
@@ -147,7 +147,7 @@ impl SpanRow {
             kind: llmtrace_model::SpanKind::from_code(self.kind),
             gen_ai: d.gen_ai,
             usage: d.usage,
-            cost: d.cost,
+            cost: self.cost,
             counts_usage: self.counts_usage,
             attributes: d.attributes,
             resource_attributes: self.resource_attributes,

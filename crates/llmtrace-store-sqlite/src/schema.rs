@@ -59,6 +59,10 @@ CREATE TABLE spans (
     reasoning_tokens   INTEGER,
     counts_usage       INTEGER NOT NULL,
     counted            INTEGER NOT NULL,
+    cost_pico          INTEGER,
+    reported_pico      INTEGER,
+    unpriced           INTEGER NOT NULL,
+    price_ref          INTEGER,
     blob_id            INTEGER NOT NULL,
     blob_index         INTEGER NOT NULL
 );
@@ -68,6 +72,13 @@ CREATE TABLE span_blobs (
 );
 CREATE UNIQUE INDEX spans_key ON spans (trace_ref, span_key);
 CREATE INDEX spans_calls ON spans (project_id, start_ns) WHERE kind IN (0, 1);
+CREATE INDEX spans_unpriced ON spans (project_id, model) WHERE unpriced = 1;
+CREATE TABLE prices (
+    id             INTEGER PRIMARY KEY,
+    price_id       TEXT NOT NULL,
+    effective_from TEXT NOT NULL,
+    UNIQUE (price_id, effective_from)
+);
 CREATE TABLE traces (
     id                 INTEGER PRIMARY KEY,
     project_id         INTEGER NOT NULL,
@@ -93,10 +104,14 @@ CREATE TABLE traces (
     root_span_id       BLOB NOT NULL,
     models             TEXT NOT NULL,
     providers          TEXT NOT NULL,
-    services           TEXT NOT NULL
+    services           TEXT NOT NULL,
+    cost_pico          INTEGER NOT NULL,
+    unpriced_span_count INTEGER NOT NULL,
+    reported_cost_span_count INTEGER NOT NULL
 );
 CREATE INDEX traces_key ON traces (project_id, trace_key);
 CREATE INDEX traces_start ON traces (project_id, start_ns, trace_id);
+CREATE INDEX traces_cost ON traces (project_id, cost_pico, trace_id);
 CREATE TABLE logs (
     id             INTEGER PRIMARY KEY,
     project_id     INTEGER NOT NULL,

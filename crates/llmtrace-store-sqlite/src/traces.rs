@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, Row};
 pub(crate) const TRACE_COLUMNS: &str = "id, trace_id, root_name, has_root, service, start_ns, end_ns, \
     span_count, llm_call_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
     reasoning_tokens, error_count, user_id, session_id, root_not_root, root_start_ns, root_span_id, \
-    models, providers, services";
+    models, providers, services, cost_pico, unpriced_span_count, reported_cost_span_count";
 
 /// Reads a row selected with [`TRACE_COLUMNS`] into (row id, rollup).
 pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup)> {
@@ -32,6 +32,9 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
         cache_write_tokens: r.get::<_, i64>(12)? as u64,
         reasoning_tokens: r.get::<_, i64>(13)? as u64,
         error_count: r.get::<_, i64>(14)? as u64,
+        cost_pico: r.get(23)?,
+        unpriced_span_count: r.get::<_, i64>(24)? as u64,
+        reported_cost_span_count: r.get::<_, i64>(25)? as u64,
         user_id: r.get(15)?,
         session_id: r.get(16)?,
     };
@@ -107,6 +110,9 @@ pub(crate) fn save(
         join_set(&r.models),
         join_set(&r.providers),
         join_set(&r.services),
+        s.cost_pico,
+        s.unpriced_span_count as i64,
+        s.reported_cost_span_count as i64,
         row_id,
     ];
     match exists {
@@ -115,8 +121,9 @@ pub(crate) fn save(
                 "INSERT INTO traces (project_id, trace_key, trace_id, root_name, has_root, service, \
                  start_ns, end_ns, span_count, llm_call_count, input_tokens, output_tokens, \
                  cache_read_tokens, cache_write_tokens, reasoning_tokens, error_count, user_id, \
-                 session_id, root_not_root, root_start_ns, root_span_id, models, providers, services, id) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
+                 session_id, root_not_root, root_start_ns, root_span_id, models, providers, services, \
+                 cost_pico, unpriced_span_count, reported_cost_span_count, id) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)",
             )?
             .execute(values)
             .map(|_| ()),
@@ -126,8 +133,9 @@ pub(crate) fn save(
                  span_count=?9, llm_call_count=?10, input_tokens=?11, output_tokens=?12, \
                  cache_read_tokens=?13, cache_write_tokens=?14, reasoning_tokens=?15, \
                  error_count=?16, user_id=?17, session_id=?18, root_not_root=?19, \
-                 root_start_ns=?20, root_span_id=?21, models=?22, providers=?23, services=?24 \
-                 WHERE id=?25 AND project_id=?1 AND trace_key=?2 AND trace_id=?3",
+                 root_start_ns=?20, root_span_id=?21, models=?22, providers=?23, services=?24, \
+                 cost_pico=?25, unpriced_span_count=?26, reported_cost_span_count=?27 \
+                 WHERE id=?28 AND project_id=?1 AND trace_key=?2 AND trace_id=?3",
             )?
             .execute(values)
             .map(|_| ()),

@@ -41,6 +41,7 @@ pub(crate) struct Writer {
     next_blob_id: i64,
     zstd: zstd::bulk::Compressor<'static>,
     resources: crate::resources::ResourceCache,
+    price_refs: crate::prices::PriceRefs,
 }
 
 /// A trace touched by the current commit.
@@ -82,7 +83,26 @@ impl Writer {
             zstd: crate::rows::compressor()
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
             resources: Default::default(),
+            price_refs: Default::default(),
         })
+    }
+
+    /// Re-prices one batch of stored spans (see `recompute.rs`) on the writer connection.
+    pub(crate) fn recompute_batch(
+        &mut self,
+        req: &llmtrace_store::RecomputeRequest,
+        pricer: &(dyn Fn(&Span) -> llmtrace_model::SpanCost + Send + Sync),
+        progress: &mut crate::recompute::Progress,
+        report: &mut llmtrace_store::RecomputeReport,
+    ) -> Result<(), String> {
+        crate::recompute::batch(
+            &mut self.conn,
+            &mut self.price_refs,
+            req,
+            pricer,
+            progress,
+            report,
+        )
     }
 
     /// Writes one batch in one transaction, committed durably before returning.
@@ -92,6 +112,7 @@ impl Writer {
             // The transaction rolled back: forget ids handed out inside it.
             self.project_ids.clear();
             self.resources.clear();
+            self.price_refs.clear();
             self.next_trace_ref = next_id(&self.conn, "traces")?;
             self.next_blob_id = next_id(&self.conn, "span_blobs")?;
         }
@@ -112,7 +133,20 @@ impl Writer {
             let resource_id =
                 self.resources
                     .id_of(&tx, &mut batch_resources, pid, &span.resource_attributes)?;
-            let ctx = SpanCtx { pid, resource_id };
+            let price_ref = match &span.cost.price_id {
+                Some(id) => Some(crate::prices::price_ref(
+                    &tx,
+                    &mut self.price_refs,
+                    id,
+                    span.cost.price_effective_from.as_deref().unwrap_or(""),
+                )?),
+                None => None,
+            };
+            let ctx = SpanCtx {
+                pid,
+                resource_id,
+                price_ref,
+            };
             if insert_span(&tx, ctx, span, &mut pending, &mut ids)? {
                 outcome.spans_written += 1;
             } else {
@@ -208,6 +242,7 @@ fn pending_trace<'a>(
 struct SpanCtx {
     pid: i64,
     resource_id: i64,
+    price_ref: Option<i64>,
 }
 
 /// Inserts one span unless stored already; returns whether it was new, and folds it into the
@@ -244,8 +279,9 @@ fn insert_span(
             "INSERT INTO spans (project_id, trace_ref, span_key, parent_key, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-             counts_usage, counted, blob_id, blob_index, resource_id) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) \
+             counts_usage, counted, blob_id, blob_index, resource_id, \
+             cost_pico, reported_pico, unpriced, price_ref) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27) \
              ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
         .execute(params![
@@ -272,6 +308,10 @@ fn insert_span(
             blob_id,
             blob_index,
             ctx.resource_id,
+            span.cost.computed.map(|m| m.pico_usd),
+            span.cost.reported.map(|m| m.pico_usd),
+            span.cost.unpriced,
+            ctx.price_ref,
         ])?;
     if inserted == 0 {
         return Ok(false);
@@ -296,27 +336,33 @@ fn insert_span(
         let wrapper = tx
             .prepare_cached(&format!(
                 "SELECT id, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
-                 cache_write_tokens, reasoning_tokens FROM spans \
+                 cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), \
+                 unpriced, reported_pico IS NOT NULL FROM spans \
                  WHERE trace_ref = ?1 AND span_key = ?2 AND kind IN {CALL_KINDS} AND counted = 1"
             ))?
             .query_row(params![trace_ref, parent.key_i64()], |r| {
                 let n = |i: usize| -> rusqlite::Result<u64> {
                     Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
                 };
+                let cost = r.get::<_, Option<i64>>(7)?;
+                let billing = UsageTotals {
+                    calls: 1,
+                    cost_pico: cost.unwrap_or(0),
+                    unpriced: u64::from(cost.is_none() && r.get::<_, bool>(8)?),
+                    reported: u64::from(r.get::<_, bool>(9)?),
+                    ..Default::default()
+                };
                 let usage = if r.get::<_, bool>(1)? {
                     UsageTotals {
-                        calls: 1,
                         input: n(2)?,
                         output: n(3)?,
                         cache_read: n(4)?,
                         cache_write: n(5)?,
                         reasoning: n(6)?,
+                        ..billing
                     }
                 } else {
-                    UsageTotals {
-                        calls: 1,
-                        ..Default::default()
-                    }
+                    billing
                 };
                 Ok((r.get::<_, i64>(0)?, usage))
             })

@@ -14,12 +14,12 @@ pub mod testsuite;
 pub use error::StoreError;
 pub use query::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TracePage,
-    TraceQuery, TraceSummary, MAX_PAGE_SIZE,
+    TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
 };
 pub use rollup::{RootKey, TraceRollup, UsageTotals};
 
 use async_trait::async_trait;
-use llmtrace_model::{LogRecord, Span, TraceId};
+use llmtrace_model::{LogRecord, Money, Span, SpanCost, TraceId};
 
 /// Everything the pipeline hands to the store in one group commit.
 #[derive(Debug, Default, Clone)]
@@ -88,6 +88,73 @@ pub trait TraceReader: Send + Sync {
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError>;
 }
 
+/// Recomputes the computed cost of stored spans from a pricing function (after a price change
+/// or fix), in batches, while ingest goes on.
+///
+/// Contract: only `computed`, `price_id`, `price_effective_from` and `unpriced` of each span's
+/// cost change (a reported cost is kept); trace rollups follow; running it twice with the same
+/// pricing changes nothing the second time; with `dry_run` nothing is written.
+#[async_trait]
+pub trait CostRecomputer: Send + Sync {
+    /// Recomputes the costs of model-call spans matching `req`.
+    async fn recompute_costs(
+        &self,
+        req: &RecomputeRequest,
+        pricer: Pricer,
+    ) -> Result<RecomputeReport, StoreError>;
+
+    /// Models seen on model calls without a price, most recent first.
+    async fn unpriced_models(&self, project: &str) -> Result<Vec<UnpricedModel>, StoreError>;
+}
+
+/// Prices one span (the pricing stage, handed to the store so the store needs no price table).
+pub type Pricer = std::sync::Arc<dyn Fn(&Span) -> SpanCost + Send + Sync + 'static>;
+
+/// Which spans a cost recomputation looks at.
+#[derive(Debug, Clone, Default)]
+pub struct RecomputeRequest {
+    /// Tenant.
+    pub project: String,
+    /// Spans starting at or after this time.
+    pub since_unix_nano: Option<u64>,
+    /// Spans of this model (response model, else request model).
+    pub model: Option<String>,
+    /// Compute and report, write nothing.
+    pub dry_run: bool,
+    /// Spans per transaction (ingest runs between batches).
+    pub batch_spans: usize,
+}
+
+/// What a cost recomputation did (or would do, in a dry run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecomputeReport {
+    /// Model-call spans looked at.
+    pub spans_examined: u64,
+    /// Spans whose cost changed.
+    pub spans_changed: u64,
+    /// Sum of the examined spans' effective costs before.
+    pub total_before: Money,
+    /// Sum after.
+    pub total_after: Money,
+    /// Examined spans without a known cost, before.
+    pub unpriced_before: u64,
+    /// After.
+    pub unpriced_after: u64,
+}
+
+/// A model seen without a price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpricedModel {
+    /// The model (response model, else request model).
+    pub model: String,
+    /// Its canonical provider.
+    pub provider: Option<String>,
+    /// Spans without a price.
+    pub spans: u64,
+    /// Start of the latest such span.
+    pub last_seen_unix_nano: u64,
+}
+
 /// A complete backend.
-pub trait Store: SpanWriter + TraceReader {}
-impl<T: SpanWriter + TraceReader> Store for T {}
+pub trait Store: SpanWriter + TraceReader + CostRecomputer {}
+impl<T: SpanWriter + TraceReader + CostRecomputer> Store for T {}

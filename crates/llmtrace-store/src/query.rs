@@ -5,26 +5,37 @@ use llmtrace_model::{Span, TraceId};
 /// The largest page `list_traces` returns.
 pub const MAX_PAGE_SIZE: usize = 500;
 
-/// Position after the last trace of a page: (start, trace id) of that trace.
+/// Order of a trace search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceSort {
+    /// Newest first (by start time).
+    #[default]
+    Time,
+    /// Costliest first.
+    Cost,
+}
+
+/// Position after the last trace of a page: its sort key (start time or cost, by the query's
+/// sort) and its trace id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceCursor {
-    /// Start of the last trace returned.
-    pub start_unix_nano: u64,
+    /// Sort key of the last trace returned.
+    pub sort_key: i64,
     /// Id of the last trace returned.
     pub trace_id: TraceId,
 }
 
 impl TraceCursor {
-    /// Opaque string form: `<start>-<trace id hex>`.
+    /// Opaque string form: `<sort key>_<trace id hex>`.
     pub fn encode(&self) -> String {
-        format!("{}-{}", self.start_unix_nano, self.trace_id.to_hex())
+        format!("{}_{}", self.sort_key, self.trace_id.to_hex())
     }
 
     /// Parses [`TraceCursor::encode`]'s form.
     pub fn decode(s: &str) -> Option<Self> {
-        let (start, id) = s.split_once('-')?;
+        let (key, id) = s.split_once('_')?;
         Some(TraceCursor {
-            start_unix_nano: start.parse().ok()?,
+            sort_key: key.parse().ok()?,
             trace_id: TraceId::from_hex(id).ok()?,
         })
     }
@@ -53,6 +64,10 @@ pub struct TraceQuery {
     pub until_unix_nano: Option<u64>,
     /// Traces lasting at least this long.
     pub min_duration_nanos: Option<u64>,
+    /// Traces costing at least this much (effective cost), pico-dollars.
+    pub min_cost_pico: Option<i64>,
+    /// Order.
+    pub sort: TraceSort,
     /// Page size, at most [`MAX_PAGE_SIZE`].
     pub limit: usize,
     /// Continue after this position.
@@ -91,6 +106,12 @@ pub struct TraceSummary {
     pub reasoning_tokens: u64,
     /// Spans with status error.
     pub error_count: u64,
+    /// Effective cost of counted calls, pico-dollars (exact).
+    pub cost_pico: i64,
+    /// Counted calls whose cost is unknown: the trace cost is then a lower bound.
+    pub unpriced_span_count: u64,
+    /// Counted calls whose cost came from the client rather than the price table.
+    pub reported_cost_span_count: u64,
     /// User of the trace.
     pub user_id: Option<String>,
     /// Session of the trace.
@@ -192,6 +213,10 @@ pub struct StatsGroup {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
+    /// Effective cost of the calls, pico-dollars (exact).
+    pub cost_pico: i64,
+    /// Calls whose cost is unknown.
+    pub unpriced_calls: u64,
     /// Latency percentiles in milliseconds.
     pub p50_ms: f64,
     /// 95th percentile.
@@ -225,10 +250,10 @@ mod tests {
     #[test]
     fn cursor_round_trip() {
         let c = TraceCursor {
-            start_unix_nano: 42,
+            sort_key: -42,
             trace_id: TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
         };
         assert_eq!(TraceCursor::decode(&c.encode()), Some(c));
-        assert_eq!(TraceCursor::decode("x-y"), None);
+        assert_eq!(TraceCursor::decode("x_y"), None);
     }
 }

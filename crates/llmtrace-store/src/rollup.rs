@@ -16,6 +16,10 @@
 //!    was counted, engines subtract the wrapper's usage ([`TraceRollup::sub_usage`]) and mark it
 //!    uncounted.
 //!
+//! Cost follows the same rule: a trace's cost is the sum of its counted calls' effective costs
+//! (a cost the client reported wins over the computed one), so a wrapper's cost and an agent
+//! span's aggregated cost are never added twice.
+//!
 //! Retried spans never reach the rollup: engines add a span only when it was newly stored.
 //! Two call spans of one call placed in *different* traces (OpenLLMetry with the anthropic SDK
 //! span enabled) cannot be recognised here and count twice.
@@ -39,6 +43,12 @@ pub struct UsageTotals {
     pub cache_write: u64,
     /// Reasoning tokens.
     pub reasoning: u64,
+    /// Effective cost (reported wins over computed), pico-dollars.
+    pub cost_pico: i64,
+    /// Calls whose cost is unknown (unpriced model, nothing reported).
+    pub unpriced: u64,
+    /// Calls whose cost was reported by the client.
+    pub reported: u64,
 }
 
 impl UsageTotals {
@@ -56,6 +66,9 @@ impl UsageTotals {
             cache_read: u.cache_read.unwrap_or(0),
             cache_write: u.cache_write.unwrap_or(0),
             reasoning: u.reasoning.unwrap_or(0),
+            cost_pico: span.cost.effective().map_or(0, |m| m.pico_usd),
+            unpriced: u64::from(span.cost.effective().is_none() && span.cost.unpriced),
+            reported: u64::from(span.cost.reported.is_some()),
         }
     }
 }
@@ -170,6 +183,9 @@ impl TraceRollup {
         s.cache_read_tokens += u.cache_read;
         s.cache_write_tokens += u.cache_write;
         s.reasoning_tokens += u.reasoning;
+        s.cost_pico = s.cost_pico.saturating_add(u.cost_pico);
+        s.unpriced_span_count += u.unpriced;
+        s.reported_cost_span_count += u.reported;
     }
 
     /// Removes the usage of a call that turned out to be a wrapper.
@@ -181,5 +197,8 @@ impl TraceRollup {
         s.cache_read_tokens = s.cache_read_tokens.saturating_sub(u.cache_read);
         s.cache_write_tokens = s.cache_write_tokens.saturating_sub(u.cache_write);
         s.reasoning_tokens = s.reasoning_tokens.saturating_sub(u.reasoning);
+        s.cost_pico = s.cost_pico.saturating_sub(u.cost_pico);
+        s.unpriced_span_count = s.unpriced_span_count.saturating_sub(u.unpriced);
+        s.reported_cost_span_count = s.reported_cost_span_count.saturating_sub(u.reported);
     }
 }

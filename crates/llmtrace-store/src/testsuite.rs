@@ -5,7 +5,8 @@
 
 use crate::{GroupBy, StatsQuery, Store, TraceQuery, WriteBatch};
 use llmtrace_model::{
-    AttrValue, Message, Span, SpanEvent, SpanId, SpanKind, StatusCode, TraceId, Usage,
+    AttrValue, Message, Money, Span, SpanCost, SpanEvent, SpanId, SpanKind, StatusCode, TraceId,
+    Usage,
 };
 use std::future::Future;
 
@@ -150,6 +151,209 @@ where
     stats_group_and_percentiles(&make().await).await;
     projects_are_isolated(&make().await).await;
     unknown_trace_is_none(&make().await).await;
+    costs_roll_up_once_and_reported_wins(&make().await).await;
+    cost_sort_and_filter(&make().await).await;
+    recompute_updates_exactly_what_changed(&make().await).await;
+}
+
+fn priced(mut s: Span, pico: i64) -> Span {
+    s.cost.computed = Some(Money::from_pico(pico));
+    s.cost.price_id = Some(format!("test:{}", s.model().unwrap_or("?")));
+    s.cost.price_effective_from = Some("2025-01-01".into());
+    s
+}
+
+/// Trace cost sums counted calls' effective costs: a wrapper's cost is not added, a reported
+/// cost wins over the computed one, and an unpriced call is counted, not priced at zero.
+pub async fn costs_roll_up_once_and_reported_wins<S: Store>(s: &S) {
+    let wrapper = priced(llm(30, 1, None, "claude-sonnet-4-6", 120, 45, 0, 1000), 900);
+    let inner = priced(
+        llm(30, 2, Some(1), "claude-sonnet-4-6", 160, 45, 10, 900),
+        1_000,
+    );
+    let mut reported = priced(llm(30, 3, None, "gpt-4o", 10, 5, 1200, 100), 50);
+    reported.cost.reported = Some(Money::from_pico(70));
+    let mut unknown = llm(30, 4, None, "mystery-model", 10, 5, 1400, 100);
+    unknown.cost.unpriced = true;
+    write(s, vec![inner, unknown]).await;
+    write(s, vec![wrapper, reported]).await;
+    let d = s.get_trace("default", tid(30)).await.unwrap().unwrap();
+    assert_eq!(d.summary.cost_pico, 1_070);
+    assert_eq!(d.summary.unpriced_span_count, 1);
+    assert_eq!(d.summary.reported_cost_span_count, 1);
+    let by_name = |n: u64| d.spans.iter().find(|x| x.span.span_id == sid(n)).unwrap();
+    assert_eq!(by_name(3).span.cost.reported, Some(Money::from_pico(70)));
+    assert_eq!(by_name(3).span.cost.computed, Some(Money::from_pico(50)));
+    assert_eq!(
+        by_name(2).span.cost.price_id.as_deref(),
+        Some("test:claude-sonnet-4-6")
+    );
+    assert_eq!(
+        by_name(2).span.cost.price_effective_from.as_deref(),
+        Some("2025-01-01")
+    );
+    assert!(by_name(4).span.cost.unpriced);
+    let stats = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Model,
+            since_unix_nano: None,
+            until_unix_nano: None,
+        })
+        .await
+        .unwrap();
+    let g = |m: &str| {
+        stats
+            .iter()
+            .find(|g| g.key.as_deref() == Some(m))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(g("claude-sonnet-4-6").cost_pico, 1_000);
+    assert_eq!(g("gpt-4o").cost_pico, 70);
+    assert_eq!(g("mystery-model").unpriced_calls, 1);
+    let unpriced = s.unpriced_models("default").await.unwrap();
+    assert_eq!(unpriced.len(), 1);
+    assert_eq!(unpriced[0].model, "mystery-model");
+    assert_eq!(unpriced[0].spans, 1);
+}
+
+/// `sort=cost` walks traces costliest first with a cursor; `min_cost` filters.
+pub async fn cost_sort_and_filter<S: Store>(s: &S) {
+    for (t, pico) in [(40u64, 500i64), (41, 3_000), (42, 100), (43, 3_000)] {
+        write(
+            s,
+            vec![priced(llm(t, 1, None, "gpt-4o", 1, 1, t, 10), pico)],
+        )
+        .await;
+    }
+    let mut query = TraceQuery {
+        sort: crate::TraceSort::Cost,
+        ..q(2)
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = s.list_traces(&query).await.unwrap();
+        seen.extend(page.traces.iter().map(|t| (t.trace_id, t.cost_pico)));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    let costs: Vec<i64> = seen.iter().map(|x| x.1).collect();
+    assert_eq!(costs, vec![3_000, 3_000, 500, 100]);
+    let filtered = s
+        .list_traces(&TraceQuery {
+            min_cost_pico: Some(500),
+            ..q(10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(filtered.traces.len(), 3);
+}
+
+/// Recomputing with a new price changes exactly the affected spans and their traces; twice in
+/// a row changes nothing more; a dry run writes nothing; reported costs stay.
+pub async fn recompute_updates_exactly_what_changed<S: Store>(s: &S) {
+    let mut reported = priced(llm(50, 1, None, "gpt-4o", 10, 10, 0, 10), 100);
+    reported.cost.reported = Some(Money::from_pico(999));
+    let gpt = priced(llm(51, 1, None, "gpt-4o", 10, 10, 0, 10), 100);
+    let claude = priced(llm(52, 1, None, "claude-sonnet-4-6", 10, 10, 0, 10), 100);
+    let mut unknown = llm(53, 1, None, "mystery-model", 10, 10, 0, 10);
+    unknown.cost.unpriced = true;
+    write(s, vec![reported, gpt, claude, unknown]).await;
+    // The new price table: gpt-4o costs 7 pico per input token, and mystery-model is now known.
+    let pricer: crate::Pricer = std::sync::Arc::new(|sp: &Span| match sp.model() {
+        Some("gpt-4o") => SpanCost {
+            computed: Some(Money::from_pico(7 * sp.usage.input.unwrap_or(0) as i64)),
+            price_id: Some("test:gpt-4o".into()),
+            price_effective_from: Some("2026-01-01".into()),
+            ..Default::default()
+        },
+        Some("mystery-model") => SpanCost {
+            computed: Some(Money::from_pico(5)),
+            price_id: Some("test:mystery".into()),
+            price_effective_from: Some("2026-01-01".into()),
+            ..Default::default()
+        },
+        Some(m) => SpanCost {
+            computed: Some(Money::from_pico(100)),
+            price_id: Some(format!("test:{m}")),
+            price_effective_from: Some("2025-01-01".into()),
+            ..Default::default()
+        },
+        None => SpanCost::default(),
+    });
+    let req = |dry_run| crate::RecomputeRequest {
+        project: "default".into(),
+        dry_run,
+        batch_spans: 2,
+        ..Default::default()
+    };
+    let dry = s.recompute_costs(&req(true), pricer.clone()).await.unwrap();
+    assert_eq!(dry.spans_examined, 4);
+    assert_eq!(dry.spans_changed, 3);
+    assert_eq!(
+        s.get_trace("default", tid(51))
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .cost_pico,
+        100
+    );
+    let first = s
+        .recompute_costs(&req(false), pricer.clone())
+        .await
+        .unwrap();
+    assert_eq!(first, dry);
+    assert_eq!(first.total_before, Money::from_pico(999 + 100 + 100));
+    assert_eq!(first.total_after, Money::from_pico(999 + 70 + 100 + 5));
+    assert_eq!((first.unpriced_before, first.unpriced_after), (1, 0));
+    let t = |n| async move { s.get_trace("default", tid(n)).await.unwrap().unwrap() };
+    assert_eq!(
+        t(50).await.summary.cost_pico,
+        999,
+        "reported cost still wins"
+    );
+    assert_eq!(
+        t(50).await.spans[0].span.cost.computed,
+        Some(Money::from_pico(70))
+    );
+    assert_eq!(t(51).await.summary.cost_pico, 70);
+    assert_eq!(
+        t(51).await.spans[0]
+            .span
+            .cost
+            .price_effective_from
+            .as_deref(),
+        Some("2026-01-01")
+    );
+    assert_eq!(t(52).await.summary.cost_pico, 100);
+    assert_eq!(
+        (
+            t(53).await.summary.cost_pico,
+            t(53).await.summary.unpriced_span_count
+        ),
+        (5, 0)
+    );
+    let again = s
+        .recompute_costs(&req(false), pricer.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.spans_changed, 0);
+    assert_eq!(again.total_before, again.total_after);
+    let only = s
+        .recompute_costs(
+            &crate::RecomputeRequest {
+                model: Some("claude-sonnet-4-6".into()),
+                ..req(false)
+            },
+            pricer,
+        )
+        .await
+        .unwrap();
+    assert_eq!(only.spans_examined, 1);
 }
 
 /// Every field of every span comes back as written, in start order.

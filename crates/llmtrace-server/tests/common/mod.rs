@@ -10,8 +10,9 @@ use llmtrace_pipeline::{Pipeline, PipelineConfig};
 use llmtrace_query::Query;
 use llmtrace_server::{AppState, BoundServer, ServerConfig};
 use llmtrace_store::{
-    SpanWriter, StatsGroup, StatsQuery, StoreError, TraceDetail, TracePage, TraceQuery,
-    TraceReader, WriteBatch, WriteOutcome,
+    CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
+    StoreError, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel, WriteBatch,
+    WriteOutcome,
 };
 use llmtrace_store_sqlite::SqliteStore;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -49,6 +50,20 @@ impl TraceReader for GatedStore {
     }
     async fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         self.inner.stats(q).await
+    }
+}
+
+#[async_trait]
+impl CostRecomputer for GatedStore {
+    async fn recompute_costs(
+        &self,
+        req: &RecomputeRequest,
+        pricer: Pricer,
+    ) -> Result<RecomputeReport, StoreError> {
+        self.inner.recompute_costs(req, pricer).await
+    }
+    async fn unpriced_models(&self, project: &str) -> Result<Vec<UnpricedModel>, StoreError> {
+        self.inner.unpriced_models(project).await
     }
 }
 
