@@ -57,6 +57,8 @@ def main():
     p.add_argument("--protocol", required=True)
     p.add_argument("--http", default="http://127.0.0.1:4318")
     p.add_argument("--grpc", default="127.0.0.1:4317")
+    p.add_argument("--model", default="claude-sonnet-4-6")
+    p.add_argument("--provider", default="anthropic")
     args = p.parse_args()
 
     exporter = RecordingExporter(make_exporter(args.protocol, args.http, args.grpc))
@@ -78,10 +80,10 @@ def main():
             s.set_attribute("gen_ai.request.model", "rerank-v3.5")
             ids["rerank"] = s.get_span_context().span_id
         with tracer.start_as_current_span("llm_call", kind=SpanKind.CLIENT) as s:
-            s.set_attribute("gen_ai.provider.name", "anthropic")
+            s.set_attribute("gen_ai.provider.name", args.provider)
             s.set_attribute("gen_ai.operation.name", "chat")
-            s.set_attribute("gen_ai.request.model", "claude-sonnet-4-6")
-            s.set_attribute("gen_ai.response.model", "claude-sonnet-4-6")
+            s.set_attribute("gen_ai.request.model", args.model)
+            s.set_attribute("gen_ai.response.model", args.model)
             s.set_attribute("gen_ai.request.temperature", 0.2)
             s.set_attribute("gen_ai.request.max_tokens", 512)
             s.set_attribute("gen_ai.usage.input_tokens", 160)

@@ -1,13 +1,15 @@
 //! The one ingest path every transport calls (OTLP/HTTP, OTLP/gRPC, and later the Langfuse and
-//! LangSmith endpoints): decode → normalize → submit to the pipeline → wait for the durable
-//! acknowledgement. Every failure is classified here, once, as an [`ErrorClass`]; transports only
+//! LangSmith endpoints): decode → normalize → price → submit to the pipeline → wait for the
+//! durable acknowledgement. Every failure is classified here, once, as an [`ErrorClass`]; transports only
 //! translate the class with [`ErrorClass::http_status`], [`ErrorClass::grpc_code`] and
 //! [`ErrorClass::retry_after`].
 
 mod error;
+mod prices;
 
 pub use error::{ErrorClass, IngestError};
 pub use llmtrace_otlp::{ConvertLimits, Format, Rejected};
+pub use prices::PriceTable;
 
 use llmtrace_normalize::Normalizer;
 use llmtrace_otlp::{
@@ -59,17 +61,28 @@ pub struct Body<'a> {
 pub struct Ingestor {
     pipeline: Pipeline,
     normalizer: Normalizer,
+    prices: std::sync::Arc<PriceTable>,
     config: IngestConfig,
 }
 
 impl Ingestor {
-    /// Builds the ingest path over a running pipeline.
-    pub fn new(pipeline: Pipeline, config: IngestConfig) -> Self {
+    /// Builds the ingest path over a running pipeline and a price table.
+    pub fn new(
+        pipeline: Pipeline,
+        prices: std::sync::Arc<PriceTable>,
+        config: IngestConfig,
+    ) -> Self {
         Ingestor {
             pipeline,
             normalizer: Normalizer::new(),
+            prices,
             config,
         }
+    }
+
+    /// The price table in effect.
+    pub fn prices(&self) -> &std::sync::Arc<PriceTable> {
+        &self.prices
     }
 
     /// The pipeline (for its statistics).
@@ -108,8 +121,10 @@ impl Ingestor {
     ) -> Result<ExportOutcome, IngestError> {
         let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
         let mut spans = converted.items;
+        let book = self.prices.current();
         for span in &mut spans {
             self.normalizer.normalize(span);
+            llmtrace_pricing::apply(&book, span);
         }
         let accepted = spans.len() as u64;
         self.submit(

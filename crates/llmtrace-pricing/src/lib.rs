@@ -24,7 +24,9 @@ pub use book::{builtin_entries, PriceBook, PriceBookBuilder, PriceOutcome};
 pub use cost::compute_cost;
 pub use date::Day;
 pub use error::PricingError;
-pub use litellm::{generate_default_table, import_litellm, DEFAULT_TABLE_NOTE};
+pub use litellm::{
+    generate_default_table, import_litellm, BUILTIN_SNAPSHOT_DATE, DEFAULT_TABLE_NOTE,
+};
 pub use model::{ContextTier, Mode, PriceEntry, PriceSource, Rates, ServiceTier, TierRates};
 pub use price::{Price, PER_MILLION_DECIMALS, PER_TOKEN_DECIMALS};
 pub use user_file::{parse_user_file, to_user_file, to_user_file_as, FileFormat};
@@ -35,6 +37,13 @@ use llmtrace_model::Span;
 /// and `cost.unpriced` from [`PriceBook::price_span`] (clearing them when there is nothing to
 /// price); leaves `cost.reported` alone. Idempotent.
 pub fn apply(book: &PriceBook, span: &mut Span) {
+    let mut cost = std::mem::take(&mut span.cost);
+    apply_to_cost(book, span, &mut cost);
+    span.cost = cost;
+}
+
+/// Like [`apply`], writing into `cost` instead of the span's own (for re-pricing stored spans).
+pub fn apply_to_cost(book: &PriceBook, span: &Span, cost: &mut llmtrace_model::SpanCost) {
     let (computed, price_id, effective_from, unpriced) = match book.price_span(span) {
         PriceOutcome::Priced {
             cost,
@@ -44,7 +53,6 @@ pub fn apply(book: &PriceBook, span: &mut Span) {
         PriceOutcome::Unpriced => (None, None, None, true),
         PriceOutcome::NotApplicable => (None, None, None, false),
     };
-    let cost = &mut span.cost;
     cost.computed = computed;
     cost.price_id = price_id;
     cost.price_effective_from = effective_from;

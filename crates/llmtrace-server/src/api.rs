@@ -8,7 +8,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use llmtrace_query::{QueryError, StatsParams, TraceListParams};
+use llmtrace_query::{QueryError, RecomputeParams, StatsParams, TraceListParams};
 use llmtrace_store::StoreError;
 use serde::Serialize;
 use std::sync::Arc;
@@ -19,6 +19,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/traces", get(list_traces))
         .route("/api/traces/{trace_id}", get(get_trace))
         .route("/api/stats", get(stats))
+        .route("/api/prices", get(prices))
+        .route("/api/prices/unpriced", get(unpriced))
+        .route("/api/pricing/recompute", axum::routing::post(recompute))
 }
 
 pub(crate) async fn not_found(uri: Uri) -> Response {
@@ -81,4 +84,37 @@ async fn stats(
         Ok(Query(p)) => respond(st.query.stats(&st.project, &p).await),
         Err(e) => bad_query(e),
     }
+}
+
+async fn prices(State(st): State<Arc<AppState>>) -> Response {
+    let book = st.ingest.prices().current();
+    let entries: Vec<&llmtrace_pricing::PriceEntry> = book.entries().collect();
+    Json(serde_json::json!({ "count": entries.len(), "entries": entries })).into_response()
+}
+
+async fn unpriced(State(st): State<Arc<AppState>>) -> Response {
+    respond(st.query.unpriced_models(&st.project).await)
+}
+
+async fn recompute(
+    State(st): State<Arc<AppState>>,
+    params: Result<Query<RecomputeParams>, QueryRejection>,
+) -> Response {
+    let p = match params {
+        Ok(Query(p)) => p,
+        Err(e) => return bad_query(e),
+    };
+    if let Some(reload) = &st.reload_prices {
+        match reload() {
+            Ok(book) => st.ingest.prices().replace(book),
+            Err(m) => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot reload prices, nothing recomputed: {m}"),
+                )
+            }
+        }
+    }
+    let pricer = st.ingest.prices().pricer();
+    respond(st.query.recompute_costs(&st.project, &p, pricer).await)
 }

@@ -25,7 +25,13 @@ pub struct AppState {
     pub project: String,
     /// Largest request body accepted, before decompression.
     pub max_body_bytes: usize,
+    /// Rebuilds the price book from its sources (re-reading the user's price file), run before
+    /// a cost recomputation so edits to the file apply without a restart.
+    pub reload_prices: Option<PriceReloader>,
 }
+
+/// Rebuilds the price book, or says why it cannot.
+pub type PriceReloader = Arc<dyn Fn() -> Result<llmtrace_pricing::PriceBook, String> + Send + Sync>;
 
 /// The HTTP router (OTLP/HTTP, API, health).
 pub fn http_router(state: Arc<AppState>) -> axum::Router {

@@ -37,6 +37,58 @@ pub(crate) enum Command {
     Stats(StatsArgs),
     /// Send realistic sample traffic (RAG pipelines, agents, streaming calls, errors) over OTLP.
     Demo(DemoArgs),
+    /// Prices: import a LiteLLM price file, recompute stored costs, check for stale or missing
+    /// prices.
+    #[command(subcommand)]
+    Pricing(PricingCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum PricingCommand {
+    /// Convert a LiteLLM `model_prices_and_context_window.json` into a user price file
+    /// (then start the server with `--prices FILE`).
+    Import(ImportArgs),
+    /// Recompute stored costs with the server's price table (its price file is re-read first);
+    /// prints totals before and after. Idempotent; runs in batches beside ingest.
+    Recompute(RecomputeArgs),
+    /// List models seen without a price, price entries that differ from a LiteLLM file, and a
+    /// price table older than N days; exits 1 when something needs attention.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// The LiteLLM-format JSON file.
+    pub(crate) file: PathBuf,
+    /// The user price file to write (`.toml` or `.json`).
+    #[arg(long, default_value = "llmtrace-prices.toml")]
+    pub(crate) out: PathBuf,
+    /// Overwrite `--out` if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RecomputeArgs {
+    /// Only spans started at or after this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only spans of this model.
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// Report what would change without writing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// A LiteLLM-format JSON file to compare the price table against.
+    #[arg(long)]
+    pub(crate) against: Option<PathBuf>,
+    /// Flag the table when its newest built-in snapshot or entry is older than this many days.
+    #[arg(long)]
+    pub(crate) max_age_days: Option<u64>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -75,6 +127,9 @@ pub(crate) struct ServeArgs {
     /// Accept unauthenticated traffic on a non-loopback address (API keys come later).
     #[arg(long, env = "LLMTRACE_ALLOW_UNAUTHENTICATED")]
     pub(crate) allow_unauthenticated: bool,
+    /// User price file (TOML or JSON, see docs/pricing.md); its entries beat the built-in table.
+    #[arg(long, env = "LLMTRACE_PRICES")]
+    pub(crate) prices: Option<PathBuf>,
     /// Log filter, e.g. `info` or `llmtrace=debug` [default: info].
     #[arg(long, env = "LLMTRACE_LOG")]
     pub(crate) log: Option<String>,
@@ -112,6 +167,12 @@ pub(crate) struct TracesArgs {
     /// Only traces lasting at least this many milliseconds.
     #[arg(long)]
     pub(crate) min_duration_ms: Option<f64>,
+    /// Only traces costing at least this many USD (e.g. 0.05).
+    #[arg(long)]
+    pub(crate) min_cost: Option<String>,
+    /// Order: `time` (newest first) or `cost` (costliest first).
+    #[arg(long, default_value = "time")]
+    pub(crate) sort: String,
     /// Print the API's JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,

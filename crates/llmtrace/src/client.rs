@@ -31,6 +31,14 @@ fn tokens(input: Option<u64>, output: Option<u64>) -> String {
     }
 }
 
+/// A dollar amount for tables; `+` marks a lower bound (some calls unpriced), `?` unknown.
+fn usd(v: Option<f64>, partial: bool) -> String {
+    match v {
+        None => "?".into(),
+        Some(v) => format!("${v:.4}{}", if partial { "+" } else { "" }),
+    }
+}
+
 fn duration(ms: f64) -> String {
     if ms >= 1000.0 {
         format!("{:.2}s", ms / 1000.0)
@@ -41,7 +49,8 @@ fn duration(ms: f64) -> String {
 
 /// `llmtrace traces`.
 pub(crate) async fn traces(server: &str, a: TracesArgs) -> anyhow::Result<()> {
-    let mut q: Vec<(&str, String)> = vec![("limit", a.limit.to_string())];
+    let mut q: Vec<(&str, String)> = vec![("limit", a.limit.to_string()), ("sort", a.sort)];
+    q.extend(a.min_cost.map(|c| ("min_cost", c)));
     let opt = [
         ("service", a.service),
         ("model", a.model),
@@ -69,12 +78,21 @@ pub(crate) async fn traces(server: &str, a: TracesArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>4} USER",
-        "START", "TRACE ID", "NAME", "SERVICE", "DURATION", "SPANS", "LLM", "TOKENS IN/OUT", "ERR",
+        "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>10} {:>4} USER",
+        "START",
+        "TRACE ID",
+        "NAME",
+        "SERVICE",
+        "DURATION",
+        "SPANS",
+        "LLM",
+        "TOKENS IN/OUT",
+        "COST",
+        "ERR",
     );
     for t in &list.traces {
         println!(
-            "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>4} {}",
+            "{:<24} {:<32} {:<22} {:<16} {:>9} {:>5} {:>4} {:>13} {:>10} {:>4} {}",
             t.start_time.get(..23).unwrap_or(&t.start_time),
             t.trace_id,
             truncate(&t.root_name, 22),
@@ -83,6 +101,7 @@ pub(crate) async fn traces(server: &str, a: TracesArgs) -> anyhow::Result<()> {
             t.span_count,
             t.llm_call_count,
             tokens(Some(t.input_tokens), Some(t.output_tokens)),
+            usd(Some(t.cost_usd), t.unpriced_span_count > 0),
             t.error_count,
             t.user_id.as_deref().unwrap_or("")
         );
@@ -113,7 +132,7 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
     let d: TraceDetailView = serde_json::from_value(json)?;
     let t = &d.trace;
     println!(
-        "trace {}  {}  {}  spans {}  llm calls {}  tokens {}  cache read {}  errors {}",
+        "trace {}  {}  {}  spans {}  llm calls {}  tokens {}  cache read {}  cost {}  errors {}",
         t.trace_id,
         t.start_time,
         duration(t.duration_ms),
@@ -121,6 +140,7 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
         t.llm_call_count,
         tokens(Some(t.input_tokens), Some(t.output_tokens)),
         t.cache_read_tokens,
+        usd(Some(t.cost_usd), t.unpriced_span_count > 0),
         t.error_count
     );
     let ids: std::collections::HashSet<&str> = d.spans.iter().map(|s| s.span_id.as_str()).collect();
@@ -149,7 +169,7 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
             String::new()
         };
         println!(
-            "{}{} [{}] {}{}{}{}{}",
+            "{}{} [{}] {}{}{}{}{}{}",
             "  ".repeat(depth),
             span.name,
             span.kind,
@@ -162,6 +182,18 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
             match tokens(span.input_tokens, span.output_tokens) {
                 t if t.is_empty() => String::new(),
                 t => format!("  tokens {t}"),
+            },
+            match (span.cost_usd, span.unpriced) {
+                (Some(c), _) => format!(
+                    "  ${c:.6}{}",
+                    if span.cost_source.as_deref() == Some("reported") {
+                        " (reported)"
+                    } else {
+                        ""
+                    }
+                ),
+                (None, true) => "  cost ? (unpriced)".into(),
+                (None, false) => String::new(),
             },
             status,
             if orphan {
@@ -196,7 +228,7 @@ pub(crate) async fn stats(server: &str, a: StatsArgs) -> anyhow::Result<()> {
     }
     let s: StatsView = serde_json::from_value(json)?;
     println!(
-        "{:<28} {:>7} {:>7} {:>7} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "{:<28} {:>7} {:>7} {:>7} {:>12} {:>12} {:>10} {:>11} {:>10} {:>10} {:>10}",
         s.group_by.to_uppercase(),
         "CALLS",
         "ERRORS",
@@ -204,13 +236,14 @@ pub(crate) async fn stats(server: &str, a: StatsArgs) -> anyhow::Result<()> {
         "INPUT TOK",
         "OUTPUT TOK",
         "CACHE RD",
+        "COST",
         "P50",
         "P95",
         "P99"
     );
     for g in &s.groups {
         println!(
-            "{:<28} {:>7} {:>7} {:>6.1}% {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}",
+            "{:<28} {:>7} {:>7} {:>6.1}% {:>12} {:>12} {:>10} {:>11} {:>10} {:>10} {:>10}",
             truncate(g.key.as_deref().unwrap_or("(none)"), 28),
             g.calls,
             g.errors,
@@ -218,6 +251,7 @@ pub(crate) async fn stats(server: &str, a: StatsArgs) -> anyhow::Result<()> {
             g.input_tokens,
             g.output_tokens,
             g.cache_read_tokens,
+            usd(Some(g.cost_usd), g.unpriced_calls > 0),
             duration(g.p50_ms),
             duration(g.p95_ms),
             duration(g.p99_ms)

@@ -22,6 +22,7 @@ pub(crate) struct FileConfig {
     queue_max_bytes: Option<SizeValue>,
     batch_max_spans: Option<usize>,
     allow_unauthenticated: Option<bool>,
+    prices: Option<PathBuf>,
     log: Option<String>,
 }
 
@@ -54,6 +55,7 @@ pub(crate) struct ServeConfig {
     pub(crate) queue_max_spans: usize,
     pub(crate) queue_max_bytes: usize,
     pub(crate) batch_max_spans: usize,
+    pub(crate) prices: Option<PathBuf>,
     pub(crate) log: String,
 }
 
@@ -148,6 +150,7 @@ impl ServeConfig {
                 .batch_max_spans
                 .or(file.batch_max_spans)
                 .unwrap_or(20_000),
+            prices: args.prices.clone().or(file.prices),
             log: args
                 .log
                 .clone()

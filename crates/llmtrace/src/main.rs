@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod pricing;
 mod serve;
 
 use clap::Parser;
@@ -18,6 +19,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Trace(args) => client::trace(&cli.server, args).await,
         cli::Command::Stats(args) => client::stats(&cli.server, args).await,
         cli::Command::Demo(args) => demo::run(&cli.server, args).await,
+        cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

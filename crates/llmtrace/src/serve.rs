@@ -4,11 +4,13 @@
 use crate::cli::ServeArgs;
 use crate::config::ServeConfig;
 use anyhow::Context;
-use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor};
+use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor, PriceTable};
 use llmtrace_pipeline::{Pipeline, PipelineConfig};
+use llmtrace_pricing::{FileFormat, PriceBook};
 use llmtrace_query::Query;
-use llmtrace_server::{AppState, BoundServer, ServerConfig};
+use llmtrace_server::{AppState, BoundServer, PriceReloader, ServerConfig};
 use llmtrace_store_sqlite::SqliteStore;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,8 +38,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             retry_for: Duration::from_secs(5),
         },
     );
+    let load_prices = price_loader(cfg.prices.clone());
+    let book = load_prices().map_err(anyhow::Error::msg)?;
+    tracing::info!(entries = book.entries().count(), "price table loaded");
     let ingest = Arc::new(Ingestor::new(
         pipeline.clone(),
+        Arc::new(PriceTable::new(book)),
         IngestConfig {
             max_decompressed_bytes: cfg.max_decompressed_bytes,
             convert: ConvertLimits {
@@ -50,6 +56,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         query: Query::new(store.clone()),
         project: llmtrace_model::DEFAULT_PROJECT.to_string(),
         max_body_bytes: cfg.max_body_bytes,
+        reload_prices: Some(load_prices),
     });
     let server = BoundServer::bind(
         &ServerConfig {
@@ -70,6 +77,24 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     pipeline.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Builds the price book from the built-in table and the user's price file, reading the file
+/// each time it is called (at start, and before each cost recomputation).
+fn price_loader(path: Option<PathBuf>) -> PriceReloader {
+    Arc::new(move || {
+        let mut b = PriceBook::builder().builtin();
+        if let Some(path) = &path {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read price file {}: {e}", path.display()))?;
+            let format = FileFormat::from_path(&path.to_string_lossy()).unwrap_or(FileFormat::Toml);
+            b = b.user_file(&text, format);
+        }
+        b.build().map_err(|e| match &path {
+            Some(p) => format!("price file {}: {e}", p.display()),
+            None => e.to_string(),
+        })
+    })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

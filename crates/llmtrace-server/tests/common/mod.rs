@@ -113,6 +113,9 @@ impl Harness {
         );
         let ingest = Arc::new(Ingestor::new(
             pipeline.clone(),
+            Arc::new(llmtrace_ingest::PriceTable::new(
+                llmtrace_pricing::PriceBook::builtin().unwrap(),
+            )),
             IngestConfig {
                 max_decompressed_bytes: o.max_decompressed_bytes,
                 ..Default::default()
@@ -123,6 +126,7 @@ impl Harness {
             query: Query::new(store.clone()),
             project: "default".into(),
             max_body_bytes: o.max_body_bytes,
+            reload_prices: None,
         });
         let server = BoundServer::bind(
             &ServerConfig {
