@@ -1,4 +1,5 @@
-//! Decode + normalize per 1,000 RAG spans (protobuf body → normalized model spans), one core.
+//! Decode + normalize (+ price) per 1,000 RAG spans (protobuf body → normalized, priced model
+//! spans), one core.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use llmtrace_normalize::Normalizer;
@@ -24,6 +25,18 @@ fn bench(c: &mut Criterion) {
             let mut spans = spans_from_request(req, "default", &limits).items;
             for s in &mut spans {
                 normalizer.normalize(s);
+            }
+            spans
+        })
+    });
+    let book = llmtrace_pricing::PriceBook::builtin().unwrap();
+    g.bench_function("decode_normalize_price_1k_rag_spans", |b| {
+        b.iter(|| {
+            let req = decode_traces(&body, Format::Protobuf).unwrap();
+            let mut spans = spans_from_request(req, "default", &limits).items;
+            for s in &mut spans {
+                normalizer.normalize(s);
+                llmtrace_pricing::apply(&book, s);
             }
             spans
         })

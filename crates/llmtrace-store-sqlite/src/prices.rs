@@ -4,8 +4,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
-/// The writer's memory of stored price references.
-pub(crate) type PriceRefs = HashMap<(String, String), i64>;
+/// The writer's memory of stored price references: price id → effective_from → row id (nested
+/// so a lookup borrows the span's strings instead of allocating a key).
+pub(crate) type PriceRefs = HashMap<String, HashMap<String, i64>>;
 
 /// The row id of a price reference, storing it if new.
 pub(crate) fn price_ref(
@@ -14,7 +15,7 @@ pub(crate) fn price_ref(
     price_id: &str,
     effective_from: &str,
 ) -> rusqlite::Result<i64> {
-    if let Some(id) = cache.get(&(price_id.to_string(), effective_from.to_string())) {
+    if let Some(id) = cache.get(price_id).and_then(|m| m.get(effective_from)) {
         return Ok(*id);
     }
     conn.prepare_cached("INSERT OR IGNORE INTO prices (price_id, effective_from) VALUES (?1, ?2)")?
@@ -22,7 +23,10 @@ pub(crate) fn price_ref(
     let id = conn
         .prepare_cached("SELECT id FROM prices WHERE price_id = ?1 AND effective_from = ?2")?
         .query_row(params![price_id, effective_from], |r| r.get(0))?;
-    cache.insert((price_id.to_string(), effective_from.to_string()), id);
+    cache
+        .entry(price_id.to_string())
+        .or_default()
+        .insert(effective_from.to_string(), id);
     Ok(id)
 }
 
