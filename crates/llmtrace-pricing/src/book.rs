@@ -352,10 +352,18 @@ impl PriceBookBuilder {
     }
 
     /// Adds a user price file's entries (see [`crate::parse_user_file`]); may be called more
-    /// than once, the entries of all calls forming one source.
+    /// than once, the entries of all calls forming one source. Entries with a `project` become
+    /// that project's overrides.
     pub fn user_file(mut self, text: &str, format: FileFormat) -> Self {
         match parse_user_file(text, format) {
-            Ok(entries) => self.user.extend(entries),
+            Ok(entries) => {
+                for e in entries {
+                    match e.project.clone() {
+                        Some(project) => self.projects.entry(project).or_default().push(e),
+                        None => self.user.push(e),
+                    }
+                }
+            }
             Err(e) => {
                 self.error.get_or_insert(e);
             }

@@ -142,6 +142,9 @@ struct RawTier {
 #[serde(deny_unknown_fields)]
 struct RawPrice {
     model: String,
+    /// Makes the entry a per-project override (highest precedence, that project's spans only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,8 +225,12 @@ impl RawPrice {
         let provider = self.provider.filter(|p| !p.trim().is_empty());
         let mut entry = PriceEntry {
             id: String::new(),
-            source: PriceSource::User,
-            project: None,
+            source: if self.project.is_some() {
+                PriceSource::Project
+            } else {
+                PriceSource::User
+            },
+            project: self.project.filter(|p| !p.trim().is_empty()),
             model: self.model.trim().to_string(),
             provider,
             effective_from: self.effective_from.unwrap_or(Day::EPOCH),
@@ -241,6 +248,7 @@ impl RawPrice {
         let raw = |r: &Option<Rates>| r.as_ref().map(RawRates::from);
         RawPrice {
             model: e.model.clone(),
+            project: e.project.clone(),
             provider: e.provider.clone(),
             effective_from: (explicit_dates || e.effective_from != Day::EPOCH)
                 .then_some(e.effective_from),

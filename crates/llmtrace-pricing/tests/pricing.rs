@@ -607,6 +607,26 @@ fn project_override_beats_user_file_beats_builtin() {
 }
 
 #[test]
+fn user_file_entries_with_a_project_are_that_projects_overrides() {
+    let file = "version = 1\n\
+        [[prices]]\nmodel = \"gpt-4o\"\ninput = \"2\"\noutput = \"2\"\n\
+        [[prices]]\nmodel = \"gpt-4o\"\nproject = \"acme\"\ninput = \"1\"\noutput = \"1\"\n";
+    let book = PriceBook::builder()
+        .builtin()
+        .user_file(file, FileFormat::Toml)
+        .build()
+        .expect("book");
+    let mut s = span("gpt-4o", Some("openai"), U::io(1_000_000, 1_000_000));
+    s.project = "acme".into();
+    assert_eq!(
+        priced(book.price_span(&s)),
+        (usd("2"), "project:acme:gpt-4o@1970-01-01".to_string())
+    );
+    s.project = "other".into();
+    assert_eq!(priced(book.price_span(&s)).0, usd("4"));
+}
+
+#[test]
 fn a_user_price_for_one_cloud_does_not_price_another() {
     let user = r#"
 [[prices]]
