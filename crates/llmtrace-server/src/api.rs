@@ -4,7 +4,7 @@ use crate::error::api_error;
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -55,6 +55,24 @@ fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
     }
 }
 
+/// The request's project.
+fn project<'a>(
+    st: &'a AppState,
+    headers: &HeaderMap,
+) -> Result<&'a str, llmtrace_ingest::IngestError> {
+    st.auth.project(headers)
+}
+
+/// The 401 answer of the query API.
+pub(crate) fn unauthorized(e: llmtrace_ingest::IngestError) -> Response {
+    let mut r = api_error(StatusCode::UNAUTHORIZED, e.message);
+    r.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Basic realm=\"llmtrace\""),
+    );
+    r
+}
+
 fn bad_query(e: QueryRejection) -> Response {
     api_error(
         StatusCode::BAD_REQUEST,
@@ -64,42 +82,70 @@ fn bad_query(e: QueryRejection) -> Response {
 
 async fn list_traces(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     params: Result<Query<TraceListParams>, QueryRejection>,
 ) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
     match params {
-        Ok(Query(p)) => respond(st.query.list_traces(&st.project, &p).await),
+        Ok(Query(p)) => respond(st.query.list_traces(project, &p).await),
         Err(e) => bad_query(e),
     }
 }
 
-async fn get_trace(State(st): State<Arc<AppState>>, Path(trace_id): Path<String>) -> Response {
-    respond(st.query.get_trace(&st.project, &trace_id).await)
+async fn get_trace(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(trace_id): Path<String>,
+) -> Response {
+    match project(&st, &headers) {
+        Ok(p) => respond(st.query.get_trace(p, &trace_id).await),
+        Err(e) => unauthorized(e),
+    }
 }
 
 async fn stats(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
     match params {
-        Ok(Query(p)) => respond(st.query.stats(&st.project, &p).await),
+        Ok(Query(p)) => respond(st.query.stats(project, &p).await),
         Err(e) => bad_query(e),
     }
 }
 
-async fn prices(State(st): State<Arc<AppState>>) -> Response {
+async fn prices(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(e) = project(&st, &headers) {
+        return unauthorized(e);
+    }
     let book = st.ingest.prices().current();
     let entries: Vec<&llmtrace_pricing::PriceEntry> = book.entries().collect();
     Json(serde_json::json!({ "count": entries.len(), "entries": entries })).into_response()
 }
 
-async fn unpriced(State(st): State<Arc<AppState>>) -> Response {
-    respond(st.query.unpriced_models(&st.project).await)
+async fn unpriced(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match project(&st, &headers) {
+        Ok(p) => respond(st.query.unpriced_models(p).await),
+        Err(e) => unauthorized(e),
+    }
 }
 
 async fn recompute(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     params: Result<Query<RecomputeParams>, QueryRejection>,
 ) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p.to_string(),
+        Err(e) => return unauthorized(e),
+    };
     let p = match params {
         Ok(Query(p)) => p,
         Err(e) => return bad_query(e),
@@ -116,5 +162,5 @@ async fn recompute(
         }
     }
     let pricer = st.ingest.prices().pricer();
-    respond(st.query.recompute_costs(&st.project, &p, pricer).await)
+    respond(st.query.recompute_costs(&project, &p, pricer).await)
 }

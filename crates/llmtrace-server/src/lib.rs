@@ -4,11 +4,14 @@
 //! ([`error`] holds that one translation).
 
 mod api;
+mod auth;
 pub mod error;
+mod langfuse;
 mod otlp_grpc;
 mod otlp_http;
 mod run;
 
+pub use auth::{ApiKey, Auth};
 pub use run::{BoundServer, ServerConfig};
 
 use llmtrace_ingest::Ingestor;
@@ -21,8 +24,8 @@ pub struct AppState {
     pub ingest: Arc<Ingestor>,
     /// The query layer.
     pub query: Query,
-    /// The project requests are stored under (authentication, later, picks it per request).
-    pub project: String,
+    /// Maps each request to its project.
+    pub auth: Auth,
     /// Largest request body accepted, before decompression.
     pub max_body_bytes: usize,
     /// Rebuilds the price book from its sources (re-reading the user's price file), run before
@@ -37,6 +40,7 @@ pub type PriceReloader = Arc<dyn Fn() -> Result<llmtrace_pricing::PriceBook, Str
 pub fn http_router(state: Arc<AppState>) -> axum::Router {
     otlp_http::routes()
         .merge(api::routes())
+        .merge(langfuse::routes())
         .fallback(api::not_found)
         .with_state(state)
 }

@@ -25,18 +25,31 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 pub(crate) struct Grpc(pub(crate) Arc<AppState>);
 
+impl Grpc {
+    /// The request's project, from its metadata (the same keys as HTTP headers).
+    fn project<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        let headers = request.metadata().clone().into_headers();
+        self.0
+            .auth
+            .project(&headers)
+            .map(str::to_string)
+            .map_err(|e| grpc_status(&e))
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Grpc {
     async fn export(
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let project = self.project(&request)?;
         let req = request.into_inner();
         let bytes = req.encoded_len();
         let outcome = self
             .0
             .ingest
-            .export_traces(&self.0.project, req, bytes)
+            .export_traces(&project, req, bytes)
             .await
             .map_err(|e| grpc_status(&e))?;
         Ok(Response::new(ExportTraceServiceResponse {
@@ -54,12 +67,13 @@ impl LogsService for Grpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let project = self.project(&request)?;
         let req = request.into_inner();
         let bytes = req.encoded_len();
         let outcome = self
             .0
             .ingest
-            .export_logs(&self.0.project, req, bytes)
+            .export_logs(&project, req, bytes)
             .await
             .map_err(|e| grpc_status(&e))?;
         Ok(Response::new(ExportLogsServiceResponse {
@@ -77,6 +91,7 @@ impl MetricsService for Grpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.project(&request)?;
         self.0.ingest.export_metrics(request.get_ref());
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: None,

@@ -96,6 +96,15 @@ fn gzip_of(headers: &HeaderMap) -> Result<bool, IngestError> {
     }
 }
 
+/// `POST` of an OTLP trace export (also mounted at Langfuse's OTLP path).
+pub(crate) async fn export_traces(
+    st: State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: AxumBody,
+) -> Response {
+    export(st, headers, body, Signal::Traces).await
+}
+
 async fn export(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -134,7 +143,10 @@ async fn export(
         format,
         gzip,
     };
-    let project = st.project.as_str();
+    let project = match st.auth.project(&headers) {
+        Ok(p) => p,
+        Err(e) => return otlp_http_error(&e, Some(format)),
+    };
     let result = match signal {
         Signal::Traces => st.ingest.export_traces_body(project, body).await,
         Signal::Logs => st.ingest.export_logs_body(project, body).await,

@@ -21,6 +21,15 @@ pub(crate) struct Cli {
         default_value = "http://127.0.0.1:4318"
     )]
     pub(crate) server: String,
+    /// Secret API key for the query commands when the server requires keys (sent as
+    /// `Authorization: Bearer`).
+    #[arg(
+        long,
+        global = true,
+        env = "LLMTRACE_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub(crate) secret_key: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -124,7 +133,12 @@ pub(crate) struct ServeArgs {
     /// Most spans in one group commit [default: 20000].
     #[arg(long, env = "LLMTRACE_BATCH_MAX_SPANS")]
     pub(crate) batch_max_spans: Option<usize>,
-    /// Accept unauthenticated traffic on a non-loopback address (API keys come later).
+    /// An API key as PROJECT:PUBLIC_KEY:SECRET_KEY (repeatable; the variable takes a comma-
+    /// separated list). With keys, every request must present one (Basic public:secret, Bearer
+    /// secret, or x-api-key secret) and is stored under that key's project.
+    #[arg(long = "api-key", env = "LLMTRACE_API_KEYS", value_delimiter = ',')]
+    pub(crate) api_keys: Vec<String>,
+    /// Accept unauthenticated traffic on a non-loopback address.
     #[arg(long, env = "LLMTRACE_ALLOW_UNAUTHENTICATED")]
     pub(crate) allow_unauthenticated: bool,
     /// User price file (TOML or JSON, see docs/pricing.md); its entries beat the built-in table.

@@ -5,8 +5,29 @@ use anyhow::{bail, Context};
 use llmtrace_query::{SpanView, StatsView, TraceDetailView, TraceListView};
 use std::collections::HashMap;
 
+static SECRET_KEY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Remembers the `--secret-key` for every request the commands make.
+pub(crate) fn set_secret_key(key: Option<String>) {
+    let _ = SECRET_KEY.set(key);
+}
+
+/// An HTTP client that authenticates with `--secret-key` when given.
+pub(crate) fn http() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(Some(key)) = SECRET_KEY.get() {
+        if let Ok(v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")) {
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap_or_default()
+}
+
 async fn get_json(url: &str, query: &[(&str, String)]) -> anyhow::Result<serde_json::Value> {
-    let resp = reqwest::Client::new()
+    let resp = http()
         .get(url)
         .query(query)
         .send()

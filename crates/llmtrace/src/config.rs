@@ -22,8 +22,19 @@ pub(crate) struct FileConfig {
     queue_max_bytes: Option<SizeValue>,
     batch_max_spans: Option<usize>,
     allow_unauthenticated: Option<bool>,
+    #[serde(default)]
+    api_keys: Vec<FileApiKey>,
     prices: Option<PathBuf>,
     log: Option<String>,
+}
+
+/// An `[[api_keys]]` table of the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileApiKey {
+    project: String,
+    public_key: String,
+    secret_key: String,
 }
 
 /// A size as an integer or a string with a unit.
@@ -56,7 +67,22 @@ pub(crate) struct ServeConfig {
     pub(crate) queue_max_bytes: usize,
     pub(crate) batch_max_spans: usize,
     pub(crate) prices: Option<PathBuf>,
+    pub(crate) api_keys: Vec<llmtrace_server::ApiKey>,
     pub(crate) log: String,
+}
+
+fn parse_api_key(s: &str) -> anyhow::Result<llmtrace_server::ApiKey> {
+    let mut parts = s.trim().splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(p), Some(pk), Some(sk)) if !p.is_empty() && !pk.is_empty() && !sk.is_empty() => {
+            Ok(llmtrace_server::ApiKey {
+                project: p.into(),
+                public_key: pk.into(),
+                secret_key: sk.into(),
+            })
+        }
+        _ => bail!("--api-key must be PROJECT:PUBLIC_KEY:SECRET_KEY"),
+    }
 }
 
 /// Parses `123`, `64KiB`, `64MiB`, `1GiB`, `10MB`, `10kb` into bytes.
@@ -151,6 +177,21 @@ impl ServeConfig {
                 .or(file.batch_max_spans)
                 .unwrap_or(20_000),
             prices: args.prices.clone().or(file.prices),
+            api_keys: if args.api_keys.is_empty() {
+                file.api_keys
+                    .into_iter()
+                    .map(|k| llmtrace_server::ApiKey {
+                        project: k.project,
+                        public_key: k.public_key,
+                        secret_key: k.secret_key,
+                    })
+                    .collect()
+            } else {
+                args.api_keys
+                    .iter()
+                    .map(|k| parse_api_key(k))
+                    .collect::<anyhow::Result<_>>()?
+            },
             log: args
                 .log
                 .clone()
@@ -163,11 +204,12 @@ impl ServeConfig {
             ("--http-listen", cfg.http_listen),
             ("--grpc-listen", cfg.grpc_listen),
         ] {
-            if !a.ip().is_loopback() && !allow_unauthenticated {
+            if !a.ip().is_loopback() && !allow_unauthenticated && cfg.api_keys.is_empty() {
                 bail!(
                     "{name} {a} is reachable from other machines, and llmtrace has no API keys \
-                     configured; listen on 127.0.0.1, or pass --allow-unauthenticated \
-                     (LLMTRACE_ALLOW_UNAUTHENTICATED=true) to accept unauthenticated traffic"
+                     configured; listen on 127.0.0.1, configure --api-key, or pass \
+                     --allow-unauthenticated (LLMTRACE_ALLOW_UNAUTHENTICATED=true) to accept \
+                     unauthenticated traffic"
                 );
             }
         }

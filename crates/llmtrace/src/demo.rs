@@ -15,7 +15,7 @@ pub(crate) async fn run(server: &str, a: DemoArgs) -> anyhow::Result<()> {
     let requests =
         llmtrace_synth::demo_requests(&mut rng, a.traces, now.as_nanos() as u64, a.spread_secs);
     let url = format!("{server}/v1/traces");
-    let client = reqwest::Client::new();
+    let client = crate::client::http();
     let mut spans = 0usize;
     for req in &requests {
         let n: usize = req

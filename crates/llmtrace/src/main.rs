@@ -13,6 +13,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    client::set_secret_key(cli.secret_key.clone());
     let result = match cli.command {
         cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Traces(args) => client::traces(&cli.server, args).await,

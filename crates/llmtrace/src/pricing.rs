@@ -44,7 +44,7 @@ async fn recompute(server: &str, a: RecomputeArgs) -> anyhow::Result<()> {
     let mut q: Vec<(&str, String)> = vec![("dry_run", a.dry_run.to_string())];
     q.extend(a.since.map(|v| ("since", v)));
     q.extend(a.model.map(|v| ("model", v)));
-    let resp = reqwest::Client::new()
+    let resp = crate::client::http()
         .post(&url)
         .query(&q)
         .send()
@@ -80,7 +80,9 @@ async fn recompute(server: &str, a: RecomputeArgs) -> anyhow::Result<()> {
 }
 
 async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
-    let resp = reqwest::get(url)
+    let resp = crate::client::http()
+        .get(url)
+        .send()
         .await
         .with_context(|| format!("cannot reach {url}; is `llmtrace serve` running?"))?;
     let status = resp.status();

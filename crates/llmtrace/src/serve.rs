@@ -8,7 +8,7 @@ use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor, PriceTable};
 use llmtrace_pipeline::{Pipeline, PipelineConfig};
 use llmtrace_pricing::{FileFormat, PriceBook};
 use llmtrace_query::Query;
-use llmtrace_server::{AppState, BoundServer, PriceReloader, ServerConfig};
+use llmtrace_server::{AppState, Auth, BoundServer, PriceReloader, ServerConfig};
 use llmtrace_store_sqlite::SqliteStore;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,7 +54,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         ingest,
         query: Query::new(store.clone()),
-        project: llmtrace_model::DEFAULT_PROJECT.to_string(),
+        auth: if cfg.api_keys.is_empty() {
+            Auth::open(llmtrace_model::DEFAULT_PROJECT)
+        } else {
+            Auth::with_keys(cfg.api_keys.clone())
+        },
         max_body_bytes: cfg.max_body_bytes,
         reload_prices: Some(load_prices),
     });

@@ -82,6 +82,7 @@ pub struct Options {
     pub queue_max_spans: usize,
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: usize,
+    pub keys: Vec<llmtrace_server::ApiKey>,
 }
 
 impl Default for Options {
@@ -91,6 +92,7 @@ impl Default for Options {
             queue_max_spans: 100_000,
             max_body_bytes: 1 << 20,
             max_decompressed_bytes: 4 << 20,
+            keys: vec![],
         }
     }
 }
@@ -124,7 +126,11 @@ impl Harness {
         let state = Arc::new(AppState {
             ingest,
             query: Query::new(store.clone()),
-            project: "default".into(),
+            auth: if o.keys.is_empty() {
+                llmtrace_server::Auth::open("default")
+            } else {
+                llmtrace_server::Auth::with_keys(o.keys.clone())
+            },
             max_body_bytes: o.max_body_bytes,
             reload_prices: None,
         });

@@ -1,0 +1,184 @@
+//! Request authentication: API keys map each request to its project (tenant).
+//!
+//! Without keys the server is open and everything belongs to one project, `default` (the
+//! loopback-only default). With keys, every request must carry one, in any of the forms the
+//! SDKs people use send:
+//! - `Authorization: Basic base64(public_key:secret_key)` (Langfuse SDKs, OTLP exporters with
+//!   `OTEL_EXPORTER_OTLP_HEADERS=Authorization=Basic ...`);
+//! - `Authorization: Bearer <secret_key>`;
+//! - `x-api-key: <secret_key>` (LangSmith SDKs).
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use llmtrace_ingest::{ErrorClass, IngestError};
+
+/// One API key pair and the project it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The project.
+    pub project: String,
+    /// Public key (Langfuse `pk-lf-...`), used with Basic auth.
+    pub public_key: String,
+    /// Secret key.
+    pub secret_key: String,
+}
+
+/// The server's authentication policy.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    keys: Vec<ApiKey>,
+    default_project: String,
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn secret_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Auth {
+    /// No keys: every request belongs to `default_project`.
+    pub fn open(default_project: impl Into<String>) -> Self {
+        Auth {
+            keys: Vec::new(),
+            default_project: default_project.into(),
+        }
+    }
+
+    /// Requests must present one of `keys`.
+    pub fn with_keys(keys: Vec<ApiKey>) -> Self {
+        Auth {
+            keys,
+            default_project: String::new(),
+        }
+    }
+
+    /// Whether keys are required.
+    pub fn requires_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The projects keys open, in configuration order (the default one when open).
+    pub fn projects(&self) -> Vec<&str> {
+        if self.keys.is_empty() {
+            return vec![self.default_project.as_str()];
+        }
+        let mut out: Vec<&str> = Vec::new();
+        for k in &self.keys {
+            if !out.contains(&k.project.as_str()) {
+                out.push(&k.project);
+            }
+        }
+        out
+    }
+
+    /// The project of a request, from its headers.
+    pub fn project(&self, headers: &HeaderMap) -> Result<&str, IngestError> {
+        if self.keys.is_empty() {
+            return Ok(&self.default_project);
+        }
+        let unauthenticated = |m: &str| IngestError::new(ErrorClass::Unauthenticated, m);
+        if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+            let v = v.trim();
+            if let Some(b64) = v
+                .strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+            {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| unauthenticated("malformed Basic credentials"))?;
+                let (pk, sk) = decoded.split_once(':').ok_or_else(|| {
+                    unauthenticated("Basic credentials must be public_key:secret_key")
+                })?;
+                return self
+                    .keys
+                    .iter()
+                    .find(|k| k.public_key == pk && secret_eq(&k.secret_key, sk))
+                    .map(|k| k.project.as_str())
+                    .ok_or_else(|| unauthenticated("invalid API key"));
+            }
+            if let Some(token) = v
+                .strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+            {
+                return self.by_secret(token.trim());
+            }
+            return Err(unauthenticated(
+                "unsupported Authorization scheme (use Basic or Bearer)",
+            ));
+        }
+        if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+            return self.by_secret(key.trim());
+        }
+        Err(unauthenticated(
+            "API key required: send Authorization: Basic base64(public_key:secret_key), \
+             Authorization: Bearer <secret_key>, or x-api-key",
+        ))
+    }
+
+    fn by_secret(&self, secret: &str) -> Result<&str, IngestError> {
+        self.keys
+            .iter()
+            .find(|k| secret_eq(&k.secret_key, secret))
+            .map(|k| k.project.as_str())
+            .ok_or_else(|| IngestError::new(ErrorClass::Unauthenticated, "invalid API key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn keys_map_requests_to_projects() {
+        let auth = Auth::with_keys(vec![
+            ApiKey {
+                project: "acme".into(),
+                public_key: "pk-lf-1".into(),
+                secret_key: "sk-lf-1".into(),
+            },
+            ApiKey {
+                project: "beta".into(),
+                public_key: "pk-2".into(),
+                secret_key: "sk-2".into(),
+            },
+        ]);
+        let basic = base64::engine::general_purpose::STANDARD.encode("pk-lf-1:sk-lf-1");
+        assert_eq!(
+            auth.project(&headers("authorization", &format!("Basic {basic}")))
+                .unwrap(),
+            "acme"
+        );
+        assert_eq!(
+            auth.project(&headers("authorization", "Bearer sk-2"))
+                .unwrap(),
+            "beta"
+        );
+        assert_eq!(auth.project(&headers("x-api-key", "sk-2")).unwrap(), "beta");
+        let wrong = base64::engine::general_purpose::STANDARD.encode("pk-lf-1:sk-2");
+        let e = auth
+            .project(&headers("authorization", &format!("Basic {wrong}")))
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Unauthenticated);
+        assert!(auth.project(&HeaderMap::new()).is_err());
+        assert!(auth.project(&headers("authorization", "Digest x")).is_err());
+        assert_eq!(auth.projects(), vec!["acme", "beta"]);
+        let open = Auth::open("default");
+        assert_eq!(open.project(&HeaderMap::new()).unwrap(), "default");
+        assert!(!open.requires_keys());
+    }
+}
