@@ -12,6 +12,7 @@
 //!    converted before any generic reading.
 //! 2. `openinference` — `openinference.span.kind` is required on every OpenInference span and is
 //!    authoritative for the kind.
+//!    On a span that also carries `gen_ai.*` keys it wins every field it sets (implemented).
 //! 3. `vercel_ai` — the outer `ai.*` spans repeat their children's `gen_ai.usage.*`; the dialect
 //!    marks them as chains before the OTel dialect would call them model calls; TTFT in ms.
 //! 4. `openlit` — the same `gen_ai.usage.input_tokens` key, but cache-exclusive for Anthropic;
@@ -23,14 +24,33 @@
 //! 9. `openllmetry_legacy` — flattened `gen_ai.prompt.{i}.*`, `llm.request.type`,
 //!    `traceloop.span.kind`, `llm.usage.*`; after the OTel dialect because the keys they share
 //!    (`gen_ai.system`, `gen_ai.usage.prompt_tokens`) mean the same thing in both.
+//!    It reads only what the OTel dialect does not (implemented).
 //!
 //! After the dialects the generic fallbacks run (user, session, error, kind from the span name),
 //! then finalization (token heuristics, `counts_usage`).
 
+use crate::dialect::LangSmith;
+use crate::dialect::Langfuse;
+use crate::dialect::Mlflow;
+use crate::dialect::OpenInference;
+use crate::dialect::OpenLit;
+use crate::dialect::OpenLlmetryLegacy;
 use crate::dialect::OtelGenAi;
+use crate::dialect::PydanticAi;
+use crate::dialect::VercelAi;
 use crate::Dialect;
 
 /// The default dialects, in priority order (earlier wins per field).
 pub fn default_dialects() -> Vec<Box<dyn Dialect>> {
-    vec![Box::new(OtelGenAi)]
+    vec![
+        Box::new(Langfuse),
+        Box::new(OpenInference),
+        Box::new(VercelAi),
+        Box::new(OpenLit),
+        Box::new(PydanticAi),
+        Box::new(Mlflow),
+        Box::new(LangSmith),
+        Box::new(OtelGenAi),
+        Box::new(OpenLlmetryLegacy),
+    ]
 }

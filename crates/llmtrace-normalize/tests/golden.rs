@@ -1139,5 +1139,18 @@ fn earlier_dialect_wins_per_field() {
 #[test]
 fn default_registry_order() {
     let n = Normalizer::default();
-    assert_eq!(n.dialect_names().collect::<Vec<_>>(), ["otel_genai"]);
+    assert_eq!(
+        n.dialect_names().collect::<Vec<_>>(),
+        [
+            "langfuse",
+            "openinference",
+            "vercel_ai",
+            "openlit",
+            "pydantic_ai",
+            "mlflow",
+            "langsmith",
+            "otel_genai",
+            "openllmetry_legacy"
+        ]
+    );
 }

@@ -5,6 +5,22 @@
 //! Adding a dialect: create `dialect/<name>.rs` implementing [`crate::Dialect`], declare it
 //! below, and add one line to [`crate::registry::default_dialects`].
 
+mod langfuse;
+mod langsmith;
+mod mlflow;
+mod openinference;
+mod openlit;
+mod openllmetry_legacy;
 mod otel_genai;
+mod pydantic_ai;
+mod vercel_ai;
 
+pub(crate) use langfuse::Langfuse;
+pub(crate) use langsmith::LangSmith;
+pub(crate) use mlflow::Mlflow;
+pub(crate) use openinference::OpenInference;
+pub(crate) use openlit::OpenLit;
+pub(crate) use openllmetry_legacy::OpenLlmetryLegacy;
 pub use otel_genai::OtelGenAi;
+pub(crate) use pydantic_ai::PydanticAi;
+pub(crate) use vercel_ai::VercelAi;
