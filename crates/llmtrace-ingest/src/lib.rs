@@ -131,6 +131,7 @@ impl Ingestor {
             WriteBatch {
                 spans,
                 logs: vec![],
+                scores: vec![],
             },
             wire_bytes,
         )
@@ -166,6 +167,7 @@ impl Ingestor {
             WriteBatch {
                 spans: vec![],
                 logs: converted.items,
+                scores: vec![],
             },
             wire_bytes,
         )
@@ -200,8 +202,32 @@ impl Ingestor {
         }
     }
 
+    /// Stores scores (a score with the id of a stored one replaces it).
+    pub async fn export_scores(
+        &self,
+        scores: Vec<llmtrace_model::Score>,
+    ) -> Result<ExportOutcome, IngestError> {
+        let accepted = scores.len() as u64;
+        let bytes = scores
+            .iter()
+            .map(|s| 256 + s.name.len() + s.comment.as_ref().map_or(0, String::len))
+            .sum();
+        self.submit(
+            WriteBatch {
+                scores,
+                ..Default::default()
+            },
+            bytes,
+        )
+        .await?;
+        Ok(ExportOutcome {
+            accepted,
+            rejected: Rejected::default(),
+        })
+    }
+
     async fn submit(&self, batch: WriteBatch, bytes: usize) -> Result<(), IngestError> {
-        if batch.spans.is_empty() && batch.logs.is_empty() {
+        if batch.spans.is_empty() && batch.logs.is_empty() && batch.scores.is_empty() {
             return Ok(());
         }
         let ack = self.pipeline.submit(batch, bytes).map_err(|e| match e {

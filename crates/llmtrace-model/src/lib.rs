@@ -10,6 +10,7 @@ mod ids;
 mod log;
 mod message;
 mod money;
+mod score;
 mod span;
 
 pub use attr::{AttrValue, Attributes, KeyValue};
@@ -17,6 +18,7 @@ pub use ids::{IdError, SpanId, TraceId};
 pub use log::LogRecord;
 pub use message::{Message, MessagePart};
 pub use money::{CostSource, Money, SpanCost, PICO_PER_USD};
+pub use score::Score;
 pub use span::{GenAi, RequestParams, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage};
 
 /// The project (tenant) used when authentication is off.

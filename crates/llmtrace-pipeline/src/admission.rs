@@ -69,7 +69,7 @@ pub(crate) struct Job {
 
 impl Job {
     pub(crate) fn new(batch: WriteBatch, bytes: usize) -> Self {
-        let items = batch.spans.len() + batch.logs.len();
+        let items = batch.spans.len() + batch.logs.len() + batch.scores.len();
         Job {
             batch,
             items,

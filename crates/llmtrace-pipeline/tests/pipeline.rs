@@ -47,6 +47,7 @@ fn batch(n: u64) -> WriteBatch {
             })
             .collect(),
         logs: vec![],
+        scores: vec![],
     }
 }
 

@@ -11,8 +11,8 @@ pub use error::QueryError;
 pub use params::{RecomputeParams, StatsParams, TraceListParams};
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
-    EventView, LinkView, RecomputeView, SpanView, StatsGroupView, StatsView, TraceDetailView,
-    TraceListView, TraceSummaryView, UnpricedListView, UnpricedModelView,
+    EventView, LinkView, RecomputeView, ScoreView, SpanView, StatsGroupView, StatsView,
+    TraceDetailView, TraceListView, TraceSummaryView, UnpricedListView, UnpricedModelView,
 };
 
 use llmtrace_model::TraceId;

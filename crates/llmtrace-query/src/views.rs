@@ -226,6 +226,9 @@ pub struct SpanView {
     pub events: Vec<EventView>,
     /// Links.
     pub links: Vec<LinkView>,
+    /// Scores given to this span.
+    #[serde(default)]
+    pub scores: Vec<ScoreView>,
 }
 
 impl From<&StoredSpan> for SpanView {
@@ -299,6 +302,46 @@ impl From<&StoredSpan> for SpanView {
                     attributes: l.attributes.clone(),
                 })
                 .collect(),
+            scores: Vec::new(),
+        }
+    }
+}
+
+/// A score (evaluation) of a trace or span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreView {
+    /// Client-chosen id.
+    pub id: String,
+    /// Score name.
+    pub name: String,
+    /// Numeric value (NUMERIC, BOOLEAN).
+    pub value: Option<f64>,
+    /// Label (CATEGORICAL, BOOLEAN).
+    pub string_value: Option<String>,
+    /// `NUMERIC`, `CATEGORICAL` or `BOOLEAN`.
+    pub data_type: String,
+    /// Comment.
+    pub comment: Option<String>,
+    /// `API`, `EVAL`, `ANNOTATION`.
+    pub source: String,
+    /// The span scored, if the score is about one span.
+    pub observation_id: Option<String>,
+    /// When it was given.
+    pub timestamp: String,
+}
+
+impl From<&llmtrace_model::Score> for ScoreView {
+    fn from(s: &llmtrace_model::Score) -> Self {
+        ScoreView {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            value: s.value,
+            string_value: s.string_value.clone(),
+            data_type: s.data_type.clone(),
+            comment: s.comment.clone(),
+            source: s.source.clone(),
+            observation_id: s.observation_id.clone(),
+            timestamp: format_rfc3339_nanos(s.timestamp_unix_nano),
         }
     }
 }
@@ -310,13 +353,32 @@ pub struct TraceDetailView {
     pub trace: TraceSummaryView,
     /// Spans ordered by start time.
     pub spans: Vec<SpanView>,
+    /// Scores of the trace and of its spans, oldest first.
+    #[serde(default)]
+    pub scores: Vec<ScoreView>,
 }
 
 impl From<&TraceDetail> for TraceDetailView {
     fn from(d: &TraceDetail) -> Self {
+        let mut spans: Vec<SpanView> = d.spans.iter().map(SpanView::from).collect();
+        for s in &mut spans {
+            s.scores = d
+                .scores
+                .iter()
+                .filter(|sc| {
+                    sc.observation_id
+                        .as_deref()
+                        .map(str::to_ascii_lowercase)
+                        .as_deref()
+                        == Some(s.span_id.as_str())
+                })
+                .map(ScoreView::from)
+                .collect();
+        }
         TraceDetailView {
             trace: TraceSummaryView::from(&d.summary),
-            spans: d.spans.iter().map(SpanView::from).collect(),
+            spans,
+            scores: d.scores.iter().map(ScoreView::from).collect(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             post(crate::otlp_http::export_traces),
         )
         .route("/api/public/health", get(health))
+        .route("/api/public/scores", post(scores))
         .route("/api/public/projects", get(projects))
         .route("/api/public/{*rest}", any(not_implemented))
 }
@@ -47,4 +48,123 @@ async fn not_implemented(uri: Uri) -> Response {
             uri.path()
         ),
     )
+}
+
+/// Request body size limit of the scores endpoint.
+const MAX_SCORES_BODY: usize = 8 * 1024 * 1024;
+
+/// `POST /api/public/scores`: one score object, or (as the current Python SDK batches them) a
+/// JSON array of them. Each needs `traceId`, `name` and `value`; `id` (generated when absent),
+/// `observationId`, `dataType` (NUMERIC, CATEGORICAL, BOOLEAN; inferred from the value when
+/// absent), `comment`, `source`, `environment`, `timestamp` are optional.
+async fn scores(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let project = match st.auth.project(&headers) {
+        Ok(p) => p.to_string(),
+        Err(e) => return crate::api::unauthorized(e),
+    };
+    let bytes = match axum::body::to_bytes(body, MAX_SCORES_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("scores body exceeds {MAX_SCORES_BODY} bytes"),
+            )
+        }
+    };
+    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
+    };
+    let (items, single) = match json {
+        serde_json::Value::Array(a) => (a, false),
+        other => (vec![other], true),
+    };
+    let mut scores = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match score_from_json(&project, item) {
+            Ok(s) => scores.push(s),
+            Err(m) => {
+                return api_error(StatusCode::BAD_REQUEST, format!("score {i}: {m}"));
+            }
+        }
+    }
+    let ids: Vec<String> = scores.iter().map(|s| s.id.clone()).collect();
+    match st.ingest.export_scores(scores).await {
+        Ok(_) if single => Json(serde_json::json!({ "id": ids[0] })).into_response(),
+        Ok(_) => Json(serde_json::json!({
+            "data": ids.iter().map(|id| serde_json::json!({ "id": id })).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => crate::error::otlp_http_error(&e, None),
+    }
+}
+
+/// A fresh score id when the client sent none.
+fn new_score_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{nanos:016x}{:08x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed) as u32
+    )
+}
+
+fn score_from_json(project: &str, v: &serde_json::Value) -> Result<llmtrace_model::Score, String> {
+    let str_field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let trace_id = str_field("traceId").ok_or("traceId is required")?;
+    let name = str_field("name").ok_or("name is required")?;
+    let value = v.get("value").ok_or("value is required")?;
+    let declared = str_field("dataType").map(|t| t.to_ascii_uppercase());
+    let (num, label, data_type) = match (value, declared.as_deref()) {
+        (serde_json::Value::Number(n), Some("BOOLEAN")) => {
+            let x = n.as_f64().unwrap_or(0.0);
+            (
+                Some(x),
+                Some(if x != 0.0 { "True" } else { "False" }.to_string()),
+                "BOOLEAN",
+            )
+        }
+        (serde_json::Value::Bool(b), _) => (
+            Some(if *b { 1.0 } else { 0.0 }),
+            Some(if *b { "True" } else { "False" }.to_string()),
+            "BOOLEAN",
+        ),
+        (serde_json::Value::Number(n), None | Some("NUMERIC")) => (n.as_f64(), None, "NUMERIC"),
+        (serde_json::Value::String(s), None | Some("CATEGORICAL")) => {
+            (None, Some(s.clone()), "CATEGORICAL")
+        }
+        (_, Some(t)) => return Err(format!("value does not fit dataType {t}")),
+        _ => return Err("value must be a number, a string or a boolean".into()),
+    };
+    let timestamp_unix_nano = match str_field("timestamp") {
+        Some(t) => llmtrace_query::parse_rfc3339(&t)?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    };
+    Ok(llmtrace_model::Score {
+        project: project.to_string(),
+        id: str_field("id")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(new_score_id),
+        trace_id: trace_id.to_ascii_lowercase(),
+        observation_id: str_field("observationId").map(|s| s.to_ascii_lowercase()),
+        name,
+        value: num,
+        string_value: label,
+        data_type: data_type.to_string(),
+        comment: str_field("comment"),
+        source: str_field("source").unwrap_or_else(|| "API".into()),
+        environment: str_field("environment"),
+        timestamp_unix_nano,
+    })
 }

@@ -159,3 +159,84 @@ async fn langfuse_otlp_path_with_basic_auth_stores_under_the_keys_project() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_scores_are_stored_and_shown_on_their_trace_and_span() {
+    let h = Harness::start(Options::default()).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(h.url("/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(request(rag_spans(5)).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tid = "05050505050505050505050505050505";
+    // The Python SDK batches scores as a JSON array.
+    let r = http
+        .post(h.url("/api/public/scores"))
+        .json(&serde_json::json!([
+            {"id": "s1", "traceId": tid, "observationId": "0404040404040404", "name": "correctness",
+             "value": 0.9, "dataType": "NUMERIC", "comment": "good", "environment": "default",
+             "timestamp": "2026-01-01T00:00:01Z"},
+            {"id": "s2", "traceId": tid, "name": "tone", "value": "friendly",
+             "timestamp": "2026-01-01T00:00:02Z"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(j["data"][1]["id"], "s2");
+    // A single object, with no id: one is generated.
+    let r = http
+        .post(h.url("/api/public/scores"))
+        .json(&serde_json::json!({"traceId": tid, "name": "thumbs", "value": true}))
+        .send()
+        .await
+        .unwrap();
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(!j["id"].as_str().unwrap().is_empty());
+    // Bad input: a clear 400, nothing stored.
+    let r = http
+        .post(h.url("/api/public/scores"))
+        .json(&serde_json::json!({"traceId": tid, "value": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        j["error"].as_str().unwrap().contains("name is required"),
+        "{j}"
+    );
+    let r = http
+        .post(h.url("/api/public/scores"))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let (st, d) = h.get_json(&format!("/api/traces/{tid}")).await;
+    assert_eq!(st, 200);
+    let scores = d["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 3);
+    assert_eq!(scores[0]["name"], "correctness");
+    assert_eq!(scores[0]["value"], 0.9);
+    assert_eq!(scores[0]["comment"], "good");
+    assert_eq!(scores[1]["data_type"], "CATEGORICAL");
+    assert_eq!(scores[1]["string_value"], "friendly");
+    assert_eq!(scores[2]["data_type"], "BOOLEAN");
+    assert_eq!(scores[2]["value"], 1.0);
+    let llm = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["span_id"] == "0404040404040404")
+        .unwrap();
+    assert_eq!(llm["scores"].as_array().unwrap().len(), 1);
+    assert_eq!(llm["scores"][0]["id"], "s1");
+    h.stop().await;
+}

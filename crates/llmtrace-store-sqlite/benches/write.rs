@@ -23,6 +23,7 @@ fn batch(rng: &mut rand::rngs::StdRng, cfg: &llmtrace_synth::SynthConfig) -> Wri
     WriteBatch {
         spans,
         logs: vec![],
+        scores: vec![],
     }
 }
 

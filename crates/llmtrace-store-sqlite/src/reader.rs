@@ -203,10 +203,32 @@ pub(crate) fn get_trace(
             usage_counted,
         });
     }
+    let scores = load_scores(conn, pid, &trace_id).map_err(e)?;
     Ok(Some(TraceDetail {
+        scores,
         summary: rollup.summary,
         spans,
     }))
+}
+
+/// Scores of a trace, oldest first.
+fn load_scores(
+    conn: &Connection,
+    pid: i64,
+    trace_id: &TraceId,
+) -> rusqlite::Result<Vec<llmtrace_model::Score>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT detail FROM scores WHERE project_id = ?1 AND trace_id = ?2 ORDER BY time_ns, id",
+    )?;
+    let rows = stmt.query_map(params![pid, trace_id.to_hex()], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let json = row?;
+        out.push(serde_json::from_slice(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
+        })?);
+    }
+    Ok(out)
 }
 
 /// Loads and decodes blobs by id: each becomes its details in index order.

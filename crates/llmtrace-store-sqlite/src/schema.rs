@@ -124,6 +124,19 @@ CREATE TABLE logs (
 );
 CREATE INDEX logs_trace ON logs (project_id, trace_key) WHERE trace_key IS NOT NULL;
 "#,
+    // 2: scores (evaluations) of traces and spans; one row per (project, client score id).
+    r#"
+CREATE TABLE scores (
+    id             INTEGER PRIMARY KEY,
+    project_id     INTEGER NOT NULL,
+    score_id       TEXT NOT NULL,
+    trace_id       TEXT NOT NULL,
+    time_ns        INTEGER NOT NULL,
+    detail         BLOB NOT NULL,
+    UNIQUE (project_id, score_id)
+);
+CREATE INDEX scores_trace ON scores (project_id, trace_id);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -182,6 +182,24 @@ impl Writer {
             ])?;
             outcome.logs_written += 1;
         }
+        for score in &batch.scores {
+            let pid = project_id(&tx, &mut self.project_ids, &score.project)?;
+            let detail =
+                serde_json::to_vec(score).map_err(|e| WriteFailure::Encode(e.to_string()))?;
+            tx.prepare_cached(
+                "INSERT INTO scores (project_id, score_id, trace_id, time_ns, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project_id, score_id) DO UPDATE SET \
+                 trace_id = excluded.trace_id, time_ns = excluded.time_ns, detail = excluded.detail",
+            )?
+            .execute(params![
+                pid,
+                score.id,
+                score.trace_id.to_ascii_lowercase(),
+                score.timestamp_unix_nano as i64,
+                detail
+            ])?;
+            outcome.scores_written += 1;
+        }
         tx.commit()?;
         self.next_trace_ref = ids.next_trace_ref;
         self.next_blob_id = ids.next_blob_id;

@@ -24,6 +24,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
         s.write(std::sync::Arc::new(WriteBatch {
             spans: testsuite::rag_trace(1),
             logs: vec![],
+            scores: vec![],
         }))
         .await
         .unwrap();

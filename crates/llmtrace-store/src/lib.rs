@@ -19,7 +19,7 @@ pub use query::{
 pub use rollup::{RootKey, TraceRollup, UsageTotals};
 
 use async_trait::async_trait;
-use llmtrace_model::{LogRecord, Money, Span, SpanCost, TraceId};
+use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, TraceId};
 
 /// Everything the pipeline hands to the store in one group commit.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +28,8 @@ pub struct WriteBatch {
     pub spans: Vec<Span>,
     /// Log records.
     pub logs: Vec<LogRecord>,
+    /// Scores; a score with the id of a stored one (same project) replaces it.
+    pub scores: Vec<Score>,
 }
 
 impl WriteBatch {
@@ -35,6 +37,7 @@ impl WriteBatch {
     pub fn extend(&mut self, other: WriteBatch) {
         self.spans.extend(other.spans);
         self.logs.extend(other.logs);
+        self.scores.extend(other.scores);
     }
 }
 
@@ -47,6 +50,8 @@ pub struct WriteOutcome {
     pub spans_duplicate: u64,
     /// Log records stored.
     pub logs_written: u64,
+    /// Scores stored (new or replacing one with the same id).
+    pub scores_written: u64,
 }
 
 /// Writes spans.

@@ -134,6 +134,8 @@ pub struct TraceDetail {
     pub summary: TraceSummary,
     /// Its spans, ordered by start time.
     pub spans: Vec<StoredSpan>,
+    /// Scores given to the trace or its spans, oldest first.
+    pub scores: Vec<llmtrace_model::Score>,
 }
 
 /// A page of traces.

@@ -122,6 +122,7 @@ async fn write<S: Store>(s: &S, spans: Vec<Span>) -> crate::WriteOutcome {
     s.write(std::sync::Arc::new(WriteBatch {
         spans,
         logs: vec![],
+        scores: vec![],
     }))
     .await
     .expect("write")
@@ -154,6 +155,53 @@ where
     costs_roll_up_once_and_reported_wins(&make().await).await;
     cost_sort_and_filter(&make().await).await;
     recompute_updates_exactly_what_changed(&make().await).await;
+    scores_attach_to_their_trace_and_replace_by_id(&make().await).await;
+}
+
+/// Scores show on their trace; the same id sent again replaces the score; projects are apart.
+pub async fn scores_attach_to_their_trace_and_replace_by_id<S: Store>(s: &S) {
+    write(s, rag_trace(60)).await;
+    let score = |id: &str, value: f64, project: &str| llmtrace_model::Score {
+        project: project.into(),
+        id: id.into(),
+        trace_id: tid(60).to_hex(),
+        observation_id: Some(sid(3).to_hex()),
+        name: "correctness".into(),
+        value: Some(value),
+        data_type: "NUMERIC".into(),
+        source: "API".into(),
+        timestamp_unix_nano: T0 + value as u64,
+        ..Default::default()
+    };
+    let batch = |scores| {
+        std::sync::Arc::new(WriteBatch {
+            scores,
+            ..Default::default()
+        })
+    };
+    let out = s
+        .write(batch(vec![
+            score("a", 0.5, "default"),
+            score("b", 1.0, "default"),
+            score("a", 0.9, "team-b"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(out.scores_written, 3);
+    s.write(batch(vec![score("a", 0.7, "default")]))
+        .await
+        .unwrap();
+    let d = s.get_trace("default", tid(60)).await.unwrap().unwrap();
+    let got: Vec<(String, Option<f64>)> =
+        d.scores.iter().map(|x| (x.id.clone(), x.value)).collect();
+    assert_eq!(
+        got,
+        vec![("a".to_string(), Some(0.7)), ("b".to_string(), Some(1.0))]
+    );
+    assert_eq!(
+        d.scores[0].observation_id.as_deref(),
+        Some(sid(3).to_hex().as_str())
+    );
 }
 
 fn priced(mut s: Span, pico: i64) -> Span {
