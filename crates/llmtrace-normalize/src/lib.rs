@@ -22,6 +22,7 @@ mod dialect;
 mod generic;
 mod keys;
 pub mod kind;
+mod logs;
 pub mod messages;
 mod registry;
 pub mod tokens;
@@ -29,6 +30,7 @@ mod value;
 mod wire;
 
 pub use dialect::OtelGenAi;
+pub use logs::{attach_logs, is_gen_ai_log};
 pub use registry::default_dialects;
 
 use llmtrace_model::Span;

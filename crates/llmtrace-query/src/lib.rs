@@ -82,11 +82,17 @@ impl Query {
                 "invalid trace id {trace_id:?}: {e} (expected 32 hex characters)"
             ))
         })?;
-        let detail = self
+        let mut detail = self
             .reader
             .get_trace(project, id)
             .await?
             .ok_or_else(|| QueryError::NotFound(format!("trace {} not found", id.to_hex())))?;
+        // GenAI content sent as log records joins its span here, where both are known.
+        if detail.logs.iter().any(llmtrace_normalize::is_gen_ai_log) {
+            for s in &mut detail.spans {
+                llmtrace_normalize::attach_logs(&mut s.span, &detail.logs);
+            }
+        }
         Ok(TraceDetailView::from(&detail))
     }
 

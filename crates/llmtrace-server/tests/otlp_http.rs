@@ -340,3 +340,100 @@ async fn logs_and_metrics_are_accepted() {
     assert_eq!(h.pipeline.stats().spans_written, 0);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_ai_log_records_become_messages_of_their_span() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValueList};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let h = Harness::start(Options::default()).await;
+    let r = post(
+        &h,
+        "/v1/traces",
+        "application/x-protobuf",
+        request(rag_spans(1)).encode_to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let kvlist = |pairs: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>| AnyValue {
+        value: Some(any_value::Value::KvlistValue(KeyValueList {
+            values: pairs,
+        })),
+    };
+    let record = |name: &str, body: AnyValue, t: u64| LogRecord {
+        time_unix_nano: T0 + t,
+        event_name: name.into(),
+        trace_id: vec![1; 16],
+        span_id: vec![4; 8],
+        body: Some(body),
+        ..Default::default()
+    };
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![
+                    record(
+                        "gen_ai.user.message",
+                        kvlist(vec![kv("content", s("Summarize the contract"))]),
+                        1,
+                    ),
+                    record(
+                        "gen_ai.choice",
+                        kvlist(vec![
+                            kv("index", i(0)),
+                            kv("finish_reason", s("stop")),
+                            kv(
+                                "message",
+                                any_value::Value::KvlistValue(KeyValueList {
+                                    values: vec![kv("content", s("Three clauses."))],
+                                }),
+                            ),
+                        ]),
+                        2,
+                    ),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let r = post(
+        &h,
+        "/v1/logs",
+        "application/x-protobuf",
+        logs.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (_, d) = h.get_json(&format!("/api/traces/{TID1}")).await;
+    let llm = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "llm_call")
+        .unwrap();
+    assert_eq!(llm["input_messages"][0]["role"], "user");
+    assert_eq!(
+        llm["input_messages"][0]["parts"][0]["content"],
+        "Summarize the contract"
+    );
+    assert_eq!(
+        llm["output_messages"][0]["parts"][0]["content"],
+        "Three clauses."
+    );
+    let names: Vec<&str> = llm["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gen_ai.user.message", "gen_ai.choice"]);
+    let root = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "rag_query")
+        .unwrap();
+    assert!(root["input_messages"].as_array().unwrap().is_empty());
+    h.stop().await;
+}

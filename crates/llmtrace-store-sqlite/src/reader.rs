@@ -204,11 +204,38 @@ pub(crate) fn get_trace(
         });
     }
     let scores = load_scores(conn, pid, &trace_id).map_err(e)?;
+    let logs = load_logs(conn, pid, &trace_id)
+        .map_err(|m| StoreError::Permanent(format!("logs of trace {trace_id} unreadable: {m}")))?;
     Ok(Some(TraceDetail {
         scores,
+        logs,
         summary: rollup.summary,
         spans,
     }))
+}
+
+/// Log records correlated to a trace, oldest first.
+fn load_logs(
+    conn: &Connection,
+    pid: i64,
+    trace_id: &TraceId,
+) -> Result<Vec<llmtrace_model::LogRecord>, String> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT detail FROM logs WHERE project_id = ?1 AND trace_key = ?2 AND trace_id = ?3 \
+             ORDER BY time_ns, id",
+        )
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(params![pid, trace_id.key_i64(), &trace_id.0[..]], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(crate::rows::decode_log(&row.map_err(|e| e.to_string())?)?);
+    }
+    Ok(out)
 }
 
 /// Scores of a trace, oldest first.

@@ -96,6 +96,11 @@ pub(crate) fn encode_log(
     compress_if_worth_it(zstd, json)
 }
 
+/// Decodes a stored log record.
+pub(crate) fn decode_log(blob: &[u8]) -> Result<LogRecord, String> {
+    serde_json::from_slice(&json_of(blob)?).map_err(|e| e.to_string())
+}
+
 /// The details of a stored blob, in blob-index order.
 pub(crate) fn decode_blob(blob: &[u8]) -> Result<Vec<SpanDetail>, String> {
     serde_json::from_slice(&json_of(blob)?).map_err(|e| e.to_string())

@@ -136,6 +136,8 @@ pub struct TraceDetail {
     pub spans: Vec<StoredSpan>,
     /// Scores given to the trace or its spans, oldest first.
     pub scores: Vec<llmtrace_model::Score>,
+    /// Log records correlated to the trace (by trace id), oldest first.
+    pub logs: Vec<llmtrace_model::LogRecord>,
 }
 
 /// A page of traces.
