@@ -312,6 +312,9 @@ pub struct Span {
     pub counts_usage: bool,
     /// Cost: computed by the pricing stage, reported by the client, or unknown.
     pub cost: SpanCost,
+    /// The span is not finished yet (a LangSmith run posted but not yet patched, a Langfuse
+    /// observation created but not yet updated): a later copy of the same span replaces it.
+    pub incomplete: bool,
     /// Span attributes as sent (long values truncated with a marker).
     pub attributes: Attributes,
     /// Resource attributes as sent.

@@ -128,7 +128,7 @@ pub(crate) fn get_trace(
         .prepare_cached(
             "SELECT span_key, parent_key, name, service, kind, start_ns, end_ns, \
              status, counts_usage, blob_id, blob_index, counted, resource_id, \
-             cost_pico, reported_pico, unpriced, price_ref FROM spans \
+             cost_pico, reported_pico, unpriced, price_ref, incomplete FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
@@ -147,6 +147,7 @@ pub(crate) fn get_trace(
                     end_ns: r.get(6)?,
                     status: r.get(7)?,
                     counts_usage: r.get(8)?,
+                    incomplete: r.get(17)?,
                     cost: SpanCost {
                         computed: r.get::<_, Option<i64>>(13)?.map(Money::from_pico),
                         reported: r.get::<_, Option<i64>>(14)?.map(Money::from_pico),

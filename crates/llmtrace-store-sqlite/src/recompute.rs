@@ -84,6 +84,7 @@ pub(crate) fn batch(
                         end_ns: r.get(12)?,
                         status: r.get(13)?,
                         counts_usage: r.get(14)?,
+                        incomplete: false,
                         cost: SpanCost {
                             computed: r.get::<_, Option<i64>>(15)?.map(Money::from_pico),
                             reported: r.get::<_, Option<i64>>(16)?.map(Money::from_pico),

@@ -130,6 +130,7 @@ pub(crate) struct SpanRow {
     pub(crate) end_ns: i64,
     pub(crate) status: i64,
     pub(crate) counts_usage: bool,
+    pub(crate) incomplete: bool,
     pub(crate) cost: SpanCost,
     pub(crate) resource_attributes: std::sync::Arc<Attributes>,
 }
@@ -153,6 +154,7 @@ impl SpanRow {
             gen_ai: d.gen_ai,
             usage: d.usage,
             cost: self.cost,
+            incomplete: self.incomplete,
             counts_usage: self.counts_usage,
             attributes: d.attributes,
             resource_attributes: self.resource_attributes,

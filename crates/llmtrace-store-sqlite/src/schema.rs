@@ -137,6 +137,10 @@ CREATE TABLE scores (
 );
 CREATE INDEX scores_trace ON scores (project_id, trace_id);
 "#,
+    // 3: spans stored before they finished, replaced by their next copy.
+    r#"
+ALTER TABLE spans ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -255,6 +255,56 @@ fn pending_trace<'a>(
     })
 }
 
+/// What an incomplete stored span contributed to its trace's totals.
+struct OldContribution {
+    error: bool,
+    counted_usage: Option<UsageTotals>,
+}
+
+/// The stored copy of a span if it is incomplete (so replaceable), with its contribution.
+fn incomplete_row(
+    tx: &Transaction<'_>,
+    trace_ref: i64,
+    span_key: i64,
+) -> rusqlite::Result<Option<OldContribution>> {
+    tx.prepare_cached(
+        "SELECT status, counted, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
+         cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), unpriced, \
+         reported_pico IS NOT NULL FROM spans \
+         WHERE trace_ref = ?1 AND span_key = ?2 AND incomplete = 1",
+    )?
+    .query_row(params![trace_ref, span_key], |r| {
+        let n = |i: usize| -> rusqlite::Result<u64> {
+            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
+        };
+        let counted: bool = r.get(1)?;
+        let cost = r.get::<_, Option<i64>>(8)?;
+        let usage = UsageTotals {
+            calls: 1,
+            cost_pico: cost.unwrap_or(0),
+            unpriced: u64::from(cost.is_none() && r.get::<_, bool>(9)?),
+            reported: u64::from(r.get::<_, bool>(10)?),
+            ..if r.get::<_, bool>(2)? {
+                UsageTotals {
+                    input: n(3)?,
+                    output: n(4)?,
+                    cache_read: n(5)?,
+                    cache_write: n(6)?,
+                    reasoning: n(7)?,
+                    ..Default::default()
+                }
+            } else {
+                UsageTotals::default()
+            }
+        };
+        Ok(OldContribution {
+            error: r.get::<_, i64>(0)? == 2,
+            counted_usage: counted.then_some(usage),
+        })
+    })
+    .optional()
+}
+
 /// Ids a span row refers to.
 #[derive(Clone, Copy)]
 struct SpanCtx {
@@ -292,47 +342,68 @@ fn insert_span(
     });
     let (blob_id, blob_index) = (*blob_id, *blob_index);
     let u = &span.usage;
+    let values = params![
+        pid,
+        trace_ref,
+        span.span_id.key_i64(),
+        span.parent_span_id.map(|p| p.key_i64()),
+        span.name,
+        span.service,
+        span.kind.code(),
+        span.start_unix_nano as i64,
+        span.end_unix_nano as i64,
+        span.status.code(),
+        span.gen_ai.provider,
+        span.gen_ai.operation,
+        span.model(),
+        u.input.map(|v| v as i64),
+        u.output.map(|v| v as i64),
+        u.cache_read.map(|v| v as i64),
+        u.cache_write.map(|v| v as i64),
+        u.reasoning.map(|v| v as i64),
+        span.counts_usage,
+        counted,
+        blob_id,
+        blob_index,
+        ctx.resource_id,
+        span.cost.computed.map(|m| m.pico_usd),
+        span.cost.reported.map(|m| m.pico_usd),
+        span.cost.unpriced,
+        ctx.price_ref,
+        span.incomplete,
+    ];
     let inserted = tx
         .prepare_cached(
             "INSERT INTO spans (project_id, trace_ref, span_key, parent_key, \
              name, service, kind, start_ns, end_ns, status, provider, operation, model, \
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
              counts_usage, counted, blob_id, blob_index, resource_id, \
-             cost_pico, reported_pico, unpriced, price_ref) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27) \
+             cost_pico, reported_pico, unpriced, price_ref, incomplete) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28) \
              ON CONFLICT (trace_ref, span_key) DO NOTHING",
         )?
-        .execute(params![
-            pid,
-            trace_ref,
-            span.span_id.key_i64(),
-            span.parent_span_id.map(|p| p.key_i64()),
-            span.name,
-            span.service,
-            span.kind.code(),
-            span.start_unix_nano as i64,
-            span.end_unix_nano as i64,
-            span.status.code(),
-            span.gen_ai.provider,
-            span.gen_ai.operation,
-            span.model(),
-            u.input.map(|v| v as i64),
-            u.output.map(|v| v as i64),
-            u.cache_read.map(|v| v as i64),
-            u.cache_write.map(|v| v as i64),
-            u.reasoning.map(|v| v as i64),
-            span.counts_usage,
-            counted,
-            blob_id,
-            blob_index,
-            ctx.resource_id,
-            span.cost.computed.map(|m| m.pico_usd),
-            span.cost.reported.map(|m| m.pico_usd),
-            span.cost.unpriced,
-            ctx.price_ref,
-        ])?;
+        .execute(values)?;
     if inserted == 0 {
-        return Ok(false);
+        // Stored already: a repeat, unless the stored copy is incomplete, which this one replaces.
+        let Some(old) = incomplete_row(tx, trace_ref, span.span_id.key_i64())? else {
+            return Ok(false);
+        };
+        tx.prepare_cached(
+            "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
+             start_ns = ?8, end_ns = ?9, status = ?10, provider = ?11, operation = ?12, model = ?13, \
+             input_tokens = ?14, output_tokens = ?15, cache_read_tokens = ?16, \
+             cache_write_tokens = ?17, reasoning_tokens = ?18, counts_usage = ?19, counted = ?20, \
+             blob_id = ?21, blob_index = ?22, resource_id = ?23, cost_pico = ?24, \
+             reported_pico = ?25, unpriced = ?26, price_ref = ?27, incomplete = ?28 \
+             WHERE trace_ref = ?2 AND span_key = ?3",
+        )?
+        .execute(values)?;
+        let s = &mut trace.rollup.summary;
+        s.span_count = s.span_count.saturating_sub(1);
+        s.error_count = s.error_count.saturating_sub(u64::from(old.error));
+        if let Some(usage) = old.counted_usage {
+            trace.rollup.sub_usage(&usage);
+        }
     }
     if let Some((_, json, count)) = trace.blob.as_mut() {
         if *count > 0 {

@@ -61,7 +61,9 @@ pub struct WriteOutcome {
 ///   crash or power loss from then on. The pipeline acknowledges clients only after `Ok`.
 /// - **Atomic.** On `Err` nothing of the batch is visible; the caller may retry the whole batch.
 /// - **Idempotent** on (project, trace_id, span_id): the first stored copy stays, a repeat is
-///   counted in `spans_duplicate` and changes no total.
+///   counted in `spans_duplicate` and changes no total. The one exception: a copy stored with
+///   `incomplete` set is replaced by the next copy of the same span (whose contribution to the
+///   trace totals then replaces the old one); once stored complete, a span is final.
 /// - **Order-free.** Per-trace rollups are the same whatever order and grouping the spans of a
 ///   trace arrive in (children before parents, several batches minutes apart), following the
 ///   rules of [`TraceRollup`].

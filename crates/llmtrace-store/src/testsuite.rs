@@ -156,6 +156,48 @@ where
     cost_sort_and_filter(&make().await).await;
     recompute_updates_exactly_what_changed(&make().await).await;
     scores_attach_to_their_trace_and_replace_by_id(&make().await).await;
+    incomplete_spans_are_replaced_once(&make().await).await;
+}
+
+/// A span stored incomplete is replaced by its next copy (totals follow); a complete span is
+/// final, so later copies, incomplete or not, change nothing.
+pub async fn incomplete_spans_are_replaced_once<S: Store>(s: &S) {
+    let root = span(70, 1, None, "agent run", 0, 5000);
+    let mut started = priced(llm(70, 2, Some(1), "gpt-4o", 0, 0, 100, 0), 0);
+    started.incomplete = true;
+    started.usage = Default::default();
+    started.status = StatusCode::Error;
+    write(s, vec![root, started.clone()]).await;
+    let d = s.get_trace("default", tid(70)).await.unwrap().unwrap();
+    assert!(d.spans[1].span.incomplete);
+    assert_eq!(
+        (
+            d.summary.span_count,
+            d.summary.error_count,
+            d.summary.llm_call_count
+        ),
+        (2, 1, 1)
+    );
+    let finished = priced(llm(70, 2, Some(1), "gpt-4o", 100, 20, 100, 900), 500);
+    let out = write(s, vec![finished.clone()]).await;
+    assert_eq!(out.spans_written, 1);
+    let d = s.get_trace("default", tid(70)).await.unwrap().unwrap();
+    assert_eq!(d.spans[1].span, finished);
+    let sum = &d.summary;
+    assert_eq!(
+        (sum.span_count, sum.error_count, sum.llm_call_count),
+        (2, 0, 1)
+    );
+    assert_eq!(
+        (sum.input_tokens, sum.output_tokens, sum.cost_pico),
+        (100, 20, 500)
+    );
+    assert_eq!(sum.end_unix_nano, T0 + 5000 * MS);
+    // Final now: neither a retry nor a late incomplete copy changes it.
+    let again = write(s, vec![finished, started]).await;
+    assert_eq!((again.spans_written, again.spans_duplicate), (0, 2));
+    let d2 = s.get_trace("default", tid(70)).await.unwrap().unwrap();
+    assert_eq!(d2.summary, d.summary);
 }
 
 /// Scores show on their trace; the same id sent again replaces the score; projects are apart.
