@@ -226,6 +226,36 @@ impl Ingestor {
         })
     }
 
+    /// Normalizes and prices spans built by another receiver from its own wire format (as
+    /// OTel-style attributes, e.g. the Langfuse ingestion API), and stores them together with
+    /// `scores` in one atomic batch.
+    pub async fn export_raw_spans(
+        &self,
+        mut spans: Vec<llmtrace_model::Span>,
+        scores: Vec<llmtrace_model::Score>,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
+        let book = self.prices.current();
+        for span in &mut spans {
+            self.normalizer.normalize(span);
+            llmtrace_pricing::apply(&book, span);
+        }
+        let accepted = (spans.len() + scores.len()) as u64;
+        self.submit(
+            WriteBatch {
+                spans,
+                logs: vec![],
+                scores,
+            },
+            wire_bytes,
+        )
+        .await?;
+        Ok(ExportOutcome {
+            accepted,
+            rejected: Rejected::default(),
+        })
+    }
+
     async fn submit(&self, batch: WriteBatch, bytes: usize) -> Result<(), IngestError> {
         if batch.spans.is_empty() && batch.logs.is_empty() && batch.scores.is_empty() {
             return Ok(());

@@ -20,6 +20,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/public/health", get(health))
         .route("/api/public/scores", post(scores))
+        .route(
+            "/api/public/ingestion",
+            post(crate::langfuse_ingestion::ingestion),
+        )
         .route("/api/public/projects", get(projects))
         .route("/api/public/{*rest}", any(not_implemented))
 }
@@ -117,7 +121,10 @@ fn new_score_id() -> String {
     )
 }
 
-fn score_from_json(project: &str, v: &serde_json::Value) -> Result<llmtrace_model::Score, String> {
+pub(crate) fn score_from_json(
+    project: &str,
+    v: &serde_json::Value,
+) -> Result<llmtrace_model::Score, String> {
     let str_field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     let trace_id = str_field("traceId").ok_or("traceId is required")?;
     let name = str_field("name").ok_or("name is required")?;
@@ -156,8 +163,10 @@ fn score_from_json(project: &str, v: &serde_json::Value) -> Result<llmtrace_mode
         id: str_field("id")
             .filter(|s| !s.is_empty())
             .unwrap_or_else(new_score_id),
-        trace_id: trace_id.to_ascii_lowercase(),
-        observation_id: str_field("observationId").map(|s| s.to_ascii_lowercase()),
+        // Stored under the ids the trace's spans get (UUIDs and other ids mapped the same way).
+        trace_id: crate::langfuse_ingestion::trace_id_of(&trace_id).to_hex(),
+        observation_id: str_field("observationId")
+            .map(|s| crate::langfuse_ingestion::span_id_of(&s).to_hex()),
         name,
         value: num,
         string_value: label,

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 pub mod error;
 mod langfuse;
+mod langfuse_ingestion;
 mod otlp_grpc;
 mod otlp_http;
 mod run;

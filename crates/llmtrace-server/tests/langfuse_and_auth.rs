@@ -240,3 +240,140 @@ async fn langfuse_scores_are_stored_and_shown_on_their_trace_and_span() {
     assert_eq!(llm["scores"][0]["id"], "s1");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
+    let h = Harness::start(Options::default()).await;
+    let http = reqwest::Client::new();
+    let tid = "7b3f1c2e-9a4d-4e8f-b1c2-3d4e5f6a7b8c";
+    let batch = serde_json::json!({"batch": [
+        {"id": "e1", "type": "trace-create", "timestamp": "2026-01-01T00:00:00Z",
+         "body": {"id": tid, "name": "support-chat", "userId": "u-7", "sessionId": "s-9",
+                  "timestamp": "2026-01-01T00:00:00Z", "tags": ["beta"]}},
+        {"id": "e2", "type": "span-create", "timestamp": "2026-01-01T00:00:00.100Z",
+         "body": {"id": "obs-retrieve", "traceId": tid, "name": "retrieve",
+                  "startTime": "2026-01-01T00:00:00.100Z", "endTime": "2026-01-01T00:00:00.300Z"}},
+        {"id": "e3", "type": "generation-create", "timestamp": "2026-01-01T00:00:00.400Z",
+         "body": {"id": "obs-gen", "traceId": tid, "parentObservationId": "obs-retrieve",
+                  "name": "answer", "model": "claude-sonnet-4-6",
+                  "startTime": "2026-01-01T00:00:00.400Z",
+                  "input": [{"role": "user", "content": "Where is my order?"}]}},
+        {"id": "e4", "type": "generation-update", "timestamp": "2026-01-01T00:00:02Z",
+         "body": {"id": "obs-gen", "traceId": tid, "endTime": "2026-01-01T00:00:02Z",
+                  "output": {"role": "assistant", "content": "It ships today."},
+                  "usageDetails": {"input": 120, "output": 45, "cache_read_input_tokens": 30,
+                                   "cache_creation_input_tokens": 10}}},
+        {"id": "e5", "type": "score-create", "timestamp": "2026-01-01T00:00:03Z",
+         "body": {"id": "sc-1", "traceId": tid, "name": "helpful", "value": 1, "dataType": "NUMERIC"}},
+        {"id": "e6", "type": "sdk-log", "timestamp": "2026-01-01T00:00:03Z", "body": {"log": "hi"}},
+        {"id": "e7", "type": "dataset-explode", "timestamp": "2026-01-01T00:00:03Z", "body": {}},
+        {"id": "e8", "type": "span-create", "timestamp": "2026-01-01T00:00:03Z"},
+        {"id": "e9", "type": "span-update", "timestamp": "2026-01-01T00:00:03Z",
+         "body": {"id": "not-here", "traceId": tid, "output": "x"}}
+    ]});
+    let r = http
+        .post(h.url("/api/public/ingestion"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 207);
+    let j: serde_json::Value = r.json().await.unwrap();
+    let ok: Vec<&str> = j["successes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in ["e1", "e2", "e3", "e4", "e5", "e6"] {
+        assert!(ok.contains(&id), "{id} in {j}");
+    }
+    let bad: Vec<&str> = j["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(bad.len(), 3, "{j}");
+    for id in ["e7", "e8", "e9"] {
+        assert!(bad.contains(&id), "{id} in {j}");
+    }
+
+    let trace_hex = tid.replace('-', "");
+    let (st, d) = h.get_json(&format!("/api/traces/{trace_hex}")).await;
+    assert_eq!(st, 200, "{d}");
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "support-chat");
+    assert_eq!(t["user_id"], "u-7");
+    assert_eq!(t["session_id"], "s-9");
+    // Langfuse's usage convention (input without cache) converted: 120 + 30 + 10 = 160.
+    assert_eq!(t["input_tokens"], 160);
+    assert_eq!(t["output_tokens"], 45);
+    assert_eq!(t["llm_call_count"], 1);
+    let spans = d["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 3);
+    let by = |n: &str| spans.iter().find(|s| s["name"] == n).unwrap();
+    assert_eq!(by("answer")["kind"], "llm");
+    assert_eq!(by("answer")["request_model"], "claude-sonnet-4-6");
+    assert_eq!(by("answer")["parent_span_id"], by("retrieve")["span_id"]);
+    assert_eq!(
+        by("retrieve")["parent_span_id"],
+        by("support-chat")["span_id"]
+    );
+    assert_eq!(by("answer")["duration_ms"], 1600.0);
+    assert!(by("answer")["cost_usd"].as_f64().unwrap() > 0.0);
+    assert_eq!(d["scores"][0]["name"], "helpful");
+
+    // A generation created unfinished in one batch is completed by its next copy.
+    let b1 = serde_json::json!({"batch": [
+        {"id": "f1", "type": "generation-create", "timestamp": "2026-01-01T00:01:00Z",
+         "body": {"id": "obs-late", "traceId": tid, "name": "late", "model": "gpt-4o",
+                  "startTime": "2026-01-01T00:01:00Z"}}]});
+    assert_eq!(
+        http.post(h.url("/api/public/ingestion"))
+            .json(&b1)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        207
+    );
+    let b2 = serde_json::json!({"batch": [
+        {"id": "f2", "type": "generation-create", "timestamp": "2026-01-01T00:01:05Z",
+         "body": {"id": "obs-late", "traceId": tid, "name": "late", "model": "gpt-4o",
+                  "startTime": "2026-01-01T00:01:00Z", "endTime": "2026-01-01T00:01:05Z",
+                  "usageDetails": {"input": 50, "output": 5}}}]});
+    assert_eq!(
+        http.post(h.url("/api/public/ingestion"))
+            .json(&b2)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        207
+    );
+    let (_, d) = h.get_json(&format!("/api/traces/{trace_hex}")).await;
+    let late = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "late")
+        .unwrap()
+        .clone();
+    assert_eq!(late["duration_ms"], 5000.0);
+    assert_eq!(late["input_tokens"], 50);
+    assert_eq!(d["trace"]["llm_call_count"], 2);
+    assert_eq!(d["trace"]["input_tokens"], 210);
+
+    // Wrong top-level shape: 400 with Langfuse's {message, errors}.
+    let r = http
+        .post(h.url("/api/public/ingestion"))
+        .json(&serde_json::json!({"events": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(j["message"].as_str().unwrap().contains("batch"));
+    h.stop().await;
+}
