@@ -12,15 +12,32 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use llmtrace_ingest::{ErrorClass, IngestError};
 
-/// One API key pair and the project it opens.
+/// One API key pair and the project it opens. Only a SHA-256 digest of the secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     /// The project.
     pub project: String,
     /// Public key (Langfuse `pk-lf-...`), used with Basic auth.
     pub public_key: String,
-    /// Secret key.
-    pub secret_key: String,
+    /// SHA-256 of the secret key.
+    pub secret_sha256: [u8; 32],
+}
+
+impl ApiKey {
+    /// A key from its plain secret (hashed here, never stored).
+    pub fn new(project: impl Into<String>, public_key: impl Into<String>, secret: &str) -> Self {
+        ApiKey {
+            project: project.into(),
+            public_key: public_key.into(),
+            secret_sha256: sha256(secret),
+        }
+    }
+}
+
+/// SHA-256 of a secret.
+pub fn sha256(secret: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).into()
 }
 
 /// The server's authentication policy.
@@ -30,13 +47,11 @@ pub struct Auth {
     default_project: String,
 }
 
-/// Compares secrets without an early exit on the first differing byte.
-fn secret_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// Compares a presented secret with a stored digest without an early exit on the first
+/// differing byte.
+fn secret_eq(stored: &[u8; 32], presented: &str) -> bool {
+    let p = sha256(presented);
+    stored.iter().zip(p.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Auth {
@@ -98,7 +113,7 @@ impl Auth {
                 return self
                     .keys
                     .iter()
-                    .find(|k| k.public_key == pk && secret_eq(&k.secret_key, sk))
+                    .find(|k| k.public_key == pk && secret_eq(&k.secret_sha256, sk))
                     .map(|k| k.project.as_str())
                     .ok_or_else(|| unauthenticated("invalid API key"));
             }
@@ -124,7 +139,7 @@ impl Auth {
     fn by_secret(&self, secret: &str) -> Result<&str, IngestError> {
         self.keys
             .iter()
-            .find(|k| secret_eq(&k.secret_key, secret))
+            .find(|k| secret_eq(&k.secret_sha256, secret))
             .map(|k| k.project.as_str())
             .ok_or_else(|| IngestError::new(ErrorClass::Unauthenticated, "invalid API key"))
     }
@@ -146,16 +161,8 @@ mod tests {
     #[test]
     fn keys_map_requests_to_projects() {
         let auth = Auth::with_keys(vec![
-            ApiKey {
-                project: "acme".into(),
-                public_key: "pk-lf-1".into(),
-                secret_key: "sk-lf-1".into(),
-            },
-            ApiKey {
-                project: "beta".into(),
-                public_key: "pk-2".into(),
-                secret_key: "sk-2".into(),
-            },
+            ApiKey::new("acme", "pk-lf-1", "sk-lf-1"),
+            ApiKey::new("beta", "pk-2", "sk-2"),
         ]);
         let basic = base64::engine::general_purpose::STANDARD.encode("pk-lf-1:sk-lf-1");
         assert_eq!(

@@ -12,7 +12,7 @@ mod otlp_grpc;
 mod otlp_http;
 mod run;
 
-pub use auth::{ApiKey, Auth};
+pub use auth::{sha256, ApiKey, Auth};
 pub use run::{BoundServer, ServerConfig};
 
 use llmtrace_ingest::Ingestor;

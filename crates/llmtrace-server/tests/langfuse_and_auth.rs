@@ -10,16 +10,8 @@ use std::io::Write;
 
 fn keys() -> Vec<llmtrace_server::ApiKey> {
     vec![
-        llmtrace_server::ApiKey {
-            project: "acme".into(),
-            public_key: "pk-lf-acme".into(),
-            secret_key: "sk-lf-acme".into(),
-        },
-        llmtrace_server::ApiKey {
-            project: "beta".into(),
-            public_key: "pk-lf-beta".into(),
-            secret_key: "sk-lf-beta".into(),
-        },
+        llmtrace_server::ApiKey::new("acme", "pk-lf-acme", "sk-lf-acme"),
+        llmtrace_server::ApiKey::new("beta", "pk-lf-beta", "sk-lf-beta"),
     ]
 }
 

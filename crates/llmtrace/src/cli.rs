@@ -50,6 +50,34 @@ pub(crate) enum Command {
     /// prices.
     #[command(subcommand)]
     Pricing(PricingCommand),
+    /// Projects (tenants) and their API keys.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ProjectsCommand {
+    /// Create a project and print its keys: a Langfuse-style public/secret pair; the secret also
+    /// works as a bearer key (OTLP, API) and as a LangSmith `x-api-key`.
+    Create(ProjectsCreateArgs),
+    /// List projects and their public keys.
+    List(ProjectsListArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ProjectsCreateArgs {
+    /// Project name: letters, digits, `-` and `_`.
+    pub(crate) name: String,
+    /// The server's data dir, where `api_keys.toml` lives.
+    #[arg(long, env = "LLMTRACE_DATA_DIR", default_value = "./llmtrace-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ProjectsListArgs {
+    /// The server's data dir, where `api_keys.toml` lives.
+    #[arg(long, env = "LLMTRACE_DATA_DIR", default_value = "./llmtrace-data")]
+    pub(crate) data_dir: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

@@ -75,11 +75,7 @@ fn parse_api_key(s: &str) -> anyhow::Result<llmtrace_server::ApiKey> {
     let mut parts = s.trim().splitn(3, ':');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(p), Some(pk), Some(sk)) if !p.is_empty() && !pk.is_empty() && !sk.is_empty() => {
-            Ok(llmtrace_server::ApiKey {
-                project: p.into(),
-                public_key: pk.into(),
-                secret_key: sk.into(),
-            })
+            Ok(llmtrace_server::ApiKey::new(p, pk, sk))
         }
         _ => bail!("--api-key must be PROJECT:PUBLIC_KEY:SECRET_KEY"),
     }
@@ -180,11 +176,7 @@ impl ServeConfig {
             api_keys: if args.api_keys.is_empty() {
                 file.api_keys
                     .into_iter()
-                    .map(|k| llmtrace_server::ApiKey {
-                        project: k.project,
-                        public_key: k.public_key,
-                        secret_key: k.secret_key,
-                    })
+                    .map(|k| llmtrace_server::ApiKey::new(k.project, k.public_key, &k.secret_key))
                     .collect()
             } else {
                 args.api_keys
@@ -198,6 +190,9 @@ impl ServeConfig {
                 .or(file.log)
                 .unwrap_or_else(|| "info".into()),
         };
+        let mut cfg = cfg;
+        let stored = crate::projects::load(&cfg.data_dir)?;
+        cfg.api_keys.extend(crate::projects::server_keys(&stored)?);
         let allow_unauthenticated =
             args.allow_unauthenticated || file.allow_unauthenticated.unwrap_or(false);
         for (name, a) in [

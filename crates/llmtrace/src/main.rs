@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod demo;
 mod pricing;
+mod projects;
 mod serve;
 
 use clap::Parser;
@@ -21,6 +22,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Stats(args) => client::stats(&cli.server, args).await,
         cli::Command::Demo(args) => demo::run(&cli.server, args).await,
         cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
+        cli::Command::Projects(cmd) => projects::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -183,3 +183,54 @@ fn python_opentelemetry_sdk_over_every_otlp_transport() {
     }
     server.stop();
 }
+
+#[test]
+fn projects_create_keys_that_scope_ingest_and_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |name: &str| {
+        let out = Command::new(bin())
+            .args(["projects", "create", name, "--data-dir", dir.path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let secret = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("secret key"))
+            .unwrap()
+            .trim()
+            .to_string();
+        assert!(secret.starts_with("sk-lf-"), "{text}");
+        secret
+    };
+    let acme = create("acme");
+    let beta = create("beta");
+    let bad = Command::new(bin())
+        .args(["projects", "create", "no spaces", "--data-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let keys = std::fs::read_to_string(dir.path().join("api_keys.toml")).unwrap();
+    assert!(!keys.contains(&acme), "secrets are stored hashed only");
+    let list = Command::new(bin())
+        .args(["projects", "list", "--data-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("acme") && list.contains("beta") && list.contains("pk-lf-"), "{list}");
+
+    let server = Server::start(dir.path());
+    let (ok, out) = server.cli(&["--secret-key", &acme, "demo", "--traces", "5"]);
+    assert!(ok, "{out}");
+    let (ok, out) = server.cli(&["traces"]);
+    assert!(!ok && out.contains("401"), "no key, no access: {out}");
+    let (ok, acme_list) = server.cli(&["--secret-key", &acme, "traces", "--json"]);
+    assert!(ok, "{acme_list}");
+    let acme_list: serde_json::Value = serde_json::from_str(&acme_list).unwrap();
+    assert_eq!(acme_list["traces"].as_array().unwrap().len(), 5);
+    let (ok, beta_list) = server.cli(&["--secret-key", &beta, "traces", "--json"]);
+    assert!(ok, "{beta_list}");
+    let beta_list: serde_json::Value = serde_json::from_str(&beta_list).unwrap();
+    assert!(beta_list["traces"].as_array().unwrap().is_empty(), "beta sees nothing of acme");
+    server.stop();
+}
