@@ -51,7 +51,11 @@ pub struct Auth {
 /// differing byte.
 fn secret_eq(stored: &[u8; 32], presented: &str) -> bool {
     let p = sha256(presented);
-    stored.iter().zip(p.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    stored
+        .iter()
+        .zip(p.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 impl Auth {

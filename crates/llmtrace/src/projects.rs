@@ -38,7 +38,9 @@ pub(crate) fn keys_path(data_dir: &Path) -> PathBuf {
 pub(crate) fn load(data_dir: &Path) -> anyhow::Result<KeyFile> {
     let path = keys_path(data_dir);
     match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("invalid key file {}", path.display())),
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("invalid key file {}", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KeyFile::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -78,7 +80,9 @@ pub(crate) fn run(cmd: ProjectsCommand) -> anyhow::Result<()> {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn create(a: ProjectsCreateArgs) -> anyhow::Result<()> {
@@ -111,13 +115,18 @@ fn create(a: ProjectsCreateArgs) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
-    println!("project {} created; its keys (the secret is shown only now):", a.name);
+    println!(
+        "project {} created; its keys (the secret is shown only now):",
+        a.name
+    );
     println!("  public key  {public_key}");
     println!("  secret key  {secret_key}");
     println!();
     println!("Langfuse SDKs:  LANGFUSE_PUBLIC_KEY={public_key} LANGFUSE_SECRET_KEY={secret_key} LANGFUSE_HOST=http://127.0.0.1:4318");
     println!("OpenTelemetry:  OTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer {secret_key}\"");
-    println!("LangSmith SDKs: LANGSMITH_API_KEY={secret_key} LANGSMITH_ENDPOINT=http://127.0.0.1:4318");
+    println!(
+        "LangSmith SDKs: LANGSMITH_API_KEY={secret_key} LANGSMITH_ENDPOINT=http://127.0.0.1:4318"
+    );
     println!("llmtrace CLI:   LLMTRACE_SECRET_KEY={secret_key}");
     println!();
     println!("Restart `llmtrace serve` to load it; with keys, every request needs one.");

@@ -189,10 +189,20 @@ fn projects_create_keys_that_scope_ingest_and_queries() {
     let dir = tempfile::tempdir().unwrap();
     let create = |name: &str| {
         let out = Command::new(bin())
-            .args(["projects", "create", name, "--data-dir", dir.path().to_str().unwrap()])
+            .args([
+                "projects",
+                "create",
+                name,
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let secret = text
             .lines()
@@ -206,18 +216,32 @@ fn projects_create_keys_that_scope_ingest_and_queries() {
     let acme = create("acme");
     let beta = create("beta");
     let bad = Command::new(bin())
-        .args(["projects", "create", "no spaces", "--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "projects",
+            "create",
+            "no spaces",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     let keys = std::fs::read_to_string(dir.path().join("api_keys.toml")).unwrap();
     assert!(!keys.contains(&acme), "secrets are stored hashed only");
     let list = Command::new(bin())
-        .args(["projects", "list", "--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "projects",
+            "list",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&list.stdout);
-    assert!(list.contains("acme") && list.contains("beta") && list.contains("pk-lf-"), "{list}");
+    assert!(
+        list.contains("acme") && list.contains("beta") && list.contains("pk-lf-"),
+        "{list}"
+    );
 
     let server = Server::start(dir.path());
     let (ok, out) = server.cli(&["--secret-key", &acme, "demo", "--traces", "5"]);
@@ -231,6 +255,9 @@ fn projects_create_keys_that_scope_ingest_and_queries() {
     let (ok, beta_list) = server.cli(&["--secret-key", &beta, "traces", "--json"]);
     assert!(ok, "{beta_list}");
     let beta_list: serde_json::Value = serde_json::from_str(&beta_list).unwrap();
-    assert!(beta_list["traces"].as_array().unwrap().is_empty(), "beta sees nothing of acme");
+    assert!(
+        beta_list["traces"].as_array().unwrap().is_empty(),
+        "beta sees nothing of acme"
+    );
     server.stop();
 }
