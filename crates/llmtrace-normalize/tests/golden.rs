@@ -1,7 +1,11 @@
 //! Golden cases: realistic attribute sets as real SDKs send them, normalized end to end.
 
+mod common;
+
+use common::span_with_kind as span;
+use common::*;
 use llmtrace_model::{
-    AttrValue, Attributes, Message, MessagePart, Span, SpanEvent, SpanKind, StatusCode, Usage,
+    AttrValue, Message, MessagePart, Span, SpanEvent, SpanKind, StatusCode, Usage,
 };
 use llmtrace_normalize::{Dialect, Normalizer, OtelGenAi};
 use serde_json::json;
@@ -9,15 +13,6 @@ use serde_json::json;
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-fn s(v: &str) -> AttrValue {
-    AttrValue::Str(v.to_owned())
-}
-fn i(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-fn f(v: f64) -> AttrValue {
-    AttrValue::Double(v)
-}
 fn b(v: bool) -> AttrValue {
     AttrValue::Bool(v)
 }
@@ -27,13 +22,6 @@ fn arr(items: &[&str]) -> AttrValue {
 fn kv(pairs: Vec<(&str, AttrValue)>) -> AttrValue {
     AttrValue::Map(attrs(pairs))
 }
-fn attrs(pairs: Vec<(&str, AttrValue)>) -> Attributes {
-    let mut a = Attributes::default();
-    for (k, v) in pairs {
-        a.push(k, v);
-    }
-    a
-}
 fn event(name: &str, pairs: Vec<(&str, AttrValue)>) -> SpanEvent {
     SpanEvent {
         time_unix_nano: 1_700_000_000_500_000_000,
@@ -41,41 +29,12 @@ fn event(name: &str, pairs: Vec<(&str, AttrValue)>) -> SpanEvent {
         attributes: attrs(pairs),
     }
 }
-fn span(name: &str, otel_kind: i32, pairs: Vec<(&str, AttrValue)>) -> Span {
-    Span {
-        project: "default".into(),
-        name: name.into(),
-        service: "svc".into(),
-        start_unix_nano: 1_700_000_000_000_000_000,
-        end_unix_nano: 1_700_000_001_000_000_000,
-        otel_kind,
-        attributes: attrs(pairs),
-        ..Span::default()
-    }
-}
-fn normalized(mut sp: Span) -> Span {
-    Normalizer::new().normalize(&mut sp);
-    sp
-}
-fn usage(
-    input: Option<u64>,
-    output: Option<u64>,
-    cache_read: Option<u64>,
-    cache_write: Option<u64>,
-    reasoning: Option<u64>,
-) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write,
-        cache_write_1h: None,
-        reasoning,
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The table
+
+// This table checks `error_type` where the shared one in `common` checks user and session, so
+// its `Expect` and runner stay here (shadowing the shared `Expect`).
 
 /// What a case must normalize to (every listed field is compared exactly).
 struct Expect {
@@ -112,15 +71,7 @@ impl Default for Expect {
     }
 }
 
-struct Case {
-    name: &'static str,
-    span: Span,
-    expect: Expect,
-    /// Extra, case-specific assertions.
-    extra: fn(&Span),
-}
-
-fn no_extra(_: &Span) {}
+type Case = common::Case<Expect>;
 
 fn cases() -> Vec<Case> {
     vec![

@@ -1,59 +1,14 @@
 //! MLflow golden cases: JSON-quoted values, span types, token usage with the 1-hour cache part,
 //! span inputs / outputs as messages and parameters, reported cost.
 
-use llmtrace_model::{AttrValue, Attributes, Message, Money, Span, SpanKind, Usage};
-use llmtrace_normalize::Normalizer;
+mod common;
+
+use common::*;
+use llmtrace_model::{AttrValue, Message, Money, SpanKind, Usage};
 
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-fn s(v: &str) -> AttrValue {
-    AttrValue::Str(v.to_owned())
-}
-fn attrs(pairs: Vec<(&str, AttrValue)>) -> Attributes {
-    let mut a = Attributes::default();
-    for (k, v) in pairs {
-        a.push(k, v);
-    }
-    a
-}
-/// A span starting at 2023-11-14T22:13:20Z and lasting one second.
-fn span(name: &str, scope: &str, pairs: Vec<(&str, AttrValue)>) -> Span {
-    Span {
-        project: "default".into(),
-        name: name.into(),
-        service: "svc".into(),
-        start_unix_nano: 1_700_000_000_000_000_000,
-        end_unix_nano: 1_700_000_001_000_000_000,
-        otel_kind: 1,
-        scope_name: scope.into(),
-        attributes: attrs(pairs),
-        ..Span::default()
-    }
-}
-fn normalized(mut sp: Span) -> Span {
-    Normalizer::new().normalize(&mut sp);
-    sp
-}
-fn usage(
-    input: Option<u64>,
-    output: Option<u64>,
-    cache_read: Option<u64>,
-    cache_write: Option<u64>,
-    reasoning: Option<u64>,
-) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write,
-        cache_write_1h: None,
-        reasoning,
-    }
-}
-fn usd(amount: f64) -> Option<Money> {
-    Money::from_f64_usd(amount)
-}
 /// MLflow JSON-encodes every attribute value.
 fn q(v: &str) -> AttrValue {
     s(&serde_json::to_string(v).unwrap())

@@ -1,9 +1,11 @@
 //! Golden cases for the OpenInference dialect: attribute sets as the OpenInference instrumentors
 //! (anthropic 3.1.0, openai 0.1.66) send them, normalized end to end through the default registry.
 
+mod common;
+
+use common::*;
 use llmtrace_model::{
     AttrValue, Attributes, Message, MessagePart, Money, Span, SpanEvent, SpanKind, StatusCode,
-    Usage,
 };
 use llmtrace_normalize::Normalizer;
 use serde_json::json;
@@ -11,24 +13,6 @@ use serde_json::json;
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-const START: u64 = 1_700_000_000_000_000_000;
-
-fn s(v: &str) -> AttrValue {
-    AttrValue::Str(v.to_owned())
-}
-fn i(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-fn f(v: f64) -> AttrValue {
-    AttrValue::Double(v)
-}
-fn attrs(pairs: Vec<(&str, AttrValue)>) -> Attributes {
-    let mut a = Attributes::default();
-    for (k, v) in pairs {
-        a.push(k, v);
-    }
-    a
-}
 fn event_at(name: &str, offset_ms: u64) -> SpanEvent {
     SpanEvent {
         time_unix_nano: START + offset_ms * 1_000_000,
@@ -36,93 +20,13 @@ fn event_at(name: &str, offset_ms: u64) -> SpanEvent {
         attributes: Attributes::default(),
     }
 }
+/// An INTERNAL span with no instrumentation scope (see [`common::span`]).
 fn span(name: &str, pairs: Vec<(&str, AttrValue)>) -> Span {
-    Span {
-        project: "default".into(),
-        name: name.into(),
-        service: "svc".into(),
-        start_unix_nano: START,
-        end_unix_nano: START + 1_000_000_000,
-        otel_kind: 1,
-        attributes: attrs(pairs),
-        ..Span::default()
-    }
-}
-fn normalized(mut sp: Span) -> Span {
-    Normalizer::new().normalize(&mut sp);
-    sp
-}
-fn usage(
-    input: Option<u64>,
-    output: Option<u64>,
-    cache_read: Option<u64>,
-    cache_write: Option<u64>,
-    reasoning: Option<u64>,
-) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write,
-        cache_write_1h: None,
-        reasoning,
-    }
-}
-fn text(content: &str) -> MessagePart {
-    MessagePart::Text {
-        content: content.into(),
-    }
+    common::span(name, "", pairs)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The table
-
-/// What a case must normalize to (every field is compared exactly).
-struct Expect {
-    kind: SpanKind,
-    provider: Option<&'static str>,
-    provider_raw: Option<&'static str>,
-    operation: Option<&'static str>,
-    request_model: Option<&'static str>,
-    response_model: Option<&'static str>,
-    usage: Usage,
-    counts_usage: bool,
-    finish_reasons: &'static [&'static str],
-    user_id: Option<&'static str>,
-    session_id: Option<&'static str>,
-    input_messages: usize,
-    output_messages: usize,
-}
-
-impl Default for Expect {
-    fn default() -> Self {
-        Expect {
-            kind: SpanKind::Span,
-            provider: None,
-            provider_raw: None,
-            operation: None,
-            request_model: None,
-            response_model: None,
-            usage: Usage::default(),
-            counts_usage: false,
-            finish_reasons: &[],
-            user_id: None,
-            session_id: None,
-            input_messages: 0,
-            output_messages: 0,
-        }
-    }
-}
-
-struct Case {
-    name: &'static str,
-    span: Span,
-    expect: Expect,
-    /// Extra, case-specific assertions.
-    extra: fn(&Span),
-}
-
-fn no_extra(_: &Span) {}
 
 fn cases() -> Vec<Case> {
     vec![
@@ -736,48 +640,7 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn golden_cases() {
-    for case in cases() {
-        let sp = normalized(case.span);
-        let e = &case.expect;
-        let g = &sp.gen_ai;
-        let n = case.name;
-        assert_eq!(sp.kind, e.kind, "{n}: kind");
-        assert_eq!(g.provider.as_deref(), e.provider, "{n}: provider");
-        assert_eq!(
-            g.provider_raw.as_deref(),
-            e.provider_raw,
-            "{n}: provider_raw"
-        );
-        assert_eq!(g.operation.as_deref(), e.operation, "{n}: operation");
-        assert_eq!(
-            g.request_model.as_deref(),
-            e.request_model,
-            "{n}: request_model"
-        );
-        assert_eq!(
-            g.response_model.as_deref(),
-            e.response_model,
-            "{n}: response_model"
-        );
-        assert_eq!(sp.usage, e.usage, "{n}: usage");
-        assert_eq!(sp.counts_usage, e.counts_usage, "{n}: counts_usage");
-        assert_eq!(g.finish_reasons, e.finish_reasons, "{n}: finish_reasons");
-        assert_eq!(g.user_id.as_deref(), e.user_id, "{n}: user_id");
-        assert_eq!(g.session_id.as_deref(), e.session_id, "{n}: session_id");
-        assert_eq!(
-            g.input_messages.len(),
-            e.input_messages,
-            "{n}: input_messages {:?}",
-            g.input_messages
-        );
-        assert_eq!(
-            g.output_messages.len(),
-            e.output_messages,
-            "{n}: output_messages {:?}",
-            g.output_messages
-        );
-        (case.extra)(&sp);
-    }
+    assert_cases(cases());
 }
 
 #[test]

@@ -2,66 +2,16 @@
 //! dialect reads the key), OpenAI left alone, totals never trusted, reported cost, TTFT, and the
 //! attribute-less error span.
 
-use llmtrace_model::{AttrValue, Attributes, Money, Span, SpanEvent, SpanKind, StatusCode, Usage};
+mod common;
+
+use common::*;
+use llmtrace_model::{AttrValue, Span, SpanEvent, SpanKind, StatusCode, Usage};
 use llmtrace_normalize::{Dialect, Normalizer, OtelGenAi};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-fn s(v: &str) -> AttrValue {
-    AttrValue::Str(v.to_owned())
-}
-fn i(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-fn f(v: f64) -> AttrValue {
-    AttrValue::Double(v)
-}
-fn attrs(pairs: Vec<(&str, AttrValue)>) -> Attributes {
-    let mut a = Attributes::default();
-    for (k, v) in pairs {
-        a.push(k, v);
-    }
-    a
-}
-/// A span starting at 2023-11-14T22:13:20Z and lasting one second.
-fn span(name: &str, scope: &str, pairs: Vec<(&str, AttrValue)>) -> Span {
-    Span {
-        project: "default".into(),
-        name: name.into(),
-        service: "svc".into(),
-        start_unix_nano: 1_700_000_000_000_000_000,
-        end_unix_nano: 1_700_000_001_000_000_000,
-        otel_kind: 1,
-        scope_name: scope.into(),
-        attributes: attrs(pairs),
-        ..Span::default()
-    }
-}
-fn normalized(mut sp: Span) -> Span {
-    Normalizer::new().normalize(&mut sp);
-    sp
-}
-fn usage(
-    input: Option<u64>,
-    output: Option<u64>,
-    cache_read: Option<u64>,
-    cache_write: Option<u64>,
-    reasoning: Option<u64>,
-) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write,
-        cache_write_1h: None,
-        reasoning,
-    }
-}
-fn usd(amount: f64) -> Option<Money> {
-    Money::from_f64_usd(amount)
-}
 fn openlit_span(name: &str, pairs: Vec<(&str, AttrValue)>) -> Span {
     let mut sp = span(name, "openlit.otel.tracing", pairs);
     sp.otel_kind = 3;

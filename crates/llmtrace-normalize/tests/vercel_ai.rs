@@ -1,63 +1,12 @@
 //! Vercel AI SDK (`ai.*`) golden cases: v6 and v5 provider-call spans, outer aggregate spans,
 //! embeddings, tool calls, and the priority over the OTel reading of the shared `gen_ai.*` keys.
 
-use llmtrace_model::{AttrValue, Attributes, Message, MessagePart, Span, SpanKind, Usage};
+mod common;
+
+use common::*;
+use llmtrace_model::{AttrValue, Message, MessagePart, SpanKind, Usage};
 use llmtrace_normalize::{Dialect, Normalizer, OtelGenAi};
 use serde_json::json;
-
-// ---------------------------------------------------------------------------------------------
-// Builders
-
-fn s(v: &str) -> AttrValue {
-    AttrValue::Str(v.to_owned())
-}
-fn i(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-fn f(v: f64) -> AttrValue {
-    AttrValue::Double(v)
-}
-fn attrs(pairs: Vec<(&str, AttrValue)>) -> Attributes {
-    let mut a = Attributes::default();
-    for (k, v) in pairs {
-        a.push(k, v);
-    }
-    a
-}
-/// A span starting at 2023-11-14T22:13:20Z and lasting one second.
-fn span(name: &str, scope: &str, pairs: Vec<(&str, AttrValue)>) -> Span {
-    Span {
-        project: "default".into(),
-        name: name.into(),
-        service: "svc".into(),
-        start_unix_nano: 1_700_000_000_000_000_000,
-        end_unix_nano: 1_700_000_001_000_000_000,
-        otel_kind: 1,
-        scope_name: scope.into(),
-        attributes: attrs(pairs),
-        ..Span::default()
-    }
-}
-fn normalized(mut sp: Span) -> Span {
-    Normalizer::new().normalize(&mut sp);
-    sp
-}
-fn usage(
-    input: Option<u64>,
-    output: Option<u64>,
-    cache_read: Option<u64>,
-    cache_write: Option<u64>,
-    reasoning: Option<u64>,
-) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write,
-        cache_write_1h: None,
-        reasoning,
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cases
