@@ -8,6 +8,8 @@ mod auth;
 pub mod error;
 mod langfuse;
 mod langfuse_ingestion;
+mod langsmith;
+mod openai_agents;
 mod otlp_grpc;
 mod otlp_http;
 mod run;
@@ -42,6 +44,8 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
     otlp_http::routes()
         .merge(api::routes())
         .merge(langfuse::routes())
+        .merge(langsmith::routes())
+        .merge(openai_agents::routes())
         .fallback(api::not_found)
         .with_state(state)
 }
