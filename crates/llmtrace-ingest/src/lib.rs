@@ -120,26 +120,22 @@ impl Ingestor {
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
         let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
-        let mut spans = converted.items;
-        let book = self.prices.current();
-        for span in &mut spans {
-            self.normalizer.normalize(span);
-            llmtrace_pricing::apply(&book, span);
-        }
-        let accepted = spans.len() as u64;
-        self.submit(
-            WriteBatch {
-                spans,
-                logs: vec![],
-                scores: vec![],
-            },
-            wire_bytes,
-        )
-        .await?;
-        Ok(ExportOutcome {
-            accepted,
-            rejected: converted.rejected,
-        })
+        let mut outcome = self
+            .store_spans(converted.items, true, vec![], wire_bytes)
+            .await?;
+        outcome.rejected = converted.rejected;
+        Ok(outcome)
+    }
+
+    /// Prices and stores spans that a receiver already normalized from its own wire format (the
+    /// LangSmith run endpoints build finished [`llmtrace_model::Span`]s directly, with no OTel
+    /// attributes to normalize); `wire_bytes` sizes them for the queue bound.
+    pub async fn export_spans(
+        &self,
+        spans: Vec<llmtrace_model::Span>,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
+        self.store_spans(spans, false, vec![], wire_bytes).await
     }
 
     /// Decodes and stores a logs export body.
@@ -231,13 +227,28 @@ impl Ingestor {
     /// `scores` in one atomic batch.
     pub async fn export_raw_spans(
         &self,
+        spans: Vec<llmtrace_model::Span>,
+        scores: Vec<llmtrace_model::Score>,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
+        self.store_spans(spans, true, scores, wire_bytes).await
+    }
+
+    /// The stages after decoding, shared by every receiver: normalize (when the spans still
+    /// carry dialect attributes to interpret), price, and store with `scores` in one atomic
+    /// batch.
+    async fn store_spans(
+        &self,
         mut spans: Vec<llmtrace_model::Span>,
+        normalize: bool,
         scores: Vec<llmtrace_model::Score>,
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
         let book = self.prices.current();
         for span in &mut spans {
-            self.normalizer.normalize(span);
+            if normalize {
+                self.normalizer.normalize(span);
+            }
             llmtrace_pricing::apply(&book, span);
         }
         let accepted = (spans.len() + scores.len()) as u64;
