@@ -65,7 +65,8 @@ fn root_span_id(trace_id: &str) -> SpanId {
     SpanId(fnv(&format!("langfuse-trace:{trace_id}"), 0xcbf2_9ce4_8422_2325).to_be_bytes())
 }
 
-fn time_of(v: Option<&Value>) -> Option<u64> {
+/// An ISO-8601 timestamp field as Unix nanoseconds (a missing offset is read as UTC).
+pub(crate) fn time_of(v: Option<&Value>) -> Option<u64> {
     let s = v?.as_str()?;
     llmtrace_query::parse_rfc3339(s)
         .or_else(|_| llmtrace_query::parse_rfc3339(&format!("{s}Z")))
@@ -73,7 +74,7 @@ fn time_of(v: Option<&Value>) -> Option<u64> {
 }
 
 /// A JSON value as an attribute: strings as they are, anything else as JSON text.
-fn json_attr(v: &Value) -> AttrValue {
+pub(crate) fn json_attr(v: &Value) -> AttrValue {
     match v {
         Value::String(s) => AttrValue::Str(s.clone()),
         other => AttrValue::Str(other.to_string()),

@@ -5,7 +5,7 @@
 //! spans model calls, function spans tool executions.
 
 use crate::error::api_error;
-use crate::langfuse_ingestion::{span_id_of, trace_id_of};
+use crate::langfuse_ingestion::{json_attr, span_id_of, time_of, trace_id_of};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,13 +22,6 @@ pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
     axum::Router::new().route("/v1/traces/ingest", axum::routing::post(ingest))
 }
 
-fn time_of(v: Option<&Value>) -> Option<u64> {
-    let s = v?.as_str()?;
-    llmtrace_query::parse_rfc3339(s)
-        .or_else(|_| llmtrace_query::parse_rfc3339(&format!("{s}Z")))
-        .ok()
-}
-
 /// The hex part of an Agents SDK id (`trace_<32 hex>`, `span_<24 hex>`).
 fn hex_part(id: &str) -> &str {
     id.split_once('_').map_or(id, |(_, h)| h)
@@ -43,13 +36,6 @@ fn agents_span_id(id: &str) -> SpanId {
 /// The root span standing for an Agents SDK trace.
 fn root_id(trace: &str) -> SpanId {
     span_id_of(&format!("openai-agents-trace:{trace}"))
-}
-
-fn json_text(v: &Value) -> AttrValue {
-    match v {
-        Value::String(s) => AttrValue::Str(s.clone()),
-        other => AttrValue::Str(other.to_string()),
-    }
 }
 
 fn span_of(project: &str, o: &Value) -> Option<Span> {
@@ -105,10 +91,10 @@ fn span_of(project: &str, o: &Value) -> Option<Span> {
                 }
             }
             if let Some(i) = data.get("input").filter(|v| !v.is_null()) {
-                a.push("gen_ai.prompt", json_text(i));
+                a.push("gen_ai.prompt", json_attr(i));
             }
             if let Some(o) = data.get("output").filter(|v| !v.is_null()) {
-                a.push("gen_ai.completion", json_text(o));
+                a.push("gen_ai.completion", json_attr(o));
             }
             format!("chat {}", model.unwrap_or(ty))
         }
@@ -125,14 +111,14 @@ fn span_of(project: &str, o: &Value) -> Option<Span> {
                 ("output", "gen_ai.tool.call.result"),
             ] {
                 if let Some(v) = data.get(k).filter(|v| !v.is_null()) {
-                    a.push(attr, json_text(v));
+                    a.push(attr, json_attr(v));
                 }
             }
             format!("execute_tool {}", dname.unwrap_or("function"))
         }
         other => {
             if let Some(d) = data.get("data").filter(|v| !v.is_null()) {
-                a.push("openai.agents.data", json_text(d));
+                a.push("openai.agents.data", json_attr(d));
             }
             dname.unwrap_or(other).to_string()
         }
@@ -147,7 +133,7 @@ fn span_of(project: &str, o: &Value) -> Option<Span> {
                 .to_string();
             a.push("error.type", AttrValue::Str("agents_error".into()));
             if let Some(d) = e.get("data").filter(|v| !v.is_null()) {
-                a.push("openai.agents.error.data", json_text(d));
+                a.push("openai.agents.error.data", json_attr(d));
             }
             (SpanStatus::Error, m)
         }
@@ -191,7 +177,7 @@ fn trace_of(project: &str, o: &Value, start: u64, end: u64) -> Option<Span> {
     }
     if let Some(m) = o.get("metadata").and_then(Value::as_object) {
         for (k, v) in m {
-            a.push(format!("openai.agents.metadata.{k}"), json_text(v));
+            a.push(format!("openai.agents.metadata.{k}"), json_attr(v));
         }
         if let Some(u) = m.get("user_id").and_then(Value::as_str) {
             a.push("user.id", AttrValue::Str(u.into()));
