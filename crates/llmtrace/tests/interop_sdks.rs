@@ -1,0 +1,566 @@
+//! Real-SDK interop: the real LangSmith and Langfuse Python SDKs (pinned in
+//! `tests/interop/requirements.txt`), each driving a real `anthropic` client against our mock
+//! provider (`tests/interop/mock_provider.py`), export to a real `llmtrace` server with project
+//! keys (`llmtrace projects create`). The tests then assert what the API shows: tree shape, kinds,
+//! provider, model, tokens on the llmtrace convention (input 160 = 120 raw + 30 cache read + 10
+//! cache write, output 45; a double count fails), user and session, scores and tags (Langfuse),
+//! and that the SDKs reported no export error.
+//!
+//! A third test checks the mock's own answers (non-streaming and SSE Anthropic, OpenAI chat)
+//! against those truth values. Every child process is killed on drop and every wait is bounded.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long one SDK driver may run (SDK import, one mock call, flush).
+const DRIVER_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
+}
+
+/// The mock Anthropic/OpenAI provider, killed on drop.
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Mock {
+    /// Starts `mock_provider.py` on a free port and waits (at most 30 s) for its `READY` line.
+    fn start(python: &Path) -> Mock {
+        let mut child = Command::new(python)
+            .arg(interop_dir().join("mock_provider.py"))
+            .arg("0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mock_provider.py");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut mock = Mock {
+            child,
+            url: String::new(),
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("mock provider did not print READY within 30 s");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected mock provider banner {line:?}"));
+        mock.url = format!("http://127.0.0.1:{port}");
+        mock
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A project's keys as printed by `llmtrace projects create`.
+struct Keys {
+    public: String,
+    secret: String,
+}
+
+fn create_project(data_dir: &Path, name: &str) -> Keys {
+    let out = Command::new(bin())
+        .args(["projects", "create", name, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("run llmtrace projects create");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "projects create failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {text}"))
+            .trim()
+            .to_string()
+    };
+    Keys {
+        public: field("public key"),
+        secret: field("secret key"),
+    }
+}
+
+/// What a driver script printed: its JSON line and its stderr.
+struct DriverOutput {
+    json: Value,
+    stderr: String,
+}
+
+/// Runs a driver script with `env`, killing it after [`DRIVER_TIMEOUT`]; asserts that it exited
+/// successfully, printed JSON with an empty `errors` list, and wrote no export error or
+/// traceback to stderr.
+fn run_driver(python: &Path, script: &str, args: &[&str], env: &[(&str, &str)]) -> DriverOutput {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
+    let mut cmd = Command::new(python);
+    cmd.arg(interop_dir().join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    for var in [
+        "LANGSMITH_ENDPOINT",
+        "LANGSMITH_API_KEY",
+        "LANGSMITH_TRACING",
+        "LANGSMITH_PROJECT",
+        "LANGCHAIN_ENDPOINT",
+        "LANGCHAIN_API_KEY",
+        "LANGCHAIN_TRACING_V2",
+        "LANGFUSE_HOST",
+        "LANGFUSE_BASE_URL",
+        "LANGFUSE_PUBLIC_KEY",
+        "LANGFUSE_SECRET_KEY",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd.spawn().expect("start driver");
+    let deadline = Instant::now() + DRIVER_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{script} {args:?} did not finish within {DRIVER_TIMEOUT:?}; stderr:\n{}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = std::fs::read_to_string(&out_path).unwrap();
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert!(
+        status.success(),
+        "{script} {args:?} exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let json: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("{script} printed no JSON line:\n{stdout}\nstderr:\n{stderr}"));
+    assert_eq!(
+        json["errors"],
+        serde_json::json!([]),
+        "{script} {args:?}: the SDK reported export errors"
+    );
+    for bad in ["Traceback", "Failed to", "Unauthorized", "ERROR"] {
+        assert!(
+            !stderr.contains(bad),
+            "{script} {args:?}: stderr shows {bad:?}:\n{stderr}"
+        );
+    }
+    DriverOutput { json, stderr }
+}
+
+/// `GET path` with the project's secret key as bearer; returns the status and the JSON body.
+fn get_json(server: &Server, keys: &Keys, path: &str) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
+        .args(["-H", &format!("Authorization: Bearer {}", keys.secret)])
+        .arg(format!("{}{}", server.http, path))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+/// Polls `GET /api/traces/{id}` (at most 20 s) until the trace has `spans` spans, and returns it.
+fn wait_trace(server: &Server, keys: &Keys, trace_id: &str, spans: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, d) = get_json(server, keys, &format!("/api/traces/{trace_id}"));
+        let n = d["spans"].as_array().map_or(0, Vec::len);
+        if code == 200 && n >= spans {
+            assert_eq!(n, spans, "trace {trace_id} has unexpected spans: {d:#}");
+            return d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace {trace_id} did not show {spans} spans within 20 s (status {code}): {d:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The span named `name` (exactly one).
+fn span<'a>(trace: &'a Value, name: &str) -> &'a Value {
+    let found: Vec<&Value> = trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == name)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one span {name:?} in {trace:#}");
+    found[0]
+}
+
+/// Asserts the tokens of a span or trace summary, in order input (inclusive of cache), output,
+/// cache read, cache write.
+fn assert_tokens(v: &Value, what: &str, expected: [u64; 4]) {
+    let got = [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    ]
+    .map(|k| v[k].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(
+        got, expected,
+        "{what}: [input, output, cache read, cache write] on the llmtrace convention \
+         (mock truth: 120 raw + 30 read + 10 written = 160 in, 45 out): {v:#}"
+    );
+}
+
+/// The llmtrace span id of a LangSmith run UUID: its first 8 bytes XOR its last 8.
+fn langsmith_span_id(uuid: &str) -> String {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    let byte = |i: usize| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    (0..8)
+        .map(|i| format!("{:02x}", byte(i) ^ byte(i + 8)))
+        .collect()
+}
+
+/// Checks one LangSmith trace: `rag-chain` (chain) → `retrieve` (retriever) and the
+/// `wrap_anthropic` LLM run, with usage counted once and user/session from run metadata.
+fn check_langsmith_trace(server: &Server, keys: &Keys, sent: &Value, mode: &str) {
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    let d = wait_trace(server, keys, trace_id, 3);
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "rag-chain", "{mode}: root name: {t:#}");
+    assert_eq!(t["has_root"], true, "{mode}: {t:#}");
+    assert_eq!(t["llm_call_count"], 1, "{mode}: one model call: {t:#}");
+    assert_eq!(t["error_count"], 0, "{mode}: {t:#}");
+    assert_tokens(t, &format!("{mode}: trace totals"), [160, 45, 30, 10]);
+    assert_eq!(t["user_id"], "user-ls-1", "{mode}: user from metadata");
+    assert_eq!(
+        t["session_id"], "sess-ls-1",
+        "{mode}: session from metadata"
+    );
+
+    let root = span(&d, "rag-chain");
+    assert_eq!(root["kind"], "chain", "{mode}: {root:#}");
+    assert_eq!(root["parent_span_id"], Value::Null, "{mode}: {root:#}");
+    let root_run = sent["run_ids"]["rag-chain"].as_str().unwrap();
+    assert_eq!(
+        root["span_id"],
+        langsmith_span_id(root_run),
+        "{mode}: span id is the folded run UUID"
+    );
+    let retrieve = span(&d, "retrieve");
+    assert_eq!(retrieve["kind"], "retriever", "{mode}: {retrieve:#}");
+    assert_eq!(
+        retrieve["parent_span_id"], root["span_id"],
+        "{mode}: retrieve is a child of the chain"
+    );
+    assert_eq!(
+        retrieve["span_id"],
+        langsmith_span_id(sent["run_ids"]["retrieve"].as_str().unwrap())
+    );
+    let llm = span(&d, "ChatAnthropic");
+    assert_eq!(llm["kind"], "llm", "{mode}: {llm:#}");
+    assert_eq!(
+        llm["parent_span_id"], root["span_id"],
+        "{mode}: the LLM run is a child of the chain"
+    );
+    assert_eq!(llm["provider"], "anthropic", "{mode}: ls_provider");
+    assert_eq!(llm["request_model"], "claude-sonnet-4-6", "{mode}: {llm:#}");
+    assert_eq!(
+        llm["response_model"], "claude-sonnet-4-6",
+        "{mode}: {llm:#}"
+    );
+    assert_eq!(llm["status"], "ok", "{mode}: {llm:#}");
+    assert_ne!(llm["end_time"], Value::Null, "{mode}: the run was patched");
+    assert_eq!(llm["usage_counted"], true, "{mode}: {llm:#}");
+    assert_tokens(llm, &format!("{mode}: LLM span"), [160, 45, 30, 10]);
+    for s in d["spans"].as_array().unwrap() {
+        assert_eq!(s["status"], "ok", "{mode}: every run ended fine: {s:#}");
+    }
+}
+
+#[test]
+fn langsmith_sdk_multipart_zstd_and_batch() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = create_project(dir.path(), "interop");
+    let server = Server::start(dir.path());
+    let env = [
+        ("LANGSMITH_ENDPOINT", server.http.as_str()),
+        ("LANGSMITH_API_KEY", keys.secret.as_str()),
+        ("LANGSMITH_TRACING", "true"),
+    ];
+    let mut traces = Vec::new();
+    // multipart: the SDK default, zstd-compressed because `GET /info` advertises it.
+    // batch: multipart turned off through the client's `info`, so `POST /runs/batch`.
+    for mode in ["multipart", "batch"] {
+        let out = run_driver(
+            &python,
+            "langsmith_sdk.py",
+            &["--mock", &mock.url, "--mode", mode],
+            &env,
+        );
+        assert!(
+            !out.stderr.contains("Run compression is not enabled"),
+            "{mode}: the SDK must see zstd support in /info:\n{}",
+            out.stderr
+        );
+        check_langsmith_trace(&server, &keys, &out.json, mode);
+        traces.push(out.json["trace_id"].as_str().unwrap().to_string());
+    }
+    let (code, list) = get_json(&server, &keys, "/api/traces?user_id=user-ls-1");
+    assert_eq!(code, 200, "{list}");
+    let mut listed: Vec<String> = list["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    traces.sort();
+    assert_eq!(listed, traces, "both traces, and only they, are the user's");
+    server.stop();
+}
+
+#[test]
+fn langfuse_sdk_observe_generation_scores_user_session_tags() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = create_project(dir.path(), "interop");
+    let server = Server::start(dir.path());
+    let out = run_driver(
+        &python,
+        "langfuse_sdk.py",
+        &["--mock", &mock.url],
+        &[
+            ("LANGFUSE_BASE_URL", server.http.as_str()),
+            ("LANGFUSE_HOST", server.http.as_str()),
+            ("LANGFUSE_PUBLIC_KEY", keys.public.as_str()),
+            ("LANGFUSE_SECRET_KEY", keys.secret.as_str()),
+        ],
+    );
+    let sent = &out.json;
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    // rag-pipeline → retrieve, llm_call (generation) → anthropic.messages.create (the anthropic
+    // SDK's own span, nested because Langfuse installs a global TracerProvider).
+    let d = wait_trace(&server, &keys, trace_id, 4);
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "rag-pipeline", "{t:#}");
+    assert_eq!(t["has_root"], true, "{t:#}");
+    assert_eq!(t["error_count"], 0, "{t:#}");
+    assert_eq!(
+        t["llm_call_count"], 1,
+        "the generation and the SDK span nested under it are one call: {t:#}"
+    );
+    assert_tokens(t, "trace totals", [160, 45, 30, 10]);
+    assert_eq!(t["cost_usd"].as_f64(), Some(0.0010815), "{t:#}");
+    assert_eq!(t["user_id"], "user-lf-1", "propagated user");
+    assert_eq!(t["session_id"], "sess-lf-1", "propagated session");
+
+    let root = span(&d, "rag-pipeline");
+    assert_eq!(root["span_id"], sent["root_id"], "{root:#}");
+    assert_eq!(root["parent_span_id"], Value::Null, "{root:#}");
+    assert_eq!(root["kind"], "span", "{root:#}");
+    assert_eq!(
+        root["attributes"]["langfuse.trace.tags"],
+        serde_json::json!(["interop", "langfuse"]),
+        "propagated tags: {root:#}"
+    );
+    let retrieve = span(&d, "retrieve");
+    assert_eq!(retrieve["kind"], "retriever", "{retrieve:#}");
+    assert_eq!(retrieve["parent_span_id"], root["span_id"]);
+
+    let generation = span(&d, "llm_call");
+    assert_eq!(generation["span_id"], sent["generation_id"]);
+    assert_eq!(generation["parent_span_id"], root["span_id"]);
+    assert_eq!(generation["kind"], "llm", "{generation:#}");
+    assert_eq!(generation["request_model"], "claude-sonnet-4-6");
+    assert_tokens(
+        generation,
+        "generation (usage_details input 120 raw + cache keys)",
+        [160, 45, 30, 10],
+    );
+    assert_eq!(
+        generation["reported_cost_usd"].as_f64(),
+        Some(0.0010815),
+        "cost_details input + output: {generation:#}"
+    );
+    assert_eq!(generation["cost_source"], "reported", "{generation:#}");
+    for s in d["spans"].as_array().unwrap() {
+        assert_eq!(s["user_id"], "user-lf-1", "user on every span: {s:#}");
+        assert_eq!(s["session_id"], "sess-lf-1", "session on every span: {s:#}");
+    }
+
+    let sdk = span(&d, "anthropic.messages.create");
+    assert_eq!(sdk["parent_span_id"], generation["span_id"], "{sdk:#}");
+    assert_eq!(sdk["kind"], "llm", "{sdk:#}");
+    assert_eq!(sdk["provider"], "anthropic", "{sdk:#}");
+    assert_eq!(sdk["response_model"], "claude-sonnet-4-6", "{sdk:#}");
+    assert_tokens(sdk, "anthropic SDK span", [160, 45, 30, 10]);
+    let counted: Vec<&Value> = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["usage_counted"] == true)
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(
+        counted,
+        vec!["anthropic.messages.create"],
+        "only the inner SDK span counts (no double count)"
+    );
+
+    // Scores: a numeric trace score and a categorical one on the generation.
+    let scores = d["scores"].as_array().expect("scores");
+    assert_eq!(scores.len(), 2, "{scores:#?}");
+    let score = |name: &str| {
+        scores
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no score {name:?} in {scores:#?}"))
+    };
+    let correctness = score("correctness");
+    assert_eq!(correctness["value"].as_f64(), Some(0.9), "{correctness:#}");
+    assert_eq!(correctness["data_type"], "NUMERIC", "{correctness:#}");
+    assert_eq!(correctness["comment"], "close enough", "{correctness:#}");
+    assert_eq!(
+        correctness["observation_id"],
+        Value::Null,
+        "{correctness:#}"
+    );
+    let tone = score("tone");
+    assert_eq!(tone["string_value"], "neutral", "{tone:#}");
+    assert_eq!(tone["data_type"], "CATEGORICAL", "{tone:#}");
+    assert_eq!(tone["observation_id"], generation["span_id"], "{tone:#}");
+    let on_generation = generation["scores"].as_array().unwrap();
+    assert!(
+        on_generation.len() == 1 && on_generation[0]["name"] == "tone",
+        "the generation shows its score: {generation:#}"
+    );
+
+    let (code, list) = get_json(&server, &keys, "/api/traces?session_id=sess-lf-1");
+    assert_eq!(code, 200, "{list}");
+    let ids: Vec<&Value> = list["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["trace_id"])
+        .collect();
+    assert_eq!(ids, vec![trace_id], "the session lists the trace");
+    server.stop();
+}
+
+/// `POST` a JSON body to the mock with curl; returns the response body.
+fn post_mock(mock: &Mock, path: &str, body: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "10", "-H", "content-type: application/json"])
+        .args(["-d", body])
+        .arg(format!("{}{}", mock.url, path))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl {path} failed");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn mock_provider_reports_the_documented_truth() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let msg: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/messages",
+        r#"{"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": []}"#,
+    ))
+    .unwrap();
+    assert_eq!(msg["model"], "claude-sonnet-4-6");
+    let u = &msg["usage"];
+    assert_eq!(
+        [
+            &u["input_tokens"],
+            &u["output_tokens"],
+            &u["cache_read_input_tokens"],
+            &u["cache_creation_input_tokens"],
+            &u["cache_creation"]["ephemeral_5m_input_tokens"],
+        ],
+        [120, 45, 30, 10, 10].map(Value::from).each_ref(),
+        "anthropic usage: {u}"
+    );
+
+    let sse = post_mock(
+        &mock,
+        "/v1/messages",
+        r#"{"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [], "stream": true}"#,
+    );
+    let events: Vec<&str> = sse
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ],
+        "{sse}"
+    );
+    let delta: Value = sse
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .find(|d| d["type"] == "message_delta")
+        .unwrap();
+    assert_eq!(
+        delta["usage"]["output_tokens"], 20,
+        "streamed output: {sse}"
+    );
+
+    let chat: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/chat/completions",
+        r#"{"model": "gpt-4o", "messages": []}"#,
+    ))
+    .unwrap();
+    assert_eq!(chat["model"], "gpt-4o-2024-08-06");
+    let u = &chat["usage"];
+    assert_eq!(u["prompt_tokens"], 90, "{u}");
+    assert_eq!(u["prompt_tokens_details"]["cached_tokens"], 40, "{u}");
+    assert_eq!(u["completion_tokens"], 25, "{u}");
+}

@@ -1,0 +1,187 @@
+"""A deterministic mock of the Anthropic and OpenAI HTTP APIs for the interop tests (stdlib only).
+
+Usage: mock_provider.py PORT
+
+Answers:
+* Anthropic `POST /v1/messages`: model claude-sonnet-4-6, usage input_tokens 120, output_tokens 45,
+  cache_read_input_tokens 30, cache_creation_input_tokens 10 (all 5-minute). With `"stream": true`
+  it answers SSE (message_start, content_block_start/delta/stop, message_delta, message_stop) with
+  output 20 in message_delta (message_start reports output 1, as the real API does).
+* OpenAI `POST /v1/chat/completions`: model gpt-4o-2024-08-06, usage prompt_tokens 90 (40 of them
+  cached), completion_tokens 25.
+
+Prints `READY <port>` on stdout once it listens, then serves until killed.
+"""
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ANTHROPIC_MODEL = "claude-sonnet-4-6"
+OPENAI_MODEL = "gpt-4o-2024-08-06"
+ANTHROPIC_USAGE = {
+    "input_tokens": 120,
+    "output_tokens": 45,
+    "cache_read_input_tokens": 30,
+    "cache_creation_input_tokens": 10,
+    "cache_creation": {"ephemeral_5m_input_tokens": 10, "ephemeral_1h_input_tokens": 0},
+    "service_tier": "standard",
+}
+STREAM_OUTPUT_TOKENS = 20
+
+_counter = 0
+_lock = threading.Lock()
+
+
+def next_id(prefix):
+    global _counter
+    with _lock:
+        _counter += 1
+        return f"{prefix}{_counter:024d}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep stderr quiet
+        pass
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b"{}"
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return {}
+
+    def _json(self, code, obj, headers=None):
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/health":
+            return self._json(200, {"ok": True})
+        self._json(404, {"error": {"type": "not_found_error", "message": self.path}})
+
+    def do_POST(self):
+        path = self.path.split("?", 1)[0]
+        body = self._body()
+        if path == "/v1/messages":
+            if body.get("stream"):
+                return self._anthropic_stream()
+            return self._json(
+                200,
+                {
+                    "id": next_id("msg_"),
+                    "type": "message",
+                    "role": "assistant",
+                    "model": ANTHROPIC_MODEL,
+                    "content": [{"type": "text", "text": "Paris is the capital of France."}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": ANTHROPIC_USAGE,
+                },
+                {"request-id": next_id("req_")},
+            )
+        if path == "/v1/chat/completions":
+            return self._json(
+                200,
+                {
+                    "id": next_id("chatcmpl-"),
+                    "object": "chat.completion",
+                    "created": 1764000000,
+                    "model": OPENAI_MODEL,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "Paris."},
+                            "finish_reason": "stop",
+                            "logprobs": None,
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": 90,
+                        "completion_tokens": 25,
+                        "total_tokens": 115,
+                        "prompt_tokens_details": {"cached_tokens": 40, "audio_tokens": 0},
+                        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+                    },
+                    "system_fingerprint": "fp_mock",
+                },
+            )
+        self._json(404, {"error": {"type": "not_found_error", "message": path}})
+
+    def _anthropic_stream(self):
+        msg_id = next_id("msg_")
+        start_usage = dict(ANTHROPIC_USAGE, output_tokens=1)
+        events = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": msg_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": ANTHROPIC_MODEL,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": start_usage,
+                    },
+                },
+            ),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0,
+                 "content_block": {"type": "text", "text": ""}},
+            ),
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0,
+                 "delta": {"type": "text_delta", "text": "Paris is "}},
+            ),
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0,
+                 "delta": {"type": "text_delta", "text": "the capital."}},
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": STREAM_OUTPUT_TOKENS},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for name, data in events:
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
+
+
+def main():
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    print(f"READY {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
