@@ -9,6 +9,10 @@ Answers:
   output 20 in message_delta (message_start reports output 1, as the real API does).
 * OpenAI `POST /v1/chat/completions`: model gpt-4o-2024-08-06, usage prompt_tokens 90 (40 of them
   cached), completion_tokens 25.
+* Tool round trip (non-streaming Anthropic only): a request that offers `tools` and carries no
+  `tool_result` block yet is answered with one `tool_use` block calling the first tool (every
+  required string argument set to "Paris", stop_reason `tool_use`); once a `tool_result` is sent
+  back, the usual text answer. Same usage as above on both turns.
 
 Prints `READY <port>` on stdout once it listens, then serves until killed.
 """
@@ -39,6 +43,28 @@ def next_id(prefix):
     with _lock:
         _counter += 1
         return f"{prefix}{_counter:024d}"
+
+
+def _tool_use(body):
+    """The `tool_use` block answering a request that offers tools and has no tool_result yet."""
+    tools = body.get("tools") or []
+    if not tools:
+        return None
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        ):
+            return None
+    tool = tools[0]
+    schema = tool.get("input_schema") or {}
+    props = schema.get("properties") or {}
+    args = {
+        name: "Paris"
+        for name in schema.get("required") or []
+        if (props.get(name) or {}).get("type") == "string"
+    }
+    return {"type": "tool_use", "id": next_id("toolu_"), "name": tool["name"], "input": args}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -76,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v1/messages":
             if body.get("stream"):
                 return self._anthropic_stream()
+            tool_use = _tool_use(body)
             return self._json(
                 200,
                 {
@@ -83,8 +110,10 @@ class Handler(BaseHTTPRequestHandler):
                     "type": "message",
                     "role": "assistant",
                     "model": ANTHROPIC_MODEL,
-                    "content": [{"type": "text", "text": "Paris is the capital of France."}],
-                    "stop_reason": "end_turn",
+                    "content": [tool_use]
+                    if tool_use
+                    else [{"type": "text", "text": "Paris is the capital of France."}],
+                    "stop_reason": "tool_use" if tool_use else "end_turn",
                     "stop_sequence": None,
                     "usage": ANTHROPIC_USAGE,
                 },
