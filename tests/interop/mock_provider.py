@@ -13,6 +13,11 @@ Answers:
   `tool_result` block yet is answered with one `tool_use` block calling the first tool (every
   required string argument set to "Paris", stop_reason `tool_use`); once a `tool_result` is sent
   back, the usual text answer. Same usage as above on both turns.
+* OpenAI `POST /v1/responses` (Responses API, non-streaming only): model gpt-4o-2024-08-06, usage
+  input_tokens 90 (input_tokens_details.cached_tokens 40), output_tokens 25. A request that offers
+  function `tools` and carries no `function_call_output` input item yet is answered with one
+  `function_call` output item calling the first function tool (every required string argument
+  set to "Paris"); otherwise with an assistant message "Paris is the capital of France.".
 
 Prints `READY <port>` on stdout once it listens, then serves until killed.
 """
@@ -65,6 +70,73 @@ def _tool_use(body):
         if (props.get(name) or {}).get("type") == "string"
     }
     return {"type": "tool_use", "id": next_id("toolu_"), "name": tool["name"], "input": args}
+
+
+def _function_call(body):
+    """The Responses `function_call` item answering a request that offers function tools and has
+    no `function_call_output` input item yet."""
+    tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    if not tools:
+        return None
+    items = body.get("input")
+    if isinstance(items, list) and any(
+        isinstance(i, dict) and i.get("type") == "function_call_output" for i in items
+    ):
+        return None
+    tool = tools[0]
+    schema = tool.get("parameters") or {}
+    props = schema.get("properties") or {}
+    args = {
+        name: "Paris"
+        for name in schema.get("required") or []
+        if (props.get(name) or {}).get("type") == "string"
+    }
+    return {
+        "type": "function_call",
+        "id": next_id("fc_"),
+        "call_id": next_id("call_"),
+        "name": tool["name"],
+        "arguments": json.dumps(args),
+        "status": "completed",
+    }
+
+
+def _response(body):
+    """A non-streaming Responses API answer (see the module docstring)."""
+    call = _function_call(body)
+    item = call or {
+        "type": "message",
+        "id": next_id("msg_"),
+        "role": "assistant",
+        "status": "completed",
+        "content": [
+            {"type": "output_text", "text": "Paris is the capital of France.", "annotations": []}
+        ],
+    }
+    return {
+        "id": next_id("resp_"),
+        "object": "response",
+        "created_at": 1764000000,
+        "status": "completed",
+        "model": OPENAI_MODEL,
+        "output": [item],
+        "parallel_tool_calls": True,
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": body.get("tools") or [],
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "metadata": {},
+        "usage": {
+            "input_tokens": 90,
+            "input_tokens_details": {"cached_tokens": 40},
+            "output_tokens": 25,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 115,
+        },
+    }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -145,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
                     "system_fingerprint": "fp_mock",
                 },
             )
+        if path == "/v1/responses":
+            return self._json(200, _response(body))
         self._json(404, {"error": {"type": "not_found_error", "message": path}})
 
     def _anthropic_stream(self):

@@ -10,6 +10,11 @@
 //! OpenInference (`openinference-instrumentation-anthropic`) and Pydantic AI (an agent with one
 //! tool) export OTLP/HTTP protobuf the same way; their tests assert the same, per trace.
 //!
+//! The OpenAI Agents SDK (an agent with one function tool on the mock's Responses API) exports
+//! its own JSON to `POST /v1/traces/ingest`; LangSmith in OTel mode exports OTLP to
+//! `/otel/v1/traces`; LangChain `.batch()` under OpenLLMetry's langchain instrumentation checks
+//! that its context leak (three items nested in one trace) still counts every call once.
+//!
 //! A further test checks the mock's own answers (non-streaming and SSE Anthropic, OpenAI chat)
 //! against those truth values. Every child process is killed on drop and every wait is bounded.
 
@@ -822,4 +827,293 @@ fn mock_provider_tool_use_round_trip() {
     .unwrap();
     assert_eq!(second["stop_reason"], "end_turn", "{second:#}");
     assert_eq!(second["content"][0]["type"], "text", "{second:#}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI Agents SDK (JSON ingest), LangSmith in OTel mode, and LangChain `.batch()` under
+// OpenLLMetry (pinned in `tests/interop/requirements.txt`).
+
+/// The spans a driver's own SpanProcessor saw: `(name, trace id, span id, parent span id)`.
+fn sent_spans(sent: &Value) -> Vec<(String, String, String, Option<String>)> {
+    sent["spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .map(|s| {
+            let f = |i: usize| s[i].as_str().unwrap().to_string();
+            (f(0), f(1), f(2), s[3].as_str().map(str::to_string))
+        })
+        .collect()
+}
+
+/// The spans of `trace` named `name`.
+fn spans_named<'a>(trace: &'a Value, name: &str) -> Vec<&'a Value> {
+    trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == name)
+        .collect()
+}
+
+#[test]
+fn mock_provider_responses_function_call_round_trip() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let tools = r#""tools": [{"type": "function", "name": "capital_of", "parameters":
+        {"type": "object", "properties": {"country": {"type": "string"}}, "required": ["country"]}}]"#;
+    let first: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/responses",
+        &format!(r#"{{"model": "gpt-4o", {tools}, "input": "capital?"}}"#),
+    ))
+    .unwrap();
+    assert_eq!(first["object"], "response", "{first:#}");
+    assert_eq!(first["model"], "gpt-4o-2024-08-06", "{first:#}");
+    let call = &first["output"][0];
+    assert_eq!(call["type"], "function_call", "{first:#}");
+    assert_eq!(call["name"], "capital_of", "{first:#}");
+    assert_eq!(call["arguments"], r#"{"country": "Paris"}"#, "{first:#}");
+    let u = &first["usage"];
+    assert_eq!(u["input_tokens"], 90, "{u}");
+    assert_eq!(u["input_tokens_details"]["cached_tokens"], 40, "{u}");
+    assert_eq!(u["output_tokens"], 25, "{u}");
+    let call_id = call["call_id"].as_str().unwrap();
+    let second: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/responses",
+        &format!(
+            r#"{{"model": "gpt-4o", {tools}, "input": [
+                {{"role": "user", "content": "capital?"}}, {call},
+                {{"type": "function_call_output", "call_id": "{call_id}", "output": "Paris"}}]}}"#
+        ),
+    ))
+    .unwrap();
+    let msg = &second["output"][0];
+    assert_eq!(msg["type"], "message", "{second:#}");
+    assert_eq!(
+        msg["content"][0]["text"], "Paris is the capital of France.",
+        "{second:#}"
+    );
+}
+
+#[test]
+fn openai_agents_sdk_agent_with_function_tool() {
+    let Some(python) = python() else { return };
+    let (_dir, server, keys, sent) = run_otlp_driver(&python, "openai_agents_sdk.py");
+    assert_eq!(sent["output"], "Paris is the capital of France.", "{sent}");
+    assert_eq!(sent["tool_calls"], serde_json::json!(["Paris"]), "{sent}");
+    let trace_id = sent["trace_id"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("trace_")
+        .expect("Agents SDK trace ids start with trace_");
+    // geo-workflow (the trace object) → task → invoke_agent geo-agent → turn ×2, each turn with
+    // one `response` span (the model call), the first one also with `execute_tool capital_of`.
+    let d = wait_trace(&server, &keys, trace_id, 8);
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "geo-workflow", "{t:#}");
+    assert_eq!(t["has_root"], true, "{t:#}");
+    assert_eq!(t["service"], "openai-agents", "{t:#}");
+    assert_eq!(t["error_count"], 0, "{t:#}");
+    assert_eq!(t["llm_call_count"], 2, "two Responses API calls: {t:#}");
+    assert_tokens(
+        t,
+        "trace totals (2 responses × 90 in incl. 40 cached, 25 out)",
+        [180, 50, 80, 0],
+    );
+
+    let root = span(&d, "geo-workflow");
+    assert_eq!(root["parent_span_id"], Value::Null, "{root:#}");
+    assert_eq!(root["kind"], "chain", "{root:#}");
+    let task = span(&d, "task");
+    assert_eq!(task["parent_span_id"], root["span_id"], "{task:#}");
+    let agent = span(&d, "invoke_agent geo-agent");
+    assert_eq!(agent["kind"], "agent", "{agent:#}");
+    assert_eq!(agent["parent_span_id"], task["span_id"], "{agent:#}");
+    let turns = spans_named(&d, "turn");
+    assert_eq!(turns.len(), 2, "{d:#}");
+    let turn_ids: Vec<&Value> = turns.iter().map(|s| &s["span_id"]).collect();
+    for turn in &turns {
+        assert_eq!(turn["parent_span_id"], agent["span_id"], "{turn:#}");
+    }
+    let responses = spans_named(&d, "chat response");
+    assert_eq!(responses.len(), 2, "{d:#}");
+    for r in &responses {
+        assert_eq!(r["kind"], "llm", "{r:#}");
+        assert_eq!(r["provider"], "openai", "{r:#}");
+        // The Agents SDK's response spans carry no model (wire notes), so none is shown.
+        assert_eq!(r["request_model"], Value::Null, "{r:#}");
+        assert_eq!(r["usage_counted"], true, "{r:#}");
+        assert!(turn_ids.contains(&&r["parent_span_id"]), "{r:#}");
+        let got = [
+            &r["input_tokens"],
+            &r["output_tokens"],
+            &r["cache_read_tokens"],
+        ];
+        assert_eq!(
+            got,
+            [90, 25, 40].map(Value::from).each_ref(),
+            "Responses usage as the SDK reported it: {r:#}"
+        );
+    }
+    let tool = span(&d, "execute_tool capital_of");
+    assert_eq!(tool["kind"], "tool", "{tool:#}");
+    assert!(turn_ids.contains(&&tool["parent_span_id"]), "{tool:#}");
+    assert_eq!(
+        counted_spans(&d),
+        vec!["chat response"; 2],
+        "only the response spans count"
+    );
+    for s in d["spans"].as_array().unwrap() {
+        assert_ne!(s["status"], "error", "{s:#}");
+    }
+    assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
+    server.stop();
+}
+
+#[test]
+fn langsmith_otel_mode_chain_and_wrapped_anthropic() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = create_project(dir.path(), "interop");
+    let server = Server::start(dir.path());
+    let out = run_driver(
+        &python,
+        "langsmith_otel_sdk.py",
+        &["--mock", &mock.url],
+        &[
+            ("LANGSMITH_ENDPOINT", server.http.as_str()),
+            ("LANGSMITH_API_KEY", keys.secret.as_str()),
+            ("LANGSMITH_TRACING", "true"),
+            ("LANGSMITH_OTEL_ENABLED", "true"),
+            ("LANGSMITH_OTEL_ONLY", "true"),
+        ],
+    );
+    let sent = &out.json;
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    let spans = sent_spans(sent);
+    // qa-chain (chain) → ChatAnthropic (the wrap_anthropic LLM run), both in LangSmith's trace.
+    let d = wait_trace(&server, &keys, trace_id, 2);
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "qa-chain", "{t:#}");
+    assert_eq!(t["has_root"], true, "{t:#}");
+    assert_eq!(t["service"], "langsmith", "{t:#}");
+    assert_eq!(t["error_count"], 0, "{t:#}");
+    assert_eq!(t["llm_call_count"], 1, "{t:#}");
+    assert_tokens(
+        t,
+        "trace totals (cache from the Python-repr input_token_details)",
+        [160, 45, 30, 10],
+    );
+    let chain = span(&d, "qa-chain");
+    assert_eq!(chain["kind"], "chain", "{chain:#}");
+    assert_eq!(chain["parent_span_id"], Value::Null, "{chain:#}");
+    let llm = span(&d, "ChatAnthropic");
+    assert_eq!(llm["parent_span_id"], chain["span_id"], "{llm:#}");
+    assert_anthropic_llm(llm, "LangSmith OTel LLM span", "ok");
+    assert_eq!(llm["usage_counted"], true, "{llm:#}");
+    assert_tokens(llm, "LangSmith OTel LLM span", [160, 45, 30, 10]);
+    for (name, tid, sid, _) in &spans {
+        if name == "qa-chain" || name == "ChatAnthropic" {
+            assert_eq!(tid, trace_id, "{spans:?}");
+            assert_eq!(span(&d, name)["span_id"], sid.as_str(), "{spans:?}");
+        }
+    }
+
+    // The anthropic SDK's own span: parented by the run UUID LangSmith put in the context, so it
+    // is in a trace of its own whose parent span never arrives (the orphan of the wire notes).
+    // That trace shows the call on its own; within each trace the call is counted once.
+    let sdk: Vec<_> = spans
+        .iter()
+        .filter(|s| s.0 == "anthropic.messages.create")
+        .collect();
+    assert_eq!(sdk.len(), 1, "{spans:?}");
+    let (_, orphan_trace, orphan_span, orphan_parent) = sdk[0];
+    assert_ne!(orphan_trace, trace_id, "{spans:?}");
+    let o = wait_trace(&server, &keys, orphan_trace, 1);
+    let ot = &o["trace"];
+    assert_eq!(ot["has_root"], false, "its parent never arrives: {ot:#}");
+    assert_eq!(ot["llm_call_count"], 1, "{ot:#}");
+    assert_tokens(ot, "orphan SDK span's trace", [160, 45, 30, 10]);
+    let sdk_span = span(&o, "anthropic.messages.create");
+    assert_eq!(sdk_span["span_id"], orphan_span.as_str(), "{sdk_span:#}");
+    assert_eq!(
+        sdk_span["parent_span_id"].as_str(),
+        orphan_parent.as_deref(),
+        "the dangling parent is kept as sent: {sdk_span:#}"
+    );
+    assert!(
+        d["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["span_id"] != sdk_span["parent_span_id"]),
+        "the orphan's parent is no span of the LangSmith trace"
+    );
+    assert_anthropic_llm(sdk_span, "anthropic SDK span", "ok");
+    let mut expected = vec![trace_id.to_string(), orphan_trace.clone()];
+    expected.sort();
+    assert_eq!(listed_traces(&server, &keys), expected);
+    server.stop();
+}
+
+#[test]
+fn langchain_batch_context_leak_counts_each_call_once() {
+    let Some(python) = python() else { return };
+    let (_dir, server, keys, sent) = run_otlp_driver(&python, "langchain_sdk.py");
+    assert_eq!(
+        sent["answers"],
+        serde_json::json!(vec!["Paris is the capital of France."; 3]),
+        "{sent}"
+    );
+    let spans = sent_spans(&sent);
+    // RunnableSequence.workflow → execute_task ChatPromptTemplate + ChatAnthropic.chat, per item.
+    assert_eq!(spans.len(), 9, "{spans:?}");
+    let mut trace_ids: Vec<String> = spans.iter().map(|s| s.1.clone()).collect();
+    trace_ids.sort();
+    trace_ids.dedup();
+    // opentelemetry-instrumentation-langchain 0.62.4 nests the three batch items inside each
+    // other in one trace (the context leak of the wire notes).
+    assert_eq!(trace_ids.len(), 1, "the batch context leak: {spans:?}");
+    let mut totals = [0u64; 4];
+    let mut calls = 0;
+    for trace_id in &trace_ids {
+        let n = spans.iter().filter(|s| &s.1 == trace_id).count();
+        let d = wait_trace(&server, &keys, trace_id, n);
+        let t = &d["trace"];
+        assert_eq!(t["error_count"], 0, "{t:#}");
+        assert_eq!(t["has_root"], true, "{t:#}");
+        assert_eq!(t["root_name"], "RunnableSequence.workflow", "{t:#}");
+        calls += t["llm_call_count"].as_u64().unwrap();
+        for (i, k) in [
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+        ]
+        .iter()
+        .enumerate()
+        {
+            totals[i] += t[k].as_u64().unwrap();
+        }
+        for chat in spans_named(&d, "ChatAnthropic.chat") {
+            assert_anthropic_llm(chat, "ChatAnthropic.chat", "unset");
+            assert_eq!(chat["usage_counted"], true, "{chat:#}");
+            // OpenLLMetry's langchain span sends cache write 0 (truth 10): kept as sent.
+            assert_tokens(chat, "ChatAnthropic.chat", [160, 45, 30, 0]);
+        }
+        for s in counted_spans(&d) {
+            assert_eq!(s, "ChatAnthropic.chat", "only the chat spans count");
+        }
+    }
+    assert_eq!(calls, 3, "three model calls");
+    assert_eq!(
+        totals,
+        [480, 135, 90, 0],
+        "3 × (160 in, 45 out, 30 cache read; OpenLLMetry sends cache write 0), not more"
+    );
+    assert_eq!(listed_traces(&server, &keys), trace_ids);
+    server.stop();
 }
