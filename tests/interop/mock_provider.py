@@ -9,7 +9,13 @@ Answers:
   output 20 in message_delta (message_start reports output 1, as the real API does).
 * OpenAI `POST /v1/chat/completions`: model gpt-4o-2024-08-06, usage prompt_tokens 90 (40 of them
   cached), completion_tokens 25.
-* Tool round trip (non-streaming Anthropic only): a request that offers `tools` and carries no
+  A request that offers function `tools` and carries no `tool` role message yet is answered with
+  one `tool_calls` entry calling the first tool (every required string argument "Paris",
+  finish_reason `tool_calls`); otherwise with "Paris.". With `"stream": true` it answers SSE
+  chunks ("Paris is " + "the capital.", finish_reason `stop`) and, when
+  `stream_options.include_usage` is set, a final chunk with empty choices and the same usage,
+  then `data: [DONE]`.
+* Anthropic tool round trip (non-streaming only): a request that offers `tools` and carries no
   `tool_result` block yet is answered with one `tool_use` block calling the first tool (every
   required string argument set to "Paris", stop_reason `tool_use`); once a `tool_result` is sent
   back, the usual text answer. Same usage as above on both turns.
@@ -38,6 +44,13 @@ ANTHROPIC_USAGE = {
     "service_tier": "standard",
 }
 STREAM_OUTPUT_TOKENS = 20
+CHAT_USAGE = {
+    "prompt_tokens": 90,
+    "completion_tokens": 25,
+    "total_tokens": 115,
+    "prompt_tokens_details": {"cached_tokens": 40, "audio_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+}
 
 _counter = 0
 _lock = threading.Lock()
@@ -98,6 +111,29 @@ def _function_call(body):
         "name": tool["name"],
         "arguments": json.dumps(args),
         "status": "completed",
+    }
+
+
+def _chat_tool_call(body):
+    """The chat completion `tool_calls` entry answering a request that offers function tools and
+    has no `tool` role message yet."""
+    tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    if not tools:
+        return None
+    if any(isinstance(m, dict) and m.get("role") == "tool" for m in body.get("messages") or []):
+        return None
+    fn = tools[0].get("function") or {}
+    schema = fn.get("parameters") or {}
+    props = schema.get("properties") or {}
+    args = {
+        name: "Paris"
+        for name in schema.get("required") or []
+        if (props.get(name) or {}).get("type") == "string"
+    }
+    return {
+        "id": next_id("call_"),
+        "type": "function",
+        "function": {"name": fn["name"], "arguments": json.dumps(args)},
     }
 
 
@@ -192,6 +228,14 @@ class Handler(BaseHTTPRequestHandler):
                 {"request-id": next_id("req_")},
             )
         if path == "/v1/chat/completions":
+            if body.get("stream"):
+                return self._chat_stream(body)
+            call = _chat_tool_call(body)
+            message = (
+                {"role": "assistant", "content": None, "tool_calls": [call]}
+                if call
+                else {"role": "assistant", "content": "Paris."}
+            )
             return self._json(
                 200,
                 {
@@ -202,24 +246,58 @@ class Handler(BaseHTTPRequestHandler):
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": "Paris."},
-                            "finish_reason": "stop",
+                            "message": message,
+                            "finish_reason": "tool_calls" if call else "stop",
                             "logprobs": None,
                         }
                     ],
-                    "usage": {
-                        "prompt_tokens": 90,
-                        "completion_tokens": 25,
-                        "total_tokens": 115,
-                        "prompt_tokens_details": {"cached_tokens": 40, "audio_tokens": 0},
-                        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
-                    },
+                    "usage": CHAT_USAGE,
                     "system_fingerprint": "fp_mock",
                 },
             )
         if path == "/v1/responses":
             return self._json(200, _response(body))
         self._json(404, {"error": {"type": "not_found_error", "message": path}})
+
+    def _chat_stream(self, body):
+        """SSE chat completion: role chunk, two content deltas, a finish chunk and, with
+        `stream_options.include_usage`, a final chunk with empty choices and the usage."""
+        chunk_id = next_id("chatcmpl-")
+
+        def chunk(choices, usage=None):
+            c = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": 1764000000,
+                "model": OPENAI_MODEL,
+                "system_fingerprint": "fp_mock",
+                "choices": choices,
+            }
+            if usage is not None:
+                c["usage"] = usage
+            return c
+
+        def delta(d, finish=None):
+            return [{"index": 0, "delta": d, "finish_reason": finish, "logprobs": None}]
+
+        chunks = [
+            chunk(delta({"role": "assistant", "content": ""})),
+            chunk(delta({"content": "Paris is "})),
+            chunk(delta({"content": "the capital."})),
+            chunk(delta({}, "stop")),
+        ]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append(chunk([], CHAT_USAGE))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for c in chunks:
+            self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def _anthropic_stream(self):
         msg_id = next_id("msg_")

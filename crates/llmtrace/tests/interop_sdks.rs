@@ -15,8 +15,14 @@
 //! `/otel/v1/traces`; LangChain `.batch()` under OpenLLMetry's langchain instrumentation checks
 //! that its context leak (three items nested in one trace) still counts every call once.
 //!
-//! A further test checks the mock's own answers (non-streaming and SSE Anthropic, OpenAI chat)
-//! against those truth values. Every child process is killed on drop and every wait is bounded.
+//! OpenAI chat completions under OpenLLMetry (`opentelemetry-instrumentation-openai`: a tool
+//! round trip and a streaming call with `include_usage`) and OpenInference
+//! (`openinference-instrumentation-openai`: one call) are checked per trace against the mock's
+//! truth (input 90 incl. 40 cache read, output 25, counted once).
+//!
+//! Further tests check the mock's own answers (non-streaming and SSE Anthropic, OpenAI chat, chat
+//! tool calls and chat SSE) against those truth values. Every child process is killed on drop and
+//! every wait is bounded.
 
 mod common;
 
@@ -1115,5 +1121,211 @@ fn langchain_batch_context_leak_counts_each_call_once() {
         "3 × (160 in, 45 out, 30 cache read; OpenLLMetry sends cache write 0), not more"
     );
     assert_eq!(listed_traces(&server, &keys), trace_ids);
+    server.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI chat completions under OpenLLMetry (`opentelemetry-instrumentation-openai`) and
+// OpenInference (`openinference-instrumentation-openai`), pinned in
+// `tests/interop/requirements.txt`. Mock truth per call: prompt 90 (40 cached), completion 25,
+// i.e. on the llmtrace convention input 90, cache read 40, output 25.
+
+#[test]
+fn mock_provider_chat_tool_calls_and_streaming_usage() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let tools = r#""tools": [{"type": "function", "function": {"name": "capital_of",
+        "parameters": {"type": "object", "properties": {"country": {"type": "string"}},
+        "required": ["country"]}}}]"#;
+    let first: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/chat/completions",
+        &format!(
+            r#"{{"model": "gpt-4o", {tools},
+                "messages": [{{"role": "user", "content": "capital?"}}]}}"#
+        ),
+    ))
+    .unwrap();
+    let choice = &first["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls", "{first:#}");
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "capital_of", "{first:#}");
+    assert_eq!(
+        call["function"]["arguments"], r#"{"country": "Paris"}"#,
+        "{first:#}"
+    );
+    assert_eq!(first["usage"]["prompt_tokens"], 90, "{first:#}");
+    let id = call["id"].as_str().unwrap();
+    let second: Value = serde_json::from_str(&post_mock(
+        &mock,
+        "/v1/chat/completions",
+        &format!(
+            r#"{{"model": "gpt-4o", {tools}, "messages": [
+                {{"role": "user", "content": "capital?"}},
+                {{"role": "assistant", "content": null, "tool_calls": [{call}]}},
+                {{"role": "tool", "tool_call_id": "{id}", "content": "Paris"}}]}}"#
+        ),
+    ))
+    .unwrap();
+    assert_eq!(second["choices"][0]["finish_reason"], "stop", "{second:#}");
+    assert_eq!(second["choices"][0]["message"]["content"], "Paris.");
+
+    let sse = post_mock(
+        &mock,
+        "/v1/chat/completions",
+        r#"{"model": "gpt-4o", "messages": [], "stream": true,
+            "stream_options": {"include_usage": true}}"#,
+    );
+    let data: Vec<&str> = sse
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    assert_eq!(data.last(), Some(&"[DONE]"), "{sse}");
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, "Paris is the capital.", "{sse}");
+    let last = chunks.last().unwrap();
+    assert_eq!(last["choices"], serde_json::json!([]), "{sse}");
+    assert_eq!(last["usage"]["prompt_tokens"], 90, "{sse}");
+    assert_eq!(
+        last["usage"]["prompt_tokens_details"]["cached_tokens"], 40,
+        "{sse}"
+    );
+    assert_eq!(last["usage"]["completion_tokens"], 25, "{sse}");
+    let no_usage = post_mock(
+        &mock,
+        "/v1/chat/completions",
+        r#"{"model": "gpt-4o", "messages": [], "stream": true}"#,
+    );
+    assert!(!no_usage.contains("prompt_tokens"), "{no_usage}");
+}
+
+/// Asserts the tokens of an OpenAI chat span or trace summary: input 90 (incl. 40 cache read),
+/// output 25, cache read 40, and `cache_write` (none reported by either producer: `null` on a
+/// span, 0 in the trace totals).
+fn assert_openai_tokens(v: &Value, what: &str, cache_write: Value) {
+    let got = [
+        &v["input_tokens"],
+        &v["output_tokens"],
+        &v["cache_read_tokens"],
+        &v["cache_write_tokens"],
+    ];
+    let expected = [
+        Value::from(90),
+        Value::from(25),
+        Value::from(40),
+        cache_write,
+    ];
+    assert_eq!(
+        got,
+        expected.each_ref(),
+        "{what}: [input, output, cache read, cache write] (mock truth: prompt 90 incl. 40 cached, \
+         completion 25): {v:#}"
+    );
+}
+
+/// Asserts an OpenAI chat LLM span: kind llm, provider openai, request model gpt-4o, response
+/// model gpt-4o-2024-08-06, the status the producer set, counted, and its tokens.
+fn assert_openai_chat(s: &Value, what: &str, status: &str) {
+    assert_eq!(s["kind"], "llm", "{what}: {s:#}");
+    assert_eq!(s["provider"], "openai", "{what}: {s:#}");
+    assert_eq!(s["request_model"], "gpt-4o", "{what}: {s:#}");
+    assert_eq!(s["response_model"], "gpt-4o-2024-08-06", "{what}: {s:#}");
+    assert_eq!(s["status"], status, "{what}: {s:#}");
+    assert_eq!(s["usage_counted"], true, "{what}: {s:#}");
+    assert_openai_tokens(s, what, Value::Null);
+}
+
+/// Asserts a one-call trace: one root LLM span, one call, no error, tokens counted once.
+fn assert_openai_trace(d: &Value, what: &str, root: &str) {
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], root, "{what}: {t:#}");
+    assert_eq!(t["has_root"], true, "{what}: {t:#}");
+    assert_eq!(t["llm_call_count"], 1, "{what}: {t:#}");
+    assert_eq!(t["error_count"], 0, "{what}: {t:#}");
+    assert_openai_tokens(
+        t,
+        &format!("{what}: trace totals (counted once)"),
+        Value::from(0),
+    );
+    assert_eq!(counted_spans(d), vec![root], "{what}: no double count");
+}
+
+#[test]
+fn openllmetry_openai_tool_round_trip_and_streaming() {
+    let Some(python) = python() else { return };
+    let (_dir, server, keys, sent) = run_otlp_driver(&python, "openllmetry_openai_sdk.py");
+    assert_eq!(
+        sent["tool_call"],
+        serde_json::json!({"name": "capital_of", "arguments": r#"{"country": "Paris"}"#}),
+        "{sent}"
+    );
+    assert_eq!(sent["answer"], "Paris.", "{sent}");
+    assert_eq!(sent["stream_text"], "Paris is the capital.", "{sent}");
+    let tool_id = sent["tool_trace_id"].as_str().unwrap();
+    let answer_id = sent["answer_trace_id"].as_str().unwrap();
+    let stream_id = sent["stream_trace_id"].as_str().unwrap();
+    // OpenLLMetry's openai instrumentation 0.62.4 sets no status on a plain call's span and
+    // `ok` on a streaming call's span.
+    for (trace_id, what, status) in [
+        (tool_id, "tool call", "unset"),
+        (answer_id, "answer after the tool result", "unset"),
+        (
+            stream_id,
+            "streaming call (usage from the include_usage chunk)",
+            "ok",
+        ),
+    ] {
+        let d = wait_trace(&server, &keys, trace_id, 1);
+        assert_openai_trace(&d, what, "openai.chat");
+        let llm = span(&d, "openai.chat");
+        assert_eq!(llm["parent_span_id"], Value::Null, "{what}: {llm:#}");
+        assert_openai_chat(llm, what, status);
+    }
+    let d = wait_trace(&server, &keys, tool_id, 1);
+    let llm = span(&d, "openai.chat");
+    assert_eq!(
+        llm["finish_reasons"],
+        serde_json::json!(["tool_call"]),
+        "{llm:#}"
+    );
+    let parts = llm["output_messages"][0]["parts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no output message parts: {llm:#}"));
+    assert!(
+        parts
+            .iter()
+            .any(|p| p["type"] == "tool_call" && p["name"] == "capital_of"),
+        "the tool call is in the output messages: {llm:#}"
+    );
+    let mut expected = vec![
+        tool_id.to_string(),
+        answer_id.to_string(),
+        stream_id.to_string(),
+    ];
+    expected.sort();
+    assert_eq!(listed_traces(&server, &keys), expected, "the three calls");
+    server.stop();
+}
+
+#[test]
+fn openinference_openai_chat_completion() {
+    let Some(python) = python() else { return };
+    let (_dir, server, keys, sent) = run_otlp_driver(&python, "openinference_openai_sdk.py");
+    assert_eq!(sent["answer"], "Paris.", "{sent}");
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    let d = wait_trace(&server, &keys, trace_id, 1);
+    assert_openai_trace(&d, "OpenInference", "ChatCompletion");
+    let llm = span(&d, "ChatCompletion");
+    assert_eq!(llm["span_id"], sent["span_id"], "{llm:#}");
+    assert_eq!(llm["parent_span_id"], Value::Null, "{llm:#}");
+    assert_openai_chat(llm, "OpenInference span (llm.token_count.*)", "ok");
+    assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
     server.stop();
 }
