@@ -261,45 +261,57 @@ struct OldContribution {
     counted_usage: Option<UsageTotals>,
 }
 
+/// Columns read by [`call_contribution`], in order.
+const CONTRIBUTION_COLUMNS: &str = "counts_usage, input_tokens, output_tokens, cache_read_tokens, \
+     cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), unpriced, \
+     reported_pico IS NOT NULL";
+
+/// What a stored call span adds to its trace's totals when counted, read from the
+/// [`CONTRIBUTION_COLUMNS`] starting at column `at`.
+fn call_contribution(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
+    let n = |i: usize| -> rusqlite::Result<u64> {
+        Ok(r.get::<_, Option<i64>>(at + i)?.unwrap_or(0) as u64)
+    };
+    let cost = r.get::<_, Option<i64>>(at + 6)?;
+    let billing = UsageTotals {
+        calls: 1,
+        cost_pico: cost.unwrap_or(0),
+        unpriced: u64::from(cost.is_none() && r.get::<_, bool>(at + 7)?),
+        reported: u64::from(r.get::<_, bool>(at + 8)?),
+        ..Default::default()
+    };
+    if !r.get::<_, bool>(at)? {
+        return Ok(billing);
+    }
+    Ok(UsageTotals {
+        input: n(1)?,
+        output: n(2)?,
+        cache_read: n(3)?,
+        cache_write: n(4)?,
+        reasoning: n(5)?,
+        ..billing
+    })
+}
+
 /// The stored copy of a span if it is incomplete (so replaceable), with its contribution.
 fn incomplete_row(
     tx: &Transaction<'_>,
     trace_ref: i64,
     span_key: i64,
 ) -> rusqlite::Result<Option<OldContribution>> {
-    tx.prepare_cached(
-        "SELECT status, counted, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
-         cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), unpriced, \
-         reported_pico IS NOT NULL FROM spans \
-         WHERE trace_ref = ?1 AND span_key = ?2 AND incomplete = 1",
-    )?
+    tx.prepare_cached(&format!(
+        "SELECT status, counted, {CONTRIBUTION_COLUMNS} FROM spans \
+         WHERE trace_ref = ?1 AND span_key = ?2 AND incomplete = 1"
+    ))?
     .query_row(params![trace_ref, span_key], |r| {
-        let n = |i: usize| -> rusqlite::Result<u64> {
-            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
-        };
         let counted: bool = r.get(1)?;
-        let cost = r.get::<_, Option<i64>>(8)?;
-        let usage = UsageTotals {
-            calls: 1,
-            cost_pico: cost.unwrap_or(0),
-            unpriced: u64::from(cost.is_none() && r.get::<_, bool>(9)?),
-            reported: u64::from(r.get::<_, bool>(10)?),
-            ..if r.get::<_, bool>(2)? {
-                UsageTotals {
-                    input: n(3)?,
-                    output: n(4)?,
-                    cache_read: n(5)?,
-                    cache_write: n(6)?,
-                    reasoning: n(7)?,
-                    ..Default::default()
-                }
-            } else {
-                UsageTotals::default()
-            }
-        };
         Ok(OldContribution {
             error: r.get::<_, i64>(0)? == 2,
-            counted_usage: counted.then_some(usage),
+            counted_usage: if counted {
+                Some(call_contribution(r, 2)?)
+            } else {
+                None
+            },
         })
     })
     .optional()
@@ -424,36 +436,11 @@ fn insert_span(
     if let Some(parent) = span.parent_span_id {
         let wrapper = tx
             .prepare_cached(&format!(
-                "SELECT id, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
-                 cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), \
-                 unpriced, reported_pico IS NOT NULL FROM spans \
+                "SELECT id, {CONTRIBUTION_COLUMNS} FROM spans \
                  WHERE trace_ref = ?1 AND span_key = ?2 AND kind IN {CALL_KINDS} AND counted = 1"
             ))?
             .query_row(params![trace_ref, parent.key_i64()], |r| {
-                let n = |i: usize| -> rusqlite::Result<u64> {
-                    Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
-                };
-                let cost = r.get::<_, Option<i64>>(7)?;
-                let billing = UsageTotals {
-                    calls: 1,
-                    cost_pico: cost.unwrap_or(0),
-                    unpriced: u64::from(cost.is_none() && r.get::<_, bool>(8)?),
-                    reported: u64::from(r.get::<_, bool>(9)?),
-                    ..Default::default()
-                };
-                let usage = if r.get::<_, bool>(1)? {
-                    UsageTotals {
-                        input: n(2)?,
-                        output: n(3)?,
-                        cache_read: n(4)?,
-                        cache_write: n(5)?,
-                        reasoning: n(6)?,
-                        ..billing
-                    }
-                } else {
-                    billing
-                };
-                Ok((r.get::<_, i64>(0)?, usage))
+                Ok((r.get::<_, i64>(0)?, call_contribution(r, 1)?))
             })
             .optional()?;
         if let Some((row_id, usage)) = wrapper {
