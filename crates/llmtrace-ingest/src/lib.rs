@@ -4,9 +4,11 @@
 //! translate the class with [`ErrorClass::http_status`], [`ErrorClass::grpc_code`] and
 //! [`ErrorClass::retry_after`].
 
+mod counters;
 mod error;
 mod prices;
 
+pub use counters::{IngestCounters, IngestCounts};
 pub use error::{ErrorClass, IngestError};
 pub use llmtrace_otlp::{ConvertLimits, Format, Rejected};
 pub use prices::PriceTable;
@@ -63,6 +65,7 @@ pub struct Ingestor {
     normalizer: Normalizer,
     prices: std::sync::Arc<PriceTable>,
     config: IngestConfig,
+    counters: IngestCounters,
 }
 
 impl Ingestor {
@@ -77,7 +80,13 @@ impl Ingestor {
             normalizer: Normalizer::new(),
             prices,
             config,
+            counters: IngestCounters::default(),
         }
+    }
+
+    /// Counters of what came in and what was refused.
+    pub fn counters(&self) -> &IngestCounters {
+        &self.counters
     }
 
     /// The price table in effect.
@@ -106,10 +115,13 @@ impl Ingestor {
         project: &str,
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
-        let raw = self.inflate(body)?;
-        let req =
-            llmtrace_otlp::decode_traces(&raw, body.format).map_err(IngestError::from_decode)?;
-        self.export_traces(project, req, raw.len()).await
+        let decoded = self.inflate(body).and_then(|raw| {
+            let req = llmtrace_otlp::decode_traces(&raw, body.format)
+                .map_err(IngestError::from_decode)?;
+            Ok((req, raw.len()))
+        });
+        let (req, wire_bytes) = decoded.inspect_err(|e| self.counters.request_rejected(e.class))?;
+        self.export_traces(project, req, wire_bytes).await
     }
 
     /// Normalizes and stores a decoded trace export; `wire_bytes` sizes it for the queue bound.
@@ -120,6 +132,9 @@ impl Ingestor {
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
         let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
+        self.counters.received(converted.rejected.count as usize);
+        self.counters
+            .spans_rejected(ErrorClass::BadRequest, converted.rejected.count);
         let mut outcome = self
             .store_spans(converted.items, true, vec![], wire_bytes)
             .await?;
@@ -252,15 +267,23 @@ impl Ingestor {
             llmtrace_pricing::apply(&book, span);
         }
         let accepted = (spans.len() + scores.len()) as u64;
-        self.submit(
-            WriteBatch {
-                spans,
-                logs: vec![],
-                scores,
-            },
-            wire_bytes,
-        )
-        .await?;
+        let span_count = spans.len();
+        self.counters.received(span_count);
+        let result = self
+            .submit(
+                WriteBatch {
+                    spans,
+                    logs: vec![],
+                    scores,
+                },
+                wire_bytes,
+            )
+            .await;
+        match &result {
+            Ok(()) => self.counters.accepted(span_count),
+            Err(e) => self.counters.spans_rejected(e.class, span_count as u64),
+        }
+        result?;
         Ok(ExportOutcome {
             accepted,
             rejected: Rejected::default(),

@@ -8,6 +8,8 @@
 //!   in one store call, then acknowledges each of them.
 //! - **Acknowledgement after commit**: [`Ack`] resolves only after the store said the batch is
 //!   durable, or with the error that prevented it.
+//! - **Observation** ([`CommitObserver`]): after each durable commit, an observer (the metrics)
+//!   is told what was written, so derived counters follow stored data exactly.
 //! - **Shutdown** ([`Pipeline::shutdown`]): stop admitting, write what is queued, then stop.
 
 mod admission;
@@ -16,7 +18,7 @@ mod writer;
 pub use admission::{Ack, AckError, SubmitError};
 
 use admission::{Job, Queue};
-use llmtrace_store::{SpanWriter, WriteBatch};
+use llmtrace_store::{SpanWriter, WriteBatch, WriteOutcome};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -66,6 +68,14 @@ pub struct PipelineStats {
     pub last_commit_micros: u64,
 }
 
+/// Told about each durable group commit, on the writer task, before the clients are
+/// acknowledged: it must be quick and must never block or wait.
+pub trait CommitObserver: Send + Sync {
+    /// `batch` was committed with `outcome` (whose `span_fates` follow `batch.spans`) in
+    /// `elapsed`.
+    fn committed(&self, batch: &WriteBatch, outcome: &WriteOutcome, elapsed: Duration);
+}
+
 /// Handle to the running pipeline; cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -76,9 +86,18 @@ pub struct Pipeline {
 impl Pipeline {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(store: Arc<dyn SpanWriter>, config: PipelineConfig) -> Self {
+        Self::start_observed(store, config, None)
+    }
+
+    /// Starts the writer task, telling `observer` about each durable commit.
+    pub fn start_observed(
+        store: Arc<dyn SpanWriter>,
+        config: PipelineConfig,
+        observer: Option<Arc<dyn CommitObserver>>,
+    ) -> Self {
         let (queue, rx) = Queue::new(&config);
         let queue = Arc::new(queue);
-        let handle = tokio::spawn(writer::run(queue.clone(), rx, store, config));
+        let handle = tokio::spawn(writer::run(queue.clone(), rx, store, config, observer));
         Pipeline {
             queue,
             writer: Arc::new(tokio::sync::Mutex::new(Some(handle))),

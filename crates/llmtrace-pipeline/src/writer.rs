@@ -1,7 +1,7 @@
 //! The writer task: group commit, bounded retry of transient failures, acknowledgement.
 
 use crate::admission::{AckError, Job, Queue};
-use crate::PipelineConfig;
+use crate::{CommitObserver, PipelineConfig};
 use llmtrace_store::{SpanWriter, StoreError, WriteBatch, WriteOutcome};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ pub(crate) async fn run(
     mut rx: mpsc::UnboundedReceiver<Job>,
     store: Arc<dyn SpanWriter>,
     config: PipelineConfig,
+    observer: Option<Arc<dyn CommitObserver>>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -26,7 +27,7 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        commit(&queue, &store, jobs, &config).await;
+        commit(&queue, &store, jobs, &config, observer.as_deref()).await;
     }
     tracing::debug!("pipeline writer stopped");
 }
@@ -37,6 +38,7 @@ async fn commit(
     store: &Arc<dyn SpanWriter>,
     mut jobs: Vec<Job>,
     config: &PipelineConfig,
+    observer: Option<&dyn CommitObserver>,
 ) {
     let (items, bytes) = jobs
         .iter()
@@ -46,11 +48,16 @@ async fn commit(
         batch.extend(std::mem::take(&mut job.batch));
     }
     let started = Instant::now();
-    let result = write_with_retry(store, Arc::new(batch), config.retry_for).await;
+    let batch = Arc::new(batch);
+    let result = write_with_retry(store, batch.clone(), config.retry_for).await;
     queue.release(items, bytes);
     let result = match result {
         Ok(outcome) => {
-            queue.record_commit(&outcome, started.elapsed());
+            let elapsed = started.elapsed();
+            queue.record_commit(&outcome, elapsed);
+            if let Some(observer) = observer {
+                observer.committed(&batch, &outcome, elapsed);
+            }
             Ok(())
         }
         Err(e) => {

@@ -17,15 +17,24 @@ pub use views::{
 
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, TraceQuery, TraceReader,
+    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, StoreHealth, TraceQuery,
+    TraceReader,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A trace without a root span counts as orphaned once its latest span ended this long ago.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(300);
+/// How long a store health reading is reused (scrapes come every few seconds; the count scans
+/// an index).
+const HEALTH_TTL: Duration = Duration::from_secs(10);
 
 /// The query layer.
 #[derive(Clone)]
 pub struct Query {
     reader: Arc<dyn TraceReader>,
     costs: Arc<dyn CostRecomputer>,
+    health: Arc<Mutex<Option<(Instant, StoreHealth)>>>,
 }
 
 impl Query {
@@ -34,7 +43,29 @@ impl Query {
         Query {
             reader: store.clone(),
             costs: store,
+            health: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// The store's size and orphaned traces (no root span, latest span ended more than
+    /// [`ORPHAN_GRACE`] ago), read at most every 10 seconds.
+    pub async fn store_health(&self) -> Result<StoreHealth, QueryError> {
+        if let Ok(cached) = self.health.lock() {
+            if let Some((at, h)) = cached.as_ref() {
+                if at.elapsed() < HEALTH_TTL {
+                    return Ok(h.clone());
+                }
+            }
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let before = now.saturating_sub(ORPHAN_GRACE).as_nanos() as u64;
+        let h = self.reader.health(before).await?;
+        if let Ok(mut cached) = self.health.lock() {
+            *cached = Some((Instant::now(), h.clone()));
+        }
+        Ok(h)
     }
 
     /// `GET /api/prices/unpriced`: models seen on model calls without a price.

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
     CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
-    StoreError, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel, WriteBatch,
+    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel, WriteBatch,
     WriteOutcome,
 };
 use rusqlite::{Connection, OpenFlags};
@@ -174,6 +174,22 @@ impl TraceReader for SqliteStore {
         let project = project.to_string();
         self.read(move |c| reader::get_trace(c, &project, trace_id))
             .await
+    }
+
+    async fn health(&self, orphan_before_unix_nano: u64) -> Result<StoreHealth, StoreError> {
+        let size = self.size_bytes();
+        let before = i64::try_from(orphan_before_unix_nano).unwrap_or(i64::MAX);
+        let orphans = self
+            .read(move |c| {
+                c.prepare_cached("SELECT count(*) FROM traces WHERE has_root = 0 AND end_ns < ?1")
+                    .and_then(|mut st| st.query_row([before], |r| r.get::<_, i64>(0)))
+                    .map_err(classify)
+            })
+            .await?;
+        Ok(StoreHealth {
+            size_bytes: Some(size),
+            orphan_traces: orphans.max(0) as u64,
+        })
     }
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {

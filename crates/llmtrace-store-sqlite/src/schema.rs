@@ -141,6 +141,10 @@ CREATE INDEX scores_trace ON scores (project_id, trace_id);
     r#"
 ALTER TABLE spans ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: traces still without a root span, counted cheaply for the orphan-trace gauge.
+    r#"
+CREATE INDEX traces_rootless ON traces (end_ns) WHERE has_root = 0;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -7,7 +7,7 @@ use crate::traces;
 #[cfg(test)]
 use llmtrace_model::SpanKind;
 use llmtrace_model::{Span, TraceId};
-use llmtrace_store::{TraceRollup, UsageTotals, WriteBatch, WriteOutcome};
+use llmtrace_store::{SpanFate, TouchedTrace, TraceRollup, UsageTotals, WriteBatch, WriteOutcome};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -147,14 +147,27 @@ impl Writer {
                 resource_id,
                 price_ref,
             };
-            if insert_span(&tx, ctx, span, &mut pending, &mut ids)? {
-                outcome.spans_written += 1;
-            } else {
-                outcome.spans_duplicate += 1;
+            let fate = insert_span(&tx, ctx, span, &mut pending, &mut ids)?;
+            match fate {
+                SpanFate::Duplicate => outcome.spans_duplicate += 1,
+                SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
             }
+            outcome.span_fates.push(fate);
         }
+        let project_names: HashMap<i64, &str> = self
+            .project_ids
+            .iter()
+            .map(|(name, id)| (*id, name.as_str()))
+            .collect();
+        outcome.traces.reserve(pending.len());
         for ((pid, _), p) in pending {
             traces::save(&tx, pid, p.row_id, p.exists, &p.rollup)?;
+            if let Some(project) = project_names.get(&pid) {
+                outcome.traces.push(TouchedTrace {
+                    project: (*project).to_string(),
+                    summary: p.rollup.summary,
+                });
+            }
             if let Some((blob_id, mut json, count)) = p.blob {
                 if count > 0 {
                     json.push(b']');
@@ -325,15 +338,15 @@ struct SpanCtx {
     price_ref: Option<i64>,
 }
 
-/// Inserts one span unless stored already; returns whether it was new, and folds it into the
-/// trace rollup following the counting rule.
+/// Inserts one span unless stored already, folds it into the trace rollup following the
+/// counting rule, and says what it did.
 fn insert_span(
     tx: &Transaction<'_>,
     ctx: SpanCtx,
     span: &Span,
     pending: &mut PendingTraces,
     ids: &mut Ids,
-) -> Result<bool, WriteFailure> {
+) -> Result<SpanFate, WriteFailure> {
     let pid = ctx.pid;
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let trace_ref = trace.row_id;
@@ -398,7 +411,7 @@ fn insert_span(
     if inserted == 0 {
         // Stored already: a repeat, unless the stored copy is incomplete, which this one replaces.
         let Some(old) = incomplete_row(tx, trace_ref, span.span_id.key_i64())? else {
-            return Ok(false);
+            return Ok(SpanFate::Duplicate);
         };
         tx.prepare_cached(
             "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
@@ -427,29 +440,42 @@ fn insert_span(
     let rollup = &mut trace.rollup;
     rollup.add_span(span);
     if !is_call {
-        return Ok(true);
+        return Ok(SpanFate::Stored);
     }
     if counted {
         rollup.add_usage(&UsageTotals::of_call(span));
     }
+    let mut fate = if counted && !span.incomplete {
+        SpanFate::CountedCall
+    } else {
+        SpanFate::Stored
+    };
     // A counted call parent of this call is a wrapper: stop counting it.
     if let Some(parent) = span.parent_span_id {
         let wrapper = tx
             .prepare_cached(&format!(
-                "SELECT id, {CONTRIBUTION_COLUMNS} FROM spans \
+                "SELECT id, incomplete, {CONTRIBUTION_COLUMNS} FROM spans \
                  WHERE trace_ref = ?1 AND span_key = ?2 AND kind IN {CALL_KINDS} AND counted = 1"
             ))?
             .query_row(params![trace_ref, parent.key_i64()], |r| {
-                Ok((r.get::<_, i64>(0)?, call_contribution(r, 1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    call_contribution(r, 2)?,
+                    r.get::<_, bool>(1)?,
+                ))
             })
             .optional()?;
-        if let Some((row_id, usage)) = wrapper {
+        if let Some((row_id, usage, wrapper_incomplete)) = wrapper {
             tx.prepare_cached("UPDATE spans SET counted = 0 WHERE id = ?1")?
                 .execute([row_id])?;
             rollup.sub_usage(&usage);
+            if !wrapper_incomplete {
+                // The metrics counted this call when its wrapper arrived.
+                fate = SpanFate::Stored;
+            }
         }
     }
-    Ok(true)
+    Ok(fate)
 }
 
 #[cfg(test)]

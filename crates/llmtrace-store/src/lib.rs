@@ -18,6 +18,7 @@ pub use query::{
 };
 pub use rollup::{RootKey, TraceRollup, UsageTotals};
 
+
 use async_trait::async_trait;
 use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, TraceId};
 
@@ -41,8 +42,31 @@ impl WriteBatch {
     }
 }
 
+/// What a write did with one span of its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanFate {
+    /// A repeat of a stored span (a retried delivery): nothing changed.
+    Duplicate,
+    /// Newly stored, or replaced a stored incomplete copy; not a newly counted call.
+    Stored,
+    /// A complete model call that the write newly counted (see [`TraceRollup`]): the spans the
+    /// metrics count, each call once. Not set for a call that took over the count of a wrapper
+    /// already counted (the call was counted then), nor for an incomplete copy (counted when
+    /// its complete copy arrives), nor for a wrapper of a stored call.
+    CountedCall,
+}
+
+/// A trace's totals right after a write touched it (per-trace budgets read them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TouchedTrace {
+    /// Tenant.
+    pub project: String,
+    /// The trace's summary after the write.
+    pub summary: TraceSummary,
+}
+
 /// What a write did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct WriteOutcome {
     /// Spans newly stored.
     pub spans_written: u64,
@@ -52,6 +76,10 @@ pub struct WriteOutcome {
     pub logs_written: u64,
     /// Scores stored (new or replacing one with the same id).
     pub scores_written: u64,
+    /// One entry per span of the batch, in batch order.
+    pub span_fates: Vec<SpanFate>,
+    /// Every trace the batch's spans touched, with its totals after the write.
+    pub traces: Vec<TouchedTrace>,
 }
 
 /// Writes spans.
@@ -90,9 +118,23 @@ pub trait TraceReader: Send + Sync {
         trace_id: TraceId,
     ) -> Result<Option<TraceDetail>, StoreError>;
 
+    /// Figures about the store itself for `/metrics`: its size and the traces still without a
+    /// root span whose latest span ended before `orphan_before_unix_nano` (all projects).
+    async fn health(&self, orphan_before_unix_nano: u64) -> Result<StoreHealth, StoreError>;
+
     /// Per-group statistics of model calls (llm and embedding spans that count, see
     /// [`TraceRollup`]) started in the query's time range.
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError>;
+}
+
+/// Figures about a store (see [`TraceReader::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Bytes on disk, when the engine can tell.
+    pub size_bytes: Option<u64>,
+    /// Traces without a root span whose spans all ended before the given time: a parent that
+    /// never arrived, or context lost between processes or tasks.
+    pub orphan_traces: u64,
 }
 
 /// Recomputes the computed cost of stored spans from a pricing function (after a price change

@@ -157,6 +157,82 @@ where
     recompute_updates_exactly_what_changed(&make().await).await;
     scores_attach_to_their_trace_and_replace_by_id(&make().await).await;
     incomplete_spans_are_replaced_once(&make().await).await;
+    write_outcome_reports_each_call_once(&make().await).await;
+    health_counts_rootless_traces(&make().await).await;
+}
+
+/// Traces without a root span count as orphans once their spans ended before the cut-off;
+/// a root arriving later clears them.
+pub async fn health_counts_rootless_traces<S: Store>(s: &S) {
+    write(s, rag_trace(90)).await;
+    write(s, vec![span(91, 2, Some(1), "child", 0, 10)]).await;
+    let mut late = span(92, 2, Some(1), "child", 60_000, 10);
+    late.project = "team-b".into();
+    write(s, vec![late]).await;
+    let cut = T0 + 30_000 * MS;
+    assert_eq!(s.health(cut).await.unwrap().orphan_traces, 1);
+    assert_eq!(s.health(u64::MAX).await.unwrap().orphan_traces, 2);
+    write(s, vec![span(91, 1, None, "root", 0, 20)]).await;
+    assert_eq!(s.health(u64::MAX).await.unwrap().orphan_traces, 1);
+}
+
+/// Each span's fate is reported in batch order; every call is `CountedCall` exactly once across
+/// retries, wrapper/inner orders and incomplete-then-complete copies; touched traces come back
+/// with their totals after the write.
+pub async fn write_outcome_reports_each_call_once<S: Store>(s: &S) {
+    use crate::SpanFate::{CountedCall, Duplicate, Stored};
+    let wrapper = |t| llm(t, 1, None, "claude-sonnet-4-6", 120, 45, 0, 1000);
+    let inner = |t| llm(t, 2, Some(1), "claude-sonnet-4-6", 160, 45, 10, 980);
+    let fates = |o: crate::WriteOutcome| o.span_fates;
+    // Wrapper first: it is the counted call; the inner one takes over silently.
+    assert_eq!(fates(write(s, vec![wrapper(80)]).await), vec![CountedCall]);
+    assert_eq!(fates(write(s, vec![inner(80)]).await), vec![Stored]);
+    // Inner first: the wrapper never counts.
+    assert_eq!(fates(write(s, vec![inner(81)]).await), vec![CountedCall]);
+    assert_eq!(fates(write(s, vec![wrapper(81)]).await), vec![Stored]);
+    // Both in one batch, plus a retry of both and a plain span.
+    let plain = span(82, 3, Some(1), "retrieve", 5, 5);
+    let out = write(s, vec![wrapper(82), inner(82), plain.clone()]).await;
+    assert_eq!(out.span_fates, vec![CountedCall, Stored, Stored]);
+    let out = write(s, vec![inner(82), wrapper(82), plain]).await;
+    assert_eq!(out.span_fates, vec![Duplicate, Duplicate, Duplicate]);
+    // Incomplete first: counted when its complete copy arrives, once.
+    let mut started = llm(83, 1, None, "gpt-4o", 0, 0, 0, 0);
+    started.incomplete = true;
+    let finished = llm(83, 1, None, "gpt-4o", 100, 20, 0, 900);
+    assert_eq!(fates(write(s, vec![started.clone()]).await), vec![Stored]);
+    assert_eq!(fates(write(s, vec![finished.clone()]).await), vec![CountedCall]);
+    assert_eq!(
+        fates(write(s, vec![finished, started]).await),
+        vec![Duplicate, Duplicate]
+    );
+    // Touched traces: each once, with totals after the write, named by project.
+    let mut other = llm(84, 1, None, "gpt-4o", 7, 3, 0, 10);
+    other.project = "team-b".into();
+    let out = write(s, vec![llm(85, 1, None, "gpt-4o", 50, 5, 0, 10), other]).await;
+    let mut touched: Vec<(String, TraceId, u64, u64)> = out
+        .traces
+        .iter()
+        .map(|t| {
+            (
+                t.project.clone(),
+                t.summary.trace_id,
+                t.summary.input_tokens,
+                t.summary.llm_call_count,
+            )
+        })
+        .collect();
+    touched.sort();
+    let mut want = vec![
+        ("default".to_string(), tid(85), 50, 1),
+        ("team-b".to_string(), tid(84), 7, 1),
+    ];
+    want.sort();
+    assert_eq!(touched, want);
+    let out = write(s, vec![llm(85, 2, None, "gpt-4o", 30, 5, 20, 10)]).await;
+    assert_eq!(out.traces.len(), 1);
+    assert_eq!(out.traces[0].summary.input_tokens, 80);
+    assert_eq!(out.traces[0].summary.llm_call_count, 2);
 }
 
 /// A span stored incomplete is replaced by its next copy (totals follow); a complete span is
