@@ -15,7 +15,16 @@ if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQ" "$VENV/.requirements.txt"; the
 fi
 export LLMTRACE_PYTHON="$PWD/$VENV/bin/python"
 
-command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+# Debian packages the tests drive: curl, and Prometheus (with promtool) for the metrics and
+# alert-rule tests.
+need=()
+command -v curl >/dev/null || need+=(curl)
+command -v promtool >/dev/null || need+=(prometheus)
+if ((${#need[@]})); then
+  echo "==> installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
 echo "==> cargo test"
 cargo test --workspace --all-targets -j2 "$@"

@@ -9,6 +9,7 @@ pub mod error;
 mod langfuse;
 mod langfuse_ingestion;
 mod langsmith;
+mod observability;
 mod openai_agents;
 mod otlp_grpc;
 mod otlp_http;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub auth: Auth,
     /// Largest request body accepted, before decompression.
     pub max_body_bytes: usize,
+    /// Metrics derived from stored spans (`GET /metrics`); `None` disables the endpoint.
+    pub metrics: Option<Arc<llmtrace_metrics::Metrics>>,
+    /// The built-in alert evaluator (`GET /api/alerts`).
+    pub alerts: Option<llmtrace_alerts::evaluator::Evaluator>,
     /// Rebuilds the price book from its sources (re-reading the user's price file), run before
     /// a cost recomputation so edits to the file apply without a restart.
     pub reload_prices: Option<PriceReloader>,
@@ -43,6 +48,7 @@ pub type PriceReloader = Arc<dyn Fn() -> Result<llmtrace_pricing::PriceBook, Str
 pub fn http_router(state: Arc<AppState>) -> axum::Router {
     otlp_http::routes()
         .merge(api::routes())
+        .merge(observability::routes())
         .merge(langfuse::routes())
         .merge(langsmith::routes())
         .merge(openai_agents::routes())

@@ -53,6 +53,23 @@ pub(crate) enum Command {
     /// Projects (tenants) and their API keys.
     #[command(subcommand)]
     Projects(ProjectsCommand),
+    /// Print a Prometheus rule file (recording rules and the LLM* alerts) built from the
+    /// `[alerts]` thresholds of the config file, or with `--tests` a promtool unit-test file
+    /// for it.
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RulesArgs {
+    /// The TOML config file `serve` reads; its `[alerts]` table sets thresholds and windows.
+    #[arg(long, env = "LLMTRACE_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the promtool unit tests of the rules instead of the rules.
+    #[arg(long)]
+    pub(crate) tests: bool,
+    /// With `--tests`: the rule file name the tests load (`rule_files:`).
+    #[arg(long, default_value = "llmtrace-rules.yml")]
+    pub(crate) rule_file: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -175,6 +192,18 @@ pub(crate) struct ServeArgs {
     /// Log filter, e.g. `info` or `llmtrace=debug` [default: info].
     #[arg(long, env = "LLMTRACE_LOG")]
     pub(crate) log: Option<String>,
+    /// Distinct values kept per metric label (model, provider, ...); later ones are exported
+    /// as `other` [default: 100].
+    #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]
+    pub(crate) metrics_max_label_values: Option<usize>,
+    /// A webhook the built-in alert evaluator notifies (Alertmanager JSON); repeatable, added to
+    /// the `[[alerts.webhooks]]` of the config file.
+    #[arg(
+        long = "alert-webhook",
+        env = "LLMTRACE_ALERT_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub(crate) alert_webhooks: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -26,6 +26,28 @@ pub(crate) struct FileConfig {
     api_keys: Vec<FileApiKey>,
     prices: Option<PathBuf>,
     log: Option<String>,
+    metrics_max_label_values: Option<usize>,
+    /// Alert thresholds, windows, budgets and webhooks (`[alerts]`).
+    alerts: Option<llmtrace_alerts::AlertConfig>,
+}
+
+/// Reads the config file (or nothing), with what it says wrapped in context.
+pub(crate) fn read_file_config(path: Option<&std::path::Path>) -> anyhow::Result<FileConfig> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        }
+        None => Ok(FileConfig::default()),
+    }
+}
+
+impl FileConfig {
+    /// The `[alerts]` table, defaults where absent.
+    pub(crate) fn alerts(&self) -> llmtrace_alerts::AlertConfig {
+        self.alerts.clone().unwrap_or_default()
+    }
 }
 
 /// An `[[api_keys]]` table of the config file.
@@ -69,6 +91,8 @@ pub(crate) struct ServeConfig {
     pub(crate) prices: Option<PathBuf>,
     pub(crate) api_keys: Vec<llmtrace_server::ApiKey>,
     pub(crate) log: String,
+    pub(crate) metrics_max_label_values: usize,
+    pub(crate) alerts: llmtrace_alerts::AlertConfig,
 }
 
 fn parse_api_key(s: &str) -> anyhow::Result<llmtrace_server::ApiKey> {
@@ -109,15 +133,14 @@ fn addr(name: &str, v: &str) -> anyhow::Result<SocketAddr> {
 impl ServeConfig {
     /// Merges flags/environment over the config file over the defaults, and validates.
     pub(crate) fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
-        let file: FileConfig = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("invalid config file {}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
+        let file = read_file_config(args.config.as_deref())?;
+        let mut alerts = file.alerts();
+        for url in &args.alert_webhooks {
+            alerts.webhooks.push(llmtrace_alerts::Webhook {
+                url: url.clone(),
+                format: Default::default(),
+            });
+        }
         let size = |name: &str, flag: &Option<String>, file: &Option<SizeValue>, default: &str| {
             let v = flag.clone().or_else(|| file.as_ref().map(SizeValue::text));
             parse_size(v.as_deref().unwrap_or(default)).with_context(|| name.to_string())
@@ -189,6 +212,11 @@ impl ServeConfig {
                 .clone()
                 .or(file.log)
                 .unwrap_or_else(|| "info".into()),
+            metrics_max_label_values: args
+                .metrics_max_label_values
+                .or(file.metrics_max_label_values)
+                .unwrap_or(100),
+            alerts,
         };
         let mut cfg = cfg;
         let stored = crate::projects::load(&cfg.data_dir)?;
@@ -213,6 +241,7 @@ impl ServeConfig {
             ("--batch-max-spans", cfg.batch_max_spans),
             ("--max-body-bytes", cfg.max_body_bytes),
             ("--max-attribute-bytes", cfg.max_attribute_bytes),
+            ("--metrics-max-label-values", cfg.metrics_max_label_values),
         ] {
             if v == 0 {
                 bail!("{name} must be greater than 0");

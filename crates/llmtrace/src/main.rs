@@ -11,6 +11,18 @@ mod serve;
 
 use clap::Parser;
 
+/// `llmtrace rules`: prints the rule file, or its promtool tests, for the configured thresholds.
+fn rules(args: cli::RulesArgs) -> anyhow::Result<()> {
+    let alerts = config::read_file_config(args.config.as_deref())?.alerts();
+    let text = if args.tests {
+        llmtrace_alerts::rules::rule_tests(&alerts, &args.rule_file)
+    } else {
+        llmtrace_alerts::rules::rule_file(&alerts)
+    };
+    print!("{text}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
@@ -23,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Demo(args) => demo::run(&cli.server, args).await,
         cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
         cli::Command::Projects(cmd) => projects::run(cmd),
+        cli::Command::Rules(args) => rules(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

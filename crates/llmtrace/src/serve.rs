@@ -4,7 +4,9 @@
 use crate::cli::ServeArgs;
 use crate::config::ServeConfig;
 use anyhow::Context;
+use llmtrace_alerts::evaluator::Evaluator;
 use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor, PriceTable};
+use llmtrace_metrics::{Metrics, MetricsConfig};
 use llmtrace_pipeline::{Pipeline, PipelineConfig};
 use llmtrace_pricing::{FileFormat, PriceBook};
 use llmtrace_query::Query;
@@ -29,7 +31,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         SqliteStore::open_dir(&cfg.data_dir)
             .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?,
     );
-    let pipeline = Pipeline::start(
+    let evaluator = Evaluator::new(cfg.alerts.clone());
+    let _evaluator_tasks = evaluator.spawn();
+    let budgets = cfg.alerts.trace_max_tokens.is_some() || cfg.alerts.trace_max_cost_usd.is_some();
+    let metrics = Arc::new(Metrics::new(
+        MetricsConfig {
+            max_label_values: cfg.metrics_max_label_values,
+        },
+        Some(evaluator.clone()),
+        budgets,
+    ));
+    let pipeline = Pipeline::start_observed(
         store.clone(),
         PipelineConfig {
             max_queued_spans: cfg.queue_max_spans,
@@ -37,6 +49,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_batch_spans: cfg.batch_max_spans,
             retry_for: Duration::from_secs(5),
         },
+        Some(metrics.clone()),
     );
     let load_prices = price_loader(cfg.prices.clone());
     let book = load_prices().map_err(anyhow::Error::msg)?;
@@ -60,6 +73,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Auth::with_keys(cfg.api_keys.clone())
         },
         max_body_bytes: cfg.max_body_bytes,
+        metrics: Some(metrics),
+        alerts: Some(evaluator),
         reload_prices: Some(load_prices),
     });
     let server = BoundServer::bind(

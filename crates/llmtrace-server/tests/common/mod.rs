@@ -48,6 +48,9 @@ impl TraceReader for GatedStore {
     async fn get_trace(&self, p: &str, t: TraceId) -> Result<Option<TraceDetail>, StoreError> {
         self.inner.get_trace(p, t).await
     }
+    async fn health(&self, before: u64) -> Result<llmtrace_store::StoreHealth, StoreError> {
+        self.inner.health(before).await
+    }
     async fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         self.inner.stats(q).await
     }
@@ -83,6 +86,7 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: usize,
     pub keys: Vec<llmtrace_server::ApiKey>,
+    pub max_label_values: usize,
 }
 
 impl Default for Options {
@@ -93,6 +97,7 @@ impl Default for Options {
             max_body_bytes: 1 << 20,
             max_decompressed_bytes: 4 << 20,
             keys: vec![],
+            max_label_values: 100,
         }
     }
 }
@@ -104,7 +109,14 @@ impl Harness {
             inner: SqliteStore::open_dir(dir.path()).unwrap(),
             gate: o.gated.then(|| Semaphore::new(0)),
         });
-        let pipeline = Pipeline::start(
+        let metrics = Arc::new(llmtrace_metrics::Metrics::new(
+            llmtrace_metrics::MetricsConfig {
+                max_label_values: o.max_label_values,
+            },
+            None,
+            false,
+        ));
+        let pipeline = Pipeline::start_observed(
             store.clone(),
             PipelineConfig {
                 max_queued_spans: o.queue_max_spans,
@@ -112,6 +124,7 @@ impl Harness {
                 max_batch_spans: 10_000,
                 retry_for: Duration::from_secs(1),
             },
+            Some(metrics.clone()),
         );
         let ingest = Arc::new(Ingestor::new(
             pipeline.clone(),
@@ -132,6 +145,8 @@ impl Harness {
                 llmtrace_server::Auth::with_keys(o.keys.clone())
             },
             max_body_bytes: o.max_body_bytes,
+            metrics: Some(metrics),
+            alerts: None,
             reload_prices: None,
         });
         let server = BoundServer::bind(

@@ -1,0 +1,108 @@
+//! What llmtrace tells about the LLM traffic and itself: `GET /metrics` (Prometheus text, or
+//! OpenMetrics when asked), `GET /api/ingest` (ingest health, SDK-reported drops) and
+//! `GET /api/alerts` (rules, states and notifications of the built-in evaluator).
+
+use crate::error::api_error;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use llmtrace_metrics::{Format, ScrapeStats};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/api/ingest", get(ingest))
+        .route("/api/alerts", get(alerts))
+}
+
+async fn scrape_stats(st: &AppState) -> ScrapeStats {
+    let counts = st.ingest.counters().snapshot();
+    let health = match st.query.store_health().await {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "store health unavailable for /metrics");
+            None
+        }
+    };
+    ScrapeStats {
+        spans_received: counts.spans_received,
+        spans_accepted: counts.spans_accepted,
+        spans_rejected: counts.spans_rejected,
+        requests_rejected: counts.requests_rejected,
+        queue: st.ingest.pipeline().stats(),
+        store_size_bytes: health.as_ref().and_then(|h| h.size_bytes),
+        orphan_traces: health.map(|h| h.orphan_traces),
+    }
+}
+
+async fn metrics(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(m) = &st.metrics else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled on this server",
+        );
+    };
+    let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let stats = scrape_stats(&st).await;
+    let body = m.render(format, &stats);
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+fn by_reason(v: &[(&'static str, u64)]) -> Value {
+    Value::Object(
+        v.iter()
+            .map(|(k, n)| ((*k).to_string(), json!(n)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+async fn ingest(State(st): State<Arc<AppState>>) -> Response {
+    let stats = scrape_stats(&st).await;
+    let q = &stats.queue;
+    let (dropped, unpriced) = match &st.metrics {
+        Some(m) => (m.sdk_dropped_spans(), m.unpriced_calls()),
+        None => (vec![], vec![]),
+    };
+    Json(json!({
+        "spans_received": stats.spans_received,
+        "spans_accepted": stats.spans_accepted,
+        "spans_written": q.spans_written,
+        "spans_duplicate": q.spans_duplicate,
+        "spans_rejected": by_reason(&stats.spans_rejected),
+        "requests_rejected": by_reason(&stats.requests_rejected),
+        "queue": {
+            "items": q.queued_items,
+            "capacity_items": q.capacity_items,
+            "bytes": q.queued_bytes,
+            "capacity_bytes": q.capacity_bytes,
+        },
+        "commits": q.commits,
+        "last_commit_ms": q.last_commit_micros as f64 / 1000.0,
+        "store": {
+            "size_bytes": stats.store_size_bytes,
+            "orphan_traces": stats.orphan_traces,
+            "orphan_grace_seconds": llmtrace_query::ORPHAN_GRACE.as_secs(),
+        },
+        "sdk_dropped_spans": {
+            "total": dropped.iter().map(|(_, n)| n).sum::<u64>(),
+            "by_service": dropped.iter().map(|(s, n)| (s.clone(), json!(n))).collect::<Map<_, _>>(),
+        },
+        "unpriced_calls": unpriced.iter().map(|(m, p, n)| json!({"model": m, "provider": p, "calls": n})).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+async fn alerts(State(st): State<Arc<AppState>>) -> Response {
+    match &st.alerts {
+        Some(ev) => Json(ev.snapshot()).into_response(),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "the built-in alert evaluator is not enabled on this server",
+        ),
+    }
+}
