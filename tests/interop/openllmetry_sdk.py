@@ -3,9 +3,10 @@ streaming `anthropic` call against the mock provider, over OTLP/HTTP protobuf, t
 
 Usage: openllmetry_sdk.py --mock URL --server URL --key SECRET
 
-The anthropic SDK's own span is turned off (`ANTHROPIC_OPEN_TELEMETRY=false`): with OpenLLMetry
-it would land in a different trace (OpenLLMetry does not make its span current), so each call is
-exactly one trace with one `anthropic.chat` span. OpenLLMetry reports the streaming call's output
+The anthropic SDK's own span is turned off (`ANTHROPIC_OPEN_TELEMETRY=false`) unless the caller
+sets `ANTHROPIC_OPEN_TELEMETRY=true`: with OpenLLMetry it lands in a different trace (OpenLLMetry
+does not make its span current), so by default each call is exactly one trace with one
+`anthropic.chat` span, and with the variable set each call is two traces reporting one response. OpenLLMetry reports the streaming call's output
 as 21 (message_start's 1 + message_delta's 20; the truth is 20) and llmtrace keeps what it sent.
 
 Prints {"plain_trace_id", "stream_trace_id", "stream_text", "errors"} as JSON and exits non-zero
@@ -18,7 +19,7 @@ import logging
 import os
 import sys
 
-os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
+os.environ.setdefault("ANTHROPIC_OPEN_TELEMETRY", "false")
 
 import anthropic  # noqa: E402
 from opentelemetry import trace  # noqa: E402

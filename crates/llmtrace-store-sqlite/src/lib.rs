@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
     CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
-    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel, WriteBatch,
-    WriteOutcome,
+    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel,
+    WriteBatch, WriteOutcome,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -145,6 +145,17 @@ ALTER TABLE spans ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
     r#"
 CREATE INDEX traces_rootless ON traces (end_ns) WHERE has_root = 0;
 "#,
+    // 5: which counted call span owns each provider response id, so one call reported by two
+    // spans that are not parent and child (two traces, or siblings) counts once.
+    r#"
+CREATE TABLE call_responses (
+    project_id  INTEGER NOT NULL,
+    response_id TEXT NOT NULL,
+    trace_ref   INTEGER NOT NULL,
+    span_key    INTEGER NOT NULL,
+    PRIMARY KEY (project_id, response_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -348,8 +348,7 @@ fn insert_span(
     ids: &mut Ids,
 ) -> Result<SpanFate, WriteFailure> {
     let pid = ctx.pid;
-    let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
-    let trace_ref = trace.row_id;
+    let trace_ref = pending_trace(tx, pid, span.trace_id, pending, ids)?.row_id;
     let is_call = span.kind.is_model_call();
     // A call that already has a call child is a wrapper: it does not count.
     let has_call_child = is_call
@@ -359,7 +358,20 @@ fn insert_span(
                  AND kind IN {CALL_KINDS} LIMIT 1"
             ))?
             .exists(params![trace_ref, span.span_id.key_i64()])?;
-    let counted = is_call && !has_call_child;
+    let mut counted = is_call && !has_call_child;
+    let response_id = span
+        .gen_ai
+        .response_id
+        .as_deref()
+        .filter(|r| counted && !r.is_empty());
+    let claim = match response_id {
+        Some(rid) => claim_response(tx, pid, rid, trace_ref, span, pending)?,
+        None => Claim::None,
+    };
+    if claim == Claim::Lost {
+        counted = false;
+    }
+    let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
         let id = ids.next_blob_id;
         ids.next_blob_id += 1;
@@ -450,6 +462,14 @@ fn insert_span(
     } else {
         SpanFate::Stored
     };
+    if let (Some(rid), Claim::Free | Claim::Displace { .. }) = (response_id, &claim) {
+        tx.prepare_cached(
+            "INSERT INTO call_responses (project_id, response_id, trace_ref, span_key) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (project_id, response_id) DO UPDATE SET \
+             trace_ref = excluded.trace_ref, span_key = excluded.span_key",
+        )?
+        .execute(params![pid, rid, trace_ref, span.span_id.key_i64()])?;
+    }
     // A counted call parent of this call is a wrapper: stop counting it.
     if let Some(parent) = span.parent_span_id {
         let wrapper = tx
@@ -475,7 +495,124 @@ fn insert_span(
             }
         }
     }
+    if let Claim::Displace {
+        trace_ref: old_ref,
+        trace_id: old_trace,
+        span_key: old_key,
+        incomplete: old_incomplete,
+    } = claim
+    {
+        // Another span reported this call first; this one is preferred, so the other stops
+        // counting (in its own trace, which may be another one).
+        let usage = tx
+            .prepare_cached(&format!(
+                "SELECT {CONTRIBUTION_COLUMNS} FROM spans \
+                 WHERE trace_ref = ?1 AND span_key = ?2 AND counted = 1"
+            ))?
+            .query_row(params![old_ref, old_key], |r| call_contribution(r, 0))
+            .optional()?;
+        if let Some(usage) = usage {
+            tx.prepare_cached(
+                "UPDATE spans SET counted = 0 WHERE trace_ref = ?1 AND span_key = ?2",
+            )?
+            .execute(params![old_ref, old_key])?;
+            pending_trace(tx, pid, old_trace, pending, ids)?
+                .rollup
+                .sub_usage(&usage);
+            if !old_incomplete {
+                fate = SpanFate::Stored;
+            }
+        }
+    }
     Ok(fate)
+}
+
+/// What a counted call span carrying a provider response id finds in `call_responses`.
+#[derive(Debug, PartialEq, Eq)]
+enum Claim {
+    /// No response id (or not a counted call).
+    None,
+    /// Nobody counts this response yet (or only a span that no longer counts): take it.
+    Free,
+    /// A preferred span already counts this response: this one does not count.
+    Lost,
+    /// A span that is not preferred counts this response: this one takes over.
+    Displace {
+        trace_ref: i64,
+        trace_id: TraceId,
+        span_key: i64,
+        incomplete: bool,
+    },
+}
+
+/// Decides which of two spans reporting the same provider response counts it, whatever the
+/// arrival order: a span with a parent (inside the app's trace) beats a parentless one (an SDK
+/// span orphaned into a trace of its own), then the smaller trace id, then the smaller span key.
+fn claim_response(
+    tx: &Transaction<'_>,
+    pid: i64,
+    response_id: &str,
+    trace_ref: i64,
+    span: &Span,
+    pending: &PendingTraces,
+) -> rusqlite::Result<Claim> {
+    let span_key = span.span_id.key_i64();
+    let owner = tx
+        .prepare_cached(
+            "SELECT c.trace_ref, c.span_key, s.counted, s.parent_key, s.incomplete \
+             FROM call_responses c \
+             LEFT JOIN spans s ON s.trace_ref = c.trace_ref AND s.span_key = c.span_key \
+             WHERE c.project_id = ?1 AND c.response_id = ?2",
+        )?
+        .query_row(params![pid, response_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<bool>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<bool>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((o_ref, o_key, o_counted, o_parent, o_incomplete)) = owner else {
+        return Ok(Claim::Free);
+    };
+    if (o_ref, o_key) == (trace_ref, span_key) || o_counted != Some(true) {
+        return Ok(Claim::Free);
+    }
+    // The owner's trace id: from this commit's pending traces (a trace new in this commit has
+    // no row yet), else from its stored row.
+    let pending_id = pending
+        .iter()
+        .find(|((p, _), t)| *p == pid && t.row_id == o_ref)
+        .map(|((_, id), _)| id.0);
+    let o_trace = match pending_id {
+        Some(id) => Some(id),
+        None => tx
+            .prepare_cached("SELECT trace_id FROM traces WHERE id = ?1")?
+            .query_row([o_ref], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()),
+    };
+    let Some(o_trace_bytes) = o_trace else {
+        return Ok(Claim::Free);
+    };
+    // The owner is this span's parent: the nesting rule uncounts it right after.
+    if o_ref == trace_ref && span.parent_span_id.map(|p| p.key_i64()) == Some(o_key) {
+        return Ok(Claim::Free);
+    }
+    let new_key = (span.parent_span_id.is_none(), span.trace_id.0, span_key);
+    let old_key = (o_parent.is_none(), o_trace_bytes, o_key);
+    Ok(if new_key < old_key {
+        Claim::Displace {
+            trace_ref: o_ref,
+            trace_id: TraceId(o_trace_bytes),
+            span_key: o_key,
+            incomplete: o_incomplete.unwrap_or(false),
+        }
+    } else {
+        Claim::Lost
+    })
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ pub use query::{
 };
 pub use rollup::{RootKey, TraceRollup, UsageTotals};
 
-
 use async_trait::async_trait;
 use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, TraceId};
 

@@ -20,9 +20,17 @@
 //! (a cost the client reported wins over the computed one), so a wrapper's cost and an agent
 //! span's aggregated cost are never added twice.
 //!
+//! 4. Two counted call spans of one project carrying the same provider response id
+//!    (`gen_ai.response.id`) that are not parent and child report the same call: the anthropic
+//!    SDK's own span orphaned into a second trace beside OpenLLMetry's or LangSmith's, sibling
+//!    spans under LangChain's `.batch()` context leak. One of them counts, whatever the arrival
+//!    order: a span with a parent beats a parentless one (the app's trace keeps the call), then
+//!    the smaller trace id, then the smaller `SpanId::key_i64`. When the preferred span arrives
+//!    second, the other stops counting in its own trace.
+//!
 //! Retried spans never reach the rollup: engines add a span only when it was newly stored.
-//! Two call spans of one call placed in *different* traces (OpenLLMetry with the anthropic SDK
-//! span enabled) cannot be recognised here and count twice.
+//! Spans without a response id that report one call in different traces cannot be recognised
+//! and count twice.
 
 use crate::TraceSummary;
 use llmtrace_model::{Span, SpanId, TraceId};

@@ -159,6 +159,102 @@ where
     incomplete_spans_are_replaced_once(&make().await).await;
     write_outcome_reports_each_call_once(&make().await).await;
     health_counts_rootless_traces(&make().await).await;
+    same_response_in_two_spans_counted_once(&make().await).await;
+}
+
+/// One provider response reported by two spans that are not parent and child (the SDK's own
+/// span orphaned into a second trace; siblings under a context leak) counts once, in the span
+/// with a parent, whatever the arrival order; the metrics see one counted call.
+pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
+    use crate::SpanFate::{CountedCall, Stored};
+    let with_response = |mut sp: Span, rid: &str| {
+        sp.gen_ai.response_id = Some(rid.into());
+        sp
+    };
+    // App trace 100: root + instrumented call; the SDK's span for the same call is trace 101.
+    let app = |t| {
+        vec![
+            span(t, 1, None, "workflow", 0, 2000),
+            with_response(
+                llm(t, 2, Some(1), "claude-sonnet-4-6", 160, 45, 10, 900),
+                "msg_A",
+            ),
+        ]
+    };
+    let orphan = |t| {
+        with_response(
+            llm(t, 1, None, "claude-sonnet-4-6", 160, 45, 12, 880),
+            "msg_A",
+        )
+    };
+    let o1 = write(s, app(100)).await;
+    let o2 = write(s, vec![orphan(101)]).await;
+    assert_eq!(o1.span_fates, vec![Stored, CountedCall]);
+    assert_eq!(
+        o2.span_fates,
+        vec![Stored],
+        "the orphan copy is not a new call"
+    );
+    let calls = |t| async move {
+        s.get_trace("default", tid(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .llm_call_count
+    };
+    assert_eq!((calls(100).await, calls(101).await), (1, 0));
+    // Orphan first: it counts until the app's span arrives, then stops (in its own trace).
+    let with_rid = |t: u64| {
+        with_response(
+            llm(t, 1, None, "claude-sonnet-4-6", 160, 45, 12, 880),
+            "msg_B",
+        )
+    };
+    let o3 = write(s, vec![with_rid(103)]).await;
+    assert_eq!(o3.span_fates, vec![CountedCall]);
+    let mut app_b = app(102);
+    app_b[1].gen_ai.response_id = Some("msg_B".into());
+    let o4 = write(s, app_b).await;
+    assert_eq!(
+        o4.span_fates,
+        vec![Stored, Stored],
+        "already counted via the orphan"
+    );
+    assert_eq!((calls(102).await, calls(103).await), (1, 0));
+    let t103 = s.get_trace("default", tid(103)).await.unwrap().unwrap();
+    assert_eq!(t103.summary.input_tokens, 0);
+    assert!(!t103.spans[0].usage_counted);
+    // Siblings with one response id in one trace: one call.
+    let sib = |id| with_response(llm(104, id, Some(1), "gpt-4o", 100, 10, 10, 50), "resp_C");
+    write(s, vec![span(104, 1, None, "batch", 0, 100), sib(3)]).await;
+    write(s, vec![sib(2)]).await;
+    let d = s.get_trace("default", tid(104)).await.unwrap().unwrap();
+    assert_eq!(d.summary.llm_call_count, 1);
+    assert_eq!(d.summary.input_tokens, 100);
+    // Both copies in one batch (one group commit), orphan first.
+    let mut app_d = app(106);
+    app_d[1].gen_ai.response_id = Some("msg_D".into());
+    let mut orphan_d = orphan(107);
+    orphan_d.gen_ai.response_id = Some("msg_D".into());
+    let out = write(s, vec![orphan_d, app_d[0].clone(), app_d[1].clone()]).await;
+    assert_eq!(out.span_fates, vec![CountedCall, Stored, Stored]);
+    assert_eq!((calls(106).await, calls(107).await), (1, 0));
+    // The same response id in another project is another call.
+    let mut other = orphan(105);
+    other.project = "team-b".into();
+    assert_eq!(write(s, vec![other]).await.span_fates, vec![CountedCall]);
+    let stats = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Model,
+            since_unix_nano: None,
+            until_unix_nano: None,
+        })
+        .await
+        .unwrap();
+    let calls_total: u64 = stats.iter().map(|g| g.calls).sum();
+    assert_eq!(calls_total, 4, "msg_A, msg_B, resp_C, msg_D: {stats:?}");
 }
 
 /// Traces without a root span count as orphans once their spans ended before the cut-off;
@@ -201,7 +297,10 @@ pub async fn write_outcome_reports_each_call_once<S: Store>(s: &S) {
     started.incomplete = true;
     let finished = llm(83, 1, None, "gpt-4o", 100, 20, 0, 900);
     assert_eq!(fates(write(s, vec![started.clone()]).await), vec![Stored]);
-    assert_eq!(fates(write(s, vec![finished.clone()]).await), vec![CountedCall]);
+    assert_eq!(
+        fates(write(s, vec![finished.clone()]).await),
+        vec![CountedCall]
+    );
     assert_eq!(
         fates(write(s, vec![finished, started]).await),
         vec![Duplicate, Duplicate]

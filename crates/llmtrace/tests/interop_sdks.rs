@@ -682,6 +682,67 @@ fn openllmetry_anthropic_plain_and_streaming() {
 }
 
 #[test]
+fn openllmetry_with_the_anthropic_sdk_span_on_counts_each_call_once() {
+    let Some(python) = python() else { return };
+    let mock = Mock::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = create_project(dir.path(), "interop");
+    let server = Server::start(dir.path());
+    let out = run_driver(
+        &python,
+        "openllmetry_sdk.py",
+        &[
+            "--mock",
+            &mock.url,
+            "--server",
+            &server.http,
+            "--key",
+            &keys.secret,
+        ],
+        &[("ANTHROPIC_OPEN_TELEMETRY", "true")],
+    );
+    assert_eq!(
+        out.json["stream_text"], "Paris is the capital.",
+        "{}",
+        out.json
+    );
+    // Each call is reported twice, in two traces: OpenLLMetry's `anthropic.chat` and the
+    // anthropic SDK's own span, both carrying the provider's response id.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let traces = loop {
+        let (code, list) = get_json(&server, &keys, "/api/traces");
+        assert_eq!(code, 200, "{list}");
+        let traces = list["traces"].as_array().unwrap().clone();
+        let spans: u64 = traces
+            .iter()
+            .map(|t| t["span_count"].as_u64().unwrap())
+            .sum();
+        if spans >= 4 {
+            break traces;
+        }
+        assert!(Instant::now() < deadline, "expected 4 spans: {list:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(traces.len(), 4, "two traces per call: {traces:#?}");
+    let calls: u64 = traces
+        .iter()
+        .map(|t| t["llm_call_count"].as_u64().unwrap())
+        .sum();
+    let input: u64 = traces
+        .iter()
+        .map(|t| t["input_tokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        calls, 2,
+        "each call counted once across its two traces: {traces:#?}"
+    );
+    assert_eq!(input, 320, "160 input tokens per call, once: {traces:#?}");
+    let (_, stats) = get_json(&server, &keys, "/api/stats");
+    assert_eq!(stats["groups"][0]["calls"], 2, "{stats:#}");
+    server.stop();
+}
+
+#[test]
 fn openinference_anthropic_with_nested_sdk_span_counted_once() {
     let Some(python) = python() else { return };
     let (_dir, server, keys, sent) = run_otlp_driver(&python, "openinference_sdk.py");

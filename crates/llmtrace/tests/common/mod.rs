@@ -60,7 +60,8 @@ impl Server {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Generous: under a loaded 2-core machine the first start can be slow.
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(r) = reqwest::blocking_get(&format!("{}/healthz", self.http)) {
                 if r {
