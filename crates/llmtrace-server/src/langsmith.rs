@@ -15,9 +15,9 @@
 //!
 //! Posts and patches of one run are merged within one request. Across requests, a posted run is
 //! stored unfinished and replaced by the later patch when that patch carries the run's trace and
-//! start time (the Python SDK repeats them); the patch's copy then lacks the post's inputs, and a
-//! bare patch is acknowledged but not stored: merging those into the stored post needs store
-//! support.
+//! start time (the Python SDK repeats them); the store merges the two copies, so the post's
+//! inputs, name and model stay (`llmtrace_store::merge_incomplete`). A bare patch (no trace id)
+//! is acknowledged but not stored.
 
 use crate::error::otlp_http_error;
 use crate::AppState;

@@ -296,6 +296,11 @@ async fn plain_multipart_with_an_unpatched_run_then_its_patch() {
     assert_eq!(j["unfinished"], 1);
     let (_, d) = get(&h, &format!("/api/traces/{}", hex(ROOT))).await;
     let llm = span(&d, "call_llm");
+    let posted_inputs = llm["input_messages"].clone();
+    assert_eq!(
+        posted_inputs[0]["parts"][0]["content"], "capital of France?",
+        "{llm:#}"
+    );
     assert_eq!(llm["attributes"]["langsmith.unfinished"], true);
     assert_eq!(llm["status"], "unset");
     assert_eq!(llm["duration_ms"], 0.0);
@@ -313,6 +318,9 @@ async fn plain_multipart_with_an_unpatched_run_then_its_patch() {
     assert_eq!(llm["attributes"]["langsmith.unfinished"], Value::Null);
     assert_eq!(llm["status"], "ok");
     assert_eq!(llm["input_tokens"], 160);
+    // The patch has no inputs; the post's are kept.
+    assert_eq!(llm["input_messages"], posted_inputs, "{llm:#}");
+    assert_eq!(llm["output_messages"][0]["role"], "assistant", "{llm:#}");
     assert_eq!(d["trace"]["input_tokens"], 160);
     assert_eq!(d["trace"]["llm_call_count"], 1);
     h.stop().await;

@@ -156,6 +156,10 @@ CREATE TABLE call_responses (
     PRIMARY KEY (project_id, response_id)
 ) WITHOUT ROWID;
 "#,
+    // 6: finds quickly whether any span is stored incomplete (replaceable).
+    r#"
+CREATE INDEX spans_incomplete ON spans (trace_ref) WHERE incomplete = 1;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -42,6 +42,9 @@ pub(crate) struct Writer {
     zstd: zstd::bulk::Compressor<'static>,
     resources: crate::resources::ResourceCache,
     price_refs: crate::prices::PriceRefs,
+    /// Whether any span may be stored incomplete (so a new span may replace one): false until
+    /// the first incomplete span, which spares every other write the lookup.
+    maybe_incomplete: bool,
 }
 
 /// A trace touched by the current commit.
@@ -75,7 +78,13 @@ impl Writer {
     pub(crate) fn new(conn: Connection) -> rusqlite::Result<Self> {
         let next_trace_ref = next_id(&conn, "traces")?;
         let next_blob_id = next_id(&conn, "span_blobs")?;
+        let maybe_incomplete = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM spans WHERE incomplete = 1)",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Writer {
+            maybe_incomplete,
             conn,
             project_ids: HashMap::new(),
             next_trace_ref,
@@ -147,7 +156,15 @@ impl Writer {
                 resource_id,
                 price_ref,
             };
-            let fate = insert_span(&tx, ctx, span, &mut pending, &mut ids)?;
+            let fate = insert_span(
+                &tx,
+                ctx,
+                span,
+                &mut pending,
+                &mut ids,
+                self.maybe_incomplete,
+            )?;
+            self.maybe_incomplete |= span.incomplete;
             match fate {
                 SpanFate::Duplicate => outcome.spans_duplicate += 1,
                 SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
@@ -306,28 +323,89 @@ fn call_contribution(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Usage
     })
 }
 
-/// The stored copy of a span if it is incomplete (so replaceable), with its contribution.
+/// The stored copy of a span if it is incomplete (so replaceable): its contribution, and the span
+/// itself (to merge the new copy into).
 fn incomplete_row(
     tx: &Transaction<'_>,
-    trace_ref: i64,
+    project: &str,
+    trace: &Pending,
+    trace_id: TraceId,
     span_key: i64,
-) -> rusqlite::Result<Option<OldContribution>> {
-    tx.prepare_cached(&format!(
-        "SELECT status, counted, {CONTRIBUTION_COLUMNS} FROM spans \
-         WHERE trace_ref = ?1 AND span_key = ?2 AND incomplete = 1"
-    ))?
-    .query_row(params![trace_ref, span_key], |r| {
-        let counted: bool = r.get(1)?;
-        Ok(OldContribution {
-            error: r.get::<_, i64>(0)? == 2,
-            counted_usage: if counted {
-                Some(call_contribution(r, 2)?)
-            } else {
-                None
-            },
+) -> Result<Option<(OldContribution, Span)>, WriteFailure> {
+    let row = tx
+        .prepare_cached(&format!(
+            "SELECT status, counted, {CONTRIBUTION_COLUMNS}, parent_key, name, service, kind, \
+             start_ns, end_ns, counts_usage, blob_id, blob_index, cost_pico, reported_pico, \
+             unpriced FROM spans WHERE trace_ref = ?1 AND span_key = ?2 AND incomplete = 1"
+        ))?
+        .query_row(params![trace.row_id, span_key], |r| {
+            let counted: bool = r.get(1)?;
+            let old = OldContribution {
+                error: r.get::<_, i64>(0)? == 2,
+                counted_usage: if counted {
+                    Some(call_contribution(r, 2)?)
+                } else {
+                    None
+                },
+            };
+            let row = crate::rows::SpanRow {
+                project: project.to_string(),
+                trace_id,
+                span_key,
+                parent_key: r.get(11)?,
+                name: r.get(12)?,
+                service: r.get(13)?,
+                kind: r.get(14)?,
+                start_ns: r.get(15)?,
+                end_ns: r.get(16)?,
+                status: r.get(0)?,
+                counts_usage: r.get(17)?,
+                incomplete: true,
+                cost: llmtrace_model::SpanCost {
+                    computed: r
+                        .get::<_, Option<i64>>(20)?
+                        .map(llmtrace_model::Money::from_pico),
+                    reported: r
+                        .get::<_, Option<i64>>(21)?
+                        .map(llmtrace_model::Money::from_pico),
+                    unpriced: r.get(22)?,
+                    price_id: None,
+                    price_effective_from: None,
+                },
+                resource_attributes: Default::default(),
+            };
+            Ok((
+                old,
+                row,
+                r.get::<_, i64>(18)?,
+                r.get::<_, i64>(19)? as usize,
+            ))
         })
-    })
-    .optional()
+        .optional()?;
+    let Some((old, row, blob_id, blob_index)) = row else {
+        return Ok(None);
+    };
+    // The detail: in this commit's blob of the trace (not written yet), or a stored blob.
+    let details = match &trace.blob {
+        Some((id, json, _)) if *id == blob_id => {
+            let mut whole = json.clone();
+            whole.push(b']');
+            crate::rows::decode_blob(&whole)
+        }
+        _ => {
+            let data: Vec<u8> = tx
+                .prepare_cached("SELECT data FROM span_blobs WHERE id = ?1")?
+                .query_row([blob_id], |r| r.get(0))?;
+            crate::rows::decode_blob(&data)
+        }
+    }
+    .map_err(WriteFailure::Encode)?;
+    let detail = details
+        .into_iter()
+        .nth(blob_index)
+        .ok_or_else(|| WriteFailure::Encode(format!("span blob {blob_id} lacks {blob_index}")))?;
+    let span = row.into_span(detail).map_err(WriteFailure::Encode)?;
+    Ok(Some((old, span)))
 }
 
 /// Ids a span row refers to.
@@ -340,15 +418,37 @@ struct SpanCtx {
 
 /// Inserts one span unless stored already, folds it into the trace rollup following the
 /// counting rule, and says what it did.
+#[allow(clippy::too_many_arguments)]
 fn insert_span(
     tx: &Transaction<'_>,
     ctx: SpanCtx,
     span: &Span,
     pending: &mut PendingTraces,
     ids: &mut Ids,
+    maybe_incomplete: bool,
 ) -> Result<SpanFate, WriteFailure> {
     let pid = ctx.pid;
-    let trace_ref = pending_trace(tx, pid, span.trace_id, pending, ids)?.row_id;
+    let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
+    let trace_ref = trace.row_id;
+    let stored_incomplete = if maybe_incomplete {
+        incomplete_row(
+            tx,
+            &span.project,
+            trace,
+            span.trace_id,
+            span.span_id.key_i64(),
+        )?
+    } else {
+        None
+    };
+    let merged;
+    let (span, replaced) = match stored_incomplete {
+        Some((old, old_span)) => {
+            merged = llmtrace_store::merge_incomplete(&old_span, span.clone());
+            (&merged, Some(old))
+        }
+        None => (span, None),
+    };
     let is_call = span.kind.is_model_call();
     // A call that already has a call child is a wrapper: it does not count.
     let has_call_child = is_call
@@ -409,22 +509,7 @@ fn insert_span(
         ctx.price_ref,
         span.incomplete,
     ];
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO spans (project_id, trace_ref, span_key, parent_key, \
-             name, service, kind, start_ns, end_ns, status, provider, operation, model, \
-             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-             counts_usage, counted, blob_id, blob_index, resource_id, \
-             cost_pico, reported_pico, unpriced, price_ref, incomplete) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28) \
-             ON CONFLICT (trace_ref, span_key) DO NOTHING",
-        )?
-        .execute(values)?;
-    if inserted == 0 {
-        // Stored already: a repeat, unless the stored copy is incomplete, which this one replaces.
-        let Some(old) = incomplete_row(tx, trace_ref, span.span_id.key_i64())? else {
-            return Ok(SpanFate::Duplicate);
-        };
+    if let Some(old) = replaced {
         tx.prepare_cached(
             "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
              start_ns = ?8, end_ns = ?9, status = ?10, provider = ?11, operation = ?12, model = ?13, \
@@ -440,6 +525,22 @@ fn insert_span(
         s.error_count = s.error_count.saturating_sub(u64::from(old.error));
         if let Some(usage) = old.counted_usage {
             trace.rollup.sub_usage(&usage);
+        }
+    } else {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO spans (project_id, trace_ref, span_key, parent_key, \
+                 name, service, kind, start_ns, end_ns, status, provider, operation, model, \
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
+                 counts_usage, counted, blob_id, blob_index, resource_id, \
+                 cost_pico, reported_pico, unpriced, price_ref, incomplete) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28) \
+                 ON CONFLICT (trace_ref, span_key) DO NOTHING",
+            )?
+            .execute(values)?;
+        if inserted == 0 {
+            // Stored already, complete: a repeat.
+            return Ok(SpanFate::Duplicate);
         }
     }
     if let Some((_, json, count)) = trace.blob.as_mut() {

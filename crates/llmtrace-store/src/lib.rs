@@ -6,12 +6,14 @@
 //! default backend, ClickHouse comes next, and both answer these same calls.
 
 mod error;
+mod merge;
 mod query;
 mod rollup;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
 pub use error::StoreError;
+pub use merge::{merge_incomplete, INCOMPLETE_MARKERS};
 pub use query::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TracePage,
     TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
@@ -89,8 +91,9 @@ pub struct WriteOutcome {
 /// - **Atomic.** On `Err` nothing of the batch is visible; the caller may retry the whole batch.
 /// - **Idempotent** on (project, trace_id, span_id): the first stored copy stays, a repeat is
 ///   counted in `spans_duplicate` and changes no total. The one exception: a copy stored with
-///   `incomplete` set is replaced by the next copy of the same span (whose contribution to the
-///   trace totals then replaces the old one); once stored complete, a span is final.
+///   `incomplete` set is replaced by the next copy of the same span, merged with it by
+///   [`merge_incomplete`] (what the new copy lacks is kept), whose contribution to the trace
+///   totals then replaces the old one; once stored complete, a span is final.
 /// - **Order-free.** Per-trace rollups are the same whatever order and grouping the spans of a
 ///   trace arrive in (children before parents, several batches minutes apart), following the
 ///   rules of [`TraceRollup`].

@@ -368,6 +368,45 @@ pub async fn incomplete_spans_are_replaced_once<S: Store>(s: &S) {
         (100, 20, 500)
     );
     assert_eq!(sum.end_unix_nano, T0 + 5000 * MS);
+    // A complete copy that lacks what the incomplete one had (a LangSmith patch sent after its
+    // post) keeps it: name, kind, model, inputs, attributes.
+    let mut posted = span(71, 5, Some(1), "ChatAnthropic", 100, 0);
+    posted.kind = SpanKind::Llm;
+    posted.incomplete = true;
+    posted.gen_ai.request_model = Some("claude-sonnet-4-6".into());
+    posted.gen_ai.input_messages = vec![Message::text("user", "What is in the contract?")];
+    posted
+        .attributes
+        .push("langsmith.run_type", AttrValue::Str("llm".into()));
+    write(s, vec![span(71, 1, None, "chain", 0, 2000), posted]).await;
+    let mut patched = span(71, 5, None, "", 100, 800);
+    patched.gen_ai.output_messages = vec![Message::text("assistant", "Three clauses.")];
+    patched.usage.input = Some(12);
+    patched.usage.output = Some(3);
+    patched.counts_usage = true;
+    let out = write(s, vec![patched]).await;
+    assert_eq!(out.span_fates, vec![crate::SpanFate::CountedCall]);
+    let d71 = s.get_trace("default", tid(71)).await.unwrap().unwrap();
+    let m = &d71
+        .spans
+        .iter()
+        .find(|x| x.span.span_id == sid(5))
+        .unwrap()
+        .span;
+    assert!(!m.incomplete);
+    assert_eq!(m.name, "ChatAnthropic");
+    assert_eq!(m.kind, SpanKind::Llm);
+    assert_eq!(m.parent_span_id, Some(sid(1)));
+    assert_eq!(m.end_unix_nano, T0 + 900 * MS);
+    assert_eq!(m.gen_ai.request_model.as_deref(), Some("claude-sonnet-4-6"));
+    assert_eq!(m.gen_ai.input_messages.len(), 1);
+    assert_eq!(m.gen_ai.output_messages.len(), 1);
+    assert_eq!(
+        m.attributes.get("langsmith.run_type"),
+        Some(&AttrValue::Str("llm".into()))
+    );
+    assert_eq!(d71.summary.input_tokens, 12);
+    assert_eq!(d71.summary.llm_call_count, 1);
     // Final now: neither a retry nor a late incomplete copy changes it.
     let again = write(s, vec![finished, started]).await;
     assert_eq!((again.spans_written, again.spans_duplicate), (0, 2));
