@@ -45,4 +45,15 @@ impl PriceTable {
             cost
         })
     }
+
+    /// A pricing function that always uses the book in effect when it is called (for the
+    /// store's re-pricing of spans merged from an incomplete and a complete copy).
+    pub fn live_pricer(self: &Arc<Self>) -> llmtrace_store::Pricer {
+        let table = self.clone();
+        Arc::new(move |span: &Span| {
+            let mut cost = SpanCost::default();
+            llmtrace_pricing::apply_to_cost(&table.current(), span, &mut cost);
+            cost
+        })
+    }
 }

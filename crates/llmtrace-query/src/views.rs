@@ -179,6 +179,9 @@ pub struct SpanView {
     pub reasoning_tokens: Option<u64>,
     /// Whether this span's usage is counted in the trace totals.
     pub usage_counted: bool,
+    /// Whether the span was stored before it finished (a run posted but not yet patched, a
+    /// generation created but not yet ended); its next copy completes it.
+    pub incomplete: bool,
     /// Effective cost in USD: the reported cost when there is one, else the computed one; null
     /// when unknown.
     pub cost_usd: Option<f64>,
@@ -257,6 +260,7 @@ impl From<&StoredSpan> for SpanView {
             cache_write_tokens: s.usage.cache_write,
             reasoning_tokens: s.usage.reasoning,
             usage_counted: st.usage_counted,
+            incomplete: st.span.incomplete,
             cost_usd: s.cost.effective().map(Money::to_f64_usd),
             cost_source: s.cost.source().map(|c| {
                 match c {

@@ -6,7 +6,11 @@
 //! (`langfuse.observation.*`), so the Langfuse dialect of the normalizer interprets both forms
 //! the same way. A trace becomes a root span; an observation becomes a child of its parent
 //! observation, or of the trace's root. An observation without an end time is stored
-//! incomplete, and its next copy replaces it. The answer is Langfuse's 207 multi-status.
+//! incomplete, and its next copy replaces it, merged with it by the store: an update sent in a
+//! later batch than its create (Langfuse SDK v2's usual flow) needs no start time, name or model,
+//! and an update of an observation never created is stored (Langfuse upserts too). An update of
+//! an observation stored complete (its create had an end time) changes nothing. The answer is
+//! Langfuse's 207 multi-status.
 
 use crate::error::api_error;
 use crate::AppState;
@@ -185,7 +189,15 @@ fn observation_span(project: &str, id: &str, kind: &str, e: &Entity) -> Result<S
     let b = &e.body;
     let str_key = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
     let trace = str_key("traceId").ok_or("traceId is required")?;
-    let start = time_of(b.get("startTime")).ok_or("startTime is required")?;
+    // An update whose create came in an earlier batch: what it lacks (start, name, parent,
+    // model, input) is kept from the stored copy when the store merges the two
+    // (`llmtrace_store::merge_incomplete`); start 0 means "not known here".
+    let update_only = !e.created && !b.contains_key("startTime");
+    let start = match time_of(b.get("startTime")) {
+        Some(t) => t,
+        None if update_only => 0,
+        None => return Err("startTime is required".into()),
+    };
     let end = time_of(b.get("endTime"));
     let ty = observation_type(kind, b);
     let mut attrs = Attributes::default();
@@ -245,14 +257,22 @@ fn observation_span(project: &str, id: &str, kind: &str, e: &Entity) -> Result<S
         project: project.to_string(),
         trace_id: trace_id_of(&trace),
         span_id: span_id_of(id),
-        parent_span_id: Some(match str_key("parentObservationId") {
-            Some(p) => span_id_of(&p),
-            None => root_span_id(&trace),
-        }),
-        name: str_key("name").unwrap_or_else(|| ty.clone()),
+        parent_span_id: match str_key("parentObservationId") {
+            Some(p) => Some(span_id_of(&p)),
+            None if update_only => None,
+            None => Some(root_span_id(&trace)),
+        },
+        name: match str_key("name") {
+            Some(n) => n,
+            None if update_only => String::new(),
+            None => ty.clone(),
+        },
         service: "langfuse".into(),
         start_unix_nano: start,
-        end_unix_nano: end.unwrap_or(start).max(start),
+        // An update without times ends (so far) at its event time.
+        end_unix_nano: end
+            .unwrap_or(if update_only { e.first_event } else { start })
+            .max(start),
         status: if error {
             SpanStatus::Error
         } else {
@@ -401,14 +421,7 @@ pub(crate) async fn ingestion(
         );
     }
     for (id, (e, kind, event_ids)) in &observations {
-        let built = if !e.created && !e.body.contains_key("startTime") {
-            Err(format!(
-                "update of observation {id} whose create is not in this batch (and that carries \
-                 no startTime) is not supported yet; send create and update together"
-            ))
-        } else {
-            observation_span(&project, id, kind, e)
-        };
+        let built = observation_span(&project, id, kind, e);
         match built {
             Ok(s) => {
                 spans.push(s);

@@ -277,7 +277,8 @@ async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    for id in ["e1", "e2", "e3", "e4", "e5", "e6"] {
+    // e9 updates an observation never created: Langfuse upserts it, so do we.
+    for id in ["e1", "e2", "e3", "e4", "e5", "e6", "e9"] {
         assert!(ok.contains(&id), "{id} in {j}");
     }
     let bad: Vec<&str> = j["errors"]
@@ -286,8 +287,8 @@ async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(bad.len(), 3, "{j}");
-    for id in ["e7", "e8", "e9"] {
+    assert_eq!(bad.len(), 2, "{j}");
+    for id in ["e7", "e8"] {
         assert!(bad.contains(&id), "{id} in {j}");
     }
 
@@ -303,8 +304,13 @@ async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
     assert_eq!(t["output_tokens"], 45);
     assert_eq!(t["llm_call_count"], 1);
     let spans = d["spans"].as_array().unwrap();
-    assert_eq!(spans.len(), 3);
+    assert_eq!(spans.len(), 4);
     let by = |n: &str| spans.iter().find(|s| s["name"] == n).unwrap();
+    // The update-only observation starts and ends at its event time, not in 1970.
+    assert_eq!(
+        by("unnamed")["start_time"],
+        "2026-01-01T00:00:03.000000000Z"
+    );
     assert_eq!(by("answer")["kind"], "llm");
     assert_eq!(by("answer")["request_model"], "claude-sonnet-4-6");
     assert_eq!(by("answer")["parent_span_id"], by("retrieve")["span_id"]);
@@ -356,6 +362,57 @@ async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
     assert_eq!(late["input_tokens"], 50);
     assert_eq!(d["trace"]["llm_call_count"], 2);
     assert_eq!(d["trace"]["input_tokens"], 210);
+
+    // Langfuse SDK v2's usual flow: the create (model, input, no end) in one batch, the update
+    // (end, output, usage; no start, name or model) in the next. The stored copy is completed
+    // and keeps what only the create had; the cost uses the create's model.
+    for batch in [
+        serde_json::json!({"batch": [
+            {"id": "g1", "type": "generation-create", "timestamp": "2026-01-01T00:02:00Z",
+             "body": {"id": "obs-v2", "traceId": tid, "name": "v2-answer", "model": "gpt-4o",
+                      "startTime": "2026-01-01T00:02:00Z",
+                      "input": [{"role": "user", "content": "Track my parcel"}]}}]}),
+        serde_json::json!({"batch": [
+            {"id": "g2", "type": "generation-update", "timestamp": "2026-01-01T00:02:03Z",
+             "body": {"id": "obs-v2", "traceId": tid, "endTime": "2026-01-01T00:02:03Z",
+                      "output": {"role": "assistant", "content": "On its way."},
+                      "usage": {"input": 40, "output": 8}}}]}),
+    ] {
+        let r = http
+            .post(h.url("/api/public/ingestion"))
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 207);
+        let j: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(j["errors"], serde_json::json!([]), "{j}");
+    }
+    let (_, d) = h.get_json(&format!("/api/traces/{trace_hex}")).await;
+    let v2 = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["span_id"] != serde_json::Value::Null && s["name"] == "v2-answer")
+        .unwrap_or_else(|| panic!("no v2-answer in {d:#}"))
+        .clone();
+    assert_eq!(v2["incomplete"], false, "{v2:#}");
+    assert_eq!(v2["kind"], "llm", "{v2:#}");
+    assert_eq!(v2["request_model"], "gpt-4o", "{v2:#}");
+    assert_eq!(v2["duration_ms"], 3000.0, "{v2:#}");
+    assert_eq!(v2["input_tokens"], 40, "{v2:#}");
+    assert_eq!(v2["input_messages"][0]["role"], "user", "{v2:#}");
+    assert_eq!(v2["output_messages"][0]["role"], "assistant", "{v2:#}");
+    assert_eq!(
+        v2["parent_span_id"],
+        by("support-chat")["span_id"],
+        "{v2:#}"
+    );
+    assert!(
+        v2["cost_usd"].as_f64().unwrap_or(0.0) > 0.0,
+        "priced with the create's model: {v2:#}"
+    );
+    assert_eq!(d["trace"]["llm_call_count"], 3);
 
     // Wrong top-level shape: 400 with Langfuse's {message, errors}.
     let r = http

@@ -88,6 +88,15 @@ impl SqliteStore {
         })
     }
 
+    /// Sets the pricing function applied to a span merged from its incomplete and complete
+    /// copies (the complete copy was priced at ingest without what only the incomplete copy
+    /// had, e.g. its model); a cost the client reported is kept.
+    pub fn set_merge_pricer(&self, pricer: Pricer) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.set_merge_pricer(pricer);
+        }
+    }
+
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path

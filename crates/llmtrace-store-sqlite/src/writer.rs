@@ -45,6 +45,8 @@ pub(crate) struct Writer {
     /// Whether any span may be stored incomplete (so a new span may replace one): false until
     /// the first incomplete span, which spares every other write the lookup.
     maybe_incomplete: bool,
+    /// Re-prices spans merged from an incomplete and a complete copy.
+    merge_pricer: Option<llmtrace_store::Pricer>,
 }
 
 /// A trace touched by the current commit.
@@ -85,6 +87,7 @@ impl Writer {
         )?;
         Ok(Writer {
             maybe_incomplete,
+            merge_pricer: None,
             conn,
             project_ids: HashMap::new(),
             next_trace_ref,
@@ -94,6 +97,11 @@ impl Writer {
             resources: Default::default(),
             price_refs: Default::default(),
         })
+    }
+
+    /// Sets the pricing of merged spans.
+    pub(crate) fn set_merge_pricer(&mut self, pricer: llmtrace_store::Pricer) {
+        self.merge_pricer = Some(pricer);
     }
 
     /// Re-prices one batch of stored spans (see `recompute.rs`) on the writer connection.
@@ -162,7 +170,11 @@ impl Writer {
                 span,
                 &mut pending,
                 &mut ids,
-                self.maybe_incomplete,
+                Merging {
+                    maybe_incomplete: self.maybe_incomplete,
+                    pricer: self.merge_pricer.as_ref(),
+                    price_refs: &mut self.price_refs,
+                },
             )?;
             self.maybe_incomplete |= span.incomplete;
             match fate {
@@ -408,6 +420,16 @@ fn incomplete_row(
     Ok(Some((old, span)))
 }
 
+/// How spans replacing incomplete copies are merged.
+struct Merging<'a> {
+    /// Whether any incomplete span may be stored.
+    maybe_incomplete: bool,
+    /// Re-prices merged spans.
+    pricer: Option<&'a llmtrace_store::Pricer>,
+    /// The price-reference cache, for a merged span's new price.
+    price_refs: &'a mut crate::prices::PriceRefs,
+}
+
 /// Ids a span row refers to.
 #[derive(Clone, Copy)]
 struct SpanCtx {
@@ -425,12 +447,13 @@ fn insert_span(
     span: &Span,
     pending: &mut PendingTraces,
     ids: &mut Ids,
-    maybe_incomplete: bool,
+    merging: Merging<'_>,
 ) -> Result<SpanFate, WriteFailure> {
+    let mut ctx = ctx;
     let pid = ctx.pid;
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let trace_ref = trace.row_id;
-    let stored_incomplete = if maybe_incomplete {
+    let stored_incomplete = if merging.maybe_incomplete {
         incomplete_row(
             tx,
             &span.project,
@@ -444,8 +467,34 @@ fn insert_span(
     let merged;
     let (span, replaced) = match stored_incomplete {
         Some((old, old_span)) => {
-            merged = llmtrace_store::merge_incomplete(&old_span, span.clone());
+            let mut m = llmtrace_store::merge_incomplete(&old_span, span.clone());
+            if let (Some(pricer), true) = (merging.pricer, m.kind.is_model_call()) {
+                let reported = m.cost.reported;
+                m.cost = pricer(&m);
+                m.cost.reported = reported;
+                ctx.price_ref = match &m.cost.price_id {
+                    Some(id) => Some(crate::prices::price_ref(
+                        tx,
+                        merging.price_refs,
+                        id,
+                        m.cost.price_effective_from.as_deref().unwrap_or(""),
+                    )?),
+                    None => None,
+                };
+            }
+            merged = m;
             (&merged, Some(old))
+        }
+        None if span.start_unix_nano == 0 => {
+            // A copy that does not know its start (a Langfuse update) and has nothing to merge
+            // with starts at its end.
+            let mut m = span.clone();
+            m.start_unix_nano = m.end_unix_nano;
+            if m.name.is_empty() {
+                m.name = "unnamed".into();
+            }
+            merged = m;
+            (&merged, None)
         }
         None => (span, None),
     };

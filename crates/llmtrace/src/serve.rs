@@ -54,9 +54,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let load_prices = price_loader(cfg.prices.clone());
     let book = load_prices().map_err(anyhow::Error::msg)?;
     tracing::info!(entries = book.entries().count(), "price table loaded");
+    let prices = Arc::new(PriceTable::new(book));
+    store.set_merge_pricer(prices.live_pricer());
     let ingest = Arc::new(Ingestor::new(
         pipeline.clone(),
-        Arc::new(PriceTable::new(book)),
+        prices,
         IngestConfig {
             max_decompressed_bytes: cfg.max_decompressed_bytes,
             convert: ConvertLimits {

@@ -126,11 +126,13 @@ impl Harness {
             },
             Some(metrics.clone()),
         );
+        let prices = Arc::new(llmtrace_ingest::PriceTable::new(
+            llmtrace_pricing::PriceBook::builtin().unwrap(),
+        ));
+        store.inner.set_merge_pricer(prices.live_pricer());
         let ingest = Arc::new(Ingestor::new(
             pipeline.clone(),
-            Arc::new(llmtrace_ingest::PriceTable::new(
-                llmtrace_pricing::PriceBook::builtin().unwrap(),
-            )),
+            prices,
             IngestConfig {
                 max_decompressed_bytes: o.max_decompressed_bytes,
                 ..Default::default()
