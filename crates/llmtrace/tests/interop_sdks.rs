@@ -682,6 +682,51 @@ fn openllmetry_anthropic_plain_and_streaming() {
 }
 
 #[test]
+fn openllmetry_anthropic_tool_round_trip() {
+    let Some(python) = python() else { return };
+    let (_dir, server, keys, sent) = run_otlp_driver(&python, "openllmetry_tools_sdk.py");
+    assert_eq!(sent["tool_input"]["city"], "Paris", "{sent}");
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    let d = wait_trace(&server, &keys, trace_id, 3);
+    let t = &d["trace"];
+    assert_eq!(t["root_name"], "agent_turn", "{t:#}");
+    assert_eq!(t["llm_call_count"], 2, "{t:#}");
+    assert_eq!(t["error_count"], 0, "{t:#}");
+    // Two calls of the mock's usage (120 + 30 + 10 input under our convention, 45 output).
+    assert_tokens(t, "trace totals", [320, 90, 60, 20]);
+    let root = span(&d, "agent_turn");
+    let calls: Vec<&Value> = d["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "anthropic.chat")
+        .collect();
+    assert_eq!(calls.len(), 2, "{d:#}");
+    for c in &calls {
+        assert_anthropic_llm(c, "tool round trip call", "ok");
+        assert_eq!(c["parent_span_id"], root["span_id"], "{c:#}");
+        assert_eq!(c["usage_counted"], true, "{c:#}");
+    }
+    // The first call asked for the tool, the second answered with text.
+    let finish: Vec<String> = calls
+        .iter()
+        .map(|c| c["finish_reasons"].to_string())
+        .collect();
+    assert!(
+        finish.iter().any(|f| f.contains("tool")),
+        "one call ends for a tool call: {finish:?}"
+    );
+    let tool_call_seen = calls
+        .iter()
+        .any(|c| c["output_messages"].to_string().contains("get_weather"));
+    assert!(
+        tool_call_seen,
+        "the tool call is in an output message: {calls:#?}"
+    );
+    server.stop();
+}
+
+#[test]
 fn openllmetry_with_the_anthropic_sdk_span_on_counts_each_call_once() {
     let Some(python) = python() else { return };
     let mock = Mock::start(&python);
