@@ -15,11 +15,13 @@ if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQ" "$VENV/.requirements.txt"; the
 fi
 export LLMTRACE_PYTHON="$PWD/$VENV/bin/python"
 
-# Debian packages the tests drive: curl, and Prometheus (with promtool) for the metrics and
-# alert-rule tests.
+# Debian packages the tests drive: curl; Prometheus (with promtool) for the metrics and
+# alert-rule tests; ClickHouse for the ClickHouse store; Chromium and chromedriver for the UI.
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
+command -v chromedriver >/dev/null || need+=(chromium chromium-driver)
 if ((${#need[@]})); then
   echo "==> installing ${need[*]}"
   apt-get update -qq

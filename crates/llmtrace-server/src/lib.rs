@@ -14,6 +14,7 @@ mod openai_agents;
 mod otlp_grpc;
 mod otlp_http;
 mod run;
+mod ui;
 
 pub use auth::{sha256, ApiKey, Auth};
 pub use run::{BoundServer, ServerConfig};
@@ -49,6 +50,7 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
     otlp_http::routes()
         .merge(api::routes())
         .merge(observability::routes())
+        .merge(ui::routes())
         .merge(langfuse::routes())
         .merge(langsmith::routes())
         .merge(openai_agents::routes())

@@ -1,0 +1,181 @@
+//! The web UI's routes: `/` (traces), `/traces/{id}` (one trace; `?span=` selects a span),
+//! `/traces/{id}/spans/{span_id}` (a span's detail panel, swapped in by the page's script) and
+//! the two assets. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
+//! them (HTTP Basic: public key as user name, secret key as password).
+
+use crate::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use llmtrace_query::QueryError;
+use llmtrace_ui::TracesForm;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(traces))
+        .route("/traces/{trace_id}", get(trace))
+        .route("/traces/{trace_id}/spans/{span_id}", get(span))
+        .route("/ui/style.css", get(style))
+        .route("/ui/app.js", get(script))
+}
+
+fn page(status: StatusCode, html: String) -> Response {
+    (status, Html(html)).into_response()
+}
+
+/// The project of a browser request, or the 401 that makes the browser ask for a key.
+fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a str, Box<Response>> {
+    st.auth.project(headers).map_err(|e| {
+        let mut r = page(
+            StatusCode::UNAUTHORIZED,
+            llmtrace_ui::error_page(
+                "Sign in",
+                &format!(
+                    "{} Use your project's public key as user name and its secret key as password.",
+                    e.message
+                ),
+            ),
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"llmtrace\""),
+        );
+        Box::new(r)
+    })
+}
+
+fn query_error_page(e: &QueryError) -> Response {
+    match e {
+        QueryError::BadRequest(m) => page(
+            StatusCode::BAD_REQUEST,
+            llmtrace_ui::error_page("Invalid request", m),
+        ),
+        QueryError::NotFound(m) => page(
+            StatusCode::NOT_FOUND,
+            llmtrace_ui::error_page("Not found", m),
+        ),
+        QueryError::Store(err) => {
+            tracing::error!(error = %err, "UI query failed");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                llmtrace_ui::error_page("Storage unavailable", &err.to_string()),
+            )
+        }
+    }
+}
+
+async fn traces(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Query<TracesForm>, QueryRejection>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let form = match form {
+        Ok(Query(f)) => f,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
+            )
+        }
+    };
+    let since_preset = form.range().seconds().map(|secs| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        llmtrace_query::format_rfc3339_nanos(now.saturating_sub(secs * 1_000_000_000))
+    });
+    let params = match form.to_params(since_preset) {
+        Ok(p) => p,
+        Err(m) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::traces_page(&form, Err(&m)),
+            )
+        }
+    };
+    match st.query.list_traces(project, &params).await {
+        Ok(list) => page(StatusCode::OK, llmtrace_ui::traces_page(&form, Ok(&list))),
+        Err(QueryError::BadRequest(m)) => page(
+            StatusCode::BAD_REQUEST,
+            llmtrace_ui::traces_page(&form, Err(&m)),
+        ),
+        Err(e) => query_error_page(&e),
+    }
+}
+
+/// `?span=` of the trace page.
+#[derive(Deserialize)]
+struct TraceParams {
+    span: Option<String>,
+}
+
+async fn trace(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(trace_id): Path<String>,
+    params: Result<Query<TraceParams>, QueryRejection>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let selected = params.ok().and_then(|Query(p)| p.span);
+    match st.query.get_trace(project, &trace_id).await {
+        Ok(d) => page(
+            StatusCode::OK,
+            llmtrace_ui::trace_page(&d, selected.as_deref()),
+        ),
+        Err(e) => query_error_page(&e),
+    }
+}
+
+async fn span(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((trace_id, span_id)): Path<(String, String)>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    match st.query.get_trace(project, &trace_id).await {
+        Ok(d) => match d.spans.iter().find(|s| s.span_id == span_id) {
+            Some(s) => page(
+                StatusCode::OK,
+                llmtrace_ui::span_panel(&d.trace.trace_id, s),
+            ),
+            None => page(
+                StatusCode::NOT_FOUND,
+                "<p class=\"error\">No such span in this trace.</p>".to_string(),
+            ),
+        },
+        Err(e) => query_error_page(&e),
+    }
+}
+
+async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        llmtrace_ui::STYLE,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        llmtrace_ui::SCRIPT,
+    )
+        .into_response()
+}

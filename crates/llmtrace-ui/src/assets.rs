@@ -1,0 +1,146 @@
+//! The stylesheet and the script, served at `/ui/style.css` and `/ui/app.js`.
+
+/// The stylesheet: a readable table, kinds told apart by colour and label, errors in red, good
+/// contrast, a layout for a laptop screen.
+pub const STYLE: &str = r#"
+:root { --fg:#1b1f24; --dim:#57606a; --bg:#fff; --line:#d0d7de; --accent:#0b57d0; --err:#b42318; --errbg:#fdecea; --warn:#8a5a00; --warnbg:#fff4d6;
+  --llm:#6f42c1; --embedding:#8250df; --retriever:#0a7d55; --reranker:#0e7490; --tool:#b35900; --agent:#0b57d0; --chain:#4b5563; --span:#6b7280; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Noto Sans Arabic",sans-serif; color:var(--fg); background:var(--bg); }
+header.top { display:flex; gap:24px; align-items:center; padding:8px 20px; border-bottom:1px solid var(--line); background:#f6f8fa; }
+header.top .brand { font-weight:700; color:var(--fg); text-decoration:none; font-size:16px; }
+header.top nav a { margin-right:16px; color:var(--dim); text-decoration:none; }
+header.top nav a[aria-current=page] { color:var(--fg); font-weight:600; border-bottom:2px solid var(--accent); }
+main { padding:16px 20px; }
+h1 { font-size:20px; margin:4px 0 12px; word-break:break-all; }
+h2 { font-size:16px; margin:0 0 4px; word-break:break-all; }
+h3 { font-size:14px; margin:14px 0 6px; }
+a { color:var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline:2px solid var(--accent); outline-offset:1px; }
+.dim { color:var(--dim); }
+.error { color:var(--err); }
+p.error { background:var(--errbg); padding:6px 10px; border-radius:4px; }
+.warn { color:var(--warn); }
+p.warn { background:var(--warnbg); padding:6px 10px; border-radius:4px; }
+.badge { display:inline-block; padding:0 6px; border-radius:10px; font-size:12px; background:#eef1f4; }
+.badge.warn { background:var(--warnbg); color:var(--warn); }
+form.filters { display:flex; flex-wrap:wrap; gap:8px 12px; align-items:flex-end; margin-bottom:14px; padding:10px; background:#f6f8fa; border:1px solid var(--line); border-radius:6px; }
+form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--dim); }
+form.filters input, form.filters select { font:inherit; padding:4px 6px; border:1px solid #8c959f; border-radius:4px; min-width:120px; color:var(--fg); background:#fff; }
+form.filters .actions { display:flex; gap:10px; align-items:center; }
+button { font:inherit; padding:4px 12px; border-radius:4px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
+table.traces { width:100%; border-collapse:collapse; }
+table.traces th, table.traces td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
+table.traces td.name { white-space:normal; max-width:340px; word-break:break-word; }
+table.traces th { font-size:12px; color:var(--dim); font-weight:600; }
+table.traces td.num { text-align:right; font-variant-numeric:tabular-nums; }
+table.traces tr.failed td:first-child { box-shadow: inset 3px 0 var(--err); }
+.status.error { color:var(--err); font-weight:600; }
+.status.ok { color:#0a7d55; }
+.pager { margin:12px 0; }
+.empty { padding:24px; border:1px dashed var(--line); border-radius:6px; max-width:720px; }
+pre { background:#f6f8fa; padding:8px; border-radius:4px; overflow:auto; white-space:pre-wrap; word-break:break-word; }
+dl.totals { display:flex; flex-wrap:wrap; gap:8px 22px; margin:0 0 12px; }
+dl.totals div, dl.fields div { display:flex; flex-direction:column; }
+dt { font-size:12px; color:var(--dim); }
+dd { margin:0; font-weight:600; }
+.trace-view { display:grid; grid-template-columns:minmax(0,3fr) minmax(320px,2fr); gap:16px; align-items:start; }
+@media (max-width: 1000px) { .trace-view { grid-template-columns:1fr; } }
+section.tree { border:1px solid var(--line); border-radius:6px; overflow:hidden; }
+.axis { display:flex; justify-content:space-between; margin-left:45%; margin-right:70px; font-size:11px; color:var(--dim); padding:4px 0; border-bottom:1px solid var(--line); }
+ol.rows { list-style:none; margin:0; padding:0; max-height:75vh; overflow:auto; }
+li.row { display:grid; grid-template-columns:45% 1fr 70px; align-items:center; min-height:26px; border-bottom:1px solid #eef1f4; content-visibility:auto; contain-intrinsic-size:auto 26px; }
+li.row.hidden { display:none; }
+li.row.selected { background:#e8f0fe; }
+li.row.error .span-link { color:var(--err); font-weight:600; }
+li.row.error-below > .label .toggle { color:var(--err); }
+li.row .label { overflow:hidden; white-space:nowrap; text-overflow:ellipsis; display:flex; align-items:center; gap:4px; }
+li.row .span-link { text-decoration:none; color:var(--fg); overflow:hidden; text-overflow:ellipsis; }
+.toggle { background:none; border:none; color:var(--dim); padding:0 2px; width:18px; cursor:pointer; }
+.leaf { width:18px; text-align:center; color:#c0c6cc; }
+.kind { display:inline-block; font-size:11px; font-weight:600; padding:0 5px; border-radius:3px; color:#fff; background:var(--span); text-transform:uppercase; }
+.kind.kind-llm { background:var(--llm); } .kind.kind-embedding { background:var(--embedding); } .kind.kind-retriever { background:var(--retriever); }
+.kind.kind-reranker { background:var(--reranker); } .kind.kind-tool { background:var(--tool); } .kind.kind-agent { background:var(--agent); } .kind.kind-chain { background:var(--chain); }
+.bar-track { position:relative; height:14px; margin:0 6px; }
+.bar { position:absolute; top:2px; height:10px; border-radius:2px; background:var(--span); min-width:2px; }
+li.kind-llm .bar, li.kind-embedding .bar { background:var(--llm); } li.kind-retriever .bar { background:var(--retriever); } li.kind-reranker .bar { background:var(--reranker); }
+li.kind-tool .bar { background:var(--tool); } li.kind-agent .bar { background:var(--agent); } li.kind-chain .bar { background:var(--chain); }
+li.row.error .bar { background:var(--err); }
+.dur { text-align:right; padding-right:8px; font-size:12px; color:var(--dim); font-variant-numeric:tabular-nums; }
+section.detail { border:1px solid var(--line); border-radius:6px; padding:12px; position:sticky; top:8px; max-height:90vh; overflow:auto; }
+dl.fields { display:grid; grid-template-columns:repeat(auto-fill,minmax(140px,1fr)); gap:8px; margin:8px 0; }
+dl.fields dd { font-weight:500; word-break:break-word; }
+.msg { border-left:3px solid var(--line); padding:4px 10px; margin:8px 0; }
+.msg .role { font-size:12px; font-weight:700; text-transform:uppercase; color:var(--dim); }
+.msg.role-user { border-color:var(--accent); } .msg.role-assistant { border-color:var(--llm); } .msg.role-system { border-color:var(--chain); } .msg.role-tool { border-color:var(--tool); }
+.msg .text { white-space:pre-wrap; word-break:break-word; }
+.tool-call .label, .tool-result .label, .reasoning .label { font-size:12px; font-weight:600; color:var(--tool); }
+details.fold summary { cursor:pointer; list-style:none; }
+details.fold[open] summary .text { display:none; }
+details.fold .more { color:var(--accent); font-size:12px; }
+details.attrs table { border-collapse:collapse; width:100%; font-size:12px; }
+details.attrs th { text-align:left; font-weight:500; color:var(--dim); padding:2px 8px 2px 0; vertical-align:top; white-space:nowrap; }
+details.attrs td { word-break:break-word; padding:2px 0; }
+li.exception { color:var(--err); }
+"#;
+
+/// The script: collapse and expand subtrees, show a span without reloading (falling back to the
+/// plain link), keyboard navigation of the rows (up, down, left, right).
+pub const SCRIPT: &str = r#"
+(function () {
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll('li.row')); }
+  function setCollapsed(row, collapsed) {
+    var all = rows(), i = all.indexOf(row), depth = +row.dataset.depth;
+    var btn = row.querySelector('.toggle');
+    if (btn) { btn.textContent = collapsed ? '▸' : '▾'; btn.setAttribute('aria-expanded', String(!collapsed)); btn.setAttribute('aria-label', collapsed ? 'Expand' : 'Collapse'); }
+    row.classList.toggle('collapsed', collapsed);
+    var hideBelow = null;
+    for (var j = i + 1; j < all.length; j++) {
+      var d = +all[j].dataset.depth;
+      if (d <= depth) break;
+      if (collapsed) { all[j].classList.add('hidden'); continue; }
+      if (hideBelow !== null && d > hideBelow) { continue; }
+      hideBelow = null;
+      all[j].classList.remove('hidden');
+      if (all[j].classList.contains('collapsed')) hideBelow = d;
+    }
+  }
+  function select(row, push) {
+    var view = document.querySelector('.trace-view');
+    if (!view || !row) return;
+    var trace = view.dataset.trace, span = row.dataset.span;
+    rows().forEach(function (r) { r.classList.toggle('selected', r === row); });
+    fetch('/traces/' + trace + '/spans/' + span, { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        document.getElementById('detail').innerHTML = html;
+        if (push) history.replaceState(null, '', '/traces/' + trace + '?span=' + span);
+      })
+      .catch(function () { location.href = '/traces/' + trace + '?span=' + span; });
+  }
+  document.addEventListener('click', function (e) {
+    var t = e.target.closest ? e.target.closest('.toggle, .span-link') : null;
+    if (!t) return;
+    var row = t.closest('li.row');
+    if (t.classList.contains('toggle')) { e.preventDefault(); setCollapsed(row, !row.classList.contains('collapsed')); return; }
+    if (e.metaKey || e.ctrlKey || e.shiftKey) return;
+    e.preventDefault();
+    select(row, true);
+  });
+  document.addEventListener('keydown', function (e) {
+    var link = document.activeElement;
+    if (!link || !link.classList || !link.classList.contains('span-link')) return;
+    var row = link.closest('li.row'), visible = rows().filter(function (r) { return !r.classList.contains('hidden'); });
+    var i = visible.indexOf(row), next = null;
+    if (e.key === 'ArrowDown') next = visible[i + 1];
+    else if (e.key === 'ArrowUp') next = visible[i - 1];
+    else if (e.key === 'ArrowLeft' && row.querySelector('.toggle')) { setCollapsed(row, true); e.preventDefault(); return; }
+    else if (e.key === 'ArrowRight' && row.querySelector('.toggle')) { setCollapsed(row, false); e.preventDefault(); return; }
+    else return;
+    e.preventDefault();
+    if (next) { next.querySelector('.span-link').focus(); select(next, true); }
+  });
+  var sel = document.querySelector('li.row.selected');
+  if (sel && sel.scrollIntoView) sel.scrollIntoView({ block: 'nearest' });
+})();
+"#;

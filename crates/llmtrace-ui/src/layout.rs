@@ -1,0 +1,38 @@
+//! The page frame: head, navigation, main.
+
+use maud::{html, Markup, DOCTYPE};
+
+/// Which navigation entry is current.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav {
+    Traces,
+}
+
+/// A whole page.
+pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · llmtrace" }
+                link rel="stylesheet" href="/ui/style.css";
+                script src="/ui/app.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "llmtrace" }
+                    nav aria-label="Main" {
+                        a href="/" aria-current=[(current == Nav::Traces).then_some("page")] { "Traces" }
+                        a href="/api/stats" { "Stats (JSON)" }
+                        a href="/metrics" { "Metrics" }
+                        a href="/api/alerts" { "Alerts (JSON)" }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
+}

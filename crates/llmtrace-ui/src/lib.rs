@@ -1,0 +1,32 @@
+//! The web UI: pages rendered on the server from the query layer's view models (the same ones
+//! the JSON API returns), so the UI needs no build step and no Node toolchain. Interaction that
+//! needs the browser (collapsing the span tree, showing a span without a reload) is a small
+//! script of our own (`assets::SCRIPT`); everything works without it through plain links.
+//!
+//! The transport (routes, auth) lives in `llmtrace-server`; this crate only turns views into
+//! HTML.
+
+mod assets;
+mod format;
+mod layout;
+mod trace;
+mod traces;
+
+pub use assets::{SCRIPT, STYLE};
+pub use trace::{span_panel, trace_page};
+pub use traces::{traces_page, RangePreset, TracesForm};
+
+/// An error page (bad filter, unknown trace).
+pub fn error_page(title: &str, message: &str) -> String {
+    layout::page(
+        title,
+        layout::Nav::Traces,
+        maud::html! {
+            section.error-page {
+                h1 { (title) }
+                p { (message) }
+                p { a href="/" { "Back to traces" } }
+            }
+        },
+    )
+}

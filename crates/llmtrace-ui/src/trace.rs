@@ -1,0 +1,309 @@
+//! The trace page: totals, the span tree beside a timeline on one time axis, and the selected
+//! span's details (GenAI fields, the conversation, attributes, events).
+
+use crate::format;
+use crate::layout::{self, Nav};
+use llmtrace_model::{AttrValue, Attributes, Message, MessagePart};
+use llmtrace_query::{parse_rfc3339, SpanView, TraceDetailView};
+use maud::{html, Markup};
+use std::collections::{HashMap, HashSet};
+
+/// Text longer than this is folded (click to unfold).
+const FOLD_CHARS: usize = 600;
+
+/// Spans in tree order with their depth: children under their parent, by start time; spans
+/// whose parent is not stored come at the top level.
+fn tree_order(spans: &[SpanView]) -> Vec<(usize, usize)> {
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        match s.parent_span_id.as_deref().filter(|p| ids.contains(p)) {
+            Some(p) => children.entry(p).or_default().push(i),
+            None => roots.push(i),
+        }
+    }
+    // `spans` come ordered by start time, so each list is too.
+    let mut out = Vec::with_capacity(spans.len());
+    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|i| (i, 0)).collect();
+    let mut seen = HashSet::new();
+    while let Some((i, depth)) = stack.pop() {
+        if !seen.insert(i) {
+            continue; // a cycle of bad parent ids: show each span once
+        }
+        out.push((i, depth));
+        if let Some(kids) = children.get(spans[i].span_id.as_str()) {
+            for k in kids.iter().rev() {
+                stack.push((*k, depth + 1));
+            }
+        }
+    }
+    // Spans only reachable through a cycle.
+    for i in 0..spans.len() {
+        if !seen.contains(&i) {
+            out.push((i, 0));
+        }
+    }
+    out
+}
+
+/// The span shown when none is asked for: the first failed span, else the first model call,
+/// else the first span.
+fn default_selection(spans: &[SpanView], order: &[(usize, usize)]) -> Option<usize> {
+    let pick =
+        |f: &dyn Fn(&SpanView) -> bool| order.iter().map(|(i, _)| *i).find(|i| f(&spans[*i]));
+    pick(&|s| s.status == "error")
+        .or_else(|| pick(&|s| s.kind == "llm" || s.kind == "embedding"))
+        .or_else(|| order.first().map(|(i, _)| *i))
+}
+
+fn attr_text(v: &AttrValue) -> String {
+    match v {
+        AttrValue::Str(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn folded_text(text: &str) -> Markup {
+    if text.chars().count() <= FOLD_CHARS {
+        return html! { div.text { (text) } };
+    }
+    let head: String = text.chars().take(FOLD_CHARS).collect();
+    html! {
+        details.fold {
+            summary { div.text { (head) "…" } span.more { "Show all (" (format::count(text.chars().count() as u64)) " characters)" } }
+            div.text { (text) }
+        }
+    }
+}
+
+fn part(p: &MessagePart) -> Markup {
+    match p {
+        MessagePart::Text { content } => folded_text(content),
+        MessagePart::Reasoning { content } => html! {
+            div.reasoning { span.label { "Reasoning" } (folded_text(content)) }
+        },
+        MessagePart::ToolCall {
+            id,
+            name,
+            arguments,
+        } => html! {
+            div.tool-call {
+                span.label { "Tool call " code { (name) } }
+                @if let Some(id) = id { " " span.dim { (id) } }
+                @if let Some(a) = arguments { pre { (serde_json::to_string_pretty(a).unwrap_or_default()) } }
+            }
+        },
+        MessagePart::ToolCallResponse { id, response } => html! {
+            div.tool-result {
+                span.label { "Tool result" }
+                @if let Some(id) = id { " " span.dim { (id) } }
+                @match response {
+                    serde_json::Value::String(s) => { (folded_text(s)) }
+                    other => { pre { (serde_json::to_string_pretty(other).unwrap_or_default()) } }
+                }
+            }
+        },
+        MessagePart::Other(v) => {
+            html! { pre.other { (serde_json::to_string_pretty(v).unwrap_or_default()) } }
+        }
+    }
+}
+
+fn message(m: &Message) -> Markup {
+    html! {
+        div class={ "msg role-" (m.role) } {
+            div.role { (m.role) @if let Some(n) = &m.name { " · " (n) } @if let Some(f) = &m.finish_reason { span.dim { " (" (f) ")" } } }
+            @for p in &m.parts { (part(p)) }
+        }
+    }
+}
+
+fn attrs_table(caption: &str, attrs: &Attributes) -> Markup {
+    html! {
+        @if !attrs.is_empty() {
+            details.attrs open[attrs.len() <= 12] {
+                summary { (caption) " (" (attrs.len()) ")" }
+                table {
+                    @for kv in attrs.iter() {
+                        tr { th scope="row" { (kv.key) } td { (attr_text(&kv.value)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn kv_row(label: &str, value: Option<String>) -> Markup {
+    html! {
+        @if let Some(v) = value { div { dt { (label) } dd { (v) } } }
+    }
+}
+
+/// The details of one span (also served alone, to swap in without a page reload).
+pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
+    let is_call = s.kind == "llm" || s.kind == "embedding";
+    let tokens = |v: Option<u64>| v.map(format::count);
+    html! {
+        article.span-detail data-span=(s.span_id) aria-label="Selected span" {
+            header {
+                h2 { span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name) }
+                p.dim {
+                    "span " code { (s.span_id) } " · "
+                    a href={ "/traces/" (trace_id) "?span=" (s.span_id) } { "link to this span" }
+                }
+                @if s.status == "error" {
+                    p.error role="alert" { strong { "Error" } @if let Some(t) = &s.error_type { " (" (t) ")" } @if !s.status_message.is_empty() { ": " (s.status_message) } }
+                }
+                @if s.incomplete { p.warn { "Unfinished: this span was stored before it ended; its final copy will complete it." } }
+            }
+            dl.fields {
+                (kv_row("Service", Some(s.service.clone())))
+                (kv_row("Start (UTC)", Some(format::time(&s.start_time))))
+                (kv_row("Duration", Some(format::duration_ms(s.duration_ms))))
+                (kv_row("Time to first token", s.time_to_first_token_ms.map(format::duration_ms)))
+                (kv_row("Provider", s.provider.clone()))
+                (kv_row("Operation", s.operation.clone()))
+                (kv_row("Request model", s.request_model.clone()))
+                (kv_row("Response model", s.response_model.clone()))
+                (kv_row("Tool", s.tool_name.clone()))
+                (kv_row("Agent", s.agent_name.clone()))
+                (kv_row("User", s.user_id.clone()))
+                (kv_row("Session", s.session_id.clone()))
+            }
+            @if is_call {
+                section.genai aria-label="Model call" {
+                    h3 { "Model call" }
+                    dl.fields {
+                        (kv_row("Input tokens", tokens(s.input_tokens)))
+                        (kv_row("Output tokens", tokens(s.output_tokens)))
+                        (kv_row("Cache read", tokens(s.cache_read_tokens)))
+                        (kv_row("Cache write", tokens(s.cache_write_tokens)))
+                        (kv_row("Reasoning", tokens(s.reasoning_tokens)))
+                        div { dt { "Cost" } dd.cost {
+                            @if s.unpriced { span.badge.warn { "unpriced model" } " the cost is unknown, not $0" }
+                            @else { (format::usd(s.cost_usd)) @if let Some(src) = &s.cost_source { span.dim { " (" (src) ")" } } }
+                        } }
+                        (kv_row("Price", s.price_id.clone()))
+                        (kv_row("Counted in totals", Some(if s.usage_counted { "yes".into() } else { "no (another span reports this call)".into() })))
+                        (kv_row("Finish reasons", (!s.finish_reasons.is_empty()).then(|| s.finish_reasons.join(", "))))
+                        (kv_row("Parameters", serde_json::to_value(&s.request_params).ok().filter(|v| v.as_object().is_some_and(|o| o.values().any(|x| !x.is_null()))).map(|v| v.to_string())))
+                    }
+                }
+            }
+            @if !s.system_instructions.is_empty() || !s.input_messages.is_empty() || !s.output_messages.is_empty() {
+                section.conversation aria-label="Conversation" {
+                    h3 { "Conversation" }
+                    @if !s.system_instructions.is_empty() {
+                        div class="msg role-system" { div.role { "system" } @for p in &s.system_instructions { (part(p)) } }
+                    }
+                    @for m in &s.input_messages { (message(m)) }
+                    @for m in &s.output_messages { (message(m)) }
+                }
+            }
+            @if !s.scores.is_empty() {
+                section { h3 { "Scores" } ul { @for sc in &s.scores { li { (sc.name) ": " (sc.value.map(|v| v.to_string()).or(sc.string_value.clone()).unwrap_or_default()) } } } }
+            }
+            @if !s.events.is_empty() {
+                section.events {
+                    h3 { "Events" }
+                    ul {
+                        @for e in &s.events {
+                            li.exception[e.name == "exception"] {
+                                strong { (e.name) } " " span.dim { (format::time(&e.time)) }
+                                (attrs_table("attributes", &e.attributes))
+                            }
+                        }
+                    }
+                }
+            }
+            (attrs_table("Attributes", &s.attributes))
+            (attrs_table("Resource attributes", &s.resource_attributes))
+        }
+    }
+    .into_string()
+}
+
+/// The trace page, with `selected` (a span id) shown in the detail panel.
+pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
+    let t = &d.trace;
+    let order = tree_order(&d.spans);
+    let selected = selected
+        .and_then(|id| d.spans.iter().position(|s| s.span_id == id))
+        .or_else(|| default_selection(&d.spans, &order));
+    let t0 = parse_rfc3339(&t.start_time).unwrap_or(0);
+    let total_ns = (t.duration_ms * 1e6).max(1.0);
+    // Spans with a failed span below them: their rows say so.
+    let parent: HashMap<&str, &str> = d
+        .spans
+        .iter()
+        .filter_map(|s| Some((s.span_id.as_str(), s.parent_span_id.as_deref()?)))
+        .collect();
+    let mut error_path: HashSet<&str> = HashSet::new();
+    for s in d.spans.iter().filter(|s| s.status == "error") {
+        let mut cur = s.parent_span_id.as_deref();
+        while let Some(p) = cur {
+            if !error_path.insert(p) {
+                break;
+            }
+            cur = parent.get(p).copied();
+        }
+    }
+    let has_children: HashSet<&str> = d
+        .spans
+        .iter()
+        .filter_map(|s| s.parent_span_id.as_deref())
+        .collect();
+    let body = html! {
+        nav.crumbs aria-label="Breadcrumb" { a href="/" { "Traces" } " / " span { (t.root_name) } }
+        h1 { (t.root_name) }
+        dl.totals aria-label="Trace totals" {
+            div { dt { "Start (UTC)" } dd { (format::time(&t.start_time)) } }
+            div { dt { "Duration" } dd { (format::duration_ms(t.duration_ms)) } }
+            div { dt { "Spans" } dd { (t.span_count) } }
+            div { dt { "LLM calls" } dd #total-calls { (t.llm_call_count) } }
+            div { dt { "Tokens in / out" } dd #total-tokens { (format::count(t.input_tokens)) " / " (format::count(t.output_tokens)) } }
+            div { dt { "Cache read" } dd { (format::count(t.cache_read_tokens)) } }
+            div { dt { "Cost" } dd #total-cost { (format::usd(Some(t.cost_usd))) @if t.unpriced_span_count > 0 { " " span.badge.warn { "+ unpriced" } } } }
+            div { dt { "Errors" } dd.error[t.error_count > 0] { (t.error_count) } }
+            @if let Some(u) = &t.user_id { div { dt { "User" } dd { a href={ "/?user_id=" (crate::traces::url_encode(u)) } { (u) } } } }
+            @if let Some(s) = &t.session_id { div { dt { "Session" } dd { a href={ "/?session_id=" (crate::traces::url_encode(s)) } { (s) } } } }
+            @if !t.has_root { div { dt { "Root" } dd.warn { "no root span (orphaned spans)" } } }
+        }
+        @if !d.scores.is_empty() {
+            p.scores { "Scores: " @for sc in &d.scores { span.badge { (sc.name) " " (sc.value.map(|v| v.to_string()).or(sc.string_value.clone()).unwrap_or_default()) } " " } }
+        }
+        div.trace-view data-trace=(t.trace_id) {
+            section.tree aria-label="Span tree and timeline" {
+                div.axis aria-hidden="true" { span { "0" } span { (format::duration_ms(t.duration_ms / 2.0)) } span { (format::duration_ms(t.duration_ms)) } }
+                ol.rows role="tree" {
+                    @for (i, depth) in &order {
+                        @let s = &d.spans[*i];
+                        @let start = parse_rfc3339(&s.start_time).unwrap_or(t0).saturating_sub(t0) as f64;
+                        @let left = (start / total_ns * 100.0).clamp(0.0, 100.0);
+                        @let width = (s.duration_ms * 1e6 / total_ns * 100.0).clamp(0.15, 100.0 - left.min(99.85));
+                        li role="treeitem" aria-level=(depth + 1)
+                            class={ "row kind-" (s.kind) @if s.status == "error" { " error" } @if error_path.contains(s.span_id.as_str()) { " error-below" } @if Some(*i) == selected { " selected" } }
+                            data-depth=(depth) data-span=(s.span_id) {
+                            div.label style={ "padding-left:" (depth * 14) "px" } {
+                                @if has_children.contains(s.span_id.as_str()) { button.toggle type="button" aria-expanded="true" aria-label="Collapse" { "▾" } }
+                                @else { span.leaf { "•" } }
+                                a.span-link href={ "/traces/" (t.trace_id) "?span=" (s.span_id) } {
+                                    span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name)
+                                }
+                            }
+                            div.bar-track {
+                                div.bar style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } title=(format::duration_ms(s.duration_ms)) {}
+                            }
+                            div.dur { (format::duration_ms(s.duration_ms)) }
+                        }
+                    }
+                }
+            }
+            section #detail.detail aria-live="polite" {
+                @if let Some(i) = selected { (maud::PreEscaped(span_panel(&t.trace_id, &d.spans[i]))) }
+            }
+        }
+    };
+    layout::page(&t.root_name, Nav::Traces, body)
+}

@@ -1,0 +1,383 @@
+//! The traces page: filters kept in the URL, the table, pagination.
+
+use crate::format;
+use crate::layout::{self, Nav};
+use llmtrace_query::{TraceListParams, TraceListView, TraceSummaryView};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// Time range presets of the traces page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangePreset {
+    /// Last 15 minutes.
+    M15,
+    /// Last hour.
+    H1,
+    /// Last 24 hours.
+    H24,
+    /// Last 7 days.
+    D7,
+    /// Everything.
+    All,
+}
+
+impl RangePreset {
+    const ALL: [RangePreset; 5] = [
+        RangePreset::M15,
+        RangePreset::H1,
+        RangePreset::H24,
+        RangePreset::D7,
+        RangePreset::All,
+    ];
+
+    /// The URL value.
+    pub fn key(self) -> &'static str {
+        match self {
+            RangePreset::M15 => "15m",
+            RangePreset::H1 => "1h",
+            RangePreset::H24 => "24h",
+            RangePreset::D7 => "7d",
+            RangePreset::All => "all",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            RangePreset::M15 => "Last 15 minutes",
+            RangePreset::H1 => "Last hour",
+            RangePreset::H24 => "Last 24 hours",
+            RangePreset::D7 => "Last 7 days",
+            RangePreset::All => "All time",
+        }
+    }
+
+    /// Its length in seconds (`None`: unbounded).
+    pub fn seconds(self) -> Option<u64> {
+        match self {
+            RangePreset::M15 => Some(15 * 60),
+            RangePreset::H1 => Some(3600),
+            RangePreset::H24 => Some(86_400),
+            RangePreset::D7 => Some(7 * 86_400),
+            RangePreset::All => None,
+        }
+    }
+
+    fn parse(v: Option<&str>) -> RangePreset {
+        RangePreset::ALL
+            .into_iter()
+            .find(|p| Some(p.key()) == v)
+            .unwrap_or(RangePreset::All)
+    }
+}
+
+/// The traces page's query string, as the browser sends it (every value a string; empty means
+/// unset). Kept whole in the URL so a filter survives a reload and can be shared.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TracesForm {
+    /// Range preset (`15m`, `1h`, `24h`, `7d`, `all`); a custom `since`/`until` wins.
+    pub range: Option<String>,
+    /// Custom range start, RFC 3339.
+    pub since: Option<String>,
+    /// Custom range end, RFC 3339.
+    pub until: Option<String>,
+    /// Service.
+    pub service: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Provider.
+    pub provider: Option<String>,
+    /// `error` for failed traces only.
+    pub status: Option<String>,
+    /// User.
+    pub user_id: Option<String>,
+    /// Session.
+    pub session_id: Option<String>,
+    /// Minimum duration, milliseconds.
+    pub min_duration_ms: Option<String>,
+    /// Minimum cost, USD.
+    pub min_cost: Option<String>,
+    /// `time` or `cost`.
+    pub sort: Option<String>,
+    /// Page position.
+    pub cursor: Option<String>,
+}
+
+fn set(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl TracesForm {
+    /// The range preset chosen.
+    pub fn range(&self) -> RangePreset {
+        RangePreset::parse(self.range.as_deref())
+    }
+
+    /// The API parameters of this form; `since_preset` is the RFC 3339 start of the preset
+    /// range (the caller knows the clock), used unless a custom `since` is given.
+    pub fn to_params(&self, since_preset: Option<String>) -> Result<TraceListParams, String> {
+        let min_duration_ms = match set(&self.min_duration_ms) {
+            Some(v) => Some(
+                v.parse::<f64>()
+                    .map_err(|_| format!("minimum duration {v:?} is not a number of ms"))?,
+            ),
+            None => None,
+        };
+        Ok(TraceListParams {
+            service: set(&self.service),
+            model: set(&self.model),
+            provider: set(&self.provider),
+            status: set(&self.status),
+            user_id: set(&self.user_id),
+            session_id: set(&self.session_id),
+            since: set(&self.since).or(since_preset),
+            until: set(&self.until),
+            min_duration_ms,
+            min_cost: set(&self.min_cost),
+            sort: set(&self.sort),
+            limit: Some(50),
+            cursor: set(&self.cursor),
+        })
+    }
+
+    /// This form's query string with `cursor` replaced (for the next-page link).
+    fn query_with_cursor(&self, cursor: &str) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let fields = [
+            ("range", &self.range),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("service", &self.service),
+            ("model", &self.model),
+            ("provider", &self.provider),
+            ("status", &self.status),
+            ("user_id", &self.user_id),
+            ("session_id", &self.session_id),
+            ("min_duration_ms", &self.min_duration_ms),
+            ("min_cost", &self.min_cost),
+            ("sort", &self.sort),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = set(v) {
+                pairs.push((k, v));
+            }
+        }
+        pairs.push(("cursor", cursor.to_string()));
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn url_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn text_input(name: &str, label: &str, value: &Option<String>, placeholder: &str) -> Markup {
+    html! {
+        label {
+            span { (label) }
+            input type="text" name=(name) value=[set(value)] placeholder=(placeholder);
+        }
+    }
+}
+
+fn filters(form: &TracesForm) -> Markup {
+    let range = form.range();
+    let sort = set(&form.sort).unwrap_or_else(|| "time".into());
+    html! {
+        form.filters method="get" action="/" aria-label="Trace filters" {
+            label {
+                span { "Time" }
+                select name="range" {
+                    @for p in RangePreset::ALL {
+                        option value=(p.key()) selected[p == range] { (p.label()) }
+                    }
+                }
+            }
+            (text_input("since", "From (RFC 3339)", &form.since, "2026-01-01T00:00:00Z"))
+            (text_input("until", "To", &form.until, ""))
+            (text_input("service", "Service", &form.service, "any"))
+            (text_input("model", "Model", &form.model, "any"))
+            (text_input("provider", "Provider", &form.provider, "any"))
+            label {
+                span { "Status" }
+                select name="status" {
+                    option value="" selected[set(&form.status).is_none()] { "Any" }
+                    option value="error" selected[set(&form.status).as_deref() == Some("error")] { "With errors" }
+                }
+            }
+            (text_input("user_id", "User", &form.user_id, "any"))
+            (text_input("session_id", "Session", &form.session_id, "any"))
+            (text_input("min_duration_ms", "Min duration (ms)", &form.min_duration_ms, "0"))
+            (text_input("min_cost", "Min cost (USD)", &form.min_cost, "0"))
+            label {
+                span { "Sort" }
+                select name="sort" {
+                    option value="time" selected[sort == "time"] { "Newest first" }
+                    option value="cost" selected[sort == "cost"] { "Costliest first" }
+                }
+            }
+            div.actions {
+                button type="submit" { "Apply" }
+                a href="/" { "Clear" }
+            }
+        }
+    }
+}
+
+fn row(t: &TraceSummaryView) -> Markup {
+    let failed = t.error_count > 0;
+    html! {
+        tr.failed[failed] {
+            td { time datetime=(t.start_time) { (format::time(&t.start_time)) } }
+            td.name {
+                a href={ "/traces/" (t.trace_id) } { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) }
+                @if !t.has_root { " " span.badge.warn title="No root span has arrived: a parent was not exported, or context was lost" { "no root" } }
+            }
+            td { (t.service) }
+            td.num { (format::duration_ms(t.duration_ms)) }
+            td.num { (t.llm_call_count) }
+            td.num title={ "input " (t.input_tokens) ", output " (t.output_tokens) ", cache read " (t.cache_read_tokens) } {
+                (format::count(t.input_tokens + t.output_tokens))
+            }
+            td.num {
+                (format::usd(Some(t.cost_usd)))
+                @if t.unpriced_span_count > 0 { " " span.badge.warn title="Some calls use a model without a price: the cost is a lower bound" { "+?" } }
+            }
+            td {
+                @if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }
+                @else { span.status.ok { "ok" } }
+            }
+            td { (t.user_id.as_deref().unwrap_or("")) }
+            td { (t.session_id.as_deref().unwrap_or("")) }
+        }
+    }
+}
+
+fn empty_state(filtered: bool) -> Markup {
+    html! {
+        section.empty {
+            @if filtered {
+                h2 { "No trace matches these filters" }
+                p { a href="/" { "Clear the filters" } " or widen the time range." }
+            } @else {
+                h2 { "No traces yet" }
+                p { "Point any OpenTelemetry exporter at this server and your traces show up here:" }
+                pre { code { "export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318\n# then run your app; or try sample traffic:\nllmtrace demo" } }
+                p { "Langfuse and LangSmith SDKs work too: set their host to this server (see the README)." }
+            }
+        }
+    }
+}
+
+/// The traces page for `form`, showing `list` (or the error of the query).
+pub fn traces_page(form: &TracesForm, list: Result<&TraceListView, &str>) -> String {
+    let filtered = [
+        &form.service,
+        &form.model,
+        &form.provider,
+        &form.status,
+        &form.user_id,
+        &form.session_id,
+        &form.min_duration_ms,
+        &form.min_cost,
+        &form.since,
+        &form.until,
+    ]
+    .iter()
+    .any(|v| set(v).is_some())
+        || form.range() != RangePreset::All;
+    let body = html! {
+        h1 { "Traces" }
+        (filters(form))
+        @match list {
+            Err(message) => { p.error role="alert" { (message) } }
+            Ok(list) if list.traces.is_empty() => { (empty_state(filtered)) }
+            Ok(list) => {
+                table.traces {
+                    thead { tr {
+                        th scope="col" { "Time (UTC)" } th scope="col" { "Name" } th scope="col" { "Service" }
+                        th scope="col" { "Duration" } th scope="col" { "LLM calls" } th scope="col" { "Tokens" }
+                        th scope="col" { "Cost" } th scope="col" { "Status" } th scope="col" { "User" } th scope="col" { "Session" }
+                    } }
+                    tbody {
+                        @for t in &list.traces { (row(t)) }
+                    }
+                }
+                @if let Some(c) = &list.next_cursor {
+                    nav.pager aria-label="Pages" {
+                        a rel="next" href={ "/?" (form.query_with_cursor(c)) } { "Next page →" }
+                    }
+                }
+            }
+        }
+    };
+    layout::page("Traces", Nav::Traces, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_maps_to_api_params_and_pages_keep_filters() {
+        let form = TracesForm {
+            model: Some("gpt-4o".into()),
+            service: Some("  ".into()),
+            min_duration_ms: Some("1500".into()),
+            range: Some("1h".into()),
+            ..Default::default()
+        };
+        let p = form.to_params(Some("2026-01-01T00:00:00Z".into())).unwrap();
+        assert_eq!(p.model.as_deref(), Some("gpt-4o"));
+        assert_eq!(p.service, None);
+        assert_eq!(p.min_duration_ms, Some(1500.0));
+        assert_eq!(p.since.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(form.range(), RangePreset::H1);
+        let q = form.query_with_cursor("abc/+=");
+        assert_eq!(
+            q,
+            "range=1h&model=gpt-4o&min_duration_ms=1500&cursor=abc%2F%2B%3D"
+        );
+        let bad = TracesForm {
+            min_duration_ms: Some("fast".into()),
+            ..Default::default()
+        };
+        assert!(bad.to_params(None).unwrap_err().contains("fast"));
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        let list: TraceListView = serde_json::from_value(serde_json::json!({
+            "traces": [{
+                "trace_id": "ab", "root_name": "<script>x</script>", "has_root": true,
+                "service": "svc", "start_time": "2026-01-01T00:00:00Z",
+                "end_time": "2026-01-01T00:00:01Z", "duration_ms": 1000.0, "span_count": 1,
+                "llm_call_count": 0, "input_tokens": 0, "output_tokens": 0,
+                "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": 0,
+                "error_count": 0, "cost_usd": 0.0, "cost_source": null,
+                "unpriced_span_count": 0, "user_id": null, "session_id": null
+            }],
+            "next_cursor": null
+        }))
+        .unwrap();
+        let html = traces_page(&TracesForm::default(), Ok(&list));
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(!html.contains("<script>x"));
+    }
+}

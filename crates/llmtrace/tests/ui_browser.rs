@@ -1,0 +1,419 @@
+//! The web UI in a real headless Chromium (Debian's `chromium` and `chromedriver`, driven over
+//! WebDriver with fantoccini) against the real binary: the trace list, a filter that survives a
+//! reload, a trace's tree and timeline, the LLM span's details and conversation, and a
+//! 10,000-span trace. Screenshots of each page land in `target/ui-screenshots/`.
+
+mod common;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `chromium` and `chromedriver` on PATH: required in CI, a printed skip locally.
+fn browser_available() -> bool {
+    let ok = ["chromium", "chromedriver"].iter().all(|b| {
+        Command::new(b)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("chromium and chromedriver are required in CI (scripts/test.sh installs them)");
+    }
+    if !ok {
+        eprintln!("SKIP: chromium/chromedriver not installed; run scripts/test.sh");
+    }
+    ok
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(profile: &Path) -> (Driver, Client) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new("chromedriver")
+            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+                     format!("--user-data-dir={}", profile.display())]
+        }
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connected =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+        match connected {
+            Ok(c) => return (driver, c),
+            Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn kv(k: &str, v: Value) -> Value {
+    let value = match v {
+        Value::String(s) => json!({"stringValue": s}),
+        Value::Number(n) if n.is_i64() => json!({"intValue": n.to_string()}),
+        Value::Number(n) => json!({"doubleValue": n}),
+        other => json!({"stringValue": other.to_string()}),
+    };
+    json!({"key": k, "value": value})
+}
+
+fn span(
+    trace: &str,
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    start: u64,
+    ms: u64,
+    attrs: Vec<Value>,
+) -> Value {
+    let mut s = json!({
+        "traceId": trace, "spanId": format!("{id:016x}"), "name": name, "kind": 1,
+        "startTimeUnixNano": start.to_string(),
+        "endTimeUnixNano": (start + ms * 1_000_000).to_string(),
+        "attributes": attrs,
+    });
+    if let Some(p) = parent {
+        s["parentSpanId"] = json!(format!("{p:016x}"));
+    }
+    s
+}
+
+/// A RAG trace whose LLM call carries a conversation (with Chinese in the prompt).
+fn rag_trace(trace: &str, model: &str, start: u64) -> Vec<Value> {
+    vec![
+        span(
+            trace,
+            1,
+            None,
+            "rag_query",
+            start,
+            2000,
+            vec![kv("user.id", json!("u-browser"))],
+        ),
+        span(
+            trace,
+            2,
+            Some(1),
+            "retrieve",
+            start + 10_000_000,
+            100,
+            vec![kv("gen_ai.operation.name", json!("retrieval"))],
+        ),
+        span(
+            trace,
+            3,
+            Some(1),
+            &format!("chat {model}"),
+            start + 300_000_000,
+            1500,
+            vec![
+                kv("gen_ai.provider.name", json!("anthropic")),
+                kv("gen_ai.operation.name", json!("chat")),
+                kv("gen_ai.request.model", json!(model)),
+                kv("gen_ai.usage.input_tokens", json!(160)),
+                kv("gen_ai.usage.output_tokens", json!(45)),
+                kv(
+                    "gen_ai.input.messages",
+                    json!(
+                        r#"[{"role":"user","parts":[{"type":"text","content":"What does the contract say about 合同 renewal?"}]}]"#
+                    ),
+                ),
+                kv(
+                    "gen_ai.output.messages",
+                    json!(
+                        r#"[{"role":"assistant","parts":[{"type":"text","content":"It renews yearly."}],"finish_reason":"stop"}]"#
+                    ),
+                ),
+            ],
+        ),
+    ]
+}
+
+fn send(server: &Server, spans: Vec<Value>) {
+    let body = json!({"resourceSpans": [{
+        "resource": {"attributes": [kv("service.name", json!("browser-app"))]},
+        "scopeSpans": [{"spans": spans}]
+    }]});
+    let mut child = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            "@-",
+            &format!("{}/v1/traces", server.http),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+}
+
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(e.text().await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let t0 = now_ns() - 60_000_000_000;
+    let (sonnet, haiku) = ("aa".repeat(16), "bb".repeat(16));
+    send(&server, rag_trace(&sonnet, "claude-sonnet-4-6", t0));
+    send(
+        &server,
+        rag_trace(&haiku, "claude-haiku-4-5", t0 + 5_000_000_000),
+    );
+    // A 10,000-span trace: a root and 9,999 children, sent in 5 requests.
+    let big = "cc".repeat(16);
+    let t_big = t0 - 120_000_000_000;
+    let mut spans = vec![span(&big, 1, None, "batch_job", t_big, 60_000, vec![])];
+    for i in 2..=10_000u64 {
+        spans.push(span(
+            &big,
+            i,
+            Some(1),
+            &format!("step {i}"),
+            t_big + i * 5_000_000,
+            4,
+            vec![],
+        ));
+    }
+    for chunk in spans.chunks(2_000) {
+        send(&server, chunk.to_vec());
+    }
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let base = server.http.clone();
+
+    // The list shows the traces, newest first.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let names = texts(&c, "table.traces td.name a").await;
+    assert_eq!(
+        names,
+        vec!["rag_query", "rag_query", "batch_job"],
+        "{names:?}"
+    );
+    screenshot(&c, "traces").await;
+
+    // A model filter narrows the list and survives a reload.
+    c.find(Locator::Css("input[name=model]"))
+        .await
+        .unwrap()
+        .send_keys("claude-haiku-4-5")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(url.as_str().contains("model=claude-haiku-4-5"), "{url}");
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    c.refresh().await.unwrap();
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    let kept = c
+        .find(Locator::Css("input[name=model]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("claude-haiku-4-5"));
+    screenshot(&c, "traces-filtered").await;
+
+    // Opening the trace shows the tree and the timeline.
+    c.find(Locator::Css("table.traces td.name a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .ends_with(&format!("/traces/{haiku}")));
+    let rows = c.find_all(Locator::Css("li.row")).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        c.find_all(Locator::Css("li.row .bar")).await.unwrap().len(),
+        3
+    );
+    assert_eq!(
+        c.find(Locator::Css("#total-calls"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "1"
+    );
+    // Select the root first, then the LLM span: its details and conversation show.
+    c.find(Locator::Css("li.row[data-depth='0'] .span-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let llm_link = c
+        .find(Locator::Css("li.row.kind-llm .span-link"))
+        .await
+        .unwrap();
+    llm_link.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let detail = loop {
+        let d = c
+            .find(Locator::Css("#detail"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if d.contains("chat claude-haiku-4-5") {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "LLM span not shown: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for want in [
+        "claude-haiku-4-5",
+        "anthropic",
+        "160",
+        "45",
+        "What does the contract say about 合同 renewal?",
+        "It renews yearly.",
+        "Cost",
+    ] {
+        assert!(
+            detail.contains(want),
+            "{want:?} in the span panel:\n{detail}"
+        );
+    }
+    assert!(
+        c.current_url().await.unwrap().as_str().contains("?span="),
+        "deep link kept in the URL"
+    );
+    screenshot(&c, "trace").await;
+
+    // Collapsing the root hides its children.
+    c.find(Locator::Css("li.row[data-depth='0'] .toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.find_all(Locator::Css("li.row.hidden"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The 10,000-span trace opens and a span deep in it can be selected.
+    c.goto(&format!("{base}/traces/{big}")).await.unwrap();
+    assert_eq!(
+        c.find_all(Locator::Css("li.row")).await.unwrap().len(),
+        10_000
+    );
+    let target = c
+        .find(Locator::Css(&format!(
+            "li.row[data-span='{:016x}'] .span-link",
+            9_876
+        )))
+        .await
+        .unwrap();
+    target.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = c
+            .find(Locator::Css("#detail"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if d.contains("step 9876") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "span 9876 not shown: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&c, "trace-10k").await;
+    c.close().await.unwrap();
+    server.stop();
+}
