@@ -1,0 +1,224 @@
+//! A thin ClickHouse HTTP client: statements, `JSONEachRow` inserts and reads, error
+//! classification, and SQL literal quoting.
+
+use llmtrace_store::StoreError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Settings sent with every request; both 18.16 and current servers accept them.
+const COMMON_SETTINGS: &[(&str, &str)] = &[
+    // 18.16 quotes 64-bit integers in JSON output by default; current servers do not.
+    ("output_format_json_quote_64bit_integers", "0"),
+];
+
+/// ClickHouse exception codes that will fail the same way when retried: bad SQL, unknown
+/// objects, type and parse errors. Any other server-side failure is treated as transient.
+const PERMANENT_CODES: &[u32] = &[
+    6, 8, 10, 16, 20, 26, 27, 32, 33, 35, 36, 38, 41, 42, 43, 44, 46, 47, 48, 49, 50, 53, 57, 60,
+    62, 69, 70, 72, 73, 80, 81, 82, 113, 115, 117, 128, 130, 131, 132, 147, 164, 169, 170, 179,
+    184, 190, 206, 207, 215, 216, 352, 386, 497,
+];
+
+/// Where and how to reach one ClickHouse server.
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+    user: Option<String>,
+    password: Option<String>,
+    /// Settings sent with every request besides [`COMMON_SETTINGS`].
+    settings: Vec<(String, String)>,
+}
+
+/// Maps a transport failure: the server was unreachable or the exchange broke off.
+fn transport_error(e: reqwest::Error) -> StoreError {
+    StoreError::Transient(format!("clickhouse unreachable: {e}"))
+}
+
+/// The exception code in a ClickHouse error body (`Code: 62, e.displayText() = ...`).
+fn exception_code(body: &str) -> Option<u32> {
+    let rest = body.trim_start().strip_prefix("Code:")?;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Classifies a failed response by its exception code, else by its HTTP status.
+pub(crate) fn classify(status: u16, header_code: Option<u32>, body: &str) -> StoreError {
+    let code = header_code.or_else(|| exception_code(body));
+    let text: String = body.trim().chars().take(2000).collect();
+    let msg = format!("clickhouse answered {status}: {text}");
+    match code {
+        Some(c) if PERMANENT_CODES.contains(&c) => StoreError::Permanent(msg),
+        Some(_) => StoreError::Transient(msg),
+        None if status >= 500 || status == 429 || status == 408 => StoreError::Transient(msg),
+        None => StoreError::Permanent(msg),
+    }
+}
+
+impl Client {
+    /// A client of the server at `base` (`http://host:port`).
+    pub(crate) fn new(
+        base: String,
+        user: Option<String>,
+        password: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| StoreError::Permanent(format!("http client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            user,
+            password,
+            settings: Vec::new(),
+        })
+    }
+
+    /// Adds a setting sent with every request.
+    pub(crate) fn with_setting(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn request(&self, query: Option<&str>) -> reqwest::RequestBuilder {
+        let mut params: Vec<(&str, &str)> = COMMON_SETTINGS.to_vec();
+        params.extend(self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(q) = query {
+            params.push(("query", q));
+        }
+        let mut req = self.http.post(&self.base).query(&params);
+        if let Some(u) = &self.user {
+            req = req.header("X-ClickHouse-User", u);
+        }
+        if let Some(p) = &self.password {
+            req = req.header("X-ClickHouse-Key", p);
+        }
+        req
+    }
+
+    /// Sends a request and returns the body of a successful answer.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<String, StoreError> {
+        let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let header_code = resp
+            .headers()
+            .get("X-ClickHouse-Exception-Code")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = resp.text().await.map_err(transport_error)?;
+        if !(200..300).contains(&status) {
+            return Err(classify(status, header_code, &body));
+        }
+        // A query that failed after the headers went out ends its body with the exception.
+        let last = body.lines().rev().find(|l| !l.trim().is_empty());
+        if let Some(l) = last.filter(|l| exception_code(l).is_some()) {
+            return Err(classify(500, header_code, l));
+        }
+        Ok(body)
+    }
+
+    /// Runs a statement (DDL, or a query whose answer is not needed); the SQL is the body.
+    pub(crate) async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        tracing::debug!(sql, "clickhouse statement");
+        self.send(self.request(None).body(sql.to_string()))
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs a query and parses its `JSONEachRow` answer (the SQL must not name a format).
+    pub(crate) async fn select<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let body = self
+            .send(self.request(None).body(format!("{sql} FORMAT JSONEachRow")))
+            .await?;
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| {
+                    StoreError::Permanent(format!("unreadable clickhouse row ({e}): {l}"))
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts rows into `table` as `JSONEachRow`; returns once the server confirmed the insert.
+    pub(crate) async fn insert<T: Serialize>(
+        &self,
+        table: &str,
+        rows: &[T],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(rows.len() * 512);
+        for r in rows {
+            serde_json::to_writer(&mut body, r)
+                .map_err(|e| StoreError::Permanent(format!("cannot encode row: {e}")))?;
+            body.push(b'\n');
+        }
+        let query = format!("INSERT INTO {table} FORMAT JSONEachRow");
+        self.send(self.request(Some(&query)).body(body))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A ClickHouse string literal.
+pub(crate) fn lit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\0' => out.push_str("\\0"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_escaped() {
+        assert_eq!(lit("a'b\\c"), "'a\\'b\\\\c'");
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let syntax = "Code: 62, e.displayText() = DB::Exception: Syntax error";
+        assert!(matches!(
+            classify(500, None, syntax),
+            StoreError::Permanent(_)
+        ));
+        let mem = "Code: 241, e.displayText() = DB::Exception: Memory limit exceeded";
+        assert!(matches!(classify(500, None, mem), StoreError::Transient(_)));
+        assert!(matches!(classify(503, None, ""), StoreError::Transient(_)));
+        assert!(matches!(
+            classify(400, None, "bad"),
+            StoreError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(500, Some(60), "whatever"),
+            StoreError::Permanent(_)
+        ));
+    }
+}

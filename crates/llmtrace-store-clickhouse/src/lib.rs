@@ -1,0 +1,371 @@
+//! The scale-out llmtrace store: ClickHouse, over its HTTP interface.
+//!
+//! - **Schema**: versioned migrations applied at connect (the `schema` module's docs give the
+//!   layout and why): one wide `spans` table, a `ReplacingMergeTree(version)` keyed by
+//!   `(project, trace_id, span_id)`, plus `scores`, `logs` and `schema_migrations`. The same SQL
+//!   runs on Debian's ClickHouse 18.16 and on current releases (checked against 26.9); the few
+//!   differences (column codecs, `LowCardinality`, fsync settings) are chosen from
+//!   `SELECT version()` at connect.
+//! - **Idempotence**: the writer reads the stored structure of the traces a batch touches and
+//!   inserts only spans that are new or replace an incomplete copy (merged with it by
+//!   [`merge_incomplete`](llmtrace_store::merge_incomplete)), so a retry is reported as
+//!   [`SpanFate::Duplicate`](llmtrace_store::SpanFate) and changes no total. Should two nodes
+//!   still insert the same span, the replacing engine and `FINAL` reads keep one copy.
+//! - **Rollups are computed at query time** from `spans`, counting rule included (wrappers,
+//!   one provider response reported by two spans), not kept in a rollup table: several llmtrace
+//!   nodes may write spans of one trace at once, and a read-modify-write rollup row would then
+//!   lose updates. The price is that the trace list and stats aggregate the project's spans
+//!   (`FINAL`) on every call, which is fine for a project's last few million spans and is the
+//!   first thing to revisit (a rollup table fed by the writers) beyond that.
+//! - **Durability**: a write returns `Ok` only after ClickHouse answered its inserts with 200.
+//!   On 22.x and later the tables fsync each inserted part first (`fsync_after_insert`); 18.16
+//!   has no such setting, so there an acknowledged write survives a server crash but not
+//!   necessarily a power loss. Connection failures, timeouts, 5xx and overload errors are
+//!   [`StoreError::Transient`]; bad SQL, unknown objects and type errors
+//!   [`StoreError::Permanent`].
+//! - **Atomicity**: logs and scores are inserted first, spans last, each one insert; all three
+//!   are idempotent, so a batch that failed half-way is retried without double counting. A span
+//!   insert that ClickHouse applied but whose answer was lost (timeout) makes the retry report
+//!   those spans as duplicates (the metrics then miss their calls; the stored totals are right).
+//! - **Clusters**: [`ClickHouseStore::connect_cluster`] puts `Distributed` tables over local
+//!   tables on every shard (no ZooKeeper needed), sharded by (project, trace id).
+//!
+//! Limits accepted with several nodes on one ClickHouse: two nodes receiving the same span at
+//! the same moment may both report it newly stored (the metrics count that call twice; the
+//! stored totals do not), and an incomplete copy and its complete copy arriving at two nodes at
+//! once resolve by version (the later write wins, without the merge). Within one node, writes
+//! and cost recomputation batches are serialized.
+
+mod client;
+mod reader;
+mod recompute;
+mod rows;
+mod schema;
+mod world;
+mod writer;
+
+use async_trait::async_trait;
+use llmtrace_model::TraceId;
+use llmtrace_store::{
+    CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
+    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel,
+    WriteBatch, WriteOutcome,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Database used when the URL names none.
+pub const DEFAULT_DATABASE: &str = "llmtrace";
+
+/// The ClickHouse backend. Cheap to clone; clones share one HTTP connection pool.
+#[derive(Clone)]
+pub struct ClickHouseStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ch: client::Client,
+    db: String,
+    server_version: String,
+    versions: Versions,
+    /// Serializes this node's writes and recomputation batches.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+/// Row versions for the replacing tables: wall-clock nanoseconds, strictly increasing within
+/// this process, so a later copy of a row wins over an earlier one, across nodes too as far as
+/// their clocks agree.
+pub(crate) struct Versions {
+    last: AtomicU64,
+}
+
+impl Versions {
+    fn new() -> Self {
+        Versions {
+            last: AtomicU64::new(0),
+        }
+    }
+
+    /// The next version.
+    pub(crate) fn next(&self) -> u64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let mut prev = self.last.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(prev.saturating_add(1));
+            match self
+                .last
+                .compare_exchange(prev, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return next,
+                Err(p) => prev = p,
+            }
+        }
+    }
+}
+
+/// Where a store's database lives, parsed from a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    base: String,
+    database: String,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Parses `clickhouse://[user[:password]@]host[:port][/database]` (HTTP interface; port 8123
+/// by default) or the same with `http://` / `https://`.
+fn parse_url(url: &str) -> Result<Target, StoreError> {
+    let bad = |why: &str| StoreError::Permanent(format!("bad clickhouse url {url:?}: {why}"));
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    let scheme = match scheme {
+        "clickhouse" | "http" => "http",
+        "https" => "https",
+        _ => return Err(bad("scheme must be clickhouse, http or https")),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p.trim_matches('/')),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if hostport.is_empty() {
+        return Err(bad("no host"));
+    }
+    let has_port = match hostport.rsplit_once(':') {
+        Some((_, port)) => !port.contains(']'),
+        None => false,
+    };
+    let hostport = if has_port {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:8123")
+    };
+    let (user, password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
+            None => (Some(u.to_string()), None),
+        },
+        None => (None, None),
+    };
+    let database = if path.is_empty() {
+        DEFAULT_DATABASE.to_string()
+    } else {
+        path.to_string()
+    };
+    if !is_identifier(&database) {
+        return Err(bad("the database name must be letters, digits and _"));
+    }
+    Ok(Target {
+        base: format!("{scheme}://{hostport}/"),
+        database,
+        user,
+        password,
+    })
+}
+
+/// Reads the server version and migrates `db` on one server; returns the version.
+async fn prepare(
+    ch: &client::Client,
+    db: &str,
+    cluster: Option<&str>,
+) -> Result<String, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct V {
+        v: String,
+    }
+    let server_version = ch
+        .select::<V>("SELECT version() AS v")
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.v)
+        .unwrap_or_default();
+    let features = schema::ServerFeatures::from_version(&server_version);
+    schema::migrate(ch, db, features, cluster).await?;
+    tracing::info!(database = db, version = %server_version, cluster, "clickhouse store ready");
+    Ok(server_version)
+}
+
+impl ClickHouseStore {
+    /// Connects to the ClickHouse server at `url`
+    /// (`clickhouse://[user[:password]@]host[:port][/database]`, the HTTP interface, port 8123
+    /// by default; `http://` and `https://` are accepted too; the database defaults to
+    /// [`DEFAULT_DATABASE`]), creates the database if missing and applies the migrations it
+    /// lacks. An unreachable server is a [`StoreError::Transient`] failure.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, Duration::from_secs(60)).await
+    }
+
+    /// [`ClickHouseStore::connect`] with a per-request timeout (a request that takes longer
+    /// fails as transient).
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let t = parse_url(url)?;
+        let ch = client::Client::new(t.base.clone(), t.user, t.password, timeout)?;
+        let server_version = prepare(&ch, &t.database, None).await?;
+        Ok(Self::from_parts(ch, t.database, server_version))
+    }
+
+    /// Connects to a sharded ClickHouse cluster without ZooKeeper: `urls` are one URL per node
+    /// (same form as [`ClickHouseStore::connect`], same database on each), `cluster` the name
+    /// of a cluster in the servers' `remote_servers` that holds those nodes as shards. Every
+    /// node gets the database, local tables (`spans_local`, ...) and `Distributed` tables over
+    /// them, sharded by project and trace id (a trace stays on one shard). Reads and writes go
+    /// through the first node's `Distributed` tables; inserts use `insert_distributed_sync=1`,
+    /// so a write is acknowledged only after every shard stored its part.
+    pub async fn connect_cluster(urls: &[&str], cluster: &str) -> Result<Self, StoreError> {
+        if !is_identifier(cluster) {
+            return Err(StoreError::Permanent(format!(
+                "bad clickhouse cluster name {cluster:?}"
+            )));
+        }
+        let timeout = Duration::from_secs(60);
+        let mut first = None;
+        for url in urls {
+            let t = parse_url(url)?;
+            let ch = client::Client::new(t.base.clone(), t.user, t.password, timeout)?
+                .with_setting("insert_distributed_sync", "1");
+            let version = prepare(&ch, &t.database, Some(cluster)).await?;
+            if first.is_none() {
+                first = Some((ch, t.database, version));
+            }
+        }
+        let (ch, db, version) =
+            first.ok_or_else(|| StoreError::Permanent("no clickhouse node given".into()))?;
+        Ok(Self::from_parts(ch, db, version))
+    }
+
+    fn from_parts(ch: client::Client, db: String, server_version: String) -> Self {
+        ClickHouseStore {
+            inner: Arc::new(Inner {
+                ch,
+                db,
+                server_version,
+                versions: Versions::new(),
+                write_lock: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The database this store uses.
+    pub fn database(&self) -> &str {
+        &self.inner.db
+    }
+
+    /// The server's version, as `SELECT version()` gave it at connect.
+    pub fn server_version(&self) -> &str {
+        &self.inner.server_version
+    }
+}
+
+#[async_trait]
+impl SpanWriter for ClickHouseStore {
+    async fn write(&self, batch: Arc<WriteBatch>) -> Result<WriteOutcome, StoreError> {
+        let i = &self.inner;
+        let _guard = i.write_lock.lock().await;
+        writer::write(&i.ch, &i.db, &i.versions, &batch).await
+    }
+}
+
+#[async_trait]
+impl TraceReader for ClickHouseStore {
+    async fn list_traces(&self, query: &TraceQuery) -> Result<TracePage, StoreError> {
+        reader::list_traces(&self.inner.ch, &self.inner.db, query).await
+    }
+
+    async fn get_trace(
+        &self,
+        project: &str,
+        trace_id: TraceId,
+    ) -> Result<Option<TraceDetail>, StoreError> {
+        reader::get_trace(&self.inner.ch, &self.inner.db, project, trace_id).await
+    }
+
+    async fn health(&self, orphan_before_unix_nano: u64) -> Result<StoreHealth, StoreError> {
+        let i = &self.inner;
+        Ok(StoreHealth {
+            size_bytes: Some(reader::size_bytes(&i.ch, &i.db).await?),
+            orphan_traces: reader::orphan_traces(&i.ch, &i.db, orphan_before_unix_nano).await?,
+        })
+    }
+
+    async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
+        reader::stats(&self.inner.ch, &self.inner.db, query).await
+    }
+}
+
+#[async_trait]
+impl CostRecomputer for ClickHouseStore {
+    async fn recompute_costs(
+        &self,
+        req: &RecomputeRequest,
+        pricer: Pricer,
+    ) -> Result<RecomputeReport, StoreError> {
+        let i = &self.inner;
+        let mut report = RecomputeReport::default();
+        let mut progress = recompute::Progress::default();
+        while !progress.done {
+            // One batch per lock hold: this node's ingest writes run between batches.
+            let _guard = i.write_lock.lock().await;
+            recompute::batch(
+                &i.ch,
+                &i.db,
+                &i.versions,
+                req,
+                pricer.as_ref(),
+                &mut progress,
+                &mut report,
+            )
+            .await?;
+        }
+        Ok(report)
+    }
+
+    async fn unpriced_models(&self, project: &str) -> Result<Vec<UnpricedModel>, StoreError> {
+        recompute::unpriced_models(&self.inner.ch, &self.inner.db, project).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = parse_url("clickhouse://127.0.0.1:8123/llmtrace").unwrap();
+        assert_eq!(t.base, "http://127.0.0.1:8123/");
+        assert_eq!(t.database, "llmtrace");
+        let t = parse_url("http://u:p@ch.local/other_db").unwrap();
+        assert_eq!(t.base, "http://ch.local:8123/");
+        assert_eq!(
+            (t.user.as_deref(), t.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(t.database, "other_db");
+        assert_eq!(
+            parse_url("clickhouse://h").unwrap().database,
+            DEFAULT_DATABASE
+        );
+        assert!(parse_url("clickhouse://h/bad-name").is_err());
+        assert!(parse_url("postgres://h/x").is_err());
+        assert!(parse_url("127.0.0.1:8123").is_err());
+    }
+
+    #[test]
+    fn versions_increase() {
+        let v = Versions::new();
+        let a = v.next();
+        assert!(v.next() > a);
+    }
+}

@@ -1,0 +1,407 @@
+//! The read path. Per-trace rollups are computed at query time from `spans` (`FINAL`, so each
+//! span's latest copy only), applying the counting rule in SQL: a call span counts unless a call
+//! span of the same trace names it as parent (an `ANY LEFT JOIN` against the set of call
+//! parents). The SQL aggregates mirror `rows::summarize`, which computes the same summary in
+//! Rust for one trace.
+
+use crate::client::{lit, Client};
+use crate::rows::{trace_id_of, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::world::World;
+use llmtrace_model::{LogRecord, Score, TraceId};
+use llmtrace_store::{
+    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
+    TracePage, TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
+};
+use serde::Deserialize;
+
+/// Columns of `spans` the trace rollup needs.
+const ROLLUP_COLUMNS: &str = "trace_id, span_id, name, service, root_key, not_root, start_ns, \
+    end_ns, status, is_call, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
+    cache_write_tokens, reasoning_tokens, cost_computed, cost_reported, unpriced, user_id, \
+    session_id, provider, request_model, response_model";
+
+/// Spans of a project (restricted by `filter`, a SQL condition) with `nest_counted`: a call
+/// span that no call span of its trace names as parent.
+fn nest_counted_spans(db: &str, p: &str, columns: &str, filter: &str) -> String {
+    format!(
+        "SELECT {columns}, toUInt8(is_call = 1 AND has_call_child = 0) AS nest_counted FROM \
+         (SELECT {columns} FROM {db}.spans FINAL WHERE project = {p}{filter}) AS l \
+         ANY LEFT JOIN \
+         (SELECT trace_id, parent_span_id AS span_id, toUInt8(1) AS has_call_child \
+          FROM {db}.spans FINAL WHERE project = {p} AND is_call = 1 AND parent_span_id != '' \
+          GROUP BY trace_id, span_id) AS r \
+         USING (trace_id, span_id)"
+    )
+}
+
+/// Spans of a project (restricted by `filter`) with their `counted` flag, the counting rule of
+/// `world.rs` in SQL: nest-counting, and for a span carrying a provider response id, the
+/// smallest claim key among the project's nest-counting call spans with that id. `columns` must
+/// name neither `response_id` nor `claim_key`.
+fn counted_spans(db: &str, project: &str, columns: &str, filter: &str) -> String {
+    let p = lit(project);
+    let with_claims = format!("{columns}, response_id, claim_key");
+    let nest = nest_counted_spans(db, &p, &with_claims, filter);
+    let claimants = nest_counted_spans(
+        db,
+        &p,
+        "trace_id, span_id, is_call, response_id, claim_key",
+        " AND is_call = 1 AND response_id != ''",
+    );
+    format!(
+        "SELECT {columns}, \
+         toUInt8(nest_counted = 1 AND (response_id = '' OR claim_key = owner_key)) AS counted \
+         FROM ({nest}) AS l \
+         ANY LEFT JOIN \
+         (SELECT response_id, min(claim_key) AS owner_key FROM ({claimants}) \
+          WHERE nest_counted = 1 GROUP BY response_id) AS r \
+         USING (response_id)"
+    )
+}
+
+/// One trace's rollup as the list query returns it.
+#[derive(Deserialize)]
+struct SummaryRow {
+    trace_id: String,
+    root_name: String,
+    has_root: u8,
+    root_service: String,
+    t_start: u64,
+    t_end: u64,
+    span_count: u64,
+    llm_call_count: u64,
+    t_input: u64,
+    t_output: u64,
+    t_cache_read: u64,
+    t_cache_write: u64,
+    t_reasoning: u64,
+    error_count: u64,
+    t_cost: i64,
+    t_unpriced: u64,
+    t_reported: u64,
+    t_user: String,
+    t_session: String,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> Result<TraceSummary, String> {
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        Ok(TraceSummary {
+            trace_id: trace_id_of(&self.trace_id)?,
+            root_name: self.root_name,
+            has_root: self.has_root != 0,
+            service: self.root_service,
+            start_unix_nano: self.t_start,
+            end_unix_nano: self.t_end,
+            span_count: self.span_count,
+            llm_call_count: self.llm_call_count,
+            input_tokens: self.t_input,
+            output_tokens: self.t_output,
+            cache_read_tokens: self.t_cache_read,
+            cache_write_tokens: self.t_cache_write,
+            reasoning_tokens: self.t_reasoning,
+            error_count: self.error_count,
+            cost_pico: self.t_cost,
+            unpriced_span_count: self.t_unpriced,
+            reported_cost_span_count: self.t_reported,
+            user_id: opt(self.t_user),
+            session_id: opt(self.t_session),
+        })
+    }
+}
+
+/// The effective cost of a row (reported wins), 0 when unknown.
+const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt64(0)))";
+/// Whether a row's cost is unknown although it is a priced-model call (1/0).
+const UNPRICED: &str = "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed))";
+
+/// Trace summaries, newest (or costliest) first.
+pub(crate) async fn list_traces(
+    ch: &Client,
+    db: &str,
+    q: &TraceQuery,
+) -> Result<TracePage, StoreError> {
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    let mut having: Vec<String> = Vec::new();
+    if let Some(s) = &q.service {
+        having.push(format!("has(t_services, {})", lit(s)));
+    }
+    if let Some(m) = &q.model {
+        let m = lit(m);
+        having.push(format!(
+            "(has(t_req_models, {m}) OR has(t_resp_models, {m}))"
+        ));
+    }
+    if let Some(p) = &q.provider {
+        having.push(format!("has(t_providers, {})", lit(p)));
+    }
+    if let Some(u) = &q.user_id {
+        having.push(format!("t_user = {}", lit(u)));
+    }
+    if let Some(s) = &q.session_id {
+        having.push(format!("t_session = {}", lit(s)));
+    }
+    if let Some(t) = q.since_unix_nano {
+        having.push(format!("t_start >= {t}"));
+    }
+    if let Some(t) = q.until_unix_nano {
+        having.push(format!("t_start < {t}"));
+    }
+    if let Some(d) = q.min_duration_nanos {
+        having.push(format!("toInt64(t_end) - toInt64(t_start) >= {d}"));
+    }
+    if let Some(c) = q.min_cost_pico {
+        having.push(format!("t_cost >= {c}"));
+    }
+    if q.errors_only {
+        having.push("error_count > 0".into());
+    }
+    let key = match q.sort {
+        TraceSort::Time => "t_start",
+        TraceSort::Cost => "t_cost",
+    };
+    if let Some(c) = &q.cursor {
+        let k = match q.sort {
+            // Start times are unsigned; a negative cursor key is before every trace.
+            TraceSort::Time if c.sort_key < 0 => "0".to_string(),
+            _ => c.sort_key.to_string(),
+        };
+        let t = lit(&c.trace_id.to_hex());
+        having.push(format!("({key} < {k} OR ({key} = {k} AND trace_id < {t}))"));
+    }
+    let having = if having.is_empty() {
+        String::new()
+    } else {
+        format!(" HAVING {}", having.join(" AND "))
+    };
+    let inner = counted_spans(db, &q.project, ROLLUP_COLUMNS, "");
+    let sql = format!(
+        "SELECT trace_id, \
+         argMin(name, root_key) AS root_name, \
+         toUInt8(min(not_root) = 0) AS has_root, \
+         argMin(service, root_key) AS root_service, \
+         min(start_ns) AS t_start, \
+         max(end_ns) AS t_end, \
+         count() AS span_count, \
+         toUInt64(sum(counted)) AS llm_call_count, \
+         sum(counted * counts_usage * input_tokens) AS t_input, \
+         sum(counted * counts_usage * output_tokens) AS t_output, \
+         sum(counted * counts_usage * cache_read_tokens) AS t_cache_read, \
+         sum(counted * counts_usage * cache_write_tokens) AS t_cache_write, \
+         sum(counted * counts_usage * reasoning_tokens) AS t_reasoning, \
+         toUInt64(countIf(status = 2)) AS error_count, \
+         toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) AS t_cost, \
+         toUInt64(sum(counted * {UNPRICED})) AS t_unpriced, \
+         toUInt64(sum(counted * toUInt8(isNotNull(cost_reported)))) AS t_reported, \
+         argMinIf(user_id, root_key, user_id != '') AS t_user, \
+         argMinIf(session_id, root_key, session_id != '') AS t_session, \
+         groupUniqArray(service) AS t_services, \
+         groupUniqArrayIf(request_model, is_call = 1 AND request_model != '') AS t_req_models, \
+         groupUniqArrayIf(response_model, is_call = 1 AND response_model != '') AS t_resp_models, \
+         groupUniqArrayIf(provider, is_call = 1 AND provider != '') AS t_providers \
+         FROM ({inner}) GROUP BY trace_id{having} \
+         ORDER BY {key} DESC, trace_id DESC LIMIT {}",
+        limit + 1
+    );
+    let rows: Vec<SummaryRow> = ch.select(&sql).await?;
+    let mut traces = rows
+        .into_iter()
+        .map(SummaryRow::into_summary)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::Permanent)?;
+    let next_cursor = if traces.len() > limit {
+        traces.truncate(limit);
+        traces.last().map(|t| TraceCursor {
+            sort_key: match q.sort {
+                TraceSort::Time => i64::try_from(t.start_unix_nano).unwrap_or(i64::MAX),
+                TraceSort::Cost => t.cost_pico,
+            },
+            trace_id: t.trace_id,
+        })
+    } else {
+        None
+    };
+    Ok(TracePage {
+        traces,
+        next_cursor,
+    })
+}
+
+#[derive(Deserialize)]
+struct DetailRow {
+    detail: String,
+}
+
+/// One trace with its spans, scores and logs.
+pub(crate) async fn get_trace(
+    ch: &Client,
+    db: &str,
+    project: &str,
+    trace_id: TraceId,
+) -> Result<Option<TraceDetail>, StoreError> {
+    let (p, t) = (lit(project), lit(&trace_id.to_hex()));
+    let rows: Vec<SpanRow> = ch
+        .select(&format!(
+            "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {p} AND trace_id = {t} \
+             ORDER BY start_ns, span_id"
+        ))
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut world = World::default();
+    for r in &rows {
+        world.add(r.clone());
+    }
+    world.load_responses(ch, db, []).await?;
+    let key = (project.to_string(), trace_id.to_hex());
+    let Some((summary, counted)) = world.summarize(&key).map_err(StoreError::Permanent)? else {
+        return Ok(None);
+    };
+    let spans = rows
+        .iter()
+        .map(|r| {
+            r.to_span().map(|span| StoredSpan {
+                span,
+                usage_counted: counted.get(&r.span_id).copied().unwrap_or(false),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| StoreError::Permanent(format!("trace {trace_id}: {m}")))?;
+    let scores: Vec<DetailRow> = ch
+        .select(&format!(
+            "SELECT detail FROM {db}.scores FINAL WHERE project = {p} AND trace_id = {t} \
+             ORDER BY time_ns, score_id"
+        ))
+        .await?;
+    let scores = scores
+        .iter()
+        .map(|r| serde_json::from_str::<Score>(&r.detail))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Permanent(format!("scores of trace {trace_id}: {e}")))?;
+    let logs: Vec<DetailRow> = ch
+        .select(&format!(
+            "SELECT detail FROM {db}.logs FINAL WHERE project = {p} AND trace_id = {t} \
+             ORDER BY time_ns, log_hash"
+        ))
+        .await?;
+    let logs = logs
+        .iter()
+        .map(|r| serde_json::from_str::<LogRecord>(&r.detail))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Permanent(format!("logs of trace {trace_id}: {e}")))?;
+    Ok(Some(TraceDetail {
+        summary,
+        spans,
+        scores,
+        logs,
+    }))
+}
+
+#[derive(Deserialize)]
+struct StatsRow {
+    k: String,
+    calls: u64,
+    errors: u64,
+    t_input: u64,
+    t_output: u64,
+    t_cache_read: u64,
+    t_cache_write: u64,
+    t_reasoning: u64,
+    t_cost: i64,
+    t_unpriced: u64,
+    durations: Vec<i64>,
+}
+
+/// Statistics of counted model calls per group.
+pub(crate) async fn stats(
+    ch: &Client,
+    db: &str,
+    q: &StatsQuery,
+) -> Result<Vec<StatsGroup>, StoreError> {
+    let column = match q.group_by {
+        GroupBy::Model => "model",
+        GroupBy::Provider => "provider",
+        GroupBy::Service => "service",
+        GroupBy::Operation => "operation",
+    };
+    let mut filter = String::from(" AND is_call = 1");
+    if let Some(t) = q.since_unix_nano {
+        filter.push_str(&format!(" AND start_ns >= {t}"));
+    }
+    if let Some(t) = q.until_unix_nano {
+        filter.push_str(&format!(" AND start_ns < {t}"));
+    }
+    let columns = format!(
+        "trace_id, span_id, is_call, status, start_ns, end_ns, counts_usage, input_tokens, \
+         output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_computed, \
+         cost_reported, unpriced, {column}"
+    );
+    let inner = counted_spans(db, &q.project, &columns, &filter);
+    let sql = format!(
+        "SELECT toString({column}) AS k, count() AS calls, \
+         toUInt64(countIf(status = 2)) AS errors, \
+         sum(counts_usage * input_tokens) AS t_input, \
+         sum(counts_usage * output_tokens) AS t_output, \
+         sum(counts_usage * cache_read_tokens) AS t_cache_read, \
+         sum(counts_usage * cache_write_tokens) AS t_cache_write, \
+         sum(counts_usage * reasoning_tokens) AS t_reasoning, \
+         toInt64(sum({EFFECTIVE_COST})) AS t_cost, \
+         toUInt64(sum({UNPRICED})) AS t_unpriced, \
+         groupArray(toInt64(end_ns) - toInt64(start_ns)) AS durations \
+         FROM ({inner}) WHERE counted = 1 GROUP BY k ORDER BY k"
+    );
+    let rows: Vec<StatsRow> = ch.select(&sql).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut ms: Vec<f64> = r.durations.iter().map(|d| *d as f64 / 1e6).collect();
+            ms.sort_by(f64::total_cmp);
+            StatsGroup {
+                key: (!r.k.is_empty()).then_some(r.k),
+                calls: r.calls,
+                errors: r.errors,
+                input_tokens: r.t_input,
+                output_tokens: r.t_output,
+                cache_read_tokens: r.t_cache_read,
+                cache_write_tokens: r.t_cache_write,
+                reasoning_tokens: r.t_reasoning,
+                cost_pico: r.t_cost,
+                unpriced_calls: r.t_unpriced,
+                p50_ms: percentile(&ms, 0.50),
+                p95_ms: percentile(&ms, 0.95),
+                p99_ms: percentile(&ms, 0.99),
+            }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: u64,
+}
+
+/// Traces without a root span whose spans all ended before `before` (all projects).
+pub(crate) async fn orphan_traces(ch: &Client, db: &str, before: u64) -> Result<u64, StoreError> {
+    let rows: Vec<Count> = ch
+        .select(&format!(
+            "SELECT toUInt64(count()) AS n FROM (SELECT project, trace_id, min(not_root) AS nr, \
+             max(end_ns) AS e FROM {db}.spans FINAL WHERE {KEY_COLUMNS_USED} \
+             GROUP BY project, trace_id) \
+             WHERE nr = 1 AND e < {before}"
+        ))
+        .await?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
+/// Bytes on disk of the database's active parts.
+pub(crate) async fn size_bytes(ch: &Client, db: &str) -> Result<u64, StoreError> {
+    let rows: Vec<Count> = ch
+        .select(&format!(
+            "SELECT toUInt64(sum(bytes_on_disk)) AS n FROM system.parts \
+             WHERE database = {} AND active",
+            lit(db)
+        ))
+        .await?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}

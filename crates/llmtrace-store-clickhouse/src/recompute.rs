@@ -1,0 +1,125 @@
+//! Cost recomputation: re-prices stored model-call spans in batches (keyset-paginated by
+//! trace and span id). A changed span is written again in full with a higher version, so
+//! `FINAL` reads see only the new copy; trace totals follow because they are computed at query
+//! time.
+
+use crate::client::{lit, Client};
+use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::Versions;
+use llmtrace_model::{Money, Span, SpanCost};
+use llmtrace_store::{RecomputeReport, RecomputeRequest, StoreError, UnpricedModel};
+use serde::Deserialize;
+
+/// Where a recomputation is: the last (trace id, span id) done.
+#[derive(Default)]
+pub(crate) struct Progress {
+    after: Option<(String, String)>,
+    pub(crate) done: bool,
+}
+
+/// Re-prices one batch of spans after `progress`, adding to `report`.
+pub(crate) async fn batch(
+    ch: &Client,
+    db: &str,
+    versions: &Versions,
+    req: &RecomputeRequest,
+    pricer: &(dyn Fn(&Span) -> SpanCost + Send + Sync),
+    progress: &mut Progress,
+    report: &mut RecomputeReport,
+) -> Result<(), StoreError> {
+    let mut sql = format!(
+        "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {} AND is_call = 1",
+        lit(&req.project)
+    );
+    if let Some(t) = req.since_unix_nano {
+        sql.push_str(&format!(" AND start_ns >= {t}"));
+    }
+    if let Some(m) = &req.model {
+        sql.push_str(&format!(" AND model = {}", lit(m)));
+    }
+    if let Some((t, s)) = &progress.after {
+        let (t, s) = (lit(t), lit(s));
+        sql.push_str(&format!(
+            " AND (trace_id > {t} OR (trace_id = {t} AND span_id > {s}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY trace_id, span_id LIMIT {}",
+        req.batch_spans.max(1)
+    ));
+    let rows: Vec<SpanRow> = ch.select(&sql).await?;
+    if rows.len() < req.batch_spans.max(1) {
+        progress.done = true;
+    }
+    let mut changed_rows = Vec::new();
+    for mut row in rows {
+        progress.after = Some((row.trace_id.clone(), row.span_id.clone()));
+        let span = row.to_span().map_err(StoreError::Permanent)?;
+        let old = row.cost();
+        let mut new = pricer(&span);
+        new.reported = old.reported;
+        let (old_eff, new_eff) = (old.effective(), new.effective());
+        let old_unpriced = old_eff.is_none() && old.unpriced;
+        let new_unpriced = new_eff.is_none() && new.unpriced;
+        report.spans_examined += 1;
+        report.total_before = report
+            .total_before
+            .saturating_add(old_eff.unwrap_or(Money::ZERO));
+        report.total_after = report
+            .total_after
+            .saturating_add(new_eff.unwrap_or(Money::ZERO));
+        report.unpriced_before += u64::from(old_unpriced);
+        report.unpriced_after += u64::from(new_unpriced);
+        // `None` and an empty effective date mean the same (as in the SQLite store).
+        let from = |c: &SpanCost| c.price_effective_from.clone().unwrap_or_default();
+        let changed = old.computed != new.computed
+            || old.unpriced != new.unpriced
+            || old.price_id != new.price_id
+            || (new.price_id.is_some() && from(&old) != from(&new));
+        if !changed {
+            continue;
+        }
+        report.spans_changed += 1;
+        row.set_cost(&new);
+        row.version = versions.next().max(row.version.saturating_add(1));
+        changed_rows.push(row);
+    }
+    if !req.dry_run {
+        ch.insert(&format!("{db}.spans"), &changed_rows).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct UnpricedRow {
+    m: String,
+    pv: String,
+    spans: u64,
+    last_seen: u64,
+}
+
+/// Models seen on model calls without a price, most recent first.
+pub(crate) async fn unpriced_models(
+    ch: &Client,
+    db: &str,
+    project: &str,
+) -> Result<Vec<UnpricedModel>, StoreError> {
+    let rows: Vec<UnpricedRow> = ch
+        .select(&format!(
+            "SELECT toString(model) AS m, toString(provider) AS pv, \
+             toUInt64(count()) AS spans, max(start_ns) AS last_seen FROM {db}.spans FINAL \
+             WHERE project = {} AND unpriced = 1 AND {KEY_COLUMNS_USED} GROUP BY m, pv \
+             ORDER BY last_seen DESC, m",
+            lit(project)
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UnpricedModel {
+            model: r.m,
+            provider: (!r.pv.is_empty()).then_some(r.pv),
+            spans: r.spans,
+            last_seen_unix_nano: r.last_seen,
+        })
+        .collect())
+}

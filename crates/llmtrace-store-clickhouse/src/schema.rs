@@ -1,0 +1,276 @@
+//! Versioned migrations, applied in order at connect; `schema_migrations` records each applied
+//! version.
+//!
+//! Layout choices:
+//! - `spans` is one wide table, a `ReplacingMergeTree(version)` ordered by
+//!   `(project, trace_id, span_id)`: that key is the span's identity, so a copy written twice
+//!   (a retry that reached two llmtrace nodes, a replaced incomplete copy, a re-priced span)
+//!   collapses to its highest `version`, and every read uses `FINAL`. The same key makes a
+//!   trace's spans contiguous, so reading one trace is a primary-key range.
+//! - No `PARTITION BY`: replacing rows only collapse inside one partition, and the copies of a
+//!   span need not share a start time (an incomplete copy may carry another), so the partition
+//!   could only be derived from the identity; and an insert into one partition is one part,
+//!   which is what keeps a batch insert all-or-nothing.
+//! - The columns filtered, grouped or summed on are typed columns; everything else of a span
+//!   (messages, attributes, events, links, request parameters) is one JSON `detail` column, and
+//!   the resource attributes a JSON `resource` column, both compressed with `CODEC(ZSTD(1))` on
+//!   servers that have column codecs (19.x and later; 18.16 has none and compresses every
+//!   column with its server-wide method, LZ4 by default).
+//! - Money is `Int64` pico-dollars (`Nullable` where "unknown" differs from zero).
+//! - Ids are lowercase hex `String`s: they travel through JSON unchanged and sort like the bytes.
+//! - Per-trace rollups are not stored: they are computed at query time from `spans` (see
+//!   `reader.rs`), so several llmtrace nodes writing spans of one trace can never lose an
+//!   update to a rollup row.
+//! - `scores` replace by `(project, score_id)`; `logs` are keyed by a hash of their content so a
+//!   retried batch leaves one copy.
+
+use crate::client::Client;
+use llmtrace_store::StoreError;
+use serde::Deserialize;
+
+/// What the connected server supports, found from its version.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerFeatures {
+    /// Major version (18 for Debian's 18.16).
+    pub(crate) major: u32,
+}
+
+impl ServerFeatures {
+    /// Parses `SELECT version()`.
+    pub(crate) fn from_version(v: &str) -> Self {
+        ServerFeatures {
+            major: v
+                .split('.')
+                .next()
+                .and_then(|m| m.trim().parse().ok())
+                .unwrap_or(0),
+        }
+    }
+
+    /// Column codec clause for large text (`CODEC(...)` arrived in 19.x).
+    fn text_codec(self) -> &'static str {
+        if self.major >= 19 {
+            " CODEC(ZSTD(1))"
+        } else {
+            ""
+        }
+    }
+
+    /// Table settings that make an insert durable before ClickHouse answers it: the part and its
+    /// directory are fsynced (22.x and later; 18.16 has no such setting, so there an
+    /// acknowledged insert survives a server crash but may be lost in a power failure).
+    fn durable_settings(self) -> &'static str {
+        if self.major >= 22 {
+            "\nSETTINGS fsync_after_insert = 1, fsync_part_directory = 1"
+        } else {
+            ""
+        }
+    }
+
+    /// Type of low-cardinality strings (18.16 needs an experimental setting for it, so plain
+    /// `String` there).
+    fn lc_string(self) -> &'static str {
+        if self.major >= 20 {
+            "LowCardinality(String)"
+        } else {
+            "String"
+        }
+    }
+}
+
+/// Each entry holds the statements of one version (index + 1). `{db}`, `{zstd}`, `{lc}` and
+/// `{durable}` are replaced by the database, the text codec clause, the low-cardinality string
+/// type and the fsync table settings.
+/// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once.
+const MIGRATIONS: &[&[&str]] = &[
+    // 1: initial schema.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.spans (
+    project String,
+    trace_id String,
+    span_id String,
+    parent_span_id String,
+    name String,
+    service {lc},
+    kind UInt8,
+    is_call UInt8,
+    not_root UInt8,
+    root_key String,
+    start_ns UInt64,
+    end_ns UInt64,
+    status UInt8,
+    provider {lc},
+    operation {lc},
+    model {lc},
+    request_model {lc},
+    response_model {lc},
+    user_id String,
+    session_id String,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_write_tokens UInt64,
+    reasoning_tokens UInt64,
+    counts_usage UInt8,
+    cost_computed Nullable(Int64),
+    cost_reported Nullable(Int64),
+    unpriced UInt8,
+    price_id Nullable(String),
+    price_effective_from Nullable(String),
+    incomplete UInt8,
+    response_id String,
+    claim_key String,
+    detail String{zstd},
+    resource String{zstd},
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, trace_id, span_id){durable}"#,
+        r#"CREATE TABLE IF NOT EXISTS {db}.scores (
+    project String,
+    score_id String,
+    trace_id String,
+    time_ns UInt64,
+    detail String{zstd},
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, score_id){durable}"#,
+        r#"CREATE TABLE IF NOT EXISTS {db}.logs (
+    project String,
+    trace_id String,
+    span_id String,
+    time_ns UInt64,
+    log_hash String,
+    event_name String,
+    detail String{zstd}
+) ENGINE = ReplacingMergeTree
+ORDER BY (project, trace_id, time_ns, log_hash){durable}"#,
+    ],
+];
+
+/// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
+/// one score id) must land on one shard, and a trace's spans share one so `FINAL` and the
+/// per-trace rollups work shard-locally.
+const SHARD_KEYS: &[(&str, &str)] = &[
+    ("spans", "cityHash64(project, trace_id)"),
+    ("scores", "cityHash64(project, score_id)"),
+    ("logs", "cityHash64(project, trace_id)"),
+];
+
+/// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.
+fn created_table<'a>(sql: &'a str, db: &str) -> Option<&'a str> {
+    let rest = sql.strip_prefix(&format!("CREATE TABLE IF NOT EXISTS {db}."))?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    Some(&rest[..end])
+}
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Deserialize)]
+struct Version {
+    v: u32,
+}
+
+/// Creates the database if missing and applies the migrations it lacks. A database migrated by a
+/// newer llmtrace (higher version) is refused instead of being misread.
+///
+/// With `cluster` (a cluster of the servers' `remote_servers`), each table is created as
+/// `<name>_local` plus a `Distributed` table `<name>` over it; this runs on one node and must run
+/// on every node (`ON CLUSTER` needs ZooKeeper, which 18.16 setups here lack).
+pub(crate) async fn migrate(
+    ch: &Client,
+    db: &str,
+    features: ServerFeatures,
+    cluster: Option<&str>,
+) -> Result<(), StoreError> {
+    ch.execute(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+        .await?;
+    ch.execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {db}.schema_migrations \
+         (version UInt32, applied_at DateTime) ENGINE = MergeTree ORDER BY version"
+    ))
+    .await?;
+    let current = ch
+        .select::<Version>(&format!(
+            "SELECT toUInt32(max(version)) AS v FROM {db}.schema_migrations"
+        ))
+        .await?
+        .first()
+        .map_or(0, |r| r.v);
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Permanent(format!(
+            "clickhouse database {db} has schema version {current}, newer than this llmtrace \
+             supports ({SCHEMA_VERSION}); upgrade llmtrace"
+        )));
+    }
+    for (i, statements) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i + 1;
+        for sql in *statements {
+            let sql = sql
+                .replace("{db}", db)
+                .replace("{zstd}", features.text_codec())
+                .replace("{lc}", features.lc_string())
+                .replace("{durable}", features.durable_settings());
+            let mut run = vec![sql.clone()];
+            if let (Some(c), Some(name)) = (cluster, created_table(&sql, db)) {
+                let key = SHARD_KEYS
+                    .iter()
+                    .find(|(t, _)| *t == name)
+                    .map(|(_, k)| *k)
+                    .ok_or_else(|| {
+                        StoreError::Permanent(format!("no shard key for table {name}"))
+                    })?;
+                run = vec![
+                    sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1),
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {db}.{name} AS {db}.{name}_local \
+                         ENGINE = Distributed({c}, {db}, {name}_local, {key})"
+                    ),
+                ];
+            }
+            for sql in run {
+                ch.execute(&sql).await.map_err(|e| match e {
+                    StoreError::Permanent(m) => {
+                        StoreError::Permanent(format!("migration {version}: {m}"))
+                    }
+                    other => other,
+                })?;
+            }
+        }
+        ch.execute(&format!(
+            "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"
+        ))
+        .await?;
+        tracing::info!(database = db, version, "clickhouse migration applied");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_tables_are_found() {
+        let sql = MIGRATIONS[0][0].replace("{db}", "llm");
+        assert_eq!(created_table(&sql, "llm"), Some("spans"));
+        for statements in MIGRATIONS {
+            for sql in *statements {
+                let sql = sql.replace("{db}", "x");
+                if let Some(t) = created_table(&sql, "x") {
+                    assert!(SHARD_KEYS.iter().any(|(n, _)| *n == t), "{t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn version_detection() {
+        assert_eq!(ServerFeatures::from_version("18.16.1").major, 18);
+        assert_eq!(ServerFeatures::from_version("26.9.2.1").major, 26);
+        assert_eq!(ServerFeatures::from_version("18.16.1").text_codec(), "");
+        assert!(ServerFeatures::from_version("26.9.2.1")
+            .text_codec()
+            .contains("ZSTD"));
+    }
+}

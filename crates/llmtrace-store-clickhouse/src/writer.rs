@@ -1,0 +1,274 @@
+//! The write path.
+//!
+//! For one batch: read the stored structure (no JSON columns) of every trace the batch touches,
+//! decide each span's fate against it in batch order (duplicate, new, replacing an incomplete
+//! copy; counted call or not, following the counting rule), then insert logs, scores and finally
+//! the new span rows, each insert one `JSONEachRow` request that returns only after ClickHouse
+//! stored it. The touched traces' summaries are computed from the stored rows plus the new ones.
+
+use crate::client::{lit, Client};
+use crate::rows::{SpanRow, ALL_COLUMNS};
+use crate::world::{Key, World};
+use crate::Versions;
+use llmtrace_model::{LogRecord, Score, Span};
+use llmtrace_store::{
+    merge_incomplete, SpanFate, StoreError, TouchedTrace, WriteBatch, WriteOutcome,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Serialize)]
+struct ScoreRow<'a> {
+    project: &'a str,
+    score_id: &'a str,
+    trace_id: String,
+    time_ns: u64,
+    detail: String,
+    version: u64,
+}
+
+#[derive(Serialize)]
+struct LogRow<'a> {
+    project: &'a str,
+    trace_id: String,
+    span_id: String,
+    time_ns: u64,
+    log_hash: String,
+    event_name: &'a str,
+    detail: String,
+}
+
+fn encode_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Permanent(format!("cannot encode: {e}"))
+}
+
+fn log_row(log: &LogRecord) -> Result<LogRow<'_>, StoreError> {
+    let detail = serde_json::to_string(log).map_err(encode_err)?;
+    let hash = Sha256::digest(detail.as_bytes());
+    Ok(LogRow {
+        project: &log.project,
+        trace_id: log.trace_id.map(|t| t.to_hex()).unwrap_or_default(),
+        span_id: log.span_id.map(|s| s.to_hex()).unwrap_or_default(),
+        time_ns: log.time_unix_nano,
+        log_hash: hex::encode(&hash[..16]),
+        event_name: &log.event_name,
+        detail,
+    })
+}
+
+fn score_row<'a>(score: &'a Score, versions: &Versions) -> Result<ScoreRow<'a>, StoreError> {
+    Ok(ScoreRow {
+        project: &score.project,
+        score_id: &score.id,
+        trace_id: score.trace_id.to_ascii_lowercase(),
+        time_ns: score.timestamp_unix_nano,
+        detail: serde_json::to_string(score).map_err(encode_err)?,
+        version: versions.next(),
+    })
+}
+
+/// Writes one batch (see the module doc).
+pub(crate) async fn write(
+    ch: &Client,
+    db: &str,
+    versions: &Versions,
+    batch: &WriteBatch,
+) -> Result<WriteOutcome, StoreError> {
+    let mut outcome = WriteOutcome::default();
+    let mut touched: Vec<Key> = Vec::new();
+    let mut seen: std::collections::HashSet<Key> = Default::default();
+    for s in &batch.spans {
+        let key = (s.project.clone(), s.trace_id.to_hex());
+        if seen.insert(key.clone()) {
+            touched.push(key);
+        }
+    }
+    let mut world = World::default();
+    world.load_traces(ch, db, &touched).await?;
+    let rids = batch
+        .spans
+        .iter()
+        .filter(|s| s.kind.is_model_call())
+        .filter_map(|s| Some((s.project.clone(), s.gen_ai.response_id.clone()?)));
+    world.load_responses(ch, db, rids).await?;
+    load_incomplete_copies(ch, db, &mut world, batch).await?;
+    let mut new_rows: Vec<SpanRow> = Vec::new();
+    for span in &batch.spans {
+        let (fate, row) = place(&mut world, versions, span)?;
+        match fate {
+            SpanFate::Duplicate => outcome.spans_duplicate += 1,
+            SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
+        }
+        outcome.span_fates.push(fate);
+        new_rows.extend(row);
+    }
+    // Logs and scores first, spans last: all three are idempotent, so if a later insert fails
+    // and the batch is retried, nothing is stored twice and the spans' fates are reported then.
+    let logs = batch
+        .logs
+        .iter()
+        .map(log_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    ch.insert(&format!("{db}.logs"), &logs).await?;
+    outcome.logs_written = logs.len() as u64;
+    let scores = batch
+        .scores
+        .iter()
+        .map(|s| score_row(s, versions))
+        .collect::<Result<Vec<_>, _>>()?;
+    ch.insert(&format!("{db}.scores"), &scores).await?;
+    outcome.scores_written = scores.len() as u64;
+    ch.insert(&format!("{db}.spans"), &new_rows).await?;
+    for key in touched {
+        if let Some((summary, _)) = world.summarize(&key).map_err(StoreError::Permanent)? {
+            outcome.traces.push(TouchedTrace {
+                project: key.0,
+                summary,
+            });
+        }
+    }
+    Ok(outcome)
+}
+
+/// How a new counting call span with a response id fares against the span counting that
+/// response so far.
+enum Claim {
+    /// Nobody else counts it (or the one counting it is this span's wrapper).
+    Free,
+    /// A preferred span counts it: this one does not.
+    Lost,
+    /// This span is preferred: the other stops counting; `complete` says whether the metrics
+    /// already counted the call through it.
+    Displace { complete: bool },
+}
+
+/// Replaces the structure-only rows of stored incomplete copies that the batch's spans replace
+/// by their full rows, which the merge of [`merge_incomplete`] needs.
+async fn load_incomplete_copies(
+    ch: &Client,
+    db: &str,
+    world: &mut World,
+    batch: &WriteBatch,
+) -> Result<(), StoreError> {
+    let mut wanted: HashMap<&str, (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
+    for s in &batch.spans {
+        let (t, id) = (s.trace_id.to_hex(), s.span_id.to_hex());
+        if world
+            .row((&s.project, &t, &id))
+            .is_some_and(|r| r.incomplete != 0)
+        {
+            let w = wanted.entry(&s.project).or_default();
+            w.0.insert(t);
+            w.1.insert(id);
+        }
+    }
+    for (project, (traces, spans)) in wanted {
+        let list =
+            |set: &BTreeSet<String>| set.iter().map(|v| lit(v)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {} AND trace_id IN ({}) \
+             AND span_id IN ({}) AND incomplete = 1",
+            lit(project),
+            list(&traces),
+            list(&spans)
+        );
+        for row in ch.select::<SpanRow>(&sql).await? {
+            if world
+                .row((&row.project, &row.trace_id, &row.span_id))
+                .is_some_and(|r| r.incomplete != 0 && r.version == row.version)
+            {
+                world.add(row);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Places one span of the batch into the world, in batch order, and says what that did; the
+/// row to insert comes back unless the span is a duplicate. A span replacing a stored incomplete
+/// copy is merged with it first ([`merge_incomplete`]).
+fn place(
+    world: &mut World,
+    versions: &Versions,
+    span: &Span,
+) -> Result<(SpanFate, Option<SpanRow>), StoreError> {
+    let (p, t, id) = (
+        span.project.clone(),
+        span.trace_id.to_hex(),
+        span.span_id.to_hex(),
+    );
+    let (stored_version, merged) = match world.row((&p, &t, &id)) {
+        Some(old) if old.incomplete == 0 => return Ok((SpanFate::Duplicate, None)),
+        Some(old) => {
+            // Structure only if its full row could not be read (replaced meanwhile).
+            let old_span = if old.detail.is_empty() {
+                old.lite_span()
+            } else {
+                old.to_span()
+            }
+            .map_err(StoreError::Permanent)?;
+            (
+                Some(old.version),
+                Some(merge_incomplete(&old_span, span.clone())),
+            )
+        }
+        None => (None, None),
+    };
+    let version = versions
+        .next()
+        .max(stored_version.map_or(0, |v| v.saturating_add(1)));
+    let row = SpanRow::from_span(merged.as_ref().unwrap_or(span), version)
+        .map_err(StoreError::Permanent)?;
+    let is_call = row.is_call != 0;
+    let incomplete = row.incomplete != 0;
+    // A counting call parent of this call is a wrapper of it: it stops counting now.
+    let wrapper_complete = (is_call && !row.parent_span_id.is_empty())
+        .then(|| {
+            let parent = (p.as_str(), t.as_str(), row.parent_span_id.as_str());
+            world
+                .counts(parent)
+                .then(|| world.row(parent).map(|w| w.incomplete == 0))
+                .flatten()
+        })
+        .flatten();
+    // The span counting this call's response so far (this span's own earlier copy aside).
+    let rival = (is_call && !row.response_id.is_empty())
+        .then(|| world.owner(&p, &row.response_id, Some((&t, &id))))
+        .flatten()
+        .map(|o| {
+            let is_parent = o.trace_id == t && o.span_id == row.parent_span_id;
+            (o.claim_key.clone(), o.incomplete == 0, is_parent)
+        });
+    world.add(row.clone());
+    let nest_counts = is_call
+        && world
+            .traces
+            .get(&(p.clone(), t.clone()))
+            .is_some_and(|st| !st.has_call_child(&id));
+    let claim = match rival {
+        Some((key, complete, false)) if nest_counts => {
+            if row.claim_key < key {
+                Claim::Displace { complete }
+            } else {
+                Claim::Lost
+            }
+        }
+        _ => Claim::Free,
+    };
+    let counted = nest_counts && !matches!(claim, Claim::Lost);
+    let mut fate = if counted && !incomplete {
+        SpanFate::CountedCall
+    } else {
+        SpanFate::Stored
+    };
+    if !is_call || wrapper_complete == Some(true) {
+        // The metrics counted this call when its wrapper arrived.
+        fate = SpanFate::Stored;
+    }
+    if let Claim::Displace { complete: true } = claim {
+        // ... or when the span now displaced arrived.
+        fate = SpanFate::Stored;
+    }
+    Ok((fate, Some(row)))
+}
