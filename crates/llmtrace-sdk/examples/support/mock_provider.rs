@@ -1,0 +1,114 @@
+//! A local mock of the Anthropic Messages and OpenAI Chat Completions / Embeddings APIs, so the
+//! examples run offline. Answers are canned; usage is realistic.
+
+use axum::body::{Body, Bytes};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Json;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+/// Starts the mock on a free loopback port; returns its base URL.
+pub(crate) async fn start() -> std::io::Result<String> {
+    let app = axum::Router::new()
+        .route("/v1/messages", post(anthropic))
+        .route("/v1/chat/completions", post(openai_chat))
+        .route("/v1/embeddings", post(embeddings));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+async fn anthropic(Json(req): Json<Value>) -> Response {
+    let model = req["model"].as_str().unwrap_or("claude").to_string();
+    let usage = json!({"input_tokens": 220, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 0, "output_tokens": 1});
+    if req["stream"] == true {
+        let events = [
+            (
+                "message_start",
+                json!({"type": "message_start", "message": {"id": "msg_01", "model": model, "role": "assistant", "content": [], "usage": usage}}),
+            ),
+            (
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            (
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Rust's ownership model "}}),
+            ),
+            (
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "prevents data races at compile time."}}),
+            ),
+            (
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+            (
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 64}}),
+            ),
+            ("message_stop", json!({"type": "message_stop"})),
+        ];
+        let chunks: Vec<String> = events
+            .iter()
+            .map(|(e, d)| format!("event: {e}\ndata: {d}\n\n"))
+            .collect();
+        let stream = futures_util::stream::unfold(chunks.into_iter(), |mut it| async move {
+            let next = it.next()?;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Some((Ok::<Bytes, std::io::Error>(Bytes::from(next)), it))
+        });
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap_or_default();
+    }
+    Json(json!({
+        "id": "msg_02", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": "Rust's ownership model prevents data races."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 220, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 0, "output_tokens": 64}
+    }))
+    .into_response()
+}
+
+/// First turn: two tool calls. After tool results: the final answer.
+async fn openai_chat(Json(req): Json<Value>) -> Response {
+    let model = req["model"].as_str().unwrap_or("gpt-4o").to_string();
+    let after_tools = req["messages"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+    let (message, finish) = if after_tools {
+        (
+            json!({"role": "assistant", "content": "It is 18°C and 14:05 in Paris."}),
+            "stop",
+        )
+    } else {
+        (
+            json!({"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "{\"city\":\"Paris\"}"}}
+            ]}),
+            "tool_calls",
+        )
+    };
+    Json(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": format!("{model}-2024-08-06"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 310, "completion_tokens": 42, "prompt_tokens_details": {"cached_tokens": 256}}
+    }))
+    .into_response()
+}
+
+async fn embeddings(Json(req): Json<Value>) -> Response {
+    Json(json!({
+        "object": "list", "model": req["model"],
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.12, -0.03, 0.88]}],
+        "usage": {"prompt_tokens": 9, "total_tokens": 9}
+    }))
+    .into_response()
+}

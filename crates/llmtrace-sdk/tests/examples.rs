@@ -1,0 +1,109 @@
+//! Runs `examples/rag_pipeline.rs` and `examples/agent.rs` (built by `cargo test`) against the
+//! in-process server and checks their traces.
+
+mod common;
+
+use common::{server, span, spans, wait_trace};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn run_example(name: &str) -> String {
+    let exe: PathBuf = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        exe.exists(),
+        "{} is missing: run `cargo test -p llmtrace-sdk` (it builds the examples)",
+        exe.display()
+    );
+    let out = Command::new(&exe)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", server().url(""))
+        .env("OTEL_SERVICE_NAME", name)
+        .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("trace_id="))
+        .unwrap()
+        .to_string()
+}
+
+fn id(s: &Value) -> &str {
+    s["span_id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn rag_pipeline_example() {
+    let tid = run_example("rag_pipeline");
+    let t = wait_trace(&tid, 6).await;
+    assert_eq!(t["trace"]["service"], "rag_pipeline");
+    assert_eq!(t["trace"]["root_name"], "handle_request");
+    assert_eq!(t["trace"]["user_id"], "alice");
+    let chain = span(&t, "invoke_workflow rag_query");
+    assert_eq!(chain["kind"], "chain");
+    assert_eq!(chain["parent_span_id"], id(span(&t, "handle_request")));
+    for (name, kind) in [
+        ("embeddings text-embedding-3-small", "embedding"),
+        ("retrieval docs", "retriever"),
+        ("rerank rerank-v3.5", "reranker"),
+        ("chat claude-sonnet-4-6", "llm"),
+    ] {
+        let s = span(&t, name);
+        assert_eq!(s["kind"], kind, "{name}");
+        assert_eq!(s["parent_span_id"], id(chain), "{name}");
+    }
+    let chat = span(&t, "chat claude-sonnet-4-6");
+    assert_eq!(chat["input_tokens"], 2020);
+    assert_eq!(chat["cache_read_tokens"], 1800);
+    assert_eq!(chat["output_tokens"], 64);
+    assert!(chat["time_to_first_token_ms"].as_f64().is_some());
+    assert_eq!(
+        chat["output_messages"][0]["parts"][0]["content"],
+        "Rust's ownership model prevents data races at compile time."
+    );
+    assert_eq!(t["trace"]["llm_call_count"], 2);
+    // No library debug events leak into the spans (the default filter is INFO).
+    for s in t["spans"].as_array().unwrap() {
+        assert_eq!(s["events"], json!([]), "{}", s["name"]);
+    }
+}
+
+#[tokio::test]
+async fn agent_example() {
+    let tid = run_example("agent");
+    let t = wait_trace(&tid, 6).await;
+    assert_eq!(t["trace"]["session_id"], "s-1");
+    let agent = span(&t, "invoke_agent travel_assistant");
+    assert_eq!(agent["kind"], "agent");
+    let calls = spans(&t, "chat gpt-4o");
+    assert_eq!(calls.len(), 2);
+    let mut reasons: Vec<Value> = calls.iter().map(|c| c["finish_reasons"].clone()).collect();
+    reasons.sort_by_key(|r| r.to_string());
+    assert_eq!(reasons, vec![json!(["stop"]), json!(["tool_call"])]);
+    for c in &calls {
+        assert_eq!(c["parent_span_id"], id(agent));
+        assert_eq!(c["input_tokens"], 310);
+        assert_eq!(c["cache_read_tokens"], 256);
+    }
+    for tool in ["get_weather", "get_time"] {
+        let s = span(&t, &format!("execute_tool {tool}"));
+        assert_eq!(s["kind"], "tool");
+        assert_eq!(s["tool_name"], tool);
+        assert_eq!(s["parent_span_id"], id(agent), "{tool}");
+    }
+    let time = span(&t, "execute_tool get_time");
+    assert_eq!(time["attributes"]["gen_ai.tool.call.id"], "call_2");
+    assert_eq!(t["trace"]["error_count"], 0);
+}
