@@ -41,6 +41,8 @@ mod reader;
 mod recompute;
 mod rows;
 mod schema;
+#[cfg(feature = "testserver")]
+pub mod testserver;
 mod world;
 mod writer;
 

@@ -192,6 +192,15 @@ pub(crate) struct ServeArgs {
     /// Log filter, e.g. `info` or `llmtrace=debug` [default: info].
     #[arg(long, env = "LLMTRACE_LOG")]
     pub(crate) log: Option<String>,
+    /// Where traces are kept: `sqlite` (a file in the data dir) or a ClickHouse URL
+    /// (`clickhouse://[user[:password]@]host[:8123][/database]`; several comma-separated with
+    /// `--clickhouse-cluster`) [default: sqlite].
+    #[arg(long, env = "LLMTRACE_STORE")]
+    pub(crate) store: Option<String>,
+    /// Name of the ClickHouse cluster (in the servers' `remote_servers`) whose shards the
+    /// `--store` URLs are: tables are created on every shard behind Distributed tables.
+    #[arg(long, env = "LLMTRACE_CLICKHOUSE_CLUSTER")]
+    pub(crate) clickhouse_cluster: Option<String>,
     /// Distinct values kept per metric label (model, provider, ...); later ones are exported
     /// as `other` [default: 100].
     #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]

@@ -27,6 +27,8 @@ pub(crate) struct FileConfig {
     prices: Option<PathBuf>,
     log: Option<String>,
     metrics_max_label_values: Option<usize>,
+    store: Option<String>,
+    clickhouse_cluster: Option<String>,
     /// Alert thresholds, windows, budgets and webhooks (`[alerts]`).
     alerts: Option<llmtrace_alerts::AlertConfig>,
 }
@@ -93,6 +95,43 @@ pub(crate) struct ServeConfig {
     pub(crate) log: String,
     pub(crate) metrics_max_label_values: usize,
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
+    pub(crate) store: StoreChoice,
+}
+
+/// Which store backend `serve` runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreChoice {
+    /// The SQLite file in the data dir.
+    Sqlite,
+    /// One ClickHouse server (its URL).
+    ClickHouse(String),
+    /// A sharded ClickHouse cluster: one URL per shard, and the cluster's name.
+    ClickHouseCluster(Vec<String>, String),
+}
+
+fn store_choice(store: Option<String>, cluster: Option<String>) -> anyhow::Result<StoreChoice> {
+    let store = store.unwrap_or_else(|| "sqlite".into());
+    let s = store.trim();
+    if s == "sqlite" {
+        if cluster.is_some() {
+            bail!("--clickhouse-cluster needs --store clickhouse://...");
+        }
+        return Ok(StoreChoice::Sqlite);
+    }
+    let urls: Vec<String> = s.split(',').map(|u| u.trim().to_string()).collect();
+    for u in &urls {
+        if !(u.starts_with("clickhouse://")
+            || u.starts_with("http://")
+            || u.starts_with("https://"))
+        {
+            bail!("--store {u:?}: use `sqlite` or a ClickHouse URL like clickhouse://127.0.0.1:8123/llmtrace");
+        }
+    }
+    Ok(match cluster {
+        Some(name) => StoreChoice::ClickHouseCluster(urls, name),
+        None if urls.len() == 1 => StoreChoice::ClickHouse(urls[0].clone()),
+        None => bail!("several --store URLs need --clickhouse-cluster NAME"),
+    })
 }
 
 fn parse_api_key(s: &str) -> anyhow::Result<llmtrace_server::ApiKey> {
@@ -217,6 +256,10 @@ impl ServeConfig {
                 .or(file.metrics_max_label_values)
                 .unwrap_or(100),
             alerts,
+            store: store_choice(
+                args.store.clone().or(file.store),
+                args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
+            )?,
         };
         let mut cfg = cfg;
         let stored = crate::projects::load(&cfg.data_dir)?;

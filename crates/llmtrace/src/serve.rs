@@ -2,7 +2,7 @@
 //! then drain the pipeline so every acknowledged span is committed.
 
 use crate::cli::ServeArgs;
-use crate::config::ServeConfig;
+use crate::config::{ServeConfig, StoreChoice};
 use anyhow::Context;
 use llmtrace_alerts::evaluator::Evaluator;
 use llmtrace_ingest::{ConvertLimits, IngestConfig, Ingestor, PriceTable};
@@ -11,6 +11,7 @@ use llmtrace_pipeline::{Pipeline, PipelineConfig};
 use llmtrace_pricing::{FileFormat, PriceBook};
 use llmtrace_query::Query;
 use llmtrace_server::{AppState, Auth, BoundServer, PriceReloader, ServerConfig};
+use llmtrace_store_clickhouse::ClickHouseStore;
 use llmtrace_store_sqlite::SqliteStore;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,10 +28,71 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let store = Arc::new(
-        SqliteStore::open_dir(&cfg.data_dir)
-            .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?,
+    let prices = Arc::new(PriceTable::new(
+        price_loader(cfg.prices.clone())().map_err(anyhow::Error::msg)?,
+    ));
+    tracing::info!(
+        entries = prices.current().entries().count(),
+        "price table loaded"
     );
+    match cfg.store.clone() {
+        StoreChoice::Sqlite => {
+            let store =
+                Arc::new(SqliteStore::open_dir(&cfg.data_dir).with_context(|| {
+                    format!("cannot open the store in {}", cfg.data_dir.display())
+                })?);
+            store.set_merge_pricer(prices.live_pricer());
+            let location = format!("data in {}", store.path().display());
+            serve_on(cfg, store, prices, location).await
+        }
+        StoreChoice::ClickHouse(url) => {
+            let store = connect_clickhouse(|| ClickHouseStore::connect(&url)).await?;
+            let location = format!(
+                "ClickHouse {} database {}",
+                store.server_version(),
+                store.database()
+            );
+            serve_on(cfg, Arc::new(store), prices, location).await
+        }
+        StoreChoice::ClickHouseCluster(urls, cluster) => {
+            let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+            let store =
+                connect_clickhouse(|| ClickHouseStore::connect_cluster(&refs, &cluster)).await?;
+            let location = format!("ClickHouse cluster {cluster} ({} shards)", urls.len());
+            serve_on(cfg, Arc::new(store), prices, location).await
+        }
+    }
+}
+
+/// Connects to ClickHouse, waiting up to a minute for a server that is still starting.
+async fn connect_clickhouse<F, Fut>(connect: F) -> anyhow::Result<ClickHouseStore>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<ClickHouseStore, llmtrace_store::StoreError>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match connect().await {
+            Ok(s) => return Ok(s),
+            Err(llmtrace_store::StoreError::Transient(m))
+                if std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(error = %m, "ClickHouse not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("cannot use the ClickHouse store: {e}")),
+        }
+    }
+}
+
+/// Runs the server on a ready store until SIGINT/SIGTERM, then drains the pipeline.
+async fn serve_on<S: llmtrace_store::Store + 'static>(
+    cfg: ServeConfig,
+    store: Arc<S>,
+    prices: Arc<PriceTable>,
+    location: String,
+) -> anyhow::Result<()> {
+    let load_prices = price_loader(cfg.prices.clone());
     let evaluator = Evaluator::new(cfg.alerts.clone());
     let _evaluator_tasks = evaluator.spawn();
     let budgets = cfg.alerts.trace_max_tokens.is_some() || cfg.alerts.trace_max_cost_usd.is_some();
@@ -51,11 +113,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         Some(metrics.clone()),
     );
-    let load_prices = price_loader(cfg.prices.clone());
-    let book = load_prices().map_err(anyhow::Error::msg)?;
-    tracing::info!(entries = book.entries().count(), "price table loaded");
-    let prices = Arc::new(PriceTable::new(book));
-    store.set_merge_pricer(prices.live_pricer());
     let ingest = Arc::new(Ingestor::new(
         pipeline.clone(),
         prices,
@@ -88,10 +145,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     let (http, grpc) = (server.http_addr()?, server.grpc_addr()?);
-    tracing::info!(%http, %grpc, db = %store.path().display(), "llmtrace listening");
+    tracing::info!(%http, %grpc, store = %location, "llmtrace listening");
     println!(
-        "llmtrace listening: OTLP/HTTP + API on http://{http}, OTLP/gRPC on {grpc}, data in {}",
-        store.path().display()
+        "llmtrace listening: OTLP/HTTP + API on http://{http}, OTLP/gRPC on {grpc}, {location}"
     );
     server.serve(shutdown_signal()).await?;
     tracing::info!("shutting down: committing queued spans");
