@@ -7,7 +7,11 @@ use base64::Engine;
 use common::*;
 use prost::Message;
 
-async fn get(h: &Harness, path: &str, auth: Option<&str>) -> (u16, String, reqwest::header::HeaderMap) {
+async fn get(
+    h: &Harness,
+    path: &str,
+    auth: Option<&str>,
+) -> (u16, String, reqwest::header::HeaderMap) {
     let mut r = reqwest::Client::new().get(h.url(path));
     if let Some(a) = auth {
         r = r.header("authorization", a);
@@ -56,13 +60,24 @@ async fn pages_are_scoped_escaped_and_robust() {
     let acme = basic("pk-acme", "sk-acme");
     let (st, body, headers) = get(&h, "/", Some(&acme)).await;
     assert_eq!(st, 200);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{body}");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(
+        body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{body}"
+    );
     assert!(!body.contains("<img src=x"));
     let (_, beta_body, _) = get(&h, "/", Some(&basic("pk-beta", "sk-beta"))).await;
     assert!(beta_body.contains("No traces yet"), "{beta_body}");
     let trace = "07".repeat(16);
-    let (st, _, _) = get(&h, &format!("/traces/{trace}"), Some(&basic("pk-beta", "sk-beta"))).await;
+    let (st, _, _) = get(
+        &h,
+        &format!("/traces/{trace}"),
+        Some(&basic("pk-beta", "sk-beta")),
+    )
+    .await;
     assert_eq!(st, 404, "another project's trace is not found");
 
     // The trace page, a span panel, and deep links.
@@ -74,7 +89,12 @@ async fn pages_are_scoped_escaped_and_robust() {
     assert_eq!(st, 200);
     assert!(panel.contains("claude-sonnet-4-6"), "{panel}");
     assert!(panel.contains("160"), "{panel}");
-    let (st, _, _) = get(&h, &format!("/traces/{trace}/spans/ffffffffffffffff"), Some(&acme)).await;
+    let (st, _, _) = get(
+        &h,
+        &format!("/traces/{trace}/spans/ffffffffffffffff"),
+        Some(&acme),
+    )
+    .await;
     assert_eq!(st, 404);
 
     // Bad input: an error page with the reason, never a crash.
@@ -89,7 +109,10 @@ async fn pages_are_scoped_escaped_and_robust() {
 
     // Assets.
     let (st, css, headers) = get(&h, "/ui/style.css", None).await;
-    assert_eq!((st, headers["content-type"].to_str().unwrap()), (200, "text/css; charset=utf-8"));
+    assert_eq!(
+        (st, headers["content-type"].to_str().unwrap()),
+        (200, "text/css; charset=utf-8")
+    );
     assert!(css.contains(".trace-view"));
     let (st, js, _) = get(&h, "/ui/app.js", None).await;
     assert_eq!(st, 200);

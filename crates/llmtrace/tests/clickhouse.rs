@@ -147,7 +147,7 @@ fn clickhouse_killed_during_ingest_loses_no_acknowledged_span() {
     let mut n = 0u64;
     let mut send = |acked: &mut Vec<String>, retryable: &mut i32| {
         n += 1;
-        let trace = format!("{:032x}", 0xC0FFEE_0000u64 + n);
+        let trace = format!("{:032x}", 0x00C0_FFEE_0000_u64 + n);
         let (status, retry_after) = post(&node.http, spans(&trace, None, 1..PER_REQUEST + 1));
         match status {
             200 => acked.push(trace),
