@@ -15,6 +15,18 @@ if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQ" "$VENV/.requirements.txt"; the
 fi
 export LLMTRACE_PYTHON="$PWD/$VENV/bin/python"
 
+# chdb (an embedded current ClickHouse) for the ClickHouse store's suite on a current release.
+CHDB_VENV=.venv-chdb
+CHDB_REQ=tests/chdb/requirements.txt
+if [[ ! -x $CHDB_VENV/bin/python ]] || ! cmp -s "$CHDB_REQ" "$CHDB_VENV/.requirements.txt"; then
+  echo "==> creating $CHDB_VENV from $CHDB_REQ"
+  rm -rf "$CHDB_VENV"
+  python3 -m venv "$CHDB_VENV"
+  "$CHDB_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHDB_REQ"
+  cp "$CHDB_REQ" "$CHDB_VENV/.requirements.txt"
+fi
+export LLMTRACE_CHDB_PYTHON="$PWD/$CHDB_VENV/bin/python"
+
 # Debian packages the tests drive: curl; Prometheus (with promtool) for the metrics and
 # alert-rule tests; ClickHouse for the ClickHouse store; Chromium and chromedriver for the UI.
 need=()

@@ -8,6 +8,8 @@
 use llmtrace_store::{SpanWriter, StoreError, TraceReader, WriteBatch};
 use llmtrace_store_clickhouse::testserver::{http_query, start_cluster, start_server};
 use llmtrace_store_clickhouse::ClickHouseStore;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,16 +32,73 @@ async fn run_suite(base: &str, prefix: &str) {
     );
 }
 
-/// The same suite against an already running server named by `LLMTRACE_TEST_CLICKHOUSE_URL`
-/// (`http://host:port`), e.g. a current ClickHouse release; skipped when unset.
-/// Opt-in (`cargo test -- --ignored`): it needs a server this test does not start.
+/// The suite against a current ClickHouse release: `LLMTRACE_TEST_CLICKHOUSE_URL` when set
+/// (`http://host:port`), else ClickHouse 26 embedded by the `chdb` Python package behind
+/// `tests/chdb_shim.py`, with the interpreter of `LLMTRACE_CHDB_PYTHON` (scripts/test.sh makes
+/// `.venv-chdb` from `tests/chdb/requirements.txt`). Missing: skipped locally, a failure in CI.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "opt-in: set LLMTRACE_TEST_CLICKHOUSE_URL to an external ClickHouse (e.g. tests/chdb_shim.py)"]
-async fn external_clickhouse_passes_the_conformance_suite() {
-    let base = std::env::var("LLMTRACE_TEST_CLICKHOUSE_URL")
-        .expect("set LLMTRACE_TEST_CLICKHOUSE_URL to run this opt-in test");
-    let prefix = format!("ext_{}", std::process::id());
-    run_suite(base.trim_end_matches('/'), &prefix).await;
+async fn current_clickhouse_passes_the_conformance_suite() {
+    let prefix = format!("cur_{}", std::process::id());
+    if let Ok(base) = std::env::var("LLMTRACE_TEST_CLICKHOUSE_URL") {
+        run_suite(base.trim_end_matches('/'), &prefix).await;
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("LLMTRACE_CHDB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv-chdb/bin/python"));
+    if !python.exists() {
+        let why = format!(
+            "chdb interpreter {} not found (scripts/test.sh creates .venv-chdb)",
+            python.display()
+        );
+        if std::env::var_os("CI").is_some() {
+            panic!("{why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let session = tempfile::tempdir().unwrap();
+    let port = llmtrace_store_clickhouse::testserver::free_port();
+    let mut shim = Shim(
+        Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chdb_shim.py"))
+            .arg(port.to_string())
+            .arg(session.path())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !llmtrace_store_clickhouse::testserver::ping(port) {
+        assert!(
+            shim.0.try_wait().unwrap().is_none(),
+            "chdb shim exited before serving"
+        );
+        assert!(Instant::now() < deadline, "chdb shim did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let version = http_query(port, "SELECT version()");
+    assert!(
+        version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            >= Some(24),
+        "a current ClickHouse, got {version:?}"
+    );
+    run_suite(&format!("http://127.0.0.1:{port}"), &prefix).await;
+    let _ = shim.0.kill();
+}
+
+/// The chdb shim process, stopped on drop.
+struct Shim(std::process::Child);
+
+impl Drop for Shim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Two llmtrace nodes (two stores, each with its own in-memory state) writing to one database

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end benchmark on the ClickHouse store: a fresh clickhouse-server on a temp dir, llmtrace
+# on it, N spans from the load generator, then query latency with wrk.
+#   bash bench/run-clickhouse.sh [TOTAL_SPANS=1000000] [CONNECTIONS=16]
+# Needs: cargo build --release -p llmtrace -p llmtrace-loadgen; wrk; clickhouse-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOTAL=${1:-1000000}
+CONN=${2:-16}
+PORT=${PORT:-25318}
+CH_HTTP=${CH_HTTP:-28123}
+CH_TCP=${CH_TCP:-29000}
+BIN=target/release/llmtrace
+CH=$(mktemp -d /tmp/llmtrace-bench-ch.XXXX)
+mkdir -p "$CH"/{data,tmp,user_files,log}
+cat > "$CH/users.xml" <<'XML'
+<?xml version="1.0"?>
+<yandex><profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+<users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+<quotas><default></default></quotas></yandex>
+XML
+cat > "$CH/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$CH/log/server.log</log><errorlog>$CH/log/err.log</errorlog></logger>
+  <listen_host>127.0.0.1</listen_host><http_port>$CH_HTTP</http_port><tcp_port>$CH_TCP</tcp_port>
+  <path>$CH/data/</path><tmp_path>$CH/tmp/</tmp_path><user_files_path>$CH/user_files/</user_files_path>
+  <users_config>$CH/users.xml</users_config><default_profile>default</default_profile>
+  <default_database>default</default_database><mark_cache_size>268435456</mark_cache_size>
+</yandex>
+XML
+clickhouse-server --config-file="$CH/config.xml" >"$CH/log/stdout.log" 2>&1 &
+CHPID=$!
+trap 'kill $CHPID 2>/dev/null || true; rm -rf "$CH"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CH_HTTP/ping" >/dev/null && break; sleep 0.1; done
+DATA=$(mktemp -d)
+$BIN serve --store "clickhouse://127.0.0.1:$CH_HTTP/llmtrace" --data-dir "$DATA" \
+  --http-listen 127.0.0.1:$PORT --grpc-listen 127.0.0.1:$((PORT - 1)) --log warn &
+PID=$!
+trap 'kill $PID $CHPID 2>/dev/null || true; rm -rf "$CH" "$DATA"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
+echo "== machine: $(nproc) cores; ClickHouse $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20version()")"
+echo "== ingest $TOTAL spans, $CONN connections"
+target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
+  --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
+sleep 2
+echo "== spans stored: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20count()%20FROM%20llmtrace.spans%20FINAL")"
+echo "== ClickHouse bytes on disk: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20sum(bytes_on_disk)%20FROM%20system.parts%20WHERE%20database='llmtrace'%20AND%20active")"
+curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20DISTINCT%20trace_id%20FROM%20llmtrace.spans%20LIMIT%202000" > /tmp/llmtrace-bench-ch-ids
+for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o"; do
+  if [[ $q == trace_by_id ]]; then
+    echo "== GET /api/traces/{random id}"
+    TRACE_IDS=/tmp/llmtrace-bench-ch-ids wrk -t1 -c1 -d10s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
+  else
+    echo "== GET $q"
+    wrk -t1 -c1 -d10s --latency "http://127.0.0.1:$PORT$q" | grep -E "^ +(50|90|99)%|Requests/sec"
+  fi
+done
