@@ -112,14 +112,17 @@ fn root_key(not_root: u8, start: u64, span_id_hex: &str) -> String {
 }
 
 /// The key that decides which of two call spans carrying one provider response id counts, as a
-/// string that sorts like the rule of `llmtrace_store::TraceRollup`: a span with a parent first,
-/// then the smaller trace id, then the smaller `SpanId::key_i64` (offset to sort unsigned).
+/// string that sorts like `llmtrace_store::ResponseClaimKey`: the app's span before a provider
+/// SDK's own, a span with a parent first, then the smaller trace id, then the smaller
+/// `SpanId::key_i64` (offset to sort unsigned).
 pub(crate) fn claim_key(span: &Span) -> String {
-    let key = (span.span_id.key_i64() as u64) ^ (1 << 63);
+    let k = llmtrace_store::ResponseClaimKey::of(span);
+    let key = (k.span_key as u64) ^ (1 << 63);
     format!(
-        "{}{}{key:020}",
-        u8::from(span.parent_span_id.is_none()),
-        span.trace_id.to_hex()
+        "{}{}{}{key:020}",
+        k.provider_sdk,
+        k.parentless,
+        k.trace_id.to_hex()
     )
 }
 

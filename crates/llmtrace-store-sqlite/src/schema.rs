@@ -160,6 +160,10 @@ CREATE TABLE call_responses (
     r#"
 CREATE INDEX spans_incomplete ON spans (trace_ref) WHERE incomplete = 1;
 "#,
+    // 7: whether the span owning a response is a provider SDK's own span (it loses the claim).
+    r#"
+ALTER TABLE call_responses ADD COLUMN provider_sdk INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

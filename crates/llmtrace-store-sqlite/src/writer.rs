@@ -614,11 +614,18 @@ fn insert_span(
     };
     if let (Some(rid), Claim::Free | Claim::Displace { .. }) = (response_id, &claim) {
         tx.prepare_cached(
-            "INSERT INTO call_responses (project_id, response_id, trace_ref, span_key) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (project_id, response_id) DO UPDATE SET \
-             trace_ref = excluded.trace_ref, span_key = excluded.span_key",
+            "INSERT INTO call_responses (project_id, response_id, trace_ref, span_key, provider_sdk) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project_id, response_id) DO UPDATE SET \
+             trace_ref = excluded.trace_ref, span_key = excluded.span_key, \
+             provider_sdk = excluded.provider_sdk",
         )?
-        .execute(params![pid, rid, trace_ref, span.span_id.key_i64()])?;
+        .execute(params![
+            pid,
+            rid,
+            trace_ref,
+            span.span_id.key_i64(),
+            llmtrace_store::is_provider_sdk_span(span)
+        ])?;
     }
     // A counted call parent of this call is a wrapper: stop counting it.
     if let Some(parent) = span.parent_span_id {
@@ -696,8 +703,7 @@ enum Claim {
 }
 
 /// Decides which of two spans reporting the same provider response counts it, whatever the
-/// arrival order: a span with a parent (inside the app's trace) beats a parentless one (an SDK
-/// span orphaned into a trace of its own), then the smaller trace id, then the smaller span key.
+/// arrival order, by `llmtrace_store::ResponseClaimKey`.
 fn claim_response(
     tx: &Transaction<'_>,
     pid: i64,
@@ -709,7 +715,7 @@ fn claim_response(
     let span_key = span.span_id.key_i64();
     let owner = tx
         .prepare_cached(
-            "SELECT c.trace_ref, c.span_key, s.counted, s.parent_key, s.incomplete \
+            "SELECT c.trace_ref, c.span_key, s.counted, s.parent_key, s.incomplete, c.provider_sdk \
              FROM call_responses c \
              LEFT JOIN spans s ON s.trace_ref = c.trace_ref AND s.span_key = c.span_key \
              WHERE c.project_id = ?1 AND c.response_id = ?2",
@@ -721,10 +727,11 @@ fn claim_response(
                 r.get::<_, Option<bool>>(2)?,
                 r.get::<_, Option<i64>>(3)?,
                 r.get::<_, Option<bool>>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })
         .optional()?;
-    let Some((o_ref, o_key, o_counted, o_parent, o_incomplete)) = owner else {
+    let Some((o_ref, o_key, o_counted, o_parent, o_incomplete, o_sdk)) = owner else {
         return Ok(Claim::Free);
     };
     if (o_ref, o_key) == (trace_ref, span_key) || o_counted != Some(true) {
@@ -751,8 +758,13 @@ fn claim_response(
     if o_ref == trace_ref && span.parent_span_id.map(|p| p.key_i64()) == Some(o_key) {
         return Ok(Claim::Free);
     }
-    let new_key = (span.parent_span_id.is_none(), span.trace_id.0, span_key);
-    let old_key = (o_parent.is_none(), o_trace_bytes, o_key);
+    let new_key = llmtrace_store::ResponseClaimKey::of(span);
+    let old_key = llmtrace_store::ResponseClaimKey {
+        provider_sdk: u8::from(o_sdk),
+        parentless: u8::from(o_parent.is_none()),
+        trace_id: TraceId(o_trace_bytes),
+        span_key: o_key,
+    };
     Ok(if new_key < old_key {
         Claim::Displace {
             trace_ref: o_ref,

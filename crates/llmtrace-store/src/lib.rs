@@ -18,7 +18,9 @@ pub use query::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TracePage,
     TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
 };
-pub use rollup::{RootKey, TraceRollup, UsageTotals};
+pub use rollup::{
+    is_provider_sdk_span, ResponseClaimKey, RootKey, TraceRollup, UsageTotals, PROVIDER_SDK_SCOPES,
+};
 
 use async_trait::async_trait;
 use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, TraceId};

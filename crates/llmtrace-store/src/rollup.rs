@@ -24,9 +24,11 @@
 //!    (`gen_ai.response.id`) that are not parent and child report the same call: the anthropic
 //!    SDK's own span orphaned into a second trace beside OpenLLMetry's or LangSmith's, sibling
 //!    spans under LangChain's `.batch()` context leak. One of them counts, whatever the arrival
-//!    order: a span with a parent beats a parentless one (the app's trace keeps the call), then
-//!    the smaller trace id, then the smaller `SpanId::key_i64`. When the preferred span arrives
-//!    second, the other stops counting in its own trace.
+//!    order, by [`ResponseClaimKey`] (smaller wins): a span of the app's instrumentation beats
+//!    the provider SDK's own client span ([`is_provider_sdk_span`], which lands in a trace of
+//!    its own), then a span with a parent beats a parentless one (the app's trace keeps the
+//!    call), then the smaller trace id, then the smaller `SpanId::key_i64`. When the preferred
+//!    span arrives second, the other stops counting in its own trace.
 //!
 //! Retried spans never reach the rollup: engines add a span only when it was newly stored.
 //! Spans without a response id that report one call in different traces cannot be recognised
@@ -77,6 +79,43 @@ impl UsageTotals {
             cost_pico: span.cost.effective().map_or(0, |m| m.pico_usd),
             unpriced: u64::from(span.cost.effective().is_none() && span.cost.unpriced),
             reported: u64::from(span.cost.reported.is_some()),
+        }
+    }
+}
+
+/// Instrumentation scopes of provider SDKs' own client spans (the anthropic Python SDK's
+/// `com.anthropic.sdk.python`), matched as prefixes.
+pub const PROVIDER_SDK_SCOPES: &[&str] = &["com.anthropic.sdk"];
+
+/// Whether a span is a provider SDK's own client span (see [`PROVIDER_SDK_SCOPES`]).
+pub fn is_provider_sdk_span(span: &Span) -> bool {
+    PROVIDER_SDK_SCOPES
+        .iter()
+        .any(|p| span.scope_name.starts_with(p))
+}
+
+/// Which of two call spans reporting one provider response counts (the smaller key), see rule 4
+/// of the counting rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ResponseClaimKey {
+    /// 1 for a provider SDK's own span.
+    pub provider_sdk: u8,
+    /// 1 for a parentless span.
+    pub parentless: u8,
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// `SpanId::key_i64` of the span.
+    pub span_key: i64,
+}
+
+impl ResponseClaimKey {
+    /// The key of a span.
+    pub fn of(span: &Span) -> Self {
+        ResponseClaimKey {
+            provider_sdk: u8::from(is_provider_sdk_span(span)),
+            parentless: u8::from(span.parent_span_id.is_none()),
+            trace_id: span.trace_id,
+            span_key: span.span_id.key_i64(),
         }
     }
 }

@@ -240,6 +240,37 @@ pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
     let out = write(s, vec![orphan_d, app_d[0].clone(), app_d[1].clone()]).await;
     assert_eq!(out.span_fates, vec![CountedCall, Stored, Stored]);
     assert_eq!((calls(106).await, calls(107).await), (1, 0));
+    // The provider SDK's own span (scope com.anthropic.sdk.*) with a dangling parent, in a trace
+    // whose id sorts first, loses to the app's span, in either order.
+    for (sdk_trace, app_trace, sdk_first) in [(108, 109, true), (110, 111, false)] {
+        let rid = format!("msg_sdk_{sdk_trace}");
+        let mut native = llm(
+            sdk_trace,
+            2,
+            Some(77),
+            "claude-sonnet-4-6",
+            160,
+            45,
+            12,
+            880,
+        );
+        native.scope_name = "com.anthropic.sdk.python".into();
+        native.gen_ai.response_id = Some(rid.clone());
+        let mut app_spans = app(app_trace);
+        app_spans[1].gen_ai.response_id = Some(rid);
+        if sdk_first {
+            write(s, vec![native]).await;
+            write(s, app_spans).await;
+        } else {
+            write(s, app_spans).await;
+            write(s, vec![native]).await;
+        }
+        assert_eq!(
+            (calls(app_trace).await, calls(sdk_trace).await),
+            (1, 0),
+            "the app's trace keeps the call (SDK span first: {sdk_first})"
+        );
+    }
     // The same response id in another project is another call.
     let mut other = orphan(105);
     other.project = "team-b".into();
@@ -254,7 +285,10 @@ pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
         .await
         .unwrap();
     let calls_total: u64 = stats.iter().map(|g| g.calls).sum();
-    assert_eq!(calls_total, 4, "msg_A, msg_B, resp_C, msg_D: {stats:?}");
+    assert_eq!(
+        calls_total, 6,
+        "msg_A, msg_B, resp_C, msg_D, two SDK cases: {stats:?}"
+    );
 }
 
 /// Traces without a root span count as orphans once their spans ended before the cut-off;

@@ -1136,7 +1136,8 @@ fn langsmith_otel_mode_chain_and_wrapped_anthropic() {
 
     // The anthropic SDK's own span: parented by the run UUID LangSmith put in the context, so it
     // is in a trace of its own whose parent span never arrives (the orphan of the wire notes).
-    // That trace shows the call on its own; within each trace the call is counted once.
+    // It reports the same provider response as ChatAnthropic, so the call counts once, in
+    // LangSmith's trace.
     let sdk: Vec<_> = spans
         .iter()
         .filter(|s| s.0 == "anthropic.messages.create")
@@ -1147,9 +1148,20 @@ fn langsmith_otel_mode_chain_and_wrapped_anthropic() {
     let o = wait_trace(&server, &keys, orphan_trace, 1);
     let ot = &o["trace"];
     assert_eq!(ot["has_root"], false, "its parent never arrives: {ot:#}");
-    assert_eq!(ot["llm_call_count"], 1, "{ot:#}");
-    assert_tokens(ot, "orphan SDK span's trace", [160, 45, 30, 10]);
+    assert_eq!(
+        ot["llm_call_count"], 0,
+        "counted in LangSmith's trace: {ot:#}"
+    );
+    assert_tokens(ot, "orphan SDK span's trace", [0, 0, 0, 0]);
     let sdk_span = span(&o, "anthropic.messages.create");
+    assert_eq!(sdk_span["usage_counted"], false, "{sdk_span:#}");
+    assert_tokens(
+        sdk_span,
+        "the SDK span keeps its own figures",
+        [160, 45, 30, 10],
+    );
+    let (_, stats) = get_json(&server, &keys, "/api/stats");
+    assert_eq!(stats["groups"][0]["calls"], 1, "one call in all: {stats:#}");
     assert_eq!(sdk_span["span_id"], orphan_span.as_str(), "{sdk_span:#}");
     assert_eq!(
         sdk_span["parent_span_id"].as_str(),
