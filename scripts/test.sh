@@ -40,5 +40,8 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+echo "==> cargo build --examples (the SDK's tests run its examples)"
+cargo build -j2 -p llmtrace-sdk --examples
+
 echo "==> cargo test"
 cargo test --workspace --all-targets -j2 "$@"

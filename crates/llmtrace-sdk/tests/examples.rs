@@ -1,5 +1,7 @@
-//! Runs `examples/rag_pipeline.rs` and `examples/agent.rs` (built by `cargo test`) against the
-//! in-process server and checks their traces.
+//! Runs `examples/rag_pipeline.rs` and `examples/agent.rs` against the in-process server and
+//! checks their traces. The example binaries come from `cargo build -p llmtrace-sdk --examples`
+//! (scripts/test.sh runs it first: `cargo test --all-targets` builds examples only as test
+//! harnesses).
 
 mod common;
 
@@ -18,7 +20,7 @@ fn run_example(name: &str) -> String {
         .join(name);
     assert!(
         exe.exists(),
-        "{} is missing: run `cargo test -p llmtrace-sdk` (it builds the examples)",
+        "{} is missing: run `cargo build -p llmtrace-sdk --examples` first (scripts/test.sh does)",
         exe.display()
     );
     let out = Command::new(&exe)
