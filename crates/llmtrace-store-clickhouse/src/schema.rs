@@ -21,6 +21,8 @@
 //! - Per-trace rollups are not stored: they are computed at query time from `spans` (see
 //!   `reader.rs`), so several llmtrace nodes writing spans of one trace can never lose an
 //!   update to a rollup row.
+//! - `responses` maps each provider response id to the traces whose call spans carry it (the
+//!   writer's lookup for the same-response rule), by primary key.
 //! - `scores` replace by `(project, score_id)`; `logs` are keyed by a hash of their content so a
 //!   retried batch leaves one copy.
 
@@ -80,7 +82,8 @@ impl ServerFeatures {
 
 /// Each entry holds the statements of one version (index + 1). `{db}`, `{zstd}`, `{lc}` and
 /// `{durable}` are replaced by the database, the text codec clause, the low-cardinality string
-/// type and the fsync table settings.
+/// type and the fsync table settings; `{local}` by `_local` in a cluster (a node's own tables),
+/// else nothing.
 /// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once.
 const MIGRATIONS: &[&[&str]] = &[
     // 1: initial schema.
@@ -145,6 +148,19 @@ ORDER BY (project, score_id){durable}"#,
 ) ENGINE = ReplacingMergeTree
 ORDER BY (project, trace_id, time_ns, log_hash){durable}"#,
     ],
+    // 2: which traces hold call spans of each provider response id, so the writer finds the
+    // spans reporting a response by primary key instead of scanning `spans` on every commit.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.responses (
+    project String,
+    response_id String,
+    trace_id String
+) ENGINE = ReplacingMergeTree
+ORDER BY (project, response_id, trace_id){durable}"#,
+        // Backfill, per node in a cluster (local tables: the other shards may not exist yet).
+        r#"INSERT INTO {db}.responses{local} (project, response_id, trace_id)
+SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 AND response_id != ''"#,
+    ],
 ];
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
@@ -154,6 +170,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("spans", "cityHash64(project, trace_id)"),
     ("scores", "cityHash64(project, score_id)"),
     ("logs", "cityHash64(project, trace_id)"),
+    ("responses", "cityHash64(project, response_id)"),
 ];
 
 /// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.
@@ -210,7 +227,8 @@ pub(crate) async fn migrate(
                 .replace("{db}", db)
                 .replace("{zstd}", features.text_codec())
                 .replace("{lc}", features.lc_string())
-                .replace("{durable}", features.durable_settings());
+                .replace("{durable}", features.durable_settings())
+                .replace("{local}", if cluster.is_some() { "_local" } else { "" });
             let mut run = vec![sql.clone()];
             if let (Some(c), Some(name)) = (cluster, created_table(&sql, db)) {
                 let key = SHARD_KEYS

@@ -10,7 +10,7 @@
 //! trace's summary; `reader.rs` evaluates the same rule in SQL for the trace list and stats.
 
 use crate::client::{lit, Client};
-use crate::rows::{summarize, trace_id_of, SpanRow, KEY_COLUMNS_USED, LITE_COLUMNS};
+use crate::rows::{summarize, trace_id_of, SpanRow, LITE_COLUMNS};
 use llmtrace_store::{StoreError, TraceSummary};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -244,8 +244,8 @@ impl World {
             for chunk in rids.chunks(LOOKUP_CHUNK) {
                 let list: Vec<String> = chunk.iter().map(|r| lit(r)).collect();
                 let sql = format!(
-                    "SELECT DISTINCT trace_id FROM {db}.spans FINAL WHERE project = {} \
-                     AND is_call = 1 AND response_id IN ({}) AND {KEY_COLUMNS_USED}",
+                    "SELECT DISTINCT trace_id FROM {db}.responses WHERE project = {} \
+                     AND response_id IN ({})",
                     lit(project),
                     list.join(", ")
                 );

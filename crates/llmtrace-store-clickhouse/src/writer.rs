@@ -68,6 +68,14 @@ fn score_row<'a>(score: &'a Score, versions: &Versions) -> Result<ScoreRow<'a>, 
     })
 }
 
+/// A row of the `responses` index.
+#[derive(serde::Serialize)]
+struct ResponseRow<'a> {
+    project: &'a str,
+    response_id: &'a str,
+    trace_id: &'a str,
+}
+
 /// Writes one batch (see the module doc).
 pub(crate) async fn write(
     ch: &Client,
@@ -119,6 +127,18 @@ pub(crate) async fn write(
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.scores"), &scores).await?;
     outcome.scores_written = scores.len() as u64;
+    // The response index before the spans: a lookup may then find a trace that lacks the span
+    // (harmless), never miss a stored one.
+    let responses: Vec<ResponseRow<'_>> = new_rows
+        .iter()
+        .filter(|r| r.is_call != 0 && !r.response_id.is_empty())
+        .map(|r| ResponseRow {
+            project: &r.project,
+            response_id: &r.response_id,
+            trace_id: &r.trace_id,
+        })
+        .collect();
+    ch.insert(&format!("{db}.responses"), &responses).await?;
     ch.insert(&format!("{db}.spans"), &new_rows).await?;
     for key in touched {
         if let Some((summary, _)) = world.summarize(&key).map_err(StoreError::Permanent)? {
