@@ -61,6 +61,33 @@ fn by_reason(v: &[(&'static str, u64)]) -> Value {
     )
 }
 
+/// The ingest figures of the UI's health page.
+pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
+    let stats = scrape_stats(st).await;
+    let q = &stats.queue;
+    let (sdk_dropped, unpriced_calls) = match &st.metrics {
+        Some(m) => (m.sdk_dropped_spans(), m.unpriced_calls()),
+        None => (vec![], vec![]),
+    };
+    let owned = |v: &[(&'static str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+    llmtrace_ui::IngestHealth {
+        spans_received: stats.spans_received,
+        spans_accepted: stats.spans_accepted,
+        spans_written: q.spans_written,
+        spans_duplicate: q.spans_duplicate,
+        spans_rejected: owned(&stats.spans_rejected),
+        requests_rejected: owned(&stats.requests_rejected),
+        queue_items: q.queued_items,
+        queue_capacity: q.capacity_items,
+        commits: q.commits,
+        last_commit_ms: q.last_commit_micros as f64 / 1000.0,
+        store_size_bytes: stats.store_size_bytes,
+        orphan_traces: stats.orphan_traces,
+        sdk_dropped,
+        unpriced_calls,
+    }
+}
+
 async fn ingest(State(st): State<Arc<AppState>>) -> Response {
     let stats = scrape_stats(&st).await;
     let q = &stats.queue;

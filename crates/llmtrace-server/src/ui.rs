@@ -1,4 +1,5 @@
-//! The web UI's routes: `/` (traces), `/traces/{id}` (one trace; `?span=` selects a span),
+//! The web UI's routes: `/` (traces), `/health` (ingest health and alerts, server-wide like
+//! `/metrics`), `/traces/{id}` (one trace; `?span=` selects a span),
 //! `/traces/{id}/spans/{span_id}` (a span's detail panel, swapped in by the page's script) and
 //! the two assets. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
 //! them (HTTP Basic: public key as user name, secret key as password).
@@ -21,6 +22,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(traces))
         .route("/traces/{trace_id}", get(trace))
         .route("/traces/{trace_id}/spans/{span_id}", get(span))
+        .route("/health", get(health))
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
 }
@@ -162,6 +164,16 @@ async fn span(
         },
         Err(e) => query_error_page(&e),
     }
+}
+
+/// Server-wide health and alerts (the same figures `/api/ingest` and `/api/alerts` serve).
+async fn health(State(st): State<Arc<AppState>>) -> Response {
+    let ingest = crate::observability::ingest_health(&st).await;
+    let alerts = st.alerts.as_ref().map(|a| a.snapshot());
+    page(
+        StatusCode::OK,
+        llmtrace_ui::health_page(&ingest, alerts.as_ref()),
+    )
 }
 
 async fn style() -> Response {

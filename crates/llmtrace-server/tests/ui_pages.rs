@@ -107,6 +107,16 @@ async fn pages_are_scoped_escaped_and_robust() {
     assert_eq!(st, 400);
     assert!(body.contains("since"), "{body}");
 
+    // Health: server-wide ingest figures (like /metrics), and no evaluator in this harness.
+    let (st, health, _) = get(&h, "/health", None).await;
+    assert_eq!(st, 200);
+    assert!(health.contains("Spans received"), "{health}");
+    assert!(
+        health.contains("<dt>Spans received</dt><dd>4</dd>"),
+        "4 spans received: {health}"
+    );
+    assert!(health.contains("evaluator is not running"), "{health}");
+
     // Assets.
     let (st, css, headers) = get(&h, "/ui/style.css", None).await;
     assert_eq!(

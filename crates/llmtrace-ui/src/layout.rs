@@ -6,6 +6,7 @@ use maud::{html, Markup, DOCTYPE};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Traces,
+    Health,
 }
 
 /// A whole page.
@@ -25,9 +26,9 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                     a.brand href="/" { "llmtrace" }
                     nav aria-label="Main" {
                         a href="/" aria-current=[(current == Nav::Traces).then_some("page")] { "Traces" }
+                        a href="/health" aria-current=[(current == Nav::Health).then_some("page")] { "Health & alerts" }
                         a href="/api/stats" { "Stats (JSON)" }
                         a href="/metrics" { "Metrics" }
-                        a href="/api/alerts" { "Alerts (JSON)" }
                     }
                 }
                 main { (body) }

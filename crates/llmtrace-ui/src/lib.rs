@@ -8,11 +8,13 @@
 
 mod assets;
 mod format;
+mod health;
 mod layout;
 mod trace;
 mod traces;
 
 pub use assets::{SCRIPT, STYLE};
+pub use health::{health_page, IngestHealth};
 pub use trace::{span_panel, trace_page};
 pub use traces::{traces_page, RangePreset, TracesForm};
 

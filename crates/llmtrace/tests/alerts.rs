@@ -320,6 +320,16 @@ fn slow_calls_fire_in_prometheus_and_the_builtin_evaluator_then_resolve() {
         alerts.to_string().contains("LLMHighP99Latency"),
         "/api/alerts: {alerts}"
     );
+    // The UI's health page lists the firing alert and its notification.
+    let page = Command::new("curl")
+        .args(["-s", &format!("{}/health", server.http)])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.contains("id=\"alert-states\""), "{page}");
+    assert!(page.contains("LLMHighP99Latency"), "{page}");
+    assert!(page.contains("firing"), "{page}");
+    assert!(page.contains("id=\"notifications\""), "{page}");
 
     // Traffic back to normal: fast calls until the built-in evaluator resolves it.
     let deadline = Instant::now() + Duration::from_secs(90);

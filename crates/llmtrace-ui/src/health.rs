@@ -1,0 +1,166 @@
+//! The health and alerts page: ingest figures (received, stored, refused, queue, store, orphan
+//! traces, drops reported by SDKs, unpriced models) and the built-in evaluator's rules, states
+//! and recent notifications.
+
+use crate::format;
+use crate::layout::{self, Nav};
+use llmtrace_alerts::evaluator::AlertsView;
+use maud::{html, Markup};
+
+/// Ingest figures since the server started (what `GET /api/ingest` returns).
+#[derive(Debug, Clone, Default)]
+pub struct IngestHealth {
+    /// Spans offered to the ingest path.
+    pub spans_received: u64,
+    /// Spans acknowledged as stored.
+    pub spans_accepted: u64,
+    /// Spans newly stored.
+    pub spans_written: u64,
+    /// Retried spans left as stored.
+    pub spans_duplicate: u64,
+    /// Spans refused, by reason.
+    pub spans_rejected: Vec<(String, u64)>,
+    /// Requests refused whole, by reason.
+    pub requests_rejected: Vec<(String, u64)>,
+    /// Items waiting to be written.
+    pub queue_items: usize,
+    /// Queue capacity.
+    pub queue_capacity: usize,
+    /// Group commits.
+    pub commits: u64,
+    /// Duration of the last commit, ms.
+    pub last_commit_ms: f64,
+    /// Store size on disk.
+    pub store_size_bytes: Option<u64>,
+    /// Traces without a root span for over 5 minutes.
+    pub orphan_traces: Option<u64>,
+    /// Spans SDKs reported dropping, by service.
+    pub sdk_dropped: Vec<(String, u64)>,
+    /// Counted calls of models without a price: (model, provider, calls).
+    pub unpriced_calls: Vec<(String, String, u64)>,
+}
+
+fn text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn figure(label: &str, value: String, warn: bool) -> Markup {
+    html! { div { dt { (label) } dd class=[warn.then_some("warn")] { (value) } } }
+}
+
+fn ingest_section(h: &IngestHealth) -> Markup {
+    let rejected: u64 = h.spans_rejected.iter().map(|(_, n)| n).sum();
+    let dropped: u64 = h.sdk_dropped.iter().map(|(_, n)| n).sum();
+    let queue_pct = if h.queue_capacity > 0 {
+        h.queue_items as f64 * 100.0 / h.queue_capacity as f64
+    } else {
+        0.0
+    };
+    html! {
+        section aria-label="Ingest" {
+            h2 { "Ingest" }
+            dl.totals #ingest {
+                (figure("Spans received", format::count(h.spans_received), false))
+                (figure("Acknowledged", format::count(h.spans_accepted), false))
+                (figure("Newly stored", format::count(h.spans_written), false))
+                (figure("Retries (duplicates)", format::count(h.spans_duplicate), false))
+                (figure("Refused", format::count(rejected), rejected > 0))
+                (figure("Queue", format!("{} / {} ({queue_pct:.0} %)", format::count(h.queue_items as u64), format::count(h.queue_capacity as u64)), queue_pct > 80.0))
+                (figure("Commits", format::count(h.commits), false))
+                (figure("Last commit", format::duration_ms(h.last_commit_ms), false))
+                (figure("Store size", h.store_size_bytes.map(|b| format!("{:.1} MB", b as f64 / 1e6)).unwrap_or_else(|| "–".into()), false))
+                (figure("Orphan traces", h.orphan_traces.map(format::count).unwrap_or_else(|| "–".into()), h.orphan_traces.unwrap_or(0) > 0))
+                (figure("Dropped by SDKs", format::count(dropped), dropped > 0))
+            }
+            @if rejected > 0 || h.requests_rejected.iter().any(|(_, n)| *n > 0) {
+                table.traces {
+                    thead { tr { th scope="col" { "Refused because" } th scope="col" { "Spans" } th scope="col" { "Whole requests" } } }
+                    tbody {
+                        @for (reason, n) in &h.spans_rejected {
+                            @let req = h.requests_rejected.iter().find(|(r, _)| r == reason).map_or(0, |(_, n)| *n);
+                            @if *n > 0 || req > 0 { tr { td { (reason) } td.num { (format::count(*n)) } td.num { (format::count(req)) } } }
+                        }
+                    }
+                }
+            }
+            @if dropped > 0 {
+                p.warn { "SDKs reported dropping spans (their export queue was full): "
+                    @for (svc, n) in &h.sdk_dropped { strong { (svc) } " " (format::count(*n)) " " } }
+            }
+            @if !h.unpriced_calls.is_empty() {
+                p.warn { "Models without a price (their cost is unknown, not $0): "
+                    @for (m, p, n) in &h.unpriced_calls { strong { (m) } " (" (p) ", " (format::count(*n)) " calls) " } }
+            }
+        }
+    }
+}
+
+fn alerts_section(a: &AlertsView) -> Markup {
+    html! {
+        section aria-label="Alerts" {
+            h2 { "Alerts" }
+            @let active: Vec<_> = a.states.iter().filter(|s| text(&s.state) != "inactive").collect();
+            @if active.is_empty() {
+                p #alerts-quiet { "No alert is pending or firing." }
+            } @else {
+                table.traces #alert-states {
+                    thead { tr { th scope="col" { "Alert" } th scope="col" { "Model" } th scope="col" { "State" } th scope="col" { "Value" } th scope="col" { "Threshold" } th scope="col" { "Since" } } }
+                    tbody {
+                        @for s in &active {
+                            tr.failed[text(&s.state) == "firing"] {
+                                td { (s.rule) } td { (s.model) }
+                                td { span class={ "status " @if text(&s.state) == "firing" { "error" } @else { "ok" } } { (text(&s.state)) } }
+                                td.num { (s.value.map(|v| format!("{v:.4}")).unwrap_or_default()) }
+                                td.num { (s.threshold) }
+                                td { (format::time(&s.since)) }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Rules" }
+            table.traces {
+                thead { tr { th scope="col" { "Rule" } th scope="col" { "Severity" } th scope="col" { "Threshold" } th scope="col" { "For" } th scope="col" { "Window" } th scope="col" { "Meaning" } } }
+                tbody {
+                    @for r in &a.rules {
+                        tr { td { (r.name) } td { (r.severity) } td.num { (r.threshold) } td.num { (r.for_seconds) " s" } td.num { (r.window_seconds) " s" } td.name { (r.description) } }
+                    }
+                }
+            }
+            h3 { "Recent notifications" }
+            @if a.notifications.is_empty() {
+                p { "None yet." @if a.webhooks.is_empty() { " No webhook is configured (`[[alerts.webhooks]]` or `--alert-webhook`)." } }
+            } @else {
+                table.traces #notifications {
+                    thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Alert" } th scope="col" { "Status" } th scope="col" { "Labels" } th scope="col" { "Deliveries" } } }
+                    tbody {
+                        @for n in &a.notifications {
+                            tr {
+                                td { (format::time(&n.time)) } td { (n.alert) } td { (text(&n.status)) }
+                                td.name { @for (k, v) in &n.labels { @if k != "alertname" { span.badge { (k) "=" (v) } " " } } }
+                                td { @for d in &n.deliveries { span.badge { (text(&d.status)) " ×" (d.attempts) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The health and alerts page.
+pub fn health_page(ingest: &IngestHealth, alerts: Option<&AlertsView>) -> String {
+    let body = html! {
+        h1 { "Health and alerts" }
+        (ingest_section(ingest))
+        @match alerts {
+            Some(a) => { (alerts_section(a)) }
+            None => { p { "The built-in alert evaluator is not running on this server." } }
+        }
+        p.dim { "Machine-readable: " a href="/api/ingest" { "/api/ingest" } ", " a href="/api/alerts" { "/api/alerts" } ", " a href="/metrics" { "/metrics" } "." }
+    };
+    layout::page("Health and alerts", Nav::Health, body)
+}
