@@ -211,6 +211,25 @@ fn send(server: &Server, spans: Vec<Value>) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
 }
 
+/// Waits (up to 15 s) until the page's URL satisfies `ok`: a click that navigates returns
+/// before the new page is there.
+async fn wait_url(c: &Client, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = c.current_url().await.unwrap().to_string();
+        if ok(&url) {
+            // Let the new document finish loading before it is queried.
+            let _ = c.execute("return document.readyState", vec![]).await;
+            return url;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "navigation did not happen: at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in c.find_all(Locator::Css(css)).await.unwrap() {
@@ -279,8 +298,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let url = c.current_url().await.unwrap();
-    assert!(url.as_str().contains("model=claude-haiku-4-5"), "{url}");
+    wait_url(&c, |u| u.contains("model=claude-haiku-4-5")).await;
     assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
     c.refresh().await.unwrap();
     assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
@@ -301,12 +319,8 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(c
-        .current_url()
-        .await
-        .unwrap()
-        .as_str()
-        .ends_with(&format!("/traces/{haiku}")));
+    let trace_path = format!("/traces/{haiku}");
+    wait_url(&c, |u| u.ends_with(&trace_path)).await;
     let rows = c.find_all(Locator::Css("li.row")).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(
@@ -364,7 +378,9 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         );
     }
     assert!(
-        c.current_url().await.unwrap().as_str().contains("?span="),
+        wait_url(&c, |u| u.contains("?span="))
+            .await
+            .contains("?span="),
         "deep link kept in the URL"
     );
     screenshot(&c, "trace").await;
