@@ -23,6 +23,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/traces/{trace_id}", get(trace))
         .route("/traces/{trace_id}/spans/{span_id}", get(span))
         .route("/health", get(health))
+        .route("/models", get(models))
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
 }
@@ -164,6 +165,54 @@ async fn span(
         },
         Err(e) => query_error_page(&e),
     }
+}
+
+/// The project's models (stats, unpriced) and the price table in effect.
+async fn models(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let stats = st
+        .query
+        .stats(project, &llmtrace_query::StatsParams::default())
+        .await
+        .map_err(|e| e.to_string());
+    let unpriced = st
+        .query
+        .unpriced_models(project)
+        .await
+        .map_err(|e| e.to_string());
+    let book = st.ingest.prices().current();
+    let user_entries = book
+        .entries()
+        .filter(|e| e.source != llmtrace_pricing::PriceSource::Builtin)
+        .count();
+    let snapshot = llmtrace_pricing::BUILTIN_SNAPSHOT_DATE;
+    let summary = llmtrace_ui::PriceTableSummary {
+        entries: book.entries().count(),
+        user_entries,
+        builtin_snapshot: snapshot.to_string(),
+        builtin_age_days: age_days(snapshot),
+    };
+    page(
+        StatusCode::OK,
+        llmtrace_ui::models_page(
+            stats.as_ref().map_err(String::as_str),
+            unpriced.as_ref().map_err(String::as_str),
+            &summary,
+        ),
+    )
+}
+
+/// Days from a `YYYY-MM-DD` date to today (UTC).
+fn age_days(date: &str) -> Option<i64> {
+    let then = llmtrace_query::parse_rfc3339(&format!("{date}T00:00:00Z")).ok()?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos() as u64;
+    Some((now.saturating_sub(then) / 86_400_000_000_000) as i64)
 }
 
 /// Server-wide health and alerts (the same figures `/api/ingest` and `/api/alerts` serve).

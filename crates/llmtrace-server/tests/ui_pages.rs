@@ -107,13 +107,42 @@ async fn pages_are_scoped_escaped_and_robust() {
     assert_eq!(st, 400);
     assert!(body.contains("since"), "{body}");
 
+    // Models and prices: the project's models, an unknown model flagged, the price table.
+    let mut unknown = rag_spans(8);
+    unknown[3].attributes = vec![
+        kv("gen_ai.provider.name", s("openai")),
+        kv("gen_ai.operation.name", s("chat")),
+        kv("gen_ai.request.model", s("my-finetune-x")),
+        kv("gen_ai.usage.input_tokens", i(10)),
+        kv("gen_ai.usage.output_tokens", i(2)),
+    ];
+    let r = reqwest::Client::new()
+        .post(h.url("/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .header("authorization", "Bearer sk-acme")
+        .body(request(unknown).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (st, models, _) = get(&h, "/models", Some(&acme)).await;
+    assert_eq!(st, 200);
+    assert!(models.contains("id=\"models\""), "{models}");
+    assert!(models.contains("claude-sonnet-4-6-20260101"), "{models}");
+    assert!(models.contains("id=\"unpriced-warning\""), "{models}");
+    assert!(models.contains("my-finetune-x"), "{models}");
+    assert!(models.contains("Built-in snapshot"), "{models}");
+    let (_, beta_models, _) = get(&h, "/models", Some(&basic("pk-beta", "sk-beta"))).await;
+    assert!(beta_models.contains("No model calls yet"), "{beta_models}");
+    assert!(!beta_models.contains("my-finetune-x"));
+
     // Health: server-wide ingest figures (like /metrics), and no evaluator in this harness.
     let (st, health, _) = get(&h, "/health", None).await;
     assert_eq!(st, 200);
     assert!(health.contains("Spans received"), "{health}");
     assert!(
-        health.contains("<dt>Spans received</dt><dd>4</dd>"),
-        "4 spans received: {health}"
+        health.contains("<dt>Spans received</dt><dd>8</dd>"),
+        "8 spans received: {health}"
     );
     assert!(health.contains("evaluator is not running"), "{health}");
 

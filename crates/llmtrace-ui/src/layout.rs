@@ -6,6 +6,7 @@ use maud::{html, Markup, DOCTYPE};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Traces,
+    Models,
     Health,
 }
 
@@ -26,6 +27,7 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                     a.brand href="/" { "llmtrace" }
                     nav aria-label="Main" {
                         a href="/" aria-current=[(current == Nav::Traces).then_some("page")] { "Traces" }
+                        a href="/models" aria-current=[(current == Nav::Models).then_some("page")] { "Models & prices" }
                         a href="/health" aria-current=[(current == Nav::Health).then_some("page")] { "Health & alerts" }
                         a href="/api/stats" { "Stats (JSON)" }
                         a href="/metrics" { "Metrics" }

@@ -10,11 +10,13 @@ mod assets;
 mod format;
 mod health;
 mod layout;
+mod models;
 mod trace;
 mod traces;
 
 pub use assets::{SCRIPT, STYLE};
 pub use health::{health_page, IngestHealth};
+pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
 pub use trace::{span_panel, trace_page};
 pub use traces::{traces_page, RangePreset, TracesForm};
 
