@@ -53,10 +53,11 @@ async fn metrics(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respons
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
-fn by_reason(v: &[(&'static str, u64)]) -> Value {
+/// `{"key": count, ...}`.
+fn by_reason(v: &[(String, u64)]) -> Value {
     Value::Object(
         v.iter()
-            .map(|(k, n)| ((*k).to_string(), json!(n)))
+            .map(|(k, n)| (k.clone(), json!(n)))
             .collect::<Map<_, _>>(),
     )
 }
@@ -79,6 +80,8 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         requests_rejected: owned(&stats.requests_rejected),
         queue_items: q.queued_items,
         queue_capacity: q.capacity_items,
+        queue_bytes: q.queued_bytes,
+        queue_capacity_bytes: q.capacity_bytes,
         commits: q.commits,
         last_commit_ms: q.last_commit_micros as f64 / 1000.0,
         store_size_bytes: stats.store_size_bytes,
@@ -89,37 +92,32 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
 }
 
 async fn ingest(State(st): State<Arc<AppState>>) -> Response {
-    let stats = scrape_stats(&st).await;
-    let q = &stats.queue;
-    let (dropped, unpriced) = match &st.metrics {
-        Some(m) => (m.sdk_dropped_spans(), m.unpriced_calls()),
-        None => (vec![], vec![]),
-    };
+    let h = ingest_health(&st).await;
     Json(json!({
-        "spans_received": stats.spans_received,
-        "spans_accepted": stats.spans_accepted,
-        "spans_written": q.spans_written,
-        "spans_duplicate": q.spans_duplicate,
-        "spans_rejected": by_reason(&stats.spans_rejected),
-        "requests_rejected": by_reason(&stats.requests_rejected),
+        "spans_received": h.spans_received,
+        "spans_accepted": h.spans_accepted,
+        "spans_written": h.spans_written,
+        "spans_duplicate": h.spans_duplicate,
+        "spans_rejected": by_reason(&h.spans_rejected),
+        "requests_rejected": by_reason(&h.requests_rejected),
         "queue": {
-            "items": q.queued_items,
-            "capacity_items": q.capacity_items,
-            "bytes": q.queued_bytes,
-            "capacity_bytes": q.capacity_bytes,
+            "items": h.queue_items,
+            "capacity_items": h.queue_capacity,
+            "bytes": h.queue_bytes,
+            "capacity_bytes": h.queue_capacity_bytes,
         },
-        "commits": q.commits,
-        "last_commit_ms": q.last_commit_micros as f64 / 1000.0,
+        "commits": h.commits,
+        "last_commit_ms": h.last_commit_ms,
         "store": {
-            "size_bytes": stats.store_size_bytes,
-            "orphan_traces": stats.orphan_traces,
+            "size_bytes": h.store_size_bytes,
+            "orphan_traces": h.orphan_traces,
             "orphan_grace_seconds": llmtrace_query::ORPHAN_GRACE.as_secs(),
         },
         "sdk_dropped_spans": {
-            "total": dropped.iter().map(|(_, n)| n).sum::<u64>(),
-            "by_service": dropped.iter().map(|(s, n)| (s.clone(), json!(n))).collect::<Map<_, _>>(),
+            "total": h.sdk_dropped.iter().map(|(_, n)| n).sum::<u64>(),
+            "by_service": by_reason(&h.sdk_dropped),
         },
-        "unpriced_calls": unpriced.iter().map(|(m, p, n)| json!({"model": m, "provider": p, "calls": n})).collect::<Vec<_>>(),
+        "unpriced_calls": h.unpriced_calls.iter().map(|(m, p, n)| json!({"model": m, "provider": p, "calls": n})).collect::<Vec<_>>(),
     }))
     .into_response()
 }

@@ -26,6 +26,10 @@ pub struct IngestHealth {
     pub queue_items: usize,
     /// Queue capacity.
     pub queue_capacity: usize,
+    /// Bytes waiting to be written.
+    pub queue_bytes: usize,
+    /// Queue capacity in bytes.
+    pub queue_capacity_bytes: usize,
     /// Group commits.
     pub commits: u64,
     /// Duration of the last commit, ms.

@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A webhook receiver: every POST body, parsed as JSON, with the path it came to.
 struct Receiver {
@@ -88,17 +88,14 @@ impl Receiver {
     }
 }
 
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
-
 fn hex_id(n: u64, bytes: usize) -> String {
     let mut s = format!("{:016x}{:016x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15), n);
     s.truncate(bytes * 2);
     s
+}
+
+fn send(server: &Server, spans: Vec<Value>) {
+    assert_eq!(post_otlp_json(&server.http, "agent-app", spans).0, 200);
 }
 
 /// One LLM call span (a trace of its own) that lasted `seconds` and ended now.
@@ -118,63 +115,9 @@ fn call(n: u64, model: &str, seconds: f64, input: u64) -> Value {
     })
 }
 
-fn send(server: &Server, spans: Vec<Value>) {
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "agent-app"}}]},
-        "scopeSpans": [{"spans": spans}]
-    }]});
-    let mut child = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            "@-",
-            &format!("{}/v1/traces", server.http),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
-}
-
 fn curl_json(url: &str) -> Value {
     let out = Command::new("curl").args(["-s", url]).output().unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// `prometheus` and `promtool` on PATH: required in CI, a printed skip locally.
-fn prometheus_available() -> bool {
-    let ok = ["prometheus", "promtool"].iter().all(|b| {
-        Command::new(b)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    });
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("prometheus and promtool are required in CI (scripts/test.sh installs them)");
-    }
-    if !ok {
-        eprintln!("SKIP: prometheus/promtool not installed; run scripts/test.sh");
-    }
-    ok
 }
 
 fn promtool(args: &[&str], dir: &Path) {
@@ -255,7 +198,7 @@ fn prometheus_alert_state(p: &Prometheus, name: &str) -> Option<String> {
 
 #[test]
 fn slow_calls_fire_in_prometheus_and_the_builtin_evaluator_then_resolve() {
-    if !prometheus_available() {
+    if !tools_available(&["prometheus", "promtool"]) {
         return;
     }
     let hook = receiver();

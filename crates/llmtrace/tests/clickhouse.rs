@@ -8,16 +8,7 @@ mod common;
 use common::*;
 use llmtrace_store_clickhouse::testserver::start_server;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
+use std::time::{Duration, Instant};
 
 /// Spans `ids` of trace `trace`, children of `parent`; without a parent the first is the root
 /// and the others its children. Each child is an LLM call of 10 input tokens.
@@ -47,52 +38,8 @@ fn spans(trace: &str, parent: Option<u64>, ids: std::ops::Range<u64>) -> Vec<Val
     .collect()
 }
 
-/// Posts spans as OTLP/JSON; returns the HTTP status and the Retry-After header (if any).
 fn post(base: &str, spans: Vec<Value>) -> (u16, Option<String>) {
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "ch-e2e"}}]},
-        "scopeSpans": [{"spans": spans}]
-    }]});
-    let mut child = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-D",
-            "-",
-            "-m",
-            "30",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            "@-",
-            &format!("{base}/v1/traces"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let head = String::from_utf8_lossy(&out.stdout).to_string();
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let retry = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("retry-after:"))
-        .map(|l| l[12..].trim().to_string());
-    (status, retry)
+    post_otlp_json(base, "ch-e2e", spans)
 }
 
 fn start_node(data: &std::path::Path, store: &str) -> Server {

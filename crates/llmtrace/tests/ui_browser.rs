@@ -8,30 +8,9 @@ mod common;
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// `chromium` and `chromedriver` on PATH: required in CI, a printed skip locally.
-fn browser_available() -> bool {
-    let ok = ["chromium", "chromedriver"].iter().all(|b| {
-        Command::new(b)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    });
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("chromium and chromedriver are required in CI (scripts/test.sh installs them)");
-    }
-    if !ok {
-        eprintln!("SKIP: chromium/chromedriver not installed; run scripts/test.sh");
-    }
-    ok
-}
+use std::time::{Duration, Instant};
 
 struct Driver(Child);
 
@@ -86,13 +65,6 @@ fn screenshots() -> PathBuf {
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
 }
 
 fn kv(k: &str, v: Value) -> Value {
@@ -178,37 +150,7 @@ fn rag_trace(trace: &str, model: &str, start: u64) -> Vec<Value> {
 }
 
 fn send(server: &Server, spans: Vec<Value>) {
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [kv("service.name", json!("browser-app"))]},
-        "scopeSpans": [{"spans": spans}]
-    }]});
-    let mut child = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            "@-",
-            &format!("{}/v1/traces", server.http),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert_eq!(post_otlp_json(&server.http, "browser-app", spans).0, 200);
 }
 
 /// Waits (up to 15 s) until the page's URL satisfies `ok`: a click that navigates returns
@@ -240,7 +182,7 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
-    if !browser_available() {
+    if !tools_available(&["chromium", "chromedriver"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -163,3 +163,87 @@ pub fn python() -> Option<PathBuf> {
     );
     None
 }
+
+/// Now, in Unix nanoseconds.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Whether every tool answers `--version`: required in CI (a panic naming them), a printed
+/// skip otherwise. scripts/test.sh installs them.
+pub fn tools_available(tools: &[&str]) -> bool {
+    let ok = tools.iter().all(|b| {
+        Command::new(b)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    let names = tools.join(", ");
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("{names} are required in CI (scripts/test.sh installs them)");
+    }
+    if !ok {
+        eprintln!("SKIP: {names} not installed; run scripts/test.sh");
+    }
+    ok
+}
+
+/// Posts `spans` (OTLP/JSON span objects) of service `service` to `{base}/v1/traces`; returns
+/// the HTTP status and the `Retry-After` header, if any.
+pub fn post_otlp_json(
+    base: &str,
+    service: &str,
+    spans: Vec<serde_json::Value>,
+) -> (u16, Option<String>) {
+    use std::io::Write;
+    let body = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+        "scopeSpans": [{"spans": spans}]
+    }]});
+    let mut child = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-m",
+            "30",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            "@-",
+            &format!("{base}/v1/traces"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_string();
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let retry = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("retry-after:"))
+        .map(|l| l[12..].trim().to_string());
+    (status, retry)
+}
