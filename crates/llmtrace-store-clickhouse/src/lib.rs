@@ -17,6 +17,11 @@
 //!   lose updates. The price is that the trace list and stats aggregate the project's spans
 //!   (`FINAL`) on every call, which is fine for a project's last few million spans and is the
 //!   first thing to revisit (a rollup table fed by the writers) beyond that.
+//! - **Full-text search** (`TraceQuery::text`): each span row carries its normalized searchable
+//!   text (`llmtrace_store::search::span_search_text`, with a space in front) in `search_text`,
+//!   written at insert; a query keeps the traces with a span holding `' ' + word` for every
+//!   word (`position`, a substring scan of the project's spans). Spans stored before schema
+//!   version 3 have no text and are not found.
 //! - **Durability**: a write returns `Ok` only after ClickHouse answered its inserts with 200.
 //!   On 22.x and later the tables fsync each inserted part first (`fsync_after_insert`); 18.16
 //!   has no such setting, so there an acknowledged write survives a server crash but not
@@ -50,8 +55,8 @@ use async_trait::async_trait;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
     CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
-    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel,
-    WriteBatch, WriteOutcome,
+    StoreError, StoreHealth, TraceDetail, TraceGroup, TraceGroupQuery, TracePage, TraceQuery,
+    TraceReader, UnpricedModel, WriteBatch, WriteOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -304,6 +309,10 @@ impl TraceReader for ClickHouseStore {
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         reader::stats(&self.inner.ch, &self.inner.db, query).await
+    }
+
+    async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {
+        reader::trace_groups(&self.inner.ch, &self.inner.db, query).await
     }
 }
 

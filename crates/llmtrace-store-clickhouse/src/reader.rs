@@ -2,15 +2,18 @@
 //! span's latest copy only), applying the counting rule in SQL: a call span counts unless a call
 //! span of the same trace names it as parent (an `ANY LEFT JOIN` against the set of call
 //! parents). The SQL aggregates mirror `rows::summarize`, which computes the same summary in
-//! Rust for one trace.
+//! Rust for one trace. Session and user groups aggregate those per-trace rollups again; the
+//! full-text filter picks trace ids from `search_text` first (see [`text_filter`]).
 
 use crate::client::{lit, Client};
 use crate::rows::{trace_id_of, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::world::World;
 use llmtrace_model::{LogRecord, Score, TraceId};
+use llmtrace_store::search::search_words;
 use llmtrace_store::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TracePage, TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
+    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary,
+    MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 
@@ -115,13 +118,77 @@ const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt6
 /// Whether a row's cost is unknown although it is a priced-model call (1/0).
 const UNPRICED: &str = "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed))";
 
-/// Trace summaries, newest (or costliest) first.
-pub(crate) async fn list_traces(
-    ch: &Client,
-    db: &str,
-    q: &TraceQuery,
-) -> Result<TracePage, StoreError> {
-    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+/// The per-trace rollup query: one row per trace of the project with a span matching
+/// `filter` (a SQL condition on `spans` that must keep or drop whole traces, as a trace id
+/// filter does), restricted by `having` (conditions on the rollup's columns, joined by AND).
+fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> String {
+    let inner = counted_spans(db, project, ROLLUP_COLUMNS, filter);
+    let having = if having.is_empty() {
+        String::new()
+    } else {
+        format!(" HAVING {}", having.join(" AND "))
+    };
+    format!(
+        "SELECT trace_id, \
+         argMin(name, root_key) AS root_name, \
+         toUInt8(min(not_root) = 0) AS has_root, \
+         argMin(service, root_key) AS root_service, \
+         min(start_ns) AS t_start, \
+         max(end_ns) AS t_end, \
+         toInt64(greatest(t_end, t_start) - t_start) AS t_duration, \
+         count() AS span_count, \
+         toUInt64(sum(counted)) AS llm_call_count, \
+         sum(counted * counts_usage * input_tokens) AS t_input, \
+         sum(counted * counts_usage * output_tokens) AS t_output, \
+         sum(counted * counts_usage * cache_read_tokens) AS t_cache_read, \
+         sum(counted * counts_usage * cache_write_tokens) AS t_cache_write, \
+         sum(counted * counts_usage * reasoning_tokens) AS t_reasoning, \
+         toUInt64(countIf(status = 2)) AS error_count, \
+         toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) AS t_cost, \
+         toUInt64(sum(counted * {UNPRICED})) AS t_unpriced, \
+         toUInt64(sum(counted * toUInt8(isNotNull(cost_reported)))) AS t_reported, \
+         argMinIf(user_id, root_key, user_id != '') AS t_user, \
+         argMinIf(session_id, root_key, session_id != '') AS t_session, \
+         groupUniqArray(service) AS t_services, \
+         groupUniqArrayIf(request_model, is_call = 1 AND request_model != '') AS t_req_models, \
+         groupUniqArrayIf(response_model, is_call = 1 AND response_model != '') AS t_resp_models, \
+         groupUniqArrayIf(provider, is_call = 1 AND provider != '') AS t_providers \
+         FROM ({inner}) GROUP BY trace_id{having}"
+    )
+}
+
+/// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
+/// project with a span whose `search_text` holds `' ' + word` for every query word. Empty when
+/// the query has no text or no words. `GLOBAL IN`, so that through `Distributed` tables the
+/// matching ids are found once and sent to every shard.
+fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
+    let words = text.map(search_words).unwrap_or_default();
+    if words.is_empty() {
+        return String::new();
+    }
+    let matches: Vec<String> = words
+        .iter()
+        .map(|w| format!("position(search_text, {}) > 0", lit(&format!(" {w}"))))
+        .collect();
+    format!(
+        " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans FINAL \
+         WHERE project = {} AND {KEY_COLUMNS_USED} AND {})",
+        lit(project),
+        matches.join(" AND ")
+    )
+}
+
+/// The rollup column a trace search sorts by.
+fn sort_column(sort: TraceSort) -> &'static str {
+    match sort {
+        TraceSort::Time => "t_start",
+        TraceSort::Cost => "t_cost",
+        TraceSort::Duration => "t_duration",
+    }
+}
+
+/// A trace search's filters and cursor as conditions on the rollup's columns.
+fn list_conditions(q: &TraceQuery) -> Vec<String> {
     let mut having: Vec<String> = Vec::new();
     if let Some(s) = &q.service {
         having.push(format!("has(t_services, {})", lit(s)));
@@ -141,12 +208,7 @@ pub(crate) async fn list_traces(
     if let Some(s) = &q.session_id {
         having.push(format!("t_session = {}", lit(s)));
     }
-    if let Some(t) = q.since_unix_nano {
-        having.push(format!("t_start >= {t}"));
-    }
-    if let Some(t) = q.until_unix_nano {
-        having.push(format!("t_start < {t}"));
-    }
+    having.extend(time_conditions(q.since_unix_nano, q.until_unix_nano));
     if let Some(d) = q.min_duration_nanos {
         having.push(format!("toInt64(t_end) - toInt64(t_start) >= {d}"));
     }
@@ -156,11 +218,8 @@ pub(crate) async fn list_traces(
     if q.errors_only {
         having.push("error_count > 0".into());
     }
-    let key = match q.sort {
-        TraceSort::Time => "t_start",
-        TraceSort::Cost => "t_cost",
-    };
     if let Some(c) = &q.cursor {
+        let key = sort_column(q.sort);
         let k = match q.sort {
             // Start times are unsigned; a negative cursor key is before every trace.
             TraceSort::Time if c.sort_key < 0 => "0".to_string(),
@@ -169,38 +228,33 @@ pub(crate) async fn list_traces(
         let t = lit(&c.trace_id.to_hex());
         having.push(format!("({key} < {k} OR ({key} = {k} AND trace_id < {t}))"));
     }
-    let having = if having.is_empty() {
-        String::new()
-    } else {
-        format!(" HAVING {}", having.join(" AND "))
-    };
-    let inner = counted_spans(db, &q.project, ROLLUP_COLUMNS, "");
+    having
+}
+
+/// Conditions on the trace start (`t_start`) for a time range.
+fn time_conditions(since: Option<u64>, until: Option<u64>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(t) = since {
+        out.push(format!("t_start >= {t}"));
+    }
+    if let Some(t) = until {
+        out.push(format!("t_start < {t}"));
+    }
+    out
+}
+
+/// Trace summaries, in the query's order (newest, costliest or longest first).
+pub(crate) async fn list_traces(
+    ch: &Client,
+    db: &str,
+    q: &TraceQuery,
+) -> Result<TracePage, StoreError> {
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    let filter = text_filter(db, &q.project, q.text.as_deref());
+    let rollups = trace_rollups(db, &q.project, &filter, &list_conditions(q));
+    let key = sort_column(q.sort);
     let sql = format!(
-        "SELECT trace_id, \
-         argMin(name, root_key) AS root_name, \
-         toUInt8(min(not_root) = 0) AS has_root, \
-         argMin(service, root_key) AS root_service, \
-         min(start_ns) AS t_start, \
-         max(end_ns) AS t_end, \
-         count() AS span_count, \
-         toUInt64(sum(counted)) AS llm_call_count, \
-         sum(counted * counts_usage * input_tokens) AS t_input, \
-         sum(counted * counts_usage * output_tokens) AS t_output, \
-         sum(counted * counts_usage * cache_read_tokens) AS t_cache_read, \
-         sum(counted * counts_usage * cache_write_tokens) AS t_cache_write, \
-         sum(counted * counts_usage * reasoning_tokens) AS t_reasoning, \
-         toUInt64(countIf(status = 2)) AS error_count, \
-         toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) AS t_cost, \
-         toUInt64(sum(counted * {UNPRICED})) AS t_unpriced, \
-         toUInt64(sum(counted * toUInt8(isNotNull(cost_reported)))) AS t_reported, \
-         argMinIf(user_id, root_key, user_id != '') AS t_user, \
-         argMinIf(session_id, root_key, session_id != '') AS t_session, \
-         groupUniqArray(service) AS t_services, \
-         groupUniqArrayIf(request_model, is_call = 1 AND request_model != '') AS t_req_models, \
-         groupUniqArrayIf(response_model, is_call = 1 AND response_model != '') AS t_resp_models, \
-         groupUniqArrayIf(provider, is_call = 1 AND provider != '') AS t_providers \
-         FROM ({inner}) GROUP BY trace_id{having} \
-         ORDER BY {key} DESC, trace_id DESC LIMIT {}",
+        "{rollups} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
         limit + 1
     );
     let rows: Vec<SummaryRow> = ch.select(&sql).await?;
@@ -214,7 +268,7 @@ pub(crate) async fn list_traces(
         traces.last().map(|t| TraceCursor {
             sort_key: match q.sort {
                 TraceSort::Time => i64::try_from(t.start_unix_nano).unwrap_or(i64::MAX),
-                TraceSort::Cost => t.cost_pico,
+                other => other.key_of(t),
             },
             trace_id: t.trace_id,
         })
@@ -225,6 +279,78 @@ pub(crate) async fn list_traces(
         traces,
         next_cursor,
     })
+}
+
+/// One group of [`trace_groups`]' answer.
+#[derive(Deserialize)]
+struct GroupRow {
+    g_key: String,
+    g_user: String,
+    g_traces: u64,
+    g_first: u64,
+    g_last: u64,
+    g_end: u64,
+    g_spans: u64,
+    g_calls: u64,
+    g_input: u64,
+    g_output: u64,
+    g_cache_read: u64,
+    g_errors: u64,
+    g_cost: i64,
+    g_unpriced: u64,
+}
+
+impl GroupRow {
+    fn into_group(self, by: TraceGroupBy) -> TraceGroup {
+        TraceGroup {
+            key: self.g_key,
+            user_id: match by {
+                TraceGroupBy::Session => (!self.g_user.is_empty()).then_some(self.g_user),
+                TraceGroupBy::User => None,
+            },
+            trace_count: self.g_traces,
+            first_start_unix_nano: self.g_first,
+            last_start_unix_nano: self.g_last,
+            last_end_unix_nano: self.g_end,
+            span_count: self.g_spans,
+            llm_call_count: self.g_calls,
+            input_tokens: self.g_input,
+            output_tokens: self.g_output,
+            cache_read_tokens: self.g_cache_read,
+            error_count: self.g_errors,
+            cost_pico: self.g_cost,
+            unpriced_span_count: self.g_unpriced,
+        }
+    }
+}
+
+/// Traces grouped by session or user (the trace rollup's), most recently active first.
+pub(crate) async fn trace_groups(
+    ch: &Client,
+    db: &str,
+    q: &TraceGroupQuery,
+) -> Result<Vec<TraceGroup>, StoreError> {
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    let column = match q.by {
+        TraceGroupBy::Session => "t_session",
+        TraceGroupBy::User => "t_user",
+    };
+    let mut having = time_conditions(q.since_unix_nano, q.until_unix_nano);
+    having.push(format!("{column} != ''"));
+    let rollups = trace_rollups(db, &q.project, "", &having);
+    let sql = format!(
+        "SELECT {column} AS g_key, max(t_user) AS g_user, toUInt64(count()) AS g_traces, \
+         min(t_start) AS g_first, max(t_start) AS g_last, max(t_end) AS g_end, \
+         toUInt64(sum(span_count)) AS g_spans, toUInt64(sum(llm_call_count)) AS g_calls, \
+         toUInt64(sum(t_input)) AS g_input, toUInt64(sum(t_output)) AS g_output, \
+         toUInt64(sum(t_cache_read)) AS g_cache_read, toUInt64(sum(error_count)) AS g_errors, \
+         toInt64(sum(t_cost)) AS g_cost, toUInt64(sum(t_unpriced)) AS g_unpriced \
+         FROM ({rollups}) GROUP BY {column} \
+         ORDER BY g_last DESC, g_key DESC LIMIT {}, {limit}",
+        q.offset
+    );
+    let rows: Vec<GroupRow> = ch.select(&sql).await?;
+    Ok(rows.into_iter().map(|r| r.into_group(q.by)).collect())
 }
 
 #[derive(Deserialize)]
@@ -300,6 +426,7 @@ pub(crate) async fn get_trace(
 
 #[derive(Deserialize)]
 struct StatsRow {
+    b: u64,
     k: String,
     calls: u64,
     errors: u64,
@@ -313,7 +440,52 @@ struct StatsRow {
     durations: Vec<i64>,
 }
 
-/// Statistics of counted model calls per group.
+impl StatsRow {
+    /// The group, with its bucket when the query has buckets.
+    fn into_group(self, bucketed: bool) -> StatsGroup {
+        let mut ms: Vec<f64> = self.durations.iter().map(|d| *d as f64 / 1e6).collect();
+        ms.sort_by(f64::total_cmp);
+        StatsGroup {
+            bucket_start_unix_nano: bucketed.then_some(self.b),
+            key: (!self.k.is_empty()).then_some(self.k),
+            calls: self.calls,
+            errors: self.errors,
+            input_tokens: self.t_input,
+            output_tokens: self.t_output,
+            cache_read_tokens: self.t_cache_read,
+            cache_write_tokens: self.t_cache_write,
+            reasoning_tokens: self.t_reasoning,
+            cost_pico: self.t_cost,
+            unpriced_calls: self.t_unpriced,
+            p50_ms: percentile(&ms, 0.50),
+            p95_ms: percentile(&ms, 0.95),
+            p99_ms: percentile(&ms, 0.99),
+        }
+    }
+}
+
+/// A stats query's conditions on the call spans (a SQL fragment starting with ` AND`).
+fn stats_filter(q: &StatsQuery) -> String {
+    let mut filter = String::from(" AND is_call = 1");
+    if let Some(t) = q.since_unix_nano {
+        filter.push_str(&format!(" AND start_ns >= {t}"));
+    }
+    if let Some(t) = q.until_unix_nano {
+        filter.push_str(&format!(" AND start_ns < {t}"));
+    }
+    for (column, value) in [
+        ("service", &q.service),
+        ("model", &q.model),
+        ("provider", &q.provider),
+    ] {
+        if let Some(v) = value {
+            filter.push_str(&format!(" AND {column} = {}", lit(v)));
+        }
+    }
+    filter
+}
+
+/// Statistics of counted model calls per group (and time bucket, when asked).
 pub(crate) async fn stats(
     ch: &Client,
     db: &str,
@@ -325,21 +497,19 @@ pub(crate) async fn stats(
         GroupBy::Service => "service",
         GroupBy::Operation => "operation",
     };
-    let mut filter = String::from(" AND is_call = 1");
-    if let Some(t) = q.since_unix_nano {
-        filter.push_str(&format!(" AND start_ns >= {t}"));
-    }
-    if let Some(t) = q.until_unix_nano {
-        filter.push_str(&format!(" AND start_ns < {t}"));
-    }
+    let width = q.bucket_nanos.filter(|w| *w > 0);
+    let bucket = match width {
+        Some(w) => format!("toUInt64(intDiv(start_ns, toUInt64({w})) * toUInt64({w}))"),
+        None => "toUInt64(0)".to_string(),
+    };
     let columns = format!(
         "trace_id, span_id, is_call, status, start_ns, end_ns, counts_usage, input_tokens, \
          output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_computed, \
          cost_reported, unpriced, {column}"
     );
-    let inner = counted_spans(db, &q.project, &columns, &filter);
+    let inner = counted_spans(db, &q.project, &columns, &stats_filter(q));
     let sql = format!(
-        "SELECT toString({column}) AS k, count() AS calls, \
+        "SELECT {bucket} AS b, toString({column}) AS k, count() AS calls, \
          toUInt64(countIf(status = 2)) AS errors, \
          sum(counts_usage * input_tokens) AS t_input, \
          sum(counts_usage * output_tokens) AS t_output, \
@@ -349,30 +519,12 @@ pub(crate) async fn stats(
          toInt64(sum({EFFECTIVE_COST})) AS t_cost, \
          toUInt64(sum({UNPRICED})) AS t_unpriced, \
          groupArray(toInt64(end_ns) - toInt64(start_ns)) AS durations \
-         FROM ({inner}) WHERE counted = 1 GROUP BY k ORDER BY k"
+         FROM ({inner}) WHERE counted = 1 GROUP BY b, k ORDER BY b, k"
     );
     let rows: Vec<StatsRow> = ch.select(&sql).await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let mut ms: Vec<f64> = r.durations.iter().map(|d| *d as f64 / 1e6).collect();
-            ms.sort_by(f64::total_cmp);
-            StatsGroup {
-                key: (!r.k.is_empty()).then_some(r.k),
-                calls: r.calls,
-                errors: r.errors,
-                input_tokens: r.t_input,
-                output_tokens: r.t_output,
-                cache_read_tokens: r.t_cache_read,
-                cache_write_tokens: r.t_cache_write,
-                reasoning_tokens: r.t_reasoning,
-                cost_pico: r.t_cost,
-                unpriced_calls: r.t_unpriced,
-                p50_ms: percentile(&ms, 0.50),
-                p95_ms: percentile(&ms, 0.95),
-                p99_ms: percentile(&ms, 0.99),
-            }
-        })
+        .map(|r| r.into_group(width.is_some()))
         .collect())
 }
 

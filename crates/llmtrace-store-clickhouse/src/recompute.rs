@@ -4,7 +4,7 @@
 //! time.
 
 use crate::client::{lit, Client};
-use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::rows::{search_column, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::Versions;
 use llmtrace_model::{Money, Span, SpanCost};
 use llmtrace_store::{RecomputeReport, RecomputeRequest, StoreError, UnpricedModel};
@@ -81,6 +81,8 @@ pub(crate) async fn batch(
         }
         report.spans_changed += 1;
         row.set_cost(&new);
+        // Not read back with the row: the rewritten copy gets it from the span again.
+        row.search_text = search_column(&span);
         row.version = versions.next().max(row.version.saturating_add(1));
         changed_rows.push(row);
     }

@@ -4,6 +4,7 @@ use llmtrace_model::{
     Attributes, GenAi, Money, Span, SpanCost, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
     TraceId, Usage,
 };
+use llmtrace_store::search::span_search_text;
 use llmtrace_store::{TraceRollup, TraceSummary, UsageTotals};
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,10 @@ pub(crate) struct SpanRow {
     /// JSON of the resource attributes; empty when read with [`LITE_COLUMNS`].
     #[serde(default)]
     pub(crate) resource: String,
+    /// The span's searchable text (see [`search_column`]); never read back (empty when read),
+    /// so a row written again must get it from its span.
+    #[serde(default)]
+    pub(crate) search_text: String,
 }
 
 /// The part of a span kept in the `detail` column.
@@ -103,6 +108,18 @@ struct SpanDetailRef<'a> {
     scope_version: &'a str,
     events: &'a [SpanEvent],
     links: &'a [SpanLink],
+}
+
+/// The `search_text` column of a span: its normalized searchable text
+/// ([`span_search_text`]) with a space in front, so that `position(search_text, ' ' || word)`
+/// finds a word start anywhere, the first word included; empty when the span has no text.
+pub(crate) fn search_column(span: &Span) -> String {
+    let text = span_search_text(span);
+    if text.is_empty() {
+        text
+    } else {
+        format!(" {text}")
+    }
 }
 
 /// The key that names a trace, as a string that sorts like [`llmtrace_store::RootKey`]:
@@ -197,6 +214,7 @@ impl SpanRow {
             version,
             detail,
             resource,
+            search_text: search_column(span),
         })
     }
 

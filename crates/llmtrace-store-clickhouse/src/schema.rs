@@ -16,6 +16,9 @@
 //!   the resource attributes a JSON `resource` column, both compressed with `CODEC(ZSTD(1))` on
 //!   servers that have column codecs (19.x and later; 18.16 has none and compresses every
 //!   column with its server-wide method, LZ4 by default).
+//! - `search_text` (version 3) holds the span's normalized searchable text with a space in
+//!   front, compressed like `detail`; full-text search is a `position` scan over that column
+//!   alone (no skip index: 18.16 has none, and word prefixes defeat token bloom filters).
 //! - Money is `Int64` pico-dollars (`Nullable` where "unknown" differs from zero).
 //! - Ids are lowercase hex `String`s: they travel through JSON unchanged and sort like the bytes.
 //! - Per-trace rollups are not stored: they are computed at query time from `spans` (see
@@ -26,7 +29,7 @@
 //! - `scores` replace by `(project, score_id)`; `logs` are keyed by a hash of their content so a
 //!   retried batch leaves one copy.
 
-use crate::client::Client;
+use crate::client::{lit, Client};
 use llmtrace_store::StoreError;
 use serde::Deserialize;
 
@@ -84,7 +87,10 @@ impl ServerFeatures {
 /// `{durable}` are replaced by the database, the text codec clause, the low-cardinality string
 /// type and the fsync table settings; `{local}` by `_local` in a cluster (a node's own tables),
 /// else nothing.
-/// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once.
+/// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once. An
+/// `ALTER TABLE {db}.<table> ADD COLUMN <column> ...` statement runs only where the column is
+/// missing (18.16 has no `ADD COLUMN IF NOT EXISTS`); in a cluster it runs on `<table>_local`,
+/// then on the `Distributed` `<table>`.
 const MIGRATIONS: &[&[&str]] = &[
     // 1: initial schema.
     &[
@@ -161,6 +167,10 @@ ORDER BY (project, response_id, trace_id){durable}"#,
         r#"INSERT INTO {db}.responses{local} (project, response_id, trace_id)
 SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 AND response_id != ''"#,
     ],
+    // 3: the normalized searchable text of each span (`llmtrace_store::search`), with a space in
+    // front when not empty, for full-text search with `position`. Spans stored before get ''
+    // (not searchable).
+    &[r#"ALTER TABLE {db}.spans ADD COLUMN search_text String{zstd}"#],
 ];
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
@@ -200,6 +210,18 @@ pub(crate) async fn migrate(
     features: ServerFeatures,
     cluster: Option<&str>,
 ) -> Result<(), StoreError> {
+    migrate_up_to(ch, db, features, cluster, SCHEMA_VERSION).await
+}
+
+/// [`migrate`], applying the migrations up to version `target` only (tests make older schemas
+/// with it).
+async fn migrate_up_to(
+    ch: &Client,
+    db: &str,
+    features: ServerFeatures,
+    cluster: Option<&str>,
+    target: u32,
+) -> Result<(), StoreError> {
     ch.execute(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
         .await?;
     ch.execute(&format!(
@@ -220,7 +242,12 @@ pub(crate) async fn migrate(
              supports ({SCHEMA_VERSION}); upgrade llmtrace"
         )));
     }
-    for (i, statements) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    let pending = MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(current as usize);
+    for (i, statements) in pending {
         let version = i + 1;
         for sql in *statements {
             let sql = sql
@@ -229,31 +256,12 @@ pub(crate) async fn migrate(
                 .replace("{lc}", features.lc_string())
                 .replace("{durable}", features.durable_settings())
                 .replace("{local}", if cluster.is_some() { "_local" } else { "" });
-            let mut run = vec![sql.clone()];
-            if let (Some(c), Some(name)) = (cluster, created_table(&sql, db)) {
-                let key = SHARD_KEYS
-                    .iter()
-                    .find(|(t, _)| *t == name)
-                    .map(|(_, k)| *k)
-                    .ok_or_else(|| {
-                        StoreError::Permanent(format!("no shard key for table {name}"))
-                    })?;
-                run = vec![
-                    sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1),
-                    format!(
-                        "CREATE TABLE IF NOT EXISTS {db}.{name} AS {db}.{name}_local \
-                         ENGINE = Distributed({c}, {db}, {name}_local, {key})"
-                    ),
-                ];
-            }
-            for sql in run {
-                ch.execute(&sql).await.map_err(|e| match e {
-                    StoreError::Permanent(m) => {
-                        StoreError::Permanent(format!("migration {version}: {m}"))
-                    }
-                    other => other,
-                })?;
-            }
+            apply(ch, db, &sql, cluster).await.map_err(|e| match e {
+                StoreError::Permanent(m) => {
+                    StoreError::Permanent(format!("migration {version}: {m}"))
+                }
+                other => other,
+            })?;
         }
         ch.execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"
@@ -262,6 +270,88 @@ pub(crate) async fn migrate(
         tracing::info!(database = db, version, "clickhouse migration applied");
     }
     Ok(())
+}
+
+/// Applies one migration statement (placeholders already replaced), expanded for a cluster.
+async fn apply(ch: &Client, db: &str, sql: &str, cluster: Option<&str>) -> Result<(), StoreError> {
+    if let Some((table, column)) = added_column(sql, db) {
+        if cluster.is_some() {
+            let local = sql.replacen(
+                &format!("{db}.{table} "),
+                &format!("{db}.{table}_local "),
+                1,
+            );
+            add_column_once(ch, db, &format!("{table}_local"), column, &local).await?;
+        }
+        return add_column_once(ch, db, table, column, sql).await;
+    }
+    let (Some(c), Some(name)) = (cluster, created_table(sql, db)) else {
+        return ch.execute(sql).await;
+    };
+    let key = SHARD_KEYS
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map(|(_, k)| *k)
+        .ok_or_else(|| StoreError::Permanent(format!("no shard key for table {name}")))?;
+    ch.execute(&sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1))
+        .await?;
+    ch.execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {db}.{name} AS {db}.{name}_local \
+         ENGINE = Distributed({c}, {db}, {name}_local, {key})"
+    ))
+    .await
+}
+
+/// The table and column an `ALTER TABLE {db}.<table> ADD COLUMN <column> ...` statement adds.
+fn added_column<'a>(sql: &'a str, db: &str) -> Option<(&'a str, &'a str)> {
+    let rest = sql.strip_prefix(&format!("ALTER TABLE {db}."))?;
+    let (table, rest) = rest.split_once(' ')?;
+    let column = rest
+        .strip_prefix("ADD COLUMN ")?
+        .split_whitespace()
+        .next()?;
+    Some((table, column))
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: u64,
+}
+
+/// Whether `db.table` has the column.
+async fn has_column(ch: &Client, db: &str, table: &str, column: &str) -> Result<bool, StoreError> {
+    let rows = ch
+        .select::<Count>(&format!(
+            "SELECT toUInt64(count()) AS n FROM system.columns \
+             WHERE database = {} AND table = {} AND name = {}",
+            lit(db),
+            lit(table),
+            lit(column)
+        ))
+        .await?;
+    Ok(rows.first().is_some_and(|r| r.n > 0))
+}
+
+/// Runs `sql` (adding `column` to `table`) unless the table has the column already; a failure
+/// because another node's migration added it meanwhile is no failure.
+async fn add_column_once(
+    ch: &Client,
+    db: &str,
+    table: &str,
+    column: &str,
+    sql: &str,
+) -> Result<(), StoreError> {
+    if has_column(ch, db, table, column).await? {
+        return Ok(());
+    }
+    match ch.execute(sql).await {
+        Ok(()) => Ok(()),
+        Err(e) if has_column(ch, db, table, column).await? => {
+            tracing::debug!(table, column, error = %e, "column added concurrently");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +370,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn added_columns_are_found() {
+        let sql = MIGRATIONS[2][0]
+            .replace("{db}", "llm")
+            .replace("{zstd}", "");
+        assert_eq!(added_column(&sql, "llm"), Some(("spans", "search_text")));
+        assert_eq!(
+            added_column(&MIGRATIONS[0][0].replace("{db}", "llm"), "llm"),
+            None
+        );
+    }
+
+    /// A database of schema 2 holding a span gets the search column on connect: the old span
+    /// is listed but not searchable, a new one is found, and applying the step again (a
+    /// migration interrupted before it was recorded) changes nothing.
+    #[cfg(feature = "testserver")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upgrade_from_schema_2_adds_search_text() {
+        use crate::ClickHouseStore;
+        use llmtrace_model::Message;
+        use llmtrace_store::testsuite::{llm, tid};
+        use llmtrace_store::{SpanWriter, TraceQuery, TraceReader, WriteBatch};
+        let Some(server) = crate::testserver::start_server() else {
+            return;
+        };
+        let base = server.base_url();
+        let ch = Client::new(
+            format!("{base}/"),
+            None,
+            None,
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let version = crate::testserver::http_query(server.http_port, "SELECT version()");
+        let features = ServerFeatures::from_version(&version);
+        migrate_up_to(&ch, "up2", features, None, 2).await.unwrap();
+        let asking = |t: u64| {
+            let mut s = llm(t, 1, None, "gpt-4o", 10, 2, t, 5);
+            s.gen_ai.input_messages = vec![Message::text("user", "What's the weather?")];
+            s
+        };
+        let mut old =
+            serde_json::to_value(crate::rows::SpanRow::from_span(&asking(1), 1).unwrap()).unwrap();
+        old.as_object_mut().unwrap().remove("search_text");
+        ch.insert("up2.spans", &[old]).await.unwrap();
+
+        let store = ClickHouseStore::connect(&format!("{base}/up2"))
+            .await
+            .unwrap();
+        let query = |text: Option<&str>| TraceQuery {
+            project: "default".into(),
+            text: text.map(Into::into),
+            limit: 10,
+            ..Default::default()
+        };
+        let ids = |text: Option<&'static str>| {
+            let store = store.clone();
+            async move {
+                let page = store.list_traces(&query(text)).await.unwrap();
+                page.traces.iter().map(|t| t.trace_id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(ids(None).await, vec![tid(1)]);
+        assert!(ids(Some("weather")).await.is_empty());
+        store
+            .write(std::sync::Arc::new(WriteBatch {
+                spans: vec![asking(2)],
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(Some("weather")).await, vec![tid(2)]);
+
+        let step = MIGRATIONS[2][0]
+            .replace("{db}", "up2")
+            .replace("{zstd}", features.text_codec());
+        apply(&ch, "up2", &step, None).await.unwrap();
+        let current = ch
+            .select::<Version>("SELECT toUInt32(max(version)) AS v FROM up2.schema_migrations")
+            .await
+            .unwrap();
+        assert_eq!(current.first().map(|r| r.v), Some(SCHEMA_VERSION));
+        assert_eq!(ids(Some("weather")).await, vec![tid(2)]);
     }
 
     #[test]

@@ -166,6 +166,7 @@ async fn two_nodes_racing(base: &str) {
                 group_by: GroupBy::Model,
                 since_unix_nano: None,
                 until_unix_nano: None,
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -14,6 +14,7 @@ mod recompute;
 mod resources;
 mod rows;
 mod schema;
+mod search_index;
 mod traces;
 mod writer;
 
@@ -21,8 +22,8 @@ use async_trait::async_trait;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
     CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
-    StoreError, StoreHealth, TraceDetail, TracePage, TraceQuery, TraceReader, UnpricedModel,
-    WriteBatch, WriteOutcome,
+    StoreError, StoreHealth, TraceDetail, TraceGroup, TraceGroupQuery, TracePage, TraceQuery,
+    TraceReader, UnpricedModel, WriteBatch, WriteOutcome,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -77,7 +78,10 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).map_err(classify)?;
         configure(&conn).map_err(classify)?;
-        schema::migrate(&mut conn).map_err(StoreError::Permanent)?;
+        let before = schema::migrate(&mut conn).map_err(StoreError::Permanent)?;
+        if before > 0 && before < schema::SEARCH_MIGRATION {
+            search_index::backfill(&mut conn).map_err(StoreError::Permanent)?;
+        }
         let writer = writer::Writer::new(conn).map_err(classify)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -204,6 +208,12 @@ impl TraceReader for SqliteStore {
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         let q = query.clone();
         self.read(move |c| reader::stats(c, &q).map_err(classify))
+            .await
+    }
+
+    async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {
+        let q = query.clone();
+        self.read(move |c| reader::trace_groups(c, &q).map_err(classify))
             .await
     }
 }

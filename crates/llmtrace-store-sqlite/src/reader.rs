@@ -6,7 +6,7 @@ use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::{Money, SpanCost, TraceId};
 use llmtrace_store::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap};
@@ -75,9 +75,23 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
     if q.errors_only {
         sql.push_str(" AND error_count > 0");
     }
+    let words = q
+        .text
+        .as_deref()
+        .map(llmtrace_store::search::search_words)
+        .unwrap_or_default();
+    if let Some(expr) = crate::search_index::match_expression(&words) {
+        push(
+            &mut sql,
+            " AND id IN (SELECT trace_ref FROM spans WHERE id IN \
+             (SELECT rowid FROM span_text WHERE span_text MATCH ?))",
+            Value::Text(expr),
+        );
+    }
     let key = match q.sort {
         TraceSort::Time => "start_ns",
         TraceSort::Cost => "cost_pico",
+        TraceSort::Duration => "(end_ns - start_ns)",
     };
     if let Some(c) = &q.cursor {
         sql.push_str(&format!(" AND ({key} < ? OR ({key} = ? AND trace_id < ?))"));
@@ -96,10 +110,7 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
     let next_cursor = if traces.len() > limit {
         traces.truncate(limit);
         traces.last().map(|t| TraceCursor {
-            sort_key: match q.sort {
-                TraceSort::Time => t.start_unix_nano as i64,
-                TraceSort::Cost => t.cost_pico,
-            },
+            sort_key: q.sort.key_of(t),
             trace_id: t.trace_id,
         })
     } else {
@@ -297,22 +308,39 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
         GroupBy::Service => "service",
         GroupBy::Operation => "operation",
     };
-    let sql = format!(
+    let mut sql = format!(
         "SELECT {column}, status, end_ns - start_ns, counts_usage, input_tokens, output_tokens, \
          cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-         coalesce(reported_pico, cost_pico), unpriced FROM spans \
+         coalesce(reported_pico, cost_pico), unpriced, start_ns FROM spans \
          WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 AND start_ns < ?3 AND counted = 1"
     );
     let since = q.since_unix_nano.unwrap_or(0) as i64;
     let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
+    let mut args: Vec<Value> = vec![
+        Value::Integer(pid),
+        Value::Integer(since),
+        Value::Integer(until),
+    ];
+    for (column, value) in [
+        ("service", &q.service),
+        ("model", &q.model),
+        ("provider", &q.provider),
+    ] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {column} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    }
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![pid, since, until])?;
-    let mut groups: BTreeMap<Option<String>, Acc> = BTreeMap::new();
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    let mut groups: BTreeMap<(Option<u64>, Option<String>), Acc> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let key: Option<String> = r.get(0)?;
-        let acc = groups.entry(key.clone()).or_default();
+        let bucket = q.bucket_of(r.get::<_, i64>(11)?.max(0) as u64);
+        let acc = groups.entry((bucket, key.clone())).or_default();
         let g = &mut acc.group;
         g.key = key;
+        g.bucket_start_unix_nano = bucket;
         g.calls += 1;
         if r.get::<_, i64>(1)? == 2 {
             g.errors += 1;
@@ -344,4 +372,50 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
             acc.group
         })
         .collect())
+}
+
+/// Traces grouped by session or user, most recently active first.
+pub(crate) fn trace_groups(
+    conn: &Connection,
+    q: &TraceGroupQuery,
+) -> rusqlite::Result<Vec<TraceGroup>> {
+    let Some(pid) = project_id(conn, &q.project)? else {
+        return Ok(Vec::new());
+    };
+    let (column, user) = match q.by {
+        TraceGroupBy::Session => ("session_id", "max(user_id)"),
+        TraceGroupBy::User => ("user_id", "NULL"),
+    };
+    let sql = format!(
+        "SELECT {column}, {user}, count(*), min(start_ns), max(start_ns), max(end_ns), \
+         sum(span_count), sum(llm_call_count), sum(input_tokens), sum(output_tokens), \
+         sum(cache_read_tokens), sum(error_count), sum(cost_pico), sum(unpriced_span_count) \
+         FROM traces WHERE project_id = ?1 AND {column} IS NOT NULL \
+         AND start_ns >= ?2 AND start_ns < ?3 \
+         GROUP BY {column} ORDER BY max(start_ns) DESC, {column} DESC LIMIT ?4 OFFSET ?5"
+    );
+    let since = q.since_unix_nano.unwrap_or(0) as i64;
+    let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE) as i64;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![pid, since, until, limit, q.offset as i64], |r| {
+        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        Ok(TraceGroup {
+            key: r.get(0)?,
+            user_id: r.get(1)?,
+            trace_count: n(2)?,
+            first_start_unix_nano: n(3)?,
+            last_start_unix_nano: n(4)?,
+            last_end_unix_nano: n(5)?,
+            span_count: n(6)?,
+            llm_call_count: n(7)?,
+            input_tokens: n(8)?,
+            output_tokens: n(9)?,
+            cache_read_tokens: n(10)?,
+            error_count: n(11)?,
+            cost_pico: r.get(12)?,
+            unpriced_span_count: n(13)?,
+        })
+    })?;
+    rows.collect()
 }

@@ -25,6 +25,13 @@ pub(crate) struct SpanDetail {
     links: Vec<SpanLink>,
 }
 
+impl SpanDetail {
+    /// The span's searchable text (see `llmtrace_store::search`).
+    pub(crate) fn search_text(&self) -> String {
+        llmtrace_store::search::gen_ai_search_text(&self.gen_ai)
+    }
+}
+
 /// Appends the JSON of a span's detail to `out` (one element of a trace's blob array).
 pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), String> {
     #[derive(Serialize)]

@@ -164,14 +164,30 @@ CREATE INDEX spans_incomplete ON spans (trace_ref) WHERE incomplete = 1;
     r#"
 ALTER TABLE call_responses ADD COLUMN provider_sdk INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 8: full-text search over prompts and completions (one row per span with content, rowid =
+    // spans.id, text normalized by `llmtrace_store::search`; contentless: the text itself is
+    // in the span blobs already), the duration sort, and sessions and users.
+    r#"
+CREATE VIRTUAL TABLE span_text USING fts5(
+    text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+);
+CREATE INDEX traces_duration ON traces (project_id, (end_ns - start_ns), trace_id);
+CREATE INDEX traces_session ON traces (project_id, session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX traces_user ON traces (project_id, user_id) WHERE user_id IS NOT NULL;
+"#,
 ];
+
+/// The migration that created `span_text`: files migrated past it from below get their stored
+/// spans indexed by [`crate::search_index::backfill`].
+pub(crate) const SEARCH_MIGRATION: usize = 8;
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// Applies the migrations the file lacks, each in its own transaction. A file written by a newer
-/// llmtrace (higher version) is refused instead of being misread.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
+/// Applies the migrations the file lacks, each in its own transaction, and returns the version
+/// the file had before. A file written by a newer llmtrace (higher version) is refused instead
+/// of being misread.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<usize, String> {
     let current: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map_err(|e| e.to_string())? as usize;
@@ -188,5 +204,5 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(current)
 }

@@ -558,6 +558,7 @@ fn insert_span(
         ctx.price_ref,
         span.incomplete,
     ];
+    let was_stored = replaced.is_some();
     if let Some(old) = replaced {
         tx.prepare_cached(
             "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
@@ -592,6 +593,13 @@ fn insert_span(
             return Ok(SpanFate::Duplicate);
         }
     }
+    crate::search_index::index_span(
+        tx,
+        trace_ref,
+        span.span_id.key_i64(),
+        was_stored,
+        &llmtrace_store::search::span_search_text(span),
+    )?;
     if let Some((_, json, count)) = trace.blob.as_mut() {
         if *count > 0 {
             json.push(b',');

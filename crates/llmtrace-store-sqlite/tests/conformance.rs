@@ -38,3 +38,51 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
     assert_eq!(d.spans.len(), 4);
     assert!(s.size_bytes() > 0);
 }
+
+/// A file written before the search index existed (schema 7) gets its stored spans indexed when
+/// a newer llmtrace opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_index_is_backfilled_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SqliteStore::open_dir(dir.path()).unwrap();
+        s.write(std::sync::Arc::new(WriteBatch {
+            spans: testsuite::rag_trace(1),
+            logs: vec![],
+            scores: vec![],
+        }))
+        .await
+        .unwrap();
+    }
+    {
+        // Back to schema 7: what migration 8 adds is gone.
+        let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
+            .unwrap();
+        c.execute_batch(
+            "DROP TABLE span_text; DROP INDEX traces_duration; DROP INDEX traces_session; \
+             DROP INDEX traces_user; PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    let found = |text: &str| {
+        let s = s.clone();
+        let text = text.to_string();
+        async move {
+            s.list_traces(&llmtrace_store::TraceQuery {
+                project: "default".into(),
+                text: Some(text),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .traces
+            .len()
+        }
+    };
+    assert_eq!(found("contract").await, 1);
+    assert_eq!(found("合同").await, 1);
+    assert_eq!(found("clauses").await, 1);
+    assert_eq!(found("absent").await, 0);
+}

@@ -9,14 +9,15 @@ mod error;
 mod merge;
 mod query;
 mod rollup;
+pub mod search;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
 pub use error::StoreError;
 pub use merge::{merge_incomplete, INCOMPLETE_MARKERS};
 pub use query::{
-    percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TracePage,
-    TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
+    percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TraceGroup,
+    TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
 };
 pub use rollup::{
     is_provider_sdk_span, ResponseClaimKey, RootKey, TraceRollup, UsageTotals, PROVIDER_SDK_SCOPES,
@@ -129,6 +130,9 @@ pub trait TraceReader: Send + Sync {
     /// Per-group statistics of model calls (llm and embedding spans that count, see
     /// [`TraceRollup`]) started in the query's time range.
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError>;
+
+    /// Traces grouped by session or user, with their totals (see [`TraceGroupQuery`]).
+    async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError>;
 }
 
 /// Figures about a store (see [`TraceReader::health`]).

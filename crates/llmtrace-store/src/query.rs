@@ -13,10 +13,42 @@ pub enum TraceSort {
     Time,
     /// Costliest first.
     Cost,
+    /// Longest first (latest span end minus earliest span start).
+    Duration,
 }
 
-/// Position after the last trace of a page: its sort key (start time or cost, by the query's
-/// sort) and its trace id.
+impl TraceSort {
+    /// Parses the API name (`time`, `cost`, `duration`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "time" => Some(TraceSort::Time),
+            "cost" => Some(TraceSort::Cost),
+            "duration" => Some(TraceSort::Duration),
+            _ => None,
+        }
+    }
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceSort::Time => "time",
+            TraceSort::Cost => "cost",
+            TraceSort::Duration => "duration",
+        }
+    }
+
+    /// The sort key of a trace under this order (what a cursor holds).
+    pub fn key_of(self, t: &TraceSummary) -> i64 {
+        match self {
+            TraceSort::Time => t.start_unix_nano as i64,
+            TraceSort::Cost => t.cost_pico,
+            TraceSort::Duration => t.end_unix_nano.saturating_sub(t.start_unix_nano) as i64,
+        }
+    }
+}
+
+/// Position after the last trace of a page: its sort key (start time, cost or duration, by the
+/// query's sort, see [`TraceSort::key_of`]) and its trace id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceCursor {
     /// Sort key of the last trace returned.
@@ -66,6 +98,9 @@ pub struct TraceQuery {
     pub min_duration_nanos: Option<u64>,
     /// Traces costing at least this much (effective cost), pico-dollars.
     pub min_cost_pico: Option<i64>,
+    /// Full-text search: traces with a span whose prompts or completions contain every word of
+    /// this text (see [`crate::search`] for the matching rule, the same for every backend).
+    pub text: Option<String>,
     /// Order.
     pub sort: TraceSort,
     /// Page size, at most [`MAX_PAGE_SIZE`].
@@ -150,9 +185,10 @@ pub struct TracePage {
 }
 
 /// Dimension of [`StatsQuery`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GroupBy {
     /// Response model, else request model.
+    #[default]
     Model,
     /// Canonical provider.
     Provider,
@@ -186,7 +222,7 @@ impl GroupBy {
 }
 
 /// A statistics query over model calls.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StatsQuery {
     /// Tenant.
     pub project: String,
@@ -196,11 +232,31 @@ pub struct StatsQuery {
     pub since_unix_nano: Option<u64>,
     /// Calls starting before this time.
     pub until_unix_nano: Option<u64>,
+    /// Also group by time: calls fall into buckets of this many nanoseconds aligned to the
+    /// Unix epoch (bucket start = start time minus start time modulo the width).
+    pub bucket_nanos: Option<u64>,
+    /// Only calls of this service.
+    pub service: Option<String>,
+    /// Only calls of this model (response model, else request model).
+    pub model: Option<String>,
+    /// Only calls of this canonical provider.
+    pub provider: Option<String>,
 }
 
-/// Statistics of one group.
+impl StatsQuery {
+    /// The bucket a call starting at `start_unix_nano` falls into, when the query has buckets.
+    pub fn bucket_of(&self, start_unix_nano: u64) -> Option<u64> {
+        self.bucket_nanos
+            .filter(|w| *w > 0)
+            .map(|w| start_unix_nano - start_unix_nano % w)
+    }
+}
+
+/// Statistics of one group. Groups come ordered by bucket, then key (`None` first).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsGroup {
+    /// Start of the group's time bucket, when the query asked for buckets.
+    pub bucket_start_unix_nano: Option<u64>,
     /// Group value (`None` when the calls carry none).
     pub key: Option<String>,
     /// Counted model calls.
@@ -227,6 +283,78 @@ pub struct StatsGroup {
     pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
+}
+
+/// How [`TraceGroupQuery`] groups traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceGroupBy {
+    /// By session (a conversation across traces).
+    #[default]
+    Session,
+    /// By user.
+    User,
+}
+
+impl TraceGroupBy {
+    /// The API name (`session`, `user`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceGroupBy::Session => "session",
+            TraceGroupBy::User => "user",
+        }
+    }
+}
+
+/// Traces grouped by session or user: the groups whose traces started in the time range, most
+/// recently active first (latest trace start, then key descending).
+#[derive(Debug, Clone, Default)]
+pub struct TraceGroupQuery {
+    /// Tenant.
+    pub project: String,
+    /// Grouping.
+    pub by: TraceGroupBy,
+    /// Traces starting at or after this time.
+    pub since_unix_nano: Option<u64>,
+    /// Traces starting before this time.
+    pub until_unix_nano: Option<u64>,
+    /// Groups to skip (pagination).
+    pub offset: usize,
+    /// Page size, at most [`MAX_PAGE_SIZE`].
+    pub limit: usize,
+}
+
+/// The totals of one session's or user's traces in a [`TraceGroupQuery`]'s range. Traces
+/// without a session (user) belong to no group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TraceGroup {
+    /// The session or user id.
+    pub key: String,
+    /// For a session: its user (the greatest user id among its traces); for a user: `None`.
+    pub user_id: Option<String>,
+    /// Traces.
+    pub trace_count: u64,
+    /// Earliest trace start.
+    pub first_start_unix_nano: u64,
+    /// Latest trace start.
+    pub last_start_unix_nano: u64,
+    /// Latest span end.
+    pub last_end_unix_nano: u64,
+    /// Spans.
+    pub span_count: u64,
+    /// Counted model calls.
+    pub llm_call_count: u64,
+    /// Input tokens of counted calls.
+    pub input_tokens: u64,
+    /// Output tokens of counted calls.
+    pub output_tokens: u64,
+    /// Cache-read tokens of counted calls.
+    pub cache_read_tokens: u64,
+    /// Error spans.
+    pub error_count: u64,
+    /// Effective cost, pico-dollars (exact).
+    pub cost_pico: i64,
+    /// Counted calls without a known cost.
+    pub unpriced_span_count: u64,
 }
 
 /// Nearest-rank percentile of an ascending slice (`q` in 0..=1); 0 for an empty slice.

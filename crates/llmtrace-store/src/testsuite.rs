@@ -160,6 +160,10 @@ where
     write_outcome_reports_each_call_once(&make().await).await;
     health_counts_rootless_traces(&make().await).await;
     same_response_in_two_spans_counted_once(&make().await).await;
+    text_search_finds_words_in_any_script(&make().await).await;
+    duration_sort_and_cursor(&make().await).await;
+    stats_buckets_and_filters(&make().await).await;
+    trace_groups_by_session_and_user(&make().await).await;
 }
 
 /// One provider response reported by two spans that are not parent and child (the SDK's own
@@ -281,6 +285,7 @@ pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
             group_by: GroupBy::Model,
             since_unix_nano: None,
             until_unix_nano: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -537,6 +542,7 @@ pub async fn costs_roll_up_once_and_reported_wins<S: Store>(s: &S) {
             group_by: GroupBy::Model,
             since_unix_nano: None,
             until_unix_nano: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -791,6 +797,7 @@ pub async fn nested_call_counted_once_either_order<S: Store>(s: &S) {
             group_by: GroupBy::Model,
             since_unix_nano: None,
             until_unix_nano: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -966,6 +973,7 @@ pub async fn stats_group_and_percentiles<S: Store>(s: &S) {
             group_by: GroupBy::Model,
             since_unix_nano: Some(T0),
             until_unix_nano: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -989,6 +997,7 @@ pub async fn stats_group_and_percentiles<S: Store>(s: &S) {
             group_by: GroupBy::Provider,
             since_unix_nano: Some(T0 + 50 * MS),
             until_unix_nano: Some(T0 + 60 * MS),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1024,4 +1033,354 @@ pub async fn unknown_trace_is_none<S: Store>(s: &S) {
         .unwrap()
         .traces
         .is_empty());
+}
+
+/// Ids of every trace a query finds, following cursors.
+async fn all_ids<S: Store>(s: &S, mut query: TraceQuery) -> Vec<TraceId> {
+    let mut out = Vec::new();
+    loop {
+        let page = s.list_traces(&query).await.unwrap();
+        out.extend(page.traces.iter().map(|t| t.trace_id));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+/// Full-text search finds a trace by a word (or word start) of a prompt or completion of one of
+/// its spans, in Latin, Chinese and Arabic script; every word must occur in the same span;
+/// span names, other projects and words inside words do not match; an incomplete span replaced
+/// by its complete copy is found by the text of both.
+pub async fn text_search_finds_words_in_any_script<S: Store>(s: &S) {
+    let with_text = |trace: u64, input: &str, output: &str| {
+        let mut c = llm(trace, 2, Some(1), "gpt-4o", 10, 2, trace, 5);
+        c.gen_ai.input_messages = vec![Message::text("user", input)];
+        if !output.is_empty() {
+            c.gen_ai.output_messages = vec![Message::text("assistant", output)];
+        }
+        vec![span(trace, 1, None, "weather request", trace, 10), c]
+    };
+    let mut spans = Vec::new();
+    spans.extend(with_text(
+        81,
+        "What's the weather in Paris?",
+        "Sunny, 21 degrees.",
+    ));
+    spans.extend(with_text(82, "用中文回答：今天天气很好吗？", "是的。"));
+    spans.extend(with_text(83, "ما هو الطقس اليوم في القاهرة؟", ""));
+    spans.extend(with_text(84, "Summarize the contract", "Three clauses."));
+    let mut other = with_text(85, "weather in Paris", "");
+    for sp in &mut other {
+        sp.project = "other".into();
+    }
+    spans.extend(other);
+    // A tool span whose content is in its tool-call arguments.
+    let mut tool_call = llm(86, 1, None, "gpt-4o", 1, 1, 86, 5);
+    tool_call.gen_ai.output_messages = vec![llmtrace_model::Message {
+        role: "assistant".into(),
+        parts: vec![llmtrace_model::MessagePart::ToolCall {
+            id: Some("call_1".into()),
+            name: "lookup_flight".into(),
+            arguments: Some(serde_json::json!({"destination": "Reykjavík"})),
+        }],
+        name: None,
+        finish_reason: None,
+    }];
+    spans.push(tool_call);
+    write(s, spans).await;
+    // An incomplete copy with the prompt, replaced by the complete copy with the answer.
+    let mut started = llm(87, 1, None, "gpt-4o", 0, 0, 87, 0);
+    started.incomplete = true;
+    started.gen_ai.input_messages = vec![Message::text("user", "draft the alpha plan")];
+    write(s, vec![started]).await;
+    let mut finished = llm(87, 1, None, "gpt-4o", 5, 5, 87, 50);
+    finished.gen_ai.output_messages = vec![Message::text("assistant", "omega plan ready")];
+    write(s, vec![finished]).await;
+
+    let find = |text: &str| {
+        let query = TraceQuery {
+            text: Some(text.into()),
+            ..q(2)
+        };
+        async move {
+            let mut ids = all_ids(s, query).await;
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(find("weather").await, vec![tid(81)]);
+    assert_eq!(find("WEATH").await, vec![tid(81)]);
+    assert_eq!(
+        find("paris sunny").await,
+        vec![tid(81)],
+        "input and output of one span"
+    );
+    assert_eq!(find("weather london").await, Vec::<TraceId>::new());
+    assert_eq!(find("eather").await, Vec::<TraceId>::new(), "inside a word");
+    assert_eq!(
+        find("request").await,
+        Vec::<TraceId>::new(),
+        "span names are not content"
+    );
+    assert_eq!(find("天气").await, vec![tid(82)]);
+    assert_eq!(find("天气 是的").await, vec![tid(82)]);
+    assert_eq!(find("气天").await, Vec::<TraceId>::new());
+    assert_eq!(find("الطقس").await, vec![tid(83)]);
+    assert_eq!(find("reykjav").await, vec![tid(86)]);
+    assert_eq!(find("lookup").await, vec![tid(86)]);
+    assert_eq!(find("alpha").await, vec![tid(87)]);
+    assert_eq!(find("omega").await, vec![tid(87)]);
+    assert_eq!(find("alpha omega").await, vec![tid(87)]);
+    // Combined with another filter and with pagination (2 per page).
+    let mut both = find("the").await;
+    both.sort();
+    assert_eq!(both, vec![tid(81), tid(84), tid(87)]);
+    let narrowed = all_ids(
+        s,
+        TraceQuery {
+            text: Some("the".into()),
+            since_unix_nano: Some(T0 + 84 * MS),
+            ..q(1)
+        },
+    )
+    .await;
+    assert_eq!(narrowed, vec![tid(87), tid(84)]);
+    // Punctuation only: no words, no filter.
+    assert_eq!(
+        all_ids(
+            s,
+            TraceQuery {
+                text: Some(" ?! ".into()),
+                ..q(100)
+            }
+        )
+        .await
+        .len(),
+        6
+    );
+    let other = s
+        .list_traces(&TraceQuery {
+            project: "other".into(),
+            text: Some("weather".into()),
+            ..q(10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(other.traces.len(), 1);
+}
+
+/// Sorting by duration gives the longest traces first, across pages.
+pub async fn duration_sort_and_cursor<S: Store>(s: &S) {
+    for (t, dur) in [(90u64, 100u64), (91, 300), (92, 200), (93, 300), (94, 50)] {
+        write(s, vec![span(t, 1, None, "op", t, dur)]).await;
+    }
+    let ids = all_ids(
+        s,
+        TraceQuery {
+            sort: crate::TraceSort::Duration,
+            ..q(2)
+        },
+    )
+    .await;
+    assert_eq!(ids, vec![tid(93), tid(91), tid(92), tid(90), tid(94)]);
+    // A later span lengthens a trace and moves it up.
+    write(s, vec![span(94, 2, Some(1), "late", 94, 1000)]).await;
+    let page = s
+        .list_traces(&TraceQuery {
+            sort: crate::TraceSort::Duration,
+            ..q(1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.traces[0].trace_id, tid(94));
+}
+
+/// Stats in time buckets (aligned to the epoch), filtered by service, model and provider.
+pub async fn stats_buckets_and_filters<S: Store>(s: &S) {
+    const SEC: u64 = 1000;
+    let mut spans = Vec::new();
+    // Bucket 0: 3 gpt-4o calls (one error); bucket 1: 1 gpt-4o, 2 claude; bucket 3: 1 claude.
+    for (i, (at, model)) in [
+        (0, "gpt-4o"),
+        (100, "gpt-4o"),
+        (900, "gpt-4o"),
+        (SEC + 10, "gpt-4o"),
+        (SEC + 20, "claude-sonnet-4-6"),
+        (SEC + 999, "claude-sonnet-4-6"),
+        (3 * SEC, "claude-sonnet-4-6"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = llm(
+            100 + i as u64,
+            1,
+            None,
+            model,
+            10,
+            1,
+            at,
+            10 * (i as u64 + 1),
+        );
+        if i == 1 {
+            c.status = StatusCode::Error;
+        }
+        if model.starts_with("gpt") {
+            c.gen_ai.provider = Some("openai".into());
+        }
+        if i == 6 {
+            c.service = "batch".into();
+        }
+        spans.push(c);
+    }
+    write(s, spans).await;
+    let base = StatsQuery {
+        project: "default".into(),
+        group_by: GroupBy::Model,
+        since_unix_nano: Some(T0),
+        until_unix_nano: Some(T0 + 10 * SEC * MS),
+        bucket_nanos: Some(SEC * MS),
+        ..Default::default()
+    };
+    let got = s.stats(&base).await.unwrap();
+    let rows: Vec<(u64, Option<&str>, u64, u64)> = got
+        .iter()
+        .map(|g| {
+            (
+                (g.bucket_start_unix_nano.unwrap() - T0) / MS,
+                g.key.as_deref(),
+                g.calls,
+                g.errors,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (0, Some("gpt-4o"), 3, 1),
+            (SEC, Some("claude-sonnet-4-6"), 2, 0),
+            (SEC, Some("gpt-4o"), 1, 0),
+            (3 * SEC, Some("claude-sonnet-4-6"), 1, 0),
+        ]
+    );
+    assert_eq!((got[0].p50_ms, got[0].p99_ms), (20.0, 30.0));
+    assert_eq!(got[0].input_tokens, 30);
+    let only = |f: fn(&mut StatsQuery)| {
+        let mut q = base.clone();
+        f(&mut q);
+        async move {
+            s.stats(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|g| g.calls)
+                .sum::<u64>()
+        }
+    };
+    assert_eq!(only(|q| q.service = Some("batch".into())).await, 1);
+    assert_eq!(
+        only(|q| q.model = Some("claude-sonnet-4-6".into())).await,
+        3
+    );
+    assert_eq!(only(|q| q.provider = Some("openai".into())).await, 4);
+    assert_eq!(only(|q| q.service = Some("nope".into())).await, 0);
+    // Without buckets: one group per key, no bucket.
+    let plain = s
+        .stats(&StatsQuery {
+            bucket_nanos: None,
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(plain.len(), 2);
+    assert!(plain.iter().all(|g| g.bucket_start_unix_nano.is_none()));
+}
+
+/// Traces grouped by session and by user, with their totals, most recently active first.
+pub async fn trace_groups_by_session_and_user<S: Store>(s: &S) {
+    use crate::{TraceGroupBy, TraceGroupQuery};
+    let traced = |t: u64, at: u64, session: Option<&str>, user: Option<&str>, pico: i64| {
+        let mut root = span(t, 1, None, "turn", at, 100);
+        root.gen_ai.session_id = session.map(Into::into);
+        root.gen_ai.user_id = user.map(Into::into);
+        let mut call = priced(llm(t, 2, Some(1), "gpt-4o", 100, 10, at + 1, 50), pico);
+        if t == 112 {
+            call.status = StatusCode::Error;
+        }
+        vec![root, call]
+    };
+    let mut spans = Vec::new();
+    spans.extend(traced(110, 0, Some("s-1"), Some("u-1"), 100));
+    spans.extend(traced(111, 1000, Some("s-2"), Some("u-2"), 200));
+    spans.extend(traced(112, 2000, Some("s-1"), Some("u-1"), 300));
+    spans.extend(traced(113, 3000, None, Some("u-2"), 400));
+    spans.extend(traced(114, 4000, None, None, 500));
+    let mut elsewhere = traced(115, 5000, Some("s-1"), Some("u-1"), 600);
+    for sp in &mut elsewhere {
+        sp.project = "other".into();
+    }
+    spans.extend(elsewhere);
+    write(s, spans).await;
+    let query = |by, since: Option<u64>, offset, limit| TraceGroupQuery {
+        project: "default".into(),
+        by,
+        since_unix_nano: since.map(|ms| T0 + ms * MS),
+        until_unix_nano: None,
+        offset,
+        limit,
+    };
+    let sessions = s
+        .trace_groups(&query(TraceGroupBy::Session, None, 0, 10))
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 2);
+    let s1 = &sessions[0];
+    assert_eq!(s1.key, "s-1");
+    assert_eq!(s1.user_id.as_deref(), Some("u-1"));
+    assert_eq!(
+        (
+            s1.trace_count,
+            s1.span_count,
+            s1.llm_call_count,
+            s1.error_count
+        ),
+        (2, 4, 2, 1)
+    );
+    assert_eq!(
+        (
+            s1.input_tokens,
+            s1.output_tokens,
+            s1.cache_read_tokens,
+            s1.cost_pico
+        ),
+        (200, 20, 50, 400)
+    );
+    assert_eq!(s1.first_start_unix_nano, T0);
+    assert_eq!(s1.last_start_unix_nano, T0 + 2000 * MS);
+    assert_eq!(s1.last_end_unix_nano, T0 + 2100 * MS);
+    assert_eq!(sessions[1].key, "s-2");
+    let users = s
+        .trace_groups(&query(TraceGroupBy::User, None, 0, 10))
+        .await
+        .unwrap();
+    let keys: Vec<(&str, u64, i64)> = users
+        .iter()
+        .map(|g| (g.key.as_str(), g.trace_count, g.cost_pico))
+        .collect();
+    assert_eq!(keys, vec![("u-2", 2, 600), ("u-1", 2, 400)]);
+    assert!(users.iter().all(|g| g.user_id.is_none()));
+    // Time range and pages.
+    let recent = s
+        .trace_groups(&query(TraceGroupBy::Session, Some(1500), 0, 10))
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!((recent[0].key.as_str(), recent[0].trace_count), ("s-1", 1));
+    let second = s
+        .trace_groups(&query(TraceGroupBy::User, None, 1, 1))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].key, "u-1");
 }

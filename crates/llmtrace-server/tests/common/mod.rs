@@ -54,6 +54,12 @@ impl TraceReader for GatedStore {
     async fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         self.inner.stats(q).await
     }
+    async fn trace_groups(
+        &self,
+        q: &llmtrace_store::TraceGroupQuery,
+    ) -> Result<Vec<llmtrace_store::TraceGroup>, StoreError> {
+        self.inner.trace_groups(q).await
+    }
 }
 
 #[async_trait]
