@@ -34,6 +34,7 @@ pub struct IngestCounters {
     accepted: AtomicU64,
     spans_rejected: [AtomicU64; 7],
     requests_rejected: [AtomicU64; 7],
+    history: crate::rate::RateHistory,
 }
 
 /// A copy of the counters.
@@ -56,10 +57,17 @@ impl IngestCounters {
 
     pub(crate) fn accepted(&self, n: usize) {
         self.accepted.fetch_add(n as u64, Ordering::Relaxed);
+        self.history.add(n as u64, 0);
+    }
+
+    /// Spans accepted and refused per 10-second slot over the last hour, oldest first.
+    pub fn rate_history(&self) -> Vec<crate::RateSlot> {
+        self.history.last_hour()
     }
 
     pub(crate) fn spans_rejected(&self, class: ErrorClass, n: u64) {
         self.spans_rejected[reason_index(class)].fetch_add(n, Ordering::Relaxed);
+        self.history.add(0, n);
     }
 
     /// Counts a request refused before its spans were read (also called by transports for

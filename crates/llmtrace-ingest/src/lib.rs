@@ -7,11 +7,13 @@
 mod counters;
 mod error;
 mod prices;
+mod rate;
 
 pub use counters::{IngestCounters, IngestCounts};
 pub use error::{ErrorClass, IngestError};
 pub use llmtrace_otlp::{ConvertLimits, Format, Rejected};
 pub use prices::PriceTable;
+pub use rate::{RateSlot, RATE_SLOT_SECONDS};
 
 use llmtrace_normalize::Normalizer;
 use llmtrace_otlp::{

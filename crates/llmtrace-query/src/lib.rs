@@ -8,17 +8,20 @@ mod timefmt;
 mod views;
 
 pub use error::QueryError;
-pub use params::{RecomputeParams, StatsParams, TraceListParams};
+pub use params::{
+    parse_bucket_seconds, RecomputeParams, StatsParams, TraceGroupParams, TraceListParams,
+};
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
     EventView, LinkView, RecomputeView, ScoreView, SpanView, StatsGroupView, StatsView,
-    TraceDetailView, TraceListView, TraceSummaryView, UnpricedListView, UnpricedModelView,
+    TraceDetailView, TraceGroupListView, TraceGroupView, TraceListView, TraceSummaryView,
+    UnpricedListView, UnpricedModelView,
 };
 
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, StoreHealth, TraceQuery,
-    TraceReader,
+    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, StoreHealth, TraceGroupBy,
+    TraceQuery, TraceReader,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,6 +31,14 @@ pub const ORPHAN_GRACE: Duration = Duration::from_secs(300);
 /// How long a store health reading is reused (scrapes come every few seconds; the count scans
 /// an index).
 const HEALTH_TTL: Duration = Duration::from_secs(10);
+
+/// Now, in Unix nanoseconds.
+pub(crate) fn now_unix_nano() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64
+}
 
 /// The query layer.
 #[derive(Clone)]
@@ -139,7 +150,24 @@ impl Query {
             group_by: q.group_by.as_str().to_string(),
             since: q.since_unix_nano.map(format_rfc3339_nanos),
             until: q.until_unix_nano.map(format_rfc3339_nanos),
+            bucket_seconds: q.bucket_nanos.map(|n| n / 1_000_000_000),
             groups: groups.iter().map(StatsGroupView::from).collect(),
+        })
+    }
+
+    /// `GET /api/sessions` and `GET /api/users`: traces grouped by session or user.
+    pub async fn trace_groups(
+        &self,
+        project: &str,
+        by: TraceGroupBy,
+        params: &TraceGroupParams,
+    ) -> Result<TraceGroupListView, QueryError> {
+        let q = params.to_query(project, by)?;
+        let groups = self.reader.trace_groups(&q).await?;
+        Ok(TraceGroupListView {
+            group_by: by.as_str().to_string(),
+            next_offset: (groups.len() == q.limit).then_some(q.offset + q.limit),
+            groups: groups.iter().map(TraceGroupView::from).collect(),
         })
     }
 }

@@ -2,7 +2,10 @@
 
 use crate::{parse_rfc3339, QueryError};
 use llmtrace_model::Money;
-use llmtrace_store::{GroupBy, StatsQuery, TraceCursor, TraceQuery, TraceSort, MAX_PAGE_SIZE};
+use llmtrace_store::{
+    GroupBy, StatsQuery, TraceCursor, TraceGroupBy, TraceGroupQuery, TraceQuery, TraceSort,
+    MAX_PAGE_SIZE,
+};
 use serde::Deserialize;
 
 /// Parameters of `GET /api/traces` (all optional).
@@ -28,13 +31,22 @@ pub struct TraceListParams {
     pub min_duration_ms: Option<f64>,
     /// Minimum cost in USD (decimal, e.g. `0.05`).
     pub min_cost: Option<String>,
-    /// `time` (default, newest first) or `cost` (costliest first).
+    /// Full-text search over prompts and completions: traces with a span containing every word
+    /// (word starts; any script, Chinese too).
+    pub q: Option<String>,
+    /// `time` (default, newest first), `cost` (costliest first) or `duration` (longest first).
     pub sort: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+/// The longest search text accepted.
+const MAX_SEARCH_BYTES: usize = 1024;
+
+/// Most buckets one statistics query may ask for.
+const MAX_BUCKETS: u64 = 10_000;
 
 fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_ref().filter(|s| !s.is_empty()).cloned()
@@ -87,14 +99,17 @@ impl TraceListParams {
             None => None,
         };
         let sort = match self.sort.as_deref() {
-            None | Some("") | Some("time") => TraceSort::Time,
-            Some("cost") => TraceSort::Cost,
-            Some(other) => {
-                return Err(QueryError::BadRequest(format!(
-                    "sort must be time or cost, got {other:?}"
-                )))
-            }
+            None | Some("") => TraceSort::Time,
+            Some(s) => TraceSort::parse(s).ok_or_else(|| {
+                QueryError::BadRequest(format!("sort must be time, cost or duration, got {s:?}"))
+            })?,
         };
+        let text = non_empty(&self.q);
+        if text.as_ref().is_some_and(|t| t.len() > MAX_SEARCH_BYTES) {
+            return Err(QueryError::BadRequest(format!(
+                "q must be at most {MAX_SEARCH_BYTES} bytes"
+            )));
+        }
         let cursor = match non_empty(&self.cursor) {
             Some(c) => Some(
                 TraceCursor::decode(&c)
@@ -114,6 +129,7 @@ impl TraceListParams {
             until_unix_nano: time_param("until", &self.until)?,
             min_duration_nanos,
             min_cost_pico,
+            text,
             sort,
             limit,
             cursor,
@@ -130,6 +146,32 @@ pub struct StatsParams {
     pub since: Option<String>,
     /// RFC 3339 upper bound (exclusive).
     pub until: Option<String>,
+    /// Also group by time, in buckets of this width: seconds (`300`) or with a unit (`30s`,
+    /// `5m`, `1h`, `1d`); needs `since`.
+    pub bucket: Option<String>,
+    /// Only calls of this service.
+    pub service: Option<String>,
+    /// Only calls of this model.
+    pub model: Option<String>,
+    /// Only calls of this provider.
+    pub provider: Option<String>,
+}
+
+/// Parses a bucket width (`300`, `30s`, `5m`, `1h`, `1d`) into seconds.
+pub fn parse_bucket_seconds(s: &str) -> Option<u64> {
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|v| *v > 0)
 }
 
 impl StatsParams {
@@ -141,11 +183,71 @@ impl StatsParams {
                 "group_by must be model, provider, service or operation, got {group:?}"
             ))
         })?;
+        let since_unix_nano = time_param("since", &self.since)?;
+        let until_unix_nano = time_param("until", &self.until)?;
+        let bucket_nanos = match non_empty(&self.bucket) {
+            None => None,
+            Some(b) => {
+                let secs = parse_bucket_seconds(&b).ok_or_else(|| {
+                    QueryError::BadRequest(format!(
+                        "bucket must be a positive number of seconds, or with a unit (30s, 5m, 1h, 1d), got {b:?}"
+                    ))
+                })?;
+                let since = since_unix_nano.ok_or_else(|| {
+                    QueryError::BadRequest("bucket needs since (the start of the range)".into())
+                })?;
+                let until = until_unix_nano.unwrap_or_else(crate::now_unix_nano);
+                let buckets = until.saturating_sub(since) / (secs * 1_000_000_000);
+                if buckets > MAX_BUCKETS {
+                    return Err(QueryError::BadRequest(format!(
+                        "{buckets} buckets of {b} in the range; at most {MAX_BUCKETS}: widen the bucket or narrow the range"
+                    )));
+                }
+                Some(secs * 1_000_000_000)
+            }
+        };
         Ok(StatsQuery {
             project: project.to_string(),
             group_by,
+            since_unix_nano,
+            until_unix_nano,
+            bucket_nanos,
+            service: non_empty(&self.service),
+            model: non_empty(&self.model),
+            provider: non_empty(&self.provider),
+        })
+    }
+}
+
+/// Parameters of `GET /api/sessions` and `GET /api/users`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TraceGroupParams {
+    /// RFC 3339 lower bound of the trace start.
+    pub since: Option<String>,
+    /// RFC 3339 upper bound (exclusive).
+    pub until: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<usize>,
+    /// Groups to skip (the previous page's `next_offset`).
+    pub offset: Option<usize>,
+}
+
+impl TraceGroupParams {
+    /// Validates into a store query.
+    pub fn to_query(&self, project: &str, by: TraceGroupBy) -> Result<TraceGroupQuery, QueryError> {
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(QueryError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}"
+            )));
+        }
+        Ok(TraceGroupQuery {
+            project: project.to_string(),
+            by,
             since_unix_nano: time_param("since", &self.since)?,
             until_unix_nano: time_param("until", &self.until)?,
+            offset: self.offset.unwrap_or(0),
+            limit,
         })
     }
 }

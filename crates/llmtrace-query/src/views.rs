@@ -3,7 +3,7 @@
 
 use crate::format_rfc3339_nanos;
 use llmtrace_model::{Attributes, CostSource, Message, MessagePart, Money, RequestParams, Span};
-use llmtrace_store::{StatsGroup, StoredSpan, TraceDetail, TraceSummary};
+use llmtrace_store::{StatsGroup, StoredSpan, TraceDetail, TraceGroup, TraceSummary};
 use serde::{Deserialize, Serialize};
 
 fn otel_kind_name(kind: i32) -> &'static str {
@@ -390,6 +390,9 @@ impl From<&TraceDetail> for TraceDetailView {
 /// Statistics of one group of model calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatsGroupView {
+    /// Start of the group's time bucket (only with `bucket`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_start: Option<String>,
     /// Group value (null when the calls carry none).
     pub key: Option<String>,
     /// Calls.
@@ -423,6 +426,7 @@ pub struct StatsGroupView {
 impl From<&StatsGroup> for StatsGroupView {
     fn from(g: &StatsGroup) -> Self {
         StatsGroupView {
+            bucket_start: g.bucket_start_unix_nano.map(format_rfc3339_nanos),
             key: g.key.clone(),
             calls: g.calls,
             errors: g.errors,
@@ -454,8 +458,77 @@ pub struct StatsView {
     pub since: Option<String>,
     /// Upper time bound, if any.
     pub until: Option<String>,
-    /// One entry per group.
+    /// Bucket width in seconds (only with `bucket`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_seconds: Option<u64>,
+    /// One entry per group (per bucket and group with `bucket`), ordered by bucket, then key.
     pub groups: Vec<StatsGroupView>,
+}
+
+/// One session or user with the totals of its traces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceGroupView {
+    /// The session id (for `/api/sessions`) or user id (for `/api/users`).
+    pub id: String,
+    /// For a session, its user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Traces.
+    pub trace_count: u64,
+    /// Start of the first trace.
+    pub first_trace_start: String,
+    /// Start of the latest trace.
+    pub last_trace_start: String,
+    /// End of the latest span.
+    pub last_end: String,
+    /// Spans.
+    pub span_count: u64,
+    /// Model calls counted once each.
+    pub llm_call_count: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Spans with status error.
+    pub error_count: u64,
+    /// Cost in USD (exact sum).
+    pub cost_usd: f64,
+    /// Calls without a known cost (the cost is then a lower bound).
+    pub unpriced_calls: u64,
+}
+
+impl From<&TraceGroup> for TraceGroupView {
+    fn from(g: &TraceGroup) -> Self {
+        TraceGroupView {
+            id: g.key.clone(),
+            user_id: g.user_id.clone(),
+            trace_count: g.trace_count,
+            first_trace_start: format_rfc3339_nanos(g.first_start_unix_nano),
+            last_trace_start: format_rfc3339_nanos(g.last_start_unix_nano),
+            last_end: format_rfc3339_nanos(g.last_end_unix_nano),
+            span_count: g.span_count,
+            llm_call_count: g.llm_call_count,
+            input_tokens: g.input_tokens,
+            output_tokens: g.output_tokens,
+            cache_read_tokens: g.cache_read_tokens,
+            error_count: g.error_count,
+            cost_usd: Money::from_pico(g.cost_pico).to_f64_usd(),
+            unpriced_calls: g.unpriced_span_count,
+        }
+    }
+}
+
+/// `GET /api/sessions`, `GET /api/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceGroupListView {
+    /// `session` or `user`.
+    pub group_by: String,
+    /// Most recently active first.
+    pub groups: Vec<TraceGroupView>,
+    /// `offset` of the next page, if there may be one.
+    pub next_offset: Option<usize>,
 }
 
 /// A model seen without a price.

@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use llmtrace_query::{QueryError, RecomputeParams, StatsParams, TraceListParams};
+use llmtrace_query::{QueryError, RecomputeParams, StatsParams, TraceGroupParams, TraceListParams};
 use llmtrace_store::StoreError;
+use llmtrace_store::TraceGroupBy;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/traces", get(list_traces))
         .route("/api/traces/{trace_id}", get(get_trace))
         .route("/api/stats", get(stats))
+        .route("/api/sessions", get(sessions))
+        .route("/api/users", get(users))
         .route("/api/prices", get(prices))
         .route("/api/prices/unpriced", get(unpriced))
         .route("/api/pricing/recompute", axum::routing::post(recompute))
@@ -117,6 +120,38 @@ async fn stats(
     };
     match params {
         Ok(Query(p)) => respond(st.query.stats(project, &p).await),
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn sessions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Result<Query<TraceGroupParams>, QueryRejection>,
+) -> Response {
+    trace_groups(st, headers, params, TraceGroupBy::Session).await
+}
+
+async fn users(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Result<Query<TraceGroupParams>, QueryRejection>,
+) -> Response {
+    trace_groups(st, headers, params, TraceGroupBy::User).await
+}
+
+async fn trace_groups(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<TraceGroupParams>, QueryRejection>,
+    by: TraceGroupBy,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
+    match params {
+        Ok(Query(p)) => respond(st.query.trace_groups(project, by, &p).await),
         Err(e) => bad_query(e),
     }
 }

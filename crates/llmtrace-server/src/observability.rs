@@ -88,6 +88,14 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         orphan_traces: stats.orphan_traces,
         sdk_dropped,
         unpriced_calls,
+        rate_slot_seconds: llmtrace_ingest::RATE_SLOT_SECONDS,
+        rate: st
+            .ingest
+            .counters()
+            .rate_history()
+            .iter()
+            .map(|r| (r.start_unix_secs, r.accepted, r.rejected))
+            .collect(),
     }
 }
 
@@ -108,6 +116,15 @@ async fn ingest(State(st): State<Arc<AppState>>) -> Response {
         },
         "commits": h.commits,
         "last_commit_ms": h.last_commit_ms,
+        "rate": {
+            "accepted_per_second_last_minute": h.accepted_per_second_last_minute(),
+            "slot_seconds": h.rate_slot_seconds,
+            "slots": h.rate.iter().filter(|r| r.1 > 0 || r.2 > 0).map(|r| json!({
+                "start": llmtrace_query::format_rfc3339_nanos(r.0 * 1_000_000_000),
+                "accepted": r.1,
+                "rejected": r.2,
+            })).collect::<Vec<_>>(),
+        },
         "store": {
             "size_bytes": h.store_size_bytes,
             "orphan_traces": h.orphan_traces,
