@@ -22,6 +22,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(traces))
         .route("/traces/{trace_id}", get(trace))
         .route("/traces/{trace_id}/spans/{span_id}", get(span))
+        .route("/traces/{trace_id}/rows", get(rows))
+        .route("/dashboard", get(dashboard))
+        .route("/sessions", get(sessions))
+        .route("/users", get(users))
         .route("/health", get(health))
         .route("/models", get(models))
         .route("/ui/style.css", get(style))
@@ -143,6 +147,47 @@ async fn trace(
     }
 }
 
+/// `?from=&to=&dir=` of a chunk of trace rows.
+#[derive(Deserialize)]
+struct RowsParams {
+    from: usize,
+    to: usize,
+    dir: Option<String>,
+}
+
+/// A chunk of a large trace's rows, loaded by the page's script as the reader scrolls.
+async fn rows(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(trace_id): Path<String>,
+    params: Result<Query<RowsParams>, QueryRejection>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let p = match params {
+        Ok(Query(p)) => p,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::error_page("Invalid rows", &e.body_text()),
+            )
+        }
+    };
+    let dir = match p.dir.as_deref() {
+        Some("before") => llmtrace_ui::RowsDirection::Before,
+        _ => llmtrace_ui::RowsDirection::After,
+    };
+    match st.query.get_trace(project, &trace_id).await {
+        Ok(d) => page(
+            StatusCode::OK,
+            llmtrace_ui::trace_rows(&d, p.from, p.to, dir),
+        ),
+        Err(e) => query_error_page(&e),
+    }
+}
+
 async fn span(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -163,6 +208,154 @@ async fn span(
                 "<p class=\"error\">No such span in this trace.</p>".to_string(),
             ),
         },
+        Err(e) => query_error_page(&e),
+    }
+}
+
+fn now_unix_nano() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64
+}
+
+/// The dashboard: four reads of the query layer, run together.
+async fn dashboard(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Query<llmtrace_ui::DashboardForm>, QueryRejection>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let form = match form {
+        Ok(Query(f)) => f,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
+            )
+        }
+    };
+    let (since, until) = match form.window(now_unix_nano()) {
+        Ok(w) => w,
+        Err(m) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::dashboard_page(&form, Err(&m)),
+            )
+        }
+    };
+    let bucket = llmtrace_ui::bucket_seconds(since, until);
+    let (service, model, provider) = form.filters();
+    let since_s = llmtrace_query::format_rfc3339_nanos(since);
+    let until_s = llmtrace_query::format_rfc3339_nanos(until);
+    let stats = |bucket: Option<u64>| llmtrace_query::StatsParams {
+        group_by: Some("model".into()),
+        since: Some(since_s.clone()),
+        until: Some(until_s.clone()),
+        bucket: bucket.map(|b| b.to_string()),
+        service: service.clone(),
+        model: model.clone(),
+        provider: provider.clone(),
+    };
+    let traces = |sort: &str| llmtrace_query::TraceListParams {
+        since: Some(since_s.clone()),
+        until: Some(until_s.clone()),
+        service: service.clone(),
+        model: model.clone(),
+        provider: provider.clone(),
+        sort: Some(sort.into()),
+        limit: Some(10),
+        ..Default::default()
+    };
+    let (series_p, models_p, costly_p, slow_p) = (
+        stats(Some(bucket)),
+        stats(None),
+        traces("cost"),
+        traces("duration"),
+    );
+    let (series, models, costliest, slowest) = tokio::join!(
+        st.query.stats(project, &series_p),
+        st.query.stats(project, &models_p),
+        st.query.list_traces(project, &costly_p),
+        st.query.list_traces(project, &slow_p),
+    );
+    match (series, models, costliest, slowest) {
+        (Ok(series), Ok(models), Ok(costliest), Ok(slowest)) => {
+            let data = llmtrace_ui::DashboardData {
+                since_unix_nano: since,
+                until_unix_nano: until,
+                bucket_seconds: bucket,
+                series: &series,
+                models: &models,
+                costliest: &costliest,
+                slowest: &slowest,
+            };
+            page(
+                StatusCode::OK,
+                llmtrace_ui::dashboard_page(&form, Ok(&data)),
+            )
+        }
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => query_error_page(&e),
+    }
+}
+
+async fn sessions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Query<llmtrace_ui::GroupsForm>, QueryRejection>,
+) -> Response {
+    groups(st, headers, form, llmtrace_ui::GroupsKind::Sessions).await
+}
+
+async fn users(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Query<llmtrace_ui::GroupsForm>, QueryRejection>,
+) -> Response {
+    groups(st, headers, form, llmtrace_ui::GroupsKind::Users).await
+}
+
+/// The sessions or users page.
+async fn groups(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    form: Result<Query<llmtrace_ui::GroupsForm>, QueryRejection>,
+    kind: llmtrace_ui::GroupsKind,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let form = match form {
+        Ok(Query(f)) => f,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
+            )
+        }
+    };
+    let since = form.range().seconds().map(|secs| {
+        llmtrace_query::format_rfc3339_nanos(now_unix_nano().saturating_sub(secs * 1_000_000_000))
+    });
+    let params = llmtrace_query::TraceGroupParams {
+        since,
+        until: None,
+        limit: Some(50),
+        offset: form.offset,
+    };
+    let by = match kind {
+        llmtrace_ui::GroupsKind::Sessions => llmtrace_store::TraceGroupBy::Session,
+        llmtrace_ui::GroupsKind::Users => llmtrace_store::TraceGroupBy::User,
+    };
+    match st.query.trace_groups(project, by, &params).await {
+        Ok(list) => page(
+            StatusCode::OK,
+            llmtrace_ui::groups_page(kind, &form, Ok(&list)),
+        ),
         Err(e) => query_error_page(&e),
     }
 }

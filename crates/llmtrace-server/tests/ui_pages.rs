@@ -158,3 +158,170 @@ async fn pages_are_scoped_escaped_and_robust() {
     assert!(js.contains("/spans/"));
     h.stop().await;
 }
+
+/// A large trace renders a window of rows and loads the rest in chunks; the dashboard, the
+/// sessions and users pages and the search answer with the project's data; bad parameters are
+/// a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_traces_load_in_chunks_and_the_new_pages_answer() {
+    let h = Harness::start(Options::default()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let trace_id = vec![9u8; 16];
+    let id = |n: u64| n.to_be_bytes().to_vec();
+    let mut spans = Vec::new();
+    for n in 1..=1000u64 {
+        spans.push(opentelemetry_proto::tonic::trace::v1::Span {
+            trace_id: trace_id.clone(),
+            span_id: id(n),
+            parent_span_id: if n == 1 { vec![] } else { id(1) },
+            name: format!("step {n}"),
+            kind: 1,
+            start_time_unix_nano: now - 60_000_000_000 + n * 1_000_000,
+            end_time_unix_nano: now - 60_000_000_000 + n * 1_000_000 + 500_000,
+            attributes: if n == 1 {
+                vec![kv("session.id", s("conv-7")), kv("user.id", s("ada"))]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        });
+    }
+    let mut call = span(
+        3,
+        1,
+        None,
+        "chat",
+        0,
+        800,
+        vec![
+            kv("gen_ai.system", s("openai")),
+            kv("gen_ai.operation.name", s("chat")),
+            kv("gen_ai.request.model", s("gpt-4o")),
+            kv("gen_ai.usage.input_tokens", i(100)),
+            kv("gen_ai.usage.output_tokens", i(20)),
+            kv(
+                "gen_ai.input.messages",
+                s(
+                    r#"[{"role":"user","parts":[{"type":"text","content":"今天北京的天气怎么样？"}]}]"#,
+                ),
+            ),
+            kv("session.id", s("conv-7")),
+        ],
+    );
+    call.start_time_unix_nano = now - 30_000_000_000;
+    call.end_time_unix_nano = now - 29_800_000_000;
+    spans.push(call);
+    let r = reqwest::Client::new()
+        .post(h.url("/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(request(spans).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let hex = "09".repeat(16);
+    let (st, page, _) = get(&h, &format!("/traces/{hex}"), None).await;
+    assert_eq!(st, 200);
+    assert_eq!(page.matches("class=\"row ").count(), llmtrace_ui::ROW_CHUNK);
+    assert!(
+        page.contains(r#"data-from="300" data-to="600" data-dir="after""#),
+        "placeholder below"
+    );
+    assert!(!page.contains(r#"data-dir="before""#));
+    // A deep link renders the window around its span, with placeholders on both sides.
+    let deep = format!("{:016x}", 900);
+    let (_, page, _) = get(&h, &format!("/traces/{hex}?span={deep}"), None).await;
+    assert!(
+        page.contains(&format!(
+            r#"class="row kind-span selected" data-depth="1" data-span="{deep}""#
+        )),
+        "selected row rendered"
+    );
+    assert!(page.contains(r#"data-dir="before""#));
+    // A chunk: its rows and the next placeholder.
+    let (st, chunk, _) = get(
+        &h,
+        &format!("/traces/{hex}/rows?from=300&to=600&dir=after"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(chunk.matches("class=\"row ").count(), 300);
+    assert!(chunk.contains(r#"data-from="600" data-to="900""#));
+    let (_, last, _) = get(
+        &h,
+        &format!("/traces/{hex}/rows?from=900&to=5000&dir=after"),
+        None,
+    )
+    .await;
+    assert_eq!(last.matches("class=\"row ").count(), 100);
+    assert!(!last.contains("li class=\"more\""));
+    let (st, _, _) = get(&h, &format!("/traces/{hex}/rows?from=x"), None).await;
+    assert_eq!(st, 400);
+
+    // Search, Chinese included.
+    let (_, found, _) = get(&h, "/?q=%E5%A4%A9%E6%B0%94", None).await;
+    assert_eq!(found.matches("td class=\"name\"").count(), 1, "{found}");
+    assert!(found.contains(">chat<"), "{found}");
+    let (_, none, _) = get(&h, "/?q=weather", None).await;
+    assert!(none.contains("No trace matches"), "{none}");
+
+    // Dashboard: totals of the range; sessions and users.
+    let (st, dash, _) = get(&h, "/dashboard?range=1h", None).await;
+    assert_eq!(st, 200);
+    assert!(
+        dash.contains(r#"id="total-calls" data-value="1""#),
+        "{dash}"
+    );
+    assert!(dash.contains("Latency of gpt-4o"), "{dash}");
+    let (st, _, _) = get(&h, "/dashboard?since=nope", None).await;
+    assert_eq!(st, 400);
+    let (st, sessions, _) = get(&h, "/sessions", None).await;
+    assert_eq!(st, 200);
+    assert!(sessions.contains("conv-7"), "{sessions}");
+    let (_, api) = h.get_json("/api/sessions").await;
+    assert_eq!(api["groups"][0]["id"], "conv-7");
+    assert_eq!(api["groups"][0]["trace_count"], 2);
+    assert_eq!(api["groups"][0]["user_id"], "ada");
+    let (_, users) = h.get_json("/api/users?limit=1").await;
+    assert_eq!(users["groups"][0]["id"], "ada");
+    let (st, _) = h.get_json("/api/users?limit=0").await;
+    assert_eq!(st, 400);
+    let (st, bucketed) = h
+        .get_json(&format!(
+            "/api/stats?bucket=1m&since={}",
+            llmtrace_query::format_rfc3339_nanos(now - 3_600_000_000_000)
+        ))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(bucketed["bucket_seconds"], 60);
+    assert!(bucketed["groups"][0]["bucket_start"].is_string());
+    let (st, err) = h.get_json("/api/stats?bucket=1m").await;
+    assert_eq!(st, 400, "{err}");
+    let (st, _) = h
+        .get_json("/api/stats?bucket=1s&since=2000-01-01T00:00:00Z")
+        .await;
+    assert_eq!(st, 400, "too many buckets");
+    // The ingest rate of the last hour: the 1,001 spans just sent.
+    let (_, ingest) = h.get_json("/api/ingest").await;
+    let slots = ingest["rate"]["slots"].as_array().unwrap();
+    let accepted: u64 = slots.iter().map(|s| s["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 1001, "{ingest}");
+    assert!(
+        ingest["rate"]["accepted_per_second_last_minute"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let (_, health, _) = get(&h, "/health", None).await;
+    assert!(health.contains("Spans per second, last hour"), "{health}");
+    assert!(health.contains("acknowledged: "), "a bar with its value");
+    let (st, sorted) = h.get_json("/api/traces?sort=duration").await;
+    assert_eq!(st, 200);
+    assert_eq!(sorted["traces"][0]["trace_id"], hex);
+    h.stop().await;
+}

@@ -27,6 +27,17 @@ p.warn { background:var(--warnbg); padding:6px 10px; border-radius:4px; }
 form.filters { display:flex; flex-wrap:wrap; gap:8px 12px; align-items:flex-end; margin-bottom:14px; padding:10px; background:#f6f8fa; border:1px solid var(--line); border-radius:6px; }
 form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--dim); }
 form.filters input, form.filters select { font:inherit; padding:4px 6px; border:1px solid #8c959f; border-radius:4px; min-width:120px; color:var(--fg); background:#fff; }
+div.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(440px, 1fr)); gap:14px; margin:8px 0 18px; }
+figure.chart { margin:0; border:1px solid var(--line); border-radius:6px; padding:8px 10px; }
+figure.chart figcaption { font-weight:600; font-size:13px; margin-bottom:4px; }
+figure.chart > svg { width:100%; height:auto; display:block; }
+ul.legend svg { display:inline-block; vertical-align:middle; }
+figure.chart .grid { stroke:#e5e8eb; stroke-width:1; }
+figure.chart text { font-size:11px; fill:var(--dim); }
+ul.legend { list-style:none; display:flex; flex-wrap:wrap; gap:4px 14px; margin:4px 0 0; padding:0; font-size:12px; color:var(--dim); }
+div.pair { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:16px; margin-bottom:16px; }
+form.filters label.search { flex:1 1 100%; }
+form.filters label.search input { width:100%; font-size:15px; padding:6px 8px; }
 form.filters .actions { display:flex; gap:10px; align-items:center; }
 button { font:inherit; padding:4px 12px; border-radius:4px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
 table.traces { width:100%; border-collapse:collapse; }
@@ -48,6 +59,7 @@ dd { margin:0; font-weight:600; }
 @media (max-width: 1000px) { .trace-view { grid-template-columns:1fr; } }
 section.tree { border:1px solid var(--line); border-radius:6px; overflow:hidden; }
 .axis { display:flex; justify-content:space-between; margin-left:45%; margin-right:70px; font-size:11px; color:var(--dim); padding:4px 0; border-bottom:1px solid var(--line); }
+li.more { padding:6px 10px; border-bottom:1px solid #eef1f4; font-size:12px; }
 ol.rows { list-style:none; margin:0; padding:0; max-height:75vh; overflow:auto; }
 li.row { display:grid; grid-template-columns:45% 1fr 70px; align-items:center; min-height:26px; border-bottom:1px solid #eef1f4; content-visibility:auto; contain-intrinsic-size:auto 26px; }
 li.row.hidden { display:none; }
@@ -89,22 +101,47 @@ li.exception { color:var(--err); }
 pub const SCRIPT: &str = r#"
 (function () {
   function rows() { return Array.prototype.slice.call(document.querySelectorAll('li.row')); }
+  // Hides every row under a collapsed row; run after a toggle and after rows are loaded.
+  function refresh() {
+    var hideBelow = null;
+    rows().forEach(function (r) {
+      var d = +r.dataset.depth;
+      if (hideBelow !== null && d > hideBelow) { r.classList.add('hidden'); return; }
+      hideBelow = null;
+      r.classList.remove('hidden');
+      if (r.classList.contains('collapsed')) hideBelow = d;
+    });
+  }
   function setCollapsed(row, collapsed) {
-    var all = rows(), i = all.indexOf(row), depth = +row.dataset.depth;
     var btn = row.querySelector('.toggle');
     if (btn) { btn.textContent = collapsed ? '▸' : '▾'; btn.setAttribute('aria-expanded', String(!collapsed)); btn.setAttribute('aria-label', collapsed ? 'Expand' : 'Collapse'); }
     row.classList.toggle('collapsed', collapsed);
-    var hideBelow = null;
-    for (var j = i + 1; j < all.length; j++) {
-      var d = +all[j].dataset.depth;
-      if (d <= depth) break;
-      if (collapsed) { all[j].classList.add('hidden'); continue; }
-      if (hideBelow !== null && d > hideBelow) { continue; }
-      hideBelow = null;
-      all[j].classList.remove('hidden');
-      if (all[j].classList.contains('collapsed')) hideBelow = d;
-    }
+    refresh();
   }
+  // A large trace renders a window of rows; a placeholder row above or below loads the next
+  // chunk when it scrolls into view (or is clicked) and is replaced by it.
+  function loadMore(li) {
+    if (li.dataset.loading) return;
+    li.dataset.loading = '1';
+    var view = document.querySelector('.trace-view'), list = li.parentNode, before = li.dataset.dir === 'before';
+    var keep = before ? list.scrollHeight - list.scrollTop : 0;
+    fetch('/traces/' + view.dataset.trace + '/rows?from=' + li.dataset.from + '&to=' + li.dataset.to + '&dir=' + li.dataset.dir, { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var tpl = document.createElement('template');
+        tpl.innerHTML = html;
+        var added = Array.prototype.slice.call(tpl.content.querySelectorAll('li.more'));
+        list.replaceChild(tpl.content, li);
+        if (before) list.scrollTop = list.scrollHeight - keep;
+        refresh();
+        added.forEach(watch);
+      })
+      .catch(function () { delete li.dataset.loading; });
+  }
+  var observer = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) { observer.unobserve(e.target); loadMore(e.target); } });
+  }, { root: document.querySelector('ol.rows'), rootMargin: '400px' }) : null;
+  function watch(li) { if (observer) observer.observe(li); }
   function select(row, push) {
     var view = document.querySelector('.trace-view');
     if (!view || !row) return;
@@ -119,6 +156,8 @@ pub const SCRIPT: &str = r#"
       .catch(function () { location.href = '/traces/' + trace + '?span=' + span; });
   }
   document.addEventListener('click', function (e) {
+    var more = e.target.closest ? e.target.closest('li.more') : null;
+    if (more) { e.preventDefault(); loadMore(more); return; }
     var t = e.target.closest ? e.target.closest('.toggle, .span-link') : null;
     if (!t) return;
     var row = t.closest('li.row');
@@ -142,5 +181,6 @@ pub const SCRIPT: &str = r#"
   });
   var sel = document.querySelector('li.row.selected');
   if (sel && sel.scrollIntoView) sel.scrollIntoView({ block: 'nearest' });
+  Array.prototype.slice.call(document.querySelectorAll('li.more')).forEach(watch);
 })();
 "#;

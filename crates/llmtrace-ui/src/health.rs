@@ -42,6 +42,52 @@ pub struct IngestHealth {
     pub sdk_dropped: Vec<(String, u64)>,
     /// Counted calls of models without a price: (model, provider, calls).
     pub unpriced_calls: Vec<(String, String, u64)>,
+    /// Width of a rate slot, seconds.
+    pub rate_slot_seconds: u64,
+    /// Spans per slot over the last hour, oldest first: (slot start in Unix seconds, accepted,
+    /// refused).
+    pub rate: Vec<(u64, u64, u64)>,
+}
+
+impl IngestHealth {
+    /// Spans acknowledged per second over the last minute of [`IngestHealth::rate`].
+    pub fn accepted_per_second_last_minute(&self) -> f64 {
+        let slot = self.rate_slot_seconds.max(1);
+        let n = (60 / slot).max(1) as usize;
+        let sum: u64 = self.rate.iter().rev().take(n).map(|r| r.1).sum();
+        sum as f64 / (n as u64 * slot) as f64
+    }
+}
+
+/// The spans-per-second chart of the last hour.
+fn rate_chart(h: &IngestHealth) -> Markup {
+    let slot = h.rate_slot_seconds.max(1) as f64;
+    let labels: Vec<String> = h
+        .rate
+        .iter()
+        .map(|r| format::time(&llmtrace_query::format_rfc3339_nanos(r.0 * 1_000_000_000)))
+        .collect();
+    let per_s = |v: u64| (v > 0).then_some(v as f64 / slot);
+    let series = [
+        crate::charts::Series {
+            name: "acknowledged".into(),
+            values: h.rate.iter().map(|r| per_s(r.1)).collect(),
+            dash: crate::charts::Dash::Solid,
+            color: 0,
+        },
+        crate::charts::Series {
+            name: "refused".into(),
+            values: h.rate.iter().map(|r| per_s(r.2)).collect(),
+            dash: crate::charts::Dash::Solid,
+            color: 1,
+        },
+    ];
+    crate::charts::bars(
+        "Spans per second, last hour (10-second slots, since this server started)",
+        &labels,
+        &series,
+        &|v| format!("{v:.1}/s"),
+    )
 }
 
 fn text<T: serde::Serialize>(v: &T) -> String {
@@ -67,6 +113,7 @@ fn ingest_section(h: &IngestHealth) -> Markup {
         section aria-label="Ingest" {
             h2 { "Ingest" }
             dl.totals #ingest {
+                (figure("Spans/s (last minute)", format!("{:.1}", h.accepted_per_second_last_minute()), false))
                 (figure("Spans received", format::count(h.spans_received), false))
                 (figure("Acknowledged", format::count(h.spans_accepted), false))
                 (figure("Newly stored", format::count(h.spans_written), false))
@@ -79,6 +126,7 @@ fn ingest_section(h: &IngestHealth) -> Markup {
                 (figure("Orphan traces", h.orphan_traces.map(format::count).unwrap_or_else(|| "–".into()), h.orphan_traces.unwrap_or(0) > 0))
                 (figure("Dropped by SDKs", format::count(dropped), dropped > 0))
             }
+            div.charts { (rate_chart(h)) }
             @if rejected > 0 || h.requests_rejected.iter().any(|(_, n)| *n > 0) {
                 table.traces {
                     thead { tr { th scope="col" { "Refused because" } th scope="col" { "Spans" } th scope="col" { "Whole requests" } } }

@@ -6,6 +6,9 @@ use maud::{html, Markup, DOCTYPE};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Traces,
+    Dashboard,
+    Sessions,
+    Users,
     Models,
     Health,
 }
@@ -27,6 +30,9 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                     a.brand href="/" { "llmtrace" }
                     nav aria-label="Main" {
                         a href="/" aria-current=[(current == Nav::Traces).then_some("page")] { "Traces" }
+                        a href="/dashboard" aria-current=[(current == Nav::Dashboard).then_some("page")] { "Dashboard" }
+                        a href="/sessions" aria-current=[(current == Nav::Sessions).then_some("page")] { "Sessions" }
+                        a href="/users" aria-current=[(current == Nav::Users).then_some("page")] { "Users" }
                         a href="/models" aria-current=[(current == Nav::Models).then_some("page")] { "Models & prices" }
                         a href="/health" aria-current=[(current == Nav::Health).then_some("page")] { "Health & alerts" }
                         a href="/api/stats" { "Stats (JSON)" }

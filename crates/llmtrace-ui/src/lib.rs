@@ -7,7 +7,10 @@
 //! HTML.
 
 mod assets;
+mod charts;
+mod dashboard;
 mod format;
+mod groups;
 mod health;
 mod layout;
 mod models;
@@ -15,9 +18,11 @@ mod trace;
 mod traces;
 
 pub use assets::{SCRIPT, STYLE};
+pub use dashboard::{bucket_seconds, dashboard_page, DashboardData, DashboardForm};
+pub use groups::{groups_page, GroupsForm, GroupsKind};
 pub use health::{health_page, IngestHealth};
 pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
-pub use trace::{span_panel, trace_page};
+pub use trace::{span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
 pub use traces::{traces_page, RangePreset, TracesForm};
 
 /// An error page (bad filter, unknown trace).

@@ -114,6 +114,7 @@ mod tests {
             group_by: "model".into(),
             since: None,
             until: None,
+            bucket_seconds: None,
             groups: vec![],
         };
         let none = UnpricedListView { models: vec![] };

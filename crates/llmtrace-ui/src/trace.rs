@@ -224,43 +224,159 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
     .into_string()
 }
 
-/// The trace page, with `selected` (a span id) shown in the detail panel.
-pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
-    let t = &d.trace;
-    let order = tree_order(&d.spans);
-    let selected = selected
-        .and_then(|id| d.spans.iter().position(|s| s.span_id == id))
-        .or_else(|| default_selection(&d.spans, &order));
-    let t0 = parse_rfc3339(&t.start_time).unwrap_or(0);
-    let total_ns = (t.duration_ms * 1e6).max(1.0);
-    // Spans with a failed span below them: their rows say so.
-    let parent: HashMap<&str, &str> = d
-        .spans
-        .iter()
-        .filter_map(|s| Some((s.span_id.as_str(), s.parent_span_id.as_deref()?)))
-        .collect();
-    let mut error_path: HashSet<&str> = HashSet::new();
-    for s in d.spans.iter().filter(|s| s.status == "error") {
-        let mut cur = s.parent_span_id.as_deref();
-        while let Some(p) = cur {
-            if !error_path.insert(p) {
-                break;
+/// Rows rendered at once on a large trace; more load as the reader scrolls (`trace_rows`).
+pub const ROW_CHUNK: usize = 300;
+
+/// Traces with at most this many spans render every row at once.
+const RENDER_ALL_UP_TO: usize = 2 * ROW_CHUNK;
+
+/// Where a chunk of rows goes, relative to the rows already shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsDirection {
+    /// Above the rows shown (scrolling up).
+    Before,
+    /// Below them.
+    After,
+}
+
+/// What rendering rows of a trace needs: tree order, the spans with a failure below them, the
+/// spans with children, and the time axis.
+struct TreeLayout<'a> {
+    d: &'a TraceDetailView,
+    order: Vec<(usize, usize)>,
+    error_path: HashSet<&'a str>,
+    has_children: HashSet<&'a str>,
+    t0: u64,
+    total_ns: f64,
+}
+
+impl<'a> TreeLayout<'a> {
+    fn new(d: &'a TraceDetailView) -> Self {
+        let order = tree_order(&d.spans);
+        let parent: HashMap<&str, &str> = d
+            .spans
+            .iter()
+            .filter_map(|s| Some((s.span_id.as_str(), s.parent_span_id.as_deref()?)))
+            .collect();
+        let mut error_path: HashSet<&str> = HashSet::new();
+        for s in d.spans.iter().filter(|s| s.status == "error") {
+            let mut cur = s.parent_span_id.as_deref();
+            while let Some(p) = cur {
+                if !error_path.insert(p) {
+                    break;
+                }
+                cur = parent.get(p).copied();
             }
-            cur = parent.get(p).copied();
+        }
+        let has_children = d
+            .spans
+            .iter()
+            .filter_map(|s| s.parent_span_id.as_deref())
+            .collect();
+        TreeLayout {
+            d,
+            order,
+            error_path,
+            has_children,
+            t0: parse_rfc3339(&d.trace.start_time).unwrap_or(0),
+            total_ns: (d.trace.duration_ms * 1e6).max(1.0),
         }
     }
-    let has_children: HashSet<&str> = d
-        .spans
-        .iter()
-        .filter_map(|s| s.parent_span_id.as_deref())
-        .collect();
+
+    /// A placeholder row that loads the rows `from..to` when it scrolls into view (or is
+    /// clicked).
+    fn more(&self, from: usize, to: usize, dir: RowsDirection) -> Markup {
+        let trace = &self.d.trace.trace_id;
+        let dir_name = match dir {
+            RowsDirection::Before => "before",
+            RowsDirection::After => "after",
+        };
+        html! {
+            li.more data-from=(from) data-to=(to) data-dir=(dir_name) {
+                a href={ "/traces/" (trace) "/rows?from=" (from) "&to=" (to) "&dir=" (dir_name) } {
+                    "Show " (format::count((to - from) as u64)) " more spans " @if dir == RowsDirection::Before { "above" } @else { "below" }
+                }
+            }
+        }
+    }
+
+    /// Rows `from..to` of the tree order (clamped).
+    fn rows(&self, from: usize, to: usize, selected: Option<usize>) -> Markup {
+        let d = self.d;
+        let t = &d.trace;
+        let to = to.min(self.order.len());
+        let from = from.min(to);
+        html! {
+            @for (i, depth) in &self.order[from..to] {
+                @let s = &d.spans[*i];
+                @let start = parse_rfc3339(&s.start_time).unwrap_or(self.t0).saturating_sub(self.t0) as f64;
+                @let left = (start / self.total_ns * 100.0).clamp(0.0, 100.0);
+                @let width = (s.duration_ms * 1e6 / self.total_ns * 100.0).clamp(0.15, 100.0 - left.min(99.85));
+                li role="treeitem" aria-level=(depth + 1)
+                    class={ "row kind-" (s.kind) @if s.status == "error" { " error" } @if self.error_path.contains(s.span_id.as_str()) { " error-below" } @if Some(*i) == selected { " selected" } }
+                    data-depth=(depth) data-span=(s.span_id) {
+                    div.label style={ "padding-left:" (depth * 14) "px" } {
+                        @if self.has_children.contains(s.span_id.as_str()) { button.toggle type="button" aria-expanded="true" aria-label="Collapse" { "▾" } }
+                        @else { span.leaf { "•" } }
+                        a.span-link href={ "/traces/" (t.trace_id) "?span=" (s.span_id) } {
+                            span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name)
+                        }
+                    }
+                    div.bar-track {
+                        div.bar style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } title=(format::duration_ms(s.duration_ms)) {}
+                    }
+                    div.dur { (format::duration_ms(s.duration_ms)) }
+                }
+            }
+        }
+    }
+}
+
+/// A chunk of a trace's rows, `from..to` in tree order, for the page's script to insert where
+/// a placeholder was: the rows, and a new placeholder further on in `dir` when rows remain.
+pub fn trace_rows(d: &TraceDetailView, from: usize, to: usize, dir: RowsDirection) -> String {
+    let layout = TreeLayout::new(d);
+    let n = layout.order.len();
+    let to = to.min(n).min(from.saturating_add(ROW_CHUNK));
+    let from = from.min(to);
+    html! {
+        @if dir == RowsDirection::Before && from > 0 {
+            (layout.more(from.saturating_sub(ROW_CHUNK), from, RowsDirection::Before))
+        }
+        (layout.rows(from, to, None))
+        @if dir == RowsDirection::After && to < n {
+            (layout.more(to, (to + ROW_CHUNK).min(n), RowsDirection::After))
+        }
+    }
+    .into_string()
+}
+
+/// The trace page, with `selected` (a span id) shown in the detail panel. A large trace shows
+/// a window of rows around the selected span; the rest load as the reader scrolls.
+pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
+    let t = &d.trace;
+    let layout = TreeLayout::new(d);
+    let order = &layout.order;
+    let selected = selected
+        .and_then(|id| d.spans.iter().position(|s| s.span_id == id))
+        .or_else(|| default_selection(&d.spans, order));
+    let n = order.len();
+    let (from, to) = if n <= RENDER_ALL_UP_TO {
+        (0, n)
+    } else {
+        let at = selected
+            .and_then(|i| order.iter().position(|(j, _)| *j == i))
+            .unwrap_or(0);
+        let from = at.saturating_sub(ROW_CHUNK / 4);
+        (from, (from + ROW_CHUNK).min(n))
+    };
     let body = html! {
         nav.crumbs aria-label="Breadcrumb" { a href="/" { "Traces" } " / " span { (t.root_name) } }
         h1 { (t.root_name) }
         dl.totals aria-label="Trace totals" {
             div { dt { "Start (UTC)" } dd { (format::time(&t.start_time)) } }
             div { dt { "Duration" } dd { (format::duration_ms(t.duration_ms)) } }
-            div { dt { "Spans" } dd { (t.span_count) } }
+            div { dt { "Spans" } dd #total-spans { (t.span_count) } }
             div { dt { "LLM calls" } dd #total-calls { (t.llm_call_count) } }
             div { dt { "Tokens in / out" } dd #total-tokens { (format::count(t.input_tokens)) " / " (format::count(t.output_tokens)) } }
             div { dt { "Cache read" } dd { (format::count(t.cache_read_tokens)) } }
@@ -277,27 +393,9 @@ pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
             section.tree aria-label="Span tree and timeline" {
                 div.axis aria-hidden="true" { span { "0" } span { (format::duration_ms(t.duration_ms / 2.0)) } span { (format::duration_ms(t.duration_ms)) } }
                 ol.rows role="tree" {
-                    @for (i, depth) in &order {
-                        @let s = &d.spans[*i];
-                        @let start = parse_rfc3339(&s.start_time).unwrap_or(t0).saturating_sub(t0) as f64;
-                        @let left = (start / total_ns * 100.0).clamp(0.0, 100.0);
-                        @let width = (s.duration_ms * 1e6 / total_ns * 100.0).clamp(0.15, 100.0 - left.min(99.85));
-                        li role="treeitem" aria-level=(depth + 1)
-                            class={ "row kind-" (s.kind) @if s.status == "error" { " error" } @if error_path.contains(s.span_id.as_str()) { " error-below" } @if Some(*i) == selected { " selected" } }
-                            data-depth=(depth) data-span=(s.span_id) {
-                            div.label style={ "padding-left:" (depth * 14) "px" } {
-                                @if has_children.contains(s.span_id.as_str()) { button.toggle type="button" aria-expanded="true" aria-label="Collapse" { "▾" } }
-                                @else { span.leaf { "•" } }
-                                a.span-link href={ "/traces/" (t.trace_id) "?span=" (s.span_id) } {
-                                    span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name)
-                                }
-                            }
-                            div.bar-track {
-                                div.bar style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } title=(format::duration_ms(s.duration_ms)) {}
-                            }
-                            div.dur { (format::duration_ms(s.duration_ms)) }
-                        }
-                    }
+                    @if from > 0 { (layout.more(from.saturating_sub(ROW_CHUNK), from, RowsDirection::Before)) }
+                    (layout.rows(from, to, selected))
+                    @if to < n { (layout.more(to, (to + ROW_CHUNK).min(n), RowsDirection::After)) }
                 }
             }
             section #detail.detail aria-live="polite" {

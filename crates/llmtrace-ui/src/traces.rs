@@ -22,7 +22,7 @@ pub enum RangePreset {
 }
 
 impl RangePreset {
-    const ALL: [RangePreset; 5] = [
+    pub(crate) const ALL: [RangePreset; 5] = [
         RangePreset::M15,
         RangePreset::H1,
         RangePreset::H24,
@@ -41,7 +41,7 @@ impl RangePreset {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             RangePreset::M15 => "Last 15 minutes",
             RangePreset::H1 => "Last hour",
@@ -62,7 +62,7 @@ impl RangePreset {
         }
     }
 
-    fn parse(v: Option<&str>) -> RangePreset {
+    pub(crate) fn parse(v: Option<&str>) -> RangePreset {
         RangePreset::ALL
             .into_iter()
             .find(|p| Some(p.key()) == v)
@@ -74,6 +74,8 @@ impl RangePreset {
 /// unset). Kept whole in the URL so a filter survives a reload and can be shared.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TracesForm {
+    /// Full-text search over prompts and completions.
+    pub q: Option<String>,
     /// Range preset (`15m`, `1h`, `24h`, `7d`, `all`); a custom `since`/`until` wins.
     pub range: Option<String>,
     /// Custom range start, RFC 3339.
@@ -96,7 +98,7 @@ pub struct TracesForm {
     pub min_duration_ms: Option<String>,
     /// Minimum cost, USD.
     pub min_cost: Option<String>,
-    /// `time` or `cost`.
+    /// `time`, `cost` or `duration`.
     pub sort: Option<String>,
     /// Page position.
     pub cursor: Option<String>,
@@ -126,6 +128,7 @@ impl TracesForm {
             None => None,
         };
         Ok(TraceListParams {
+            q: set(&self.q),
             service: set(&self.service),
             model: set(&self.model),
             provider: set(&self.provider),
@@ -146,6 +149,7 @@ impl TracesForm {
     fn query_with_cursor(&self, cursor: &str) -> String {
         let mut pairs: Vec<(&str, String)> = Vec::new();
         let fields = [
+            ("q", &self.q),
             ("range", &self.range),
             ("since", &self.since),
             ("until", &self.until),
@@ -201,6 +205,10 @@ fn filters(form: &TracesForm) -> Markup {
     let sort = set(&form.sort).unwrap_or_else(|| "time".into());
     html! {
         form.filters method="get" action="/" aria-label="Trace filters" {
+            label.search {
+                span { "Search prompts and completions" }
+                input type="search" name="q" value=[set(&form.q)] placeholder="words of a prompt or answer, any language";
+            }
             label {
                 span { "Time" }
                 select name="range" {
@@ -230,6 +238,7 @@ fn filters(form: &TracesForm) -> Markup {
                 select name="sort" {
                     option value="time" selected[sort == "time"] { "Newest first" }
                     option value="cost" selected[sort == "cost"] { "Costliest first" }
+                    option value="duration" selected[sort == "duration"] { "Slowest first" }
                 }
             }
             div.actions {
@@ -288,6 +297,7 @@ fn empty_state(filtered: bool) -> Markup {
 /// The traces page for `form`, showing `list` (or the error of the query).
 pub fn traces_page(form: &TracesForm, list: Result<&TraceListView, &str>) -> String {
     let filtered = [
+        &form.q,
         &form.service,
         &form.model,
         &form.provider,

@@ -98,8 +98,10 @@ fn span(
     s
 }
 
-/// A RAG trace whose LLM call carries a conversation (with Chinese in the prompt).
-fn rag_trace(trace: &str, model: &str, start: u64) -> Vec<Value> {
+/// A RAG trace whose LLM call carries a conversation (`prompt`, with Chinese in it), in the
+/// session `conv-browser` of the user `u-browser`.
+fn rag_trace(trace: &str, model: &str, start: u64, prompt: &str) -> Vec<Value> {
+    let input = json!([{"role": "user", "parts": [{"type": "text", "content": prompt}]}]);
     vec![
         span(
             trace,
@@ -108,7 +110,10 @@ fn rag_trace(trace: &str, model: &str, start: u64) -> Vec<Value> {
             "rag_query",
             start,
             2000,
-            vec![kv("user.id", json!("u-browser"))],
+            vec![
+                kv("user.id", json!("u-browser")),
+                kv("session.id", json!("conv-browser")),
+            ],
         ),
         span(
             trace,
@@ -132,12 +137,7 @@ fn rag_trace(trace: &str, model: &str, start: u64) -> Vec<Value> {
                 kv("gen_ai.request.model", json!(model)),
                 kv("gen_ai.usage.input_tokens", json!(160)),
                 kv("gen_ai.usage.output_tokens", json!(45)),
-                kv(
-                    "gen_ai.input.messages",
-                    json!(
-                        r#"[{"role":"user","parts":[{"type":"text","content":"What does the contract say about 合同 renewal?"}]}]"#
-                    ),
-                ),
+                kv("gen_ai.input.messages", json!(input.to_string())),
                 kv(
                     "gen_ai.output.messages",
                     json!(
@@ -189,10 +189,23 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
     let server = Server::start(&dir.path().join("data"));
     let t0 = now_ns() - 60_000_000_000;
     let (sonnet, haiku) = ("aa".repeat(16), "bb".repeat(16));
-    send(&server, rag_trace(&sonnet, "claude-sonnet-4-6", t0));
     send(
         &server,
-        rag_trace(&haiku, "claude-haiku-4-5", t0 + 5_000_000_000),
+        rag_trace(
+            &sonnet,
+            "claude-sonnet-4-6",
+            t0,
+            "Summarize the forecast: 明天北京天气晴朗",
+        ),
+    );
+    send(
+        &server,
+        rag_trace(
+            &haiku,
+            "claude-haiku-4-5",
+            t0 + 5_000_000_000,
+            "What does the contract say about 合同 renewal?",
+        ),
     );
     // A 10,000-span trace: a root and 9,999 children, sent in 5 requests.
     let big = "cc".repeat(16);
@@ -253,6 +266,44 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .unwrap();
     assert_eq!(kept.as_deref(), Some("claude-haiku-4-5"));
     screenshot(&c, "traces-filtered").await;
+
+    // Search finds a trace by a word of its prompt, a Chinese word too, and survives a reload.
+    for (query, want) in [
+        ("renewal", "claude-haiku-4-5"),
+        ("天气", "claude-sonnet-4-6"),
+    ] {
+        c.goto(&format!("{base}/")).await.unwrap();
+        c.find(Locator::Css("input[name=q]"))
+            .await
+            .unwrap()
+            .send_keys(query)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.filters button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_url(&c, |u| u.contains("q=")).await;
+        c.refresh().await.unwrap();
+        let found = c
+            .find_all(Locator::Css("table.traces td.name a"))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{query}");
+        found[0].click().await.unwrap();
+        wait_url(&c, |u| u.contains("/traces/")).await;
+        let name = texts(&c, "li.row.kind-llm .span-link").await;
+        assert!(name[0].contains(want), "{query}: {name:?}");
+    }
+    c.goto(&format!("{base}/?q=%E5%A4%A9%E6%B0%94"))
+        .await
+        .unwrap();
+    screenshot(&c, "traces-search").await;
+    c.goto(&format!("{base}/?model=claude-haiku-4-5"))
+        .await
+        .unwrap();
 
     // Opening the trace shows the tree and the timeline.
     c.find(Locator::Css("table.traces td.name a"))
@@ -342,36 +393,145 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         2
     );
 
-    // The 10,000-span trace opens and a span deep in it can be selected.
+    // The 10,000-span trace opens with a window of rows; more load on scrolling; a span deep
+    // in it can be selected through its link and by a click.
     c.goto(&format!("{base}/traces/{big}")).await.unwrap();
+    let first = c.find_all(Locator::Css("li.row")).await.unwrap().len();
+    assert!(first > 0 && first < 1_000, "rendered lazily: {first} rows");
+    assert_eq!(texts(&c, "#total-spans").await, vec!["10000"]);
+    c.execute(
+        "var l = document.querySelector('ol.rows'); l.scrollTop = l.scrollHeight; return 0;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let n = c.find_all(Locator::Css("li.row")).await.unwrap().len();
+        if n > first {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no rows loaded on scroll");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let wait_detail = |want: String| {
+        let c = c.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let d = c
+                    .find(Locator::Css("#detail"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if d.contains(&want) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{want} not shown: {d}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    c.goto(&format!("{base}/traces/{big}?span={:016x}", 9_876))
+        .await
+        .unwrap();
+    wait_detail("step 9876".into()).await;
     assert_eq!(
-        c.find_all(Locator::Css("li.row")).await.unwrap().len(),
-        10_000
+        c.find_all(Locator::Css(&format!(
+            "li.row.selected[data-span='{:016x}']",
+            9_876
+        )))
+        .await
+        .unwrap()
+        .len(),
+        1
     );
     let target = c
         .find(Locator::Css(&format!(
             "li.row[data-span='{:016x}'] .span-link",
-            9_876
+            9_880
         )))
         .await
         .unwrap();
     target.click().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let d = c
-            .find(Locator::Css("#detail"))
+    wait_detail("step 9880".into()).await;
+    screenshot(&c, "trace-10k").await;
+
+    // The dashboard's totals match the API's statistics for the same range.
+    c.goto(&format!("{base}/dashboard?range=1h")).await.unwrap();
+    let attr = |css: &'static str, name: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(css))
+                .await
+                .unwrap()
+                .attr(name)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let since = attr("#dashboard-totals", "data-since").await;
+    let until = attr("#dashboard-totals", "data-until").await;
+    let calls: u64 = attr("#total-calls", "data-value").await.parse().unwrap();
+    let cost: f64 = attr("#total-cost", "data-value").await.parse().unwrap();
+    let input: u64 = attr("#total-input", "data-value").await.parse().unwrap();
+    let api: Value = reqwest::Client::new()
+        .get(format!("{base}/api/stats"))
+        .query(&[("since", &since), ("until", &until)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let groups = api["groups"].as_array().unwrap();
+    let sum = |k: &str| groups.iter().map(|g| g[k].as_f64().unwrap()).sum::<f64>();
+    assert_eq!(calls, 2);
+    assert_eq!(calls as f64, sum("calls"));
+    assert_eq!(input as f64, sum("input_tokens"));
+    assert!(cost > 0.0);
+    assert!(
+        (cost - sum("cost_usd")).abs() < 1e-9,
+        "{cost} vs {}",
+        sum("cost_usd")
+    );
+    assert_eq!(texts(&c, "#model-table tbody tr").await.len(), 2);
+    assert!(
+        c.find_all(Locator::Css("figure.chart svg rect"))
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if d.contains("step 9876") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "span 9876 not shown: {d}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    screenshot(&c, "trace-10k").await;
+            .len()
+            >= 2
+    );
+    screenshot(&c, "dashboard").await;
+
+    // Sessions and users group the traces with their totals and link to them.
+    c.goto(&format!("{base}/sessions")).await.unwrap();
+    let rows = texts(&c, "#groups tbody tr").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("conv-browser") && rows[0].contains("u-browser"),
+        "{rows:?}"
+    );
+    screenshot(&c, "sessions").await;
+    c.find(Locator::Css("#groups td.name a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_url(&c, |u| u.contains("session_id=conv-browser")).await;
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 2);
+    c.goto(&format!("{base}/users")).await.unwrap();
+    assert_eq!(texts(&c, "#groups tbody tr").await.len(), 1);
+    screenshot(&c, "users").await;
+    c.goto(&format!("{base}/models")).await.unwrap();
+    screenshot(&c, "models").await;
+    c.goto(&format!("{base}/health")).await.unwrap();
+    screenshot(&c, "health").await;
     c.close().await.unwrap();
     server.stop();
 }
