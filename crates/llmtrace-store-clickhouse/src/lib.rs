@@ -32,6 +32,10 @@
 //!   are idempotent, so a batch that failed half-way is retried without double counting. A span
 //!   insert that ClickHouse applied but whose answer was lost (timeout) makes the retry report
 //!   those spans as duplicates (the metrics then miss their calls; the stored totals are right).
+//! - **Retention** ([`ClickHouseStore::with_retention`], [`Retention`]): each row of `spans`,
+//!   `logs`, `scores` and `responses` carries `expire_at` (its time plus its project's days,
+//!   2106-02-07 for "forever"), and on ClickHouse 19.6 and later those tables have
+//!   `TTL expire_at`, so merges delete expired rows. 18.16 has no TTL: retention is refused there.
 //! - **Clusters**: [`ClickHouseStore::connect_cluster`] puts `Distributed` tables over local
 //!   tables on every shard (no ZooKeeper needed), sharded by (project, trace id).
 //!
@@ -44,6 +48,7 @@
 mod client;
 mod reader;
 mod recompute;
+mod retention;
 mod rows;
 mod schema;
 #[cfg(feature = "testserver")]
@@ -62,6 +67,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use retention::Retention;
+
 /// Database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "llmtrace";
 
@@ -69,6 +76,8 @@ pub const DEFAULT_DATABASE: &str = "llmtrace";
 #[derive(Clone)]
 pub struct ClickHouseStore {
     inner: Arc<Inner>,
+    /// Per-project retention applied to the rows this store writes.
+    retention: Arc<Retention>,
 }
 
 struct Inner {
@@ -262,7 +271,35 @@ impl ClickHouseStore {
                 versions: Versions::new(),
                 write_lock: tokio::sync::Mutex::new(()),
             }),
+            retention: Arc::new(Retention::default()),
         }
+    }
+
+    /// Sets how long each project's rows are kept (see [`Retention`]): rows this store writes
+    /// from now on (and spans it rewrites when recomputing costs) expire after their project's
+    /// days, and ClickHouse deletes them in its merges (`TTL expire_at`). Rows written before
+    /// keep the expiry they were written with (forever when written without retention).
+    /// Clones made before this call keep their retention.
+    ///
+    /// Fails ([`StoreError::Permanent`]) when a retention is 0 days, or when the retention is
+    /// not empty and the server lacks TTL (ClickHouse before 19.6, such as Debian's 18.16). An
+    /// empty retention (the default: everything kept forever) works on every server.
+    pub fn with_retention(mut self, retention: Retention) -> Result<Self, StoreError> {
+        retention.validate()?;
+        let features = schema::ServerFeatures::from_version(self.server_version());
+        if !retention.is_empty() && !features.has_ttl() {
+            return Err(StoreError::Permanent(format!(
+                "retention needs ClickHouse 19.6 or later (TTL); this server is {}",
+                self.server_version()
+            )));
+        }
+        self.retention = Arc::new(retention);
+        Ok(self)
+    }
+
+    /// The retention this store applies to what it writes.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 
     /// The database this store uses.
@@ -281,7 +318,7 @@ impl SpanWriter for ClickHouseStore {
     async fn write(&self, batch: Arc<WriteBatch>) -> Result<WriteOutcome, StoreError> {
         let i = &self.inner;
         let _guard = i.write_lock.lock().await;
-        writer::write(&i.ch, &i.db, &i.versions, &batch).await
+        writer::write(&i.ch, &i.db, &i.versions, &self.retention, &batch).await
     }
 }
 
@@ -332,7 +369,7 @@ impl CostRecomputer for ClickHouseStore {
             recompute::batch(
                 &i.ch,
                 &i.db,
-                &i.versions,
+                (&i.versions, &self.retention),
                 req,
                 pricer.as_ref(),
                 &mut progress,

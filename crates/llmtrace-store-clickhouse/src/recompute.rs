@@ -4,6 +4,7 @@
 //! time.
 
 use crate::client::{lit, Client};
+use crate::retention::{now_secs, Retention};
 use crate::rows::{search_column, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::Versions;
 use llmtrace_model::{Money, Span, SpanCost};
@@ -17,11 +18,12 @@ pub(crate) struct Progress {
     pub(crate) done: bool,
 }
 
-/// Re-prices one batch of spans after `progress`, adding to `report`.
+/// Re-prices one batch of spans after `progress`, adding to `report`; rewritten spans get
+/// new versions from `versions` and their expiry from `retention`.
 pub(crate) async fn batch(
     ch: &Client,
     db: &str,
-    versions: &Versions,
+    (versions, retention): (&Versions, &Retention),
     req: &RecomputeRequest,
     pricer: &(dyn Fn(&Span) -> SpanCost + Send + Sync),
     progress: &mut Progress,
@@ -84,6 +86,7 @@ pub(crate) async fn batch(
         // Not read back with the row: the rewritten copy gets it from the span again.
         row.search_text = search_column(&span);
         row.version = versions.next().max(row.version.saturating_add(1));
+        row.expire_at = retention.expire_at(&row.project, row.start_ns, now_secs());
         changed_rows.push(row);
     }
     if !req.dry_run {

@@ -8,6 +8,8 @@ use llmtrace_store::search::span_search_text;
 use llmtrace_store::{TraceRollup, TraceSummary, UsageTotals};
 use serde::{Deserialize, Serialize};
 
+use crate::retention::NEVER;
+
 /// A condition true for every stored span (ids are never empty) that names the sorting-key
 /// columns `trace_id` and `span_id` (queries name `project` anyway): ClickHouse 18.16 fails a
 /// `FINAL` read through a `Distributed` table whose query does not name them all ("Cannot find
@@ -81,6 +83,14 @@ pub(crate) struct SpanRow {
     /// so a row written again must get it from its span.
     #[serde(default)]
     pub(crate) search_text: String,
+    /// When the row expires (seconds since the epoch, the `expire_at DateTime` column); never
+    /// read back ([`NEVER`] when read), so a row written again must get it from the retention.
+    #[serde(default = "never")]
+    pub(crate) expire_at: u32,
+}
+
+fn never() -> u32 {
+    NEVER
 }
 
 /// The part of a span kept in the `detail` column.
@@ -215,6 +225,7 @@ impl SpanRow {
             detail,
             resource,
             search_text: search_column(span),
+            expire_at: NEVER,
         })
     }
 

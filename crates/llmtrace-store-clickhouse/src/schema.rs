@@ -19,6 +19,9 @@
 //! - `search_text` (version 3) holds the span's normalized searchable text with a space in
 //!   front, compressed like `detail`; full-text search is a `position` scan over that column
 //!   alone (no skip index: 18.16 has none, and word prefixes defeat token bloom filters).
+//! - `expire_at` (version 4) on `spans`, `logs`, `scores` and `responses`: when the row
+//!   expires under its project's retention (the largest `DateTime`, 2106-02-07, for never);
+//!   on 19.6 and later those (local) tables have `TTL expire_at`, so merges delete expired rows.
 //! - Money is `Int64` pico-dollars (`Nullable` where "unknown" differs from zero).
 //! - Ids are lowercase hex `String`s: they travel through JSON unchanged and sort like the bytes.
 //! - Per-trace rollups are not stored: they are computed at query time from `spans` (see
@@ -38,18 +41,23 @@ use serde::Deserialize;
 pub(crate) struct ServerFeatures {
     /// Major version (18 for Debian's 18.16).
     pub(crate) major: u32,
+    /// Minor version (16 for Debian's 18.16).
+    pub(crate) minor: u32,
 }
 
 impl ServerFeatures {
     /// Parses `SELECT version()`.
     pub(crate) fn from_version(v: &str) -> Self {
+        let mut parts = v.split('.').map(|p| p.trim().parse().unwrap_or(0));
         ServerFeatures {
-            major: v
-                .split('.')
-                .next()
-                .and_then(|m| m.trim().parse().ok())
-                .unwrap_or(0),
+            major: parts.next().unwrap_or(0),
+            minor: parts.next().unwrap_or(0),
         }
+    }
+
+    /// Whether tables can have a `TTL` (19.6 and later).
+    pub(crate) fn has_ttl(self) -> bool {
+        (self.major, self.minor) >= (19, 6)
     }
 
     /// Column codec clause for large text (`CODEC(...)` arrived in 19.x).
@@ -90,7 +98,9 @@ impl ServerFeatures {
 /// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once. An
 /// `ALTER TABLE {db}.<table> ADD COLUMN <column> ...` statement runs only where the column is
 /// missing (18.16 has no `ADD COLUMN IF NOT EXISTS`); in a cluster it runs on `<table>_local`,
-/// then on the `Distributed` `<table>`.
+/// then on the `Distributed` `<table>`. A statement holding ` MODIFY TTL ` runs only on servers
+/// with TTL (19.6 and later), and names `{db}.<table>{local}` (TTL belongs on the MergeTree
+/// tables, not on `Distributed` ones).
 const MIGRATIONS: &[&[&str]] = &[
     // 1: initial schema.
     &[
@@ -171,6 +181,20 @@ SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 A
     // front when not empty, for full-text search with `position`. Spans stored before get ''
     // (not searchable).
     &[r#"ALTER TABLE {db}.spans ADD COLUMN search_text String{zstd}"#],
+    // 4: per-project retention. Each row's expiry (its time plus its project's retention, see
+    // `retention.rs`), filled by the writer; rows stored before, and rows of projects kept
+    // forever, get the largest DateTime (2106-02-07). Merges delete expired rows where the
+    // server has TTL (`TTL expr` deletes, in every version since 19.6).
+    &[
+        "ALTER TABLE {db}.spans ADD COLUMN expire_at DateTime DEFAULT toDateTime(4294967295)",
+        "ALTER TABLE {db}.logs ADD COLUMN expire_at DateTime DEFAULT toDateTime(4294967295)",
+        "ALTER TABLE {db}.scores ADD COLUMN expire_at DateTime DEFAULT toDateTime(4294967295)",
+        "ALTER TABLE {db}.responses ADD COLUMN expire_at DateTime DEFAULT toDateTime(4294967295)",
+        "ALTER TABLE {db}.spans{local} MODIFY TTL expire_at",
+        "ALTER TABLE {db}.logs{local} MODIFY TTL expire_at",
+        "ALTER TABLE {db}.scores{local} MODIFY TTL expire_at",
+        "ALTER TABLE {db}.responses{local} MODIFY TTL expire_at",
+    ],
 ];
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
@@ -256,12 +280,14 @@ async fn migrate_up_to(
                 .replace("{lc}", features.lc_string())
                 .replace("{durable}", features.durable_settings())
                 .replace("{local}", if cluster.is_some() { "_local" } else { "" });
-            apply(ch, db, &sql, cluster).await.map_err(|e| match e {
-                StoreError::Permanent(m) => {
-                    StoreError::Permanent(format!("migration {version}: {m}"))
-                }
-                other => other,
-            })?;
+            apply(ch, db, &sql, features, cluster)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Permanent(m) => {
+                        StoreError::Permanent(format!("migration {version}: {m}"))
+                    }
+                    other => other,
+                })?;
         }
         ch.execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"
@@ -272,8 +298,21 @@ async fn migrate_up_to(
     Ok(())
 }
 
-/// Applies one migration statement (placeholders already replaced), expanded for a cluster.
-async fn apply(ch: &Client, db: &str, sql: &str, cluster: Option<&str>) -> Result<(), StoreError> {
+/// Applies one migration statement (placeholders already replaced), expanded for a cluster;
+/// a TTL statement is skipped on a server without TTL.
+async fn apply(
+    ch: &Client,
+    db: &str,
+    sql: &str,
+    features: ServerFeatures,
+    cluster: Option<&str>,
+) -> Result<(), StoreError> {
+    if sql.contains(" MODIFY TTL ") {
+        if !features.has_ttl() {
+            return Ok(());
+        }
+        return ch.execute(sql).await;
+    }
     if let Some((table, column)) = added_column(sql, db) {
         if cluster.is_some() {
             let local = sql.replacen(
@@ -382,11 +421,25 @@ mod tests {
             added_column(&MIGRATIONS[0][0].replace("{db}", "llm"), "llm"),
             None
         );
+        let tables: Vec<_> = MIGRATIONS[3]
+            .iter()
+            .filter_map(|sql| added_column(sql, "{db}"))
+            .collect();
+        assert_eq!(
+            tables,
+            ["spans", "logs", "scores", "responses"].map(|t| (t, "expire_at"))
+        );
+        let ttl = MIGRATIONS[3].iter().filter(|s| s.contains(" MODIFY TTL "));
+        assert!(ttl
+            .clone()
+            .all(|s| s.contains("{local} MODIFY TTL expire_at")));
+        assert_eq!(ttl.count(), 4);
     }
 
     /// A database of schema 2 holding a span gets the search column on connect: the old span
-    /// is listed but not searchable, a new one is found, and applying the step again (a
-    /// migration interrupted before it was recorded) changes nothing.
+    /// is listed but not searchable, a new one is found, and applying the steps again (a
+    /// migration interrupted before it was recorded) changes nothing. The old span gets the
+    /// "never" expiry of schema 4.
     #[cfg(feature = "testserver")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn upgrade_from_schema_2_adds_search_text() {
@@ -416,6 +469,7 @@ mod tests {
         let mut old =
             serde_json::to_value(crate::rows::SpanRow::from_span(&asking(1), 1).unwrap()).unwrap();
         old.as_object_mut().unwrap().remove("search_text");
+        old.as_object_mut().unwrap().remove("expire_at");
         ch.insert("up2.spans", &[old]).await.unwrap();
 
         let store = ClickHouseStore::connect(&format!("{base}/up2"))
@@ -448,7 +502,20 @@ mod tests {
         let step = MIGRATIONS[2][0]
             .replace("{db}", "up2")
             .replace("{zstd}", features.text_codec());
-        apply(&ch, "up2", &step, None).await.unwrap();
+        apply(&ch, "up2", &step, features, None).await.unwrap();
+        for sql in MIGRATIONS[3] {
+            let sql = sql.replace("{db}", "up2").replace("{local}", "");
+            apply(&ch, "up2", &sql, features, None).await.unwrap();
+        }
+        // The span stored before the expiry column is kept forever.
+        let expiry = crate::testserver::http_query(
+            server.http_port,
+            &format!(
+                "SELECT toUInt32(expire_at) FROM up2.spans WHERE trace_id = '{}'",
+                tid(1).to_hex()
+            ),
+        );
+        assert_eq!(expiry, u32::MAX.to_string());
         let current = ch
             .select::<Version>("SELECT toUInt32(max(version)) AS v FROM up2.schema_migrations")
             .await
@@ -461,6 +528,11 @@ mod tests {
     fn version_detection() {
         assert_eq!(ServerFeatures::from_version("18.16.1").major, 18);
         assert_eq!(ServerFeatures::from_version("26.9.2.1").major, 26);
+        assert!(!ServerFeatures::from_version("18.16.1").has_ttl());
+        assert!(!ServerFeatures::from_version("19.5.4.22").has_ttl());
+        assert!(ServerFeatures::from_version("19.6.2.11").has_ttl());
+        assert!(ServerFeatures::from_version("26.9.2.1").has_ttl());
+        assert!(!ServerFeatures::from_version("").has_ttl());
         assert_eq!(ServerFeatures::from_version("18.16.1").text_codec(), "");
         assert!(ServerFeatures::from_version("26.9.2.1")
             .text_codec()

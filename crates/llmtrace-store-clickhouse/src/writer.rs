@@ -7,6 +7,7 @@
 //! stored it. The touched traces' summaries are computed from the stored rows plus the new ones.
 
 use crate::client::{lit, Client};
+use crate::retention::{now_secs, Retention};
 use crate::rows::{SpanRow, ALL_COLUMNS};
 use crate::world::{Key, World};
 use crate::Versions;
@@ -26,6 +27,7 @@ struct ScoreRow<'a> {
     time_ns: u64,
     detail: String,
     version: u64,
+    expire_at: u32,
 }
 
 #[derive(Serialize)]
@@ -37,13 +39,14 @@ struct LogRow<'a> {
     log_hash: String,
     event_name: &'a str,
     detail: String,
+    expire_at: u32,
 }
 
 fn encode_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Permanent(format!("cannot encode: {e}"))
 }
 
-fn log_row(log: &LogRecord) -> Result<LogRow<'_>, StoreError> {
+fn log_row<'a>(log: &'a LogRecord, retention: &Retention) -> Result<LogRow<'a>, StoreError> {
     let detail = serde_json::to_string(log).map_err(encode_err)?;
     let hash = Sha256::digest(detail.as_bytes());
     Ok(LogRow {
@@ -54,10 +57,15 @@ fn log_row(log: &LogRecord) -> Result<LogRow<'_>, StoreError> {
         log_hash: hex::encode(&hash[..16]),
         event_name: &log.event_name,
         detail,
+        expire_at: retention.expire_at(&log.project, log.time_unix_nano, now_secs()),
     })
 }
 
-fn score_row<'a>(score: &'a Score, versions: &Versions) -> Result<ScoreRow<'a>, StoreError> {
+fn score_row<'a>(
+    score: &'a Score,
+    versions: &Versions,
+    retention: &Retention,
+) -> Result<ScoreRow<'a>, StoreError> {
     Ok(ScoreRow {
         project: &score.project,
         score_id: &score.id,
@@ -65,6 +73,7 @@ fn score_row<'a>(score: &'a Score, versions: &Versions) -> Result<ScoreRow<'a>, 
         time_ns: score.timestamp_unix_nano,
         detail: serde_json::to_string(score).map_err(encode_err)?,
         version: versions.next(),
+        expire_at: retention.expire_at(&score.project, score.timestamp_unix_nano, now_secs()),
     })
 }
 
@@ -74,6 +83,8 @@ struct ResponseRow<'a> {
     project: &'a str,
     response_id: &'a str,
     trace_id: &'a str,
+    /// That of the span row.
+    expire_at: u32,
 }
 
 /// Writes one batch (see the module doc).
@@ -81,6 +92,7 @@ pub(crate) async fn write(
     ch: &Client,
     db: &str,
     versions: &Versions,
+    retention: &Retention,
     batch: &WriteBatch,
 ) -> Result<WriteOutcome, StoreError> {
     let mut outcome = WriteOutcome::default();
@@ -103,7 +115,10 @@ pub(crate) async fn write(
     load_incomplete_copies(ch, db, &mut world, batch).await?;
     let mut new_rows: Vec<SpanRow> = Vec::new();
     for span in &batch.spans {
-        let (fate, row) = place(&mut world, versions, span)?;
+        let (fate, mut row) = place(&mut world, versions, span)?;
+        if let Some(r) = row.as_mut() {
+            r.expire_at = retention.expire_at(&r.project, r.start_ns, now_secs());
+        }
         match fate {
             SpanFate::Duplicate => outcome.spans_duplicate += 1,
             SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
@@ -116,14 +131,14 @@ pub(crate) async fn write(
     let logs = batch
         .logs
         .iter()
-        .map(log_row)
+        .map(|l| log_row(l, retention))
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.logs"), &logs).await?;
     outcome.logs_written = logs.len() as u64;
     let scores = batch
         .scores
         .iter()
-        .map(|s| score_row(s, versions))
+        .map(|s| score_row(s, versions, retention))
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.scores"), &scores).await?;
     outcome.scores_written = scores.len() as u64;
@@ -136,6 +151,7 @@ pub(crate) async fn write(
             project: &r.project,
             response_id: &r.response_id,
             trace_id: &r.trace_id,
+            expire_at: r.expire_at,
         })
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;

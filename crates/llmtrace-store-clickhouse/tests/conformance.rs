@@ -39,9 +39,29 @@ async fn run_suite(base: &str, prefix: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn current_clickhouse_passes_the_conformance_suite() {
     let prefix = format!("cur_{}", std::process::id());
-    if let Ok(base) = std::env::var("LLMTRACE_TEST_CLICKHOUSE_URL") {
-        run_suite(base.trim_end_matches('/'), &prefix).await;
+    let Some(current) = current_clickhouse() else {
         return;
+    };
+    run_suite(&current.base, &prefix).await;
+}
+
+/// A current ClickHouse to test against: the server of `LLMTRACE_TEST_CLICKHOUSE_URL`, or a
+/// chdb shim started here (stopped on drop).
+struct Current {
+    /// `http://host:port`.
+    base: String,
+    _shim: Option<(Shim, tempfile::TempDir)>,
+}
+
+/// Finds or starts a current ClickHouse (see
+/// [`current_clickhouse_passes_the_conformance_suite`]); `None` after printing why there is
+/// none (a failure when `CI` is set).
+fn current_clickhouse() -> Option<Current> {
+    if let Ok(base) = std::env::var("LLMTRACE_TEST_CLICKHOUSE_URL") {
+        return Some(Current {
+            base: base.trim_end_matches('/').to_string(),
+            _shim: None,
+        });
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = std::env::var_os("LLMTRACE_CHDB_PYTHON")
@@ -56,7 +76,7 @@ async fn current_clickhouse_passes_the_conformance_suite() {
             panic!("{why}");
         }
         eprintln!("SKIPPED: {why}");
-        return;
+        return None;
     }
     let session = tempfile::tempdir().unwrap();
     let port = llmtrace_store_clickhouse::testserver::free_port();
@@ -87,8 +107,10 @@ async fn current_clickhouse_passes_the_conformance_suite() {
             >= Some(24),
         "a current ClickHouse, got {version:?}"
     );
-    run_suite(&format!("http://127.0.0.1:{port}"), &prefix).await;
-    let _ = shim.0.kill();
+    Some(Current {
+        base: format!("http://127.0.0.1:{port}"),
+        _shim: Some((shim, session)),
+    })
 }
 
 /// The chdb shim process, stopped on drop.
@@ -253,4 +275,190 @@ async fn two_shard_cluster_passes_the_conformance_suite() {
     };
     let (on_a, on_b) = (count(pa), count(pb));
     assert!(on_a > 0 && on_b > 0, "spans per shard: {on_a} / {on_b}");
+}
+
+/// Runs `sql` on the server at `base` (`http://host:port`), panicking on an error.
+async fn query(base: &str, sql: &str) -> String {
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/"))
+        .body(sql.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let body = answer.text().await.unwrap();
+    assert!(status.is_success(), "{sql}: {status} {body}");
+    body.trim().to_string()
+}
+
+/// A one-span trace of `project` with a provider response id, started `age_secs` ago.
+fn aged_trace(project: &str, n: u64, age_secs: u64) -> llmtrace_model::Span {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut s = llmtrace_store::testsuite::llm(n, 1, None, "gpt-4o", 10, 2, 0, 100);
+    s.project = project.into();
+    s.start_unix_nano = now - age_secs * 1_000_000_000;
+    s.end_unix_nano = s.start_unix_nano + 100_000_000;
+    s.gen_ai.response_id = Some(format!("resp_{n}"));
+    s
+}
+
+/// Per-project retention on a current ClickHouse: the trace of project "short" (1 day) started
+/// 3 days ago is deleted by the TTL once the tables merge, with its score, log and response
+/// index rows; the new "short" trace and both traces of "keep" (no retention) stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_clickhouse_deletes_expired_rows_by_ttl() {
+    use llmtrace_store::testsuite::tid;
+    use llmtrace_store::TraceQuery;
+    use llmtrace_store_clickhouse::Retention;
+    let Some(current) = current_clickhouse() else {
+        return;
+    };
+    let db = format!("ret_{}", std::process::id());
+    let retention = Retention {
+        default_days: None,
+        projects: [("short".to_string(), 1)].into(),
+    };
+    let store = ClickHouseStore::connect(&format!("{}/{db}", current.base))
+        .await
+        .expect("connect")
+        .with_retention(retention.clone())
+        .expect("a current ClickHouse has TTL");
+    assert_eq!(store.retention(), &retention);
+    let three_days = 3 * 86_400;
+    let (short_old, keep_old) = (tid(1), tid(3));
+    let score = |project: &str, trace: llmtrace_model::TraceId| llmtrace_model::Score {
+        project: project.into(),
+        id: format!("{project}-{}", trace.to_hex()),
+        trace_id: trace.to_hex(),
+        name: "ok".into(),
+        timestamp_unix_nano: aged_trace(project, 0, three_days).start_unix_nano,
+        ..Default::default()
+    };
+    let log = |project: &str, trace: llmtrace_model::TraceId| llmtrace_model::LogRecord {
+        project: project.into(),
+        time_unix_nano: aged_trace(project, 0, three_days).start_unix_nano,
+        trace_id: Some(trace),
+        event_name: "gen_ai.user.message".into(),
+        ..Default::default()
+    };
+    store
+        .write(Arc::new(WriteBatch {
+            spans: vec![
+                aged_trace("short", 1, three_days),
+                aged_trace("short", 2, 0),
+                aged_trace("keep", 3, three_days),
+                aged_trace("keep", 4, 0),
+            ],
+            scores: vec![score("short", short_old), score("keep", keep_old)],
+            logs: vec![log("short", short_old), log("keep", keep_old)],
+        }))
+        .await
+        .expect("write");
+    let traces = |project: &'static str| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list_traces(&TraceQuery {
+                    project: project.into(),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut ids: Vec<_> = page.traces.iter().map(|t| t.trace_id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        traces("short").await,
+        vec![tid(1), tid(2)],
+        "before the merge"
+    );
+    for table in ["spans", "logs", "scores", "responses"] {
+        let ddl = query(&current.base, &format!("SHOW CREATE TABLE {db}.{table}")).await;
+        assert!(ddl.contains("TTL expire_at"), "{ddl}");
+        query(&current.base, &format!("OPTIMIZE TABLE {db}.{table} FINAL")).await;
+    }
+    assert_eq!(traces("short").await, vec![tid(2)]);
+    assert_eq!(traces("keep").await, vec![tid(3), tid(4)]);
+    assert!(store.get_trace("short", short_old).await.unwrap().is_none());
+    assert!(store.get_trace("short", tid(2)).await.unwrap().is_some());
+    assert!(store.get_trace("keep", keep_old).await.unwrap().is_some());
+    let left = [
+        ("logs", "keep"),
+        ("scores", "keep"),
+        ("responses", "keep keep short"),
+    ];
+    for (table, projects) in left {
+        let rows = query(
+            &current.base,
+            &format!("SELECT project FROM {db}.{table} ORDER BY project"),
+        )
+        .await;
+        assert_eq!(
+            rows.split_whitespace().collect::<Vec<_>>().join(" "),
+            projects,
+            "{table}"
+        );
+    }
+    let kept = query(
+        &current.base,
+        &format!("SELECT toUInt32(expire_at) FROM {db}.spans WHERE project = 'keep' LIMIT 1"),
+    )
+    .await;
+    assert_eq!(kept, u32::MAX.to_string(), "kept forever");
+}
+
+/// ClickHouse 18.16 has no TTL: a retention is refused with a clear error, an empty one is
+/// accepted, and the rows get the "never" expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_clickhouse_refuses_retention() {
+    use llmtrace_store_clickhouse::Retention;
+    let Some(server) = start_server() else {
+        return;
+    };
+    let url = format!("clickhouse://127.0.0.1:{}/ret", server.http_port);
+    let store = ClickHouseStore::connect(&url).await.expect("connect");
+    if !store.server_version().starts_with("18.") {
+        eprintln!(
+            "SKIPPED: clickhouse-server is {}, not 18.x",
+            store.server_version()
+        );
+        return;
+    }
+    let retention = Retention {
+        default_days: Some(30),
+        ..Default::default()
+    };
+    let err = store
+        .clone()
+        .with_retention(retention)
+        .err()
+        .expect("refused");
+    let StoreError::Permanent(message) = err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        message.contains("retention needs ClickHouse 19.6 or later (TTL); this server is 18.16"),
+        "{message}"
+    );
+    let store = store
+        .with_retention(Retention::default())
+        .expect("no retention works everywhere");
+    store
+        .write(Arc::new(WriteBatch {
+            spans: vec![aged_trace("keep", 1, 0)],
+            ..Default::default()
+        }))
+        .await
+        .expect("write");
+    let never = http_query(
+        server.http_port,
+        "SELECT toUInt32(expire_at) FROM ret.spans",
+    );
+    assert_eq!(never, u32::MAX.to_string());
 }

@@ -201,6 +201,11 @@ pub(crate) struct ServeArgs {
     /// `--store` URLs are: tables are created on every shard behind Distributed tables.
     #[arg(long, env = "LLMTRACE_CLICKHOUSE_CLUSTER")]
     pub(crate) clickhouse_cluster: Option<String>,
+    /// Days to keep each project's traces, logs and scores on the ClickHouse store (deleted
+    /// by ClickHouse TTL, needs ClickHouse 19.6+); per-project days in `[retention.projects]`
+    /// of the config file [default: kept forever].
+    #[arg(long, env = "LLMTRACE_RETENTION_DAYS")]
+    pub(crate) retention_days: Option<u32>,
     /// Distinct values kept per metric label (model, provider, ...); later ones are exported
     /// as `other` [default: 100].
     #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]

@@ -31,6 +31,17 @@ pub(crate) struct FileConfig {
     clickhouse_cluster: Option<String>,
     /// Alert thresholds, windows, budgets and webhooks (`[alerts]`).
     alerts: Option<llmtrace_alerts::AlertConfig>,
+    /// How long data is kept (`[retention]`).
+    retention: Option<FileRetention>,
+}
+
+/// The `[retention]` table: `days` for every project, `[retention.projects]` per project.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    days: Option<u32>,
+    #[serde(default)]
+    projects: std::collections::BTreeMap<String, u32>,
 }
 
 /// Reads the config file (or nothing), with what it says wrapped in context.
@@ -96,6 +107,7 @@ pub(crate) struct ServeConfig {
     pub(crate) metrics_max_label_values: usize,
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
     pub(crate) store: StoreChoice,
+    pub(crate) retention: llmtrace_store_clickhouse::Retention,
 }
 
 /// Which store backend `serve` runs on.
@@ -260,7 +272,20 @@ impl ServeConfig {
                 args.store.clone().or(file.store),
                 args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
             )?,
+            retention: {
+                let f = file.retention.unwrap_or_default();
+                llmtrace_store_clickhouse::Retention {
+                    default_days: args.retention_days.or(f.days),
+                    projects: f.projects,
+                }
+            },
         };
+        if !cfg.retention.is_empty() && cfg.store == StoreChoice::Sqlite {
+            bail!(
+                "retention (--retention-days, [retention]) is supported on the ClickHouse store \
+                 (--store clickhouse://...); the SQLite store keeps everything"
+            );
+        }
         let mut cfg = cfg;
         let stored = crate::projects::load(&cfg.data_dir)?;
         cfg.api_keys.extend(crate::projects::server_keys(&stored)?);

@@ -46,7 +46,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             serve_on(cfg, store, prices, location).await
         }
         StoreChoice::ClickHouse(url) => {
-            let store = connect_clickhouse(|| ClickHouseStore::connect(&url)).await?;
+            let store = connect_clickhouse(|| ClickHouseStore::connect(&url))
+                .await?
+                .with_retention(cfg.retention.clone())?;
             let location = format!(
                 "ClickHouse {} database {}",
                 store.server_version(),
@@ -56,8 +58,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         StoreChoice::ClickHouseCluster(urls, cluster) => {
             let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
-            let store =
-                connect_clickhouse(|| ClickHouseStore::connect_cluster(&refs, &cluster)).await?;
+            let store = connect_clickhouse(|| ClickHouseStore::connect_cluster(&refs, &cluster))
+                .await?
+                .with_retention(cfg.retention.clone())?;
             let location = format!("ClickHouse cluster {cluster} ({} shards)", urls.len());
             serve_on(cfg, Arc::new(store), prices, location).await
         }

@@ -144,3 +144,34 @@ fn clickhouse_killed_during_ingest_loses_no_acknowledged_span() {
     );
     node.stop();
 }
+
+/// Runs `llmtrace serve` with `extra` arguments, expecting it to refuse to start: its stderr.
+fn serve_refuses(extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--http-listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--grpc-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .args(extra)
+        .output()
+        .expect("run llmtrace serve");
+    assert!(!out.status.success(), "serve should refuse {extra:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Retention is deleted by ClickHouse TTL: asked of a ClickHouse without TTL (18.16) or of the
+/// SQLite store, `serve` refuses to start with a clear message instead of keeping data silently.
+#[test]
+fn retention_is_refused_where_it_cannot_be_kept() {
+    let err = serve_refuses(&["--retention-days", "7"]);
+    assert!(err.contains("ClickHouse store"), "{err}");
+    let Some(ch) = start_server() else { return };
+    let store = format!("clickhouse://127.0.0.1:{}/llmtrace_retention", ch.http_port);
+    let err = serve_refuses(&["--store", &store, "--retention-days", "7"]);
+    assert!(err.contains("retention needs ClickHouse 19.6"), "{err}");
+}
