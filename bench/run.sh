@@ -31,7 +31,10 @@ c = sqlite3.connect(f"file:{sys.argv[1]}/llmtrace.db?mode=ro", uri=True)
 for (t,) in c.execute("select hex(trace_id) from traces order by random() limit 2000"):
     print(t.lower())
 PY
-for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&model=claude-haiku-4-5-20251001" "/" "/?model=gpt-4o" "/models"; do
+DAY_AGO=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&model=claude-haiku-4-5-20251001" \
+  "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&q=rotate+downtime" "/api/traces?limit=50&q=nosuchword" "/api/traces?limit=50&sort=duration" \
+  "/" "/?model=gpt-4o" "/?q=rotate" "/models" "/dashboard" "/api/stats?bucket=30m&since=$DAY_AGO" "/sessions" "/users"; do
   if [[ $q == trace_by_id ]]; then
     echo "== GET /api/traces/{random id}"
     TRACE_IDS=/tmp/llmtrace-bench-ids wrk -t1 -c1 -d10s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
