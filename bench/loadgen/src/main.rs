@@ -24,6 +24,10 @@
 //!
 //! * trace id of its trace `i`: `mix(salt_t + seq) ‖ mix((i + 1) ^ (seq << 16))`,
 //! * span id of its span `k`: `mix(salt_s + seq · spans_per_request + k + 1)`,
+//! * provider response id (`gen_ai.response.id`, a string) `r`: its last 16 characters
+//!   replaced by the hex of `mix(salt_t ^ (seq · 2^20 + r + 1))` (same length, so the
+//!   encoding stays valid), so one provider response is never reported by two requests' spans
+//!   (which llmtrace would rightly count once),
 //!
 //! where `mix` is the SplitMix64 finalizer, a bijection on `u64` that maps
 //! only 0 to 0. Distinct `seq` give distinct high halves and distinct `i`
@@ -139,6 +143,8 @@ struct Template {
     /// For span `k` (in encoding order): offsets of its 8-byte id, i.e. its own
     /// `span_id` field and the `parent_span_id` field of each child.
     span_slots: Vec<Vec<usize>>,
+    /// Offsets of the last 16 bytes of every provider response id string.
+    response_slots: Vec<usize>,
 }
 
 impl Template {
@@ -201,6 +207,34 @@ impl Template {
                 1
             };
         }
+        // Provider response ids: random strings, found verbatim in the encoding.
+        let mut response_slots = Vec::new();
+        for span in req
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+        {
+            for kv in span
+                .attributes
+                .iter()
+                .filter(|kv| kv.key == "gen_ai.response.id")
+            {
+                let Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(id)) =
+                    kv.value.as_ref().and_then(|v| v.value.as_ref())
+                else {
+                    continue;
+                };
+                if id.len() < 16 {
+                    continue;
+                }
+                let at = bytes
+                    .windows(id.len())
+                    .position(|w| w == id.as_bytes())
+                    .context("response id not found in the encoding")?;
+                response_slots.push(at + id.len() - 16);
+            }
+        }
         let counts = |slots: &[Vec<usize>]| slots.iter().map(Vec::len).collect::<Vec<_>>();
         ensure!(
             counts(&trace_slots) == expect_trace,
@@ -214,6 +248,7 @@ impl Template {
             bytes,
             trace_slots,
             span_slots,
+            response_slots,
         })
     }
 
@@ -227,6 +262,10 @@ impl Template {
                 out[o..o + 8].copy_from_slice(&hi);
                 out[o + 8..o + 16].copy_from_slice(&lo);
             }
+        }
+        for (r, &o) in self.response_slots.iter().enumerate() {
+            let v = mix64(salt.trace ^ ((seq << 20) + r as u64 + 1));
+            out[o..o + 16].copy_from_slice(format!("{v:016x}").as_bytes());
         }
         let base = salt.span + seq * spans_per_request + 1;
         for (k, offsets) in self.span_slots.iter().enumerate() {
@@ -730,6 +769,7 @@ mod tests {
         let salt = Salt::new(9);
         let mut trace_ids = HashSet::new();
         let mut span_ids = HashSet::new();
+        let mut response_ids = HashSet::new();
         for seq in 0..30u64 {
             let t = &pool[(seq % 3) as usize];
             let body = t.render(seq, salt, 100);
@@ -756,16 +796,41 @@ mod tests {
                     assert!(this_traces[&s.trace_id].contains(&s.parent_span_id));
                 }
             }
-            // Everything except ids is untouched.
+            // Everything except ids is untouched; response ids keep their length and prefix.
             let original = ExportTraceServiceRequest::decode(t.bytes.as_slice()).unwrap();
             let orig_spans = &original.resource_spans[0].scope_spans[0].spans;
+            let response_id = |s: &opentelemetry_proto::tonic::trace::v1::Span| {
+                s.attributes
+                    .iter()
+                    .find(|kv| kv.key == "gen_ai.response.id")
+                    .and_then(|kv| kv.value.as_ref()?.value.clone())
+                    .map(|v| match v {
+                        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                            s,
+                        ) => s,
+                        other => format!("{other:?}"),
+                    })
+            };
             for (a, b) in spans.iter().zip(orig_spans) {
                 assert_eq!(a.name, b.name);
-                assert_eq!(a.attributes, b.attributes);
+                let others = |s: &opentelemetry_proto::tonic::trace::v1::Span| {
+                    s.attributes
+                        .iter()
+                        .filter(|kv| kv.key != "gen_ai.response.id")
+                        .cloned()
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(others(a), others(b));
+                if let (Some(new), Some(old)) = (response_id(a), response_id(b)) {
+                    assert_eq!(new.len(), old.len());
+                    assert_eq!(new[..new.len() - 16], old[..old.len() - 16]);
+                    assert!(response_ids.insert(new), "response id repeated");
+                }
                 assert_eq!(a.start_time_unix_nano, b.start_time_unix_nano);
                 assert_eq!(a.parent_span_id.is_empty(), b.parent_span_id.is_empty());
             }
         }
+        assert!(response_ids.len() >= 30, "the bodies carry response ids");
     }
 
     #[test]
