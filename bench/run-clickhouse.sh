@@ -15,7 +15,7 @@ CH=$(mktemp -d /tmp/llmtrace-bench-ch.XXXX)
 mkdir -p "$CH"/{data,tmp,user_files,log}
 cat > "$CH/users.xml" <<'XML'
 <?xml version="1.0"?>
-<yandex><profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+<yandex><profiles><default><max_memory_usage>4000000000</max_memory_usage><log_queries>1</log_queries></default></profiles>
 <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
 <quotas><default></default></quotas></yandex>
 XML
@@ -45,14 +45,17 @@ target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connect
   --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
 sleep 2
 echo "== spans stored: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20count()%20FROM%20llmtrace.spans%20FINAL")"
+echo "== ClickHouse time by statement kind during ingest (system.query_log)"
+curl -s "http://127.0.0.1:$CH_HTTP/" --data-binary "SYSTEM FLUSH LOGS" >/dev/null
+curl -s "http://127.0.0.1:$CH_HTTP/" --data-binary "SELECT substring(query, 1, 40) AS q, count() AS n, round(sum(query_duration_ms) / 1000, 1) AS total_s, round(avg(query_duration_ms)) AS avg_ms, round(avg(read_rows)) AS avg_read_rows FROM system.query_log WHERE type = 2 AND query NOT LIKE '%query_log%' GROUP BY q ORDER BY total_s DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 echo "== ClickHouse bytes on disk: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20sum(bytes_on_disk)%20FROM%20system.parts%20WHERE%20database='llmtrace'%20AND%20active")"
 curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20DISTINCT%20trace_id%20FROM%20llmtrace.spans%20LIMIT%202000" > /tmp/llmtrace-bench-ch-ids
-for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o"; do
+for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&sort=cost" "/"; do
   if [[ $q == trace_by_id ]]; then
     echo "== GET /api/traces/{random id}"
-    TRACE_IDS=/tmp/llmtrace-bench-ch-ids wrk -t1 -c1 -d10s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
+    TRACE_IDS=/tmp/llmtrace-bench-ch-ids wrk -t1 -c1 -d10s --timeout 30s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
   else
     echo "== GET $q"
-    wrk -t1 -c1 -d10s --latency "http://127.0.0.1:$PORT$q" | grep -E "^ +(50|90|99)%|Requests/sec"
+    wrk -t1 -c1 -d10s --timeout 30s --latency "http://127.0.0.1:$PORT$q" | grep -E "^ +(50|90|99)%|Requests/sec"
   fi
 done

@@ -24,14 +24,15 @@ const ROLLUP_COLUMNS: &str = "trace_id, span_id, name, service, root_key, not_ro
     session_id, provider, request_model, response_model";
 
 /// Spans of a project (restricted by `filter`, a SQL condition) with `nest_counted`: a call
-/// span that no call span of its trace names as parent.
-fn nest_counted_spans(db: &str, p: &str, columns: &str, filter: &str) -> String {
+/// span that no call span of its trace names as parent. `parents` restricts the call spans
+/// looked at as parents (a condition that keeps every trace `filter` keeps).
+fn nest_counted_spans(db: &str, p: &str, columns: &str, filter: &str, parents: &str) -> String {
     format!(
         "SELECT {columns}, toUInt8(is_call = 1 AND has_call_child = 0) AS nest_counted FROM \
          (SELECT {columns} FROM {db}.spans FINAL WHERE project = {p}{filter}) AS l \
          ANY LEFT JOIN \
          (SELECT trace_id, parent_span_id AS span_id, toUInt8(1) AS has_call_child \
-          FROM {db}.spans FINAL WHERE project = {p} AND is_call = 1 AND parent_span_id != '' \
+          FROM {db}.spans FINAL WHERE project = {p} AND is_call = 1 AND parent_span_id != ''{parents} \
           GROUP BY trace_id, span_id) AS r \
          USING (trace_id, span_id)"
     )
@@ -41,15 +42,36 @@ fn nest_counted_spans(db: &str, p: &str, columns: &str, filter: &str) -> String 
 /// `world.rs` in SQL: nest-counting, and for a span carrying a provider response id, the
 /// smallest claim key among the project's nest-counting call spans with that id. `columns` must
 /// name neither `response_id` nor `claim_key`.
-fn counted_spans(db: &str, project: &str, columns: &str, filter: &str) -> String {
+///
+/// `scope`, when not empty, is a condition keeping whole traces that every span `filter` keeps
+/// satisfies (a trace-id filter): the joins then read only the call spans of those traces and,
+/// for the claims, of the traces sharing a response id with them, instead of the whole
+/// project's.
+fn counted_spans(db: &str, project: &str, columns: &str, filter: &str, scope: &str) -> String {
     let p = lit(project);
     let with_claims = format!("{columns}, response_id, claim_key");
-    let nest = nest_counted_spans(db, &p, &with_claims, filter);
+    let nest = nest_counted_spans(db, &p, &with_claims, filter, scope);
+    let (claim_filter, claim_parents) = if scope.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let rids = format!(
+            "SELECT response_id FROM {db}.spans WHERE project = {p} AND is_call = 1 \
+             AND response_id != ''{scope}"
+        );
+        (
+            format!(" AND response_id GLOBAL IN ({rids})"),
+            format!(
+                " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans WHERE project = {p} \
+                 AND is_call = 1 AND response_id GLOBAL IN ({rids}))"
+            ),
+        )
+    };
     let claimants = nest_counted_spans(
         db,
         &p,
         "trace_id, span_id, is_call, response_id, claim_key",
-        " AND is_call = 1 AND response_id != ''",
+        &format!(" AND is_call = 1 AND response_id != ''{claim_filter}"),
+        &claim_parents,
     );
     format!(
         "SELECT {columns}, \
@@ -121,8 +143,10 @@ const UNPRICED: &str = "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost
 /// The per-trace rollup query: one row per trace of the project with a span matching
 /// `filter` (a SQL condition on `spans` that must keep or drop whole traces, as a trace id
 /// filter does), restricted by `having` (conditions on the rollup's columns, joined by AND).
+///
+/// `filter` also serves as the scope of [`counted_spans`], so it must keep or drop whole traces.
 fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> String {
-    let inner = counted_spans(db, project, ROLLUP_COLUMNS, filter);
+    let inner = counted_spans(db, project, ROLLUP_COLUMNS, filter, filter);
     let having = if having.is_empty() {
         String::new()
     } else {
@@ -244,14 +268,37 @@ fn time_conditions(since: Option<u64>, until: Option<u64>) -> Vec<String> {
 }
 
 /// Trace summaries, in the query's order (newest, costliest or longest first).
+///
+/// Rollups are computed at query time over the project's spans; with `since`, only the traces
+/// with a span starting at or after it are read (a trace starting then has one).
 pub(crate) async fn list_traces(
     ch: &Client,
     db: &str,
     q: &TraceQuery,
 ) -> Result<TracePage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    let filter = text_filter(db, &q.project, q.text.as_deref());
-    let rollups = trace_rollups(db, &q.project, &filter, &list_conditions(q));
+    list_page(ch, db, q, q.since_unix_nano, limit).await
+}
+
+/// One page of a trace search over the traces starting at or after `lower`.
+async fn list_page(
+    ch: &Client,
+    db: &str,
+    q: &TraceQuery,
+    lower: Option<u64>,
+    limit: usize,
+) -> Result<TracePage, StoreError> {
+    let mut filter = text_filter(db, &q.project, q.text.as_deref());
+    let mut having = list_conditions(q);
+    if let Some(t) = lower {
+        filter.push_str(&format!(
+            " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans WHERE project = {} \
+             AND start_ns >= {t})",
+            lit(&q.project)
+        ));
+        having.push(format!("t_start >= {t}"));
+    }
+    let rollups = trace_rollups(db, &q.project, &filter, &having);
     let key = sort_column(q.sort);
     let sql = format!(
         "{rollups} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
@@ -507,7 +554,7 @@ pub(crate) async fn stats(
          output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_computed, \
          cost_reported, unpriced, {column}"
     );
-    let inner = counted_spans(db, &q.project, &columns, &stats_filter(q));
+    let inner = counted_spans(db, &q.project, &columns, &stats_filter(q), "");
     let sql = format!(
         "SELECT {bucket} AS b, toString({column}) AS k, count() AS calls, \
          toUInt64(countIf(status = 2)) AS errors, \

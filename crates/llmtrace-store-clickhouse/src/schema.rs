@@ -80,6 +80,15 @@ impl ServerFeatures {
         }
     }
 
+    /// [`ServerFeatures::durable_settings`] continuing a `SETTINGS` clause the statement has.
+    fn durable_settings_more(self) -> &'static str {
+        if self.major >= 22 {
+            ", fsync_after_insert = 1, fsync_part_directory = 1"
+        } else {
+            ""
+        }
+    }
+
     /// Type of low-cardinality strings (18.16 needs an experimental setting for it, so plain
     /// `String` there).
     fn lc_string(self) -> &'static str {
@@ -93,8 +102,8 @@ impl ServerFeatures {
 
 /// Each entry holds the statements of one version (index + 1). `{db}`, `{zstd}`, `{lc}` and
 /// `{durable}` are replaced by the database, the text codec clause, the low-cardinality string
-/// type and the fsync table settings; `{local}` by `_local` in a cluster (a node's own tables),
-/// else nothing.
+/// type and the fsync table settings (`{durable_more}`: the same continuing a `SETTINGS`
+/// clause); `{local}` by `_local` in a cluster (a node's own tables), else nothing.
 /// Statements must be idempotent (`IF NOT EXISTS`): several nodes may migrate at once. An
 /// `ALTER TABLE {db}.<table> ADD COLUMN <column> ...` statement runs only where the column is
 /// missing (18.16 has no `ADD COLUMN IF NOT EXISTS`); in a cluster it runs on `<table>_local`,
@@ -102,7 +111,9 @@ impl ServerFeatures {
 /// with TTL (19.6 and later), and names `{db}.<table>{local}` (TTL belongs on the MergeTree
 /// tables, not on `Distributed` ones).
 const MIGRATIONS: &[&[&str]] = &[
-    // 1: initial schema.
+    // 1: initial schema. Spans use granules of 1024 rows (not the default 8192): reading one
+    // trace (detail, and the writer's lookups) reads a granule per part, so smaller granules
+    // read less (databases created before keep 8192).
     &[
         r#"CREATE TABLE IF NOT EXISTS {db}.spans (
     project String,
@@ -143,7 +154,8 @@ const MIGRATIONS: &[&[&str]] = &[
     resource String{zstd},
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
-ORDER BY (project, trace_id, span_id){durable}"#,
+ORDER BY (project, trace_id, span_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
         r#"CREATE TABLE IF NOT EXISTS {db}.scores (
     project String,
     score_id String,
@@ -172,7 +184,8 @@ ORDER BY (project, trace_id, time_ns, log_hash){durable}"#,
     response_id String,
     trace_id String
 ) ENGINE = ReplacingMergeTree
-ORDER BY (project, response_id, trace_id){durable}"#,
+ORDER BY (project, response_id, trace_id)
+SETTINGS index_granularity = 256{durable_more}"#,
         // Backfill, per node in a cluster (local tables: the other shards may not exist yet).
         r#"INSERT INTO {db}.responses{local} (project, response_id, trace_id)
 SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 AND response_id != ''"#,
@@ -195,6 +208,22 @@ SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 A
         "ALTER TABLE {db}.scores{local} MODIFY TTL expire_at",
         "ALTER TABLE {db}.responses{local} MODIFY TTL expire_at",
     ],
+    // 5: which traces have stored spans, in a narrow table with small granules, so the writer
+    // learns that a trace is new (most are) by reading a few hundred short rows instead of a
+    // granule of wide span rows per trace id and part (that lookup was most of a commit's time).
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.trace_keys (
+    project String,
+    trace_id String,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree
+ORDER BY (project, trace_id)
+SETTINGS index_granularity = 256{durable_more}"#,
+        // Backfill, per node in a cluster (local tables).
+        r#"INSERT INTO {db}.trace_keys{local} (project, trace_id, expire_at)
+SELECT project, trace_id, max(expire_at) FROM {db}.spans{local} GROUP BY project, trace_id"#,
+        "ALTER TABLE {db}.trace_keys{local} MODIFY TTL expire_at",
+    ],
 ];
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
@@ -205,6 +234,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("scores", "cityHash64(project, score_id)"),
     ("logs", "cityHash64(project, trace_id)"),
     ("responses", "cityHash64(project, response_id)"),
+    ("trace_keys", "cityHash64(project, trace_id)"),
 ];
 
 /// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.
@@ -278,6 +308,7 @@ async fn migrate_up_to(
                 .replace("{db}", db)
                 .replace("{zstd}", features.text_codec())
                 .replace("{lc}", features.lc_string())
+                .replace("{durable_more}", features.durable_settings_more())
                 .replace("{durable}", features.durable_settings())
                 .replace("{local}", if cluster.is_some() { "_local" } else { "" });
             apply(ch, db, &sql, features, cluster)

@@ -197,6 +197,24 @@ impl World {
                         .or_default();
                 }
                 let ids: Vec<String> = chunk.iter().map(|t| lit(t)).collect();
+                // Most traces of a commit are new: ask the narrow key table which have stored
+                // spans, and read the span structure of those only.
+                #[derive(Deserialize)]
+                struct Stored {
+                    trace_id: String,
+                }
+                let stored = ch
+                    .select::<Stored>(&format!(
+                        "SELECT DISTINCT trace_id FROM {db}.trace_keys WHERE project = {} \
+                         AND trace_id IN ({})",
+                        lit(project),
+                        ids.join(", ")
+                    ))
+                    .await?;
+                if stored.is_empty() {
+                    continue;
+                }
+                let ids: Vec<String> = stored.iter().map(|t| lit(&t.trace_id)).collect();
                 let sql = format!(
                     "SELECT {LITE_COLUMNS} FROM {db}.spans FINAL WHERE project = {} \
                      AND trace_id IN ({})",

@@ -106,6 +106,12 @@ pub(crate) async fn write(
     }
     let mut world = World::default();
     world.load_traces(ch, db, &touched).await?;
+    // Traces without any stored span: their keys go into `trace_keys` with this batch.
+    let new_traces: std::collections::HashSet<Key> = touched
+        .iter()
+        .filter(|k| world.traces.get(*k).is_none_or(|t| t.rows.is_empty()))
+        .cloned()
+        .collect();
     let rids = batch
         .spans
         .iter()
@@ -155,6 +161,12 @@ pub(crate) async fn write(
         })
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;
+    // The keys of new traces before their spans, like the response index.
+    ch.insert(
+        &format!("{db}.trace_keys"),
+        &trace_key_rows(&new_rows, &new_traces),
+    )
+    .await?;
     ch.insert(&format!("{db}.spans"), &new_rows).await?;
     for key in touched {
         if let Some((summary, _)) = world.summarize(&key).map_err(StoreError::Permanent)? {
@@ -165,6 +177,36 @@ pub(crate) async fn write(
         }
     }
     Ok(outcome)
+}
+
+/// A row of the `trace_keys` table.
+#[derive(Serialize)]
+struct TraceKeyRow<'a> {
+    project: &'a str,
+    trace_id: &'a str,
+    /// The latest expiry of the trace's new span rows.
+    expire_at: u32,
+}
+
+/// One key row per new trace among `rows`.
+fn trace_key_rows<'a>(
+    rows: &'a [SpanRow],
+    new_traces: &std::collections::HashSet<Key>,
+) -> Vec<TraceKeyRow<'a>> {
+    let mut out: HashMap<(&str, &str), u32> = HashMap::new();
+    for r in rows {
+        if new_traces.contains(&(r.project.clone(), r.trace_id.clone())) {
+            let e = out.entry((&r.project, &r.trace_id)).or_insert(0);
+            *e = (*e).max(r.expire_at);
+        }
+    }
+    out.into_iter()
+        .map(|((project, trace_id), expire_at)| TraceKeyRow {
+            project,
+            trace_id,
+            expire_at,
+        })
+        .collect()
 }
 
 /// How a new counting call span with a response id fares against the span counting that

@@ -164,6 +164,7 @@ where
     duration_sort_and_cursor(&make().await).await;
     stats_buckets_and_filters(&make().await).await;
     trace_groups_by_session_and_user(&make().await).await;
+    newest_first_across_long_ranges(&make().await).await;
 }
 
 /// One provider response reported by two spans that are not parent and child (the SDK's own
@@ -1383,4 +1384,32 @@ pub async fn trace_groups_by_session_and_user<S: Store>(s: &S) {
         .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].key, "u-1");
+}
+
+/// Newest first over traces weeks apart, with a long trace whose late span is the newest span
+/// of all: the order is by trace start, every page is right, `since`/`until` cut exactly.
+pub async fn newest_first_across_long_ranges<S: Store>(s: &S) {
+    const DAY: u64 = 86_400_000;
+    let base = 60 * DAY; // fixtures start at T0 + 60 days, going back from there
+    let at = |days_ago: u64, minutes_ago: u64| base - days_ago * DAY - minutes_ago * 60_000;
+    let mut spans = vec![
+        span(120, 1, None, "forty days ago", at(40, 0), 10),
+        span(121, 1, None, "two days ago", at(2, 0), 10),
+        span(122, 1, None, "an hour ago", at(0, 60), 10),
+        span(123, 1, None, "just now", at(0, 1), 10),
+        // Started three days ago, its child is the latest span of the project.
+        span(124, 1, None, "long job", at(3, 0), 10),
+    ];
+    spans.push(span(124, 2, Some(1), "late step", at(0, 0), 10));
+    write(s, spans).await;
+    let expected = vec![tid(123), tid(122), tid(121), tid(124), tid(120)];
+    for limit in [1, 2, 10] {
+        assert_eq!(all_ids(s, q(limit)).await, expected, "pages of {limit}");
+    }
+    let window = TraceQuery {
+        since_unix_nano: Some(T0 + at(3, 0) * MS),
+        until_unix_nano: Some(T0 + at(0, 30) * MS),
+        ..q(1)
+    };
+    assert_eq!(all_ids(s, window).await, vec![tid(122), tid(121), tid(124)]);
 }
