@@ -11,12 +11,12 @@
 //!   [`merge_incomplete`](llmtrace_store::merge_incomplete)), so a retry is reported as
 //!   [`SpanFate::Duplicate`](llmtrace_store::SpanFate) and changes no total. Should two nodes
 //!   still insert the same span, the replacing engine and `FINAL` reads keep one copy.
-//! - **Rollups are computed at query time** from `spans`, counting rule included (wrappers,
-//!   one provider response reported by two spans), not kept in a rollup table: several llmtrace
-//!   nodes may write spans of one trace at once, and a read-modify-write rollup row would then
-//!   lose updates. The price is that the trace list and stats aggregate the project's spans
-//!   (`FINAL`) on every call, which is fine for a project's last few million spans and is the
-//!   first thing to revisit (a rollup table fed by the writers) beyond that.
+//! - **Trace rollups**: the statistics are computed at query time from `spans`, counting rule
+//!   included (wrappers, one provider response reported by two spans). The trace list, sessions
+//!   and users read one summary row per trace (`trace_summaries`), which the writers write after
+//!   each commit for the traces it changed; a plain read-modify-write rollup would lose updates
+//!   when several nodes write one trace at once, so a writer that finds another writer's recent
+//!   write to a trace (`trace_keys`) reads the trace back before summarizing it (`summaries.rs`).
 //! - **Full-text search** (`TraceQuery::text`): each span row carries its normalized searchable
 //!   text (`llmtrace_store::search::span_search_text`, with a space in front) in `search_text`,
 //!   written at insert; a query keeps the traces with a span holding `' ' + word` for every
@@ -32,6 +32,8 @@
 //!   are idempotent, so a batch that failed half-way is retried without double counting. A span
 //!   insert that ClickHouse applied but whose answer was lost (timeout) makes the retry report
 //!   those spans as duplicates (the metrics then miss their calls; the stored totals are right).
+//! - **New traces**: `trace_keys` tells a writer cheaply which touched traces have stored spans
+//!   (most have none), so it reads the structure of those only.
 //! - **Retention** ([`ClickHouseStore::with_retention`], [`Retention`]): each row of `spans`,
 //!   `logs`, `scores` and `responses` carries `expire_at` (its time plus its project's days,
 //!   2106-02-07 for "forever"), and on ClickHouse 19.6 and later those tables have
@@ -51,6 +53,7 @@ mod recompute;
 mod retention;
 mod rows;
 mod schema;
+mod summaries;
 #[cfg(feature = "testserver")]
 pub mod testserver;
 mod world;
@@ -94,13 +97,31 @@ struct Inner {
 /// their clocks agree.
 pub(crate) struct Versions {
     last: AtomicU64,
+    writer: u64,
 }
 
 impl Versions {
     fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        // A random id for this store's writes (`trace_keys.writer`): a randomly seeded hash of
+        // the clock and the process id.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
         Versions {
             last: AtomicU64::new(0),
+            writer: h.finish().max(1),
         }
+    }
+
+    /// This store's writer id: tells its `trace_keys` rows from other nodes' (never 0, the id
+    /// of backfilled rows).
+    pub(crate) fn writer(&self) -> u64 {
+        self.writer
     }
 
     /// The next version.

@@ -1,9 +1,10 @@
-//! The read path. Per-trace rollups are computed at query time from `spans` (`FINAL`, so each
-//! span's latest copy only), applying the counting rule in SQL: a call span counts unless a call
-//! span of the same trace names it as parent (an `ANY LEFT JOIN` against the set of call
-//! parents). The SQL aggregates mirror `rows::summarize`, which computes the same summary in
-//! Rust for one trace. Session and user groups aggregate those per-trace rollups again; the
-//! full-text filter picks trace ids from `search_text` first (see [`text_filter`]).
+//! The read path. The trace list, sessions and users read the writers' per-trace summary rows
+//! (`summaries.rs`); statistics, and the summaries' backfill, compute rollups from `spans`
+//! (`FINAL`, so each span's latest copy only), applying the counting rule in SQL: a call span
+//! counts unless a call span of the same trace names it as parent (an `ANY LEFT JOIN` against
+//! the set of call parents). The SQL aggregates mirror `rows::summarize`, which computes the
+//! same summary in Rust for one trace. The full-text filter picks trace ids from `search_text`
+//! first (see [`text_filter`]).
 
 use crate::client::{lit, Client};
 use crate::rows::{trace_id_of, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
@@ -181,6 +182,12 @@ fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> St
     )
 }
 
+/// Every trace's rollup in the project, computed from its spans (the backfill of
+/// `trace_summaries`).
+pub(crate) fn trace_rollups_sql(db: &str, project: &str) -> String {
+    trace_rollups(db, project, "", &[])
+}
+
 /// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
 /// project with a span whose `search_text` holds `' ' + word` for every query word. Empty when
 /// the query has no text or no words. `GLOBAL IN`, so that through `Distributed` tables the
@@ -267,41 +274,26 @@ fn time_conditions(since: Option<u64>, until: Option<u64>) -> Vec<String> {
     out
 }
 
-/// Trace summaries, in the query's order (newest, costliest or longest first).
-///
-/// Rollups are computed at query time over the project's spans; with `since`, only the traces
-/// with a span starting at or after it are read (a trace starting then has one).
+/// Trace summaries, in the query's order (newest, costliest or longest first), read from the
+/// per-trace summary rows the writers keep (`summaries.rs`).
 pub(crate) async fn list_traces(
     ch: &Client,
     db: &str,
     q: &TraceQuery,
 ) -> Result<TracePage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    list_page(ch, db, q, q.since_unix_nano, limit).await
-}
-
-/// One page of a trace search over the traces starting at or after `lower`.
-async fn list_page(
-    ch: &Client,
-    db: &str,
-    q: &TraceQuery,
-    lower: Option<u64>,
-    limit: usize,
-) -> Result<TracePage, StoreError> {
-    let mut filter = text_filter(db, &q.project, q.text.as_deref());
-    let mut having = list_conditions(q);
-    if let Some(t) = lower {
-        filter.push_str(&format!(
-            " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans WHERE project = {} \
-             AND start_ns >= {t})",
-            lit(&q.project)
-        ));
-        having.push(format!("t_start >= {t}"));
-    }
-    let rollups = trace_rollups(db, &q.project, &filter, &having);
+    let filter = text_filter(db, &q.project, q.text.as_deref());
+    let summaries = crate::summaries::summaries_sql(db, &q.project, &filter);
+    let conditions = list_conditions(q);
+    let conditions = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
     let key = sort_column(q.sort);
+    // The conditions apply after `FINAL` has picked each trace's latest summary.
     let sql = format!(
-        "{rollups} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
+        "SELECT * FROM ({summaries}){conditions} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
         limit + 1
     );
     let rows: Vec<SummaryRow> = ch.select(&sql).await?;
@@ -382,9 +374,13 @@ pub(crate) async fn trace_groups(
         TraceGroupBy::Session => "t_session",
         TraceGroupBy::User => "t_user",
     };
-    let mut having = time_conditions(q.since_unix_nano, q.until_unix_nano);
-    having.push(format!("{column} != ''"));
-    let rollups = trace_rollups(db, &q.project, "", &having);
+    let mut conditions = time_conditions(q.since_unix_nano, q.until_unix_nano);
+    conditions.push(format!("{column} != ''"));
+    let rollups = format!(
+        "SELECT * FROM ({}) WHERE {}",
+        crate::summaries::summaries_sql(db, &q.project, ""),
+        conditions.join(" AND ")
+    );
     let sql = format!(
         "SELECT {column} AS g_key, max(t_user) AS g_user, toUInt64(count()) AS g_traces, \
          min(t_start) AS g_first, max(t_start) AS g_last, max(t_end) AS g_end, \

@@ -1,7 +1,6 @@
 //! Cost recomputation: re-prices stored model-call spans in batches (keyset-paginated by
 //! trace and span id). A changed span is written again in full with a higher version, so
-//! `FINAL` reads see only the new copy; trace totals follow because they are computed at query
-//! time.
+//! `FINAL` reads see only the new copy; the changed traces' summary rows are written again.
 
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
@@ -89,8 +88,24 @@ pub(crate) async fn batch(
         row.expire_at = retention.expire_at(&row.project, row.start_ns, now_secs());
         changed_rows.push(row);
     }
-    if !req.dry_run {
+    if !req.dry_run && !changed_rows.is_empty() {
+        let mut keys: Vec<crate::world::Key> = changed_rows
+            .iter()
+            .map(|r| (r.project.clone(), r.trace_id.clone()))
+            .collect();
+        keys.dedup();
+        // Key rows first, so that a writer racing on these traces reads them back.
+        let key_rows = crate::writer::trace_key_rows(
+            &keys,
+            &changed_rows,
+            versions.writer(),
+            versions.next(),
+            retention,
+        );
+        ch.insert(&format!("{db}.trace_keys"), &key_rows).await?;
         ch.insert(&format!("{db}.spans"), &changed_rows).await?;
+        // The changed traces' summaries follow, from the spans as now stored.
+        crate::summaries::write(ch, db, &keys, versions, retention).await?;
     }
     Ok(())
 }

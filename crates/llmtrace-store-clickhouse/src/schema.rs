@@ -208,23 +208,69 @@ SELECT project, response_id, trace_id FROM {db}.spans{local} WHERE is_call = 1 A
         "ALTER TABLE {db}.scores{local} MODIFY TTL expire_at",
         "ALTER TABLE {db}.responses{local} MODIFY TTL expire_at",
     ],
-    // 5: which traces have stored spans, in a narrow table with small granules, so the writer
-    // learns that a trace is new (most are) by reading a few hundred short rows instead of a
-    // granule of wide span rows per trace id and part (that lookup was most of a commit's time).
+    // 5: which traces have stored spans, and which writer wrote to each when, in a narrow
+    // table with small granules: the writer learns that a trace is new (most are) by reading a
+    // few hundred short rows instead of a granule of wide span rows per trace id and part (that
+    // lookup was most of a commit's time), and whether another node wrote to a trace it just
+    // wrote (`summaries.rs`). One row per trace per write (`MergeTree`: no row may replace
+    // another).
     &[
         r#"CREATE TABLE IF NOT EXISTS {db}.trace_keys (
     project String,
     trace_id String,
+    writer UInt64,
+    at UInt64,
     expire_at DateTime DEFAULT toDateTime(4294967295)
-) ENGINE = ReplacingMergeTree
-ORDER BY (project, trace_id)
+) ENGINE = MergeTree
+ORDER BY (project, trace_id, at)
 SETTINGS index_granularity = 256{durable_more}"#,
         // Backfill, per node in a cluster (local tables).
-        r#"INSERT INTO {db}.trace_keys{local} (project, trace_id, expire_at)
-SELECT project, trace_id, max(expire_at) FROM {db}.spans{local} GROUP BY project, trace_id"#,
+        r#"INSERT INTO {db}.trace_keys{local} (project, trace_id, writer, at, expire_at)
+SELECT project, trace_id, toUInt64(0), toUInt64(0), max(expire_at) FROM {db}.spans{local}
+GROUP BY project, trace_id"#,
         "ALTER TABLE {db}.trace_keys{local} MODIFY TTL expire_at",
     ],
+    // 6: one summary row per trace, written by the writers (`summaries.rs`), so the trace list
+    // reads a row per trace instead of computing every rollup from the spans; filled from the
+    // spans of an existing database when this version is applied.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.trace_summaries (
+    project String,
+    trace_id String,
+    root_name String,
+    has_root UInt8,
+    root_service String,
+    t_start UInt64,
+    t_end UInt64,
+    span_count UInt64,
+    llm_call_count UInt64,
+    t_input UInt64,
+    t_output UInt64,
+    t_cache_read UInt64,
+    t_cache_write UInt64,
+    t_reasoning UInt64,
+    error_count UInt64,
+    t_cost Int64,
+    t_unpriced UInt64,
+    t_reported UInt64,
+    t_user String,
+    t_session String,
+    t_services Array(String),
+    t_req_models Array(String),
+    t_resp_models Array(String),
+    t_providers Array(String),
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, trace_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.trace_summaries{local} MODIFY TTL expire_at",
+    ],
 ];
+
+/// The version whose migration creates `trace_summaries`; applying it to a database that has
+/// spans fills the table ([`crate::summaries::backfill`]).
+const SUMMARIES_VERSION: usize = 6;
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
 /// one score id) must land on one shard, and a trace's spans share one so `FINAL` and the
@@ -235,6 +281,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("logs", "cityHash64(project, trace_id)"),
     ("responses", "cityHash64(project, response_id)"),
     ("trace_keys", "cityHash64(project, trace_id)"),
+    ("trace_summaries", "cityHash64(project, trace_id)"),
 ];
 
 /// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.
@@ -319,6 +366,9 @@ async fn migrate_up_to(
                     }
                     other => other,
                 })?;
+        }
+        if version == SUMMARIES_VERSION && current > 0 {
+            crate::summaries::backfill(ch, db).await?;
         }
         ch.execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"

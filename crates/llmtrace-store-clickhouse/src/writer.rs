@@ -104,20 +104,18 @@ pub(crate) async fn write(
             touched.push(key);
         }
     }
+    // The version of the summaries computed from what this write loads (see `summaries.rs`).
+    let load_version = versions.next();
     let mut world = World::default();
     world.load_traces(ch, db, &touched).await?;
-    // Traces without any stored span: their keys go into `trace_keys` with this batch.
-    let new_traces: std::collections::HashSet<Key> = touched
-        .iter()
-        .filter(|k| world.traces.get(*k).is_none_or(|t| t.rows.is_empty()))
-        .cloned()
-        .collect();
-    let rids = batch
+    let rids: Vec<(String, String)> = batch
         .spans
         .iter()
         .filter(|s| s.kind.is_model_call())
-        .filter_map(|s| Some((s.project.clone(), s.gen_ai.response_id.clone()?)));
-    world.load_responses(ch, db, rids).await?;
+        .filter_map(|s| Some((s.project.clone(), s.gen_ai.response_id.clone()?)))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    world.load_responses(ch, db, rids.iter().cloned()).await?;
     load_incomplete_copies(ch, db, &mut world, batch).await?;
     let mut new_rows: Vec<SpanRow> = Vec::new();
     for span in &batch.spans {
@@ -134,6 +132,17 @@ pub(crate) async fn write(
     }
     // Logs and scores first, spans last: all three are idempotent, so if a later insert fails
     // and the batch is retried, nothing is stored twice and the spans' fates are reported then.
+    // The traces whose summary this batch changes: the touched ones, and those loaded because
+    // they share a provider response id with the batch (a claim may have moved).
+    let mut changed: Vec<Key> = touched.clone();
+    let touched_set: std::collections::HashSet<&Key> = touched.iter().collect();
+    changed.extend(
+        world
+            .traces
+            .iter()
+            .filter(|(k, t)| !t.rows.is_empty() && !touched_set.contains(k))
+            .map(|(k, _)| k.clone()),
+    );
     let logs = batch
         .logs
         .iter()
@@ -161,13 +170,28 @@ pub(crate) async fn write(
         })
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;
-    // The keys of new traces before their spans, like the response index.
+    // The keys of the changed traces before their spans, like the response index.
     ch.insert(
         &format!("{db}.trace_keys"),
-        &trace_key_rows(&new_rows, &new_traces),
+        &trace_key_rows(
+            &changed,
+            &new_rows,
+            versions.writer(),
+            load_version,
+            retention,
+        ),
     )
     .await?;
     ch.insert(&format!("{db}.spans"), &new_rows).await?;
+    crate::summaries::after_write(
+        ch,
+        db,
+        &world,
+        (&changed, touched.len(), &rids),
+        (versions, load_version),
+        retention,
+    )
+    .await?;
     for key in touched {
         if let Some((summary, _)) = world.summarize(&key).map_err(StoreError::Permanent)? {
             outcome.traces.push(TouchedTrace {
@@ -181,30 +205,42 @@ pub(crate) async fn write(
 
 /// A row of the `trace_keys` table.
 #[derive(Serialize)]
-struct TraceKeyRow<'a> {
+pub(crate) struct TraceKeyRow<'a> {
     project: &'a str,
     trace_id: &'a str,
-    /// The latest expiry of the trace's new span rows.
+    writer: u64,
+    at: u64,
+    /// The latest expiry of the trace's rows this write stores, and at least the expiry of a
+    /// row written now (the key must outlive every span of its trace).
     expire_at: u32,
 }
 
-/// One key row per new trace among `rows`.
-fn trace_key_rows<'a>(
-    rows: &'a [SpanRow],
-    new_traces: &std::collections::HashSet<Key>,
+/// One key row per changed trace, written by `writer` at `at`.
+pub(crate) fn trace_key_rows<'a>(
+    changed: &'a [Key],
+    rows: &[SpanRow],
+    writer: u64,
+    at: u64,
+    retention: &Retention,
 ) -> Vec<TraceKeyRow<'a>> {
-    let mut out: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut latest: HashMap<(&str, &str), u32> = HashMap::new();
     for r in rows {
-        if new_traces.contains(&(r.project.clone(), r.trace_id.clone())) {
-            let e = out.entry((&r.project, &r.trace_id)).or_insert(0);
-            *e = (*e).max(r.expire_at);
-        }
+        let e = latest.entry((&r.project, &r.trace_id)).or_insert(0);
+        *e = (*e).max(r.expire_at);
     }
-    out.into_iter()
-        .map(|((project, trace_id), expire_at)| TraceKeyRow {
+    let now = now_secs();
+    changed
+        .iter()
+        .map(|(project, trace_id)| TraceKeyRow {
             project,
             trace_id,
-            expire_at,
+            writer,
+            at,
+            expire_at: latest
+                .get(&(project.as_str(), trace_id.as_str()))
+                .copied()
+                .unwrap_or(0)
+                .max(retention.expire_at(project, 0, now)),
         })
         .collect()
 }

@@ -1,0 +1,314 @@
+//! The per-trace summary table (`trace_summaries`, schema version 6): one row per trace, written
+//! by the writer after each commit for every trace the commit changed (the touched traces, and
+//! the traces whose call a new span's claim displaced), `ReplacingMergeTree` by version, so the
+//! trace list, sessions and users read one row per trace instead of computing every trace's
+//! rollup from its spans.
+//!
+//! The rows hold what `reader.rs`'s rollup query computes, under the same column names, so the
+//! list's filters and sorts apply to either. `get_trace` still computes a trace's summary from
+//! its spans.
+//!
+//! **Several writers.** Every write first inserts a `trace_keys` row (its writer id, the time it
+//! started) for each trace it changes, then its spans. After that it asks `trace_keys` whether
+//! another writer wrote to one of those traces in the last [`RACE_WINDOW_NANOS`]:
+//! - no: it summarizes the traces from what it loaded before writing, at a version taken
+//!   before that load;
+//! - yes (two nodes writing one trace at once): it takes a version, then reads those traces
+//!   back from ClickHouse and summarizes what it read.
+//!
+//! Of two racing writers, each sees the other's key row unless one inserted its key after the
+//! other's check, which is after the other's spans were stored; then the later one re-reads and
+//! sees both writes, with a later version than the other's. So the summary that wins saw every
+//! write to the trace. The same holds across traces for the claims on a provider response id:
+//! a write whose response ids are held (per the `responses` index) by a trace it did not load
+//! reads its traces back with that one. Versions are the writers' clocks in nanoseconds: nodes need synchronized
+//! clocks, as for any time-ordered store. Traces changed only through a claim on a provider
+//! response id are always read back (rare).
+
+use crate::client::{lit, Client};
+use crate::retention::{now_secs, Retention};
+use crate::world::{Key, World};
+use crate::Versions;
+use llmtrace_store::StoreError;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The columns a summary row holds, in the order the backfill selects them.
+const COLUMNS: &str = "project, trace_id, root_name, has_root, root_service, t_start, t_end, \
+    span_count, llm_call_count, t_input, t_output, t_cache_read, t_cache_write, t_reasoning, \
+    error_count, t_cost, t_unpriced, t_reported, t_user, t_session, t_services, t_req_models, \
+    t_resp_models, t_providers, version, expire_at";
+
+/// One row of `trace_summaries`.
+#[derive(Serialize)]
+struct SummaryRecord {
+    project: String,
+    trace_id: String,
+    root_name: String,
+    has_root: u8,
+    root_service: String,
+    t_start: u64,
+    t_end: u64,
+    span_count: u64,
+    llm_call_count: u64,
+    t_input: u64,
+    t_output: u64,
+    t_cache_read: u64,
+    t_cache_write: u64,
+    t_reasoning: u64,
+    error_count: u64,
+    t_cost: i64,
+    t_unpriced: u64,
+    t_reported: u64,
+    t_user: String,
+    t_session: String,
+    t_services: Vec<String>,
+    t_req_models: Vec<String>,
+    t_resp_models: Vec<String>,
+    t_providers: Vec<String>,
+    version: u64,
+    expire_at: u32,
+}
+
+/// Another writer's `trace_keys` row younger than this means a possible race (far longer than
+/// any write takes: a write's requests time out after a minute).
+const RACE_WINDOW_NANOS: u64 = 10 * 60 * 1_000_000_000;
+
+/// Writes the summaries after a write stored its spans (see the module docs). `changed` holds
+/// the touched traces first (`touched` of them), then those changed through a claim; `rids`
+/// are the response ids of the write's call spans; the world is what the write loaded, at
+/// `load_version`.
+pub(crate) async fn after_write(
+    ch: &Client,
+    db: &str,
+    world: &World,
+    (changed, touched, rids): (&[Key], usize, &[(String, String)]),
+    (versions, load_version): (&Versions, u64),
+    retention: &Retention,
+) -> Result<(), StoreError> {
+    let (touched, claimed) = changed.split_at(touched.min(changed.len()));
+    let mut reread: Vec<Key> = claimed.to_vec();
+    // Another writer's trace claiming one of this write's response ids, stored after this
+    // write loaded the claimants: every touched trace is read back with it.
+    let foreign = claim_rivals(ch, db, world, rids).await?;
+    let own: Vec<Key> = if foreign.is_empty() {
+        let raced = raced(ch, db, touched, versions.writer()).await?;
+        let (raced, own): (Vec<Key>, Vec<Key>) =
+            touched.iter().cloned().partition(|k| raced.contains(k));
+        reread.extend(raced);
+        own
+    } else {
+        reread.extend(touched.iter().cloned());
+        reread.extend(foreign);
+        Vec::new()
+    };
+    let rows = records(world, &own, load_version, retention)?;
+    ch.insert(&format!("{db}.trace_summaries"), &rows).await?;
+    write(ch, db, &reread, versions, retention).await
+}
+
+/// Traces holding one of the response ids `rids` (per the `responses` index) that the world
+/// did not load: written by another writer after this write loaded the claimants.
+async fn claim_rivals(
+    ch: &Client,
+    db: &str,
+    world: &World,
+    rids: &[(String, String)],
+) -> Result<Vec<Key>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct T {
+        trace_id: String,
+    }
+    let mut by_project: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for (p, r) in rids {
+        by_project.entry(p).or_default().push(lit(r));
+    }
+    let mut out = Vec::new();
+    for (project, list) in by_project {
+        for chunk in list.chunks(1000) {
+            let found: Vec<T> = ch
+                .select(&format!(
+                    "SELECT DISTINCT trace_id FROM {db}.responses WHERE project = {} \
+                     AND response_id IN ({})",
+                    lit(project),
+                    chunk.join(", ")
+                ))
+                .await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|t| (project.to_string(), t.trace_id))
+                    .filter(|k| world.traces.get(k).is_none_or(|t| t.rows.is_empty())),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `keys` another writer wrote to recently (see [`RACE_WINDOW_NANOS`]).
+async fn raced(
+    ch: &Client,
+    db: &str,
+    keys: &[Key],
+    me: u64,
+) -> Result<std::collections::HashSet<Key>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct T {
+        trace_id: String,
+    }
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .saturating_sub(RACE_WINDOW_NANOS);
+    let mut by_project: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for (p, t) in keys {
+        by_project.entry(p).or_default().push(lit(t));
+    }
+    let mut out = std::collections::HashSet::new();
+    for (project, ids) in by_project {
+        for chunk in ids.chunks(1000) {
+            let found: Vec<T> = ch
+                .select(&format!(
+                    "SELECT DISTINCT trace_id FROM {db}.trace_keys WHERE project = {} \
+                     AND trace_id IN ({}) AND writer != {me} AND at >= {since}",
+                    lit(project),
+                    chunk.join(", ")
+                ))
+                .await?;
+            out.extend(found.into_iter().map(|t| (project.to_string(), t.trace_id)));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the summaries of `keys` read back from ClickHouse: takes a version, reads the traces
+/// and their claimants, summarizes them.
+pub(crate) async fn write(
+    ch: &Client,
+    db: &str,
+    keys: &[Key],
+    versions: &Versions,
+    retention: &Retention,
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let version = versions.next();
+    let mut world = World::default();
+    world.load_traces(ch, db, keys).await?;
+    world
+        .load_responses(ch, db, std::iter::empty::<(String, String)>())
+        .await?;
+    let rows = records(&world, keys, version, retention)?;
+    ch.insert(&format!("{db}.trace_summaries"), &rows).await
+}
+
+/// The summary rows of the given traces, from the world (which must hold every span of them
+/// and every span claiming their calls' response ids). Traces without stored spans are
+/// skipped.
+fn records(
+    world: &World,
+    keys: &[Key],
+    version: u64,
+    retention: &Retention,
+) -> Result<Vec<SummaryRecord>, StoreError> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some((s, _)) = world.summarize(key).map_err(StoreError::Permanent)? else {
+            continue;
+        };
+        let Some(state) = world.traces.get(key) else {
+            continue;
+        };
+        let mut services = BTreeSet::new();
+        let (mut req, mut resp, mut providers) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for r in state.rows.values() {
+            services.insert(r.service.clone());
+            if r.is_call != 0 {
+                for (set, v) in [
+                    (&mut req, &r.request_model),
+                    (&mut resp, &r.response_model),
+                    (&mut providers, &r.provider),
+                ] {
+                    if !v.is_empty() {
+                        set.insert(v.clone());
+                    }
+                }
+            }
+        }
+        out.push(SummaryRecord {
+            project: key.0.clone(),
+            trace_id: key.1.clone(),
+            root_name: s.root_name,
+            has_root: u8::from(s.has_root),
+            root_service: s.service,
+            t_start: s.start_unix_nano,
+            t_end: s.end_unix_nano,
+            span_count: s.span_count,
+            llm_call_count: s.llm_call_count,
+            t_input: s.input_tokens,
+            t_output: s.output_tokens,
+            t_cache_read: s.cache_read_tokens,
+            t_cache_write: s.cache_write_tokens,
+            t_reasoning: s.reasoning_tokens,
+            error_count: s.error_count,
+            t_cost: s.cost_pico,
+            t_unpriced: s.unpriced_span_count,
+            t_reported: s.reported_cost_span_count,
+            t_user: s.user_id.unwrap_or_default(),
+            t_session: s.session_id.unwrap_or_default(),
+            t_services: services.into_iter().collect(),
+            t_req_models: req.into_iter().collect(),
+            t_resp_models: resp.into_iter().collect(),
+            t_providers: providers.into_iter().collect(),
+            version,
+            // Kept as long as the trace's latest span.
+            expire_at: retention.expire_at(&key.0, s.end_unix_nano, now_secs()),
+        });
+    }
+    Ok(out)
+}
+
+/// The project's trace summaries (latest version of each), with the rollup query's column
+/// names and `t_duration`; `filter` is a further condition on `trace_id` (it must only name
+/// sort-key columns, which is safe under `FINAL`).
+pub(crate) fn summaries_sql(db: &str, project: &str, filter: &str) -> String {
+    format!(
+        "SELECT trace_id, root_name, has_root, root_service, t_start, t_end, \
+         toInt64(greatest(t_end, t_start) - t_start) AS t_duration, span_count, llm_call_count, \
+         t_input, t_output, t_cache_read, t_cache_write, t_reasoning, error_count, t_cost, \
+         t_unpriced, t_reported, t_user, t_session, t_services, t_req_models, t_resp_models, \
+         t_providers FROM {db}.trace_summaries FINAL WHERE project = {}{filter}",
+        lit(project)
+    )
+}
+
+/// Fills `trace_summaries` from the spans of a database created before it (every project's
+/// rollups, computed by the rollup query), at version 1 so that any summary a writer writes
+/// meanwhile wins; each expires with the latest-expiring of its spans.
+pub(crate) async fn backfill(ch: &Client, db: &str) -> Result<(), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        project: String,
+    }
+    let projects: Vec<P> = ch
+        .select(&format!("SELECT DISTINCT project FROM {db}.spans"))
+        .await?;
+    for p in projects {
+        let rollups = crate::reader::trace_rollups_sql(db, &p.project);
+        ch.execute(&format!(
+            "INSERT INTO {db}.trace_summaries ({COLUMNS}) \
+             SELECT {project}, trace_id, root_name, has_root, root_service, t_start, t_end, \
+             span_count, llm_call_count, t_input, t_output, t_cache_read, t_cache_write, \
+             t_reasoning, error_count, t_cost, t_unpriced, t_reported, t_user, t_session, \
+             t_services, t_req_models, t_resp_models, t_providers, toUInt64(1), e \
+             FROM ({rollups}) ANY LEFT JOIN \
+             (SELECT trace_id, max(expire_at) AS e FROM {db}.spans \
+              WHERE project = {project} GROUP BY trace_id) USING (trace_id)",
+            project = lit(&p.project)
+        ))
+        .await?;
+    }
+    Ok(())
+}
