@@ -126,6 +126,18 @@ impl Client {
         Ok(body)
     }
 
+    /// [`Client::execute`] with its own timeout (a long migration step).
+    pub(crate) async fn execute_with_timeout(
+        &self,
+        sql: &str,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        tracing::debug!(sql, "clickhouse statement");
+        self.send(self.request(None).timeout(timeout).body(sql.to_string()))
+            .await
+            .map(|_| ())
+    }
+
     /// Runs a statement (DDL, or a query whose answer is not needed); the SQL is the body.
     pub(crate) async fn execute(&self, sql: &str) -> Result<(), StoreError> {
         tracing::debug!(sql, "clickhouse statement");

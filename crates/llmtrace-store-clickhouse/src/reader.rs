@@ -182,10 +182,10 @@ fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> St
     )
 }
 
-/// Every trace's rollup in the project, computed from its spans (the backfill of
-/// `trace_summaries`).
-pub(crate) fn trace_rollups_sql(db: &str, project: &str) -> String {
-    trace_rollups(db, project, "", &[])
+/// The rollups of the project's traces kept by `filter` (a condition keeping whole traces, or
+/// empty for all), computed from their spans (the backfill of `trace_summaries`).
+pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String {
+    trace_rollups(db, project, filter, &[])
 }
 
 /// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the

@@ -368,7 +368,8 @@ async fn migrate_up_to(
                 })?;
         }
         if version == SUMMARIES_VERSION && current > 0 {
-            crate::summaries::backfill(ch, db).await?;
+            let local = if cluster.is_some() { "_local" } else { "" };
+            crate::summaries::backfill(ch, db, local).await?;
         }
         ch.execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"

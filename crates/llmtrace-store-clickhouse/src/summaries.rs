@@ -9,21 +9,23 @@
 //! its spans.
 //!
 //! **Several writers.** Every write first inserts a `trace_keys` row (its writer id, the time it
-//! started) for each trace it changes, then its spans. After that it asks `trace_keys` whether
-//! another writer wrote to one of those traces in the last [`RACE_WINDOW_NANOS`]:
-//! - no: it summarizes the traces from what it loaded before writing, at a version taken
+//! started) for each trace it changes, then its response-id rows and spans. After that it asks
+//! whether another writer wrote, in the last [`RACE_WINDOW_NANOS`], to one of those traces or
+//! to another trace holding one of its provider response ids (whose claims decide whether this
+//! write's calls count):
+//! - no: it summarizes its traces from what it loaded before writing, at a version taken
 //!   before that load;
-//! - yes (two nodes writing one trace at once): it takes a version, then reads those traces
-//!   back from ClickHouse and summarizes what it read.
+//! - yes: it records key rows for the traces concerned and the traces sharing their response
+//!   ids, takes a version, reads them all back from ClickHouse and summarizes what it read.
 //!
-//! Of two racing writers, each sees the other's key row unless one inserted its key after the
-//! other's check, which is after the other's spans were stored; then the later one re-reads and
-//! sees both writes, with a later version than the other's. So the summary that wins saw every
-//! write to the trace. The same holds across traces for the claims on a provider response id:
-//! a write whose response ids are held (per the `responses` index) by a trace it did not load
-//! reads its traces back with that one. Versions are the writers' clocks in nanoseconds: nodes need synchronized
-//! clocks, as for any time-ordered store. Traces changed only through a claim on a provider
-//! response id are always read back (rare).
+//! Of two racing writers, each sees the other's key row unless one inserted its keys after the
+//! other's check, which is after the other's spans were stored; then the later one reads back
+//! and sees both writes, with a later version than the other's. So the summary that wins saw
+//! every write. Versions are the writers' clocks in nanoseconds: this holds while the nodes'
+//! clocks differ by less than an insert and a check (milliseconds), so run NTP on them. Traces
+//! changed only through a claim are always read back (rare). A write whose spans were stored
+//! but whose summaries were not (the request failed after the spans insert) is retried by the
+//! pipeline and its client, and the retry writes them.
 
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
@@ -87,32 +89,28 @@ pub(crate) async fn after_write(
     retention: &Retention,
 ) -> Result<(), StoreError> {
     let (touched, claimed) = changed.split_at(touched.min(changed.len()));
-    let mut reread: Vec<Key> = claimed.to_vec();
-    // Another writer's trace claiming one of this write's response ids, stored after this
-    // write loaded the claimants: every touched trace is read back with it.
-    let foreign = claim_rivals(ch, db, world, rids).await?;
-    let own: Vec<Key> = if foreign.is_empty() {
-        let raced = raced(ch, db, touched, versions.writer()).await?;
-        let (raced, own): (Vec<Key>, Vec<Key>) =
-            touched.iter().cloned().partition(|k| raced.contains(k));
-        reread.extend(raced);
-        own
-    } else {
-        reread.extend(touched.iter().cloned());
-        reread.extend(foreign);
-        Vec::new()
-    };
-    let rows = records(world, &own, load_version, retention)?;
-    ch.insert(&format!("{db}.trace_summaries"), &rows).await?;
-    write(ch, db, &reread, versions, retention).await
+    // Every other trace holding one of this write's response ids: its claims decide whether
+    // this write's calls count, so another writer's recent write to it is a race too.
+    let rivals = claim_rivals(ch, db, touched, rids).await?;
+    let mut watched: Vec<Key> = touched.to_vec();
+    watched.extend(claimed.iter().cloned());
+    watched.extend(rivals.iter().cloned());
+    let raced = raced(ch, db, &watched, versions.writer()).await?;
+    if raced.is_empty() {
+        let rows = records(world, touched, load_version, retention)?;
+        ch.insert(&format!("{db}.trace_summaries"), &rows).await?;
+        // Traces changed through a claim are read back (their other claims are not loaded).
+        return write(ch, db, claimed, versions, retention).await;
+    }
+    write(ch, db, &watched, versions, retention).await
 }
 
-/// Traces holding one of the response ids `rids` (per the `responses` index) that the world
-/// did not load: written by another writer after this write loaded the claimants.
+/// The traces other than `touched` holding one of the response ids `rids` (per the
+/// `responses` index).
 async fn claim_rivals(
     ch: &Client,
     db: &str,
-    world: &World,
+    touched: &[Key],
     rids: &[(String, String)],
 ) -> Result<Vec<Key>, StoreError> {
     #[derive(serde::Deserialize)]
@@ -123,6 +121,7 @@ async fn claim_rivals(
     for (p, r) in rids {
         by_project.entry(p).or_default().push(lit(r));
     }
+    let touched: std::collections::HashSet<&Key> = touched.iter().collect();
     let mut out = Vec::new();
     for (project, list) in by_project {
         for chunk in list.chunks(1000) {
@@ -138,7 +137,7 @@ async fn claim_rivals(
                 found
                     .into_iter()
                     .map(|t| (project.to_string(), t.trace_id))
-                    .filter(|k| world.traces.get(k).is_none_or(|t| t.rows.is_empty())),
+                    .filter(|k| !touched.contains(k)),
             );
         }
     }
@@ -181,8 +180,10 @@ async fn raced(
     Ok(out)
 }
 
-/// Writes the summaries of `keys` read back from ClickHouse: takes a version, reads the traces
-/// and their claimants, summarizes them.
+/// Writes the summaries of `keys` read back from ClickHouse, and of the traces sharing a
+/// provider response id with them (a claim between them may have moved): records a
+/// `trace_keys` row for each (so a writer racing on them reads them back too), takes a version,
+/// reads them and their claimants, summarizes them.
 pub(crate) async fn write(
     ch: &Client,
     db: &str,
@@ -193,13 +194,34 @@ pub(crate) async fn write(
     if keys.is_empty() {
         return Ok(());
     }
-    let version = versions.next();
-    let mut world = World::default();
-    world.load_traces(ch, db, keys).await?;
-    world
+    let mut scout = World::default();
+    scout.load_traces(ch, db, keys).await?;
+    scout
         .load_responses(ch, db, std::iter::empty::<(String, String)>())
         .await?;
-    let rows = records(&world, keys, version, retention)?;
+    let mut all: Vec<Key> = keys.to_vec();
+    let known: std::collections::HashSet<&Key> = keys.iter().collect();
+    all.extend(
+        scout
+            .traces
+            .iter()
+            .filter(|(k, t)| !t.rows.is_empty() && !known.contains(k))
+            .map(|(k, _)| k.clone()),
+    );
+    let key_rows =
+        crate::writer::trace_key_rows(&all, &[], versions.writer(), versions.next(), retention);
+    ch.insert(&format!("{db}.trace_keys"), &key_rows).await?;
+    let version = versions.next();
+    let mut world = World::default();
+    world.load_traces(ch, db, &all).await?;
+    // Two rounds: the claimants of `all`'s response ids, then theirs, so every claim of `all`
+    // is decided on every span that makes it.
+    for _ in 0..2 {
+        world
+            .load_responses(ch, db, std::iter::empty::<(String, String)>())
+            .await?;
+    }
+    let rows = records(&world, &all, version, retention)?;
     ch.insert(&format!("{db}.trace_summaries"), &rows).await
 }
 
@@ -220,6 +242,7 @@ fn records(
         let Some(state) = world.traces.get(key) else {
             continue;
         };
+        let latest_start = state.rows.values().map(|r| r.start_ns).max().unwrap_or(0);
         let mut services = BTreeSet::new();
         let (mut req, mut resp, mut providers) =
             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
@@ -263,8 +286,8 @@ fn records(
             t_resp_models: resp.into_iter().collect(),
             t_providers: providers.into_iter().collect(),
             version,
-            // Kept as long as the trace's latest span.
-            expire_at: retention.expire_at(&key.0, s.end_unix_nano, now_secs()),
+            // Kept as long as the trace's latest-starting span.
+            expire_at: retention.expire_at(&key.0, latest_start, now_secs()),
         });
     }
     Ok(out)
@@ -286,29 +309,41 @@ pub(crate) fn summaries_sql(db: &str, project: &str, filter: &str) -> String {
 
 /// Fills `trace_summaries` from the spans of a database created before it (every project's
 /// rollups, computed by the rollup query), at version 1 so that any summary a writer writes
-/// meanwhile wins; each expires with the latest-expiring of its spans.
-pub(crate) async fn backfill(ch: &Client, db: &str) -> Result<(), StoreError> {
+/// meanwhile wins; each expires with the latest-expiring of its spans. In a cluster (`local` is
+/// `_local`) each node fills its own table with the traces of its own shard, the rollups still
+/// computed over the whole cluster (claims cross shards). A long statement: it gets its own
+/// timeout; a failure leaves the version unapplied, and running it again is harmless.
+pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), StoreError> {
     #[derive(serde::Deserialize)]
     struct P {
         project: String,
     }
     let projects: Vec<P> = ch
-        .select(&format!("SELECT DISTINCT project FROM {db}.spans"))
+        .select(&format!("SELECT DISTINCT project FROM {db}.spans{local}"))
         .await?;
     for p in projects {
-        let rollups = crate::reader::trace_rollups_sql(db, &p.project);
-        ch.execute(&format!(
-            "INSERT INTO {db}.trace_summaries ({COLUMNS}) \
+        let project = lit(&p.project);
+        let filter = if local.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans{local} \
+                 WHERE project = {project})"
+            )
+        };
+        let rollups = crate::reader::trace_rollups_sql(db, &p.project, &filter);
+        let sql = format!(
+            "INSERT INTO {db}.trace_summaries{local} ({COLUMNS}) \
              SELECT {project}, trace_id, root_name, has_root, root_service, t_start, t_end, \
              span_count, llm_call_count, t_input, t_output, t_cache_read, t_cache_write, \
              t_reasoning, error_count, t_cost, t_unpriced, t_reported, t_user, t_session, \
              t_services, t_req_models, t_resp_models, t_providers, toUInt64(1), e \
              FROM ({rollups}) ANY LEFT JOIN \
-             (SELECT trace_id, max(expire_at) AS e FROM {db}.spans \
-              WHERE project = {project} GROUP BY trace_id) USING (trace_id)",
-            project = lit(&p.project)
-        ))
-        .await?;
+             (SELECT trace_id, max(expire_at) AS e FROM {db}.spans{local} \
+              WHERE project = {project} GROUP BY trace_id) USING (trace_id)"
+        );
+        ch.execute_with_timeout(&sql, std::time::Duration::from_secs(6 * 3600))
+            .await?;
     }
     Ok(())
 }

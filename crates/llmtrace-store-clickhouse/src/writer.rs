@@ -157,6 +157,19 @@ pub(crate) async fn write(
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.scores"), &scores).await?;
     outcome.scores_written = scores.len() as u64;
+    // The keys of the changed traces before the response index and the spans (a writer that
+    // finds this write's response rows then finds its keys too, see `summaries.rs`).
+    ch.insert(
+        &format!("{db}.trace_keys"),
+        &trace_key_rows(
+            &changed,
+            &new_rows,
+            versions.writer(),
+            load_version,
+            retention,
+        ),
+    )
+    .await?;
     // The response index before the spans: a lookup may then find a trace that lacks the span
     // (harmless), never miss a stored one.
     let responses: Vec<ResponseRow<'_>> = new_rows
@@ -170,18 +183,6 @@ pub(crate) async fn write(
         })
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;
-    // The keys of the changed traces before their spans, like the response index.
-    ch.insert(
-        &format!("{db}.trace_keys"),
-        &trace_key_rows(
-            &changed,
-            &new_rows,
-            versions.writer(),
-            load_version,
-            retention,
-        ),
-    )
-    .await?;
     ch.insert(&format!("{db}.spans"), &new_rows).await?;
     crate::summaries::after_write(
         ch,

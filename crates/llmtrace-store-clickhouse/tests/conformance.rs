@@ -530,3 +530,82 @@ async fn newest_first_search_pages_through_windows() {
     .await;
     assert_eq!(cut, (100..2_500).rev().map(tid).collect::<Vec<_>>());
 }
+
+/// A two-shard database from before the summary table (schema 5) gets it filled when a newer
+/// llmtrace connects: each node fills its own shard's traces, and the list shows every trace
+/// once with the totals the spans give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_upgrade_fills_the_summary_table() {
+    use llmtrace_store::testsuite::{rag_trace, tid};
+    use llmtrace_store::TraceQuery;
+    let Some((a, b)) = start_cluster() else {
+        return;
+    };
+    let (pa, pb) = (a.http_port, b.http_port);
+    let urls = [
+        format!("clickhouse://127.0.0.1:{pa}/up"),
+        format!("clickhouse://127.0.0.1:{pb}/up"),
+    ];
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .expect("connect cluster");
+    let spans: Vec<_> = (1..=12).flat_map(rag_trace).collect();
+    store
+        .write(Arc::new(WriteBatch {
+            spans,
+            ..Default::default()
+        }))
+        .await
+        .expect("write");
+    // Back to schema 5 on both nodes: no summary table, no record of version 6.
+    for port in [pa, pb] {
+        http_query(port, "DROP TABLE up.trace_summaries");
+        http_query(port, "DROP TABLE up.trace_summaries_local");
+        http_query(
+            port,
+            "RENAME TABLE up.schema_migrations TO up.old_migrations",
+        );
+        http_query(
+            port,
+            "CREATE TABLE up.schema_migrations ENGINE = MergeTree ORDER BY version AS \
+             SELECT * FROM up.old_migrations WHERE version <= 5",
+        );
+    }
+    let per_shard = |port| {
+        http_query(port, "SELECT count() FROM up.spans_local")
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    assert!(
+        per_shard(pa) > 0 && per_shard(pb) > 0,
+        "traces on both shards"
+    );
+    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .expect("upgrade");
+    let page = store
+        .list_traces(&TraceQuery {
+            project: "default".into(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = page.traces.iter().map(|t| t.trace_id).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (1..=12).map(tid).collect::<Vec<_>>(),
+        "every trace once"
+    );
+    for t in &page.traces {
+        let from_spans = store
+            .get_trace("default", t.trace_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary;
+        assert_eq!(*t, from_spans, "summary of {}", t.trace_id);
+    }
+}
