@@ -3,28 +3,17 @@
 //! `llmtrace_store::search`; and the query side, which turns search words into FTS5 prefix
 //! phrases.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 
-/// Indexes (or re-indexes) the span stored at `(trace_ref, span_key)` with `text`; empty text
+/// Indexes (or re-indexes) the span stored in row `row_id` of `spans` with `text`; empty text
 /// leaves it unindexed. `replaced` says whether the span row existed before this write (its
 /// old text is removed first).
 pub(crate) fn index_span(
     tx: &Transaction<'_>,
-    trace_ref: i64,
-    span_key: i64,
+    row_id: i64,
     replaced: bool,
     text: &str,
 ) -> rusqlite::Result<()> {
-    if !replaced && text.is_empty() {
-        return Ok(());
-    }
-    let Some(row_id) = tx
-        .prepare_cached("SELECT id FROM spans WHERE trace_ref = ?1 AND span_key = ?2")?
-        .query_row(params![trace_ref, span_key], |r| r.get::<_, i64>(0))
-        .optional()?
-    else {
-        return Ok(());
-    };
     if replaced {
         tx.prepare_cached("DELETE FROM span_text WHERE rowid = ?1")?
             .execute([row_id])?;

@@ -559,17 +559,19 @@ fn insert_span(
         span.incomplete,
     ];
     let was_stored = replaced.is_some();
+    let row_id: i64;
     if let Some(old) = replaced {
-        tx.prepare_cached(
-            "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
-             start_ns = ?8, end_ns = ?9, status = ?10, provider = ?11, operation = ?12, model = ?13, \
-             input_tokens = ?14, output_tokens = ?15, cache_read_tokens = ?16, \
-             cache_write_tokens = ?17, reasoning_tokens = ?18, counts_usage = ?19, counted = ?20, \
-             blob_id = ?21, blob_index = ?22, resource_id = ?23, cost_pico = ?24, \
-             reported_pico = ?25, unpriced = ?26, price_ref = ?27, incomplete = ?28 \
-             WHERE trace_ref = ?2 AND span_key = ?3",
-        )?
-        .execute(values)?;
+        row_id = tx
+            .prepare_cached(
+                "UPDATE spans SET project_id = ?1, parent_key = ?4, name = ?5, service = ?6, kind = ?7, \
+                 start_ns = ?8, end_ns = ?9, status = ?10, provider = ?11, operation = ?12, model = ?13, \
+                 input_tokens = ?14, output_tokens = ?15, cache_read_tokens = ?16, \
+                 cache_write_tokens = ?17, reasoning_tokens = ?18, counts_usage = ?19, counted = ?20, \
+                 blob_id = ?21, blob_index = ?22, resource_id = ?23, cost_pico = ?24, \
+                 reported_pico = ?25, unpriced = ?26, price_ref = ?27, incomplete = ?28 \
+                 WHERE trace_ref = ?2 AND span_key = ?3 RETURNING id",
+            )?
+            .query_row(values, |r| r.get(0))?;
         let s = &mut trace.rollup.summary;
         s.span_count = s.span_count.saturating_sub(1);
         s.error_count = s.error_count.saturating_sub(u64::from(old.error));
@@ -592,11 +594,11 @@ fn insert_span(
             // Stored already, complete: a repeat.
             return Ok(SpanFate::Duplicate);
         }
+        row_id = tx.last_insert_rowid();
     }
     crate::search_index::index_span(
         tx,
-        trace_ref,
-        span.span_id.key_i64(),
+        row_id,
         was_stored,
         &llmtrace_store::search::span_search_text(span),
     )?;
