@@ -7,14 +7,14 @@
 //! first (see [`text_filter`]).
 
 use crate::client::{lit, Client};
-use crate::rows::{trace_id_of, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::summaries::SummaryRow;
 use crate::world::World;
 use llmtrace_model::{LogRecord, Score, TraceId};
 use llmtrace_store::search::search_words;
 use llmtrace_store::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary,
-    MAX_PAGE_SIZE,
+    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 
@@ -85,57 +85,6 @@ fn counted_spans(db: &str, project: &str, columns: &str, filter: &str, scope: &s
     )
 }
 
-/// One trace's rollup as the list query returns it.
-#[derive(Deserialize)]
-struct SummaryRow {
-    trace_id: String,
-    root_name: String,
-    has_root: u8,
-    root_service: String,
-    t_start: u64,
-    t_end: u64,
-    span_count: u64,
-    llm_call_count: u64,
-    t_input: u64,
-    t_output: u64,
-    t_cache_read: u64,
-    t_cache_write: u64,
-    t_reasoning: u64,
-    error_count: u64,
-    t_cost: i64,
-    t_unpriced: u64,
-    t_reported: u64,
-    t_user: String,
-    t_session: String,
-}
-
-impl SummaryRow {
-    fn into_summary(self) -> Result<TraceSummary, String> {
-        let opt = |s: String| (!s.is_empty()).then_some(s);
-        Ok(TraceSummary {
-            trace_id: trace_id_of(&self.trace_id)?,
-            root_name: self.root_name,
-            has_root: self.has_root != 0,
-            service: self.root_service,
-            start_unix_nano: self.t_start,
-            end_unix_nano: self.t_end,
-            span_count: self.span_count,
-            llm_call_count: self.llm_call_count,
-            input_tokens: self.t_input,
-            output_tokens: self.t_output,
-            cache_read_tokens: self.t_cache_read,
-            cache_write_tokens: self.t_cache_write,
-            reasoning_tokens: self.t_reasoning,
-            error_count: self.error_count,
-            cost_pico: self.t_cost,
-            unpriced_span_count: self.t_unpriced,
-            reported_cost_span_count: self.t_reported,
-            user_id: opt(self.t_user),
-            session_id: opt(self.t_session),
-        })
-    }
-}
-
 /// The effective cost of a row (reported wins), 0 when unknown.
 const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt64(0)))";
 /// Whether a row's cost is unknown although it is a priced-model call (1/0).
@@ -143,16 +92,11 @@ const UNPRICED: &str = "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost
 
 /// The per-trace rollup query: one row per trace of the project with a span matching
 /// `filter` (a SQL condition on `spans` that must keep or drop whole traces, as a trace id
-/// filter does), restricted by `having` (conditions on the rollup's columns, joined by AND).
+/// filter does).
 ///
 /// `filter` also serves as the scope of [`counted_spans`], so it must keep or drop whole traces.
-fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> String {
+fn trace_rollups(db: &str, project: &str, filter: &str) -> String {
     let inner = counted_spans(db, project, ROLLUP_COLUMNS, filter, filter);
-    let having = if having.is_empty() {
-        String::new()
-    } else {
-        format!(" HAVING {}", having.join(" AND "))
-    };
     format!(
         "SELECT trace_id, \
          argMin(name, root_key) AS root_name, \
@@ -178,14 +122,14 @@ fn trace_rollups(db: &str, project: &str, filter: &str, having: &[String]) -> St
          groupUniqArrayIf(request_model, is_call = 1 AND request_model != '') AS t_req_models, \
          groupUniqArrayIf(response_model, is_call = 1 AND response_model != '') AS t_resp_models, \
          groupUniqArrayIf(provider, is_call = 1 AND provider != '') AS t_providers \
-         FROM ({inner}) GROUP BY trace_id{having}"
+         FROM ({inner}) GROUP BY trace_id"
     )
 }
 
 /// The rollups of the project's traces kept by `filter` (a condition keeping whole traces, or
 /// empty for all), computed from their spans (the backfill of `trace_summaries`).
 pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String {
-    trace_rollups(db, project, filter, &[])
+    trace_rollups(db, project, filter)
 }
 
 /// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
@@ -220,34 +164,34 @@ fn sort_column(sort: TraceSort) -> &'static str {
 
 /// A trace search's filters and cursor as conditions on the rollup's columns.
 fn list_conditions(q: &TraceQuery) -> Vec<String> {
-    let mut having: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
     if let Some(s) = &q.service {
-        having.push(format!("has(t_services, {})", lit(s)));
+        conditions.push(format!("has(t_services, {})", lit(s)));
     }
     if let Some(m) = &q.model {
         let m = lit(m);
-        having.push(format!(
+        conditions.push(format!(
             "(has(t_req_models, {m}) OR has(t_resp_models, {m}))"
         ));
     }
     if let Some(p) = &q.provider {
-        having.push(format!("has(t_providers, {})", lit(p)));
+        conditions.push(format!("has(t_providers, {})", lit(p)));
     }
     if let Some(u) = &q.user_id {
-        having.push(format!("t_user = {}", lit(u)));
+        conditions.push(format!("t_user = {}", lit(u)));
     }
     if let Some(s) = &q.session_id {
-        having.push(format!("t_session = {}", lit(s)));
+        conditions.push(format!("t_session = {}", lit(s)));
     }
-    having.extend(time_conditions(q.since_unix_nano, q.until_unix_nano));
+    conditions.extend(time_conditions(q.since_unix_nano, q.until_unix_nano));
     if let Some(d) = q.min_duration_nanos {
-        having.push(format!("toInt64(t_end) - toInt64(t_start) >= {d}"));
+        conditions.push(format!("toInt64(t_end) - toInt64(t_start) >= {d}"));
     }
     if let Some(c) = q.min_cost_pico {
-        having.push(format!("t_cost >= {c}"));
+        conditions.push(format!("t_cost >= {c}"));
     }
     if q.errors_only {
-        having.push("error_count > 0".into());
+        conditions.push("error_count > 0".into());
     }
     if let Some(c) = &q.cursor {
         let key = sort_column(q.sort);
@@ -257,9 +201,9 @@ fn list_conditions(q: &TraceQuery) -> Vec<String> {
             _ => c.sort_key.to_string(),
         };
         let t = lit(&c.trace_id.to_hex());
-        having.push(format!("({key} < {k} OR ({key} = {k} AND trace_id < {t}))"));
+        conditions.push(format!("({key} < {k} OR ({key} = {k} AND trace_id < {t}))"));
     }
-    having
+    conditions
 }
 
 /// Conditions on the trace start (`t_start`) for a time range.

@@ -29,10 +29,12 @@
 
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
+use crate::rows::trace_id_of;
 use crate::world::{Key, World};
 use crate::Versions;
 use llmtrace_store::StoreError;
-use serde::Serialize;
+use llmtrace_store::TraceSummary;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// The columns a summary row holds, in the order the backfill selects them.
@@ -41,10 +43,10 @@ const COLUMNS: &str = "project, trace_id, root_name, has_root, root_service, t_s
     error_count, t_cost, t_unpriced, t_reported, t_user, t_session, t_services, t_req_models, \
     t_resp_models, t_providers, version, expire_at";
 
-/// One row of `trace_summaries`.
-#[derive(Serialize)]
-struct SummaryRecord {
-    project: String,
+/// One trace's rollup: what the list query returns, and (with [`SummaryRecord`]'s extra
+/// columns) a row of `trace_summaries`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SummaryRow {
     trace_id: String,
     root_name: String,
     has_root: u8,
@@ -64,6 +66,67 @@ struct SummaryRecord {
     t_reported: u64,
     t_user: String,
     t_session: String,
+}
+
+impl SummaryRow {
+    /// The row of a trace (stored as `trace_id`) with summary `s`.
+    fn from_summary(trace_id: String, s: TraceSummary) -> Self {
+        SummaryRow {
+            trace_id,
+            root_name: s.root_name,
+            has_root: u8::from(s.has_root),
+            root_service: s.service,
+            t_start: s.start_unix_nano,
+            t_end: s.end_unix_nano,
+            span_count: s.span_count,
+            llm_call_count: s.llm_call_count,
+            t_input: s.input_tokens,
+            t_output: s.output_tokens,
+            t_cache_read: s.cache_read_tokens,
+            t_cache_write: s.cache_write_tokens,
+            t_reasoning: s.reasoning_tokens,
+            error_count: s.error_count,
+            t_cost: s.cost_pico,
+            t_unpriced: s.unpriced_span_count,
+            t_reported: s.reported_cost_span_count,
+            t_user: s.user_id.unwrap_or_default(),
+            t_session: s.session_id.unwrap_or_default(),
+        }
+    }
+
+    /// The summary this row holds.
+    pub(crate) fn into_summary(self) -> Result<TraceSummary, String> {
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        Ok(TraceSummary {
+            trace_id: trace_id_of(&self.trace_id)?,
+            root_name: self.root_name,
+            has_root: self.has_root != 0,
+            service: self.root_service,
+            start_unix_nano: self.t_start,
+            end_unix_nano: self.t_end,
+            span_count: self.span_count,
+            llm_call_count: self.llm_call_count,
+            input_tokens: self.t_input,
+            output_tokens: self.t_output,
+            cache_read_tokens: self.t_cache_read,
+            cache_write_tokens: self.t_cache_write,
+            reasoning_tokens: self.t_reasoning,
+            error_count: self.error_count,
+            cost_pico: self.t_cost,
+            unpriced_span_count: self.t_unpriced,
+            reported_cost_span_count: self.t_reported,
+            user_id: opt(self.t_user),
+            session_id: opt(self.t_session),
+        })
+    }
+}
+
+/// One row of `trace_summaries`: the summary, and what the list filters on.
+#[derive(Serialize)]
+struct SummaryRecord {
+    project: String,
+    #[serde(flatten)]
+    summary: SummaryRow,
     t_services: Vec<String>,
     t_req_models: Vec<String>,
     t_resp_models: Vec<String>,
@@ -262,25 +325,7 @@ fn records(
         }
         out.push(SummaryRecord {
             project: key.0.clone(),
-            trace_id: key.1.clone(),
-            root_name: s.root_name,
-            has_root: u8::from(s.has_root),
-            root_service: s.service,
-            t_start: s.start_unix_nano,
-            t_end: s.end_unix_nano,
-            span_count: s.span_count,
-            llm_call_count: s.llm_call_count,
-            t_input: s.input_tokens,
-            t_output: s.output_tokens,
-            t_cache_read: s.cache_read_tokens,
-            t_cache_write: s.cache_write_tokens,
-            t_reasoning: s.reasoning_tokens,
-            error_count: s.error_count,
-            t_cost: s.cost_pico,
-            t_unpriced: s.unpriced_span_count,
-            t_reported: s.reported_cost_span_count,
-            t_user: s.user_id.unwrap_or_default(),
-            t_session: s.session_id.unwrap_or_default(),
+            summary: SummaryRow::from_summary(key.1.clone(), s),
             t_services: services.into_iter().collect(),
             t_req_models: req.into_iter().collect(),
             t_resp_models: resp.into_iter().collect(),
