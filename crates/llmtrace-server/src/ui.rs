@@ -36,6 +36,19 @@ fn page(status: StatusCode, html: String) -> Response {
     (status, Html(html)).into_response()
 }
 
+/// The 400 page of a query string that does not parse.
+fn invalid(title: &str, e: &QueryRejection) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        llmtrace_ui::error_page(title, &e.body_text()),
+    )
+}
+
+/// The RFC 3339 start of a range of `secs` ending now.
+fn preset_since(secs: u64) -> String {
+    llmtrace_query::format_rfc3339_nanos(now_unix_nano().saturating_sub(secs * 1_000_000_000))
+}
+
 /// The project of a browser request, or the 401 that makes the browser ask for a key.
 fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a str, Box<Response>> {
     st.auth.project(headers).map_err(|e| {
@@ -88,20 +101,9 @@ async fn traces(
     };
     let form = match form {
         Ok(Query(f)) => f,
-        Err(e) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
-            )
-        }
+        Err(e) => return invalid("Invalid filters", &e),
     };
-    let since_preset = form.range().seconds().map(|secs| {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos() as u64;
-        llmtrace_query::format_rfc3339_nanos(now.saturating_sub(secs * 1_000_000_000))
-    });
+    let since_preset = form.range().seconds().map(preset_since);
     let params = match form.to_params(since_preset) {
         Ok(p) => p,
         Err(m) => {
@@ -168,12 +170,7 @@ async fn rows(
     };
     let p = match params {
         Ok(Query(p)) => p,
-        Err(e) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                llmtrace_ui::error_page("Invalid rows", &e.body_text()),
-            )
-        }
+        Err(e) => return invalid("Invalid rows", &e),
     };
     let dir = match p.dir.as_deref() {
         Some("before") => llmtrace_ui::RowsDirection::Before,
@@ -231,12 +228,7 @@ async fn dashboard(
     };
     let form = match form {
         Ok(Query(f)) => f,
-        Err(e) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
-            )
-        }
+        Err(e) => return invalid("Invalid filters", &e),
     };
     let (since, until) = match form.window(now_unix_nano()) {
         Ok(w) => w,
@@ -331,16 +323,9 @@ async fn groups(
     };
     let form = match form {
         Ok(Query(f)) => f,
-        Err(e) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                llmtrace_ui::error_page("Invalid filters", &e.body_text()),
-            )
-        }
+        Err(e) => return invalid("Invalid filters", &e),
     };
-    let since = form.range().seconds().map(|secs| {
-        llmtrace_query::format_rfc3339_nanos(now_unix_nano().saturating_sub(secs * 1_000_000_000))
-    });
+    let since = form.range().seconds().map(preset_since);
     let params = llmtrace_query::TraceGroupParams {
         since,
         until: None,
@@ -401,11 +386,7 @@ async fn models(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
 /// Days from a `YYYY-MM-DD` date to today (UTC).
 fn age_days(date: &str) -> Option<i64> {
     let then = llmtrace_query::parse_rfc3339(&format!("{date}T00:00:00Z")).ok()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos() as u64;
-    Some((now.saturating_sub(then) / 86_400_000_000_000) as i64)
+    Some((now_unix_nano().saturating_sub(then) / 86_400_000_000_000) as i64)
 }
 
 /// Server-wide health and alerts (the same figures `/api/ingest` and `/api/alerts` serve).
