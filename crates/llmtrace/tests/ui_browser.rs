@@ -172,6 +172,35 @@ async fn wait_url(c: &Client, ok: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Waits (up to 10 s) until the span panel shows `want`; its text.
+async fn wait_detail(c: &Client, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = c
+            .find(Locator::Css("#detail"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if d.contains(want) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "{want:?} not shown: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the element `css` selects.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in c.find_all(Locator::Css(css)).await.unwrap() {
@@ -247,12 +276,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .send_keys("claude-haiku-4-5")
         .await
         .unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.filters button[type=submit]").await;
     wait_url(&c, |u| u.contains("model=claude-haiku-4-5")).await;
     assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
     c.refresh().await.unwrap();
@@ -279,12 +303,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
             .send_keys(query)
             .await
             .unwrap();
-        c.find(Locator::Css("form.filters button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "form.filters button[type=submit]").await;
         wait_url(&c, |u| u.contains("q=")).await;
         c.refresh().await.unwrap();
         let found = c
@@ -306,12 +325,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .unwrap();
 
     // Opening the trace shows the tree and the timeline.
-    c.find(Locator::Css("table.traces td.name a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "table.traces td.name a").await;
     let trace_path = format!("/traces/{haiku}");
     wait_url(&c, |u| u.ends_with(&trace_path)).await;
     let rows = c.find_all(Locator::Css("li.row")).await.unwrap();
@@ -330,32 +344,13 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         "1"
     );
     // Select the root first, then the LLM span: its details and conversation show.
-    c.find(Locator::Css("li.row[data-depth='0'] .span-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "li.row[data-depth='0'] .span-link").await;
     let llm_link = c
         .find(Locator::Css("li.row.kind-llm .span-link"))
         .await
         .unwrap();
     llm_link.click().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let detail = loop {
-        let d = c
-            .find(Locator::Css("#detail"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if d.contains("chat claude-haiku-4-5") {
-            break d;
-        }
-        assert!(Instant::now() < deadline, "LLM span not shown: {d}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let detail = wait_detail(&c, "chat claude-haiku-4-5").await;
     for want in [
         "claude-haiku-4-5",
         "anthropic",
@@ -379,12 +374,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
     screenshot(&c, "trace").await;
 
     // Collapsing the root hides its children.
-    c.find(Locator::Css("li.row[data-depth='0'] .toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "li.row[data-depth='0'] .toggle").await;
     assert_eq!(
         c.find_all(Locator::Css("li.row.hidden"))
             .await
@@ -414,30 +404,10 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         assert!(Instant::now() < deadline, "no rows loaded on scroll");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let wait_detail = |want: String| {
-        let c = c.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                let d = c
-                    .find(Locator::Css("#detail"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                if d.contains(&want) {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "{want} not shown: {d}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
     c.goto(&format!("{base}/traces/{big}?span={:016x}", 9_876))
         .await
         .unwrap();
-    wait_detail("step 9876".into()).await;
+    wait_detail(&c, "step 9876").await;
     assert_eq!(
         c.find_all(Locator::Css(&format!(
             "li.row.selected[data-span='{:016x}']",
@@ -456,7 +426,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .await
         .unwrap();
     target.click().await.unwrap();
-    wait_detail("step 9880".into()).await;
+    wait_detail(&c, "step 9880").await;
     screenshot(&c, "trace-10k").await;
 
     // The dashboard's totals match the API's statistics for the same range.
@@ -517,12 +487,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         "{rows:?}"
     );
     screenshot(&c, "sessions").await;
-    c.find(Locator::Css("#groups td.name a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#groups td.name a").await;
     wait_url(&c, |u| u.contains("session_id=conv-browser")).await;
     assert_eq!(texts(&c, "table.traces td.name a").await.len(), 2);
     c.goto(&format!("{base}/users")).await.unwrap();
