@@ -28,12 +28,14 @@ fi
 export LLMTRACE_CHDB_PYTHON="$PWD/$CHDB_VENV/bin/python"
 
 # Debian packages the tests drive: curl; Prometheus (with promtool) for the metrics and
-# alert-rule tests; ClickHouse for the ClickHouse store; Chromium and chromedriver for the UI,
-# with a CJK font so the screenshots show the Chinese text the browser tests type.
+# alert-rule tests; ClickHouse for the ClickHouse store, and ZooKeeper (with Java) for its
+# replicated cluster; Chromium and chromedriver for the UI, with a CJK font so the screenshots
+# show the Chinese text the browser tests type.
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
+[ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 command -v chromedriver >/dev/null || need+=(chromium chromium-driver)
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 if ((${#need[@]})); then

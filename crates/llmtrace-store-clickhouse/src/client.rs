@@ -4,6 +4,8 @@
 use llmtrace_store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings sent with every request; both 18.16 and current servers accept them.
@@ -20,15 +22,26 @@ const PERMANENT_CODES: &[u32] = &[
     184, 190, 206, 207, 215, 216, 352, 386, 497,
 ];
 
-/// Where and how to reach one ClickHouse server.
+/// Where and how to reach one ClickHouse server, with other servers to fail over to.
 #[derive(Clone)]
 pub(crate) struct Client {
     http: reqwest::Client,
-    base: String,
-    user: Option<String>,
-    password: Option<String>,
+    /// The servers, in order of preference: the first, then (when it cannot be reached) the
+    /// next ones.
+    endpoints: Arc<Vec<Endpoint>>,
+    /// The endpoint in use: the last one that could be reached.
+    current: Arc<AtomicUsize>,
     /// Settings sent with every request besides [`COMMON_SETTINGS`].
     settings: Vec<(String, String)>,
+}
+
+/// One server's HTTP interface and credentials.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    /// `http://host:port/`.
+    pub(crate) base: String,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<String>,
 }
 
 /// Maps a transport failure: the server was unreachable or the exchange broke off.
@@ -76,11 +89,24 @@ impl Client {
             .map_err(|e| StoreError::Permanent(format!("http client: {e}")))?;
         Ok(Client {
             http,
-            base,
-            user,
-            password,
+            endpoints: Arc::new(vec![Endpoint {
+                base,
+                user,
+                password,
+            }]),
+            current: Arc::new(AtomicUsize::new(0)),
             settings: Vec::new(),
         })
+    }
+
+    /// This client with `others` to fail over to, in order, when the servers before them cannot
+    /// be reached (connection refused or timed out; a request that reached a server is never
+    /// sent again elsewhere).
+    pub(crate) fn with_fallbacks(mut self, others: impl IntoIterator<Item = Endpoint>) -> Self {
+        let mut all = self.endpoints.as_ref().clone();
+        all.extend(others);
+        self.endpoints = Arc::new(all);
+        self
     }
 
     /// Adds a setting sent with every request.
@@ -89,25 +115,64 @@ impl Client {
         self
     }
 
-    fn request(&self, query: Option<&str>) -> reqwest::RequestBuilder {
+    fn request(&self, to: &Endpoint, query: Option<&str>) -> reqwest::RequestBuilder {
         let mut params: Vec<(&str, &str)> = COMMON_SETTINGS.to_vec();
         params.extend(self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(q) = query {
             params.push(("query", q));
         }
-        let mut req = self.http.post(&self.base).query(&params);
-        if let Some(u) = &self.user {
+        let mut req = self.http.post(&to.base).query(&params);
+        if let Some(u) = &to.user {
             req = req.header("X-ClickHouse-User", u);
         }
-        if let Some(p) = &self.password {
+        if let Some(p) = &to.password {
             req = req.header("X-ClickHouse-Key", p);
         }
         req
     }
 
-    /// Sends a request and returns the body of a successful answer.
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<String, StoreError> {
-        let resp = req.send().await.map_err(transport_error)?;
+    /// Sends `body` (with `query` in the URL when given) to the endpoint in use, failing over to
+    /// the next ones while a server cannot be reached, and returns the body of a successful
+    /// answer.
+    async fn send(
+        &self,
+        query: Option<&str>,
+        body: impl Into<bytes::Bytes>,
+        timeout: Option<Duration>,
+    ) -> Result<String, StoreError> {
+        let body = body.into();
+        let count = self.endpoints.len();
+        let first = self.current.load(Ordering::Relaxed) % count;
+        let mut attempt = 0;
+        let resp = loop {
+            let index = (first + attempt) % count;
+            let mut req = self
+                .request(&self.endpoints[index], query)
+                .body(body.clone());
+            if let Some(t) = timeout {
+                req = req.timeout(t);
+            }
+            match req.send().await {
+                Ok(resp) => {
+                    if index != first {
+                        tracing::warn!(
+                            from = %self.endpoints[first].base,
+                            to = %self.endpoints[index].base,
+                            "clickhouse server unreachable; failed over"
+                        );
+                        self.current.store(index, Ordering::Relaxed);
+                    }
+                    break resp;
+                }
+                Err(e) if e.is_connect() && attempt + 1 < count => attempt += 1,
+                Err(e) => return Err(transport_error(e)),
+            }
+        };
+        self.answer(resp).await
+    }
+
+    /// The body of a successful answer, or the error it reports.
+    async fn answer(&self, resp: reqwest::Response) -> Result<String, StoreError> {
         let status = resp.status().as_u16();
         let header_code = resp
             .headers()
@@ -133,7 +198,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), StoreError> {
         tracing::debug!(sql, "clickhouse statement");
-        self.send(self.request(None).timeout(timeout).body(sql.to_string()))
+        self.send(None, sql.to_string(), Some(timeout))
             .await
             .map(|_| ())
     }
@@ -141,9 +206,7 @@ impl Client {
     /// Runs a statement (DDL, or a query whose answer is not needed); the SQL is the body.
     pub(crate) async fn execute(&self, sql: &str) -> Result<(), StoreError> {
         tracing::debug!(sql, "clickhouse statement");
-        self.send(self.request(None).body(sql.to_string()))
-            .await
-            .map(|_| ())
+        self.send(None, sql.to_string(), None).await.map(|_| ())
     }
 
     /// Runs a query and parses its `JSONEachRow` answer (the SQL must not name a format).
@@ -152,7 +215,7 @@ impl Client {
         sql: &str,
     ) -> Result<Vec<T>, StoreError> {
         let body = self
-            .send(self.request(None).body(format!("{sql} FORMAT JSONEachRow")))
+            .send(None, format!("{sql} FORMAT JSONEachRow"), None)
             .await?;
         body.lines()
             .filter(|l| !l.trim().is_empty())
@@ -180,9 +243,7 @@ impl Client {
             body.push(b'\n');
         }
         let query = format!("INSERT INTO {table} FORMAT JSONEachRow");
-        self.send(self.request(Some(&query)).body(body))
-            .await
-            .map(|_| ())
+        self.send(Some(&query), body, None).await.map(|_| ())
     }
 }
 

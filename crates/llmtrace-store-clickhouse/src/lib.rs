@@ -39,7 +39,10 @@
 //!   2106-02-07 for "forever"), and on ClickHouse 19.6 and later those tables have
 //!   `TTL expire_at`, so merges delete expired rows. 18.16 has no TTL: retention is refused there.
 //! - **Clusters**: [`ClickHouseStore::connect_cluster`] puts `Distributed` tables over local
-//!   tables on every shard (no ZooKeeper needed), sharded by (project, trace id).
+//!   tables on every node, sharded by (project, trace id); no ZooKeeper needed for shards of one
+//!   replica. Shards with several replicas get `Replicated*` local tables (ZooKeeper or
+//!   ClickHouse Keeper), and reads and writes use each shard's first live replica; the store
+//!   fails over to the next node given when the one it talks to cannot be reached.
 //!
 //! Limits accepted with several nodes on one ClickHouse: two nodes receiving the same span at
 //! the same moment may both report it newly stored (the metrics count that call twice; the
@@ -212,27 +215,74 @@ fn parse_url(url: &str) -> Result<Target, StoreError> {
     })
 }
 
-/// Reads the server version and migrates `db` on one server; returns the version.
-async fn prepare(
-    ch: &client::Client,
-    db: &str,
-    cluster: Option<&str>,
-) -> Result<String, StoreError> {
+/// The server's version (`SELECT version()`).
+async fn server_version(ch: &client::Client) -> Result<String, StoreError> {
     #[derive(serde::Deserialize)]
     struct V {
         v: String,
     }
-    let server_version = ch
+    Ok(ch
         .select::<V>("SELECT version() AS v")
         .await?
         .into_iter()
         .next()
         .map(|r| r.v)
-        .unwrap_or_default();
-    let features = schema::ServerFeatures::from_version(&server_version);
-    schema::migrate(ch, db, features, cluster).await?;
-    tracing::info!(database = db, version = %server_version, cluster, "clickhouse store ready");
-    Ok(server_version)
+        .unwrap_or_default())
+}
+
+/// How many replicas the largest shard of `cluster` has, as the server behind `ch` sees its
+/// `remote_servers`; a cluster it does not know is refused.
+async fn cluster_replicas(
+    ch: &client::Client,
+    cluster: &str,
+    url: &str,
+) -> Result<u32, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct R {
+        shards: u32,
+        replicas: u32,
+    }
+    let rows = ch
+        .select::<R>(&format!(
+            "SELECT toUInt32(uniqExact(shard_num)) AS shards, toUInt32(max(replica_num)) AS replicas \
+             FROM system.clusters WHERE cluster = {}",
+            client::lit(cluster)
+        ))
+        .await?;
+    match rows.first() {
+        Some(r) if r.shards > 0 => Ok(r.replicas),
+        _ => Err(StoreError::Permanent(format!(
+            "clickhouse at {url} has no cluster {cluster:?} in its remote_servers"
+        ))),
+    }
+}
+
+/// The `shard` macro of a server in a replicated cluster (its `replica` macro must exist too):
+/// the replicated tables' ZooKeeper paths are built from them.
+async fn shard_macro(ch: &client::Client, url: &str) -> Result<String, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct M {
+        #[serde(rename = "macro")]
+        name: String,
+        substitution: String,
+    }
+    let macros = ch
+        .select::<M>("SELECT macro, substitution FROM system.macros")
+        .await?;
+    let get = |name: &str| {
+        macros
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.substitution.clone())
+    };
+    match (get("shard"), get("replica")) {
+        (Some(shard), Some(_)) => Ok(shard),
+        _ => Err(StoreError::Permanent(format!(
+            "clickhouse at {url} is in a cluster with replicas but lacks the macros shard and \
+             replica (<macros><shard>..</shard><replica>..</replica></macros>, see \
+             deploy/clickhouse/)"
+        ))),
+    }
 }
 
 impl ClickHouseStore {
@@ -250,17 +300,35 @@ impl ClickHouseStore {
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let t = parse_url(url)?;
         let ch = client::Client::new(t.base.clone(), t.user, t.password, timeout)?;
-        let server_version = prepare(&ch, &t.database, None).await?;
-        Ok(Self::from_parts(ch, t.database, server_version))
+        let version = server_version(&ch).await?;
+        let node = schema::Node {
+            ch: &ch,
+            features: schema::ServerFeatures::from_version(&version),
+            leads_shard: true,
+        };
+        schema::migrate(std::slice::from_ref(&node), &t.database, None).await?;
+        tracing::info!(database = %t.database, %version, "clickhouse store ready");
+        Ok(Self::from_parts(ch, t.database, version))
     }
 
-    /// Connects to a sharded ClickHouse cluster without ZooKeeper: `urls` are one URL per node
-    /// (same form as [`ClickHouseStore::connect`], same database on each), `cluster` the name
-    /// of a cluster in the servers' `remote_servers` that holds those nodes as shards. Every
-    /// node gets the database, local tables (`spans_local`, ...) and `Distributed` tables over
-    /// them, sharded by project and trace id (a trace stays on one shard). Reads and writes go
-    /// through the first node's `Distributed` tables; inserts use `insert_distributed_sync=1`,
-    /// so a write is acknowledged only after every shard stored its part.
+    /// Connects to a ClickHouse cluster: `urls` are the cluster's nodes (same form as
+    /// [`ClickHouseStore::connect`], one database for all), `cluster` the name of a cluster in
+    /// the servers' `remote_servers` made of those nodes. Every node gets the database, local
+    /// tables (`spans_local`, ...) and `Distributed` tables over them, sharded by project and
+    /// trace id (a trace stays on one shard). Inserts use `insert_distributed_sync=1`, so a
+    /// write is acknowledged only after every shard it touches stored its part.
+    ///
+    /// Shards with several replicas (the cluster needs `internal_replication` on, ZooKeeper or
+    /// ClickHouse Keeper, and the macros `shard` and `replica` on every node; see
+    /// `deploy/clickhouse/`): the local tables are then the `Replicated` engines, and requests
+    /// use `load_balancing=in_order`, so reads and writes go to the first live replica of each
+    /// shard in the cluster's order (a read sees the writes acknowledged before it, as long as
+    /// that replica lives). A write is acknowledged once one replica of each shard stored it
+    /// (set `insert_quorum` in the llmtrace user's profile to wait for more).
+    ///
+    /// Reads and writes go through the first node's `Distributed` tables; while it cannot be
+    /// reached, through the next node in `urls` (in a replicated cluster any node reaches every
+    /// shard).
     pub async fn connect_cluster(urls: &[&str], cluster: &str) -> Result<Self, StoreError> {
         if !is_identifier(cluster) {
             return Err(StoreError::Permanent(format!(
@@ -268,18 +336,68 @@ impl ClickHouseStore {
             )));
         }
         let timeout = Duration::from_secs(60);
-        let mut first = None;
+        let mut targets = Vec::with_capacity(urls.len());
         for url in urls {
-            let t = parse_url(url)?;
-            let ch = client::Client::new(t.base.clone(), t.user, t.password, timeout)?
-                .with_setting("insert_distributed_sync", "1");
-            let version = prepare(&ch, &t.database, Some(cluster)).await?;
-            if first.is_none() {
-                first = Some((ch, t.database, version));
-            }
+            targets.push(parse_url(url)?);
         }
-        let (ch, db, version) =
-            first.ok_or_else(|| StoreError::Permanent("no clickhouse node given".into()))?;
+        let first = targets
+            .first()
+            .ok_or_else(|| StoreError::Permanent("no clickhouse node given".into()))?;
+        let db = first.database.clone();
+        if let Some(t) = targets.iter().find(|t| t.database != db) {
+            return Err(StoreError::Permanent(format!(
+                "every clickhouse node must use one database: {} and {}",
+                db, t.database
+            )));
+        }
+        let mut clients = Vec::with_capacity(targets.len());
+        for t in &targets {
+            clients.push(
+                client::Client::new(t.base.clone(), t.user.clone(), t.password.clone(), timeout)?
+                    .with_setting("insert_distributed_sync", "1"),
+            );
+        }
+        let replicated = cluster_replicas(&clients[0], cluster, urls[0]).await? > 1;
+        if replicated {
+            clients = clients
+                .into_iter()
+                .map(|c| c.with_setting("load_balancing", "in_order"))
+                .collect();
+        }
+        let mut versions = Vec::with_capacity(clients.len());
+        let mut shards_led = std::collections::HashSet::new();
+        let mut leads = Vec::with_capacity(clients.len());
+        for (ch, url) in clients.iter().zip(urls) {
+            versions.push(server_version(ch).await?);
+            leads.push(!replicated || shards_led.insert(shard_macro(ch, url).await?));
+        }
+        let nodes: Vec<schema::Node<'_>> = clients
+            .iter()
+            .zip(&versions)
+            .zip(&leads)
+            .map(|((ch, v), &leads_shard)| schema::Node {
+                ch,
+                features: schema::ServerFeatures::from_version(v),
+                leads_shard,
+            })
+            .collect();
+        let layout = schema::Cluster {
+            name: cluster,
+            replicated,
+        };
+        schema::migrate(&nodes, &db, Some(layout)).await?;
+        tracing::info!(database = %db, version = %versions[0], cluster, replicated, "clickhouse store ready");
+        let fallbacks: Vec<client::Endpoint> = targets
+            .iter()
+            .skip(1)
+            .map(|t| client::Endpoint {
+                base: t.base.clone(),
+                user: t.user.clone(),
+                password: t.password.clone(),
+            })
+            .collect();
+        let version = versions.swap_remove(0);
+        let ch = clients.swap_remove(0).with_fallbacks(fallbacks);
         Ok(Self::from_parts(ch, db, version))
     }
 

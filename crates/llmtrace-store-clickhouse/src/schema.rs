@@ -299,30 +299,72 @@ struct Version {
     v: u32,
 }
 
-/// Creates the database if missing and applies the migrations it lacks. A database migrated by a
-/// newer llmtrace (higher version) is refused instead of being misread.
+/// How the tables of a cluster are laid out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cluster<'a> {
+    /// The cluster's name in the servers' `remote_servers`.
+    pub(crate) name: &'a str,
+    /// Whether its shards have several replicas: the local tables are then `Replicated*`
+    /// engines, registered in ZooKeeper (or ClickHouse Keeper) under
+    /// `/clickhouse/tables/{shard}/<database>/<table>` as replica `{replica}` (both macros of
+    /// each server's configuration).
+    pub(crate) replicated: bool,
+}
+
+/// One server to migrate.
+pub(crate) struct Node<'a> {
+    pub(crate) ch: &'a Client,
+    pub(crate) features: ServerFeatures,
+    /// Whether this node runs the statements whose effect replicates to the other replicas of
+    /// its shard (changes of local tables' columns and TTL, backfills copying existing rows):
+    /// every node of a cluster without replicas, one replica per shard with them (the others
+    /// receive the change through ZooKeeper).
+    pub(crate) leads_shard: bool,
+}
+
+/// Creates the database if missing and applies the migrations it lacks on every node. A
+/// database migrated by a newer llmtrace (higher version) is refused instead of being misread.
 ///
-/// With `cluster` (a cluster of the servers' `remote_servers`), each table is created as
-/// `<name>_local` plus a `Distributed` table `<name>` over it; this runs on one node and must run
-/// on every node (`ON CLUSTER` needs ZooKeeper, which 18.16 setups here lack).
+/// With `cluster`, each table is created as `<name>_local` plus a `Distributed` table `<name>`
+/// over it on every node (`ON CLUSTER` needs ZooKeeper, which 18.16 setups without replicas
+/// lack). Versions are applied one at a time across all nodes (version 1 on every node, then
+/// version 2, ...), so that a replica creating its table finds the table's structure in
+/// ZooKeeper as its own `CREATE` describes it (a replicated `ALTER` made on another replica
+/// reaches it afterwards).
 pub(crate) async fn migrate(
-    ch: &Client,
+    nodes: &[Node<'_>],
     db: &str,
-    features: ServerFeatures,
-    cluster: Option<&str>,
+    cluster: Option<Cluster<'_>>,
 ) -> Result<(), StoreError> {
-    migrate_up_to(ch, db, features, cluster, SCHEMA_VERSION).await
+    migrate_up_to(nodes, db, cluster, SCHEMA_VERSION).await
 }
 
 /// [`migrate`], applying the migrations up to version `target` only (tests make older schemas
 /// with it).
 async fn migrate_up_to(
-    ch: &Client,
+    nodes: &[Node<'_>],
     db: &str,
-    features: ServerFeatures,
-    cluster: Option<&str>,
+    cluster: Option<Cluster<'_>>,
     target: u32,
 ) -> Result<(), StoreError> {
+    let mut current = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        current.push(applied_version(node.ch, db).await?);
+    }
+    let lowest = current.iter().copied().min().unwrap_or(SCHEMA_VERSION);
+    for version in lowest + 1..=target {
+        for (node, &had) in nodes.iter().zip(&current) {
+            if had < version {
+                apply_version(node, db, cluster, version, had).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the database and `schema_migrations` on one node if missing, and returns the
+/// version applied there; a newer version than this build knows is refused.
+async fn applied_version(ch: &Client, db: &str) -> Result<u32, StoreError> {
     ch.execute(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
         .await?;
     ch.execute(&format!(
@@ -343,66 +385,82 @@ async fn migrate_up_to(
              supports ({SCHEMA_VERSION}); upgrade llmtrace"
         )));
     }
-    let pending = MIGRATIONS
-        .iter()
-        .enumerate()
-        .take(target as usize)
-        .skip(current as usize);
-    for (i, statements) in pending {
-        let version = i + 1;
-        for sql in *statements {
-            let sql = sql
-                .replace("{db}", db)
-                .replace("{zstd}", features.text_codec())
-                .replace("{lc}", features.lc_string())
-                .replace("{durable_more}", features.durable_settings_more())
-                .replace("{durable}", features.durable_settings())
-                .replace("{local}", if cluster.is_some() { "_local" } else { "" });
-            apply(ch, db, &sql, features, cluster)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Permanent(m) => {
-                        StoreError::Permanent(format!("migration {version}: {m}"))
-                    }
-                    other => other,
-                })?;
+    Ok(current)
+}
+
+/// Applies the statements of `version` on one node (whose database was at version `had`) and
+/// records it.
+async fn apply_version(
+    node: &Node<'_>,
+    db: &str,
+    cluster: Option<Cluster<'_>>,
+    version: u32,
+    had: u32,
+) -> Result<(), StoreError> {
+    let features = node.features;
+    let local = if cluster.is_some() { "_local" } else { "" };
+    let statements = MIGRATIONS
+        .get(version as usize - 1)
+        .copied()
+        .unwrap_or_default();
+    for sql in statements {
+        let sql = sql
+            .replace("{db}", db)
+            .replace("{zstd}", features.text_codec())
+            .replace("{lc}", features.lc_string())
+            .replace("{durable_more}", features.durable_settings_more())
+            .replace("{durable}", features.durable_settings())
+            .replace("{local}", local);
+        if sql.starts_with("INSERT INTO ") && !node.leads_shard {
+            continue;
         }
-        if version == SUMMARIES_VERSION && current > 0 {
-            let local = if cluster.is_some() { "_local" } else { "" };
-            crate::summaries::backfill(ch, db, local).await?;
-        }
-        ch.execute(&format!(
+        apply(node, db, &sql, cluster).await.map_err(|e| match e {
+            StoreError::Permanent(m) => StoreError::Permanent(format!("migration {version}: {m}")),
+            other => other,
+        })?;
+    }
+    if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard {
+        crate::summaries::backfill(node.ch, db, local).await?;
+    }
+    node.ch
+        .execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, applied_at) VALUES ({version}, now())"
         ))
         .await?;
-        tracing::info!(database = db, version, "clickhouse migration applied");
-    }
+    tracing::info!(database = db, version, "clickhouse migration applied");
     Ok(())
 }
 
-/// Applies one migration statement (placeholders already replaced), expanded for a cluster;
-/// a TTL statement is skipped on a server without TTL.
+/// Applies one migration statement (placeholders already replaced) on one node, expanded for a
+/// cluster; a TTL statement is skipped on a server without TTL. Replicated changes of local
+/// tables run on the node leading the shard only; the others wait for added columns to arrive.
 async fn apply(
-    ch: &Client,
+    node: &Node<'_>,
     db: &str,
     sql: &str,
-    features: ServerFeatures,
-    cluster: Option<&str>,
+    cluster: Option<Cluster<'_>>,
 ) -> Result<(), StoreError> {
+    let ch = node.ch;
+    let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard;
     if sql.contains(" MODIFY TTL ") {
-        if !features.has_ttl() {
+        if !node.features.has_ttl() || replica_follows {
             return Ok(());
         }
         return ch.execute(sql).await;
     }
     if let Some((table, column)) = added_column(sql, db) {
         if cluster.is_some() {
-            let local = sql.replacen(
-                &format!("{db}.{table} "),
-                &format!("{db}.{table}_local "),
-                1,
-            );
-            add_column_once(ch, db, &format!("{table}_local"), column, &local).await?;
+            let local_table = format!("{table}_local");
+            if replica_follows {
+                wait_for_column(ch, db, &local_table, column).await?;
+            } else {
+                let local = sql.replacen(
+                    &format!("{db}.{table} "),
+                    &format!("{db}.{local_table} "),
+                    1,
+                );
+                add_column_once(ch, db, &local_table, column, &local).await?;
+            }
         }
         return add_column_once(ch, db, table, column, sql).await;
     }
@@ -414,13 +472,47 @@ async fn apply(
         .find(|(t, _)| *t == name)
         .map(|(_, k)| *k)
         .ok_or_else(|| StoreError::Permanent(format!("no shard key for table {name}")))?;
-    ch.execute(&sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1))
-        .await?;
+    let local_sql = sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1);
+    let local_sql = if c.replicated {
+        replicated_engine(&local_sql, db, name)?
+    } else {
+        local_sql
+    };
+    ch.execute(&local_sql).await?;
     ch.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {db}.{name} AS {db}.{name}_local \
-         ENGINE = Distributed({c}, {db}, {name}_local, {key})"
+         ENGINE = Distributed({}, {db}, {name}_local, {key})",
+        c.name
     ))
     .await
+}
+
+/// `sql` (creating `<table>_local`) with its engine made the replicated one:
+/// `ENGINE = ReplacingMergeTree(version)` becomes
+/// `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/<db>/<table>', '{replica}', version)`.
+fn replicated_engine(sql: &str, db: &str, table: &str) -> Result<String, StoreError> {
+    let bad = || StoreError::Permanent(format!("no engine to replicate for table {table}"));
+    let at = sql.find("ENGINE = ").ok_or_else(bad)? + "ENGINE = ".len();
+    let rest = &sql[at..];
+    let name_end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    let engine = &rest[..name_end];
+    if !engine.ends_with("MergeTree") {
+        return Err(bad());
+    }
+    let after = &rest[name_end..];
+    let (args, tail) = match after.strip_prefix('(') {
+        Some(a) => {
+            let close = a.find(')').ok_or_else(bad)?;
+            (format!(", {}", &a[..close]), &a[close + 1..])
+        }
+        None => (String::new(), after),
+    };
+    Ok(format!(
+        "{}Replicated{engine}('/clickhouse/tables/{{shard}}/{db}/{table}', '{{replica}}'{args}){tail}",
+        &sql[..at]
+    ))
 }
 
 /// The table and column an `ALTER TABLE {db}.<table> ADD COLUMN <column> ...` statement adds.
@@ -473,6 +565,26 @@ async fn add_column_once(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Waits until `db.table` has the column, added by a replicated `ALTER` on another replica of
+/// this node's shard (it reaches this replica through ZooKeeper); fails after a minute.
+async fn wait_for_column(
+    ch: &Client,
+    db: &str,
+    table: &str,
+    column: &str,
+) -> Result<(), StoreError> {
+    for _ in 0..300 {
+        if has_column(ch, db, table, column).await? {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Err(StoreError::Transient(format!(
+        "column {column} of {db}.{table}, added on another replica of this shard, did not \
+         reach this replica within a minute (is ZooKeeper reachable?)"
+    )))
 }
 
 #[cfg(test)]
@@ -542,7 +654,14 @@ mod tests {
         .unwrap();
         let version = crate::testserver::http_query(server.http_port, "SELECT version()");
         let features = ServerFeatures::from_version(&version);
-        migrate_up_to(&ch, "up2", features, None, 2).await.unwrap();
+        let node = Node {
+            ch: &ch,
+            features,
+            leads_shard: true,
+        };
+        migrate_up_to(std::slice::from_ref(&node), "up2", None, 2)
+            .await
+            .unwrap();
         let asking = |t: u64| {
             let mut s = llm(t, 1, None, "gpt-4o", 10, 2, t, 5);
             s.gen_ai.input_messages = vec![Message::text("user", "What's the weather?")];
@@ -584,10 +703,10 @@ mod tests {
         let step = MIGRATIONS[2][0]
             .replace("{db}", "up2")
             .replace("{zstd}", features.text_codec());
-        apply(&ch, "up2", &step, features, None).await.unwrap();
+        apply(&node, "up2", &step, None).await.unwrap();
         for sql in MIGRATIONS[3] {
             let sql = sql.replace("{db}", "up2").replace("{local}", "");
-            apply(&ch, "up2", &sql, features, None).await.unwrap();
+            apply(&node, "up2", &sql, None).await.unwrap();
         }
         // The span stored before the expiry column is kept forever.
         let expiry = crate::testserver::http_query(
@@ -604,6 +723,41 @@ mod tests {
             .unwrap();
         assert_eq!(current.first().map(|r| r.v), Some(SCHEMA_VERSION));
         assert_eq!(ids(Some("weather")).await, vec![tid(2)]);
+    }
+
+    #[test]
+    fn replicated_engines() {
+        let sql = MIGRATIONS[0][0]
+            .replace("{db}", "llm")
+            .replace("llm.spans ", "llm.spans_local ");
+        let sql = replicated_engine(&sql, "llm", "spans").unwrap();
+        assert!(sql.contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llm/spans', \
+             '{replica}', version)\nORDER BY (project, trace_id, span_id)"
+        ));
+        let logs = replicated_engine(&MIGRATIONS[0][2].replace("{db}", "llm"), "llm", "logs");
+        assert!(logs.unwrap().contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llm/logs', \
+             '{replica}')\nORDER BY"
+        ));
+        let keys = replicated_engine(
+            &MIGRATIONS[4][0].replace("{db}", "llm"),
+            "llm",
+            "trace_keys",
+        );
+        assert!(keys.unwrap().contains(
+            "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/llm/trace_keys', \
+             '{replica}')\nORDER BY"
+        ));
+        // Every table a migration creates has an engine that can be replicated.
+        for statements in MIGRATIONS {
+            for sql in *statements {
+                if let Some(t) = created_table(sql, "{db}") {
+                    assert!(replicated_engine(sql, "{db}", t).is_ok(), "{t}");
+                }
+            }
+        }
+        assert!(replicated_engine("CREATE TABLE x (a UInt8) ENGINE = Log", "d", "x").is_err());
     }
 
     #[test]

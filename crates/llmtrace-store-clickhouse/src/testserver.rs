@@ -1,7 +1,8 @@
-//! Starting real `clickhouse-server` processes for tests (feature `testserver`): one node or a
-//! two-shard cluster on free loopback ports with temporary data dirs and generated configs.
-//! Without `clickhouse-server` installed, the starters return `None` after printing why (and
-//! panic when `CI` is set, where a missing service is a failure).
+//! Starting real `clickhouse-server` processes for tests (feature `testserver`): one node, a
+//! two-shard cluster, or two shards of two replicas each with a ZooKeeper (Debian's `zookeeper`
+//! package, run with `java`), on free loopback ports with temporary data dirs and generated
+//! configs. Without `clickhouse-server` (or ZooKeeper) installed, the starters return `None`
+//! after printing why (and panic when `CI` is set, where a missing service is a failure).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -26,6 +27,9 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // SIGTERM, then wait briefly; SIGKILL if it lingers.
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
@@ -102,14 +106,20 @@ fn write_config(dir: &Path, http: u16, tcp: u16, extra: Option<&str>) -> PathBuf
 fn server_binary() -> Option<PathBuf> {
     let bin = find_server();
     if bin.is_none() {
-        let why = "clickhouse-server is not installed (apt-get install -y --no-install-recommends \
-                   clickhouse-server clickhouse-client)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{why}");
-        }
-        eprintln!("SKIPPED: {why}");
+        missing(
+            "clickhouse-server is not installed (apt-get install -y --no-install-recommends \
+             clickhouse-server clickhouse-client)",
+        );
     }
     bin
+}
+
+/// Reports a missing service: a failure when `CI` is set, else a printed skip.
+fn missing(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}");
+    }
+    eprintln!("SKIPPED: {why}");
 }
 
 /// Starts a server on the given ports and waits until it answers; `None` if it did not (a
@@ -182,6 +192,186 @@ pub fn start_cluster() -> Option<(Server, Server)> {
         return Some((a, b));
     }
     panic!("clickhouse cluster did not start");
+}
+
+/// A ZooKeeper server (Debian's `zookeeper` package, standalone), stopped on drop.
+pub struct ZooKeeper {
+    child: Child,
+    /// Client port.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ZooKeeper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The ZooKeeper jar of Debian's `zookeeper` package.
+const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
+
+/// Starts a standalone ZooKeeper on a free port, or explains why not (`None`).
+pub fn start_zookeeper() -> Option<ZooKeeper> {
+    let java = Path::new("/usr/bin/java");
+    if !Path::new(ZOOKEEPER_JAR).is_file() || !java.is_file() {
+        missing(
+            "ZooKeeper is not installed (apt-get install -y --no-install-recommends zookeeper)",
+        );
+        return None;
+    }
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let cfg = dir.path().join("zoo.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+                 admin.enableServer=false\nmaxClientCnxns=0\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("zookeeper.log")).unwrap();
+        let mut child = Command::new(java)
+            .args(["-Xmx256m", "-cp", ZOOKEEPER_JAR])
+            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if zookeeper_answers(port) {
+                return Some(ZooKeeper {
+                    child,
+                    port,
+                    _dir: dir,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let log = std::fs::read_to_string(dir.path().join("zookeeper.log")).unwrap_or_default();
+        eprintln!("zookeeper on {port} did not become ready:\n{log}");
+    }
+    panic!("zookeeper did not start");
+}
+
+/// Whether a ZooKeeper listens on `port` (the `srvr` four-letter command answers; it is on
+/// ZooKeeper's default whitelist).
+fn zookeeper_answers(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    if s.write_all(b"srvr").is_err() {
+        return false;
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.contains("Mode:")
+}
+
+/// Two shards of two replicas each (`llm_cluster`, `internal_replication`), replicated through
+/// one ZooKeeper. `nodes` are shard 1 replica 1, shard 1 replica 2, shard 2 replica 1, shard 2
+/// replica 2; each has the macros `shard` (`s1`, `s2`) and `replica` (`r1`, `r2`).
+pub struct ReplicatedCluster {
+    /// The four servers (dropped before the ZooKeeper: fields drop in order).
+    pub nodes: Vec<Server>,
+    /// The ZooKeeper they share.
+    pub zookeeper: ZooKeeper,
+}
+
+/// Starts [`ReplicatedCluster`], or explains why not (`None`).
+pub fn start_replicated_cluster() -> Option<ReplicatedCluster> {
+    let bin = server_binary()?;
+    let zookeeper = start_zookeeper()?;
+    'attempt: for _ in 0..3 {
+        // (http, tcp, interserver) per node.
+        let ports: Vec<[u16; 3]> = (0..4)
+            .map(|_| [free_port(), free_port(), free_port()])
+            .collect();
+        let mut nodes = Vec::new();
+        for (i, &[http, tcp, _]) in ports.iter().enumerate() {
+            let xml = replicated_node_config(&ports, i, zookeeper.port);
+            match spawn(&bin, http, tcp, Some(&xml)) {
+                Some(s) => nodes.push(s),
+                None => continue 'attempt,
+            }
+        }
+        return Some(ReplicatedCluster { nodes, zookeeper });
+    }
+    panic!("replicated clickhouse cluster did not start");
+}
+
+/// The documented configuration of node `i` of the two-by-two cluster
+/// (`deploy/clickhouse/cluster-2x2-replicated.xml` and the node's version of `macros-ch1.xml`),
+/// with the hosts `ch1`..`ch4` made loopback servers on `ports` (http, tcp, interserver) and
+/// one ZooKeeper on `zookeeper`.
+fn replicated_node_config(ports: &[[u16; 3]], i: usize, zookeeper: u16) -> String {
+    const CLUSTER: &str = include_str!("../../../deploy/clickhouse/cluster-2x2-replicated.xml");
+    const MACROS: &str = include_str!("../../../deploy/clickhouse/macros-ch1.xml");
+    // Both files are `<yandex>` documents: the generated one holds both bodies.
+    let body = |xml: &str| {
+        let start = xml.find("<yandex>").map_or(0, |p| p + "<yandex>".len());
+        let end = xml.rfind("</yandex>").unwrap_or(xml.len());
+        xml[start..end].to_string()
+    };
+    let mut cluster = CLUSTER.to_string();
+    for (n, [_, tcp, _]) in ports.iter().enumerate() {
+        cluster = cluster.replace(
+            &format!("<host>ch{}</host><port>9000</port>", n + 1),
+            &format!("<host>127.0.0.1</host><port>{tcp}</port>"),
+        );
+    }
+    let keeper = |n: usize| format!("<node><host>ch{n}</host><port>9181</port></node>");
+    cluster = cluster
+        .replacen(
+            &keeper(1),
+            &format!("<node><host>127.0.0.1</host><port>{zookeeper}</port></node>"),
+            1,
+        )
+        .replacen(&keeper(2), "", 1)
+        .replacen(&keeper(3), "", 1)
+        .replace(
+            "<interserver_http_port>9009</interserver_http_port>",
+            &format!(
+                "<interserver_http_port>{}</interserver_http_port>",
+                ports[i][2]
+            ),
+        );
+    let cluster = body(&cluster);
+    assert!(
+        !cluster.contains("<host>ch") && !cluster.contains(">9000<") && !cluster.contains(">9009<"),
+        "the deploy file changed shape:\n{cluster}"
+    );
+    let macros = MACROS
+        .replace(
+            "<shard>s1</shard>",
+            &format!("<shard>s{}</shard>", i / 2 + 1),
+        )
+        .replace(
+            "<replica>r1</replica>",
+            &format!("<replica>r{}</replica>", i % 2 + 1),
+        )
+        .replace(
+            "<interserver_http_host>ch1</interserver_http_host>",
+            "<interserver_http_host>127.0.0.1</interserver_http_host>",
+        );
+    format!(
+        "<?xml version=\"1.0\"?>\n<yandex>{cluster}{}</yandex>\n",
+        body(&macros)
+    )
 }
 
 /// Runs a query over HTTP and returns the answer's body.

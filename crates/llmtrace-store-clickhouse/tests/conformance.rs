@@ -6,7 +6,9 @@
 //! Install: `apt-get install -y --no-install-recommends clickhouse-server clickhouse-client`.
 
 use llmtrace_store::{SpanWriter, StoreError, TraceReader, WriteBatch};
-use llmtrace_store_clickhouse::testserver::{http_query, start_cluster, start_server};
+use llmtrace_store_clickhouse::testserver::{
+    http_query, start_cluster, start_replicated_cluster, start_server,
+};
 use llmtrace_store_clickhouse::ClickHouseStore;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -275,6 +277,159 @@ async fn two_shard_cluster_passes_the_conformance_suite() {
     };
     let (on_a, on_b) = (count(pa), count(pb));
     assert!(on_a > 0 && on_b > 0, "spans per shard: {on_a} / {on_b}");
+}
+
+/// The suite on two shards of two replicas each (four 18.16 servers replicating through one
+/// ZooKeeper): each case gets a fresh database on every node, and each replica of a shard ends
+/// up with the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_cluster_passes_the_conformance_suite() {
+    let Some(cluster) = start_replicated_cluster() else {
+        return;
+    };
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.http_port).collect();
+    let started = Instant::now();
+    let n = AtomicU32::new(0);
+    llmtrace_store::testsuite::run_all(|| {
+        let i = n.fetch_add(1, Ordering::Relaxed);
+        let urls = node_urls(&ports, &format!("r_{i}"));
+        async move {
+            let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+            ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+                .await
+                .expect("connect replicated cluster")
+        }
+    })
+    .await;
+    eprintln!(
+        "conformance suite on two shards of two replicas: {} cases in {:?}",
+        n.load(Ordering::Relaxed),
+        started.elapsed()
+    );
+    let engine = http_query(
+        ports[1],
+        "SELECT engine FROM system.tables WHERE database = 'r_5' AND name = 'spans_local'",
+    );
+    assert_eq!(engine, "ReplicatedReplacingMergeTree");
+    let [s1r1, s1r2, s2r1, s2r2] = [0, 1, 2, 3].map(|i| local_spans(ports[i], "r_5"));
+    assert!(s1r1 > 0 && s2r1 > 0, "spans per shard: {s1r1} / {s2r1}");
+    assert_eq!((s1r1, s2r1), (s1r2, s2r2), "replicas hold the same spans");
+}
+
+/// `clickhouse://` URLs of the nodes on `ports`, for database `db`.
+fn node_urls(ports: &[u16], db: &str) -> Vec<String> {
+    ports
+        .iter()
+        .map(|p| format!("clickhouse://127.0.0.1:{p}/{db}"))
+        .collect()
+}
+
+/// Rows of `db.spans_local` on the node at `port` (one per span), after the node fetched what
+/// its shard's other replica has.
+fn local_spans(port: u16, db: &str) -> u64 {
+    http_query(port, &format!("SYSTEM SYNC REPLICA {db}.spans_local"));
+    let n = http_query(port, &format!("SELECT count() FROM {db}.spans_local FINAL"));
+    n.parse().unwrap_or_else(|_| panic!("count on {port}: {n}"))
+}
+
+/// A replicated cluster loses one replica of each shard, among them the node llmtrace talks to:
+/// llmtrace fails over to the next node, reads everything stored and keeps acknowledging
+/// writes; the lost replicas come back and catch up, and with the other replicas gone every
+/// trace is still read whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_cluster_survives_losing_a_replica_per_shard() {
+    use llmtrace_store::testsuite::{rag_trace, tid};
+    use llmtrace_store::TraceQuery;
+    let Some(mut cluster) = start_replicated_cluster() else {
+        return;
+    };
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.http_port).collect();
+    let urls = node_urls(&ports, "fo");
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .expect("connect");
+    let write = |traces: std::ops::RangeInclusive<u64>| {
+        let store = store.clone();
+        async move {
+            store
+                .write(Arc::new(WriteBatch {
+                    spans: traces.flat_map(rag_trace).collect(),
+                    ..Default::default()
+                }))
+                .await
+        }
+    };
+    let listed = || {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list_traces(&TraceQuery {
+                    project: "default".into(),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .expect("list");
+            let mut ids: Vec<_> = page
+                .traces
+                .iter()
+                .map(|t| (t.trace_id, t.span_count))
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let expected = |last: u64| (1..=last).map(|t| (tid(t), 4)).collect::<Vec<_>>();
+    write(1..=20).await.expect("write with every replica up");
+    // Both replicas of each shard hold the first writes before one of them is lost.
+    for port in &ports {
+        for table in ["spans_local", "trace_summaries_local", "trace_keys_local"] {
+            http_query(*port, &format!("SYSTEM SYNC REPLICA fo.{table}"));
+        }
+    }
+
+    cluster.nodes[0].kill();
+    cluster.nodes[3].kill();
+    assert_eq!(
+        listed().await,
+        expected(20),
+        "read with a replica per shard lost"
+    );
+    write(21..=30)
+        .await
+        .expect("write with a replica per shard lost");
+    assert_eq!(listed().await, expected(30));
+    let detail = store
+        .get_trace("default", tid(25))
+        .await
+        .expect("trace")
+        .expect("stored");
+    assert_eq!(detail.spans.len(), 4);
+
+    cluster.nodes[0].restart();
+    cluster.nodes[3].restart();
+    let [s1r1, s1r2, s2r1, s2r2] = [0, 1, 2, 3].map(|i| local_spans(ports[i], "fo"));
+    assert_eq!(s1r1 + s2r1, 30 * 4, "every span once");
+    assert_eq!((s1r1, s2r1), (s1r2, s2r2), "the lost replicas caught up");
+    for port in [ports[0], ports[3]] {
+        for table in ["trace_summaries_local", "trace_keys_local"] {
+            http_query(port, &format!("SYSTEM SYNC REPLICA fo.{table}"));
+        }
+    }
+
+    // Now the other replicas go: what the restarted ones fetched is all there is.
+    cluster.nodes[1].kill();
+    cluster.nodes[2].kill();
+    assert_eq!(
+        listed().await,
+        expected(30),
+        "read from the caught-up replicas"
+    );
+    write(31..=32)
+        .await
+        .expect("write to the caught-up replicas");
+    assert_eq!(listed().await, expected(32));
 }
 
 /// Runs `sql` on the server at `base` (`http://host:port`), panicking on an error.

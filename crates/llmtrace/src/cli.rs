@@ -197,8 +197,9 @@ pub(crate) struct ServeArgs {
     /// `--clickhouse-cluster`) [default: sqlite].
     #[arg(long, env = "LLMTRACE_STORE")]
     pub(crate) store: Option<String>,
-    /// Name of the ClickHouse cluster (in the servers' `remote_servers`) whose shards the
-    /// `--store` URLs are: tables are created on every shard behind Distributed tables.
+    /// Name of the ClickHouse cluster (in the servers' `remote_servers`) whose nodes the
+    /// `--store` URLs are: tables are created on every node behind Distributed tables
+    /// (replicated tables when its shards have replicas); the first reachable URL is used.
     #[arg(long, env = "LLMTRACE_CLICKHOUSE_CLUSTER")]
     pub(crate) clickhouse_cluster: Option<String>,
     /// Days to keep each project's traces, logs and scores on the ClickHouse store (deleted
