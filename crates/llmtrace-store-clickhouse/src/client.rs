@@ -1,5 +1,5 @@
-//! A thin ClickHouse HTTP client: statements, `JSONEachRow` inserts and reads, error
-//! classification, and SQL literal quoting.
+//! A thin ClickHouse HTTP client: statements, `RowBinary` inserts, `JSONEachRow` reads, error
+//! classification, SQL literal quoting, and failover between servers.
 
 use llmtrace_store::StoreError;
 use serde::de::DeserializeOwned;
@@ -227,7 +227,8 @@ impl Client {
             .collect()
     }
 
-    /// Inserts rows into `table` as `JSONEachRow`; returns once the server confirmed the insert.
+    /// Inserts rows into `table` in `RowBinary` (the rows' fields name the columns, see
+    /// `rowbinary.rs`); returns once the server confirmed the insert.
     pub(crate) async fn insert<T: Serialize>(
         &self,
         table: &str,
@@ -236,6 +237,25 @@ impl Client {
         if rows.is_empty() {
             return Ok(());
         }
+        let encoded = crate::rowbinary::encode(rows)
+            .map_err(|e| StoreError::Permanent(format!("cannot encode row: {e}")))?;
+        let query = format!(
+            "INSERT INTO {table} ({}) FORMAT RowBinary",
+            encoded.columns.join(", ")
+        );
+        self.send(Some(&query), encoded.body, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Inserts rows into `table` as `JSONEachRow` (for rows without exact column types, such as
+    /// `serde_json::Value`s); returns once the server confirmed the insert.
+    #[cfg(all(test, feature = "testserver"))]
+    pub(crate) async fn insert_json<T: Serialize>(
+        &self,
+        table: &str,
+        rows: &[T],
+    ) -> Result<(), StoreError> {
         let mut body = Vec::with_capacity(rows.len() * 512);
         for r in rows {
             serde_json::to_writer(&mut body, r)

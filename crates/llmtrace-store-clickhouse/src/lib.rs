@@ -54,6 +54,7 @@ mod client;
 mod reader;
 mod recompute;
 mod retention;
+mod rowbinary;
 mod rows;
 mod schema;
 mod summaries;

@@ -671,7 +671,7 @@ mod tests {
             serde_json::to_value(crate::rows::SpanRow::from_span(&asking(1), 1).unwrap()).unwrap();
         old.as_object_mut().unwrap().remove("search_text");
         old.as_object_mut().unwrap().remove("expire_at");
-        ch.insert("up2.spans", &[old]).await.unwrap();
+        ch.insert_json("up2.spans", &[old]).await.unwrap();
 
         let store = ClickHouseStore::connect(&format!("{base}/up2"))
             .await

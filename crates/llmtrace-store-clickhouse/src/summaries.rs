@@ -139,28 +139,51 @@ struct SummaryRecord {
 /// any write takes: a write's requests time out after a minute).
 const RACE_WINDOW_NANOS: u64 = 10 * 60 * 1_000_000_000;
 
-/// Writes the summaries after a write stored its spans (see the module docs). `changed` holds
-/// the touched traces first (`touched` of them), then those changed through a claim; `rids`
-/// are the response ids of the write's call spans; the world is what the write loaded, at
-/// `load_version`.
+/// What a write stored, for [`after_write`].
+pub(crate) struct Written<'a> {
+    /// The touched traces first (`touched` of them), then those changed through a claim.
+    pub(crate) changed: &'a [Key],
+    /// How many of `changed` the write touched.
+    pub(crate) touched: usize,
+    /// The response ids of the write's call spans (project, id).
+    pub(crate) rids: &'a [(String, String)],
+    /// The touched traces' summaries, computed from the write's world.
+    pub(crate) summaries: &'a [(&'a Key, TraceSummary)],
+}
+
+/// Writes the summaries after a write stored its spans (see the module docs): those computed
+/// from the write's world (loaded at `load_version`) when no other writer raced on the traces,
+/// else the traces read back.
 pub(crate) async fn after_write(
     ch: &Client,
     db: &str,
     world: &World,
-    (changed, touched, rids): (&[Key], usize, &[(String, String)]),
+    written: Written<'_>,
     (versions, load_version): (&Versions, u64),
     retention: &Retention,
 ) -> Result<(), StoreError> {
+    let Written {
+        changed,
+        touched,
+        rids,
+        summaries,
+    } = written;
     let (touched, claimed) = changed.split_at(touched.min(changed.len()));
     // Every other trace holding one of this write's response ids: its claims decide whether
-    // this write's calls count, so another writer's recent write to it is a race too.
-    let rivals = claim_rivals(ch, db, touched, rids).await?;
+    // this write's calls count, so another writer's recent write to it is a race too. Both
+    // lookups at once; the rivals' own race check after (most writes have no rival).
     let mut watched: Vec<Key> = touched.to_vec();
     watched.extend(claimed.iter().cloned());
-    watched.extend(rivals.iter().cloned());
-    let raced = raced(ch, db, &watched, versions.writer()).await?;
-    if raced.is_empty() {
-        let rows = records(world, touched, load_version, retention)?;
+    let (rivals, mut racing) = tokio::try_join!(
+        claim_rivals(ch, db, touched, rids),
+        raced(ch, db, &watched, versions.writer())
+    )?;
+    if !rivals.is_empty() {
+        racing.extend(raced(ch, db, &rivals, versions.writer()).await?);
+        watched.extend(rivals);
+    }
+    if racing.is_empty() {
+        let rows = records_of(summaries, world, load_version, retention);
         ch.insert(&format!("{db}.trace_summaries"), &rows).await?;
         // Traces changed through a claim are read back (their other claims are not loaded).
         return write(ch, db, claimed, versions, retention).await;
@@ -302,40 +325,61 @@ fn records(
         let Some((s, _)) = world.summarize(key).map_err(StoreError::Permanent)? else {
             continue;
         };
-        let Some(state) = world.traces.get(key) else {
-            continue;
-        };
-        let latest_start = state.rows.values().map(|r| r.start_ns).max().unwrap_or(0);
-        let mut services = BTreeSet::new();
-        let (mut req, mut resp, mut providers) =
-            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        for r in state.rows.values() {
-            services.insert(r.service.clone());
-            if r.is_call != 0 {
-                for (set, v) in [
-                    (&mut req, &r.request_model),
-                    (&mut resp, &r.response_model),
-                    (&mut providers, &r.provider),
-                ] {
-                    if !v.is_empty() {
-                        set.insert(v.clone());
-                    }
+        out.extend(record(world, key, s, version, retention));
+    }
+    Ok(out)
+}
+
+/// The summary rows of traces already summarized from the world ([`records`] for them).
+fn records_of(
+    summaries: &[(&Key, TraceSummary)],
+    world: &World,
+    version: u64,
+    retention: &Retention,
+) -> Vec<SummaryRecord> {
+    summaries
+        .iter()
+        .filter_map(|(key, s)| record(world, key, s.clone(), version, retention))
+        .collect()
+}
+
+/// The summary row of one trace of the world, whose summary is `s`.
+fn record(
+    world: &World,
+    key: &Key,
+    s: TraceSummary,
+    version: u64,
+    retention: &Retention,
+) -> Option<SummaryRecord> {
+    let state = world.traces.get(key)?;
+    let latest_start = state.rows.values().map(|r| r.start_ns).max().unwrap_or(0);
+    let mut services = BTreeSet::new();
+    let (mut req, mut resp, mut providers) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for r in state.rows.values() {
+        services.insert(r.service.clone());
+        if r.is_call != 0 {
+            for (set, v) in [
+                (&mut req, &r.request_model),
+                (&mut resp, &r.response_model),
+                (&mut providers, &r.provider),
+            ] {
+                if !v.is_empty() {
+                    set.insert(v.clone());
                 }
             }
         }
-        out.push(SummaryRecord {
-            project: key.0.clone(),
-            summary: SummaryRow::from_summary(key.1.clone(), s),
-            t_services: services.into_iter().collect(),
-            t_req_models: req.into_iter().collect(),
-            t_resp_models: resp.into_iter().collect(),
-            t_providers: providers.into_iter().collect(),
-            version,
-            // Kept as long as the trace's latest-starting span.
-            expire_at: retention.expire_at(&key.0, latest_start, now_secs()),
-        });
     }
-    Ok(out)
+    Some(SummaryRecord {
+        project: key.0.clone(),
+        summary: SummaryRow::from_summary(key.1.clone(), s),
+        t_services: services.into_iter().collect(),
+        t_req_models: req.into_iter().collect(),
+        t_resp_models: resp.into_iter().collect(),
+        t_providers: providers.into_iter().collect(),
+        version,
+        // Kept as long as the trace's latest-starting span.
+        expire_at: retention.expire_at(&key.0, latest_start, now_secs()),
+    })
 }
 
 /// The project's trace summaries (latest version of each), with the rollup query's column

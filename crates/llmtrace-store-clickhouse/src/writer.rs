@@ -96,6 +96,7 @@ pub(crate) async fn write(
     batch: &WriteBatch,
 ) -> Result<WriteOutcome, StoreError> {
     let mut outcome = WriteOutcome::default();
+    let mut phases = Phases::start();
     let mut touched: Vec<Key> = Vec::new();
     let mut seen: std::collections::HashSet<Key> = Default::default();
     for s in &batch.spans {
@@ -108,6 +109,7 @@ pub(crate) async fn write(
     let load_version = versions.next();
     let mut world = World::default();
     world.load_traces(ch, db, &touched).await?;
+    phases.mark("load traces");
     let rids: Vec<(String, String)> = batch
         .spans
         .iter()
@@ -117,6 +119,7 @@ pub(crate) async fn write(
         .collect();
     world.load_responses(ch, db, rids.iter().cloned()).await?;
     load_incomplete_copies(ch, db, &mut world, batch).await?;
+    phases.mark("load responses");
     let mut new_rows: Vec<SpanRow> = Vec::new();
     for span in &batch.spans {
         let (fate, mut row) = place(&mut world, versions, span)?;
@@ -130,6 +133,7 @@ pub(crate) async fn write(
         outcome.span_fates.push(fate);
         new_rows.extend(row);
     }
+    phases.mark("place spans");
     // Logs and scores first, spans last: all three are idempotent, so if a later insert fails
     // and the batch is retried, nothing is stored twice and the spans' fates are reported then.
     // The traces whose summary this batch changes: the touched ones, and those loaded because
@@ -183,25 +187,79 @@ pub(crate) async fn write(
         })
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;
+    phases.mark("insert keys, responses, logs, scores");
     ch.insert(&format!("{db}.spans"), &new_rows).await?;
+    phases.mark("insert spans");
+    // The touched traces' summaries: reported in the outcome, and stored unless a race makes
+    // the summaries read back.
+    let mut summaries = Vec::with_capacity(touched.len());
+    for key in &touched {
+        if let Some((summary, _)) = world.summarize(key).map_err(StoreError::Permanent)? {
+            summaries.push((key, summary));
+        }
+    }
+    phases.mark("summarize");
     crate::summaries::after_write(
         ch,
         db,
         &world,
-        (&changed, touched.len(), &rids),
+        crate::summaries::Written {
+            changed: &changed,
+            touched: touched.len(),
+            rids: &rids,
+            summaries: &summaries,
+        },
         (versions, load_version),
         retention,
     )
     .await?;
-    for key in touched {
-        if let Some((summary, _)) = world.summarize(&key).map_err(StoreError::Permanent)? {
-            outcome.traces.push(TouchedTrace {
-                project: key.0,
-                summary,
-            });
+    phases.mark("summaries");
+    outcome.traces = summaries
+        .into_iter()
+        .map(|(key, summary)| TouchedTrace {
+            project: key.0.clone(),
+            summary,
+        })
+        .collect();
+    tracing::debug!(
+        spans = batch.spans.len(),
+        traces = outcome.traces.len(),
+        phases = %phases,
+        "clickhouse write"
+    );
+    Ok(outcome)
+}
+
+/// How long each phase of a write took, for the debug log.
+struct Phases {
+    last: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            done: Vec::new(),
         }
     }
-    Ok(outcome)
+
+    /// Ends the phase called `name`.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((name, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, d)) in self.done.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{name} {:.1} ms", d.as_secs_f64() * 1000.0)?;
+        }
+        Ok(())
+    }
 }
 
 /// A row of the `trace_keys` table.
@@ -355,7 +413,12 @@ fn place(
             let is_parent = o.trace_id == t && o.span_id == row.parent_span_id;
             (o.claim_key.clone(), o.incomplete == 0, is_parent)
         });
-    world.add(row.clone());
+    // The world keeps the detail of incomplete rows only (a later copy merges with it).
+    world.add(if incomplete {
+        row.clone()
+    } else {
+        row.structure()
+    });
     let nest_counts = is_call
         && world
             .traces

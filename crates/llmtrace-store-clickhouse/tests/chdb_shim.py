@@ -7,9 +7,10 @@
 #       cargo test -j2 -p llmtrace-store-clickhouse --test conformance external
 #
 # Serves POST / with the SQL in the body (or `query` parameter plus data in the body, as for
-# INSERT ... FORMAT JSONEachRow); errors answer 500 with ClickHouse's "Code: N" text. URL settings
-# are ignored (the modern defaults are what the store asks 18.16 for).
-import sys, re, traceback
+# INSERT ... FORMAT JSONEachRow; a RowBinary body goes through a file, INSERT ... FROM INFILE);
+# errors answer 500 with ClickHouse's "Code: N" text. URL settings are ignored (the modern
+# defaults are what the store asks 18.16 for).
+import sys, re, os, traceback
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlparse, parse_qs
 from chdb import session
@@ -22,11 +23,19 @@ class H(BaseHTTPRequestHandler):
         u = urlparse(self.path)
         qs = parse_qs(u.query)
         n = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(n).decode() if n else ''
+        raw = self.rfile.read(n) if n else b''
         if u.path == '/ping':
             return self.reply(200, 'Ok.\n')
         q = qs.get('query', [''])[0]
-        sql = (q + '\n' + body) if q else body
+        binary = re.match(r'(INSERT INTO .*) FORMAT RowBinary\s*$', q.strip(), re.S)
+        if binary:
+            path = os.path.join(sys.argv[2], 'insert.bin')
+            with open(path, 'wb') as f:
+                f.write(raw)
+            sql = "%s FROM INFILE '%s' FORMAT RowBinary" % (binary.group(1), path)
+        else:
+            body = raw.decode()
+            sql = (q + '\n' + body) if q else body
         fmt = 'JSONEachRow' if re.search(r'FORMAT\s+JSONEachRow\s*$', sql.strip()) else 'TSV'
         if fmt == 'JSONEachRow':
             sql = re.sub(r'FORMAT\s+JSONEachRow\s*$', '', sql.strip())

@@ -23,6 +23,12 @@ fn rules(args: cli::RulesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// mimalloc instead of the system allocator: the write path allocates many small strings
+/// (rows, JSON), and glibc's malloc and free were a quarter of the ClickHouse writer's CPU
+/// (see `BENCHMARKS.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
