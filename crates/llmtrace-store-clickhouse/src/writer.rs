@@ -93,10 +93,22 @@ pub(crate) async fn write(
     db: &str,
     versions: &Versions,
     retention: &Retention,
-    batch: &WriteBatch,
+    batch: &std::sync::Arc<WriteBatch>,
 ) -> Result<WriteOutcome, StoreError> {
     let mut outcome = WriteOutcome::default();
     let mut phases = Phases::start();
+    // Encoding the span rows (JSON of the detail, searchable text) needs no stored data: it
+    // runs on a blocking thread while the lookups below wait for ClickHouse.
+    let encoding = {
+        let batch = batch.clone();
+        tokio::task::spawn_blocking(move || {
+            batch
+                .spans
+                .iter()
+                .map(|s| SpanRow::from_span(s, 0))
+                .collect::<Vec<_>>()
+        })
+    };
     let mut touched: Vec<Key> = Vec::new();
     let mut seen: std::collections::HashSet<Key> = Default::default();
     for s in &batch.spans {
@@ -120,9 +132,13 @@ pub(crate) async fn write(
     world.load_responses(ch, db, rids.iter().cloned()).await?;
     load_incomplete_copies(ch, db, &mut world, batch).await?;
     phases.mark("load responses");
+    let encoded = encoding
+        .await
+        .map_err(|e| StoreError::Permanent(format!("row encoding failed: {e}")))?;
+    phases.mark("wait for encoding");
     let mut new_rows: Vec<SpanRow> = Vec::new();
-    for span in &batch.spans {
-        let (fate, mut row) = place(&mut world, versions, span)?;
+    for (span, encoded) in batch.spans.iter().zip(encoded) {
+        let (fate, mut row) = place(&mut world, versions, span, encoded)?;
         if let Some(r) = row.as_mut() {
             r.expire_at = retention.expire_at(&r.project, r.start_ns, now_secs());
         }
@@ -359,12 +375,14 @@ async fn load_incomplete_copies(
 }
 
 /// Places one span of the batch into the world, in batch order, and says what that did; the
-/// row to insert comes back unless the span is a duplicate. A span replacing a stored incomplete
-/// copy is merged with it first ([`merge_incomplete`]).
+/// row to insert comes back unless the span is a duplicate. `encoded` is the span's row (any
+/// version); a span replacing a stored incomplete copy is merged with it first
+/// ([`merge_incomplete`]) and encoded again.
 fn place(
     world: &mut World,
     versions: &Versions,
     span: &Span,
+    encoded: Result<SpanRow, String>,
 ) -> Result<(SpanFate, Option<SpanRow>), StoreError> {
     let (p, t, id) = (
         span.project.clone(),
@@ -391,8 +409,12 @@ fn place(
     let version = versions
         .next()
         .max(stored_version.map_or(0, |v| v.saturating_add(1)));
-    let row = SpanRow::from_span(merged.as_ref().unwrap_or(span), version)
-        .map_err(StoreError::Permanent)?;
+    let mut row = match merged.as_ref() {
+        Some(m) => SpanRow::from_span(m, version),
+        None => encoded,
+    }
+    .map_err(StoreError::Permanent)?;
+    row.version = version;
     let is_call = row.is_call != 0;
     let incomplete = row.incomplete != 0;
     // A counting call parent of this call is a wrapper of it: it stops counting now.
