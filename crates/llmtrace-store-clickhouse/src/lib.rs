@@ -322,14 +322,17 @@ impl ClickHouseStore {
     /// Shards with several replicas (the cluster needs `internal_replication` on, ZooKeeper or
     /// ClickHouse Keeper, and the macros `shard` and `replica` on every node; see
     /// `deploy/clickhouse/`): the local tables are then the `Replicated` engines, and requests
-    /// use `load_balancing=in_order`, so reads and writes go to the first live replica of each
-    /// shard in the cluster's order (a read sees the writes acknowledged before it, as long as
-    /// that replica lives). A write is acknowledged once one replica of each shard stored it
+    /// use `load_balancing=in_order` and `prefer_localhost_replica=0`, so reads and writes go to
+    /// the first live replica of each shard in the cluster's order, from every llmtrace node (a
+    /// read sees the writes acknowledged before it, as long as that replica lives). A write is acknowledged once one replica of each shard stored it
     /// (set `insert_quorum` in the llmtrace user's profile to wait for more).
     ///
     /// Reads and writes go through the first node's `Distributed` tables; while it cannot be
     /// reached, through the next node in `urls` (in a replicated cluster any node reaches every
-    /// shard).
+    /// shard). ClickHouse 18.16 stores a synchronous `Distributed` insert on the node it was
+    /// sent to when that node is a replica of the shard, whatever the settings: the first URL
+    /// should be the first replica of its shard in `remote_servers`, and every llmtrace node
+    /// should get the same list (see `deploy/clickhouse/README.md`).
     pub async fn connect_cluster(urls: &[&str], cluster: &str) -> Result<Self, StoreError> {
         if !is_identifier(cluster) {
             return Err(StoreError::Permanent(format!(
@@ -360,9 +363,14 @@ impl ClickHouseStore {
         }
         let replicated = cluster_replicas(&clients[0], cluster, urls[0]).await? > 1;
         if replicated {
+            // Every llmtrace node, whichever ClickHouse node it talks to, reads and writes each
+            // shard on its first live replica (not on the replica it happens to talk to).
             clients = clients
                 .into_iter()
-                .map(|c| c.with_setting("load_balancing", "in_order"))
+                .map(|c| {
+                    c.with_setting("load_balancing", "in_order")
+                        .with_setting("prefer_localhost_replica", "0")
+                })
                 .collect();
         }
         let mut versions = Vec::with_capacity(clients.len());

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use llmtrace_store_clickhouse::testserver::start_server;
+use llmtrace_store_clickhouse::testserver::{start_replicated_cluster, start_server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,67 @@ fn two_nodes_on_one_clickhouse_show_the_same_traces() {
         // Six calls (the root has no model attributes) of 10 input tokens.
         assert_eq!(t["input_tokens"], 60, "{t:#}");
     }
+    a.stop();
+    b.stop();
+}
+
+/// Two llmtrace nodes with one configuration on a cluster of two shards of two replicas: a
+/// trace written half through each is listed whole by both, right after the writes were
+/// acknowledged.
+#[test]
+fn two_nodes_on_a_replicated_cluster_show_the_same_traces() {
+    let Some(cluster) = start_replicated_cluster() else {
+        return;
+    };
+    let url = |i: usize| {
+        format!(
+            "clickhouse://127.0.0.1:{}/llmtrace_replicated",
+            cluster.nodes[i].http_port
+        )
+    };
+    let store = [0, 1, 2, 3].map(url).join(",");
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cluster_args = ["--clickhouse-cluster", "llm_cluster"];
+    let args = [&["--store", store.as_str()][..], &cluster_args].concat();
+    let a = Server::start_with(da.path(), &args);
+    let b = Server::start_with(db.path(), &args);
+    let mut ids = Vec::new();
+    for n in 0..8u64 {
+        let trace = format!("{:032x}", 0xc0ffee00 + n);
+        // Children through A, then the root and one more child through B.
+        assert_eq!(post(&a.http, spans(&trace, Some(10), 11..14)).0, 200);
+        let mut rest = spans(&trace, None, 10..11);
+        rest.extend(spans(&trace, Some(10), 14..15));
+        assert_eq!(post(&b.http, rest).0, 200);
+        ids.push(trace);
+        // Each node lists every trace whole right away.
+        for node in [&a, &b] {
+            let (st, list) = node.get_json("/api/traces?limit=100");
+            assert_eq!(st, 200, "{list}");
+            let traces = list["traces"].as_array().unwrap();
+            assert_eq!(traces.len(), ids.len(), "{list:#}");
+            for t in traces {
+                assert_eq!(t["span_count"], 5, "{t:#}");
+                assert_eq!(t["llm_call_count"], 4, "{t:#}");
+                assert_eq!(t["has_root"], true, "{t:#}");
+            }
+        }
+    }
+    let shards: Vec<u64> = [0, 2]
+        .iter()
+        .map(|&i| {
+            llmtrace_store_clickhouse::testserver::http_query(
+                cluster.nodes[i].http_port,
+                "SELECT count() FROM llmtrace_replicated.spans_local",
+            )
+            .parse()
+            .unwrap()
+        })
+        .collect();
+    assert!(
+        shards.iter().all(|&n| n > 0),
+        "spans on both shards: {shards:?}"
+    );
     a.stop();
     b.stop();
 }
