@@ -4,9 +4,14 @@
 use llmtrace_store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a client that failed over stays on the endpoint it failed over to before it tries
+/// the first one again (in a replicated cluster the first node is where every llmtrace node
+/// should write, see `ClickHouseStore::connect_cluster`).
+const RETRY_PREFERRED_AFTER: Duration = Duration::from_secs(5);
 
 /// Settings sent with every request; both 18.16 and current servers accept them.
 const COMMON_SETTINGS: &[(&str, &str)] = &[
@@ -31,6 +36,10 @@ pub(crate) struct Client {
     endpoints: Arc<Vec<Endpoint>>,
     /// The endpoint in use: the last one that could be reached.
     current: Arc<AtomicUsize>,
+    /// When the client last failed over (milliseconds since `epoch`): after
+    /// [`RETRY_PREFERRED_AFTER`] it tries the first endpoint again.
+    failed_over_at: Arc<AtomicU64>,
+    epoch: Instant,
     /// Settings sent with every request besides [`COMMON_SETTINGS`].
     settings: Vec<(String, String)>,
 }
@@ -95,6 +104,8 @@ impl Client {
                 password,
             }]),
             current: Arc::new(AtomicUsize::new(0)),
+            failed_over_at: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
             settings: Vec::new(),
         })
     }
@@ -133,7 +144,8 @@ impl Client {
 
     /// Sends `body` (with `query` in the URL when given) to the endpoint in use, failing over to
     /// the next ones while a server cannot be reached, and returns the body of a successful
-    /// answer.
+    /// answer. A client that failed over goes back to the first endpoint after
+    /// [`RETRY_PREFERRED_AFTER`] (failing over again at once while it is still down).
     async fn send(
         &self,
         query: Option<&str>,
@@ -142,7 +154,12 @@ impl Client {
     ) -> Result<String, StoreError> {
         let body = body.into();
         let count = self.endpoints.len();
-        let first = self.current.load(Ordering::Relaxed) % count;
+        let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut first = self.current.load(Ordering::Relaxed) % count;
+        let since_failover = now_ms.saturating_sub(self.failed_over_at.load(Ordering::Relaxed));
+        if first != 0 && since_failover >= RETRY_PREFERRED_AFTER.as_millis() as u64 {
+            first = 0;
+        }
         let mut attempt = 0;
         let resp = loop {
             let index = (first + attempt) % count;
@@ -160,6 +177,9 @@ impl Client {
                             to = %self.endpoints[index].base,
                             "clickhouse server unreachable; failed over"
                         );
+                        self.failed_over_at.store(now_ms, Ordering::Relaxed);
+                    }
+                    if index != self.current.load(Ordering::Relaxed) {
                         self.current.store(index, Ordering::Relaxed);
                     }
                     break resp;
