@@ -41,8 +41,12 @@ trap 'kill $PID $CHPID 2>/dev/null || true; rm -rf "$CH" "$DATA"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 echo "== machine: $(nproc) cores; ClickHouse $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20version()")"
 echo "== ingest $TOTAL spans, $CONN connections"
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system CPU, 1/100 s
+CH_CPU0=$(cpu $CHPID); LT_CPU0=$(cpu $PID)
 target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
   --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
+CH_CPU1=$(cpu $CHPID); LT_CPU1=$(cpu $PID)
+echo "== CPU during ingest: ClickHouse $(( (CH_CPU1 - CH_CPU0) * 10000 / (TOTAL / 1000) )) ns/span, llmtrace $(( (LT_CPU1 - LT_CPU0) * 10000 / (TOTAL / 1000) )) ns/span"
 sleep 2
 echo "== spans stored: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20count()%20FROM%20llmtrace.spans%20FINAL")"
 echo "== ClickHouse time by statement kind during ingest (system.query_log)"
@@ -50,6 +54,24 @@ curl -s "http://127.0.0.1:$CH_HTTP/" --data-binary "SYSTEM FLUSH LOGS" >/dev/nul
 curl -s "http://127.0.0.1:$CH_HTTP/" --data-binary "SELECT substring(query, 1, 40) AS q, count() AS n, round(sum(query_duration_ms) / 1000, 1) AS total_s, round(avg(query_duration_ms)) AS avg_ms, round(avg(read_rows)) AS avg_read_rows FROM system.query_log WHERE type = 2 AND query NOT LIKE '%query_log%' GROUP BY q ORDER BY total_s DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 echo "== ClickHouse bytes on disk: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20sum(bytes_on_disk)%20FROM%20system.parts%20WHERE%20database='llmtrace'%20AND%20active")"
 curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20DISTINCT%20trace_id%20FROM%20llmtrace.spans%20LIMIT%202000" > /tmp/llmtrace-bench-ch-ids
+# What ClickHouse alone spends on these rows: 300,000 of them (30 inserts of 10,000 stored spans,
+# RowBinary, as the writer sends them) into a copy of the table, merges included.
+if (( TOTAL >= 100000 )); then
+  Q() { curl -sf "http://127.0.0.1:$CH_HTTP/" --data-binary "$1"; }
+  Q "CREATE TABLE llmtrace.floor_copy AS llmtrace.spans"
+  for k in 0 1 2 3 4 5 6 7 8 9; do
+    Q "SELECT * FROM llmtrace.spans LIMIT 10000 OFFSET $((k * 10000)) FORMAT RowBinary" > "$CH/rows$k.bin"
+  done
+  sleep 5
+  F0=$(cpu $CHPID)
+  for _ in 1 2 3; do for k in 0 1 2 3 4 5 6 7 8 9; do
+    curl -sf "http://127.0.0.1:$CH_HTTP/?query=INSERT%20INTO%20llmtrace.floor_copy%20FORMAT%20RowBinary" --data-binary @"$CH/rows$k.bin"
+  done; done
+  for _ in $(seq 60); do [ "$(Q "SELECT count() FROM system.merges")" = 0 ] && break; sleep 1; done
+  F1=$(cpu $CHPID)
+  echo "== ClickHouse alone inserting 300,000 of these rows in 10,000-row RowBinary inserts, merges included: $(( (F1 - F0) * 10000 / 300 )) ns/span of CPU"
+  Q "DROP TABLE llmtrace.floor_copy"
+fi
 for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&sort=cost" "/"; do
   if [[ $q == trace_by_id ]]; then
     echo "== GET /api/traces/{random id}"

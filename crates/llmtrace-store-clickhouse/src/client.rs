@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a client that failed over stays on the endpoint it failed over to before it tries
-/// the first one again (in a replicated cluster the first node is where every llmtrace node
-/// should write, see `ClickHouseStore::connect_cluster`).
+/// How long a client that failed over stays on the endpoint it failed over to before it checks
+/// whether the first one is back and caught up (in a replicated cluster the first node is where
+/// every llmtrace node should write, see `ClickHouseStore::connect_cluster`).
 const RETRY_PREFERRED_AFTER: Duration = Duration::from_secs(5);
 
 /// Settings sent with every request; both 18.16 and current servers accept them.
@@ -144,8 +144,8 @@ impl Client {
 
     /// Sends `body` (with `query` in the URL when given) to the endpoint in use, failing over to
     /// the next ones while a server cannot be reached, and returns the body of a successful
-    /// answer. A client that failed over goes back to the first endpoint after
-    /// [`RETRY_PREFERRED_AFTER`] (failing over again at once while it is still down).
+    /// answer. A client that failed over goes back to the first endpoint once it answers again
+    /// and has caught up with its replicas, checked every [`RETRY_PREFERRED_AFTER`].
     async fn send(
         &self,
         query: Option<&str>,
@@ -158,7 +158,11 @@ impl Client {
         let mut first = self.current.load(Ordering::Relaxed) % count;
         let since_failover = now_ms.saturating_sub(self.failed_over_at.load(Ordering::Relaxed));
         if first != 0 && since_failover >= RETRY_PREFERRED_AFTER.as_millis() as u64 {
-            first = 0;
+            if self.preferred_caught_up().await {
+                first = 0;
+            } else {
+                self.failed_over_at.store(now_ms, Ordering::Relaxed);
+            }
         }
         let mut attempt = 0;
         let resp = loop {
@@ -177,7 +181,13 @@ impl Client {
                             to = %self.endpoints[index].base,
                             "clickhouse server unreachable; failed over"
                         );
-                        self.failed_over_at.store(now_ms, Ordering::Relaxed);
+                        // From when the fallback answered: a first node that timed out must
+                        // not make the next request try it again at once.
+                        let answered = self.epoch.elapsed().as_millis();
+                        self.failed_over_at.store(
+                            u64::try_from(answered).unwrap_or(u64::MAX),
+                            Ordering::Relaxed,
+                        );
                     }
                     if index != self.current.load(Ordering::Relaxed) {
                         self.current.store(index, Ordering::Relaxed);
@@ -189,6 +199,25 @@ impl Client {
             }
         };
         self.answer(resp).await
+    }
+
+    /// Whether the first endpoint answers and its replicated tables (if any) are at most a
+    /// second behind their other replicas: a node back from an outage is used again only once
+    /// it has fetched what was written meanwhile.
+    async fn preferred_caught_up(&self) -> bool {
+        let sql = "SELECT toUInt64(max(absolute_delay)) FROM system.replicas";
+        let req = self
+            .request(&self.endpoints[0], None)
+            .body(sql)
+            .timeout(Duration::from_secs(2));
+        let Ok(resp) = req.send().await else {
+            return false;
+        };
+        if !resp.status().is_success() {
+            return false;
+        }
+        let body = resp.text().await.unwrap_or_default();
+        body.trim().parse::<u64>().is_ok_and(|delay| delay <= 1)
     }
 
     /// The body of a successful answer, or the error it reports.

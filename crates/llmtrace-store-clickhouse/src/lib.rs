@@ -258,6 +258,30 @@ async fn cluster_replicas(
     }
 }
 
+/// Refuses a node whose llmtrace tables exist but are not replicated (a database made before
+/// the cluster had replicas): creating replicas of it is not something llmtrace does.
+async fn refuse_unreplicated(ch: &client::Client, db: &str, url: &str) -> Result<(), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct E {
+        engine: String,
+    }
+    let rows = ch
+        .select::<E>(&format!(
+            "SELECT engine FROM system.tables WHERE database = {} AND name = 'spans_local'",
+            client::lit(db)
+        ))
+        .await?;
+    match rows.first() {
+        Some(e) if !e.engine.starts_with("Replicated") => Err(StoreError::Permanent(format!(
+            "clickhouse at {url}: the cluster has replicas but the tables of database {db} are \
+             not replicated ({}); convert them to Replicated engines by hand (see \
+             deploy/clickhouse/README.md) or use another database",
+            e.engine
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The `shard` macro of a server in a replicated cluster (its `replica` macro must exist too):
 /// the replicated tables' ZooKeeper paths are built from them.
 async fn shard_macro(ch: &client::Client, url: &str) -> Result<String, StoreError> {
@@ -305,7 +329,7 @@ impl ClickHouseStore {
         let node = schema::Node {
             ch: &ch,
             features: schema::ServerFeatures::from_version(&version),
-            leads_shard: true,
+            leader: None,
         };
         schema::migrate(std::slice::from_ref(&node), &t.database, None).await?;
         tracing::info!(database = %t.database, %version, "clickhouse store ready");
@@ -370,24 +394,34 @@ impl ClickHouseStore {
                 .map(|c| {
                     c.with_setting("load_balancing", "in_order")
                         .with_setting("prefer_localhost_replica", "0")
+                        // A replica back from an outage is not read until it has caught up.
+                        .with_setting("max_replica_delay_for_distributed_queries", "1")
                 })
                 .collect();
         }
         let mut versions = Vec::with_capacity(clients.len());
-        let mut shards_led = std::collections::HashSet::new();
-        let mut leads = Vec::with_capacity(clients.len());
-        for (ch, url) in clients.iter().zip(urls) {
+        // Per node, the index of the node leading its shard (itself when it leads).
+        let mut leaders: Vec<usize> = Vec::with_capacity(clients.len());
+        let mut shard_leader = std::collections::HashMap::new();
+        for (i, (ch, url)) in clients.iter().zip(urls).enumerate() {
             versions.push(server_version(ch).await?);
-            leads.push(!replicated || shards_led.insert(shard_macro(ch, url).await?));
+            if replicated {
+                let shard = shard_macro(ch, url).await?;
+                leaders.push(*shard_leader.entry(shard).or_insert(i));
+                refuse_unreplicated(ch, &db, url).await?;
+            } else {
+                leaders.push(i);
+            }
         }
         let nodes: Vec<schema::Node<'_>> = clients
             .iter()
             .zip(&versions)
-            .zip(&leads)
-            .map(|((ch, v), &leads_shard)| schema::Node {
+            .zip(&leaders)
+            .enumerate()
+            .map(|(i, ((ch, v), &leader))| schema::Node {
                 ch,
                 features: schema::ServerFeatures::from_version(v),
-                leads_shard,
+                leader: (leader != i).then(|| &clients[leader]),
             })
             .collect();
         let layout = schema::Cluster {

@@ -315,11 +315,20 @@ pub(crate) struct Cluster<'a> {
 pub(crate) struct Node<'a> {
     pub(crate) ch: &'a Client,
     pub(crate) features: ServerFeatures,
-    /// Whether this node runs the statements whose effect replicates to the other replicas of
-    /// its shard (changes of local tables' columns and TTL, backfills copying existing rows):
-    /// every node of a cluster without replicas, one replica per shard with them (the others
-    /// receive the change through ZooKeeper).
-    pub(crate) leads_shard: bool,
+    /// In a replicated cluster, the node leading this node's shard when that is another node
+    /// (the first listed replica of the shard). The leader runs the statements whose effect
+    /// replicates to the other replicas (changes of local tables' columns and TTL, backfills
+    /// copying existing rows); a follower receives them through ZooKeeper, and creates its local
+    /// tables as the leader's stand now (a replica's `CREATE` must match the table's current
+    /// structure in ZooKeeper, which the leader's `ALTER`s have changed).
+    pub(crate) leader: Option<&'a Client>,
+}
+
+impl Node<'_> {
+    /// Whether this node leads its shard (every node of a cluster without replicas does).
+    fn leads_shard(&self) -> bool {
+        self.leader.is_none()
+    }
 }
 
 /// Creates the database if missing and applies the migrations it lacks on every node. A
@@ -411,7 +420,7 @@ async fn apply_version(
             .replace("{durable_more}", features.durable_settings_more())
             .replace("{durable}", features.durable_settings())
             .replace("{local}", local);
-        if sql.starts_with("INSERT INTO ") && !node.leads_shard {
+        if sql.starts_with("INSERT INTO ") && !node.leads_shard() {
             continue;
         }
         apply(node, db, &sql, cluster).await.map_err(|e| match e {
@@ -419,7 +428,7 @@ async fn apply_version(
             other => other,
         })?;
     }
-    if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard {
+    if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard() {
         crate::summaries::backfill(node.ch, db, local).await?;
     }
     node.ch
@@ -441,7 +450,7 @@ async fn apply(
     cluster: Option<Cluster<'_>>,
 ) -> Result<(), StoreError> {
     let ch = node.ch;
-    let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard;
+    let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard();
     if sql.contains(" MODIFY TTL ") {
         if !node.features.has_ttl() || replica_follows {
             return Ok(());
@@ -473,10 +482,16 @@ async fn apply(
         .map(|(_, k)| *k)
         .ok_or_else(|| StoreError::Permanent(format!("no shard key for table {name}")))?;
     let local_sql = sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1);
-    let local_sql = if c.replicated {
-        replicated_engine(&local_sql, db, name)?
-    } else {
-        local_sql
+    let leader_sql = match node.leader {
+        Some(leader) if c.replicated => {
+            leader_definition(leader, db, &format!("{name}_local")).await?
+        }
+        _ => None,
+    };
+    let local_sql = match leader_sql {
+        Some(sql) => sql,
+        None if c.replicated => replicated_engine(&local_sql, db, name)?,
+        None => local_sql,
     };
     ch.execute(&local_sql).await?;
     ch.execute(&format!(
@@ -485,6 +500,45 @@ async fn apply(
         c.name
     ))
     .await
+}
+
+/// The statement creating `db.table` as it stands on `leader` now (with `IF NOT EXISTS`), or
+/// `None` when the leader has no such table.
+async fn leader_definition(
+    leader: &Client,
+    db: &str,
+    table: &str,
+) -> Result<Option<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Exists {
+        n: u64,
+    }
+    let exists = leader
+        .select::<Exists>(&format!(
+            "SELECT toUInt64(count()) AS n FROM system.tables WHERE database = {} AND name = {}",
+            lit(db),
+            lit(table)
+        ))
+        .await?;
+    if exists.first().is_none_or(|e| e.n == 0) {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    struct Statement {
+        statement: String,
+    }
+    let shown = leader
+        .select::<Statement>(&format!("SHOW CREATE TABLE {db}.{table}"))
+        .await?;
+    let statement = shown
+        .into_iter()
+        .next()
+        .map(|s| s.statement)
+        .ok_or_else(|| StoreError::Permanent(format!("no definition of {db}.{table}")))?;
+    let rest = statement
+        .strip_prefix("CREATE TABLE ")
+        .ok_or_else(|| StoreError::Permanent(format!("unexpected definition: {statement}")))?;
+    Ok(Some(format!("CREATE TABLE IF NOT EXISTS {rest}")))
 }
 
 /// `sql` (creating `<table>_local`) with its engine made the replicated one:
@@ -657,7 +711,7 @@ mod tests {
         let node = Node {
             ch: &ch,
             features,
-            leads_shard: true,
+            leader: None,
         };
         migrate_up_to(std::slice::from_ref(&node), "up2", None, 2)
             .await

@@ -314,6 +314,54 @@ async fn replicated_cluster_passes_the_conformance_suite() {
     let [s1r1, s1r2, s2r1, s2r2] = [0, 1, 2, 3].map(|i| local_spans(ports[i], "r_5"));
     assert!(s1r1 > 0 && s2r1 > 0, "spans per shard: {s1r1} / {s2r1}");
     assert_eq!((s1r1, s2r1), (s1r2, s2r2), "replicas hold the same spans");
+
+    // A replica that lost its database (or joins later) gets the tables as they stand on its
+    // shard's first replica (columns added by later migrations included) and fetches the rows.
+    http_query(ports[1], "DROP DATABASE r_5");
+    let urls = node_urls(&ports, "r_5");
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .expect("a fresh replica joins");
+    let columns = |port| {
+        http_query(
+            port,
+            "SELECT name FROM system.columns WHERE database = 'r_5' AND table = 'spans_local' \
+             ORDER BY name",
+        )
+    };
+    assert_eq!(columns(ports[1]), columns(ports[0]));
+    assert_eq!(
+        local_spans(ports[1], "r_5"),
+        s1r1,
+        "the new replica fetched its shard"
+    );
+    let page = store
+        .list_traces(&llmtrace_store::TraceQuery {
+            project: "default".into(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!page.traces.is_empty());
+
+    // Tables made without replicas are refused, not silently left unreplicated.
+    http_query(ports[0], "CREATE DATABASE plain");
+    http_query(
+        ports[0],
+        "CREATE TABLE plain.spans_local (x UInt8) ENGINE = MergeTree ORDER BY x",
+    );
+    let urls = node_urls(&ports, "plain");
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let err = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, StoreError::Permanent(m) if m.contains("not replicated")),
+        "{err:?}"
+    );
 }
 
 /// `clickhouse://` URLs of the nodes on `ports`, for database `db`.
