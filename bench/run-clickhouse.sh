@@ -2,6 +2,7 @@
 # End-to-end benchmark on the ClickHouse store: a fresh clickhouse-server on a temp dir, llmtrace
 # on it, N spans from the load generator, then query latency with wrk.
 #   bash bench/run-clickhouse.sh [TOTAL_SPANS=1000000] [CONNECTIONS=16]
+# ROWS_DIR=DIR keeps 10 files of 10,000 stored span rows (RowBinary) for bench/chdb-floor.py.
 # Needs: cargo build --release -p llmtrace -p llmtrace-loadgen; wrk; clickhouse-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,7 @@ if (( TOTAL >= 100000 )); then
   for _ in $(seq 60); do [ "$(Q "SELECT count() FROM system.merges")" = 0 ] && break; sleep 1; done
   F1=$(cpu $CHPID)
   echo "== ClickHouse alone inserting 300,000 of these rows in 10,000-row RowBinary inserts, merges included: $(( (F1 - F0) * 10000 / 300 )) ns/span of CPU"
+  if [[ -n "${ROWS_DIR:-}" ]]; then mkdir -p "$ROWS_DIR" && cp "$CH"/rows*.bin "$ROWS_DIR"/; fi
   Q "DROP TABLE llmtrace.floor_copy"
 fi
 for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&sort=cost" "/"; do
