@@ -40,6 +40,9 @@ pub(crate) struct Client {
     /// [`RETRY_PREFERRED_AFTER`] it tries the first endpoint again.
     failed_over_at: Arc<AtomicU64>,
     epoch: Instant,
+    /// The database whose replicated tables must have caught up on the first endpoint before
+    /// the client goes back to it.
+    database: Option<String>,
     /// Settings sent with every request besides [`COMMON_SETTINGS`].
     settings: Vec<(String, String)>,
 }
@@ -106,6 +109,7 @@ impl Client {
             current: Arc::new(AtomicUsize::new(0)),
             failed_over_at: Arc::new(AtomicU64::new(0)),
             epoch: Instant::now(),
+            database: None,
             settings: Vec::new(),
         })
     }
@@ -113,10 +117,17 @@ impl Client {
     /// This client with `others` to fail over to, in order, when the servers before them cannot
     /// be reached (connection refused or timed out; a request that reached a server is never
     /// sent again elsewhere).
-    pub(crate) fn with_fallbacks(mut self, others: impl IntoIterator<Item = Endpoint>) -> Self {
+    /// `database` is the one whose replicas must have caught up on the first endpoint before the
+    /// client goes back to it.
+    pub(crate) fn with_fallbacks(
+        mut self,
+        others: impl IntoIterator<Item = Endpoint>,
+        database: &str,
+    ) -> Self {
         let mut all = self.endpoints.as_ref().clone();
         all.extend(others);
         self.endpoints = Arc::new(all);
+        self.database = Some(database.to_string());
         self
     }
 
@@ -156,13 +167,20 @@ impl Client {
         let count = self.endpoints.len();
         let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut first = self.current.load(Ordering::Relaxed) % count;
-        let since_failover = now_ms.saturating_sub(self.failed_over_at.load(Ordering::Relaxed));
-        if first != 0 && since_failover >= RETRY_PREFERRED_AFTER.as_millis() as u64 {
-            if self.preferred_caught_up().await {
-                first = 0;
-            } else {
-                self.failed_over_at.store(now_ms, Ordering::Relaxed);
-            }
+        let failed_over_at = self.failed_over_at.load(Ordering::Relaxed);
+        let due = now_ms.saturating_sub(failed_over_at) >= RETRY_PREFERRED_AFTER.as_millis() as u64;
+        // One request checks the first endpoint (it claims the check by moving the time on);
+        // the others go on with the endpoint in use.
+        if first != 0
+            && due
+            && self
+                .failed_over_at
+                .compare_exchange(failed_over_at, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && self.preferred_caught_up().await
+        {
+            tracing::info!(to = %self.endpoints[0].base, "clickhouse server back; failing back");
+            first = 0;
         }
         let mut attempt = 0;
         let resp = loop {
@@ -205,19 +223,36 @@ impl Client {
     /// second behind their other replicas: a node back from an outage is used again only once
     /// it has fetched what was written meanwhile.
     async fn preferred_caught_up(&self) -> bool {
-        let sql = "SELECT toUInt64(max(absolute_delay)) FROM system.replicas";
+        let scope = self
+            .database
+            .as_deref()
+            .map(|db| format!(" WHERE database = {}", lit(db)))
+            .unwrap_or_default();
+        let sql = format!("SELECT toUInt64(max(absolute_delay)) FROM system.replicas{scope}");
         let req = self
             .request(&self.endpoints[0], None)
             .body(sql)
             .timeout(Duration::from_secs(2));
-        let Ok(resp) = req.send().await else {
-            return false;
+        let answer = match req.send().await {
+            Ok(resp) if resp.status().is_success() => resp.text().await.unwrap_or_default(),
+            Ok(resp) => format!("status {}", resp.status()),
+            Err(e) => e.to_string(),
         };
-        if !resp.status().is_success() {
-            return false;
+        match answer.trim().parse::<u64>() {
+            Ok(delay) if delay <= 1 => true,
+            Ok(delay) => {
+                tracing::info!(
+                    server = %self.endpoints[0].base,
+                    delay_s = delay,
+                    "clickhouse server back but behind its replicas; not failing back yet"
+                );
+                false
+            }
+            Err(_) => {
+                tracing::debug!(server = %self.endpoints[0].base, %answer, "clickhouse server still unreachable");
+                false
+            }
         }
-        let body = resp.text().await.unwrap_or_default();
-        body.trim().parse::<u64>().is_ok_and(|delay| delay <= 1)
     }
 
     /// The body of a successful answer, or the error it reports.

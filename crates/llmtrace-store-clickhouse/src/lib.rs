@@ -329,7 +329,8 @@ impl ClickHouseStore {
         let node = schema::Node {
             ch: &ch,
             features: schema::ServerFeatures::from_version(&version),
-            leader: None,
+            leads_shard: true,
+            peers: Vec::new(),
         };
         schema::migrate(std::slice::from_ref(&node), &t.database, None).await?;
         tracing::info!(database = %t.database, %version, "clickhouse store ready");
@@ -400,28 +401,35 @@ impl ClickHouseStore {
                 .collect();
         }
         let mut versions = Vec::with_capacity(clients.len());
-        // Per node, the index of the node leading its shard (itself when it leads).
-        let mut leaders: Vec<usize> = Vec::with_capacity(clients.len());
-        let mut shard_leader = std::collections::HashMap::new();
-        for (i, (ch, url)) in clients.iter().zip(urls).enumerate() {
+        // Per node, its shard (in a replicated cluster); the first listed node of a shard leads it.
+        let mut shards: Vec<Option<String>> = Vec::with_capacity(clients.len());
+        for (ch, url) in clients.iter().zip(urls) {
             versions.push(server_version(ch).await?);
             if replicated {
-                let shard = shard_macro(ch, url).await?;
-                leaders.push(*shard_leader.entry(shard).or_insert(i));
+                shards.push(Some(shard_macro(ch, url).await?));
                 refuse_unreplicated(ch, &db, url).await?;
             } else {
-                leaders.push(i);
+                shards.push(None);
             }
         }
         let nodes: Vec<schema::Node<'_>> = clients
             .iter()
             .zip(&versions)
-            .zip(&leaders)
             .enumerate()
-            .map(|(i, ((ch, v), &leader))| schema::Node {
-                ch,
-                features: schema::ServerFeatures::from_version(v),
-                leader: (leader != i).then(|| &clients[leader]),
+            .map(|(i, (ch, v))| {
+                let same_shard: Vec<usize> = (0..clients.len())
+                    .filter(|&j| shards[i].is_some() && shards[j] == shards[i])
+                    .collect();
+                schema::Node {
+                    ch,
+                    features: schema::ServerFeatures::from_version(v),
+                    leads_shard: same_shard.first().is_none_or(|&first| first == i),
+                    peers: same_shard
+                        .iter()
+                        .filter(|&&j| j != i)
+                        .map(|&j| &clients[j])
+                        .collect(),
+                }
             })
             .collect();
         let layout = schema::Cluster {
@@ -440,7 +448,7 @@ impl ClickHouseStore {
             })
             .collect();
         let version = versions.swap_remove(0);
-        let ch = clients.swap_remove(0).with_fallbacks(fallbacks);
+        let ch = clients.swap_remove(0).with_fallbacks(fallbacks, &db);
         Ok(Self::from_parts(ch, db, version))
     }
 

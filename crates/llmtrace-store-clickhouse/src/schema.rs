@@ -315,19 +315,24 @@ pub(crate) struct Cluster<'a> {
 pub(crate) struct Node<'a> {
     pub(crate) ch: &'a Client,
     pub(crate) features: ServerFeatures,
-    /// In a replicated cluster, the node leading this node's shard when that is another node
-    /// (the first listed replica of the shard). The leader runs the statements whose effect
-    /// replicates to the other replicas (changes of local tables' columns and TTL, backfills
-    /// copying existing rows); a follower receives them through ZooKeeper, and creates its local
-    /// tables as the leader's stand now (a replica's `CREATE` must match the table's current
-    /// structure in ZooKeeper, which the leader's `ALTER`s have changed).
-    pub(crate) leader: Option<&'a Client>,
+    /// Whether this node leads its shard: every node of a cluster without replicas; in a
+    /// replicated cluster the first listed replica of each shard. The leader runs the
+    /// statements whose effect replicates to the other replicas (changes of local tables'
+    /// columns and TTL, backfills copying existing rows); the others receive them through
+    /// ZooKeeper.
+    pub(crate) leads_shard: bool,
+    /// In a replicated cluster, the other listed replicas of this node's shard, leader first. A
+    /// node creates each local table as it stands on the first of them that has it (a replica's
+    /// `CREATE` must match the table's current structure in ZooKeeper, which `ALTER`s since the
+    /// first migration have changed): so a replica added later, or one whose database was lost,
+    /// leader included, joins with the current structure.
+    pub(crate) peers: Vec<&'a Client>,
 }
 
 impl Node<'_> {
-    /// Whether this node leads its shard (every node of a cluster without replicas does).
+    /// Whether this node leads its shard.
     fn leads_shard(&self) -> bool {
-        self.leader.is_none()
+        self.leads_shard
     }
 }
 
@@ -482,12 +487,15 @@ async fn apply(
         .map(|(_, k)| *k)
         .ok_or_else(|| StoreError::Permanent(format!("no shard key for table {name}")))?;
     let local_sql = sql.replacen(&format!("{db}.{name} "), &format!("{db}.{name}_local "), 1);
-    let leader_sql = match node.leader {
-        Some(leader) if c.replicated => {
-            leader_definition(leader, db, &format!("{name}_local")).await?
+    let mut leader_sql = None;
+    if c.replicated {
+        for peer in &node.peers {
+            leader_sql = leader_definition(peer, db, &format!("{name}_local")).await?;
+            if leader_sql.is_some() {
+                break;
+            }
         }
-        _ => None,
-    };
+    }
     let local_sql = match leader_sql {
         Some(sql) => sql,
         None if c.replicated => replicated_engine(&local_sql, db, name)?,
@@ -502,8 +510,8 @@ async fn apply(
     .await
 }
 
-/// The statement creating `db.table` as it stands on `leader` now (with `IF NOT EXISTS`), or
-/// `None` when the leader has no such table.
+/// The statement creating `db.table` as it stands on `leader` (a replica of the same shard) now,
+/// with `IF NOT EXISTS`, or `None` when it has no such table.
 async fn leader_definition(
     leader: &Client,
     db: &str,
@@ -711,7 +719,8 @@ mod tests {
         let node = Node {
             ch: &ch,
             features,
-            leader: None,
+            leads_shard: true,
+            peers: Vec::new(),
         };
         migrate_up_to(std::slice::from_ref(&node), "up2", None, 2)
             .await

@@ -315,12 +315,13 @@ async fn replicated_cluster_passes_the_conformance_suite() {
     assert!(s1r1 > 0 && s2r1 > 0, "spans per shard: {s1r1} / {s2r1}");
     assert_eq!((s1r1, s2r1), (s1r2, s2r2), "replicas hold the same spans");
 
-    // A replica that lost its database (or joins later) gets the tables as they stand on its
-    // shard's first replica (columns added by later migrations included) and fetches the rows.
+    // A replica that lost its database (or joins later) gets the tables as they stand on the
+    // other replica of its shard (columns added by later migrations included) and fetches the
+    // rows.
     http_query(ports[1], "DROP DATABASE r_5");
     let urls = node_urls(&ports, "r_5");
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+    ClickHouseStore::connect_cluster(&urls, "llm_cluster")
         .await
         .expect("a fresh replica joins");
     let columns = |port| {
@@ -335,6 +336,17 @@ async fn replicated_cluster_passes_the_conformance_suite() {
         local_spans(ports[1], "r_5"),
         s1r1,
         "the new replica fetched its shard"
+    );
+    // The same for the shard's first replica (the one that runs the shard's migrations).
+    http_query(ports[0], "DROP DATABASE r_5");
+    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+        .await
+        .expect("the first replica joins again");
+    assert_eq!(columns(ports[0]), columns(ports[1]));
+    assert_eq!(
+        local_spans(ports[0], "r_5"),
+        s1r1,
+        "the first replica fetched its shard"
     );
     let page = store
         .list_traces(&llmtrace_store::TraceQuery {
