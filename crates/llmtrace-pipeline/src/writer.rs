@@ -27,6 +27,20 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
+        if !config.linger.is_zero() {
+            let deadline = tokio::time::Instant::now() + config.linger;
+            let gap = config.linger / 5;
+            while items < config.max_batch_spans {
+                let wait = gap.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+                match tokio::time::timeout(wait, rx.recv()).await {
+                    Ok(Some(job)) => {
+                        items += job.items;
+                        jobs.push(job);
+                    }
+                    _ => break,
+                }
+            }
+        }
         commit(&queue, &store, jobs, &config, observer.as_deref()).await;
     }
     tracing::debug!("pipeline writer stopped");

@@ -66,6 +66,7 @@ fn config(max_spans: usize) -> PipelineConfig {
         max_queued_bytes: 1 << 20,
         max_batch_spans: 1000,
         retry_for: Duration::from_millis(500),
+        linger: Duration::ZERO,
     }
 }
 
@@ -122,6 +123,41 @@ async fn waiting_batches_are_group_committed() {
         2,
         "five waiting batches in one commit"
     );
+}
+
+/// With a linger, a commit takes the jobs that keep arriving after its first one (gaps shorter
+/// than a fifth of the linger); without, each job that finds the writer idle is its own commit.
+#[tokio::test]
+async fn a_lingering_commit_takes_jobs_that_keep_arriving() {
+    for linger in [Duration::from_secs(2), Duration::ZERO] {
+        let st = store(1000);
+        let p = Pipeline::start(
+            st.clone(),
+            PipelineConfig {
+                linger,
+                ..config(100)
+            },
+        );
+        let mut acks = Vec::new();
+        for _ in 0..4 {
+            acks.push(p.submit(batch(2), 10).unwrap());
+            // Well inside the 400 ms gap of the 2 s linger; without one the idle writer has
+            // long taken the job.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        for a in acks {
+            a.wait().await.unwrap();
+        }
+        let calls = st.calls.load(Ordering::SeqCst);
+        if linger.is_zero() {
+            assert!(
+                calls > 1,
+                "without linger the writer did not wait: {calls} commit(s)"
+            );
+        } else {
+            assert_eq!(calls, 1, "one lingering commit");
+        }
+    }
 }
 
 #[tokio::test]

@@ -178,6 +178,11 @@ pub(crate) struct ServeArgs {
     /// Most spans in one group commit [default: 20000].
     #[arg(long, env = "LLMTRACE_BATCH_MAX_SPANS")]
     pub(crate) batch_max_spans: Option<usize>,
+    /// Milliseconds a group commit may wait for more requests once it has one, while they
+    /// keep arriving: larger commits for the ClickHouse store, which pays much per commit (a
+    /// part per table, and its merges) [default: 10 on ClickHouse, 0 on SQLite].
+    #[arg(long, env = "LLMTRACE_COMMIT_LINGER_MS")]
+    pub(crate) commit_linger_ms: Option<u64>,
     /// An API key as PROJECT:PUBLIC_KEY:SECRET_KEY (repeatable; the variable takes a comma-
     /// separated list). With keys, every request must present one (Basic public:secret, Bearer
     /// secret, or x-api-key secret) and is stored under that key's project.

@@ -21,6 +21,7 @@ pub(crate) struct FileConfig {
     queue_max_spans: Option<usize>,
     queue_max_bytes: Option<SizeValue>,
     batch_max_spans: Option<usize>,
+    commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
     #[serde(default)]
     api_keys: Vec<FileApiKey>,
@@ -101,6 +102,8 @@ pub(crate) struct ServeConfig {
     pub(crate) queue_max_spans: usize,
     pub(crate) queue_max_bytes: usize,
     pub(crate) batch_max_spans: usize,
+    /// How long a group commit may wait for more requests (see `--commit-linger-ms`).
+    pub(crate) commit_linger: std::time::Duration,
     pub(crate) prices: Option<PathBuf>,
     pub(crate) api_keys: Vec<llmtrace_server::ApiKey>,
     pub(crate) log: String,
@@ -246,6 +249,8 @@ impl ServeConfig {
                 .batch_max_spans
                 .or(file.batch_max_spans)
                 .unwrap_or(20_000),
+            // Set below, once the store is known.
+            commit_linger: std::time::Duration::ZERO,
             prices: args.prices.clone().or(file.prices),
             api_keys: if args.api_keys.is_empty() {
                 file.api_keys
@@ -287,6 +292,16 @@ impl ServeConfig {
             );
         }
         let mut cfg = cfg;
+        let default_linger = if cfg.store == StoreChoice::Sqlite {
+            0
+        } else {
+            10
+        };
+        cfg.commit_linger = std::time::Duration::from_millis(
+            args.commit_linger_ms
+                .or(file.commit_linger_ms)
+                .unwrap_or(default_linger),
+        );
         let stored = crate::projects::load(&cfg.data_dir)?;
         cfg.api_keys.extend(crate::projects::server_keys(&stored)?);
         let allow_unauthenticated =
@@ -322,6 +337,29 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commits_linger_on_clickhouse_only_unless_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |store: Option<&str>, linger: Option<u64>| {
+            ServeConfig::resolve(&ServeArgs {
+                data_dir: Some(dir.path().to_path_buf()),
+                store: store.map(Into::into),
+                commit_linger_ms: linger,
+                ..Default::default()
+            })
+            .unwrap()
+            .commit_linger
+        };
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(resolve(None, None), ms(0));
+        assert_eq!(resolve(Some("clickhouse://127.0.0.1:8123/x"), None), ms(10));
+        assert_eq!(
+            resolve(Some("clickhouse://127.0.0.1:8123/x"), Some(0)),
+            ms(0)
+        );
+        assert_eq!(resolve(None, Some(5)), ms(5));
+    }
 
     #[test]
     fn sizes_parse_with_units() {

@@ -113,6 +113,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             max_queued_bytes: cfg.queue_max_bytes,
             max_batch_spans: cfg.batch_max_spans,
             retry_for: Duration::from_secs(5),
+            linger: cfg.commit_linger,
         },
         Some(metrics.clone()),
     );

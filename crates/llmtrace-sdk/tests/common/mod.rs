@@ -74,6 +74,7 @@ pub fn server() -> &'static Server {
                     max_queued_bytes: 64 << 20,
                     max_batch_spans: 10_000,
                     retry_for: Duration::from_secs(1),
+                    linger: Duration::ZERO,
                 },
                 Some(metrics.clone()),
             );
