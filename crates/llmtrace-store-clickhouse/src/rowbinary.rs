@@ -90,6 +90,17 @@ impl RowSerializer<'_> {
     }
 }
 
+/// `serialize_*` methods writing a number's little-endian bytes (how `RowBinary` stores the
+/// fixed-width numbers).
+macro_rules! little_endian {
+    ($($method:ident: $ty:ty),* $(,)?) => {
+        $(fn $method(self, v: $ty) -> Result<(), EncodeError> {
+            self.out.extend_from_slice(&v.to_le_bytes());
+            Ok(())
+        })*
+    };
+}
+
 impl<'a, 'b> ser::Serializer for &'a mut RowSerializer<'b> {
     type Ok = ();
     type Error = EncodeError;
@@ -105,44 +116,13 @@ impl<'a, 'b> ser::Serializer for &'a mut RowSerializer<'b> {
         self.out.push(u8::from(v));
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
+    little_endian! {
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
+        serialize_f32: f32, serialize_f64: f64,
     }
     fn serialize_u8(self, v: u8) -> Result<(), EncodeError> {
         self.out.push(v);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&v.to_le_bytes());
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), EncodeError> {
@@ -305,7 +285,13 @@ impl ser::SerializeMap for &mut RowSerializer<'_> {
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), EncodeError> {
         // Names are only wanted from the first row.
         if self.depth == 1 && self.columns.is_some() {
-            let name = key.serialize(KeyName)?;
+            // serde_json's value serializer reads the key (a string) for us.
+            let name = key
+                .serialize(serde_json::value::Serializer)
+                .map_err(|e| EncodeError(e.to_string()))?;
+            let serde_json::Value::String(name) = name else {
+                return RowSerializer::unsupported("a non-string key");
+            };
             self.column(&name);
         }
         Ok(())
@@ -316,141 +302,6 @@ impl ser::SerializeMap for &mut RowSerializer<'_> {
     fn end(self) -> Result<(), EncodeError> {
         self.depth -= 1;
         Ok(())
-    }
-}
-
-/// Reads a flattened field's name (serde passes it as a string key).
-struct KeyName;
-
-impl ser::Serializer for KeyName {
-    type Ok = String;
-    type Error = EncodeError;
-    type SerializeSeq = ser::Impossible<String, EncodeError>;
-    type SerializeTuple = ser::Impossible<String, EncodeError>;
-    type SerializeTupleStruct = ser::Impossible<String, EncodeError>;
-    type SerializeTupleVariant = ser::Impossible<String, EncodeError>;
-    type SerializeMap = ser::Impossible<String, EncodeError>;
-    type SerializeStruct = ser::Impossible<String, EncodeError>;
-    type SerializeStructVariant = ser::Impossible<String, EncodeError>;
-
-    fn serialize_str(self, v: &str) -> Result<String, EncodeError> {
-        Ok(v.to_string())
-    }
-    fn serialize_bool(self, _: bool) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_char(self, _: char) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_none(self) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_unit(self) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-    ) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, EncodeError> {
-        RowSerializer::unsupported("a non-string key")
     }
 }
 
