@@ -207,9 +207,7 @@ impl Client {
                             Ordering::Relaxed,
                         );
                     }
-                    if index != self.current.load(Ordering::Relaxed) {
-                        self.current.store(index, Ordering::Relaxed);
-                    }
+                    self.current.store(index, Ordering::Relaxed);
                     break resp;
                 }
                 Err(e) if e.is_connect() && attempt + 1 < count => attempt += 1,

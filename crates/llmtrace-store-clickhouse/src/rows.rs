@@ -91,49 +91,16 @@ pub(crate) struct SpanRow {
 
 impl SpanRow {
     /// A copy without the big columns (`detail`, `resource`, `search_text`), as read with
-    /// [`LITE_COLUMNS`].
-    pub(crate) fn structure(&self) -> SpanRow {
-        SpanRow {
-            project: self.project.clone(),
-            trace_id: self.trace_id.clone(),
-            span_id: self.span_id.clone(),
-            parent_span_id: self.parent_span_id.clone(),
-            name: self.name.clone(),
-            service: self.service.clone(),
-            kind: self.kind,
-            is_call: self.is_call,
-            not_root: self.not_root,
-            root_key: self.root_key.clone(),
-            start_ns: self.start_ns,
-            end_ns: self.end_ns,
-            status: self.status,
-            provider: self.provider.clone(),
-            operation: self.operation.clone(),
-            model: self.model.clone(),
-            request_model: self.request_model.clone(),
-            response_model: self.response_model.clone(),
-            user_id: self.user_id.clone(),
-            session_id: self.session_id.clone(),
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-            cache_read_tokens: self.cache_read_tokens,
-            cache_write_tokens: self.cache_write_tokens,
-            reasoning_tokens: self.reasoning_tokens,
-            counts_usage: self.counts_usage,
-            cost_computed: self.cost_computed,
-            cost_reported: self.cost_reported,
-            unpriced: self.unpriced,
-            price_id: self.price_id.clone(),
-            price_effective_from: self.price_effective_from.clone(),
-            incomplete: self.incomplete,
-            response_id: self.response_id.clone(),
-            claim_key: self.claim_key.clone(),
-            version: self.version,
-            detail: String::new(),
-            resource: String::new(),
-            search_text: String::new(),
-            expire_at: self.expire_at,
-        }
+    /// [`LITE_COLUMNS`]: they are set aside while the rest is cloned.
+    pub(crate) fn structure(&mut self) -> SpanRow {
+        let detail = std::mem::take(&mut self.detail);
+        let resource = std::mem::take(&mut self.resource);
+        let search_text = std::mem::take(&mut self.search_text);
+        let copy = self.clone();
+        self.detail = detail;
+        self.resource = resource;
+        self.search_text = search_text;
+        copy
     }
 }
 

@@ -329,13 +329,6 @@ pub(crate) struct Node<'a> {
     pub(crate) peers: Vec<&'a Client>,
 }
 
-impl Node<'_> {
-    /// Whether this node leads its shard.
-    fn leads_shard(&self) -> bool {
-        self.leads_shard
-    }
-}
-
 /// Creates the database if missing and applies the migrations it lacks on every node. A
 /// database migrated by a newer llmtrace (higher version) is refused instead of being misread.
 ///
@@ -425,7 +418,7 @@ async fn apply_version(
             .replace("{durable_more}", features.durable_settings_more())
             .replace("{durable}", features.durable_settings())
             .replace("{local}", local);
-        if sql.starts_with("INSERT INTO ") && !node.leads_shard() {
+        if sql.starts_with("INSERT INTO ") && !node.leads_shard {
             continue;
         }
         apply(node, db, &sql, cluster).await.map_err(|e| match e {
@@ -433,7 +426,7 @@ async fn apply_version(
             other => other,
         })?;
     }
-    if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard() {
+    if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard {
         crate::summaries::backfill(node.ch, db, local).await?;
     }
     node.ch
@@ -455,7 +448,7 @@ async fn apply(
     cluster: Option<Cluster<'_>>,
 ) -> Result<(), StoreError> {
     let ch = node.ch;
-    let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard();
+    let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard;
     if sql.contains(" MODIFY TTL ") {
         if !node.features.has_ttl() || replica_follows {
             return Ok(());

@@ -249,27 +249,7 @@ async fn two_shard_cluster_passes_the_conformance_suite() {
         return;
     };
     let (pa, pb) = (a.http_port, b.http_port);
-    let started = Instant::now();
-    let n = AtomicU32::new(0);
-    llmtrace_store::testsuite::run_all(|| {
-        let i = n.fetch_add(1, Ordering::Relaxed);
-        let urls = [
-            format!("clickhouse://127.0.0.1:{pa}/c_{i}"),
-            format!("clickhouse://127.0.0.1:{pb}/c_{i}"),
-        ];
-        async move {
-            let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-            ClickHouseStore::connect_cluster(&urls, "llm_cluster")
-                .await
-                .expect("connect cluster")
-        }
-    })
-    .await;
-    eprintln!(
-        "conformance suite on two shards: {} cases in {:?}",
-        n.load(Ordering::Relaxed),
-        started.elapsed()
-    );
+    run_cluster_suite(&[pa, pb], "c", "two shards").await;
     let count = |port| {
         http_query(port, "SELECT count() FROM c_5.spans_local")
             .parse::<u64>()
@@ -288,24 +268,7 @@ async fn replicated_cluster_passes_the_conformance_suite() {
         return;
     };
     let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.http_port).collect();
-    let started = Instant::now();
-    let n = AtomicU32::new(0);
-    llmtrace_store::testsuite::run_all(|| {
-        let i = n.fetch_add(1, Ordering::Relaxed);
-        let urls = node_urls(&ports, &format!("r_{i}"));
-        async move {
-            let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-            ClickHouseStore::connect_cluster(&urls, "llm_cluster")
-                .await
-                .expect("connect replicated cluster")
-        }
-    })
-    .await;
-    eprintln!(
-        "conformance suite on two shards of two replicas: {} cases in {:?}",
-        n.load(Ordering::Relaxed),
-        started.elapsed()
-    );
+    run_cluster_suite(&ports, "r", "two shards of two replicas").await;
     let engine = http_query(
         ports[1],
         "SELECT engine FROM system.tables WHERE database = 'r_5' AND name = 'spans_local'",
@@ -319,9 +282,7 @@ async fn replicated_cluster_passes_the_conformance_suite() {
     // other replica of its shard (columns added by later migrations included) and fetches the
     // rows.
     http_query(ports[1], "DROP DATABASE r_5");
-    let urls = node_urls(&ports, "r_5");
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+    connect_nodes(&ports, "r_5")
         .await
         .expect("a fresh replica joins");
     let columns = |port| {
@@ -339,7 +300,7 @@ async fn replicated_cluster_passes_the_conformance_suite() {
     );
     // The same for the shard's first replica (the one that runs the shard's migrations).
     http_query(ports[0], "DROP DATABASE r_5");
-    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+    let store = connect_nodes(&ports, "r_5")
         .await
         .expect("the first replica joins again");
     assert_eq!(columns(ports[0]), columns(ports[1]));
@@ -364,24 +325,38 @@ async fn replicated_cluster_passes_the_conformance_suite() {
         ports[0],
         "CREATE TABLE plain.spans_local (x UInt8) ENGINE = MergeTree ORDER BY x",
     );
-    let urls = node_urls(&ports, "plain");
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let err = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
-        .await
-        .err()
-        .expect("refused");
+    let err = connect_nodes(&ports, "plain").await.err().expect("refused");
     assert!(
         matches!(&err, StoreError::Permanent(m) if m.contains("not replicated")),
         "{err:?}"
     );
 }
 
-/// `clickhouse://` URLs of the nodes on `ports`, for database `db`.
-fn node_urls(ports: &[u16], db: &str) -> Vec<String> {
-    ports
+/// Connects to database `db` of the cluster `llm_cluster` made of the nodes on `ports`.
+async fn connect_nodes(ports: &[u16], db: &str) -> Result<ClickHouseStore, StoreError> {
+    let urls: Vec<String> = ports
         .iter()
         .map(|p| format!("clickhouse://127.0.0.1:{p}/{db}"))
-        .collect()
+        .collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    ClickHouseStore::connect_cluster(&urls, "llm_cluster").await
+}
+
+/// Runs the suite on the cluster `llm_cluster` of the nodes on `ports`, one database per case
+/// named `{prefix}_<n>` on every node.
+async fn run_cluster_suite(ports: &[u16], prefix: &str, what: &str) {
+    let started = Instant::now();
+    let n = AtomicU32::new(0);
+    llmtrace_store::testsuite::run_all(|| {
+        let db = format!("{prefix}_{}", n.fetch_add(1, Ordering::Relaxed));
+        async move { connect_nodes(ports, &db).await.expect("connect cluster") }
+    })
+    .await;
+    eprintln!(
+        "conformance suite on {what}: {} cases in {:?}",
+        n.load(Ordering::Relaxed),
+        started.elapsed()
+    );
 }
 
 /// Rows of `db.spans_local` on the node at `port` (one per span), after the node fetched what
@@ -404,11 +379,7 @@ async fn replicated_cluster_survives_losing_a_replica_per_shard() {
         return;
     };
     let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.http_port).collect();
-    let urls = node_urls(&ports, "fo");
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
-        .await
-        .expect("connect");
+    let store = connect_nodes(&ports, "fo").await.expect("connect");
     let write = |traces: std::ops::RangeInclusive<u64>| {
         let store = store.clone();
         async move {
@@ -757,12 +728,7 @@ async fn cluster_upgrade_fills_the_summary_table() {
         return;
     };
     let (pa, pb) = (a.http_port, b.http_port);
-    let urls = [
-        format!("clickhouse://127.0.0.1:{pa}/up"),
-        format!("clickhouse://127.0.0.1:{pb}/up"),
-    ];
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
+    let store = connect_nodes(&[pa, pb], "up")
         .await
         .expect("connect cluster");
     let spans: Vec<_> = (1..=12).flat_map(rag_trace).collect();
@@ -796,9 +762,7 @@ async fn cluster_upgrade_fills_the_summary_table() {
         per_shard(pa) > 0 && per_shard(pb) > 0,
         "traces on both shards"
     );
-    let store = ClickHouseStore::connect_cluster(&urls, "llm_cluster")
-        .await
-        .expect("upgrade");
+    let store = connect_nodes(&[pa, pb], "up").await.expect("upgrade");
     let page = store
         .list_traces(&TraceQuery {
             project: "default".into(),
