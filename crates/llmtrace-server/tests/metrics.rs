@@ -5,18 +5,10 @@
 mod common;
 
 use common::*;
-use prost::Message;
 use std::collections::HashMap;
 
 async fn send(h: &Harness, spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>) {
-    let r = reqwest::Client::new()
-        .post(h.url("/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .body(request(spans).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(post_spans(h, spans, None).await, 200);
 }
 
 async fn scrape(h: &Harness, accept: Option<&str>) -> (String, String) {

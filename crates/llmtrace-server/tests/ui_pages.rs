@@ -5,7 +5,6 @@ mod common;
 
 use base64::Engine;
 use common::*;
-use prost::Message;
 
 async fn get(
     h: &Harness,
@@ -40,15 +39,7 @@ async fn pages_are_scoped_escaped_and_robust() {
     .await;
     let mut spans = rag_spans(7);
     spans[0].name = "<img src=x onerror=alert(1)>".into();
-    let r = reqwest::Client::new()
-        .post(h.url("/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .header("authorization", "Bearer sk-acme")
-        .body(request(spans).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(post_spans(&h, spans, Some("sk-acme")).await, 200);
 
     // Without a key the browser is asked for one.
     let (st, body, headers) = get(&h, "/", None).await;
@@ -116,15 +107,7 @@ async fn pages_are_scoped_escaped_and_robust() {
         kv("gen_ai.usage.input_tokens", i(10)),
         kv("gen_ai.usage.output_tokens", i(2)),
     ];
-    let r = reqwest::Client::new()
-        .post(h.url("/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .header("authorization", "Bearer sk-acme")
-        .body(request(unknown).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(post_spans(&h, unknown, Some("sk-acme")).await, 200);
     let (st, models, _) = get(&h, "/models", Some(&acme)).await;
     assert_eq!(st, 200);
     assert!(models.contains("id=\"models\""), "{models}");
@@ -214,14 +197,7 @@ async fn large_traces_load_in_chunks_and_the_new_pages_answer() {
     call.start_time_unix_nano = now - 30_000_000_000;
     call.end_time_unix_nano = now - 29_800_000_000;
     spans.push(call);
-    let r = reqwest::Client::new()
-        .post(h.url("/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .body(request(spans).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(post_spans(&h, spans, None).await, 200);
 
     let hex = "09".repeat(16);
     let (st, page, _) = get(&h, &format!("/traces/{hex}"), None).await;

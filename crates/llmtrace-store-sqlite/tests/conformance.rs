@@ -16,19 +16,23 @@ async fn conformance_suite_passes() {
     .await;
 }
 
+/// A data dir whose store holds one RAG trace (trace 1), closed again.
+async fn dir_with_one_trace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.write(std::sync::Arc::new(WriteBatch {
+        spans: testsuite::rag_trace(1),
+        logs: vec![],
+        scores: vec![],
+    }))
+    .await
+    .unwrap();
+    dir
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_reopen_and_migrations_are_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = SqliteStore::open_dir(dir.path()).unwrap();
-        s.write(std::sync::Arc::new(WriteBatch {
-            spans: testsuite::rag_trace(1),
-            logs: vec![],
-            scores: vec![],
-        }))
-        .await
-        .unwrap();
-    }
+    let dir = dir_with_one_trace().await;
     let s = SqliteStore::open_dir(dir.path()).unwrap();
     let d = s
         .get_trace("default", testsuite::tid(1))
@@ -43,17 +47,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
 /// a newer llmtrace opens it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_index_is_backfilled_on_upgrade() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = SqliteStore::open_dir(dir.path()).unwrap();
-        s.write(std::sync::Arc::new(WriteBatch {
-            spans: testsuite::rag_trace(1),
-            logs: vec![],
-            scores: vec![],
-        }))
-        .await
-        .unwrap();
-    }
+    let dir = dir_with_one_trace().await;
     {
         // Back to schema 7: what migration 8 adds is gone.
         let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))

@@ -5,7 +5,7 @@
 use crate::charts::{self, Dash, Series};
 use crate::format;
 use crate::layout::{self, Nav};
-use crate::traces::{url_encode, RangePreset};
+use crate::traces::{set, url_encode, RangePreset};
 use llmtrace_query::{format_rfc3339_nanos, StatsGroupView, StatsView, TraceListView};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -26,13 +26,6 @@ pub struct DashboardForm {
     pub model: Option<String>,
     /// Provider.
     pub provider: Option<String>,
-}
-
-fn set(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// Bucket widths the dashboard chooses from, in seconds.

@@ -104,7 +104,8 @@ pub struct TracesForm {
     pub cursor: Option<String>,
 }
 
-fn set(v: &Option<String>) -> Option<String> {
+/// A form field's value, trimmed, or `None` when empty.
+pub(crate) fn set(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -294,6 +294,24 @@ pub fn rag_spans(trace: u8) -> Vec<Span> {
     ]
 }
 
+/// POSTs `spans` as OTLP/protobuf to the harness, with `Authorization: Bearer <key>` when
+/// given; returns the status.
+pub async fn post_spans(h: &Harness, spans: Vec<Span>, key: Option<&str>) -> u16 {
+    use prost::Message;
+    let mut rq = reqwest::Client::new()
+        .post(h.url("/v1/traces"))
+        .header("content-type", "application/x-protobuf");
+    if let Some(k) = key {
+        rq = rq.header("authorization", format!("Bearer {k}"));
+    }
+    let r = rq
+        .body(request(spans).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
 pub fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
