@@ -322,7 +322,7 @@ fn records(
 ) -> Result<Vec<SummaryRecord>, StoreError> {
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        let Some((s, _)) = world.summarize(key).map_err(StoreError::Permanent)? else {
+        let Some(s) = world.summary(key).map_err(StoreError::Permanent)? else {
             continue;
         };
         out.extend(record(world, key, s, version, retention));

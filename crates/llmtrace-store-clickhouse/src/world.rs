@@ -76,6 +76,9 @@ pub(crate) type CountedFlags = HashMap<String, bool>;
 /// A span of the world: (project, trace id, span id).
 pub(crate) type SpanRef<'a> = (&'a str, &'a str, &'a str);
 
+/// A trace's summary, its rows, and whether each row counts ([`World::summary_parts`]).
+type SummaryParts<'a> = (TraceSummary, Vec<&'a SpanRow>, Vec<bool>);
+
 impl World {
     /// Adds (or replaces) a span row; returns the replaced row.
     pub(crate) fn add(&mut self, row: SpanRow) -> Option<SpanRow> {
@@ -156,6 +159,24 @@ impl World {
         &self,
         key: &Key,
     ) -> Result<Option<(TraceSummary, CountedFlags)>, String> {
+        let Some((summary, rows, counted)) = self.summary_parts(key)? else {
+            return Ok(None);
+        };
+        let flags = rows
+            .iter()
+            .zip(counted)
+            .map(|(r, c)| (r.span_id.clone(), c))
+            .collect();
+        Ok(Some((summary, flags)))
+    }
+
+    /// The summary of a loaded trace (the writer's path: no per-span flags).
+    pub(crate) fn summary(&self, key: &Key) -> Result<Option<TraceSummary>, String> {
+        Ok(self.summary_parts(key)?.map(|(summary, _, _)| summary))
+    }
+
+    /// A loaded trace's summary, its rows, and whether each counts.
+    fn summary_parts(&self, key: &Key) -> Result<Option<SummaryParts<'_>>, String> {
         let Some(state) = self.traces.get(key) else {
             return Ok(None);
         };
@@ -168,12 +189,7 @@ impl World {
             .map(|r| self.counts((&key.0, &key.1, &r.span_id)))
             .collect();
         let summary = summarize(trace_id_of(&key.1)?, &rows, &counted)?;
-        let flags = rows
-            .iter()
-            .zip(counted)
-            .map(|(r, c)| (r.span_id.clone(), c))
-            .collect();
-        Ok(Some((summary, flags)))
+        Ok(Some((summary, rows, counted)))
     }
 
     /// Loads the stored structure of the given traces (those not loaded yet).

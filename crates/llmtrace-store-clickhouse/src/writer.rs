@@ -210,7 +210,7 @@ pub(crate) async fn write(
     // the summaries read back.
     let mut summaries = Vec::with_capacity(touched.len());
     for key in &touched {
-        if let Some((summary, _)) = world.summarize(key).map_err(StoreError::Permanent)? {
+        if let Some(summary) = world.summary(key).map_err(StoreError::Permanent)? {
             summaries.push((key, summary));
         }
     }
