@@ -25,6 +25,12 @@ Answers:
   `function_call` output item calling the first function tool (every required string argument
   set to "Paris"); otherwise with an assistant message "Paris is the capital of France.".
 
+* OpenAI `POST /v1/embeddings`: model text-embedding-3-small, one 8-dimension vector per input
+  string (float, or base64 with `"encoding_format": "base64"`), usage prompt_tokens 8 per input.
+* A failing call: any request whose `model` contains `fail` is answered with HTTP 400 in the
+  provider's error shape (Anthropic `invalid_request_error` on `/v1/messages`, OpenAI
+  `invalid_request_error` elsewhere); SDKs do not retry a 400.
+
 Prints `READY <port>` on stdout once it listens, then serves until killed.
 """
 
@@ -44,6 +50,9 @@ ANTHROPIC_USAGE = {
     "service_tier": "standard",
 }
 STREAM_OUTPUT_TOKENS = 20
+EMBEDDING_MODEL = "text-embedding-3-small"
+EMBEDDING_TOKENS_PER_INPUT = 8
+EMBEDDING_DIMENSIONS = 8
 CHAT_USAGE = {
     "prompt_tokens": 90,
     "completion_tokens": 25,
@@ -175,6 +184,31 @@ def _response(body):
     }
 
 
+def _embeddings(body):
+    """An OpenAI embeddings answer: one vector per input string."""
+    inputs = body.get("input")
+    if not isinstance(inputs, list) or (inputs and isinstance(inputs[0], int)):
+        inputs = [inputs]
+    vector = [round(0.125 * (i + 1), 3) for i in range(EMBEDDING_DIMENSIONS)]
+    if body.get("encoding_format") == "base64":
+        import base64
+        import struct
+
+        encoded = base64.b64encode(struct.pack(f"<{EMBEDDING_DIMENSIONS}f", *vector)).decode()
+        data = [{"object": "embedding", "index": i, "embedding": encoded}
+                for i in range(len(inputs))]
+    else:
+        data = [{"object": "embedding", "index": i, "embedding": vector}
+                for i in range(len(inputs))]
+    tokens = EMBEDDING_TOKENS_PER_INPUT * len(inputs)
+    return {
+        "object": "list",
+        "data": data,
+        "model": EMBEDDING_MODEL,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -207,6 +241,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         path = self.path.split("?", 1)[0]
         body = self._body()
+        if "fail" in str(body.get("model") or ""):
+            return self._failure(path)
+        if path == "/v1/embeddings":
+            return self._json(200, _embeddings(body))
         if path == "/v1/messages":
             if body.get("stream"):
                 return self._anthropic_stream()
@@ -258,6 +296,20 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v1/responses":
             return self._json(200, _response(body))
         self._json(404, {"error": {"type": "not_found_error", "message": path}})
+
+    def _failure(self, path):
+        """HTTP 400 in the provider's error shape (never retried by the SDKs)."""
+        message = "mock failure: the model name asks for it"
+        if path == "/v1/messages":
+            return self._json(
+                400,
+                {"type": "error", "error": {"type": "invalid_request_error", "message": message}},
+            )
+        return self._json(
+            400,
+            {"error": {"message": message, "type": "invalid_request_error",
+                       "param": "model", "code": "mock_failure"}},
+        )
 
     def _chat_stream(self, body):
         """SSE chat completion: role chunk, two content deltas, a finish chunk and, with
