@@ -10,6 +10,7 @@
 mod exposition;
 mod histogram;
 mod labels;
+mod settle;
 
 pub use exposition::Format;
 pub use labels::{OTHER, UNKNOWN};
@@ -21,10 +22,11 @@ use llmtrace_alerts::evaluator::Evaluator;
 use llmtrace_alerts::{CallSample, TraceTotals};
 use llmtrace_model::{AttrValue, Span};
 use llmtrace_pipeline::{CommitObserver, PipelineStats};
-use llmtrace_store::{SpanFate, WriteBatch, WriteOutcome};
+use llmtrace_store::{CallRef, SpanFate, WriteBatch, WriteOutcome};
+use settle::{CallObservation, PendingCalls};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Buckets of `llm_call_seconds`: LLM calls take from a fraction of a second to minutes.
 pub const CALL_SECONDS_BUCKETS: &[f64] = &[
@@ -53,12 +55,19 @@ pub struct MetricsConfig {
     /// Distinct values kept per label (model, provider, operation, service, error type); later
     /// values are exported as `other`.
     pub max_label_values: usize,
+    /// How long a counted call waits before it adds to the counters, so that every copy of it
+    /// has arrived and the counters equal the store's totals (see `settle.rs`).
+    pub settle: Duration,
 }
+
+/// Default of [`MetricsConfig::settle`]: OTel's batch span processor exports every 5 s.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(5);
 
 impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             max_label_values: 100,
+            settle: DEFAULT_SETTLE,
         }
     }
 }
@@ -115,6 +124,8 @@ struct State {
     logs_written: u64,
     scores_written: u64,
     commits: Option<Histogram>,
+    /// Counted calls waiting for the settle window.
+    pending: PendingCalls,
 }
 
 struct Limiters {
@@ -130,6 +141,7 @@ pub struct Metrics {
     state: Mutex<(State, Limiters)>,
     evaluator: Option<Evaluator>,
     budgets: bool,
+    settle: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -155,6 +167,24 @@ impl Metrics {
             )),
             evaluator,
             budgets,
+            settle: config.settle,
+        }
+    }
+
+    /// Adds every call still held for the settle window to the counters now: at shutdown, or
+    /// where the caller knows that every copy of every call has arrived.
+    pub fn settle_all(&self) {
+        let mut guard = lock(&self.state);
+        let (s, l) = &mut *guard;
+        for obs in s.pending.settled(Duration::ZERO, Instant::now()) {
+            Self::observe_call(s, l, &obs);
+        }
+    }
+
+    /// Adds the calls held longer than the settle window to the counters.
+    fn add_settled(&self, s: &mut State, l: &mut Limiters, now: Instant) {
+        for obs in s.pending.settled(self.settle, now) {
+            Self::observe_call(s, l, &obs);
         }
     }
 
@@ -162,8 +192,9 @@ impl Metrics {
     pub fn render(&self, format: Format, stats: &ScrapeStats) -> String {
         let mut e = Encoder::new(format);
         {
-            let guard = lock(&self.state);
-            let (s, limits) = &*guard;
+            let mut guard = lock(&self.state);
+            let (s, limits) = &mut *guard;
+            self.add_settled(s, limits, Instant::now());
             render_llm(&mut e, s);
             render_genai(&mut e, s);
             render_self(&mut e, s, limits);
@@ -194,37 +225,25 @@ impl Metrics {
         e.finish()
     }
 
-    fn observe_call(
-        s: &mut State,
-        l: &mut Limiters,
-        span: &Span,
-        samples: &mut Vec<CallSample>,
-        want_samples: bool,
-    ) {
-        let g = &span.gen_ai;
+    /// Adds one settled call to the counters and histograms.
+    fn observe_call(s: &mut State, l: &mut Limiters, obs: &CallObservation) {
         let labels = CallLabels {
-            model: l.model.admit(span.model()),
-            provider: l.provider.admit(g.provider.as_deref()),
-            operation: l.operation.admit(g.operation.as_deref()),
-            service: l.service.admit(Some(&span.service)),
+            model: l.model.admit(obs.model.as_deref()),
+            provider: l.provider.admit(obs.provider.as_deref()),
+            operation: l.operation.admit(obs.operation.as_deref()),
+            service: l.service.admit(Some(&obs.service)),
         };
-        let seconds = span.duration_nanos() as f64 / 1e9;
-        let error = span.is_error();
-        let u = if span.counts_usage {
-            span.usage
-        } else {
-            Default::default()
-        };
+        let seconds = obs.seconds;
         let (model, provider) = (labels.model.clone(), labels.provider.clone());
         *s.calls.entry(labels.clone()).or_default() += 1;
         s.call_seconds
             .entry(labels.clone())
             .or_insert_with(|| Histogram::new(CALL_SECONDS_BUCKETS))
             .observe(seconds);
-        let error_type = if error {
+        let error_type = if obs.error {
             let et = l
                 .error_type
-                .admit(g.error_type.as_deref().or(Some("_OTHER")));
+                .admit(obs.error_type.as_deref().or(Some("_OTHER")));
             *s.errors
                 .entry((model.clone(), provider.clone(), et.clone()))
                 .or_default() += 1;
@@ -232,12 +251,13 @@ impl Metrics {
         } else {
             String::new()
         };
+        let [input, output, cache_read, cache_write, reasoning] = obs.tokens;
         for (kind, v) in [
-            ("input", u.input),
-            ("output", u.output),
-            ("cache_read", u.cache_read),
-            ("cache_write", u.cache_write),
-            ("reasoning", u.reasoning),
+            ("input", input),
+            ("output", output),
+            ("cache_read", cache_read),
+            ("cache_write", cache_write),
+            ("reasoning", reasoning),
         ] {
             if let Some(v) = v {
                 *s.tokens
@@ -245,28 +265,25 @@ impl Metrics {
                     .or_default() += v;
             }
         }
-        let cost = span.cost.effective();
-        if let Some(c) = cost {
+        if let Some(c) = obs.cost_pico {
             *s.cost_pico
                 .entry((model.clone(), provider.clone()))
-                .or_default() += i128::from(c.pico_usd);
-        } else if span.cost.unpriced {
+                .or_default() += i128::from(c);
+        } else if obs.unpriced {
             *s.unpriced
                 .entry((model.clone(), provider.clone()))
                 .or_default() += 1;
         }
-        if let Some(ttft) = g
-            .time_to_first_token_s
-            .filter(|t| t.is_finite() && *t >= 0.0)
-        {
+        let ttft = obs.ttft.filter(|t| t.is_finite() && *t >= 0.0);
+        if let Some(ttft) = ttft {
             s.ttft
                 .entry((model.clone(), provider.clone()))
                 .or_insert_with(|| Histogram::new(TTFT_SECONDS_BUCKETS))
                 .observe(ttft);
         }
         // The OTel GenAI client metrics, labelled as the semconv says.
-        let request_model = l.model.admit(g.request_model.as_deref());
-        let response_model = l.model.admit(g.response_model.as_deref());
+        let request_model = l.model.admit(obs.request_model.as_deref());
+        let response_model = l.model.admit(obs.response_model.as_deref());
         let op = labels.operation.clone();
         s.genai_duration
             .entry([
@@ -278,10 +295,7 @@ impl Metrics {
             ])
             .or_insert_with(|| Histogram::new(GENAI_DURATION_BUCKETS))
             .observe(seconds);
-        if let Some(ttft) = g
-            .time_to_first_token_s
-            .filter(|t| t.is_finite() && *t >= 0.0)
-        {
+        if let Some(ttft) = ttft {
             s.genai_ttfc
                 .entry([
                     op.clone(),
@@ -292,7 +306,7 @@ impl Metrics {
                 .or_insert_with(|| Histogram::new(GENAI_DURATION_BUCKETS))
                 .observe(ttft);
         }
-        for (kind, v) in [("input", u.input), ("output", u.output)] {
+        for (kind, v) in [("input", input), ("output", output)] {
             if let Some(v) = v {
                 s.genai_tokens
                     .entry([
@@ -306,18 +320,28 @@ impl Metrics {
                     .observe(v as f64);
             }
         }
-        if want_samples {
-            samples.push(CallSample {
-                model,
-                provider,
-                duration_seconds: seconds,
-                error,
-                input_tokens: u.input.unwrap_or(0),
-                output_tokens: u.output.unwrap_or(0),
-                cache_read_tokens: u.cache_read.unwrap_or(0),
-                cost_usd: cost.map_or(0.0, |c| c.pico_usd as f64 / 1e12),
-            });
-        }
+    }
+}
+
+/// What the alert evaluator takes from a counted call (at once, not after the settle window).
+fn call_sample(span: &Span, l: &mut Limiters) -> CallSample {
+    let u = if span.counts_usage {
+        span.usage
+    } else {
+        Default::default()
+    };
+    CallSample {
+        model: l.model.admit(span.model()),
+        provider: l.provider.admit(span.gen_ai.provider.as_deref()),
+        duration_seconds: span.duration_nanos() as f64 / 1e9,
+        error: span.is_error(),
+        input_tokens: u.input.unwrap_or(0),
+        output_tokens: u.output.unwrap_or(0),
+        cache_read_tokens: u.cache_read.unwrap_or(0),
+        cost_usd: span
+            .cost
+            .effective()
+            .map_or(0.0, |c| c.pico_usd as f64 / 1e12),
     }
 }
 
@@ -337,6 +361,7 @@ fn sdk_dropped(span: &Span) -> Option<u64> {
 impl CommitObserver for Metrics {
     fn committed(&self, batch: &WriteBatch, outcome: &WriteOutcome, elapsed: Duration) {
         let mut samples = Vec::new();
+        let now = Instant::now();
         {
             let mut guard = lock(&self.state);
             let (s, l) = &mut *guard;
@@ -356,9 +381,29 @@ impl CommitObserver for Metrics {
                     *s.sdk_dropped.entry(service).or_default() += n;
                 }
                 if *fate == SpanFate::CountedCall {
-                    Self::observe_call(s, l, span, &mut samples, self.evaluator.is_some());
+                    s.pending.hold(
+                        &span.project,
+                        CallRef::of(span),
+                        CallObservation::of(span),
+                        now,
+                    );
+                    if self.evaluator.is_some() {
+                        samples.push(call_sample(span, l));
+                    }
                 }
             }
+            if !outcome.call_corrections.is_empty() {
+                let in_batch: std::collections::HashMap<(&str, CallRef), &Span> = batch
+                    .spans
+                    .iter()
+                    .map(|sp| ((sp.project.as_str(), CallRef::of(sp)), sp))
+                    .collect();
+                for c in &outcome.call_corrections {
+                    s.pending
+                        .correct(c, |r| in_batch.get(&(c.project.as_str(), *r)).copied(), now);
+                }
+            }
+            self.add_settled(s, l, now);
             if self.budgets && s.budget_projects.len() < 10_000 {
                 for t in &outcome.traces {
                     if !s.budget_projects.contains(&t.project) {
@@ -584,6 +629,19 @@ fn render_self(e: &mut Encoder, s: &State, l: &Limiters) {
         "Spans newly stored.",
         s.spans_written,
     );
+    counter(
+        e,
+        "llmtrace_late_call_corrections",
+        "Changes to a call's count or usage that arrived after the call was added to the llm_* counters (a copy of the call later than the settle window): the counters then differ from the API by them.",
+        s.pending.late_corrections,
+    );
+    e.family(
+        "llmtrace_calls_settling",
+        Kind::Gauge,
+        "Counted calls waiting for the settle window before they add to the llm_* counters.",
+        None,
+    );
+    e.gauge("llmtrace_calls_settling", &[], s.pending.len() as f64);
     counter(
         e,
         "llmtrace_spans_duplicate",

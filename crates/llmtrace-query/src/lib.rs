@@ -13,9 +13,9 @@ pub use params::{
 };
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
-    EventView, LinkView, RecomputeView, ScoreView, SpanView, StatsGroupView, StatsView,
-    TraceDetailView, TraceGroupListView, TraceGroupView, TraceListView, TraceSummaryView,
-    UnpricedListView, UnpricedModelView,
+    known_cost_usd, EventView, LinkView, RecomputeView, ScoreView, SpanView, StatsGroupView,
+    StatsView, TraceDetailView, TraceGroupListView, TraceGroupView, TraceListView,
+    TraceSummaryView, UnpricedListView, UnpricedModelView,
 };
 
 use llmtrace_model::TraceId;

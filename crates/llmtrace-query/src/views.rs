@@ -54,8 +54,9 @@ pub struct TraceSummaryView {
     pub reasoning_tokens: u64,
     /// Spans with status error.
     pub error_count: u64,
-    /// Cost of the counted model calls in USD (exact sum; reported costs win over computed).
-    pub cost_usd: f64,
+    /// Cost of the counted model calls in USD (exact sum; reported costs win over computed);
+    /// null when every counted call's cost is unknown (see [`known_cost_usd`]).
+    pub cost_usd: Option<f64>,
     /// `computed`, `reported` or `mixed`: where the calls' costs came from; null without cost.
     pub cost_source: Option<String>,
     /// Counted model calls without a known cost (`cost_usd` is then a lower bound).
@@ -64,6 +65,13 @@ pub struct TraceSummaryView {
     pub user_id: Option<String>,
     /// Session.
     pub session_id: Option<String>,
+}
+
+/// A cost sum in USD, or `None` when there were calls and none of them had a known cost: an
+/// unknown cost is not $0. With some calls priced, the sum of the known costs (a lower bound,
+/// with the unpriced count beside it).
+pub fn known_cost_usd(cost_pico: i64, calls: u64, unpriced_calls: u64) -> Option<f64> {
+    (calls == 0 || unpriced_calls < calls).then(|| Money::from_pico(cost_pico).to_f64_usd())
 }
 
 fn trace_cost_source(s: &TraceSummary) -> Option<String> {
@@ -94,7 +102,7 @@ impl From<&TraceSummary> for TraceSummaryView {
             cache_write_tokens: s.cache_write_tokens,
             reasoning_tokens: s.reasoning_tokens,
             error_count: s.error_count,
-            cost_usd: Money::from_pico(s.cost_pico).to_f64_usd(),
+            cost_usd: known_cost_usd(s.cost_pico, s.llm_call_count, s.unpriced_span_count),
             cost_source: trace_cost_source(s),
             unpriced_span_count: s.unpriced_span_count,
             user_id: s.user_id.clone(),
@@ -411,8 +419,9 @@ pub struct StatsGroupView {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
-    /// Cost in USD (exact sum; reported costs win).
-    pub cost_usd: f64,
+    /// Cost in USD (exact sum; reported costs win); null when no call of the group has a known
+    /// cost.
+    pub cost_usd: Option<f64>,
     /// Calls without a known cost.
     pub unpriced_calls: u64,
     /// Median latency, ms.
@@ -440,7 +449,7 @@ impl From<&StatsGroup> for StatsGroupView {
             cache_read_tokens: g.cache_read_tokens,
             cache_write_tokens: g.cache_write_tokens,
             reasoning_tokens: g.reasoning_tokens,
-            cost_usd: Money::from_pico(g.cost_pico).to_f64_usd(),
+            cost_usd: known_cost_usd(g.cost_pico, g.calls, g.unpriced_calls),
             unpriced_calls: g.unpriced_calls,
             p50_ms: g.p50_ms,
             p95_ms: g.p95_ms,
@@ -493,8 +502,8 @@ pub struct TraceGroupView {
     pub cache_read_tokens: u64,
     /// Spans with status error.
     pub error_count: u64,
-    /// Cost in USD (exact sum).
-    pub cost_usd: f64,
+    /// Cost in USD (exact sum); null when no call of the group has a known cost.
+    pub cost_usd: Option<f64>,
     /// Calls without a known cost (the cost is then a lower bound).
     pub unpriced_calls: u64,
 }
@@ -514,7 +523,7 @@ impl From<&TraceGroup> for TraceGroupView {
             output_tokens: g.output_tokens,
             cache_read_tokens: g.cache_read_tokens,
             error_count: g.error_count,
-            cost_usd: Money::from_pico(g.cost_pico).to_f64_usd(),
+            cost_usd: known_cost_usd(g.cost_pico, g.llm_call_count, g.unpriced_span_count),
             unpriced_calls: g.unpriced_span_count,
         }
     }

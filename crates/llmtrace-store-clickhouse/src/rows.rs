@@ -157,15 +157,96 @@ fn root_key(not_root: u8, start: u64, span_id_hex: &str) -> String {
 /// string that sorts like `llmtrace_store::ResponseClaimKey`: the app's span before a provider
 /// SDK's own, a span with a parent first, then the smaller trace id, then the smaller
 /// `SpanId::key_i64` (offset to sort unsigned).
+///
+/// The key ends with the span's usage authority (`llmtrace_store::UsageAuthority` code, one
+/// digit), which never changes the order of two spans (the part before it is unique) and tells
+/// which copy supplies the usage ([`SpanRow::usage_source_key`]); rows written before it was
+/// added lack it.
 pub(crate) fn claim_key(span: &Span) -> String {
     let k = llmtrace_store::ResponseClaimKey::of(span);
     let key = (k.span_key as u64) ^ (1 << 63);
     format!(
-        "{}{}{}{key:020}",
+        "{}{}{}{key:020}{}",
         k.provider_sdk,
         k.parentless,
-        k.trace_id.to_hex()
+        k.trace_id.to_hex(),
+        llmtrace_store::UsageAuthority::of(span).code()
     )
+}
+
+/// The ids of a row's span (`None` if they are not hex ids).
+pub(crate) fn call_ref(trace_id: &str, span_id: &str) -> Option<llmtrace_store::CallRef> {
+    Some(llmtrace_store::CallRef {
+        trace_id: TraceId(decode_id::<16>(trace_id, "trace id").ok()?),
+        span_id: SpanId(decode_id::<8>(span_id, "span id").ok()?),
+    })
+}
+
+/// Length of a claim key without its usage authority digit.
+const CLAIM_KEY_LEN: usize = 54;
+
+impl SpanRow {
+    /// Which copy of a response supplies the usage its counting span carries (the smaller key,
+    /// as `llmtrace_store::UsageSourceKey`): the usage authority, then the claim key.
+    pub(crate) fn usage_source_key(&self) -> (u8, &str) {
+        let claim = self
+            .claim_key
+            .get(..CLAIM_KEY_LEN)
+            .unwrap_or(&self.claim_key);
+        let authority = match self.claim_key.as_bytes().get(CLAIM_KEY_LEN) {
+            Some(d @ b'0'..=b'9') => d - b'0',
+            // Written before the digit: a provider SDK's span (first digit 1) or an
+            // instrumentation.
+            _ if self.claim_key.starts_with('1') => 0,
+            _ => llmtrace_store::UsageAuthority::Instrumentation.code(),
+        };
+        (authority, claim)
+    }
+
+    /// Whether two rows carry the same usage and cost.
+    pub(crate) fn same_usage(&self, other: &SpanRow) -> bool {
+        (
+            self.counts_usage,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+            self.cost_computed,
+            self.cost_reported,
+            self.unpriced,
+        ) == (
+            other.counts_usage,
+            other.input_tokens,
+            other.output_tokens,
+            other.cache_read_tokens,
+            other.cache_write_tokens,
+            other.reasoning_tokens,
+            other.cost_computed,
+            other.cost_reported,
+            other.unpriced,
+        )
+    }
+
+    /// Puts this row's usage and cost into a span (the span counting the call this row is the
+    /// usage source of).
+    pub(crate) fn give_usage_to(&self, span: &mut Span) {
+        let some = |v: u64| (v > 0).then_some(v);
+        span.counts_usage = self.counts_usage != 0;
+        span.usage = Usage {
+            input: Some(self.input_tokens),
+            output: Some(self.output_tokens),
+            cache_read: some(self.cache_read_tokens),
+            cache_write: some(self.cache_write_tokens),
+            cache_write_1h: None,
+            reasoning: some(self.reasoning_tokens),
+        };
+        span.cost.computed = self.cost_computed.map(llmtrace_model::Money::from_pico);
+        span.cost.reported = self.cost_reported.map(llmtrace_model::Money::from_pico);
+        span.cost.unpriced = self.unpriced != 0;
+        span.cost.price_id = self.price_id.clone();
+        span.cost.price_effective_from = self.price_effective_from.clone();
+    }
 }
 
 fn opt(s: &str) -> Option<String> {

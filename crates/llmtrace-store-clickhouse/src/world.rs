@@ -4,7 +4,9 @@
 //!   a wrapper of that call);
 //! - a nest-counting call span carrying a provider response id **counts** only if it has the
 //!   smallest claim key among the nest-counting call spans of its project with that response id
-//!   (one call reported by two spans that are not parent and child counts once).
+//!   (one call reported by two spans that are not parent and child counts once);
+//! - the counting span carries the usage of the copy with the smallest usage source key
+//!   ([`World::usage_source`]), which the writer copies into it.
 //!
 //! The writer uses it to decide fates and the summaries it reports, `get_trace` to compute one
 //! trace's summary; `reader.rs` evaluates the same rule in SQL for the trace list and stats.
@@ -137,6 +139,17 @@ impl World {
             .filter(|(t, s)| self.nest_counts((p, t, s)))
             .filter_map(|(t, s)| self.row((p, t, s)))
             .min_by(|a, b| a.claim_key.cmp(&b.claim_key))
+    }
+
+    /// The copy of the response `rid` of project `p` that supplies the usage its counting span
+    /// carries: the nest-counting call span with the smallest usage source key.
+    pub(crate) fn usage_source(&self, p: &str, rid: &str) -> Option<&SpanRow> {
+        self.by_response
+            .get(&(p.to_string(), rid.to_string()))?
+            .iter()
+            .filter(|(t, s)| self.nest_counts((p, t, s)))
+            .filter_map(|(t, s)| self.row((p, t, s)))
+            .min_by(|a, b| a.usage_source_key().cmp(&b.usage_source_key()))
     }
 
     /// Whether a stored span counts (see the module doc).

@@ -13,7 +13,8 @@ use crate::world::{Key, World};
 use crate::Versions;
 use llmtrace_model::{LogRecord, Score, Span};
 use llmtrace_store::{
-    merge_incomplete, SpanFate, StoreError, TouchedTrace, WriteBatch, WriteOutcome,
+    merge_incomplete, CallCorrection, CallRef, SpanFate, StoreError, TouchedTrace, UsageTotals,
+    WriteBatch, WriteOutcome,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -138,7 +139,13 @@ pub(crate) async fn write(
     phases.mark("wait for encoding");
     let mut new_rows: Vec<SpanRow> = Vec::new();
     for (span, encoded) in batch.spans.iter().zip(encoded) {
-        let (fate, mut row) = place(&mut world, versions, span, encoded)?;
+        let (fate, mut row) = place(
+            &mut world,
+            versions,
+            span,
+            encoded,
+            &mut outcome.call_corrections,
+        )?;
         if let Some(r) = row.as_mut() {
             r.expire_at = retention.expire_at(&r.project, r.start_ns, now_secs());
         }
@@ -149,6 +156,15 @@ pub(crate) async fn write(
         outcome.span_fates.push(fate);
         new_rows.extend(row);
     }
+    apply_usage_sources(
+        ch,
+        db,
+        &mut world,
+        (versions, retention),
+        &mut new_rows,
+        &mut outcome.call_corrections,
+    )
+    .await?;
     phases.mark("place spans");
     // Logs and scores first, spans last: all three are idempotent, so if a later insert fails
     // and the batch is retried, nothing is stored twice and the spans' fates are reported then.
@@ -327,9 +343,130 @@ enum Claim {
     Free,
     /// A preferred span counts it: this one does not.
     Lost,
-    /// This span is preferred: the other stops counting; `complete` says whether the metrics
-    /// already counted the call through it.
-    Displace { complete: bool },
+    /// This span is preferred: the other (`was`) stops counting; `complete` says whether the
+    /// metrics already counted the call through it.
+    Displace {
+        complete: bool,
+        was: Option<CallRef>,
+    },
+}
+
+/// Rule 5 of the counting rule: every response the new rows carry is counted with the usage of
+/// its usage source ([`World::usage_source`]). A counting span whose usage differs from its
+/// source's takes the source's usage and cost: a new row is rebuilt, a stored row is read whole
+/// and written again with a newer version. Counted calls whose usage changed are reported as
+/// corrections.
+async fn apply_usage_sources(
+    ch: &Client,
+    db: &str,
+    world: &mut World,
+    (versions, retention): (&Versions, &Retention),
+    new_rows: &mut Vec<SpanRow>,
+    corrections: &mut Vec<CallCorrection>,
+) -> Result<(), StoreError> {
+    let rids: BTreeSet<(String, String)> = new_rows
+        .iter()
+        .filter(|r| r.is_call != 0 && !r.response_id.is_empty())
+        .map(|r| (r.project.clone(), r.response_id.clone()))
+        .collect();
+    // (owner's project, trace id, span id) → its usage source's row, for stored owners.
+    let mut stored: HashMap<(String, String, String), SpanRow> = HashMap::new();
+    for (p, rid) in &rids {
+        let (Some(owner), Some(source)) = (world.owner(p, rid, None), world.usage_source(p, rid))
+        else {
+            continue;
+        };
+        if (&owner.trace_id, &owner.span_id) == (&source.trace_id, &source.span_id)
+            || owner.same_usage(source)
+        {
+            continue;
+        }
+        let owner_ref = (
+            owner.project.clone(),
+            owner.trace_id.clone(),
+            owner.span_id.clone(),
+        );
+        let mut source = source.clone();
+        let source = source.structure();
+        let new_index = new_rows.iter().position(|r| {
+            (&r.project, &r.trace_id, &r.span_id) == (&owner_ref.0, &owner_ref.1, &owner_ref.2)
+        });
+        match new_index {
+            Some(i) => {
+                if let Some(row) = new_rows.get_mut(i) {
+                    retake_usage(world, row, &source, row.version, row.expire_at, corrections)?;
+                }
+            }
+            None => {
+                stored.insert(owner_ref, source);
+            }
+        }
+    }
+    if stored.is_empty() {
+        return Ok(());
+    }
+    let mut by_project: HashMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = HashMap::new();
+    for (p, t, id) in stored.keys() {
+        let e = by_project.entry(p).or_default();
+        e.0.insert(t);
+        e.1.insert(id);
+    }
+    let list = |set: &BTreeSet<&str>| set.iter().map(|v| lit(v)).collect::<Vec<_>>().join(", ");
+    for (project, (traces, spans)) in by_project {
+        let sql = format!(
+            "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {} AND trace_id IN ({}) \
+             AND span_id IN ({})",
+            lit(project),
+            list(&traces),
+            list(&spans)
+        );
+        for mut row in ch.select::<SpanRow>(&sql).await? {
+            let key = (
+                row.project.clone(),
+                row.trace_id.clone(),
+                row.span_id.clone(),
+            );
+            let Some(source) = stored.get(&key) else {
+                continue;
+            };
+            let version = versions.next().max(row.version.saturating_add(1));
+            let expire_at = retention.expire_at(&row.project, row.start_ns, now_secs());
+            retake_usage(world, &mut row, source, version, expire_at, corrections)?;
+            new_rows.push(row);
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds a counting span's full row with its usage source's usage and cost, puts it into the
+/// world and reports the correction (for a complete row: the metrics counted it).
+fn retake_usage(
+    world: &mut World,
+    row: &mut SpanRow,
+    source: &SpanRow,
+    version: u64,
+    expire_at: u32,
+    corrections: &mut Vec<CallCorrection>,
+) -> Result<(), StoreError> {
+    let mut span = row.to_span().map_err(StoreError::Permanent)?;
+    source.give_usage_to(&mut span);
+    let mut rebuilt = SpanRow::from_span(&span, version).map_err(StoreError::Permanent)?;
+    rebuilt.expire_at = expire_at;
+    *row = rebuilt;
+    world.add(if row.incomplete != 0 {
+        row.clone()
+    } else {
+        row.structure()
+    });
+    if row.incomplete == 0 {
+        corrections.push(CallCorrection {
+            project: span.project.clone(),
+            was: CallRef::of(&span),
+            now: Some(CallRef::of(&span)),
+            usage: UsageTotals::of_call(&span),
+        });
+    }
+    Ok(())
 }
 
 /// Replaces the structure-only rows of stored incomplete copies that the batch's spans replace
@@ -383,6 +520,7 @@ fn place(
     versions: &Versions,
     span: &Span,
     encoded: Result<SpanRow, String>,
+    corrections: &mut Vec<CallCorrection>,
 ) -> Result<(SpanFate, Option<SpanRow>), StoreError> {
     let (p, t, id) = (
         span.project.clone(),
@@ -433,7 +571,8 @@ fn place(
         .flatten()
         .map(|o| {
             let is_parent = o.trace_id == t && o.span_id == row.parent_span_id;
-            (o.claim_key.clone(), o.incomplete == 0, is_parent)
+            let was = crate::rows::call_ref(&o.trace_id, &o.span_id);
+            (o.claim_key.clone(), o.incomplete == 0, is_parent, was)
         });
     // The world keeps the detail of incomplete rows only (a later copy merges with it).
     world.add(if incomplete {
@@ -447,9 +586,9 @@ fn place(
             .get(&(p.clone(), t.clone()))
             .is_some_and(|st| !st.has_call_child(&id));
     let claim = match rival {
-        Some((key, complete, false)) if nest_counts => {
+        Some((key, complete, false, was)) if nest_counts => {
             if row.claim_key < key {
-                Claim::Displace { complete }
+                Claim::Displace { complete, was }
             } else {
                 Claim::Lost
             }
@@ -462,13 +601,34 @@ fn place(
     } else {
         SpanFate::Stored
     };
-    if !is_call || wrapper_complete == Some(true) {
+    let me = CallRef::of(span);
+    let usage = UsageTotals::of_call(span);
+    if !is_call {
+        fate = SpanFate::Stored;
+    } else if wrapper_complete == Some(true) {
         // The metrics counted this call when its wrapper arrived.
         fate = SpanFate::Stored;
+        let wrapper = crate::rows::call_ref(&t, &row.parent_span_id);
+        corrections.extend(wrapper.map(|was| CallCorrection {
+            project: p.clone(),
+            was,
+            now: counted.then_some(me),
+            usage,
+        }));
     }
-    if let Claim::Displace { complete: true } = claim {
+    if let Claim::Displace {
+        complete: true,
+        was,
+    } = claim
+    {
         // ... or when the span now displaced arrived.
         fate = SpanFate::Stored;
+        corrections.extend(was.map(|was| CallCorrection {
+            project: p.clone(),
+            was,
+            now: Some(me),
+            usage,
+        }));
     }
     Ok((fate, Some(row)))
 }

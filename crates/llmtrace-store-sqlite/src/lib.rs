@@ -8,6 +8,7 @@
 //! - Per-trace rollups maintained in the write transaction, following the counting rule of
 //!   [`llmtrace_store::TraceRollup`].
 
+mod claims;
 mod prices;
 mod reader;
 mod recompute;

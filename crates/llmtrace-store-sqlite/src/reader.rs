@@ -139,7 +139,8 @@ pub(crate) fn get_trace(
         .prepare_cached(
             "SELECT span_key, parent_key, name, service, kind, start_ns, end_ns, \
              status, counts_usage, blob_id, blob_index, counted, resource_id, \
-             cost_pico, reported_pico, unpriced, price_ref, incomplete FROM spans \
+             cost_pico, reported_pico, unpriced, price_ref, incomplete, input_tokens, \
+             output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens FROM spans \
              WHERE trace_ref = ?1 ORDER BY start_ns, id",
         )
         .map_err(e)?;
@@ -172,6 +173,15 @@ pub(crate) fn get_trace(
                 r.get::<_, bool>(11)?,
                 r.get::<_, i64>(12)?,
                 r.get::<_, Option<i64>>(16)?,
+                // The usage columns: the counted usage, which for a call counted with another
+                // copy's usage (rule 5 of the counting rule) differs from the detail's.
+                [
+                    tokens(r, 18)?,
+                    tokens(r, 19)?,
+                    tokens(r, 20)?,
+                    tokens(r, 21)?,
+                    tokens(r, 22)?,
+                ],
             ))
         })
         .map_err(e)?;
@@ -182,7 +192,7 @@ pub(crate) fn get_trace(
         StoreError::Permanent(format!("stored spans of trace {trace_id} unreadable: {m}"))
     })?;
     let mut spans = Vec::with_capacity(rows.len());
-    for (mut row, (blob_id, blob_index), usage_counted, resource_id, price_ref) in rows {
+    for (mut row, (blob_id, blob_index), usage_counted, resource_id, price_ref, usage) in rows {
         if let Some(p) = price_ref {
             let price = match prices.entry(p) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
@@ -207,9 +217,13 @@ pub(crate) fn get_trace(
         if let Some(r) = resources.get(&resource_id) {
             row.resource_attributes = r.clone();
         }
-        let span = row.into_span(detail).map_err(|m| {
+        let mut span = row.into_span(detail).map_err(|m| {
             StoreError::Permanent(format!("stored span of trace {trace_id} unreadable: {m}"))
         })?;
+        let [input, output, cache_read, cache_write, reasoning] = usage;
+        let u = &mut span.usage;
+        (u.input, u.output, u.cache_read, u.cache_write, u.reasoning) =
+            (input, output, cache_read, cache_write, reasoning);
         spans.push(StoredSpan {
             span,
             usage_counted,
@@ -418,4 +432,10 @@ pub(crate) fn trace_groups(
         })
     })?;
     rows.collect()
+}
+
+/// A token count column.
+fn tokens(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
+    Ok(r.get::<_, Option<i64>>(i)?
+        .and_then(|v| u64::try_from(v).ok()))
 }

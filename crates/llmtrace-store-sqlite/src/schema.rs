@@ -175,6 +175,13 @@ CREATE INDEX traces_duration ON traces (project_id, (end_ns - start_ns), trace_i
 CREATE INDEX traces_session ON traces (project_id, session_id) WHERE session_id IS NOT NULL;
 CREATE INDEX traces_user ON traces (project_id, user_id) WHERE user_id IS NOT NULL;
 "#,
+    // 9: which copy of each response supplies the usage its counting span carries
+    // (`llmtrace_store::UsageSourceKey` as bytes, and the copy's row); NULL: the owner itself.
+    r#"
+ALTER TABLE call_responses ADD COLUMN usage_source BLOB;
+ALTER TABLE call_responses ADD COLUMN usage_trace_ref INTEGER;
+ALTER TABLE call_responses ADD COLUMN usage_span_key INTEGER;
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored

@@ -2,12 +2,16 @@
 //! counting rule of `llmtrace_store::TraceRollup` is applied with two narrow lookups per model
 //! call, and each touched trace's rollup is read and written once per commit.
 
+use crate::claims::{self, Claim, ClaimState, SourceUsage, UsageSource};
 use crate::rows::{encode_blob, encode_log, write_span_detail};
 use crate::traces;
 #[cfg(test)]
 use llmtrace_model::SpanKind;
-use llmtrace_model::{Span, TraceId};
-use llmtrace_store::{SpanFate, TouchedTrace, TraceRollup, UsageTotals, WriteBatch, WriteOutcome};
+use llmtrace_model::{Span, SpanId, TraceId};
+use llmtrace_store::{
+    CallCorrection, CallRef, SpanFate, TouchedTrace, TraceRollup, UsageSourceKey, UsageTotals,
+    WriteBatch, WriteOutcome,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -175,6 +179,7 @@ impl Writer {
                     pricer: self.merge_pricer.as_ref(),
                     price_refs: &mut self.price_refs,
                 },
+                &mut outcome.call_corrections,
             )?;
             self.maybe_incomplete |= span.incomplete;
             match fate {
@@ -448,6 +453,7 @@ fn insert_span(
     pending: &mut PendingTraces,
     ids: &mut Ids,
     merging: Merging<'_>,
+    corrections: &mut Vec<CallCorrection>,
 ) -> Result<SpanFate, WriteFailure> {
     let mut ctx = ctx;
     let pid = ctx.pid;
@@ -513,13 +519,60 @@ fn insert_span(
         .response_id
         .as_deref()
         .filter(|r| counted && !r.is_empty());
-    let claim = match response_id {
-        Some(rid) => claim_response(tx, pid, rid, trace_ref, span, pending)?,
-        None => Claim::None,
+    let state = match response_id {
+        Some(rid) => claims::claim_response(tx, pid, rid, trace_ref, span, |r| {
+            trace_id_of_row(tx, pending, pid, r)
+        })?,
+        None => ClaimState {
+            claim: Claim::None,
+            source: None,
+        },
     };
-    if claim == Claim::Lost {
+    if matches!(state.claim, Claim::Lost(_)) {
         counted = false;
     }
+    // Rule 5: the counting span carries the usage of the copy closest to the provider.
+    let own_source = UsageSource {
+        key: UsageSourceKey::of(span),
+        trace_ref,
+        span_key: span.span_id.key_i64(),
+    };
+    let mut new_source = None;
+    let mut usage_taken = false;
+    let mut owner_takes: Option<(claims::Owner, SourceUsage)> = None;
+    let substituted;
+    let span = match (&state.claim, state.source) {
+        (Claim::Free | Claim::Displace(_), Some(src))
+            if src.key < own_source.key
+                && (src.trace_ref, src.span_key) != (trace_ref, own_source.span_key) =>
+        {
+            match SourceUsage::load(tx, src.trace_ref, src.span_key)? {
+                Some(u) => {
+                    let mut m = span.clone();
+                    u.apply_to(&mut m);
+                    ctx.price_ref = u.price_ref;
+                    substituted = m;
+                    usage_taken = true;
+                    new_source = Some(src);
+                    &substituted
+                }
+                None => {
+                    new_source = Some(own_source);
+                    span
+                }
+            }
+        }
+        (Claim::Free | Claim::Displace(_), _) => {
+            new_source = Some(own_source);
+            span
+        }
+        (Claim::Lost(owner), Some(src)) if own_source.key < src.key => {
+            owner_takes = Some((*owner, SourceUsage::of_span(span, ctx.price_ref)));
+            new_source = Some(own_source);
+            span
+        }
+        _ => span,
+    };
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
         let id = ids.next_blob_id;
@@ -622,20 +675,28 @@ fn insert_span(
     } else {
         SpanFate::Stored
     };
-    if let (Some(rid), Claim::Free | Claim::Displace { .. }) = (response_id, &claim) {
-        tx.prepare_cached(
-            "INSERT INTO call_responses (project_id, response_id, trace_ref, span_key, provider_sdk) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project_id, response_id) DO UPDATE SET \
-             trace_ref = excluded.trace_ref, span_key = excluded.span_key, \
-             provider_sdk = excluded.provider_sdk",
-        )?
-        .execute(params![
-            pid,
-            rid,
-            trace_ref,
-            span.span_id.key_i64(),
-            llmtrace_store::is_provider_sdk_span(span)
-        ])?;
+    if let (Some(rid), Some(source)) = (response_id, &new_source) {
+        match &state.claim {
+            Claim::Free | Claim::Displace(_) => claims::save_claim(
+                tx,
+                pid,
+                rid,
+                (
+                    trace_ref,
+                    span.span_id.key_i64(),
+                    llmtrace_store::is_provider_sdk_span(span),
+                ),
+                source,
+            )?,
+            Claim::Lost(owner) => claims::save_claim(
+                tx,
+                pid,
+                rid,
+                (owner.trace_ref, owner.span_key, owner.provider_sdk),
+                source,
+            )?,
+            Claim::None => {}
+        }
     }
     // A counted call parent of this call is a wrapper: stop counting it.
     if let Some(parent) = span.parent_span_id {
@@ -659,132 +720,113 @@ fn insert_span(
             if !wrapper_incomplete {
                 // The metrics counted this call when its wrapper arrived.
                 fate = SpanFate::Stored;
+                corrections.push(CallCorrection {
+                    project: span.project.clone(),
+                    was: CallRef {
+                        trace_id: span.trace_id,
+                        span_id: parent,
+                    },
+                    now: counted.then(|| CallRef::of(span)),
+                    usage: UsageTotals::of_call(span),
+                });
             }
         }
     }
-    if let Claim::Displace {
-        trace_ref: old_ref,
-        trace_id: old_trace,
-        span_key: old_key,
-        incomplete: old_incomplete,
-    } = claim
-    {
+    if let Claim::Displace(old) = state.claim {
         // Another span reported this call first; this one is preferred, so the other stops
         // counting (in its own trace, which may be another one).
-        let usage = tx
-            .prepare_cached(&format!(
-                "SELECT {CONTRIBUTION_COLUMNS} FROM spans \
-                 WHERE trace_ref = ?1 AND span_key = ?2 AND counted = 1"
-            ))?
-            .query_row(params![old_ref, old_key], |r| call_contribution(r, 0))
-            .optional()?;
-        if let Some(usage) = usage {
+        if let Some(usage) = counted_contribution(tx, old.trace_ref, old.span_key)? {
             tx.prepare_cached(
                 "UPDATE spans SET counted = 0 WHERE trace_ref = ?1 AND span_key = ?2",
             )?
-            .execute(params![old_ref, old_key])?;
-            pending_trace(tx, pid, old_trace, pending, ids)?
+            .execute(params![old.trace_ref, old.span_key])?;
+            pending_trace(tx, pid, old.trace_id, pending, ids)?
                 .rollup
                 .sub_usage(&usage);
-            if !old_incomplete {
+            if !old.incomplete {
                 fate = SpanFate::Stored;
+                corrections.push(CallCorrection {
+                    project: span.project.clone(),
+                    was: CallRef {
+                        trace_id: old.trace_id,
+                        span_id: SpanId(old.span_key.to_be_bytes()),
+                    },
+                    now: counted.then(|| CallRef::of(span)),
+                    usage: UsageTotals::of_call(span),
+                });
+            }
+        }
+    }
+    if usage_taken && fate == SpanFate::CountedCall {
+        // The metrics count this call from the batch's span: its usage came from another copy.
+        corrections.push(CallCorrection {
+            project: span.project.clone(),
+            was: CallRef::of(span),
+            now: Some(CallRef::of(span)),
+            usage: UsageTotals::of_call(span),
+        });
+    }
+    if let Some((owner, usage)) = owner_takes {
+        // This copy is closer to the provider than the one the counting span's usage came
+        // from: the counting span (kept) takes this copy's usage.
+        if let Some(old) = counted_contribution(tx, owner.trace_ref, owner.span_key)? {
+            usage.store(tx, owner.trace_ref, owner.span_key)?;
+            if let Some(new) = counted_contribution(tx, owner.trace_ref, owner.span_key)? {
+                let rollup = &mut pending_trace(tx, pid, owner.trace_id, pending, ids)?.rollup;
+                rollup.sub_usage(&old);
+                rollup.add_usage(&new);
+                if !owner.incomplete {
+                    let owner_ref = CallRef {
+                        trace_id: owner.trace_id,
+                        span_id: SpanId(owner.span_key.to_be_bytes()),
+                    };
+                    corrections.push(CallCorrection {
+                        project: span.project.clone(),
+                        was: owner_ref,
+                        now: Some(owner_ref),
+                        usage: new,
+                    });
+                }
             }
         }
     }
     Ok(fate)
 }
 
-/// What a counted call span carrying a provider response id finds in `call_responses`.
-#[derive(Debug, PartialEq, Eq)]
-enum Claim {
-    /// No response id (or not a counted call).
-    None,
-    /// Nobody counts this response yet (or only a span that no longer counts): take it.
-    Free,
-    /// A preferred span already counts this response: this one does not count.
-    Lost,
-    /// A span that is not preferred counts this response: this one takes over.
-    Displace {
-        trace_ref: i64,
-        trace_id: TraceId,
-        span_key: i64,
-        incomplete: bool,
-    },
+/// The trace id of a trace row: from this commit's pending traces (a trace new in this commit
+/// has no row yet), else from its stored row.
+fn trace_id_of_row(
+    tx: &Transaction<'_>,
+    pending: &PendingTraces,
+    pid: i64,
+    trace_ref: i64,
+) -> rusqlite::Result<Option<TraceId>> {
+    if let Some(((_, id), _)) = pending
+        .iter()
+        .find(|((p, _), t)| *p == pid && t.row_id == trace_ref)
+    {
+        return Ok(Some(*id));
+    }
+    Ok(tx
+        .prepare_cached("SELECT trace_id FROM traces WHERE id = ?1")?
+        .query_row([trace_ref], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(TraceId))
 }
 
-/// Decides which of two spans reporting the same provider response counts it, whatever the
-/// arrival order, by `llmtrace_store::ResponseClaimKey`.
-fn claim_response(
+/// The contribution of a stored span while it counts.
+fn counted_contribution(
     tx: &Transaction<'_>,
-    pid: i64,
-    response_id: &str,
     trace_ref: i64,
-    span: &Span,
-    pending: &PendingTraces,
-) -> rusqlite::Result<Claim> {
-    let span_key = span.span_id.key_i64();
-    let owner = tx
-        .prepare_cached(
-            "SELECT c.trace_ref, c.span_key, s.counted, s.parent_key, s.incomplete, c.provider_sdk \
-             FROM call_responses c \
-             LEFT JOIN spans s ON s.trace_ref = c.trace_ref AND s.span_key = c.span_key \
-             WHERE c.project_id = ?1 AND c.response_id = ?2",
-        )?
-        .query_row(params![pid, response_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<bool>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<bool>>(4)?,
-                r.get::<_, bool>(5)?,
-            ))
-        })
-        .optional()?;
-    let Some((o_ref, o_key, o_counted, o_parent, o_incomplete, o_sdk)) = owner else {
-        return Ok(Claim::Free);
-    };
-    if (o_ref, o_key) == (trace_ref, span_key) || o_counted != Some(true) {
-        return Ok(Claim::Free);
-    }
-    // The owner's trace id: from this commit's pending traces (a trace new in this commit has
-    // no row yet), else from its stored row.
-    let pending_id = pending
-        .iter()
-        .find(|((p, _), t)| *p == pid && t.row_id == o_ref)
-        .map(|((_, id), _)| id.0);
-    let o_trace = match pending_id {
-        Some(id) => Some(id),
-        None => tx
-            .prepare_cached("SELECT trace_id FROM traces WHERE id = ?1")?
-            .query_row([o_ref], |r| r.get::<_, Vec<u8>>(0))
-            .optional()?
-            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()),
-    };
-    let Some(o_trace_bytes) = o_trace else {
-        return Ok(Claim::Free);
-    };
-    // The owner is this span's parent: the nesting rule uncounts it right after.
-    if o_ref == trace_ref && span.parent_span_id.map(|p| p.key_i64()) == Some(o_key) {
-        return Ok(Claim::Free);
-    }
-    let new_key = llmtrace_store::ResponseClaimKey::of(span);
-    let old_key = llmtrace_store::ResponseClaimKey {
-        provider_sdk: u8::from(o_sdk),
-        parentless: u8::from(o_parent.is_none()),
-        trace_id: TraceId(o_trace_bytes),
-        span_key: o_key,
-    };
-    Ok(if new_key < old_key {
-        Claim::Displace {
-            trace_ref: o_ref,
-            trace_id: TraceId(o_trace_bytes),
-            span_key: o_key,
-            incomplete: o_incomplete.unwrap_or(false),
-        }
-    } else {
-        Claim::Lost
-    })
+    span_key: i64,
+) -> rusqlite::Result<Option<UsageTotals>> {
+    tx.prepare_cached(&format!(
+        "SELECT {CONTRIBUTION_COLUMNS} FROM spans \
+         WHERE trace_ref = ?1 AND span_key = ?2 AND counted = 1"
+    ))?
+    .query_row(params![trace_ref, span_key], |r| call_contribution(r, 0))
+    .optional()
 }
 
 #[cfg(test)]

@@ -20,11 +20,12 @@ pub use query::{
     TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
 };
 pub use rollup::{
-    is_provider_sdk_span, ResponseClaimKey, RootKey, TraceRollup, UsageTotals, PROVIDER_SDK_SCOPES,
+    is_provider_sdk_span, take_usage_from, ResponseClaimKey, RootKey, TraceRollup, UsageAuthority,
+    UsageSourceKey, UsageTotals, CHUNK_COUNTING_SCOPES, GATEWAY_SCOPES, PROVIDER_SDK_SCOPES,
 };
 
 use async_trait::async_trait;
-use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, TraceId};
+use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, SpanId, TraceId};
 
 /// Everything the pipeline hands to the store in one group commit.
 #[derive(Debug, Default, Clone)]
@@ -84,6 +85,45 @@ pub struct WriteOutcome {
     pub span_fates: Vec<SpanFate>,
     /// Every trace the batch's spans touched, with its totals after the write.
     pub traces: Vec<TouchedTrace>,
+    /// Changes to calls counted before this write: the count of a call moved to another span
+    /// (an inner call under its wrapper, a preferred copy of the same response), or the usage a
+    /// counted call carries changed (a copy with more authority arrived, see [`TraceRollup`]).
+    /// Metrics that already counted the call through the old span follow these.
+    pub call_corrections: Vec<CallCorrection>,
+}
+
+/// A span of a project, by its ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallRef {
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Span id.
+    pub span_id: SpanId,
+}
+
+impl CallRef {
+    /// The ids of a span.
+    pub fn of(span: &Span) -> Self {
+        CallRef {
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+        }
+    }
+}
+
+/// A change to a call counted (complete) before the write: see [`WriteOutcome::call_corrections`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallCorrection {
+    /// Tenant.
+    pub project: String,
+    /// The span that counted the call before the write.
+    pub was: CallRef,
+    /// The span that counts it now (the same span when only its usage changed); `None` when
+    /// the call is counted through another span that was counted already (a wrapper whose inner
+    /// call lost its response to a copy counted elsewhere).
+    pub now: Option<CallRef>,
+    /// The usage and cost the call counts with now.
+    pub usage: UsageTotals,
 }
 
 /// Writes spans.

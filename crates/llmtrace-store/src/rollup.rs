@@ -30,6 +30,15 @@
 //!    call), then the smaller trace id, then the smaller `SpanId::key_i64`. When the preferred
 //!    span arrives second, the other stops counting in its own trace.
 //!
+//! 5. **Usage authority.** Which copy of a call *counts* (rules 2 and 4) is decided for the tree;
+//!    which copy *supplies the usage* is decided apart, by [`UsageSourceKey`] (smaller wins):
+//!    among the nest-counting call spans carrying one response id, the copy closest to the
+//!    provider's own response ([`UsageAuthority`]: the provider SDK's own span, then a gateway,
+//!    then an instrumentation reading the provider's usage object, then counts reconstructed
+//!    from stream chunks), ties broken by [`ResponseClaimKey`]. The counting span carries that
+//!    copy's usage and cost (engines copy them into it), so trace totals, statistics and metrics
+//!    all show the provider's figures, whichever copy arrives first.
+//!
 //! Retried spans never reach the rollup: engines add a span only when it was newly stored.
 //! Spans without a response id that report one call in different traces cannot be recognised
 //! and count twice.
@@ -92,6 +101,123 @@ pub fn is_provider_sdk_span(span: &Span) -> bool {
     PROVIDER_SDK_SCOPES
         .iter()
         .any(|p| span.scope_name.starts_with(p))
+}
+
+/// Instrumentation scopes of gateways and proxies that read the provider's answer on the wire
+/// (llmtrace's own gateway), matched as prefixes.
+pub const GATEWAY_SCOPES: &[&str] = &["llmtrace.gateway", "llmtrace-gateway"];
+
+/// Instrumentation scopes that assemble a streamed call's usage from its chunks instead of
+/// reading the provider's final usage object (OpenLLMetry adds `message_start`'s output token
+/// to `message_delta`'s total on Anthropic streams, and counts OpenAI streams without
+/// `include_usage` with a tokenizer: shared/reference/sdk-wire-notes.md), matched as prefixes.
+pub const CHUNK_COUNTING_SCOPES: &[&str] = &["opentelemetry.instrumentation."];
+
+/// How close a copy of a call's usage is to the provider's own figures (smaller is closer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UsageAuthority {
+    /// The provider SDK's own client span: it copies the provider's usage object as received.
+    ProviderSdk = 0,
+    /// A gateway or proxy span: it reads the provider's answer on the wire.
+    Gateway = 1,
+    /// An instrumentation span that reads the provider's usage object from the SDK's response.
+    Instrumentation = 2,
+    /// Counts an instrumentation reconstructed from stream chunks.
+    Reconstructed = 3,
+}
+
+impl UsageAuthority {
+    /// The authority of a span's usage (see the constants above).
+    pub fn of(span: &Span) -> Self {
+        let scope = span.scope_name.as_str();
+        if is_provider_sdk_span(span) {
+            UsageAuthority::ProviderSdk
+        } else if GATEWAY_SCOPES.iter().any(|p| scope.starts_with(p)) {
+            UsageAuthority::Gateway
+        } else if span.gen_ai.params.stream == Some(true)
+            && CHUNK_COUNTING_SCOPES.iter().any(|p| scope.starts_with(p))
+        {
+            UsageAuthority::Reconstructed
+        } else {
+            UsageAuthority::Instrumentation
+        }
+    }
+
+    /// The rank as stored (0 to 3).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The authority of a stored rank (unknown ranks read as instrumentation).
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0 => UsageAuthority::ProviderSdk,
+            1 => UsageAuthority::Gateway,
+            3 => UsageAuthority::Reconstructed,
+            _ => UsageAuthority::Instrumentation,
+        }
+    }
+}
+
+/// Which of the copies of one call (one provider response id) supplies the usage the call
+/// counts with (the smaller key), see rule 5 of the counting rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsageSourceKey {
+    /// How close the copy is to the provider's figures.
+    pub authority: UsageAuthority,
+    /// Ties: the claim key.
+    pub claim: ResponseClaimKey,
+}
+
+impl UsageSourceKey {
+    /// Length of [`UsageSourceKey::to_bytes`].
+    pub const BYTES: usize = 28;
+
+    /// The key of a span.
+    pub fn of(span: &Span) -> Self {
+        UsageSourceKey {
+            authority: UsageAuthority::of(span),
+            claim: ResponseClaimKey::of(span),
+        }
+    }
+
+    /// The key as bytes that sort like the key (for engines that store it).
+    pub fn to_bytes(&self) -> [u8; Self::BYTES] {
+        let mut b = [0u8; Self::BYTES];
+        b[0] = self.authority.code();
+        b[1] = self.claim.provider_sdk;
+        b[2] = self.claim.parentless;
+        b[3..19].copy_from_slice(&self.claim.trace_id.0);
+        // Offset so that the signed key sorts as unsigned bytes.
+        let key = (self.claim.span_key as u64) ^ (1 << 63);
+        b[19..27].copy_from_slice(&key.to_be_bytes());
+        b
+    }
+
+    /// Reads [`UsageSourceKey::to_bytes`]; `None` for anything else.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b: &[u8; Self::BYTES] = b.try_into().ok()?;
+        let (head, rest) = b.split_first_chunk::<3>()?;
+        let (trace, rest) = rest.split_first_chunk::<16>()?;
+        let (key, _) = rest.split_first_chunk::<8>()?;
+        Some(UsageSourceKey {
+            authority: UsageAuthority::from_code(head[0]),
+            claim: ResponseClaimKey {
+                provider_sdk: head[1],
+                parentless: head[2],
+                trace_id: TraceId(*trace),
+                span_key: (u64::from_be_bytes(*key) ^ (1 << 63)) as i64,
+            },
+        })
+    }
+}
+
+/// Copies the usage and cost of the copy of a call that supplies them (rule 5) into the span
+/// that counts the call.
+pub fn take_usage_from(counting: &mut Span, source: &Span) {
+    counting.usage = source.usage;
+    counting.cost = source.cost.clone();
+    counting.counts_usage = source.counts_usage;
 }
 
 /// Which of two call spans reporting one provider response counts (the smaller key), see rule 4

@@ -160,6 +160,7 @@ where
     write_outcome_reports_each_call_once(&make().await).await;
     health_counts_rootless_traces(&make().await).await;
     same_response_in_two_spans_counted_once(&make().await).await;
+    usage_comes_from_the_copy_closest_to_the_provider(&make().await).await;
     text_search_finds_words_in_any_script(&make().await).await;
     duration_sort_and_cursor(&make().await).await;
     stats_buckets_and_filters(&make().await).await;
@@ -295,6 +296,96 @@ pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
         calls_total, 6,
         "msg_A, msg_B, resp_C, msg_D, two SDK cases: {stats:?}"
     );
+}
+
+/// One call reported by OpenLLMetry's streamed span (output counted from the chunks: 21) in the
+/// app's trace and by the anthropic SDK's own span (the provider's 20) in a trace of its own:
+/// the app's trace counts the call with the SDK's usage and cost, in either arrival order, in
+/// one batch, and the write that changes a counted call's usage reports it.
+pub async fn usage_comes_from_the_copy_closest_to_the_provider<S: Store>(s: &S) {
+    let instrumented = |t: u64, rid: &str| {
+        let mut app = vec![
+            span(t, 1, None, "workflow", 0, 2000),
+            llm(t, 2, Some(1), "claude-sonnet-4-6", 160, 21, 10, 900),
+        ];
+        app[1].scope_name = "opentelemetry.instrumentation.anthropic".into();
+        app[1].gen_ai.params.stream = Some(true);
+        app[1].gen_ai.response_id = Some(rid.into());
+        app[1] = priced(app[1].clone(), 1_000_000);
+        app
+    };
+    let native = |t: u64, rid: &str| {
+        let mut sdk = llm(t, 5, Some(77), "claude-sonnet-4-6", 160, 20, 12, 880);
+        sdk.scope_name = "com.anthropic.sdk.python".into();
+        sdk.gen_ai.params.stream = Some(true);
+        sdk.gen_ai.response_id = Some(rid.into());
+        priced(sdk, 900_000)
+    };
+    let totals = |t: u64| async move {
+        let d = s.get_trace("default", tid(t)).await.unwrap().unwrap();
+        (
+            d.summary.llm_call_count,
+            d.summary.output_tokens,
+            d.summary.cost_pico,
+        )
+    };
+    // SDK span second: the counting span takes its usage, and the write says so.
+    let (app_t, sdk_t) = (130, 131);
+    write(s, instrumented(app_t, "msg_U1")).await;
+    assert_eq!(totals(app_t).await, (1, 21, 1_000_000));
+    let out = write(s, vec![native(sdk_t, "msg_U1")]).await;
+    assert_eq!(out.span_fates, vec![crate::SpanFate::Stored]);
+    assert_eq!(
+        totals(app_t).await,
+        (1, 20, 900_000),
+        "the provider's figure"
+    );
+    assert_eq!(
+        totals(sdk_t).await,
+        (0, 0, 0),
+        "counted once, in the app's trace"
+    );
+    let corrected: Vec<_> = out
+        .call_corrections
+        .iter()
+        .map(|c| (c.was.trace_id, c.now.map(|n| n.trace_id), c.usage.output))
+        .collect();
+    assert_eq!(corrected, vec![(tid(app_t), Some(tid(app_t)), 20)]);
+    // The span view of the counting span shows the counted figures.
+    let d = s.get_trace("default", tid(app_t)).await.unwrap().unwrap();
+    let call = d.spans.iter().find(|sp| sp.usage_counted).unwrap();
+    assert_eq!(call.span.usage.output, Some(20));
+    // SDK span first, and both in one batch (SDK first): the same totals.
+    let (app_t, sdk_t) = (132, 133);
+    write(s, vec![native(sdk_t, "msg_U2")]).await;
+    write(s, instrumented(app_t, "msg_U2")).await;
+    assert_eq!(totals(app_t).await, (1, 20, 900_000));
+    assert_eq!(totals(sdk_t).await, (0, 0, 0));
+    let (app_t, sdk_t) = (134, 135);
+    let mut batch = vec![native(sdk_t, "msg_U3")];
+    batch.extend(instrumented(app_t, "msg_U3"));
+    write(s, batch).await;
+    assert_eq!(totals(app_t).await, (1, 20, 900_000));
+    // Instrumented span first in one batch.
+    let (app_t, sdk_t) = (136, 137);
+    let mut batch = instrumented(app_t, "msg_U4");
+    batch.push(native(sdk_t, "msg_U4"));
+    write(s, batch).await;
+    assert_eq!(totals(app_t).await, (1, 20, 900_000));
+    assert_eq!(totals(sdk_t).await, (0, 0, 0));
+    // Statistics count each call once with the provider's output.
+    let stats = s
+        .stats(&StatsQuery {
+            project: "default".into(),
+            group_by: GroupBy::Model,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (calls, output, cost): (u64, u64, i64) = stats.iter().fold((0, 0, 0), |a, g| {
+        (a.0 + g.calls, a.1 + g.output_tokens, a.2 + g.cost_pico)
+    });
+    assert_eq!((calls, output, cost), (4, 80, 3_600_000));
 }
 
 /// Traces without a root span count as orphans once their spans ended before the cut-off;

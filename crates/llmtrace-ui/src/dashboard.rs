@@ -146,7 +146,7 @@ impl Totals {
             t.input += g.input_tokens;
             t.output += g.output_tokens;
             t.cache_read += g.cache_read_tokens;
-            t.cost += g.cost_usd;
+            t.cost += g.cost_usd.unwrap_or(0.0);
             t.unpriced += g.unpriced_calls;
         }
         t
@@ -261,7 +261,7 @@ fn trace_table(caption: &str, list: &TraceListView, id: &str) -> Markup {
                             td { (format::time(&t.start_time)) }
                             td.num { (format::duration_ms(t.duration_ms)) }
                             td.num { (t.llm_call_count) }
-                            td.num { (format::usd(Some(t.cost_usd))) @if t.unpriced_span_count > 0 { " " span.badge.warn title="Some calls have no price: the cost is a lower bound" { "+?" } } }
+                            td.num { (format::cost(t.cost_usd, t.unpriced_span_count)) }
                         }
                     } }
                 }
@@ -296,7 +296,7 @@ fn model_table(models: &StatsView, since: &str, until: &str) -> Markup {
                             td.num { (format::count(g.input_tokens)) }
                             td.num { (format::count(g.output_tokens)) }
                             td.num { (percent(g.cache_read_tokens, g.input_tokens)) }
-                            td.num { (format::usd(Some(g.cost_usd))) }
+                            td.num { (format::cost(g.cost_usd, g.unpriced_calls)) }
                             td.num { (format::duration_ms(g.p50_ms)) }
                             td.num { (format::duration_ms(g.p95_ms)) }
                             td.num { (format::duration_ms(g.p99_ms)) }
@@ -313,7 +313,10 @@ fn model_table(models: &StatsView, since: &str, until: &str) -> Markup {
 fn top_models(models: &StatsView, n: usize, by_cost: bool) -> Vec<String> {
     let mut m: Vec<&StatsGroupView> = models.groups.iter().collect();
     if by_cost {
-        m.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd));
+        m.sort_by(|a, b| {
+            let cost = |g: &StatsGroupView| g.cost_usd.unwrap_or(0.0);
+            cost(b).total_cmp(&cost(a))
+        });
     } else {
         m.sort_by_key(|g| std::cmp::Reverse(g.calls));
     }
@@ -389,7 +392,7 @@ fn charts(data: &DashboardData<'_>) -> Markup {
         .map(|(i, m)| {
             series(
                 m,
-                per_bucket(&buckets, &g, Some(m), &sum(|g| g.cost_usd)),
+                per_bucket(&buckets, &g, Some(m), &sum(|g| g.cost_usd.unwrap_or(0.0))),
                 i,
                 Dash::Solid,
             )
@@ -400,7 +403,7 @@ fn charts(data: &DashboardData<'_>) -> Markup {
             Some(
                 gs.iter()
                     .filter(|g| !cost_models.contains(&model_name(g)))
-                    .map(|g| g.cost_usd)
+                    .map(|g| g.cost_usd.unwrap_or(0.0))
                     .sum::<f64>(),
             )
         };
@@ -462,8 +465,7 @@ pub fn dashboard_page(form: &DashboardForm, data: Result<&DashboardData<'_>, &st
                     div { dt { "Output tokens" } dd #total-output data-value=(t.output) { (format::count(t.output)) } }
                     div { dt { "Cache hit ratio" } dd { (percent(t.cache_read, t.input)) } }
                     div { dt { "Cost" } dd #total-cost data-value=(format!("{:.12}", t.cost)) {
-                        (format::usd(Some(t.cost)))
-                        @if t.unpriced > 0 { " " span.badge.warn title="Calls of models without a price: the cost is a lower bound" { "+ " (t.unpriced) " unpriced" } }
+                        (format::cost((t.calls == 0 || t.unpriced < t.calls).then_some(t.cost), t.unpriced))
                     } }
                 }
                 @if t.calls == 0 {
@@ -533,7 +535,7 @@ mod tests {
                  "reasoning_tokens": 0, "cost_usd": 0.5, "unpriced_calls": 0, "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 30.0},
                 {"bucket_start": "1970-01-01T00:02:00.000000000Z", "key": "<b>x</b>", "calls": 1, "errors": 0, "error_rate": 0.0,
                  "input_tokens": 5, "output_tokens": 1, "cache_read_tokens": 0, "cache_write_tokens": 0,
-                 "reasoning_tokens": 0, "cost_usd": 0.0, "unpriced_calls": 1, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0}
+                 "reasoning_tokens": 0, "cost_usd": null, "unpriced_calls": 1, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0}
             ]
         }))
         .unwrap();
@@ -557,7 +559,11 @@ mod tests {
         let html = dashboard_page(&DashboardForm::default(), Ok(&data));
         assert!(html.contains(r#"id="total-calls" data-value="4""#));
         assert!(html.contains(r#"id="total-errors" data-value="1""#));
-        assert!(html.contains("+ 1 unpriced"));
+        // The total is partial (one call unpriced); the unpriced model's own cost is unknown,
+        // not $0.
+        assert!(html.contains("≥ $0.50"), "{html}");
+        assert!(html.contains("1 call unpriced"));
+        assert!(html.contains(r#"<span class="unknown-cost""#));
         assert!(html.contains("Latency of gpt-4o: p50, p95, p99"));
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"));
         assert!(!html.contains("<b>x</b>"));

@@ -33,6 +33,22 @@ pub(crate) fn usd(v: Option<f64>) -> String {
     }
 }
 
+/// A cost that may be unknown or partial: `$0.0012`; `≥ $0.0012` with a badge "1 call unpriced"
+/// when some calls have no price; "unknown" when no call has one (an unknown cost is not $0).
+pub(crate) fn cost(v: Option<f64>, unpriced_calls: u64) -> maud::Markup {
+    let calls = |n: u64| if n == 1 { "call" } else { "calls" };
+    maud::html! {
+        @match v {
+            None => span.unknown-cost title="No call here has a price: the cost is unknown" { "unknown" }
+            Some(c) if unpriced_calls > 0 => {
+                span.partial-cost title="Some calls have no price: the cost is at least this" { "≥ " (usd(Some(c))) }
+                " " span.badge.warn { (unpriced_calls) " " (calls(unpriced_calls)) " unpriced" }
+            }
+            Some(c) => (usd(Some(c))),
+        }
+    }
+}
+
 /// `12,345`.
 pub(crate) fn count(n: u64) -> String {
     let s = n.to_string();

@@ -117,8 +117,7 @@ pub fn groups_page(
                             td.num title={ "input " (g.input_tokens) ", output " (g.output_tokens) ", cache read " (g.cache_read_tokens) } { (format::count(g.input_tokens + g.output_tokens)) }
                             td.num { (format::count(g.error_count)) }
                             td.num {
-                                (format::usd(Some(g.cost_usd)))
-                                @if g.unpriced_calls > 0 { " " span.badge.warn title="Some calls have no price: the cost is a lower bound" { "+?" } }
+                                (format::cost(g.cost_usd, g.unpriced_calls))
                             }
                         }
                     } }

@@ -74,7 +74,7 @@ pub fn models_page(
                                 td.num { (format::count(g.input_tokens)) }
                                 td.num { (format::count(g.output_tokens)) }
                                 td.num { (format::count(g.cache_read_tokens)) }
-                                td.num { (format::usd(Some(g.cost_usd))) @if g.unpriced_calls > 0 { " " span.badge.warn title="calls without a price" { "+" (g.unpriced_calls) " unpriced" } } }
+                                td.num { (format::cost(g.cost_usd, g.unpriced_calls)) }
                                 td.num { (format::duration_ms(g.p50_ms)) }
                                 td.num { (format::duration_ms(g.p95_ms)) }
                                 td.num { (format::duration_ms(g.p99_ms)) }

@@ -266,8 +266,7 @@ fn row(t: &TraceSummaryView) -> Markup {
                 (format::count(t.input_tokens + t.output_tokens))
             }
             td.num {
-                (format::usd(Some(t.cost_usd)))
-                @if t.unpriced_span_count > 0 { " " span.badge.warn title="Some calls use a model without a price: the cost is a lower bound" { "+?" } }
+                (format::cost(t.cost_usd, t.unpriced_span_count))
             }
             td {
                 @if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }

@@ -216,6 +216,11 @@ pub(crate) struct ServeArgs {
     /// as `other` [default: 100].
     #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]
     pub(crate) metrics_max_label_values: Option<usize>,
+    /// Milliseconds a counted call waits before it adds to the `llm_*` counters, so that every
+    /// copy of it (a wrapper and its inner call, the provider SDK's own span) has arrived and
+    /// the counters equal `/api/stats` [default: 5000].
+    #[arg(long, env = "LLMTRACE_METRICS_SETTLE_MS")]
+    pub(crate) metrics_settle_ms: Option<u64>,
     /// A webhook the built-in alert evaluator notifies (Alertmanager JSON); repeatable, added to
     /// the `[[alerts.webhooks]]` of the config file.
     #[arg(

@@ -53,10 +53,13 @@ fn tokens(input: Option<u64>, output: Option<u64>) -> String {
 }
 
 /// A dollar amount for tables; `+` marks a lower bound (some calls unpriced), `?` unknown.
-fn usd(v: Option<f64>, partial: bool) -> String {
+/// A cost that may be unknown (no call priced: "unknown", never $0) or partial (some calls
+/// unpriced: "≥$0.0012 (1 unpriced)").
+fn usd(v: Option<f64>, unpriced: u64) -> String {
     match v {
-        None => "?".into(),
-        Some(v) => format!("${v:.4}{}", if partial { "+" } else { "" }),
+        None => "unknown".into(),
+        Some(v) if unpriced > 0 => format!("≥${v:.4} ({unpriced} unpriced)"),
+        Some(v) => format!("${v:.4}"),
     }
 }
 
@@ -122,7 +125,7 @@ pub(crate) async fn traces(server: &str, a: TracesArgs) -> anyhow::Result<()> {
             t.span_count,
             t.llm_call_count,
             tokens(Some(t.input_tokens), Some(t.output_tokens)),
-            usd(Some(t.cost_usd), t.unpriced_span_count > 0),
+            usd(t.cost_usd, t.unpriced_span_count),
             t.error_count,
             t.user_id.as_deref().unwrap_or("")
         );
@@ -161,7 +164,7 @@ pub(crate) async fn trace(server: &str, a: TraceArgs) -> anyhow::Result<()> {
         t.llm_call_count,
         tokens(Some(t.input_tokens), Some(t.output_tokens)),
         t.cache_read_tokens,
-        usd(Some(t.cost_usd), t.unpriced_span_count > 0),
+        usd(t.cost_usd, t.unpriced_span_count),
         t.error_count
     );
     let ids: std::collections::HashSet<&str> = d.spans.iter().map(|s| s.span_id.as_str()).collect();
@@ -272,7 +275,7 @@ pub(crate) async fn stats(server: &str, a: StatsArgs) -> anyhow::Result<()> {
             g.input_tokens,
             g.output_tokens,
             g.cache_read_tokens,
-            usd(Some(g.cost_usd), g.unpriced_calls > 0),
+            usd(g.cost_usd, g.unpriced_calls),
             duration(g.p50_ms),
             duration(g.p95_ms),
             duration(g.p99_ms)

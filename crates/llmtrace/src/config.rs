@@ -28,6 +28,7 @@ pub(crate) struct FileConfig {
     prices: Option<PathBuf>,
     log: Option<String>,
     metrics_max_label_values: Option<usize>,
+    metrics_settle_ms: Option<u64>,
     store: Option<String>,
     clickhouse_cluster: Option<String>,
     /// Alert thresholds, windows, budgets and webhooks (`[alerts]`).
@@ -108,6 +109,8 @@ pub(crate) struct ServeConfig {
     pub(crate) api_keys: Vec<llmtrace_server::ApiKey>,
     pub(crate) log: String,
     pub(crate) metrics_max_label_values: usize,
+    /// How long a counted call waits before it adds to the counters (`--metrics-settle-ms`).
+    pub(crate) metrics_settle: std::time::Duration,
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
     pub(crate) store: StoreChoice,
     pub(crate) retention: llmtrace_store_clickhouse::Retention,
@@ -272,6 +275,10 @@ impl ServeConfig {
                 .metrics_max_label_values
                 .or(file.metrics_max_label_values)
                 .unwrap_or(100),
+            metrics_settle: args.metrics_settle_ms.or(file.metrics_settle_ms).map_or(
+                llmtrace_metrics::DEFAULT_SETTLE,
+                std::time::Duration::from_millis,
+            ),
             alerts,
             store: store_choice(
                 args.store.clone().or(file.store),

@@ -102,6 +102,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
     let metrics = Arc::new(Metrics::new(
         MetricsConfig {
             max_label_values: cfg.metrics_max_label_values,
+            settle: cfg.metrics_settle,
         },
         Some(evaluator.clone()),
         budgets,

@@ -63,6 +63,7 @@ pub fn server() -> &'static Server {
             let metrics = Arc::new(llmtrace_metrics::Metrics::new(
                 llmtrace_metrics::MetricsConfig {
                     max_label_values: 100,
+                    settle: std::time::Duration::ZERO,
                 },
                 None,
                 false,

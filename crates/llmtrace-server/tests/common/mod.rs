@@ -118,6 +118,7 @@ impl Harness {
         let metrics = Arc::new(llmtrace_metrics::Metrics::new(
             llmtrace_metrics::MetricsConfig {
                 max_label_values: o.max_label_values,
+                settle: std::time::Duration::ZERO,
             },
             None,
             false,

@@ -45,6 +45,8 @@ impl Server {
             ])
             .args(extra)
             .env("LLMTRACE_LOG", "warn")
+            // Counted calls reach the llm_* counters after this settle window (5 s by default).
+            .env("LLMTRACE_METRICS_SETTLE_MS", "300")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
