@@ -26,238 +26,12 @@
 
 mod common;
 
+use common::interop::*;
 use common::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// How long one SDK driver may run (SDK import, one mock call, flush).
-const DRIVER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
-}
-
-/// The mock Anthropic/OpenAI provider, killed on drop.
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Mock {
-    /// Starts `mock_provider.py` on a free port and waits (at most 30 s) for its `READY` line.
-    fn start(python: &Path) -> Mock {
-        let mut child = Command::new(python)
-            .arg(interop_dir().join("mock_provider.py"))
-            .arg("0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start mock_provider.py");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut mock = Mock {
-            child,
-            url: String::new(),
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("mock provider did not print READY within 30 s");
-        let port: u16 = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected mock provider banner {line:?}"));
-        mock.url = format!("http://127.0.0.1:{port}");
-        mock
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A project's keys as printed by `llmtrace projects create`.
-struct Keys {
-    public: String,
-    secret: String,
-}
-
-fn create_project(data_dir: &Path, name: &str) -> Keys {
-    let out = Command::new(bin())
-        .args(["projects", "create", name, "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .expect("run llmtrace projects create");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "projects create failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let field = |label: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(label))
-            .unwrap_or_else(|| panic!("no {label:?} line in {text}"))
-            .trim()
-            .to_string()
-    };
-    Keys {
-        public: field("public key"),
-        secret: field("secret key"),
-    }
-}
-
-/// What a driver script printed: its JSON line and its stderr.
-struct DriverOutput {
-    json: Value,
-    stderr: String,
-}
-
-/// Runs a driver script with `env`, killing it after [`DRIVER_TIMEOUT`]; asserts that it exited
-/// successfully, printed JSON with an empty `errors` list, and wrote no export error or
-/// traceback to stderr.
-fn run_driver(python: &Path, script: &str, args: &[&str], env: &[(&str, &str)]) -> DriverOutput {
-    let tmp = tempfile::tempdir().unwrap();
-    let (out_path, err_path) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
-    let mut cmd = Command::new(python);
-    cmd.arg(interop_dir().join(script))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap());
-    for var in [
-        "LANGSMITH_ENDPOINT",
-        "LANGSMITH_API_KEY",
-        "LANGSMITH_TRACING",
-        "LANGSMITH_PROJECT",
-        "LANGCHAIN_ENDPOINT",
-        "LANGCHAIN_API_KEY",
-        "LANGCHAIN_TRACING_V2",
-        "LANGFUSE_HOST",
-        "LANGFUSE_BASE_URL",
-        "LANGFUSE_PUBLIC_KEY",
-        "LANGFUSE_SECRET_KEY",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().expect("start driver");
-    let deadline = Instant::now() + DRIVER_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{script} {args:?} did not finish within {DRIVER_TIMEOUT:?}; stderr:\n{}",
-                std::fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stdout = std::fs::read_to_string(&out_path).unwrap();
-    let stderr = std::fs::read_to_string(&err_path).unwrap();
-    assert!(
-        status.success(),
-        "{script} {args:?} exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let json: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("{script} printed no JSON line:\n{stdout}\nstderr:\n{stderr}"));
-    assert_eq!(
-        json["errors"],
-        serde_json::json!([]),
-        "{script} {args:?}: the SDK reported export errors"
-    );
-    for bad in ["Traceback", "Failed to", "Unauthorized", "ERROR"] {
-        assert!(
-            !stderr.contains(bad),
-            "{script} {args:?}: stderr shows {bad:?}:\n{stderr}"
-        );
-    }
-    DriverOutput { json, stderr }
-}
-
-/// `GET path` with the project's secret key as bearer; returns the status and the JSON body.
-fn get_json(server: &Server, keys: &Keys, path: &str) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
-        .args(["-H", &format!("Authorization: Bearer {}", keys.secret)])
-        .arg(format!("{}{}", server.http, path))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (
-        code.parse().unwrap_or(0),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
-
-/// Polls `GET /api/traces/{id}` (at most 20 s) until the trace has `spans` spans, and returns it.
-fn wait_trace(server: &Server, keys: &Keys, trace_id: &str, spans: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (code, d) = get_json(server, keys, &format!("/api/traces/{trace_id}"));
-        let n = d["spans"].as_array().map_or(0, Vec::len);
-        if code == 200 && n >= spans {
-            assert_eq!(n, spans, "trace {trace_id} has unexpected spans: {d:#}");
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "trace {trace_id} did not show {spans} spans within 20 s (status {code}): {d:#}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The span named `name` (exactly one).
-fn span<'a>(trace: &'a Value, name: &str) -> &'a Value {
-    let found: Vec<&Value> = trace["spans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["name"] == name)
-        .collect();
-    assert_eq!(found.len(), 1, "expected one span {name:?} in {trace:#}");
-    found[0]
-}
-
-/// Asserts the tokens of a span or trace summary, in order input (inclusive of cache), output,
-/// cache read, cache write.
-fn assert_tokens(v: &Value, what: &str, expected: [u64; 4]) {
-    let got = [
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-    ]
-    .map(|k| v[k].as_u64().unwrap_or(u64::MAX));
-    assert_eq!(
-        got, expected,
-        "{what}: [input, output, cache read, cache write] on the llmtrace convention \
-         (mock truth: 120 raw + 30 read + 10 written = 160 in, 45 out): {v:#}"
-    );
-}
 
 /// The llmtrace span id of a LangSmith run UUID: its first 8 bytes XOR its last 8.
 fn langsmith_span_id(uuid: &str) -> String {
@@ -366,6 +140,7 @@ fn langsmith_sdk_multipart_zstd_and_batch() {
     listed.sort();
     traces.sort();
     assert_eq!(listed, traces, "both traces, and only they, are the user's");
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -495,6 +270,7 @@ fn langfuse_sdk_observe_generation_scores_user_session_tags() {
         .map(|t| &t["trace_id"])
         .collect();
     assert_eq!(ids, vec![trace_id], "the session lists the trace");
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -678,6 +454,7 @@ fn openllmetry_anthropic_plain_and_streaming() {
         expected,
         "the two calls, and no stray anthropic SDK trace"
     );
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -723,6 +500,7 @@ fn openllmetry_anthropic_tool_round_trip() {
         tool_call_seen,
         "the tool call is in an output message: {calls:#?}"
     );
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -784,6 +562,18 @@ fn openllmetry_with_the_anthropic_sdk_span_on_counts_each_call_once() {
     assert_eq!(input, 320, "160 input tokens per call, once: {traces:#?}");
     let (_, stats) = get_json(&server, &keys, "/api/stats");
     assert_eq!(stats["groups"][0]["calls"], 2, "{stats:#}");
+    // Usage authority: OpenLLMetry counts 21 output tokens on the stream (message_start's 1 +
+    // message_delta's 20); the SDK's own span carries the provider's 20. The app's trace keeps
+    // the call and shows the provider's figure, and so do the statistics.
+    let stream_id = out.json["stream_trace_id"].as_str().unwrap();
+    let d = wait_trace(&server, &keys, stream_id, 1);
+    assert_eq!(d["trace"]["llm_call_count"], 1, "{d:#}");
+    assert_tokens(&d["trace"], "OpenLLMetry stream trace", [160, 20, 30, 10]);
+    assert_eq!(
+        stats["groups"][0]["output_tokens"], 65,
+        "45 + the provider's 20: {stats:#}"
+    );
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -824,6 +614,7 @@ fn openinference_anthropic_with_nested_sdk_span_counted_once() {
         "only the inner SDK span counts (no double count)"
     );
     assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -900,6 +691,7 @@ fn pydantic_ai_agent_with_tool_round_trip() {
         );
     }
     assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -1081,6 +873,7 @@ fn openai_agents_sdk_agent_with_function_tool() {
         assert_ne!(s["status"], "error", "{s:#}");
     }
     assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -1180,6 +973,7 @@ fn langsmith_otel_mode_chain_and_wrapped_anthropic() {
     let mut expected = vec![trace_id.to_string(), orphan_trace.clone()];
     expected.sort();
     assert_eq!(listed_traces(&server, &keys), expected);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -1239,6 +1033,7 @@ fn langchain_batch_context_leak_counts_each_call_once() {
         "3 × (160 in, 45 out, 30 cache read; OpenLLMetry sends cache write 0), not more"
     );
     assert_eq!(listed_traces(&server, &keys), trace_ids);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -1429,6 +1224,7 @@ fn openllmetry_openai_tool_round_trip_and_streaming() {
     ];
     expected.sort();
     assert_eq!(listed_traces(&server, &keys), expected, "the three calls");
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }
 
@@ -1445,5 +1241,6 @@ fn openinference_openai_chat_completion() {
     assert_eq!(llm["parent_span_id"], Value::Null, "{llm:#}");
     assert_openai_chat(llm, "OpenInference span (llm.token_count.*)", "ok");
     assert_eq!(listed_traces(&server, &keys), vec![trace_id.to_string()]);
+    assert_metrics_match_stats(&server, &keys);
     server.stop();
 }

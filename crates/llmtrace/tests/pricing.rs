@@ -91,6 +91,40 @@ fn costs_from_the_python_sdk_check_and_recompute() {
     assert_eq!(llm["cost_usd"], serde_json::Value::Null);
     assert_eq!(llm["unpriced"], true);
     assert_eq!(d["trace"]["unpriced_span_count"], 1);
+    assert_eq!(
+        d["trace"]["cost_usd"],
+        serde_json::Value::Null,
+        "a trace whose only call is unpriced has an unknown cost, not $0: {d}"
+    );
+    let (_, list) = server.get_json("/api/traces?model=acme-llm-1");
+    assert_eq!(
+        list["traces"][0]["cost_usd"],
+        serde_json::Value::Null,
+        "{list}"
+    );
+    let (_, stats) = server.get_json("/api/stats?group_by=model");
+    let acme = stats["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "acme-llm-1")
+        .unwrap();
+    assert_eq!(acme["cost_usd"], serde_json::Value::Null, "{stats}");
+    let (ok, out) = server.cli(&["trace", &unknown]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("unknown"),
+        "the CLI says the cost is unknown: {out}"
+    );
+    let page = Command::new("curl")
+        .args(["-s", &format!("{}/traces/{unknown}", server.http)])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        page.contains(r#"<span class="unknown-cost""#) && page.contains(">unknown<"),
+        "the UI says the cost is unknown"
+    );
     let (ok, out) = server.cli(&["pricing", "check"]);
     assert!(!ok, "check must fail while a model is unpriced: {out}");
     assert!(out.contains("acme-llm-1"), "{out}");
