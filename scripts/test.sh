@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
-# Runs the whole llmtrace test suite on a fresh machine: installs what the tests need (a pinned
-# Python venv with the real OpenTelemetry SDK for the interop tests), then every Rust test.
+# Runs the whole llmtrace test suite on a fresh machine: installs what the tests need (pinned
+# Python venvs with the real SDKs for the interop tests, Debian packages), then every Rust test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.venv-interop
-REQ=tests/interop/requirements.txt
-if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQ" "$VENV/.requirements.txt"; then
-  echo "==> creating $VENV from $REQ"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
-  cp "$REQ" "$VENV/.requirements.txt"
-fi
-export LLMTRACE_PYTHON="$PWD/$VENV/bin/python"
+# make_venv DIR REQUIREMENTS: a venv with the pinned packages, made again when the pins change.
+make_venv() {
+  local venv=$1 req=$2
+  if [[ ! -x $venv/bin/python ]] || ! cmp -s "$req" "$venv/.requirements.txt"; then
+    echo "==> creating $venv from $req"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.requirements.txt"
+  fi
+}
 
+# The real Python SDKs of the interop tests.
+make_venv .venv-interop tests/interop/requirements.txt
+export LLMTRACE_PYTHON="$PWD/.venv-interop/bin/python"
+# LiteLLM with its OTel callbacks, and with the langfuse 4.x SDK its `langfuse` callback needs.
+make_venv .venv-litellm tests/interop/litellm/requirements.txt
+export LLMTRACE_LITELLM_PYTHON="$PWD/.venv-litellm/bin/python"
+make_venv .venv-litellm-langfuse4 tests/interop/litellm/requirements-langfuse4.txt
+export LLMTRACE_LITELLM_LANGFUSE4_PYTHON="$PWD/.venv-litellm-langfuse4/bin/python"
 # chdb (an embedded current ClickHouse) for the ClickHouse store's suite on a current release.
-CHDB_VENV=.venv-chdb
-CHDB_REQ=tests/chdb/requirements.txt
-if [[ ! -x $CHDB_VENV/bin/python ]] || ! cmp -s "$CHDB_REQ" "$CHDB_VENV/.requirements.txt"; then
-  echo "==> creating $CHDB_VENV from $CHDB_REQ"
-  rm -rf "$CHDB_VENV"
-  python3 -m venv "$CHDB_VENV"
-  "$CHDB_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHDB_REQ"
-  cp "$CHDB_REQ" "$CHDB_VENV/.requirements.txt"
-fi
-export LLMTRACE_CHDB_PYTHON="$PWD/$CHDB_VENV/bin/python"
+make_venv .venv-chdb tests/chdb/requirements.txt
+export LLMTRACE_CHDB_PYTHON="$PWD/.venv-chdb/bin/python"
 
 # Debian packages the tests drive: curl; Prometheus (with promtool) for the metrics and
 # alert-rule tests; ClickHouse for the ClickHouse store, and ZooKeeper (with Java) for its

@@ -267,6 +267,7 @@ impl Ingestor {
                 self.normalizer.normalize(span);
             }
             llmtrace_pricing::apply(&book, span);
+            provider_from_price(&book, span);
         }
         let accepted = (spans.len() + scores.len()) as u64;
         let span_count = spans.len();
@@ -310,4 +311,37 @@ impl Ingestor {
             AckError::Failed(_) => IngestError::new(ErrorClass::Internal, e.to_string()),
         })
     }
+}
+
+/// Fills the provider of a priced model call that names none (LiteLLM's embedding spans) from
+/// the price entry that matched its model, and says so in the span's attributes
+/// (`llmtrace.provider_from_price` = the entry's id).
+pub fn provider_from_price(book: &llmtrace_pricing::PriceBook, span: &mut llmtrace_model::Span) {
+    if span.gen_ai.provider.is_some() || !span.kind.is_model_call() {
+        return;
+    }
+    let Some(price_id) = span.cost.price_id.clone() else {
+        return;
+    };
+    let entry = [
+        span.gen_ai.response_model.as_deref(),
+        span.gen_ai.request_model.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|m| {
+        book.lookup_for_project(&span.project, None, m, span.start_unix_nano)
+            .filter(|e| e.id == price_id)
+    });
+    let Some(provider) = entry
+        .and_then(|e| e.provider.as_deref())
+        .and_then(llmtrace_normalize::alias::canonical_provider)
+    else {
+        return;
+    };
+    span.gen_ai.provider = Some(provider.into_owned());
+    span.attributes.push(
+        llmtrace_semconv::llmtrace::PROVIDER_FROM_PRICE,
+        llmtrace_model::AttrValue::Str(price_id),
+    );
 }

@@ -116,6 +116,8 @@ struct State {
     genai_tokens: BTreeMap<[String; 5], Histogram>,
     unpriced: BTreeMap<(String, String), u64>,
     sdk_dropped: BTreeMap<String, u64>,
+    /// Spans whose usage disagreed with its own total, by service.
+    usage_total_mismatches: BTreeMap<String, u64>,
     /// Projects seen with budgets on, so their budget counter is exported at 0 before the first
     /// breach (Prometheus' `increase` cannot see a series that starts at 1).
     budget_projects: std::collections::BTreeSet<String>,
@@ -376,6 +378,14 @@ impl CommitObserver for Metrics {
                 if *fate == SpanFate::Duplicate {
                     continue;
                 }
+                if span
+                    .attributes
+                    .get(llmtrace_semconv::llmtrace::USAGE_TOTAL_MISMATCH)
+                    .is_some()
+                {
+                    let service = l.service.admit(Some(&span.service));
+                    *s.usage_total_mismatches.entry(service).or_default() += 1;
+                }
                 if let Some(n) = sdk_dropped(span) {
                     let service = l.service.admit(Some(&span.service));
                     *s.sdk_dropped.entry(service).or_default() += n;
@@ -432,6 +442,18 @@ impl CommitObserver for Metrics {
 }
 
 impl Metrics {
+    /// Spans whose usage parts disagreed with their own total so far (the total decided), by
+    /// service (for the API and the health page).
+    pub fn usage_total_mismatches(&self) -> Vec<(String, u64)> {
+        let guard = lock(&self.state);
+        guard
+            .0
+            .usage_total_mismatches
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
     /// SDK-reported dropped spans so far, by service (for the API).
     pub fn sdk_dropped_spans(&self) -> Vec<(String, u64)> {
         let guard = lock(&self.state);
@@ -682,6 +704,19 @@ fn render_self(e: &mut Encoder, s: &State, l: &Limiters) {
     for (service, n) in &s.sdk_dropped {
         e.counter(
             "llmtrace_sdk_dropped_spans",
+            &[("service", service)],
+            *n as f64,
+        );
+    }
+    e.family(
+        "llmtrace_usage_total_mismatches",
+        Kind::Counter,
+        "Spans whose usage parts disagreed with the total their source gave (the total decided the input side; attribute llmtrace.usage.total_mismatch).",
+        None,
+    );
+    for (service, n) in &s.usage_total_mismatches {
+        e.counter(
+            "llmtrace_usage_total_mismatches",
             &[("service", service)],
             *n as f64,
         );

@@ -6,7 +6,7 @@
 
 use crate::alias::provider_for_host;
 use crate::keys;
-use crate::kind::{kind_for_operation, kind_for_span_name, name_target};
+use crate::kind::{canonical_operation, kind_for_operation, kind_for_span_name, name_target};
 use crate::value::{id_string, is_blank, non_empty_str};
 use llmtrace_model::{AttrValue, Attributes, Span, SpanEvent, SpanKind, StatusCode};
 use llmtrace_semconv::{gen_ai, general, operation as op};
@@ -58,6 +58,7 @@ fn first_id(attrs: &Attributes, keys: &[&str]) -> Option<String> {
 
 /// Runs every fallback on `span`.
 pub(crate) fn apply(span: &mut Span) {
+    let (span_start, span_end) = (span.start_unix_nano, span.end_unix_nano);
     let Span {
         name,
         status,
@@ -169,6 +170,43 @@ pub(crate) fn apply(span: &mut Span) {
             .filter_map(|m| m.finish_reason.clone())
             .collect();
     }
+
+    // SDK-specific operation names become OTel's (LiteLLM's `acompletion` → `chat`).
+    if let Some(c) = g.operation.as_deref().and_then(canonical_operation) {
+        g.operation = Some(c.to_owned());
+    }
+
+    // A time to first chunk is only measured on a streamed call.
+    if g.params.stream.is_none()
+        && [
+            gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK,
+            keys::CLIENT_TIME_TO_FIRST_CHUNK,
+        ]
+        .iter()
+        .any(|k| attributes.get(k).is_some())
+    {
+        g.params.stream = Some(true);
+    }
+    // A time to first token needs a streamed call, or, when nothing says whether the call
+    // streamed, a first token clearly before the end: LiteLLM's Langfuse callbacks set the
+    // completion start of every call, at about its end.
+    if let Some(ttft) = g.time_to_first_token_s {
+        let keep = match g.params.stream {
+            Some(streamed) => streamed,
+            None => first_token_before_end(span_start, span_end, ttft),
+        };
+        if !keep {
+            g.time_to_first_token_s = None;
+        }
+    }
+}
+
+/// Whether a first token `ttft` seconds after `start` came clearly before `end`: at least 1 ms
+/// and 5 % of the call's duration before it.
+fn first_token_before_end(start: u64, end: u64, ttft: f64) -> bool {
+    let duration = end.saturating_sub(start) as f64 / 1e9;
+    let gap = duration - ttft;
+    duration > 0.0 && gap >= 0.001_f64.max(duration * 0.05)
 }
 
 /// `exception.type` of the first event named `event_name` that has one.

@@ -12,6 +12,11 @@ const OPERATION_KINDS: &[(&str, SpanKind)] = &[
     // Not OTel values, but sent in `gen_ai.operation.name` by some emitters.
     ("completion", SpanKind::Llm),
     ("generate", SpanKind::Llm),
+    // LiteLLM's call types (see [`canonical_operation`]).
+    ("acompletion", SpanKind::Llm),
+    ("atext_completion", SpanKind::Llm),
+    ("aembedding", SpanKind::Embedding),
+    ("arerank", SpanKind::Reranker),
     (op::EMBEDDINGS, SpanKind::Embedding),
     ("embedding", SpanKind::Embedding),
     (op::RETRIEVAL, SpanKind::Retriever),
@@ -23,6 +28,25 @@ const OPERATION_KINDS: &[(&str, SpanKind)] = &[
     (op::INVOKE_WORKFLOW, SpanKind::Chain),
     (keys::OP_FETCH_RESPONSE, SpanKind::Span),
 ];
+
+/// SDK-specific operation names and the OTel operation each one is: LiteLLM names its calls by
+/// its Python functions (`acompletion` is `litellm.acompletion`, a chat call).
+const OPERATION_ALIASES: &[(&str, &str)] = &[
+    ("acompletion", op::CHAT),
+    ("atext_completion", op::TEXT_COMPLETION),
+    ("aembedding", op::EMBEDDINGS),
+    ("arerank", keys::OP_RERANK),
+];
+
+/// The OTel operation name an SDK-specific one stands for (`acompletion` → `chat`), matched
+/// case-insensitively; `None` for names that are already OTel's or unknown.
+pub fn canonical_operation(operation: &str) -> Option<&'static str> {
+    let operation = operation.trim();
+    OPERATION_ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(operation))
+        .map(|(_, canonical)| *canonical)
+}
 
 /// The kind an operation name (`gen_ai.operation.name`) implies, matched case-insensitively.
 ///

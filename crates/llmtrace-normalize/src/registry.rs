@@ -19,18 +19,21 @@
 //!    it must convert before the OTel dialect reads the key as inclusive.
 //! 5. `pydantic_ai`, 6. `mlflow`, 7. `langsmith` — framework-specific keys and quirks
 //!    (JSON-quoted values, `langsmith.span.kind`, aggregated usage names).
-//! 8. **`otel_genai`** — the OpenTelemetry GenAI conventions, the baseline every other dialect
+//! 8. `litellm` — LiteLLM's reported cost and the cache counts it hides in a Python repr of its
+//!    usage object; before the OTel dialect, which has no cache counts to read there.
+//! 9. **`otel_genai`** — the OpenTelemetry GenAI conventions, the baseline every other dialect
 //!    overlaps with (implemented).
-//! 9. `openllmetry_legacy` — flattened `gen_ai.prompt.{i}.*`, `llm.request.type`,
-//!    `traceloop.span.kind`, `llm.usage.*`; after the OTel dialect because the keys they share
-//!    (`gen_ai.system`, `gen_ai.usage.prompt_tokens`) mean the same thing in both.
-//!    It reads only what the OTel dialect does not (implemented).
+//! 10. `openllmetry_legacy` — flattened `gen_ai.prompt.{i}.*`, `llm.request.type`,
+//!     `traceloop.span.kind`, `llm.usage.*`; after the OTel dialect because the keys they share
+//!     (`gen_ai.system`, `gen_ai.usage.prompt_tokens`) mean the same thing in both.
+//!     It reads only what the OTel dialect does not (implemented).
 //!
 //! After the dialects the generic fallbacks run (user, session, error, kind from the span name),
 //! then finalization (token heuristics, `counts_usage`).
 
 use crate::dialect::LangSmith;
 use crate::dialect::Langfuse;
+use crate::dialect::LiteLlm;
 use crate::dialect::Mlflow;
 use crate::dialect::OpenInference;
 use crate::dialect::OpenLit;
@@ -50,6 +53,7 @@ pub fn default_dialects() -> Vec<Box<dyn Dialect>> {
         Box::new(PydanticAi),
         Box::new(Mlflow),
         Box::new(LangSmith),
+        Box::new(LiteLlm),
         Box::new(OtelGenAi),
         Box::new(OpenLlmetryLegacy),
     ]

@@ -1100,6 +1100,7 @@ fn default_registry_order() {
             "pydantic_ai",
             "mlflow",
             "langsmith",
+            "litellm",
             "otel_genai",
             "openllmetry_legacy"
         ]

@@ -199,7 +199,8 @@ fn error_level_and_status_message() {
     );
     assert!(!sp.counts_usage);
 
-    // Level ERROR alone: recorded, status untouched.
+    // Level ERROR alone: the observation failed, as through the ingestion API (one rule for both
+    // paths: LiteLLM's `langfuse` callback sends only the level).
     let sp = normalized(span(
         "step",
         "langfuse-sdk",
@@ -209,7 +210,7 @@ fn error_level_and_status_message() {
             ("langfuse.observation.status_message", s("bad input")),
         ],
     ));
-    assert_eq!(sp.status, StatusCode::Unset);
+    assert_eq!(sp.status, StatusCode::Error);
     assert_eq!(sp.gen_ai.error_type.as_deref(), Some("ERROR"));
     assert_eq!(sp.status_message, "bad input");
 
@@ -378,6 +379,7 @@ fn default_registry_order() {
             "pydantic_ai",
             "mlflow",
             "langsmith",
+            "litellm",
             "otel_genai",
             "openllmetry_legacy"
         ]

@@ -183,13 +183,13 @@ impl PriceBook {
 
     /// Prices one span: pure, no side effects beyond the lookup cache.
     ///
-    /// Not a model call ([`llmtrace_model::SpanKind::is_model_call`]) or no usage at all ⇒
-    /// [`PriceOutcome::NotApplicable`]. Otherwise the response model, then the request model, is
+    /// Not a model call ([`llmtrace_model::SpanKind::is_model_call`]), no usage at all, or a
+    /// failed call whose counts are all zero ⇒ [`PriceOutcome::NotApplicable`]. Otherwise the response model, then the request model, is
     /// matched (see [`crate::matching`]) against the span's project's sources at its start time;
     /// no match ⇒ [`PriceOutcome::Unpriced`]. The service tier comes from
     /// `gen_ai.service_tier`.
     pub fn price_span(&self, span: &Span) -> PriceOutcome {
-        if !span.kind.is_model_call() || !has_usage(&span.usage) {
+        if !span.kind.is_model_call() || !has_usage(&span.usage) || failed_without_usage(span) {
             return PriceOutcome::NotApplicable;
         }
         let chain = self.chain(&span.project);
@@ -316,6 +316,23 @@ impl PriceBook {
 }
 
 /// Whether any usage count is present.
+/// A failed call whose counts are all zero: the provider billed nothing, and there is nothing to
+/// price (it must not raise the unpriced-model alarm).
+fn failed_without_usage(span: &Span) -> bool {
+    let u = &span.usage;
+    span.is_error()
+        && [
+            u.input,
+            u.output,
+            u.cache_read,
+            u.cache_write,
+            u.cache_write_1h,
+            u.reasoning,
+        ]
+        .iter()
+        .all(|v| v.unwrap_or(0) == 0)
+}
+
 fn has_usage(u: &Usage) -> bool {
     u.input.is_some()
         || u.output.is_some()

@@ -151,4 +151,10 @@ pub mod general {
 pub mod llmtrace {
     /// Number of spans an SDK dropped since its last report.
     pub const SDK_DROPPED_SPANS: &str = "llmtrace.sdk.dropped_spans";
+    /// Set (true) by the normalizer on a span whose usage object's parts disagreed with its own
+    /// total: the total decided the input side. Counted on the health page.
+    pub const USAGE_TOTAL_MISMATCH: &str = "llmtrace.usage.total_mismatch";
+    /// Set by the pricing stage on a span whose provider was filled from the price entry that
+    /// matched its model (the span named none): the entry's id.
+    pub const PROVIDER_FROM_PRICE: &str = "llmtrace.provider_from_price";
 }

@@ -66,9 +66,13 @@ fn by_reason(v: &[(String, u64)]) -> Value {
 pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
     let stats = scrape_stats(st).await;
     let q = &stats.queue;
-    let (sdk_dropped, unpriced_calls) = match &st.metrics {
-        Some(m) => (m.sdk_dropped_spans(), m.unpriced_calls()),
-        None => (vec![], vec![]),
+    let (sdk_dropped, unpriced_calls, usage_total_mismatches) = match &st.metrics {
+        Some(m) => (
+            m.sdk_dropped_spans(),
+            m.unpriced_calls(),
+            m.usage_total_mismatches(),
+        ),
+        None => (vec![], vec![], vec![]),
     };
     let owned = |v: &[(&'static str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
     llmtrace_ui::IngestHealth {
@@ -88,6 +92,7 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         orphan_traces: stats.orphan_traces,
         sdk_dropped,
         unpriced_calls,
+        usage_total_mismatches,
         rate_slot_seconds: llmtrace_ingest::RATE_SLOT_SECONDS,
         rate: st
             .ingest
@@ -133,6 +138,10 @@ async fn ingest(State(st): State<Arc<AppState>>) -> Response {
         "sdk_dropped_spans": {
             "total": h.sdk_dropped.iter().map(|(_, n)| n).sum::<u64>(),
             "by_service": by_reason(&h.sdk_dropped),
+        },
+        "usage_total_mismatches": {
+            "total": h.usage_total_mismatches.iter().map(|(_, n)| n).sum::<u64>(),
+            "by_service": by_reason(&h.usage_total_mismatches),
         },
         "unpriced_calls": h.unpriced_calls.iter().map(|(m, p, n)| json!({"model": m, "provider": p, "calls": n})).collect::<Vec<_>>(),
     }))

@@ -42,6 +42,9 @@ pub struct IngestHealth {
     pub sdk_dropped: Vec<(String, u64)>,
     /// Counted calls of models without a price: (model, provider, calls).
     pub unpriced_calls: Vec<(String, String, u64)>,
+    /// Spans whose usage parts disagreed with their source's own total (the total decided), by
+    /// service.
+    pub usage_total_mismatches: Vec<(String, u64)>,
     /// Width of a rate slot, seconds.
     pub rate_slot_seconds: u64,
     /// Spans per slot over the last hour, oldest first: (slot start in Unix seconds, accepted,
@@ -141,6 +144,10 @@ fn ingest_section(h: &IngestHealth) -> Markup {
             @if dropped > 0 {
                 p.warn { "SDKs reported dropping spans (their export queue was full): "
                     @for (svc, n) in &h.sdk_dropped { strong { (svc) } " " (format::count(*n)) " " } }
+            }
+            @if !h.usage_total_mismatches.is_empty() {
+                p.warn #usage-total-mismatches { "Usage whose parts disagreed with the total its source gave (the total decided the input tokens): "
+                    @for (svc, n) in &h.usage_total_mismatches { strong { (svc) } " " (format::count(*n)) " " } }
             }
             @if !h.unpriced_calls.is_empty() {
                 p.warn { "Models without a price (their cost is unknown, not $0): "

@@ -39,7 +39,7 @@ use crate::tokens::{InputCounting, OutputCounting, UsageCollector, UsageField};
 use crate::value::{id_string, is_blank, json_of, non_empty_str};
 use crate::Dialect;
 use llmtrace_model::{
-    AttrValue, GenAi, Message, Money, RequestParams, Span, SpanEvent, SpanKind, Usage,
+    AttrValue, GenAi, Message, Money, RequestParams, Span, SpanEvent, SpanKind, StatusCode, Usage,
 };
 use llmtrace_semconv::{gen_ai, general};
 use serde_json::{Map, Value};
@@ -81,6 +81,7 @@ impl Dialect for Langfuse {
             name,
             start_unix_nano,
             end_unix_nano,
+            status,
             status_message,
             attributes,
             events,
@@ -110,7 +111,8 @@ impl Dialect for Langfuse {
         } else {
             typed_kind
         };
-        if *kind == SpanKind::Span {
+        // OpenInference's explicit kind (`EMBEDDING` on a Langfuse `generation`) wins.
+        if *kind == SpanKind::Span && !f.has_openinference_kind {
             if let Some(k) = resolved {
                 *kind = k;
             }
@@ -128,9 +130,10 @@ impl Dialect for Langfuse {
         }
 
         // Usage and cost.
+        let mut total_mismatch = false;
         if let Some(Value::Object(m)) = f.usage_details.and_then(json_of) {
             if let Some(u) = usage_from_object(&m) {
-                u.fill(usage);
+                total_mismatch = u.fill(usage);
             }
         }
         if cost.reported.is_none() {
@@ -152,8 +155,13 @@ impl Dialect for Langfuse {
             }
         }
 
-        // Error level and status message; the status is left as sent.
-        if f.level.is_some_and(is_error_level) && g.error_type.is_none() {
+        // Error level: the call failed, as through the ingestion API (an unset status becomes
+        // an error; an explicit OK is kept).
+        let error_level = f.level.is_some_and(is_error_level);
+        if error_level && *status == StatusCode::Unset {
+            *status = StatusCode::Error;
+        }
+        if error_level && g.error_type.is_none() {
             g.error_type = Some(
                 f.error_type
                     .and_then(non_empty_str)
@@ -215,6 +223,12 @@ impl Dialect for Langfuse {
             }
             _ => {}
         }
+        if total_mismatch {
+            attributes.push(
+                llmtrace_semconv::llmtrace::USAGE_TOTAL_MISMATCH,
+                AttrValue::Bool(true),
+            );
+        }
     }
 }
 
@@ -230,6 +244,7 @@ struct Found<'a> {
     output: Option<&'a AttrValue>,
     level: Option<&'a str>,
     status_message: Option<&'a AttrValue>,
+    has_openinference_kind: bool,
     completion_start: Option<&'a AttrValue>,
     user_id: Option<&'a AttrValue>,
     session_id: Option<&'a AttrValue>,
@@ -295,6 +310,7 @@ impl<'a> Found<'a> {
             return;
         }
         match key {
+            "openinference.span.kind" => self.has_openinference_kind |= !is_blank(v),
             general::USER_ID | general::ENDUSER_ID => self.has_user_attr |= !is_blank(v),
             general::SESSION_ID => self.has_session_attr |= !is_blank(v),
             gen_ai::CONVERSATION_ID => self.has_conversation_attr |= !is_blank(v),
@@ -577,16 +593,33 @@ pub(super) struct ObjectUsage {
     input: InputCounting,
     output: OutputCounting,
     cache_write_1h: Option<u64>,
+    /// The object's own total (`total`, `total_tokens`), when it has one.
+    total: Option<u64>,
 }
 
 impl ObjectUsage {
     /// Converts to the llmtrace convention and fills the fields of `usage` still unset.
-    pub(super) fn fill(&self, usage: &mut Usage) {
+    ///
+    /// Where the object gives a total, input + output must equal it; when they do not, the total
+    /// decides the input (total − output): LiteLLM's Langfuse callback sends an `input` that
+    /// already holds the cache writes it also lists apart. Returns whether that happened.
+    pub(super) fn fill(&self, usage: &mut Usage) -> bool {
+        let input_was_set = usage.input.is_some();
         self.counts.fill(usage, self.input, self.output);
         if usage.cache_write_1h.is_none() {
             if let Some(h) = self.cache_write_1h {
                 usage.cache_write_1h = Some(usage.cache_write.map_or(h, |w| h.min(w)));
             }
+        }
+        let (Some(total), false) = (self.total, input_was_set) else {
+            return false;
+        };
+        match (usage.input, usage.output) {
+            (Some(i), Some(o)) if i.saturating_add(o) != total && total >= o => {
+                usage.input = Some(total - o);
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -783,11 +816,17 @@ pub(super) fn usage_from_object(m: &Map<String, Value>) -> Option<ObjectUsage> {
     if c.is_empty() {
         return None;
     }
+    let total = if input == InputCounting::ExcludesCache && get("input").is_some() {
+        get("total")
+    } else {
+        get("total_tokens")
+    };
     Some(ObjectUsage {
         counts: c,
         input,
         output,
         cache_write_1h,
+        total,
     })
 }
 

@@ -291,7 +291,7 @@ impl<'a> Found<'a> {
 
 /// A dict given as a Python repr string (`"{'cache_read': 30}"`), a JSON text, or a structured
 /// value.
-fn python_dict(v: &AttrValue) -> Option<Value> {
+pub(super) fn python_dict(v: &AttrValue) -> Option<Value> {
     match v {
         AttrValue::Str(s) => serde_json::from_str::<Value>(s.trim())
             .ok()

@@ -7,6 +7,7 @@
 
 mod langfuse;
 mod langsmith;
+mod litellm;
 mod mlflow;
 mod openinference;
 mod openlit;
@@ -17,6 +18,7 @@ mod vercel_ai;
 
 pub(crate) use langfuse::Langfuse;
 pub(crate) use langsmith::LangSmith;
+pub(crate) use litellm::LiteLlm;
 pub(crate) use mlflow::Mlflow;
 pub(crate) use openinference::OpenInference;
 pub(crate) use openlit::OpenLit;

@@ -147,11 +147,18 @@ mod reqwest {
 /// The interop Python interpreter: `$LLMTRACE_PYTHON`, else `.venv-interop/bin/python` at the
 /// workspace root. Missing: a failure in CI (`CI` set), a printed skip locally.
 pub fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("LLMTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-interop/bin/python")
-        });
+    venv_python("LLMTRACE_PYTHON", ".venv-interop")
+}
+
+/// The Python of a venv made by scripts/test.sh: `$var`, else `<venv>/bin/python` at the
+/// workspace root. Missing: a failure in CI (`CI` set), a printed skip locally.
+pub fn venv_python(var: &str, venv: &str) -> Option<PathBuf> {
+    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(venv)
+            .join("bin/python")
+    });
     if p.exists() {
         return Some(p);
     }
