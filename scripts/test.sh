@@ -45,6 +45,20 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The Node interop suite: Node (Debian's nodejs when the machine has none) and the pinned
+# packages of tests/interop/node, installed again when the lock file changes.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "==> installing nodejs npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+NODE_DIR=tests/interop/node
+if ! cmp -s "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.llmtrace-lock.json"; then
+  echo "==> npm ci in $NODE_DIR"
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.llmtrace-lock.json"
+fi
+
 echo "==> cargo build --examples (the SDK's tests run its examples)"
 cargo build -j2 -p llmtrace-sdk --examples
 

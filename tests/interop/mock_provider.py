@@ -30,6 +30,8 @@ Answers:
 * A failing call: any request whose `model` contains `fail` is answered with HTTP 400 in the
   provider's error shape (Anthropic `invalid_request_error` on `/v1/messages`, OpenAI
   `invalid_request_error` elsewhere); SDKs do not retry a 400.
+* A flaky model: the first two requests naming a model that contains `flaky` are answered with
+  HTTP 500 (`api_error`), which SDKs retry; later ones as usual.
 
 Prints `READY <port>` on stdout once it listens, then serves until killed.
 """
@@ -70,6 +72,16 @@ def next_id(prefix):
     with _lock:
         _counter += 1
         return f"{prefix}{_counter:024d}"
+
+
+_flaky = {}
+
+
+def _flaky_attempt(model):
+    """How many requests named `model` so far, this one included."""
+    with _lock:
+        _flaky[model] = _flaky.get(model, 0) + 1
+        return _flaky[model]
 
 
 def _tool_use(body):
@@ -241,8 +253,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         path = self.path.split("?", 1)[0]
         body = self._body()
-        if "fail" in str(body.get("model") or ""):
+        model = str(body.get("model") or "")
+        if "fail" in model:
             return self._failure(path)
+        if "flaky" in model and _flaky_attempt(model) <= 2:
+            return self._json(
+                500, {"type": "error", "error": {"type": "api_error", "message": "mock flake"}}
+            )
         if path == "/v1/embeddings":
             return self._json(200, _embeddings(body))
         if path == "/v1/messages":

@@ -285,3 +285,62 @@ fn provider_from_the_matched_price_is_marked() {
             .is_none());
     }
 }
+
+/// The Vercel AI SDK 7 (`ai` 7.0.185, `@ai-sdk/otel`), both telemetry formats: user and session
+/// from the runtime context (`ai.settings.context.*`) on the spans that carry it, the new
+/// format's streamed `chat` span marked as streaming from its time to first chunk, and the
+/// true tokens on the calls that count.
+#[test]
+fn vercel_ai_sdk_7_runtime_context_and_streaming() {
+    for f in ["ai_sdk7/new.json", "ai_sdk7/legacy.json"] {
+        let spans = captured(f);
+        let carrying: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.attributes.get("ai.settings.context.userId").is_some())
+            .collect();
+        assert!(!carrying.is_empty(), "{f}");
+        for s in &carrying {
+            assert_eq!(
+                s.gen_ai.user_id.as_deref(),
+                Some("user-node-1"),
+                "{f}: {}",
+                digest(s)
+            );
+            assert_eq!(
+                s.gen_ai.session_id.as_deref(),
+                Some("sess-node-1"),
+                "{f}: {}",
+                digest(s)
+            );
+        }
+        // Every root span carries them, so every trace gets them.
+        for root in spans.iter().filter(|s| s.parent_span_id.is_none()) {
+            assert_eq!(
+                root.gen_ai.user_id.as_deref(),
+                Some("user-node-1"),
+                "{f}: {}",
+                digest(root)
+            );
+        }
+        let counted: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.kind.is_model_call() && s.counts_usage)
+            .collect();
+        let streamed: Vec<&Span> = counted
+            .iter()
+            .copied()
+            .filter(|s| s.gen_ai.time_to_first_token_s.is_some())
+            .collect();
+        assert_eq!(
+            streamed.len(),
+            1,
+            "{f}: {:#?}",
+            counted.iter().map(|s| digest(s)).collect::<Vec<_>>()
+        );
+        assert_eq!(streamed[0].gen_ai.params.stream, Some(true), "{f}");
+        assert_eq!(streamed[0].usage.output, Some(20), "{f}");
+        let inputs: u64 = counted.iter().filter_map(|s| s.usage.input).sum();
+        // 160 (generate) + 160 (stream) + 2 × 90 (tool loop) + 8 (embed).
+        assert_eq!(inputs, 508, "{f}");
+    }
+}

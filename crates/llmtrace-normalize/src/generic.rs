@@ -11,13 +11,21 @@ use crate::value::{id_string, is_blank, non_empty_str};
 use llmtrace_model::{AttrValue, Attributes, Span, SpanEvent, SpanKind, StatusCode};
 use llmtrace_semconv::{gen_ai, general, operation as op};
 
+/// The Vercel AI SDK 7's runtime context (`runtimeContext: { userId, sessionId }` with
+/// `includeRuntimeContext`), on its agent, step and embedding spans (new format) and on every
+/// `ai.*` span (legacy format).
+const AI_SDK_CONTEXT_USER: &str = "ai.settings.context.userId";
+const AI_SDK_CONTEXT_SESSION: &str = "ai.settings.context.sessionId";
+
 /// Values found in one pass over the span attributes.
 #[derive(Default)]
 struct Found<'a> {
     user_id: Option<&'a AttrValue>,
     enduser_id: Option<&'a AttrValue>,
     api_user: Option<&'a AttrValue>,
+    runtime_user: Option<&'a AttrValue>,
     session_id: Option<&'a AttrValue>,
+    runtime_session: Option<&'a AttrValue>,
     conversation_id: Option<&'a AttrValue>,
     error_type: Option<&'a AttrValue>,
     server_address: Option<&'a AttrValue>,
@@ -38,6 +46,8 @@ impl<'a> Found<'a> {
                 general::USER_ID => offer(&mut f.user_id, v),
                 general::ENDUSER_ID => offer(&mut f.enduser_id, v),
                 general::SESSION_ID => offer(&mut f.session_id, v),
+                AI_SDK_CONTEXT_USER => offer(&mut f.runtime_user, v),
+                AI_SDK_CONTEXT_SESSION => offer(&mut f.runtime_session, v),
                 gen_ai::CONVERSATION_ID => offer(&mut f.conversation_id, v),
                 general::ERROR_TYPE => offer(&mut f.error_type, v),
                 general::SERVER_ADDRESS => offer(&mut f.server_address, v),
@@ -71,12 +81,13 @@ pub(crate) fn apply(span: &mut Span) {
     } = span;
     let f = Found::scan(attributes);
 
-    // User: span `user.id` → `enduser.id`, then the resource, then (only when nothing else) the
-    // provider API's `user` request field.
+    // User: span `user.id` → `enduser.id` → the AI SDK's runtime context, then the resource,
+    // then (only when nothing else) the provider API's `user` request field.
     if g.user_id.is_none() {
         g.user_id = f
             .user_id
             .or(f.enduser_id)
+            .or(f.runtime_user)
             .and_then(id_string)
             .or_else(|| {
                 first_id(
@@ -87,11 +98,13 @@ pub(crate) fn apply(span: &mut Span) {
             .or_else(|| f.api_user.and_then(id_string));
     }
 
-    // Session: span `session.id` → `gen_ai.conversation.id`, then the resource.
+    // Session: span `session.id` → `gen_ai.conversation.id` → the AI SDK's runtime context, then
+    // the resource.
     if g.session_id.is_none() {
         g.session_id = f
             .session_id
             .or(f.conversation_id)
+            .or(f.runtime_session)
             .and_then(id_string)
             .or_else(|| {
                 first_id(

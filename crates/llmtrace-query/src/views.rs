@@ -52,8 +52,11 @@ pub struct TraceSummaryView {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
-    /// Spans with status error.
+    /// Spans with status error (a failed call also fails its enclosing agent and step spans).
     pub error_count: u64,
+    /// Counted model calls that failed: one per failed call.
+    #[serde(default)]
+    pub failed_call_count: u64,
     /// Cost of the counted model calls in USD (exact sum; reported costs win over computed);
     /// null when every counted call's cost is unknown (see [`known_cost_usd`]).
     pub cost_usd: Option<f64>,
@@ -102,6 +105,7 @@ impl From<&TraceSummary> for TraceSummaryView {
             cache_write_tokens: s.cache_write_tokens,
             reasoning_tokens: s.reasoning_tokens,
             error_count: s.error_count,
+            failed_call_count: s.failed_call_count,
             cost_usd: known_cost_usd(s.cost_pico, s.llm_call_count, s.unpriced_span_count),
             cost_source: trace_cost_source(s),
             unpriced_span_count: s.unpriced_span_count,

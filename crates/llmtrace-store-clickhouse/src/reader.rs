@@ -116,6 +116,7 @@ fn trace_rollups(db: &str, project: &str, filter: &str) -> String {
          toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) AS t_cost, \
          toUInt64(sum(counted * {UNPRICED})) AS t_unpriced, \
          toUInt64(sum(counted * toUInt8(isNotNull(cost_reported)))) AS t_reported, \
+         toUInt64(sum(counted * toUInt8(status = 2))) AS t_failed_calls, \
          argMinIf(user_id, root_key, user_id != '') AS t_user, \
          argMinIf(session_id, root_key, session_id != '') AS t_session, \
          groupUniqArray(service) AS t_services, \

@@ -266,6 +266,9 @@ ORDER BY (project, trace_id)
 SETTINGS index_granularity = 1024{durable_more}"#,
         "ALTER TABLE {db}.trace_summaries{local} MODIFY TTL expire_at",
     ],
+    // 7: counted calls that failed, per trace. Summaries written before read 0 until their
+    // trace is written again.
+    &["ALTER TABLE {db}.trace_summaries ADD COLUMN t_failed_calls UInt64 DEFAULT 0"],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has

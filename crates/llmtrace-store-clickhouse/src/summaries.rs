@@ -37,7 +37,9 @@ use llmtrace_store::TraceSummary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// The columns a summary row holds, in the order the backfill selects them.
+/// The columns the backfill fills, in the order it selects them: those of the version that
+/// creates the table (6), since the backfill runs when that version is applied; later columns
+/// (`t_failed_calls`, version 7) take their defaults until the trace is written again.
 const COLUMNS: &str = "project, trace_id, root_name, has_root, root_service, t_start, t_end, \
     span_count, llm_call_count, t_input, t_output, t_cache_read, t_cache_write, t_reasoning, \
     error_count, t_cost, t_unpriced, t_reported, t_user, t_session, t_services, t_req_models, \
@@ -64,6 +66,7 @@ pub(crate) struct SummaryRow {
     t_cost: i64,
     t_unpriced: u64,
     t_reported: u64,
+    t_failed_calls: u64,
     t_user: String,
     t_session: String,
 }
@@ -89,6 +92,7 @@ impl SummaryRow {
             t_cost: s.cost_pico,
             t_unpriced: s.unpriced_span_count,
             t_reported: s.reported_cost_span_count,
+            t_failed_calls: s.failed_call_count,
             t_user: s.user_id.unwrap_or_default(),
             t_session: s.session_id.unwrap_or_default(),
         }
@@ -115,6 +119,7 @@ impl SummaryRow {
             cost_pico: self.t_cost,
             unpriced_span_count: self.t_unpriced,
             reported_cost_span_count: self.t_reported,
+            failed_call_count: self.t_failed_calls,
             user_id: opt(self.t_user),
             session_id: opt(self.t_session),
         })
@@ -390,8 +395,8 @@ pub(crate) fn summaries_sql(db: &str, project: &str, filter: &str) -> String {
         "SELECT trace_id, root_name, has_root, root_service, t_start, t_end, \
          toInt64(greatest(t_end, t_start) - t_start) AS t_duration, span_count, llm_call_count, \
          t_input, t_output, t_cache_read, t_cache_write, t_reasoning, error_count, t_cost, \
-         t_unpriced, t_reported, t_user, t_session, t_services, t_req_models, t_resp_models, \
-         t_providers FROM {db}.trace_summaries FINAL WHERE project = {}{filter}",
+         t_unpriced, t_reported, t_failed_calls, t_user, t_session, t_services, t_req_models, \
+         t_resp_models, t_providers FROM {db}.trace_summaries FINAL WHERE project = {}{filter}",
         lit(project)
     )
 }

@@ -182,6 +182,15 @@ ALTER TABLE call_responses ADD COLUMN usage_source BLOB;
 ALTER TABLE call_responses ADD COLUMN usage_trace_ref INTEGER;
 ALTER TABLE call_responses ADD COLUMN usage_span_key INTEGER;
 "#,
+    // 10: counted calls that failed, per trace (one per failed call, however many enclosing
+    // spans also failed), filled from the stored spans.
+    r#"
+ALTER TABLE traces ADD COLUMN failed_call_count INTEGER NOT NULL DEFAULT 0;
+UPDATE traces SET failed_call_count = (
+    SELECT count(*) FROM spans WHERE spans.trace_ref = traces.id AND spans.counted = 1
+    AND spans.status = 2
+) WHERE error_count > 0;
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored

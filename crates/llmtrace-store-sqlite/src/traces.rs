@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, Row};
 pub(crate) const TRACE_COLUMNS: &str = "id, trace_id, root_name, has_root, service, start_ns, end_ns, \
     span_count, llm_call_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
     reasoning_tokens, error_count, user_id, session_id, root_not_root, root_start_ns, root_span_id, \
-    models, providers, services, cost_pico, unpriced_span_count, reported_cost_span_count";
+    models, providers, services, cost_pico, unpriced_span_count, reported_cost_span_count, \
+    failed_call_count";
 
 /// Reads a row selected with [`TRACE_COLUMNS`] into (row id, rollup).
 pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup)> {
@@ -35,6 +36,7 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
         cost_pico: r.get(23)?,
         unpriced_span_count: r.get::<_, i64>(24)? as u64,
         reported_cost_span_count: r.get::<_, i64>(25)? as u64,
+        failed_call_count: u64::try_from(r.get::<_, i64>(26)?).unwrap_or(0),
         user_id: r.get(15)?,
         session_id: r.get(16)?,
     };
@@ -114,6 +116,7 @@ pub(crate) fn save(
         s.unpriced_span_count as i64,
         s.reported_cost_span_count as i64,
         row_id,
+        i64::try_from(s.failed_call_count).unwrap_or(i64::MAX),
     ];
     match exists {
         false => conn
@@ -122,8 +125,8 @@ pub(crate) fn save(
                  start_ns, end_ns, span_count, llm_call_count, input_tokens, output_tokens, \
                  cache_read_tokens, cache_write_tokens, reasoning_tokens, error_count, user_id, \
                  session_id, root_not_root, root_start_ns, root_span_id, models, providers, services, \
-                 cost_pico, unpriced_span_count, reported_cost_span_count, id) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)",
+                 cost_pico, unpriced_span_count, reported_cost_span_count, id, failed_call_count) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)",
             )?
             .execute(values)
             .map(|_| ()),
@@ -134,8 +137,8 @@ pub(crate) fn save(
                  cache_read_tokens=?13, cache_write_tokens=?14, reasoning_tokens=?15, \
                  error_count=?16, user_id=?17, session_id=?18, root_not_root=?19, \
                  root_start_ns=?20, root_span_id=?21, models=?22, providers=?23, services=?24, \
-                 cost_pico=?25, unpriced_span_count=?26, reported_cost_span_count=?27 \
-                 WHERE id=?28 AND project_id=?1 AND trace_key=?2 AND trace_id=?3",
+                 cost_pico=?25, unpriced_span_count=?26, reported_cost_span_count=?27, \
+                 failed_call_count=?29 WHERE id=?28 AND project_id=?1 AND trace_key=?2 AND trace_id=?3",
             )?
             .execute(values)
             .map(|_| ()),

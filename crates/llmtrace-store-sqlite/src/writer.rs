@@ -311,7 +311,7 @@ struct OldContribution {
 /// Columns read by [`call_contribution`], in order.
 const CONTRIBUTION_COLUMNS: &str = "counts_usage, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, coalesce(reported_pico, cost_pico), unpriced, \
-     reported_pico IS NOT NULL";
+     reported_pico IS NOT NULL, status = 2";
 
 /// What a stored call span adds to its trace's totals when counted, read from the
 /// [`CONTRIBUTION_COLUMNS`] starting at column `at`.
@@ -325,6 +325,7 @@ fn call_contribution(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Usage
         cost_pico: cost.unwrap_or(0),
         unpriced: u64::from(cost.is_none() && r.get::<_, bool>(at + 7)?),
         reported: u64::from(r.get::<_, bool>(at + 8)?),
+        failed: u64::from(r.get::<_, bool>(at + 9)?),
         ..Default::default()
     };
     if !r.get::<_, bool>(at)? {
@@ -369,23 +370,23 @@ fn incomplete_row(
                 project: project.to_string(),
                 trace_id,
                 span_key,
-                parent_key: r.get(11)?,
-                name: r.get(12)?,
-                service: r.get(13)?,
-                kind: r.get(14)?,
-                start_ns: r.get(15)?,
-                end_ns: r.get(16)?,
+                parent_key: r.get(12)?,
+                name: r.get(13)?,
+                service: r.get(14)?,
+                kind: r.get(15)?,
+                start_ns: r.get(16)?,
+                end_ns: r.get(17)?,
                 status: r.get(0)?,
-                counts_usage: r.get(17)?,
+                counts_usage: r.get(18)?,
                 incomplete: true,
                 cost: llmtrace_model::SpanCost {
                     computed: r
-                        .get::<_, Option<i64>>(20)?
-                        .map(llmtrace_model::Money::from_pico),
-                    reported: r
                         .get::<_, Option<i64>>(21)?
                         .map(llmtrace_model::Money::from_pico),
-                    unpriced: r.get(22)?,
+                    reported: r
+                        .get::<_, Option<i64>>(22)?
+                        .map(llmtrace_model::Money::from_pico),
+                    unpriced: r.get(23)?,
                     price_id: None,
                     price_effective_from: None,
                 },
@@ -394,8 +395,8 @@ fn incomplete_row(
             Ok((
                 old,
                 row,
-                r.get::<_, i64>(18)?,
-                r.get::<_, i64>(19)? as usize,
+                r.get::<_, i64>(19)?,
+                r.get::<_, i64>(20)? as usize,
             ))
         })
         .optional()?;

@@ -141,6 +141,9 @@ pub struct TraceSummary {
     pub reasoning_tokens: u64,
     /// Spans with status error.
     pub error_count: u64,
+    /// Counted model calls (llm and embedding spans that count, see [`crate::TraceRollup`])
+    /// whose status is error: one per failed call, however many enclosing spans also failed.
+    pub failed_call_count: u64,
     /// Effective cost of counted calls, pico-dollars (exact).
     pub cost_pico: i64,
     /// Counted calls whose cost is unknown: the trace cost is then a lower bound.

@@ -68,6 +68,8 @@ pub struct UsageTotals {
     pub unpriced: u64,
     /// Calls whose cost was reported by the client.
     pub reported: u64,
+    /// Calls that failed (status error).
+    pub failed: u64,
 }
 
 impl UsageTotals {
@@ -88,6 +90,7 @@ impl UsageTotals {
             cost_pico: span.cost.effective().map_or(0, |m| m.pico_usd),
             unpriced: u64::from(span.cost.effective().is_none() && span.cost.unpriced),
             reported: u64::from(span.cost.reported.is_some()),
+            failed: u64::from(span.is_error()),
         }
     }
 }
@@ -359,6 +362,7 @@ impl TraceRollup {
         s.cost_pico = s.cost_pico.saturating_add(u.cost_pico);
         s.unpriced_span_count += u.unpriced;
         s.reported_cost_span_count += u.reported;
+        s.failed_call_count += u.failed;
     }
 
     /// Removes the usage of a call that turned out to be a wrapper.
@@ -373,5 +377,6 @@ impl TraceRollup {
         s.cost_pico = s.cost_pico.saturating_sub(u.cost_pico);
         s.unpriced_span_count = s.unpriced_span_count.saturating_sub(u.unpriced);
         s.reported_cost_span_count = s.reported_cost_span_count.saturating_sub(u.reported);
+        s.failed_call_count = s.failed_call_count.saturating_sub(u.failed);
     }
 }

@@ -161,6 +161,7 @@ where
     health_counts_rootless_traces(&make().await).await;
     same_response_in_two_spans_counted_once(&make().await).await;
     usage_comes_from_the_copy_closest_to_the_provider(&make().await).await;
+    a_failed_call_counts_once_however_many_spans_fail(&make().await).await;
     text_search_finds_words_in_any_script(&make().await).await;
     duration_sort_and_cursor(&make().await).await;
     stats_buckets_and_filters(&make().await).await;
@@ -386,6 +387,64 @@ pub async fn usage_comes_from_the_copy_closest_to_the_provider<S: Store>(s: &S) 
         (a.0 + g.calls, a.1 + g.output_tokens, a.2 + g.cost_pico)
     });
     assert_eq!((calls, output, cost), (4, 80, 3_600_000));
+}
+
+/// One failed provider call marks its agent span, its step span and its call span as errors (the
+/// Vercel AI SDK 7) and a wrapper and the SDK's span inside it: `error_count` counts the spans,
+/// `failed_call_count` the one call, in either arrival order.
+pub async fn a_failed_call_counts_once_however_many_spans_fail<S: Store>(s: &S) {
+    let failed = |mut sp: Span| {
+        sp.status = StatusCode::Error;
+        sp
+    };
+    let mut agent = failed(span(140, 1, None, "invoke_agent claude", 0, 100));
+    agent.kind = SpanKind::Agent;
+    let mut step = failed(span(140, 2, Some(1), "step 1", 1, 98));
+    step.kind = SpanKind::Agent;
+    let wrapper = failed(llm(140, 3, Some(2), "claude-sonnet-4-6", 0, 0, 2, 96));
+    let inner = failed(llm(140, 4, Some(3), "claude-sonnet-4-6", 0, 0, 3, 94));
+    write(s, vec![inner.clone(), agent.clone()]).await;
+    write(s, vec![wrapper.clone(), step.clone()]).await;
+    let t = s
+        .get_trace("default", tid(140))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(
+        (t.error_count, t.failed_call_count, t.llm_call_count),
+        (4, 1, 1)
+    );
+    // The other order: the wrapper counts first, then its inner call takes over.
+    let again = |sp: &Span| {
+        let mut c = sp.clone();
+        c.trace_id = tid(141);
+        c
+    };
+    write(s, vec![again(&wrapper), again(&agent)]).await;
+    let t = s
+        .get_trace("default", tid(141))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!((t.error_count, t.failed_call_count), (2, 1));
+    write(s, vec![again(&inner), again(&step)]).await;
+    let t = s
+        .get_trace("default", tid(141))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(
+        (t.error_count, t.failed_call_count, t.llm_call_count),
+        (4, 1, 1)
+    );
+    let listed = s.list_traces(&q(10)).await.unwrap().traces;
+    assert!(
+        listed.iter().all(|t| t.failed_call_count == 1),
+        "{listed:?}"
+    );
 }
 
 /// Traces without a root span count as orphans once their spans ended before the cut-off;

@@ -381,7 +381,8 @@ pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
             div { dt { "Tokens in / out" } dd #total-tokens { (format::count(t.input_tokens)) " / " (format::count(t.output_tokens)) } }
             div { dt { "Cache read" } dd { (format::count(t.cache_read_tokens)) } }
             div { dt { "Cost" } dd #total-cost { (format::cost(t.cost_usd, t.unpriced_span_count)) } }
-            div { dt { "Errors" } dd.error[t.error_count > 0] { (t.error_count) } }
+            div { dt { "Failed calls" } dd #failed-calls .error[t.failed_call_count > 0] { (t.failed_call_count) } }
+            div { dt { "Error spans" } dd.error[t.error_count > 0] { (t.error_count) } }
             @if let Some(u) = &t.user_id { div { dt { "User" } dd { a href={ "/?user_id=" (crate::traces::url_encode(u)) } { (u) } } } }
             @if let Some(s) = &t.session_id { div { dt { "Session" } dd { a href={ "/?session_id=" (crate::traces::url_encode(s)) } { (s) } } } }
             @if !t.has_root { div { dt { "Root" } dd.warn { "no root span (orphaned spans)" } } }

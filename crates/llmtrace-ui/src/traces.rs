@@ -269,7 +269,11 @@ fn row(t: &TraceSummaryView) -> Markup {
                 (format::cost(t.cost_usd, t.unpriced_span_count))
             }
             td {
-                @if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }
+                @if t.failed_call_count > 0 {
+                    span.status.error title={ (t.error_count) " spans with status error" } {
+                        (t.failed_call_count) " failed call" @if t.failed_call_count > 1 { "s" }
+                    }
+                } @else if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }
                 @else { span.status.ok { "ok" } }
             }
             td { (t.user_id.as_deref().unwrap_or("")) }
