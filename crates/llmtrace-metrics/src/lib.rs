@@ -89,6 +89,10 @@ pub struct ScrapeStats {
     pub store_size_bytes: Option<u64>,
     /// Traces without a root span, first seen longer ago than the grace period, when known.
     pub orphan_traces: Option<u64>,
+    /// Request handlers that panicked (answered 500).
+    pub panics: u64,
+    /// Times the HTTP connection limit was reached.
+    pub connection_limit_hits: u64,
 }
 
 /// Label values of one call, after the cardinality limits.
@@ -765,6 +769,24 @@ fn render_scrape(e: &mut Encoder, st: &ScrapeStats) {
         None,
     );
     e.counter("llmtrace_spans_received", &[], st.spans_received as f64);
+    e.family(
+        "llmtrace_panics",
+        Kind::Counter,
+        "Request handlers that panicked (answered 500, logged with their path).",
+        None,
+    );
+    e.counter("llmtrace_panics", &[], st.panics as f64);
+    e.family(
+        "llmtrace_connection_limit_hits",
+        Kind::Counter,
+        "Times the HTTP connection limit was reached (new connections then wait until one closes).",
+        None,
+    );
+    e.counter(
+        "llmtrace_connection_limit_hits",
+        &[],
+        st.connection_limit_hits as f64,
+    );
     e.family(
         "llmtrace_spans_accepted",
         Kind::Counter,

@@ -12,7 +12,10 @@ pub enum AttrValue {
     Bool(bool),
     /// A 64-bit integer.
     Int(i64),
-    /// A double.
+    /// A double. NaN and ±infinity, which JSON cannot hold, serialize as the strings `"NaN"`,
+    /// `"Infinity"` and `"-Infinity"` (and read back as those strings), so one such value never
+    /// makes its span unreadable.
+    #[serde(serialize_with = "double_or_marker")]
     Double(f64),
     /// An array of values.
     Array(Vec<AttrValue>),
@@ -20,6 +23,19 @@ pub enum AttrValue {
     Bytes(BytesHex),
     /// A key-value list (OTLP `kvlistValue`), order kept; a JSON object.
     Map(Attributes),
+}
+
+/// A finite double as a number; NaN and ±infinity as a visible string.
+fn double_or_marker<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else if v.is_nan() {
+        s.serialize_str("NaN")
+    } else if *v > 0.0 {
+        s.serialize_str("Infinity")
+    } else {
+        s.serialize_str("-Infinity")
+    }
 }
 
 /// Raw bytes shown as hex in JSON.

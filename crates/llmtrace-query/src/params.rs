@@ -197,13 +197,16 @@ impl StatsParams {
                     QueryError::BadRequest("bucket needs since (the start of the range)".into())
                 })?;
                 let until = until_unix_nano.unwrap_or_else(crate::now_unix_nano);
-                let buckets = until.saturating_sub(since) / (secs * 1_000_000_000);
+                let width = secs
+                    .checked_mul(1_000_000_000)
+                    .ok_or_else(|| QueryError::BadRequest(format!("bucket {b:?} is too wide")))?;
+                let buckets = until.saturating_sub(since) / width;
                 if buckets > MAX_BUCKETS {
                     return Err(QueryError::BadRequest(format!(
                         "{buckets} buckets of {b} in the range; at most {MAX_BUCKETS}: widen the bucket or narrow the range"
                     )));
                 }
-                Some(secs * 1_000_000_000)
+                Some(width)
             }
         };
         Ok(StatsQuery {
@@ -276,5 +279,34 @@ impl RecomputeParams {
             dry_run: self.dry_run.unwrap_or(false),
             batch_spans: 2_000,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bucket so wide that its nanoseconds overflow is refused (it divided by zero).
+    #[test]
+    fn an_overflowing_bucket_is_a_bad_request() {
+        let p = StatsParams {
+            since: Some("2026-01-01T00:00:00Z".into()),
+            bucket: Some("36028797018963968".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            p.to_query("default"),
+            Err(QueryError::BadRequest(_))
+        ));
+        let ok = StatsParams {
+            since: Some("2026-01-01T00:00:00Z".into()),
+            until: Some("2026-01-02T00:00:00Z".into()),
+            bucket: Some("1h".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ok.to_query("default").unwrap().bucket_nanos,
+            Some(3_600_000_000_000)
+        );
     }
 }

@@ -45,6 +45,10 @@ pub fn sha256(secret: &str) -> [u8; 32] {
 pub struct Auth {
     keys: Vec<ApiKey>,
     default_project: String,
+    /// Without keys: answer only requests addressed to a loopback host (see `access.rs`).
+    loopback_hosts_only: bool,
+    /// With keys: `/metrics` needs none.
+    public_metrics: bool,
 }
 
 /// Compares a presented secret with a stored digest without an early exit on the first
@@ -64,7 +68,32 @@ impl Auth {
         Auth {
             keys: Vec::new(),
             default_project: default_project.into(),
+            loopback_hosts_only: true,
+            public_metrics: false,
         }
+    }
+
+    /// Without keys, also answer requests addressed to other hosts (a server deliberately
+    /// listening beyond loopback with `--allow-unauthenticated`).
+    pub fn any_host(mut self) -> Self {
+        self.loopback_hosts_only = false;
+        self
+    }
+
+    /// With keys, let `/metrics` be scraped without one (`--public-metrics`).
+    pub fn with_public_metrics(mut self, public: bool) -> Self {
+        self.public_metrics = public;
+        self
+    }
+
+    /// Whether requests to hosts other than loopback are refused (keyless loopback mode).
+    pub fn loopback_hosts_only(&self) -> bool {
+        self.keys.is_empty() && self.loopback_hosts_only
+    }
+
+    /// Whether `/metrics` needs no key.
+    pub fn public_metrics(&self) -> bool {
+        self.public_metrics
     }
 
     /// Requests must present one of `keys`.
@@ -72,6 +101,8 @@ impl Auth {
         Auth {
             keys,
             default_project: String::new(),
+            loopback_hosts_only: false,
+            public_metrics: false,
         }
     }
 

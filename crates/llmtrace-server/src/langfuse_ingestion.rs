@@ -56,10 +56,13 @@ pub(crate) fn span_id_of(id: &str) -> SpanId {
     if let Ok(s) = SpanId::from_hex(&compact) {
         return s;
     }
-    if compact.len() == 32 {
-        if let Ok(s) = SpanId::from_hex(&compact[16..]) {
-            return s;
-        }
+    // `get`: a 32-byte id of multi-byte characters has no char boundary at 16.
+    if let Some(Ok(s)) = compact
+        .get(16..)
+        .filter(|_| compact.len() == 32)
+        .map(SpanId::from_hex)
+    {
+        return s;
     }
     SpanId(fnv(id, 0xcbf2_9ce4_8422_2325).to_be_bytes())
 }
@@ -309,6 +312,26 @@ pub(crate) async fn ingestion(
             )
         }
     };
+    // A gzip body (Langfuse SDKs behind a compressing proxy) is inflated, bounded like OTLP's.
+    let encoding = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let bytes = match encoding.as_str() {
+        "" | "identity" => bytes.to_vec(),
+        "gzip" => match llmtrace_otlp::gunzip_limited(&bytes, MAX_BODY) {
+            Ok(b) => b,
+            Err(e) => return bad_shape(format!("gzip body cannot be read: {e}")),
+        },
+        other => {
+            return api_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported content encoding {other:?}: send gzip or none"),
+            )
+        }
+    };
     let top: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => return bad_shape(format!("body is not JSON: {e}")),
@@ -454,4 +477,27 @@ fn bad_shape(message: String) -> Response {
         Json(serde_json::json!({ "message": message, "errors": [message] })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 32-byte id of multi-byte characters (no char boundary at 16) is hashed, not sliced.
+    #[test]
+    fn non_ascii_ids_never_panic() {
+        for id in [
+            "€€€€€€€€€€ab",
+            "€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€ab",
+            "ab€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€",
+        ] {
+            let s = span_id_of(id);
+            assert_eq!(s, span_id_of(id), "stable");
+            let _ = trace_id_of(id);
+        }
+        assert_eq!(
+            span_id_of("0123456789abcdef0123456789abcdef"),
+            SpanId::from_hex("0123456789abcdef").unwrap()
+        );
+    }
 }

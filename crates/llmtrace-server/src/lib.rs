@@ -3,8 +3,10 @@
 //! ingest path or the query layer, and translate the failure class into their protocol
 //! ([`error`] holds that one translation).
 
+mod access;
 mod api;
 mod auth;
+mod connections;
 pub mod error;
 mod langfuse;
 mod langfuse_ingestion;
@@ -13,10 +15,12 @@ mod observability;
 mod openai_agents;
 mod otlp_grpc;
 mod otlp_http;
+pub mod panic_guard;
 mod run;
 mod ui;
 
 pub use auth::{sha256, ApiKey, Auth};
+pub use connections::{connection_limit_hits, ConnectionLimits};
 pub use run::{BoundServer, ServerConfig};
 
 use llmtrace_ingest::Ingestor;
@@ -55,5 +59,10 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(langsmith::routes())
         .merge(openai_agents::routes())
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::gate,
+        ))
+        .layer(axum::middleware::from_fn(panic_guard::catch_panics))
         .with_state(state)
 }

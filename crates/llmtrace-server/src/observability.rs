@@ -37,6 +37,8 @@ async fn scrape_stats(st: &AppState) -> ScrapeStats {
         queue: st.ingest.pipeline().stats(),
         store_size_bytes: health.as_ref().and_then(|h| h.size_bytes),
         orphan_traces: health.map(|h| h.orphan_traces),
+        panics: crate::panic_guard::panics_total(),
+        connection_limit_hits: crate::connections::connection_limit_hits(),
     }
 }
 

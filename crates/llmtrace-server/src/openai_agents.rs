@@ -30,7 +30,13 @@ fn hex_part(id: &str) -> &str {
 /// The span id of an Agents SDK span: the last 16 hex digits of its id, else a hash.
 fn agents_span_id(id: &str) -> SpanId {
     let h = hex_part(id);
-    span_id_of(if h.len() > 16 { &h[h.len() - 16..] } else { h })
+    // `get`: the last 16 bytes of a non-ASCII id may not start at a char boundary.
+    let tail = h
+        .len()
+        .checked_sub(16)
+        .and_then(|from| h.get(from..))
+        .unwrap_or(h);
+    span_id_of(tail)
 }
 
 /// The root span standing for an Agents SDK trace.
@@ -278,5 +284,23 @@ pub(crate) async fn ingest(
     match st.ingest.export_raw_spans(spans, vec![], bytes.len()).await {
         Ok(_) => Json(serde_json::json!({})).into_response(),
         Err(e) => crate::error::otlp_http_error(&e, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids whose last 16 bytes do not start at a char boundary are hashed, not sliced.
+    #[test]
+    fn non_ascii_ids_never_panic() {
+        for id in ["span_€€€€€€", "span_a€€€€€€€", "€€€€€€€€€€€€"]
+        {
+            assert_eq!(agents_span_id(id), agents_span_id(id));
+        }
+        assert_eq!(
+            agents_span_id("span_0000000011112222333344445555"),
+            span_id_of("2222333344445555")
+        );
     }
 }

@@ -19,6 +19,7 @@ pub struct BoundServer {
     http: TcpListener,
     grpc: TcpListener,
     state: Arc<AppState>,
+    limits: crate::ConnectionLimits,
 }
 
 impl BoundServer {
@@ -36,7 +37,18 @@ impl BoundServer {
                 format!("cannot listen on {} (gRPC): {e}", config.grpc_listen),
             )
         })?;
-        Ok(BoundServer { http, grpc, state })
+        Ok(BoundServer {
+            http,
+            grpc,
+            state,
+            limits: crate::ConnectionLimits::default(),
+        })
+    }
+
+    /// Sets the connection bounds of the HTTP listener.
+    pub fn with_limits(mut self, limits: crate::ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The bound HTTP address.
@@ -60,7 +72,7 @@ impl BoundServer {
             let _ = rx.wait_for(|v| *v).await;
         };
         let router = crate::http_router(self.state.clone());
-        let http = axum::serve(self.http, router).with_graceful_shutdown(wait(rx.clone()));
+        let http = crate::connections::serve(self.http, router, self.limits, wait(rx.clone()));
         let grpc = tonic::transport::Server::builder()
             .add_routes(crate::otlp_grpc::routes(self.state))
             .serve_with_incoming_shutdown(
@@ -71,6 +83,18 @@ impl BoundServer {
             shutdown.await;
             let _ = tx.send(true);
         });
+        // gRPC's own graceful shutdown waits for its streams; bound it like HTTP's.
+        let grpc = async {
+            match tokio::time::timeout(
+                self.limits.shutdown_deadline + std::time::Duration::from_secs(1),
+                grpc,
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Ok(()),
+            }
+        };
         let (h, g) = tokio::join!(http, grpc);
         h?;
         g.map_err(std::io::Error::other)?;

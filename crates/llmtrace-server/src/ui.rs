@@ -49,8 +49,17 @@ fn preset_since(secs: u64) -> String {
     llmtrace_query::format_rfc3339_nanos(now_unix_nano().saturating_sub(secs * 1_000_000_000))
 }
 
+/// Whether a path is one of the UI's pages or assets (a refused request gets the sign-in page).
+pub(crate) fn is_ui_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/dashboard" | "/sessions" | "/users" | "/health" | "/models"
+    ) || path.starts_with("/traces/")
+        || path.starts_with("/ui/")
+}
+
 /// The project of a browser request, or the 401 that makes the browser ask for a key.
-fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a str, Box<Response>> {
+pub(crate) fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a str, Box<Response>> {
     st.auth.project(headers).map_err(|e| {
         let mut r = page(
             StatusCode::UNAUTHORIZED,

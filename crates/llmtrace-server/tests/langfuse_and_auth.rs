@@ -140,6 +140,13 @@ async fn langfuse_otlp_path_with_basic_auth_stores_under_the_keys_project() {
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 401, "keys mean keys, on every route");
+    let r = http
+        .get(h.url("/api/public/v2/prompts/my-prompt"))
+        .header("authorization", basic("pk-lf-beta", "sk-lf-beta"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 501);
     let j: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -205,11 +212,20 @@ async fn langfuse_scores_are_stored_and_shown_on_their_trace_and_span() {
     );
     let r = http
         .post(h.url("/api/public/scores"))
+        .header("content-type", "application/json")
         .body("{")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // A body not declared as JSON (a cross-site text/plain POST) is refused before parsing.
+    let r = http
+        .post(h.url("/api/public/scores"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
 
     let (st, d) = h.get_json(&format!("/api/traces/{tid}")).await;
     assert_eq!(st, 200);
@@ -425,4 +441,44 @@ async fn langfuse_ingestion_batch_answers_207_and_builds_the_trace() {
     let j: serde_json::Value = r.json().await.unwrap();
     assert!(j["message"].as_str().unwrap().contains("batch"));
     h.stop().await;
+}
+
+/// A gzip ingestion body (a compressing proxy) is inflated, not refused as "not JSON"; an
+/// unknown encoding gets 415.
+#[tokio::test]
+async fn langfuse_ingestion_accepts_gzip() {
+    use std::io::Write;
+    let h = Harness::start(Options::default()).await;
+    let http = reqwest::Client::new();
+    let tid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let batch = serde_json::json!({"batch": [
+        {"id": "g1", "type": "trace-create", "timestamp": "2026-01-01T00:00:00Z",
+         "body": {"id": tid, "name": "gzipped", "timestamp": "2026-01-01T00:00:00Z"}}
+    ]});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(batch.to_string().as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    let r = http
+        .post(h.url("/api/public/ingestion"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 207);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(j["successes"][0]["id"], "g1", "{j}");
+    let (st, d) = h.get_json(&format!("/api/traces/{tid}")).await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["trace"]["root_name"], "gzipped");
+    let r = http
+        .post(h.url("/api/public/ingestion"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body(batch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
 }

@@ -405,9 +405,17 @@ async fn batch_and_single_run_endpoints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn info_advertises_multipart_and_zstd() {
     let h = keyed().await;
-    // No key needed: the SDK reads it before anything else.
-    let (st, j) = h.get_json("/info").await;
-    assert_eq!(st, 200);
+    // Keys mean keys on every route; the SDK sends its x-api-key with /info too.
+    let (st, _) = h.get_json("/info").await;
+    assert_eq!(st, 401);
+    let r = reqwest::Client::new()
+        .get(h.url("/info"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let j: Value = r.json().await.unwrap();
     assert_eq!(j["instance_flags"]["zstd_compression_enabled"], true);
     assert_eq!(j["batch_ingest_config"]["use_multipart_endpoint"], true);
     for k in [

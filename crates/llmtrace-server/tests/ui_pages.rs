@@ -119,9 +119,17 @@ async fn pages_are_scoped_escaped_and_robust() {
     assert!(beta_models.contains("No model calls yet"), "{beta_models}");
     assert!(!beta_models.contains("my-finetune-x"));
 
-    // Health: server-wide ingest figures (like /metrics), and no evaluator in this harness.
-    let (st, health, _) = get(&h, "/health", None).await;
+    // Health: server-wide ingest figures (like /metrics), and no evaluator in this harness;
+    // with keys, only for a key.
+    let (st, _, _) = get(&h, "/health", None).await;
+    assert_eq!(st, 401);
+    let (st, health, headers) = get(&h, "/health", Some(&acme)).await;
     assert_eq!(st, 200);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
     assert!(health.contains("Spans received"), "{health}");
     assert!(
         health.contains("<dt>Spans received</dt><dd>8</dd>"),

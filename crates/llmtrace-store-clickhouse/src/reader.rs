@@ -85,6 +85,9 @@ fn counted_spans(db: &str, project: &str, columns: &str, filter: &str, scope: &s
     )
 }
 
+// Token and cost sums saturate instead of wrapping around (ClickHouse's integer sums wrap, and
+// the counts come from clients): `if(sum(toFloat64(x)) >= max, max, sum(x))`.
+
 /// The effective cost of a row (reported wins), 0 when unknown.
 const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt64(0)))";
 /// Whether a row's cost is unknown although it is a priced-model call (1/0).
@@ -107,13 +110,13 @@ fn trace_rollups(db: &str, project: &str, filter: &str) -> String {
          toInt64(greatest(t_end, t_start) - t_start) AS t_duration, \
          count() AS span_count, \
          toUInt64(sum(counted)) AS llm_call_count, \
-         sum(counted * counts_usage * input_tokens) AS t_input, \
-         sum(counted * counts_usage * output_tokens) AS t_output, \
-         sum(counted * counts_usage * cache_read_tokens) AS t_cache_read, \
-         sum(counted * counts_usage * cache_write_tokens) AS t_cache_write, \
-         sum(counted * counts_usage * reasoning_tokens) AS t_reasoning, \
+         if(sum(toFloat64(counted * counts_usage * input_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counted * counts_usage * input_tokens))) AS t_input, \
+         if(sum(toFloat64(counted * counts_usage * output_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counted * counts_usage * output_tokens))) AS t_output, \
+         if(sum(toFloat64(counted * counts_usage * cache_read_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counted * counts_usage * cache_read_tokens))) AS t_cache_read, \
+         if(sum(toFloat64(counted * counts_usage * cache_write_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counted * counts_usage * cache_write_tokens))) AS t_cache_write, \
+         if(sum(toFloat64(counted * counts_usage * reasoning_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counted * counts_usage * reasoning_tokens))) AS t_reasoning, \
          toUInt64(countIf(status = 2)) AS error_count, \
-         toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) AS t_cost, \
+         if(sum(toFloat64(if(counted = 1, {EFFECTIVE_COST}, toInt64(0)))) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum(if(counted = 1, {EFFECTIVE_COST}, toInt64(0))))) AS t_cost, \
          toUInt64(sum(counted * {UNPRICED})) AS t_unpriced, \
          toUInt64(sum(counted * toUInt8(isNotNull(cost_reported)))) AS t_reported, \
          toUInt64(sum(counted * toUInt8(status = 2))) AS t_failed_calls, \
@@ -330,9 +333,9 @@ pub(crate) async fn trace_groups(
         "SELECT {column} AS g_key, max(t_user) AS g_user, toUInt64(count()) AS g_traces, \
          min(t_start) AS g_first, max(t_start) AS g_last, max(t_end) AS g_end, \
          toUInt64(sum(span_count)) AS g_spans, toUInt64(sum(llm_call_count)) AS g_calls, \
-         toUInt64(sum(t_input)) AS g_input, toUInt64(sum(t_output)) AS g_output, \
-         toUInt64(sum(t_cache_read)) AS g_cache_read, toUInt64(sum(error_count)) AS g_errors, \
-         toInt64(sum(t_cost)) AS g_cost, toUInt64(sum(t_unpriced)) AS g_unpriced \
+         if(sum(toFloat64(t_input)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_input))) AS g_input, if(sum(toFloat64(t_output)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_output))) AS g_output, \
+         if(sum(toFloat64(t_cache_read)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_cache_read))) AS g_cache_read, toUInt64(sum(error_count)) AS g_errors, \
+         if(sum(toFloat64(t_cost)) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum(t_cost))) AS g_cost, toUInt64(sum(t_unpriced)) AS g_unpriced \
          FROM ({rollups}) GROUP BY {column} \
          ORDER BY g_last DESC, g_key DESC LIMIT {}, {limit}",
         q.offset
@@ -499,12 +502,12 @@ pub(crate) async fn stats(
     let sql = format!(
         "SELECT {bucket} AS b, toString({column}) AS k, count() AS calls, \
          toUInt64(countIf(status = 2)) AS errors, \
-         sum(counts_usage * input_tokens) AS t_input, \
-         sum(counts_usage * output_tokens) AS t_output, \
-         sum(counts_usage * cache_read_tokens) AS t_cache_read, \
-         sum(counts_usage * cache_write_tokens) AS t_cache_write, \
-         sum(counts_usage * reasoning_tokens) AS t_reasoning, \
-         toInt64(sum({EFFECTIVE_COST})) AS t_cost, \
+         if(sum(toFloat64(counts_usage * input_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * input_tokens))) AS t_input, \
+         if(sum(toFloat64(counts_usage * output_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * output_tokens))) AS t_output, \
+         if(sum(toFloat64(counts_usage * cache_read_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * cache_read_tokens))) AS t_cache_read, \
+         if(sum(toFloat64(counts_usage * cache_write_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * cache_write_tokens))) AS t_cache_write, \
+         if(sum(toFloat64(counts_usage * reasoning_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * reasoning_tokens))) AS t_reasoning, \
+         if(sum(toFloat64({EFFECTIVE_COST})) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum({EFFECTIVE_COST}))) AS t_cost, \
          toUInt64(sum({UNPRICED})) AS t_unpriced, \
          groupArray(toInt64(end_ns) - toInt64(start_ns)) AS durations \
          FROM ({inner}) WHERE counted = 1 GROUP BY b, k ORDER BY b, k"

@@ -362,13 +362,13 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
         acc.durations_ms.push(r.get::<_, i64>(2)? as f64 / 1e6);
         if r.get::<_, bool>(3)? {
             let n = |i: usize| -> rusqlite::Result<u64> {
-                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
+                Ok(u64::try_from(r.get::<_, Option<i64>>(i)?.unwrap_or(0)).unwrap_or(0))
             };
-            g.input_tokens += n(4)?;
-            g.output_tokens += n(5)?;
-            g.cache_read_tokens += n(6)?;
-            g.cache_write_tokens += n(7)?;
-            g.reasoning_tokens += n(8)?;
+            g.input_tokens = g.input_tokens.saturating_add(n(4)?);
+            g.output_tokens = g.output_tokens.saturating_add(n(5)?);
+            g.cache_read_tokens = g.cache_read_tokens.saturating_add(n(6)?);
+            g.cache_write_tokens = g.cache_write_tokens.saturating_add(n(7)?);
+            g.reasoning_tokens = g.reasoning_tokens.saturating_add(n(8)?);
         }
         match r.get::<_, Option<i64>>(9)? {
             Some(c) => g.cost_pico = g.cost_pico.saturating_add(c),
@@ -400,13 +400,18 @@ pub(crate) fn trace_groups(
         TraceGroupBy::Session => ("session_id", "max(user_id)"),
         TraceGroupBy::User => ("user_id", "NULL"),
     };
+    // Token and cost sums in two halves (high and low 32 bits), which cannot overflow SQLite's
+    // integers however large the counts a client sent; joined exactly in `joined`.
     let sql = format!(
         "SELECT {column}, {user}, count(*), min(start_ns), max(start_ns), max(end_ns), \
-         sum(span_count), sum(llm_call_count), sum(input_tokens), sum(output_tokens), \
-         sum(cache_read_tokens), sum(error_count), sum(cost_pico), sum(unpriced_span_count) \
-         FROM traces WHERE project_id = ?1 AND {column} IS NOT NULL \
+         sum(span_count), sum(llm_call_count), {}, {}, {}, sum(error_count), {}, \
+         sum(unpriced_span_count) FROM traces WHERE project_id = ?1 AND {column} IS NOT NULL \
          AND start_ns >= ?2 AND start_ns < ?3 \
-         GROUP BY {column} ORDER BY max(start_ns) DESC, {column} DESC LIMIT ?4 OFFSET ?5"
+         GROUP BY {column} ORDER BY max(start_ns) DESC, {column} DESC LIMIT ?4 OFFSET ?5",
+        split_sum("input_tokens"),
+        split_sum("output_tokens"),
+        split_sum("cache_read_tokens"),
+        split_sum("cost_pico"),
     );
     let since = q.since_unix_nano.unwrap_or(0) as i64;
     let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
@@ -423,15 +428,37 @@ pub(crate) fn trace_groups(
             last_end_unix_nano: n(5)?,
             span_count: n(6)?,
             llm_call_count: n(7)?,
-            input_tokens: n(8)?,
-            output_tokens: n(9)?,
-            cache_read_tokens: n(10)?,
-            error_count: n(11)?,
-            cost_pico: r.get(12)?,
-            unpriced_span_count: n(13)?,
+            input_tokens: saturate_u64(joined(r, 8)?),
+            output_tokens: saturate_u64(joined(r, 10)?),
+            cache_read_tokens: saturate_u64(joined(r, 12)?),
+            error_count: n(14)?,
+            cost_pico: i64::try_from(joined(r, 15)?).unwrap_or(if joined(r, 15)? < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            }),
+            unpriced_span_count: n(17)?,
         })
     })?;
     rows.collect()
+}
+
+/// `sum(col >> 32), sum(col & 0xFFFFFFFF)`: a sum of 64-bit integers in two parts that cannot
+/// overflow (see [`joined`]).
+fn split_sum(column: &str) -> String {
+    format!("sum({column} >> 32), sum({column} & 4294967295)")
+}
+
+/// The exact sum of a [`split_sum`] starting at column `i`.
+fn joined(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i128> {
+    let high = i128::from(r.get::<_, Option<i64>>(i)?.unwrap_or(0));
+    let low = i128::from(r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0));
+    Ok(high.saturating_mul(1 << 32).saturating_add(low))
+}
+
+/// A sum as a count, clamped to `u64`.
+fn saturate_u64(v: i128) -> u64 {
+    u64::try_from(v.max(0)).unwrap_or(u64::MAX)
 }
 
 /// A token count column.

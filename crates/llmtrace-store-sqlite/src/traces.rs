@@ -23,26 +23,26 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
         root_name: r.get(2)?,
         has_root: r.get(3)?,
         service: r.get(4)?,
-        start_unix_nano: r.get::<_, i64>(5)? as u64,
-        end_unix_nano: r.get::<_, i64>(6)? as u64,
-        span_count: r.get::<_, i64>(7)? as u64,
-        llm_call_count: r.get::<_, i64>(8)? as u64,
-        input_tokens: r.get::<_, i64>(9)? as u64,
-        output_tokens: r.get::<_, i64>(10)? as u64,
-        cache_read_tokens: r.get::<_, i64>(11)? as u64,
-        cache_write_tokens: r.get::<_, i64>(12)? as u64,
-        reasoning_tokens: r.get::<_, i64>(13)? as u64,
-        error_count: r.get::<_, i64>(14)? as u64,
+        start_unix_nano: count(r.get::<_, i64>(5)?),
+        end_unix_nano: count(r.get::<_, i64>(6)?),
+        span_count: count(r.get::<_, i64>(7)?),
+        llm_call_count: count(r.get::<_, i64>(8)?),
+        input_tokens: count(r.get::<_, i64>(9)?),
+        output_tokens: count(r.get::<_, i64>(10)?),
+        cache_read_tokens: count(r.get::<_, i64>(11)?),
+        cache_write_tokens: count(r.get::<_, i64>(12)?),
+        reasoning_tokens: count(r.get::<_, i64>(13)?),
+        error_count: count(r.get::<_, i64>(14)?),
         cost_pico: r.get(23)?,
-        unpriced_span_count: r.get::<_, i64>(24)? as u64,
-        reported_cost_span_count: r.get::<_, i64>(25)? as u64,
+        unpriced_span_count: count(r.get::<_, i64>(24)?),
+        reported_cost_span_count: count(r.get::<_, i64>(25)?),
         failed_call_count: u64::try_from(r.get::<_, i64>(26)?).unwrap_or(0),
         user_id: r.get(15)?,
         session_id: r.get(16)?,
     };
     let root_key = RootKey {
         not_root: r.get::<_, i64>(17)? as u8,
-        start_unix_nano: r.get::<_, i64>(18)? as u64,
+        start_unix_nano: count(r.get::<_, i64>(18)?),
         span_id: SpanId::from_bytes(&root_span_id).unwrap_or_default(),
     };
     Ok((
@@ -55,6 +55,16 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
             services: split_set(&r.get::<_, String>(22)?),
         },
     ))
+}
+
+/// A stored integer as a count (a negative one, which no writer stores, reads as 0).
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A count or time as a stored integer, clamped to SQLite's range.
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// Loads the rollup of a trace, if stored.
@@ -94,27 +104,27 @@ pub(crate) fn save(
         s.root_name,
         s.has_root,
         s.service,
-        s.start_unix_nano as i64,
-        s.end_unix_nano as i64,
-        s.span_count as i64,
-        s.llm_call_count as i64,
-        s.input_tokens as i64,
-        s.output_tokens as i64,
-        s.cache_read_tokens as i64,
-        s.cache_write_tokens as i64,
-        s.reasoning_tokens as i64,
-        s.error_count as i64,
+        int(s.start_unix_nano),
+        int(s.end_unix_nano),
+        int(s.span_count),
+        int(s.llm_call_count),
+        int(s.input_tokens),
+        int(s.output_tokens),
+        int(s.cache_read_tokens),
+        int(s.cache_write_tokens),
+        int(s.reasoning_tokens),
+        int(s.error_count),
         s.user_id,
         s.session_id,
         key.not_root as i64,
-        key.start_unix_nano as i64,
+        int(key.start_unix_nano),
         &key.span_id.0[..],
         join_set(&r.models),
         join_set(&r.providers),
         join_set(&r.services),
         s.cost_pico,
-        s.unpriced_span_count as i64,
-        s.reported_cost_span_count as i64,
+        int(s.unpriced_span_count),
+        int(s.reported_cost_span_count),
         row_id,
         i64::try_from(s.failed_call_count).unwrap_or(i64::MAX),
     ];

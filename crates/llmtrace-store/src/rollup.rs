@@ -353,16 +353,17 @@ impl TraceRollup {
     /// Adds a counted call's usage.
     pub fn add_usage(&mut self, u: &UsageTotals) {
         let s = &mut self.summary;
-        s.llm_call_count += u.calls;
-        s.input_tokens += u.input;
-        s.output_tokens += u.output;
-        s.cache_read_tokens += u.cache_read;
-        s.cache_write_tokens += u.cache_write;
-        s.reasoning_tokens += u.reasoning;
+        // Counts come from clients: they saturate instead of overflowing.
+        s.llm_call_count = s.llm_call_count.saturating_add(u.calls);
+        s.input_tokens = s.input_tokens.saturating_add(u.input);
+        s.output_tokens = s.output_tokens.saturating_add(u.output);
+        s.cache_read_tokens = s.cache_read_tokens.saturating_add(u.cache_read);
+        s.cache_write_tokens = s.cache_write_tokens.saturating_add(u.cache_write);
+        s.reasoning_tokens = s.reasoning_tokens.saturating_add(u.reasoning);
         s.cost_pico = s.cost_pico.saturating_add(u.cost_pico);
-        s.unpriced_span_count += u.unpriced;
-        s.reported_cost_span_count += u.reported;
-        s.failed_call_count += u.failed;
+        s.unpriced_span_count = s.unpriced_span_count.saturating_add(u.unpriced);
+        s.reported_cost_span_count = s.reported_cost_span_count.saturating_add(u.reported);
+        s.failed_call_count = s.failed_call_count.saturating_add(u.failed);
     }
 
     /// Removes the usage of a call that turned out to be a wrapper.

@@ -162,6 +162,7 @@ where
     same_response_in_two_spans_counted_once(&make().await).await;
     usage_comes_from_the_copy_closest_to_the_provider(&make().await).await;
     a_failed_call_counts_once_however_many_spans_fail(&make().await).await;
+    extreme_values_never_poison_a_trace(&make().await).await;
     text_search_finds_words_in_any_script(&make().await).await;
     duration_sort_and_cursor(&make().await).await;
     stats_buckets_and_filters(&make().await).await;
@@ -445,6 +446,110 @@ pub async fn a_failed_call_counts_once_however_many_spans_fail<S: Store>(s: &S) 
         listed.iter().all(|t| t.failed_call_count == 1),
         "{listed:?}"
     );
+}
+
+/// Values at the edges (NaN and ±infinity doubles, token counts of `i64::MAX` in several spans
+/// of one trace and session, end times up to `u64::MAX`) are stored and read back, and never make
+/// their trace, the spans written with them, the trace list, statistics or sessions fail.
+pub async fn extreme_values_never_poison_a_trace<S: Store>(s: &S) {
+    let mut odd = llm(150, 1, None, "gpt-4o", 10, 1, 0, 10);
+    for (k, v) in [
+        ("nan", f64::NAN),
+        ("inf", f64::INFINITY),
+        ("neg_inf", f64::NEG_INFINITY),
+    ] {
+        odd.attributes.push(k, AttrValue::Double(v));
+    }
+    odd.events.push(SpanEvent {
+        time_unix_nano: T0,
+        name: "e".into(),
+        attributes: {
+            let mut a = llmtrace_model::Attributes::default();
+            a.push("x", AttrValue::Double(f64::NAN));
+            a
+        },
+    });
+    let huge = |t: u64, id: u64| {
+        let mut sp = llm(t, id, None, "gpt-4o", 0, 0, id, 10);
+        sp.usage.input = Some(i64::MAX as u64);
+        sp.usage.output = Some(i64::MAX as u64);
+        sp.usage.cache_read = Some(i64::MAX as u64);
+        sp.gen_ai.session_id = Some("sess-huge".into());
+        sp.gen_ai.user_id = Some("user-huge".into());
+        sp
+    };
+    let mut late = span(153, 1, None, "far future", 0, 1);
+    late.end_unix_nano = u64::MAX;
+    let neighbour = llm(154, 1, None, "gpt-4o", 7, 3, 0, 10);
+    write(
+        s,
+        vec![
+            odd,
+            huge(151, 1),
+            huge(151, 2),
+            huge(151, 3),
+            huge(152, 1),
+            late,
+            neighbour,
+        ],
+    )
+    .await;
+    let d = s.get_trace("default", tid(150)).await.unwrap().unwrap();
+    let attrs = &d.spans[0].span.attributes;
+    assert_eq!(attrs.get_str("nan"), Some("NaN"), "{attrs:?}");
+    assert_eq!(attrs.get_str("inf"), Some("Infinity"));
+    assert_eq!(attrs.get_str("neg_inf"), Some("-Infinity"));
+    for t in [151, 152, 153, 154] {
+        assert!(
+            s.get_trace("default", tid(t)).await.unwrap().is_some(),
+            "{t}"
+        );
+    }
+    let t = s
+        .get_trace("default", tid(151))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    // Sums saturate (at the store's integer range at least).
+    assert!(t.input_tokens >= i64::MAX as u64, "{t:?}");
+    let n = s
+        .get_trace("default", tid(154))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(
+        n.input_tokens, 7,
+        "a neighbour in the same commit is unharmed"
+    );
+    assert!(s.list_traces(&q(50)).await.unwrap().traces.len() >= 5);
+    s.stats(&StatsQuery {
+        project: "default".into(),
+        group_by: GroupBy::Model,
+        ..Default::default()
+    })
+    .await
+    .expect("statistics over huge counts");
+    for by in [crate::TraceGroupBy::Session, crate::TraceGroupBy::User] {
+        let groups = s
+            .trace_groups(&crate::TraceGroupQuery {
+                project: "default".into(),
+                by,
+                since_unix_nano: None,
+                until_unix_nano: None,
+                offset: 0,
+                limit: 50,
+            })
+            .await
+            .expect("sessions and users over huge counts");
+        let g = groups
+            .iter()
+            .find(|g| g.key.ends_with("-huge"))
+            .expect("the huge group");
+        assert_eq!(g.trace_count, 2);
+        assert!(g.input_tokens >= i64::MAX as u64, "sums saturate: {g:?}");
+    }
 }
 
 /// Traces without a root span count as orphans once their spans ended before the cut-off;

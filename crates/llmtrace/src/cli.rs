@@ -191,6 +191,10 @@ pub(crate) struct ServeArgs {
     /// Accept unauthenticated traffic on a non-loopback address.
     #[arg(long, env = "LLMTRACE_ALLOW_UNAUTHENTICATED")]
     pub(crate) allow_unauthenticated: bool,
+    /// With API keys, let `/metrics` be scraped without one (a Prometheus without credentials);
+    /// every other route still needs a key.
+    #[arg(long, env = "LLMTRACE_PUBLIC_METRICS")]
+    pub(crate) public_metrics: bool,
     /// User price file (TOML or JSON, see docs/pricing.md); its entries beat the built-in table.
     #[arg(long, env = "LLMTRACE_PRICES")]
     pub(crate) prices: Option<PathBuf>,

@@ -23,6 +23,7 @@ pub(crate) struct FileConfig {
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
+    public_metrics: Option<bool>,
     #[serde(default)]
     api_keys: Vec<FileApiKey>,
     prices: Option<PathBuf>,
@@ -109,6 +110,8 @@ pub(crate) struct ServeConfig {
     pub(crate) api_keys: Vec<llmtrace_server::ApiKey>,
     pub(crate) log: String,
     pub(crate) metrics_max_label_values: usize,
+    /// With keys, `/metrics` needs none (`--public-metrics`).
+    pub(crate) public_metrics: bool,
     /// How long a counted call waits before it adds to the counters (`--metrics-settle-ms`).
     pub(crate) metrics_settle: std::time::Duration,
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
@@ -275,6 +278,7 @@ impl ServeConfig {
                 .metrics_max_label_values
                 .or(file.metrics_max_label_values)
                 .unwrap_or(100),
+            public_metrics: args.public_metrics || file.public_metrics.unwrap_or(false),
             metrics_settle: args.metrics_settle_ms.or(file.metrics_settle_ms).map_or(
                 llmtrace_metrics::DEFAULT_SETTLE,
                 std::time::Duration::from_millis,

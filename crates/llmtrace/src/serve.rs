@@ -132,15 +132,22 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         ingest,
         query: Query::new(store.clone()),
         auth: if cfg.api_keys.is_empty() {
-            Auth::open(llmtrace_model::DEFAULT_PROJECT)
+            let auth = Auth::open(llmtrace_model::DEFAULT_PROJECT);
+            // Listening beyond loopback without keys (--allow-unauthenticated): any host.
+            if cfg.http_listen.ip().is_loopback() {
+                auth
+            } else {
+                auth.any_host()
+            }
         } else {
-            Auth::with_keys(cfg.api_keys.clone())
+            Auth::with_keys(cfg.api_keys.clone()).with_public_metrics(cfg.public_metrics)
         },
         max_body_bytes: cfg.max_body_bytes,
         metrics: Some(metrics),
         alerts: Some(evaluator),
         reload_prices: Some(load_prices),
     });
+    let fd_limit = raise_fd_limit();
     let server = BoundServer::bind(
         &ServerConfig {
             http_listen: cfg.http_listen,
@@ -148,7 +155,8 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         },
         state,
     )
-    .await?;
+    .await?
+    .with_limits(connection_limits(fd_limit));
     let (http, grpc) = (server.http_addr()?, server.grpc_addr()?);
     tracing::info!(%http, %grpc, store = %location, "llmtrace listening");
     println!(
@@ -198,5 +206,53 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit (a server holding many client
+/// connections needs more than the usual 1,024) and returns the limit in force, when known.
+fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(current), maximum) = (limit.current, limit.maximum) else {
+        return None;
+    };
+    let target = maximum.unwrap_or(current);
+    if target <= current {
+        return Some(current);
+    }
+    match setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(target),
+            maximum,
+        },
+    ) {
+        Ok(()) => {
+            tracing::info!(from = current, to = target, "raised the open-file limit");
+            Some(target)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, limit = current, "cannot raise the open-file limit");
+            Some(current)
+        }
+    }
+}
+
+/// The HTTP connection bounds: the limit stays well below the open-file limit, so files, the
+/// store and gRPC keep descriptors when HTTP clients hold many connections.
+fn connection_limits(fd_limit: Option<u64>) -> llmtrace_server::ConnectionLimits {
+    let defaults = llmtrace_server::ConnectionLimits::default();
+    let max_connections =
+        fd_limit
+            .map(|n| n.saturating_sub(256).max(64))
+            .map_or(defaults.max_connections, |n| {
+                usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min(defaults.max_connections)
+            });
+    llmtrace_server::ConnectionLimits {
+        max_connections,
+        ..defaults
     }
 }

@@ -93,6 +93,8 @@ pub struct Options {
     pub max_decompressed_bytes: usize,
     pub keys: Vec<llmtrace_server::ApiKey>,
     pub max_label_values: usize,
+    /// With keys: `/metrics` open (`--public-metrics`).
+    pub public_metrics: bool,
 }
 
 impl Default for Options {
@@ -104,6 +106,7 @@ impl Default for Options {
             max_decompressed_bytes: 4 << 20,
             keys: vec![],
             max_label_values: 100,
+            public_metrics: false,
         }
     }
 }
@@ -153,6 +156,7 @@ impl Harness {
                 llmtrace_server::Auth::open("default")
             } else {
                 llmtrace_server::Auth::with_keys(o.keys.clone())
+                    .with_public_metrics(o.public_metrics)
             },
             max_body_bytes: o.max_body_bytes,
             metrics: Some(metrics),

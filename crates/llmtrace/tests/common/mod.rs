@@ -77,6 +77,26 @@ impl Server {
         panic!("llmtrace did not become ready at {}", self.http);
     }
 
+    /// Sends SIGTERM and waits (at most `limit`) for a clean exit; panics if the server is still
+    /// running then.
+    pub fn stop_within(mut self, limit: Duration) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "llmtrace exited with {status}");
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("llmtrace still running {limit:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn stop(mut self) {
         unsafe {
