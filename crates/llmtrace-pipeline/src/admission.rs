@@ -91,6 +91,10 @@ pub(crate) struct Queue {
     spans_duplicate: AtomicU64,
     commits: AtomicU64,
     last_commit_micros: AtomicU64,
+    /// Group commits that failed in a row, up to the last one (0 once one succeeds).
+    failing_commits: AtomicU64,
+    /// Why the last failed commit failed.
+    last_error: Mutex<Option<String>>,
 }
 
 impl Queue {
@@ -107,6 +111,8 @@ impl Queue {
                 spans_duplicate: AtomicU64::new(0),
                 commits: AtomicU64::new(0),
                 last_commit_micros: AtomicU64::new(0),
+                failing_commits: AtomicU64::new(0),
+                last_error: Mutex::new(None),
             },
             rx,
         )
@@ -167,6 +173,15 @@ impl Queue {
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.last_commit_micros
             .store(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.failing_commits.store(0, Ordering::Relaxed);
+    }
+
+    /// Records a failed group commit (after its retries).
+    pub(crate) fn record_failure(&self, error: &str) {
+        self.failing_commits.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error.to_owned());
+        }
     }
 
     pub(crate) fn stats(&self) -> PipelineStats {
@@ -179,6 +194,9 @@ impl Queue {
             queued_bytes: self.bytes.load(Ordering::Acquire),
             capacity_items: self.capacity_items,
             capacity_bytes: self.capacity_bytes,
+            failing_commits: self.failing_commits.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+            writer_running: self.tx.lock().is_ok_and(|tx| tx.is_some()),
         }
     }
 }

@@ -54,7 +54,7 @@ impl Default for PipelineConfig {
 }
 
 /// Counters for self-observation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PipelineStats {
     /// Items (spans and logs) waiting.
     pub queued_items: usize,
@@ -72,6 +72,13 @@ pub struct PipelineStats {
     pub commits: u64,
     /// Duration of the last group commit, microseconds.
     pub last_commit_micros: u64,
+    /// Group commits that failed in a row up to now (0 when the last one succeeded): the store
+    /// cannot write (disk full, database gone); health reports it.
+    pub failing_commits: u64,
+    /// Why the last failed commit failed.
+    pub last_error: Option<String>,
+    /// Whether the pipeline still admits work (false once shut down).
+    pub writer_running: bool,
 }
 
 /// Told about each durable group commit, on the writer task, before the clients are

@@ -46,46 +46,83 @@ pub(crate) async fn run(
     tracing::debug!("pipeline writer stopped");
 }
 
-/// Writes the jobs as one batch and answers each of them.
+/// Writes the jobs as one batch and answers each of them. A batch that fails permanently is
+/// split in halves and each half written again, down to single jobs, so one job the store cannot
+/// take (a value it refuses) fails only its own client, never the others it was batched with.
 async fn commit(
     queue: &Queue,
     store: &Arc<dyn SpanWriter>,
-    mut jobs: Vec<Job>,
+    jobs: Vec<Job>,
     config: &PipelineConfig,
     observer: Option<&dyn CommitObserver>,
 ) {
-    let (items, bytes) = jobs
-        .iter()
-        .fold((0, 0), |(i, b), j| (i + j.items, b + j.bytes));
-    let mut batch = WriteBatch::default();
-    for job in &mut jobs {
-        batch.extend(std::mem::take(&mut job.batch));
-    }
-    let started = Instant::now();
-    let batch = Arc::new(batch);
-    let result = write_with_retry(store, batch.clone(), config.retry_for).await;
-    queue.release(items, bytes);
-    let result = match result {
-        Ok(outcome) => {
-            let elapsed = started.elapsed();
-            queue.record_commit(&outcome, elapsed);
-            if let Some(observer) = observer {
-                observer.committed(&batch, &outcome, elapsed);
+    let mut groups = vec![jobs];
+    while let Some(mut jobs) = groups.pop() {
+        let (items, bytes) = jobs
+            .iter()
+            .fold((0, 0), |(i, b), j| (i + j.items, b + j.bytes));
+        // Moved into one batch (no copy on the hot path); each job's share is remembered so a
+        // failed batch can be given back to its jobs for the bisection below.
+        let mut batch = WriteBatch::default();
+        let mut shares = Vec::with_capacity(jobs.len());
+        for job in &mut jobs {
+            let b = std::mem::take(&mut job.batch);
+            shares.push((b.spans.len(), b.logs.len(), b.scores.len()));
+            batch.extend(b);
+        }
+        let started = Instant::now();
+        let batch = Arc::new(batch);
+        let result = write_with_retry(store, batch.clone(), config.retry_for).await;
+        let result = match result {
+            Ok(outcome) => {
+                let elapsed = started.elapsed();
+                queue.record_commit(&outcome, elapsed);
+                if let Some(observer) = observer {
+                    observer.committed(&batch, &outcome, elapsed);
+                }
+                Ok(())
             }
-            Ok(())
+            Err(StoreError::Permanent(m)) if jobs.len() > 1 => {
+                tracing::warn!(error = %m, jobs = jobs.len(), "group commit failed permanently; writing its halves apart");
+                let whole = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
+                give_back(whole, &shares, &mut jobs);
+                let second = jobs.split_off(jobs.len() / 2);
+                groups.push(second);
+                groups.push(jobs);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, items, "group commit failed; batches failed back to clients");
+                queue.record_failure(&e.to_string());
+                Err(match e {
+                    StoreError::Transient(m) => AckError::Unavailable(m),
+                    other => AckError::Failed(other.to_string()),
+                })
+            }
+        };
+        queue.release(items, bytes);
+        for job in jobs {
+            if let Some(r) = job.reply {
+                let _ = r.send(result.clone());
+            }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, items, "group commit failed; batches failed back to clients");
-            Err(match e {
-                StoreError::Transient(m) => AckError::Unavailable(m),
-                other => AckError::Failed(other.to_string()),
-            })
-        }
-    };
-    for job in jobs {
-        if let Some(r) = job.reply {
-            let _ = r.send(result.clone());
-        }
+    }
+}
+
+/// Splits a batch built from `jobs` back into their own batches (`shares`: each job's counts of
+/// spans, logs and scores, in order).
+fn give_back(whole: WriteBatch, shares: &[(usize, usize, usize)], jobs: &mut [Job]) {
+    let (mut spans, mut logs, mut scores) = (
+        whole.spans.into_iter(),
+        whole.logs.into_iter(),
+        whole.scores.into_iter(),
+    );
+    for (job, (s, l, c)) in jobs.iter_mut().zip(shares) {
+        job.batch = WriteBatch {
+            spans: spans.by_ref().take(*s).collect(),
+            logs: logs.by_ref().take(*l).collect(),
+            scores: scores.by_ref().take(*c).collect(),
+        };
     }
 }
 

@@ -26,6 +26,10 @@ impl SpanWriter for GatedStore {
             self.fail_transient.fetch_sub(1, Ordering::SeqCst);
             return Err(StoreError::Transient("busy".into()));
         }
+        // A span the store cannot take: the whole (atomic) write fails permanently.
+        if batch.spans.iter().any(|s| s.name == "poison") {
+            return Err(StoreError::Permanent("cannot store the poison span".into()));
+        }
         self.written
             .lock()
             .unwrap()
@@ -193,4 +197,56 @@ async fn shutdown_writes_what_was_admitted_then_refuses() {
     }
     shut.await.unwrap();
     assert_eq!(st.written.lock().unwrap().len(), 6);
+}
+
+/// A job the store refuses permanently fails only its own client: the group commit it was part
+/// of is split and written again around it; health reports the failing commits until one works.
+#[tokio::test]
+async fn a_permanently_failing_job_is_isolated_from_its_group() {
+    let st = store(0);
+    let p = Pipeline::start(st.clone(), config(100));
+    let first = p.submit(batch(1), 10).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await; // writer holds the first job
+    let mut poisoned = batch(1);
+    poisoned.spans[0].name = "poison".into();
+    poisoned.spans[0].span_id = SpanId([9; 8]);
+    let mut acks: Vec<_> = (0..3).map(|_| p.submit(batch(2), 10).unwrap()).collect();
+    let bad = p.submit(poisoned, 10).unwrap();
+    acks.extend((0..3).map(|_| p.submit(batch(2), 10).unwrap()));
+    st.gate.add_permits(1000);
+    first.wait().await.unwrap();
+    for a in acks {
+        a.wait()
+            .await
+            .expect("a job batched with the poisoned one is stored");
+    }
+    assert!(matches!(bad.wait().await, Err(AckError::Failed(_))));
+    let stats = p.stats();
+    assert!(
+        stats.last_error.as_deref().unwrap_or("").contains("poison"),
+        "{stats:?}"
+    );
+    assert_eq!(stats.queued_items, 0, "every job's room is given back");
+    assert_eq!(
+        stats.failing_commits, 0,
+        "the store works: the halves around the poisoned job committed after it"
+    );
+}
+
+/// Health sees a store that cannot write: failing commits are counted until one succeeds.
+#[tokio::test]
+async fn failing_commits_are_reported_until_one_succeeds() {
+    let st = store(1000);
+    st.fail_transient.store(1000, Ordering::SeqCst);
+    let p = Pipeline::start(st.clone(), config(100));
+    assert!(matches!(
+        p.submit(batch(1), 10).unwrap().wait().await,
+        Err(AckError::Unavailable(_))
+    ));
+    let stats = p.stats();
+    assert_eq!(stats.failing_commits, 1, "{stats:?}");
+    assert!(stats.last_error.as_deref().unwrap_or("").contains("busy"));
+    st.fail_transient.store(0, Ordering::SeqCst);
+    p.submit(batch(1), 10).unwrap().wait().await.unwrap();
+    assert_eq!(p.stats().failing_commits, 0);
 }

@@ -34,13 +34,40 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
     )
 }
 
+/// Why the server cannot store what it receives, if it cannot: the writer stopped, or the last
+/// group commits failed (a full disk, a lost database); `None` when healthy.
+pub(crate) fn unhealthy_reason(st: &AppState) -> Option<String> {
+    let p = st.ingest.pipeline().stats();
+    if !p.writer_running {
+        return Some("the writer has stopped (shutting down)".into());
+    }
+    (p.failing_commits > 0).then(|| {
+        format!(
+            "the last {} group commit(s) failed: {}",
+            p.failing_commits,
+            p.last_error.as_deref().unwrap_or("unknown error")
+        )
+    })
+}
+
 async fn healthz(State(st): State<Arc<AppState>>) -> Response {
     let p = st.ingest.pipeline().stats();
-    Json(serde_json::json!({
-        "status": "ok",
-        "queue": { "items": p.queued_items, "capacity_items": p.capacity_items },
-    }))
-    .into_response()
+    let queue = serde_json::json!({ "items": p.queued_items, "capacity_items": p.capacity_items });
+    match unhealthy_reason(&st) {
+        None => Json(serde_json::json!({ "status": "ok", "queue": queue })).into_response(),
+        Some(reason) => {
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "reason": reason, "queue": queue })),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            r
+        }
+    }
 }
 
 fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {

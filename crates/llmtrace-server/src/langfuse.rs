@@ -28,9 +28,20 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/public/{*rest}", any(not_implemented))
 }
 
-async fn health() -> Response {
-    Json(serde_json::json!({ "status": "OK", "version": env!("CARGO_PKG_VERSION") }))
-        .into_response()
+async fn health(State(st): State<Arc<AppState>>) -> Response {
+    match crate::api::unhealthy_reason(&st) {
+        None => Json(serde_json::json!({ "status": "OK", "version": env!("CARGO_PKG_VERSION") }))
+            .into_response(),
+        Some(reason) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "status": "unavailable",
+                "reason": reason,
+                "version": env!("CARGO_PKG_VERSION")
+            })),
+        )
+            .into_response(),
+    }
 }
 
 async fn projects(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
