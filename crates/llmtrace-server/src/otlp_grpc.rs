@@ -99,6 +99,82 @@ impl MetricsService for Grpc {
     }
 }
 
+/// Gives undecodable and oversized messages a permanent code. tonic answers a message it cannot
+/// decode with `INTERNAL` and one over the size limit with `OUT_OF_RANGE`, both of which OTLP
+/// exporters retry (forever, for a message that will never fit); the request is at fault, so
+/// `INVALID_ARGUMENT`, which they drop.
+/// The status may come in the response headers (an error before any message) or in its
+/// trailers (an error while reading the request stream): both are rewritten.
+pub(crate) fn permanent_decode_errors<B>(
+    response: http::Response<B>,
+) -> http::Response<TrailerFix<B>> {
+    let (mut parts, body) = response.into_parts();
+    fix_status(&mut parts.headers);
+    http::Response::from_parts(parts, TrailerFix(body))
+}
+
+/// Rewrites a decode or size `grpc-status` of a header map (see [`permanent_decode_errors`]).
+fn fix_status(headers: &mut http::HeaderMap) {
+    let status = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from_i32);
+    // `grpc-message` is percent-encoded (tonic encodes spaces too).
+    let message = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .replace("%20", " ");
+    let request_at_fault = match status {
+        Some(tonic::Code::Internal) => message.contains("decode"),
+        Some(tonic::Code::OutOfRange) => message.contains("message length too large"),
+        _ => false,
+    };
+    if request_at_fault {
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from(tonic::Code::InvalidArgument as i32),
+        );
+    }
+}
+
+/// A response body whose trailers go through [`fix_status`].
+pub(crate) struct TrailerFix<B>(B);
+
+impl<B> http_body::Body for TrailerFix<B>
+where
+    B: http_body::Body + Unpin,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.0).poll_frame(cx);
+        polled.map(|frame| {
+            frame.map(|frame| {
+                frame.map(|mut frame| {
+                    if let Some(trailers) = frame.trailers_mut() {
+                        fix_status(trailers);
+                    }
+                    frame
+                })
+            })
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
 /// The gRPC routes with compression and the message size limit set.
 pub(crate) fn routes(state: Arc<AppState>) -> tonic::service::Routes {
     let max = state.max_body_bytes;

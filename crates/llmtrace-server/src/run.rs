@@ -74,6 +74,9 @@ impl BoundServer {
         let router = crate::http_router(self.state.clone());
         let http = crate::connections::serve(self.http, router, self.limits, wait(rx.clone()));
         let grpc = tonic::transport::Server::builder()
+            .layer(tower::util::MapResponseLayer::new(
+                crate::otlp_grpc::permanent_decode_errors,
+            ))
             .add_routes(crate::otlp_grpc::routes(self.state))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(self.grpc),

@@ -108,3 +108,50 @@ async fn overload_answers_retryable_errors_and_loses_no_acknowledged_span() {
     }
     h.stop().await;
 }
+
+/// A message the server cannot decode, and one over the size limit, get `INVALID_ARGUMENT`
+/// (exporters drop it), not `INTERNAL` / `OUT_OF_RANGE` (which they retry forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_and_oversized_grpc_messages_get_a_permanent_code() {
+    /// Field 1 (`resource_spans`, a message) filled with bytes that are no message.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Garbage {
+        #[prost(bytes = "vec", tag = "1")]
+        resource_spans: Vec<u8>,
+    }
+    let h = Harness::start(Options::default()).await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", h.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel.clone());
+    client.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    );
+    let codec: tonic_prost::ProstCodec<
+        Garbage,
+        opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+    > = tonic_prost::ProstCodec::default();
+    let err = client
+        .unary(
+            tonic::Request::new(Garbage {
+                resource_spans: vec![0xff; 16],
+            }),
+            path,
+            codec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    // Over the 1 MiB limit of the harness.
+    let mut spans = rag_spans(9);
+    spans[0].attributes.push(kv("big", s(&"x".repeat(2 << 20))));
+    let err = TraceServiceClient::new(channel)
+        .export(request(spans))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    h.stop().await;
+}
