@@ -128,6 +128,15 @@ async fn write<S: Store>(s: &S, spans: Vec<Span>) -> crate::WriteOutcome {
     .expect("write")
 }
 
+/// The summary of a stored trace of the default project.
+async fn summary_of<S: Store>(s: &S, trace: u64) -> crate::TraceSummary {
+    s.get_trace("default", tid(trace))
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+}
+
 fn q(limit: usize) -> TraceQuery {
     TraceQuery {
         project: "default".into(),
@@ -203,14 +212,7 @@ pub async fn same_response_in_two_spans_counted_once<S: Store>(s: &S) {
         vec![Stored],
         "the orphan copy is not a new call"
     );
-    let calls = |t| async move {
-        s.get_trace("default", tid(t))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .llm_call_count
-    };
+    let calls = |t| async move { summary_of(s, t).await.llm_call_count };
     assert_eq!((calls(100).await, calls(101).await), (1, 0));
     // Orphan first: it counts until the app's span arrives, then stops (in its own trace).
     let with_rid = |t: u64| {
@@ -406,12 +408,7 @@ pub async fn a_failed_call_counts_once_however_many_spans_fail<S: Store>(s: &S) 
     let inner = failed(llm(140, 4, Some(3), "claude-sonnet-4-6", 0, 0, 3, 94));
     write(s, vec![inner.clone(), agent.clone()]).await;
     write(s, vec![wrapper.clone(), step.clone()]).await;
-    let t = s
-        .get_trace("default", tid(140))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let t = summary_of(s, 140).await;
     assert_eq!(
         (t.error_count, t.failed_call_count, t.llm_call_count),
         (4, 1, 1)
@@ -423,20 +420,10 @@ pub async fn a_failed_call_counts_once_however_many_spans_fail<S: Store>(s: &S) 
         c
     };
     write(s, vec![again(&wrapper), again(&agent)]).await;
-    let t = s
-        .get_trace("default", tid(141))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let t = summary_of(s, 141).await;
     assert_eq!((t.error_count, t.failed_call_count), (2, 1));
     write(s, vec![again(&inner), again(&step)]).await;
-    let t = s
-        .get_trace("default", tid(141))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let t = summary_of(s, 141).await;
     assert_eq!(
         (t.error_count, t.failed_call_count, t.llm_call_count),
         (4, 1, 1)
@@ -505,20 +492,10 @@ pub async fn extreme_values_never_poison_a_trace<S: Store>(s: &S) {
             "{t}"
         );
     }
-    let t = s
-        .get_trace("default", tid(151))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let t = summary_of(s, 151).await;
     // Sums saturate (at the store's integer range at least).
     assert!(t.input_tokens >= i64::MAX as u64, "{t:?}");
-    let n = s
-        .get_trace("default", tid(154))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let n = summary_of(s, 154).await;
     assert_eq!(
         n.input_tokens, 7,
         "a neighbour in the same commit is unharmed"
@@ -893,15 +870,7 @@ pub async fn recompute_updates_exactly_what_changed<S: Store>(s: &S) {
     let dry = s.recompute_costs(&req(true), pricer.clone()).await.unwrap();
     assert_eq!(dry.spans_examined, 4);
     assert_eq!(dry.spans_changed, 3);
-    assert_eq!(
-        s.get_trace("default", tid(51))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .cost_pico,
-        100
-    );
+    assert_eq!(summary_of(s, 51).await.cost_pico, 100);
     let first = s
         .recompute_costs(&req(false), pricer.clone())
         .await
@@ -1008,18 +977,8 @@ pub async fn arrival_order_does_not_matter<S: Store>(s: &S) {
     write(s, vec![spans[0].clone()]).await;
     write(s, vec![spans[1].clone(), spans[2].clone()]).await;
     write(s, vec![spans[3].clone()]).await;
-    let one = s
-        .get_trace("default", tid(3))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
-    let three = s
-        .get_trace("default", tid(4))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let one = summary_of(s, 3).await;
+    let three = summary_of(s, 4).await;
     assert_eq!(three.trace_id, tid(4));
     assert_eq!(
         crate::TraceSummary {
@@ -1070,12 +1029,7 @@ pub async fn aggregate_spans_not_counted<S: Store>(s: &S) {
     let a = llm(20, 2, Some(1), "gpt-4o", 100, 30, 10, 900);
     let b = llm(20, 3, Some(1), "gpt-4o", 200, 60, 1000, 1900);
     write(s, vec![agent, a, b]).await;
-    let sum = s
-        .get_trace("default", tid(20))
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
+    let sum = summary_of(s, 20).await;
     assert_eq!(
         (sum.llm_call_count, sum.input_tokens, sum.output_tokens),
         (2, 300, 90)

@@ -271,48 +271,31 @@ pub fn assert_metrics_match_stats(server: &Server, keys: &Keys) {
         let groups = stats["groups"].as_array().cloned().unwrap_or_default();
         let total = |k: &str| -> f64 { groups.iter().map(|g| g[k].as_f64().unwrap_or(0.0)).sum() };
         let text = metrics_text(server, keys);
-        let pairs = [
+        // (stats field, counter family, label filter).
+        let checks = [
+            ("calls", "llm_calls_total", ""),
+            ("errors", "llm_errors_total", ""),
+            ("input_tokens", "llm_tokens_total", "type=\"input\""),
+            ("output_tokens", "llm_tokens_total", "type=\"output\""),
             (
-                "calls",
-                total("calls"),
-                metric_sum(&text, "llm_calls_total", ""),
+                "cache_read_tokens",
+                "llm_tokens_total",
+                "type=\"cache_read\"",
             ),
             (
-                "errors",
-                total("errors"),
-                metric_sum(&text, "llm_errors_total", ""),
+                "cache_write_tokens",
+                "llm_tokens_total",
+                "type=\"cache_write\"",
             ),
-            (
-                "input",
-                total("input_tokens"),
-                metric_sum(&text, "llm_tokens_total", "type=\"input\""),
-            ),
-            (
-                "output",
-                total("output_tokens"),
-                metric_sum(&text, "llm_tokens_total", "type=\"output\""),
-            ),
-            (
-                "cache_read",
-                total("cache_read_tokens"),
-                metric_sum(&text, "llm_tokens_total", "type=\"cache_read\""),
-            ),
-            (
-                "cache_write",
-                total("cache_write_tokens"),
-                metric_sum(&text, "llm_tokens_total", "type=\"cache_write\""),
-            ),
-            (
-                "reasoning",
-                total("reasoning_tokens"),
-                metric_sum(&text, "llm_tokens_total", "type=\"reasoning\""),
-            ),
-            (
-                "unpriced calls",
-                total("unpriced_calls"),
-                metric_sum(&text, "llmtrace_unpriced_calls_total", ""),
-            ),
+            ("reasoning_tokens", "llm_tokens_total", "type=\"reasoning\""),
+            ("unpriced_calls", "llmtrace_unpriced_calls_total", ""),
         ];
+        let pairs: Vec<(&str, f64, f64)> = checks
+            .iter()
+            .map(|(field, family, filter)| {
+                (*field, total(field), metric_sum(&text, family, filter))
+            })
+            .collect();
         let cost = (
             total("cost_usd"),
             metric_sum(&text, "llm_cost_usd_total", ""),
