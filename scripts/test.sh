@@ -34,6 +34,7 @@ export LLMTRACE_CHDB_PYTHON="$PWD/.venv-chdb/bin/python"
 # show the Chinese text the browser tests type.
 need=()
 command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)

@@ -9,6 +9,7 @@ exits non-zero if the exporter did not report success.
 
 import argparse
 import json
+import os
 import sys
 
 from opentelemetry.sdk.resources import Resource
@@ -48,7 +49,10 @@ def make_exporter(protocol, http, grpc):
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter(endpoint=grpc, insecure=True)
+        # With OTEL_EXPORTER_OTLP_CERTIFICATE set (a server behind TLS), the exporter trusts that
+        # certificate instead of sending in plain text.
+        secure = bool(os.environ.get("OTEL_EXPORTER_OTLP_CERTIFICATE"))
+        return OTLPSpanExporter(endpoint=grpc, insecure=not secure)
     raise SystemExit(f"unknown protocol {protocol}")
 
 

@@ -17,11 +17,13 @@ mod otlp_grpc;
 mod otlp_http;
 pub mod panic_guard;
 mod run;
+mod tls;
 mod ui;
 
 pub use auth::{sha256, ApiKey, Auth};
 pub use connections::{connection_limit_hits, ConnectionLimits};
 pub use run::{BoundServer, ServerConfig};
+pub use tls::TlsFiles;
 
 use llmtrace_ingest::Ingestor;
 use llmtrace_query::Query;

@@ -12,6 +12,8 @@ pub struct ServerConfig {
     pub http_listen: SocketAddr,
     /// OTLP/gRPC.
     pub grpc_listen: SocketAddr,
+    /// Serve HTTPS and gRPC over TLS with this certificate and key.
+    pub tls: Option<crate::TlsFiles>,
 }
 
 /// Listeners bound and ready to serve.
@@ -20,6 +22,7 @@ pub struct BoundServer {
     grpc: TcpListener,
     state: Arc<AppState>,
     limits: crate::ConnectionLimits,
+    tls: Option<crate::tls::Tls>,
 }
 
 impl BoundServer {
@@ -37,11 +40,13 @@ impl BoundServer {
                 format!("cannot listen on {} (gRPC): {e}", config.grpc_listen),
             )
         })?;
+        let tls = config.tls.as_ref().map(crate::tls::Tls::load).transpose()?;
         Ok(BoundServer {
             http,
             grpc,
             state,
             limits: crate::ConnectionLimits::default(),
+            tls,
         })
     }
 
@@ -72,8 +77,17 @@ impl BoundServer {
             let _ = rx.wait_for(|v| *v).await;
         };
         let router = crate::http_router(self.state.clone());
-        let http = crate::connections::serve(self.http, router, self.limits, wait(rx.clone()));
-        let grpc = tonic::transport::Server::builder()
+        let (http_tls, grpc_tls) = match self.tls {
+            Some(t) => (Some(t.http), Some(t.grpc)),
+            None => (None, None),
+        };
+        let http =
+            crate::connections::serve(self.http, router, self.limits, http_tls, wait(rx.clone()));
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(config) = grpc_tls {
+            builder = builder.tls_config(config).map_err(std::io::Error::other)?;
+        }
+        let grpc = builder
             .layer(tower::util::MapResponseLayer::new(
                 crate::otlp_grpc::permanent_decode_errors,
             ))

@@ -37,7 +37,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Run the server: OTLP/HTTP and the API on :4318, OTLP/gRPC on :4317, data in SQLite.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List recent traces, newest first.
     Traces(TracesArgs),
     /// Show one trace as an indented tree.
@@ -195,6 +195,12 @@ pub(crate) struct ServeArgs {
     /// every other route still needs a key.
     #[arg(long, env = "LLMTRACE_PUBLIC_METRICS")]
     pub(crate) public_metrics: bool,
+    /// Serve HTTPS and gRPC over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "LLMTRACE_TLS_CERT")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "LLMTRACE_TLS_KEY")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// User price file (TOML or JSON, see docs/pricing.md); its entries beat the built-in table.
     #[arg(long, env = "LLMTRACE_PRICES")]
     pub(crate) prices: Option<PathBuf>,

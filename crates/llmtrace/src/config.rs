@@ -24,6 +24,8 @@ pub(crate) struct FileConfig {
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
     public_metrics: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     api_keys: Vec<FileApiKey>,
     prices: Option<PathBuf>,
@@ -112,6 +114,8 @@ pub(crate) struct ServeConfig {
     pub(crate) metrics_max_label_values: usize,
     /// With keys, `/metrics` needs none (`--public-metrics`).
     pub(crate) public_metrics: bool,
+    /// Serve over TLS (`--tls-cert`, `--tls-key`).
+    pub(crate) tls: Option<llmtrace_server::TlsFiles>,
     /// How long a counted call waits before it adds to the counters (`--metrics-settle-ms`).
     pub(crate) metrics_settle: std::time::Duration,
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
@@ -279,6 +283,14 @@ impl ServeConfig {
                 .or(file.metrics_max_label_values)
                 .unwrap_or(100),
             public_metrics: args.public_metrics || file.public_metrics.unwrap_or(false),
+            tls: match (
+                args.tls_cert.clone().or(file.tls_cert),
+                args.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(llmtrace_server::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => bail!("--tls-cert and --tls-key go together: give both, or neither"),
+            },
             metrics_settle: args.metrics_settle_ms.or(file.metrics_settle_ms).map_or(
                 llmtrace_metrics::DEFAULT_SETTLE,
                 std::time::Duration::from_millis,

@@ -34,7 +34,7 @@ async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     client::set_secret_key(cli.secret_key.clone());
     let result = match cli.command {
-        cli::Command::Serve(args) => serve::run(args).await,
+        cli::Command::Serve(args) => serve::run(*args).await,
         cli::Command::Traces(args) => client::traces(&cli.server, args).await,
         cli::Command::Trace(args) => client::trace(&cli.server, args).await,
         cli::Command::Stats(args) => client::stats(&cli.server, args).await,

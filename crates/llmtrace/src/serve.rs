@@ -152,6 +152,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         &ServerConfig {
             http_listen: cfg.http_listen,
             grpc_listen: cfg.grpc_listen,
+            tls: cfg.tls.clone(),
         },
         state,
     )

@@ -99,6 +99,7 @@ pub fn server() -> &'static Server {
                 &ServerConfig {
                     http_listen: "127.0.0.1:0".parse().unwrap(),
                     grpc_listen: "127.0.0.1:0".parse().unwrap(),
+                    tls: None,
                 },
                 state,
             )

@@ -167,6 +167,7 @@ impl Harness {
             &ServerConfig {
                 http_listen: "127.0.0.1:0".parse().unwrap(),
                 grpc_listen: "127.0.0.1:0".parse().unwrap(),
+                tls: None,
             },
             state,
         )
