@@ -378,7 +378,18 @@ impl CommitObserver for Metrics {
             s.commits
                 .get_or_insert_with(|| Histogram::new(COMMIT_SECONDS_BUCKETS))
                 .observe(elapsed.as_secs_f64());
-            for (span, fate) in batch.spans.iter().zip(&outcome.span_fates) {
+            // The spans as stored: a span merged with its incomplete copy counts as merged.
+            let merged: std::collections::HashMap<usize, &Span> = outcome
+                .merged_spans
+                .iter()
+                .map(|(i, sp)| (*i, sp))
+                .collect();
+            let stored = batch
+                .spans
+                .iter()
+                .enumerate()
+                .map(|(i, sp)| merged.get(&i).copied().unwrap_or(sp));
+            for (span, fate) in stored.clone().zip(&outcome.span_fates) {
                 if *fate == SpanFate::Duplicate {
                     continue;
                 }
@@ -407,9 +418,7 @@ impl CommitObserver for Metrics {
                 }
             }
             if !outcome.call_corrections.is_empty() {
-                let in_batch: std::collections::HashMap<(&str, CallRef), &Span> = batch
-                    .spans
-                    .iter()
+                let in_batch: std::collections::HashMap<(&str, CallRef), &Span> = stored
                     .map(|sp| ((sp.project.as_str(), CallRef::of(sp)), sp))
                     .collect();
                 for c in &outcome.call_corrections {

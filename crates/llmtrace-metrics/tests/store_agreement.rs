@@ -81,6 +81,27 @@ fn multi_copy_calls() -> Vec<Span> {
         // An unpriced model.
         llm(7, 1, None, "mystery-model", 10, 5, 0, 10),
     ]);
+    // A complete wrapper whose inner call arrives first incomplete, then complete.
+    let mut started = llm(8, 2, Some(1), "gpt-4o", 0, 0, 1, 8);
+    started.incomplete = true;
+    started.usage = Default::default();
+    spans.extend([
+        llm(8, 1, None, "gpt-4o", 50, 5, 0, 10),
+        started,
+        llm(8, 2, Some(1), "gpt-4o", 60, 6, 1, 8),
+    ]);
+    // An instrumentation span (OpenInference-like, output 21) wrapping OpenLLMetry's streamed
+    // span (chunk-counted, 20), both with the response id: the inner call counts, with 20.
+    let mut counted_from_chunks = with_response(
+        llm(9, 2, Some(1), "claude-sonnet-4-6", 160, 20, 1, 90),
+        "m9",
+    );
+    counted_from_chunks.scope_name = "opentelemetry.instrumentation.anthropic".into();
+    counted_from_chunks.gen_ai.params.stream = Some(true);
+    spans.extend([
+        with_response(llm(9, 1, None, "claude-sonnet-4-6", 160, 21, 0, 100), "m9"),
+        counted_from_chunks,
+    ]);
     for s in &mut spans {
         if s.kind.is_model_call() && s.cost.computed.is_none() && s.model() == Some("mystery-model")
         {
@@ -155,7 +176,7 @@ async fn counters_equal_stats_for_any_arrival_order() {
                 .map(|s| (s.trace_id.to_hex(), s.span_id.to_hex()))
                 .collect::<Vec<_>>()
         );
-        assert_eq!(sum(|g| g.calls), 6, "{ctx}");
+        assert_eq!(sum(|g| g.calls), 8, "{ctx}");
         assert_eq!(
             counter_sum(&text, "llm_calls_total", ""),
             sum(|g| g.calls) as f64,
@@ -182,7 +203,11 @@ async fn counters_equal_stats_for_any_arrival_order() {
         }
         // The provider's figures won: 20 output on the OpenLLMetry call, 160 input under the
         // hand-made wrapper.
-        assert_eq!(sum(|g| g.output_tokens), 20 + 45 + 10 + 20 + 5, "{ctx}");
+        assert_eq!(
+            sum(|g| g.output_tokens),
+            20 + 45 + 10 + 20 + 5 + 6 + 20,
+            "{ctx}"
+        );
         let cost_pico: i64 = stats.iter().map(|g| g.cost_pico).sum();
         assert_eq!(cost_pico, 1_000_000 + 900_000 + 700_000, "{ctx}");
         let cost_usd = counter_sum(&text, "llm_cost_usd_total", "");

@@ -138,8 +138,8 @@ pub(crate) async fn write(
         .map_err(|e| StoreError::Permanent(format!("row encoding failed: {e}")))?;
     phases.mark("wait for encoding");
     let mut new_rows: Vec<SpanRow> = Vec::new();
-    for (span, encoded) in batch.spans.iter().zip(encoded) {
-        let (fate, mut row) = place(
+    for (index, (span, encoded)) in batch.spans.iter().zip(encoded).enumerate() {
+        let (fate, mut row, merged) = place(
             &mut world,
             versions,
             span,
@@ -154,6 +154,7 @@ pub(crate) async fn write(
             SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
         }
         outcome.span_fates.push(fate);
+        outcome.merged_spans.extend(merged.map(|m| (index, m)));
         new_rows.extend(row);
     }
     apply_usage_sources(
@@ -388,7 +389,8 @@ async fn apply_usage_sources(
         );
         let mut source = source.clone();
         let source = source.structure();
-        let new_index = new_rows.iter().position(|r| {
+        // The last row of the span: the newest version when the batch holds two copies.
+        let new_index = new_rows.iter().rposition(|r| {
             (&r.project, &r.trace_id, &r.span_id) == (&owner_ref.0, &owner_ref.1, &owner_ref.2)
         });
         match new_index {
@@ -511,6 +513,10 @@ async fn load_incomplete_copies(
     Ok(())
 }
 
+/// A placed span's fate, its row to insert (none for a duplicate), and the span as stored when
+/// it was merged with an incomplete copy.
+type Placed = (SpanFate, Option<SpanRow>, Option<Span>);
+
 /// Places one span of the batch into the world, in batch order, and says what that did; the
 /// row to insert comes back unless the span is a duplicate. `encoded` is the span's row (any
 /// version); a span replacing a stored incomplete copy is merged with it first
@@ -521,14 +527,14 @@ fn place(
     span: &Span,
     encoded: Result<SpanRow, String>,
     corrections: &mut Vec<CallCorrection>,
-) -> Result<(SpanFate, Option<SpanRow>), StoreError> {
+) -> Result<Placed, StoreError> {
     let (p, t, id) = (
         span.project.clone(),
         span.trace_id.to_hex(),
         span.span_id.to_hex(),
     );
     let (stored_version, merged) = match world.row((&p, &t, &id)) {
-        Some(old) if old.incomplete == 0 => return Ok((SpanFate::Duplicate, None)),
+        Some(old) if old.incomplete == 0 => return Ok((SpanFate::Duplicate, None, None)),
         Some(old) => {
             // Structure only if its full row could not be read (replaced meanwhile).
             let old_span = if old.detail.is_empty() {
@@ -565,8 +571,14 @@ fn place(
                 .flatten()
         })
         .flatten();
-    // The span counting this call's response so far (this span's own earlier copy aside).
-    let rival = (is_call && !row.response_id.is_empty())
+    // The span counting this call's response so far (this span's own earlier copy aside). When
+    // that earlier copy was the owner, the claim stays with this span (as on SQLite).
+    let own_copy_owns = is_call
+        && !row.response_id.is_empty()
+        && world
+            .owner(&p, &row.response_id, None)
+            .is_some_and(|o| o.trace_id == t && o.span_id == id);
+    let rival = (is_call && !row.response_id.is_empty() && !own_copy_owns)
         .then(|| world.owner(&p, &row.response_id, Some((&t, &id))))
         .flatten()
         .map(|o| {
@@ -602,7 +614,8 @@ fn place(
         SpanFate::Stored
     };
     let me = CallRef::of(span);
-    let usage = UsageTotals::of_call(span);
+    // What the call counts with: the stored (merged) span's usage.
+    let usage = UsageTotals::of_call(merged.as_ref().unwrap_or(span));
     if !is_call {
         fate = SpanFate::Stored;
     } else if wrapper_complete == Some(true) {
@@ -612,7 +625,8 @@ fn place(
         corrections.extend(wrapper.map(|was| CallCorrection {
             project: p.clone(),
             was,
-            now: counted.then_some(me),
+            // An incomplete span counts when its complete copy arrives.
+            now: (counted && !incomplete).then_some(me),
             usage,
         }));
     }
@@ -626,9 +640,9 @@ fn place(
         corrections.extend(was.map(|was| CallCorrection {
             project: p.clone(),
             was,
-            now: Some(me),
+            now: (!incomplete).then_some(me),
             usage,
         }));
     }
-    Ok((fate, Some(row)))
+    Ok((fate, Some(row), merged))
 }

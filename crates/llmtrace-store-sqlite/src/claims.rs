@@ -126,7 +126,9 @@ pub(crate) fn claim_response(
         }),
     };
     if is_self || is_parent {
-        // Its own earlier copy, or its wrapper (the nesting rule uncounts it right after).
+        // Its own earlier copy, or its wrapper (the nesting rule uncounts it right after). A
+        // wrapper stops nest-counting, so it can no longer supply the usage either.
+        let source = source.filter(|s| !(is_parent && (s.trace_ref, s.span_key) == (o_ref, o_key)));
         return Ok(ClaimState {
             claim: Claim::Free,
             source,

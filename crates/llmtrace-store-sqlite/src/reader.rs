@@ -462,7 +462,7 @@ fn saturate_u64(v: i128) -> u64 {
 }
 
 /// A token count column.
-fn tokens(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
+pub(crate) fn tokens(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
     Ok(r.get::<_, Option<i64>>(i)?
         .and_then(|v| u64::try_from(v).ok()))
 }

@@ -21,6 +21,8 @@ struct Row {
     price_ref: Option<i64>,
     blob: (i64, usize),
     span: SpanRow,
+    /// The usage columns: what the span counts with (another copy's, see `claims.rs`).
+    tokens: [Option<u64>; 5],
 }
 
 fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
@@ -49,7 +51,8 @@ pub(crate) fn batch(
     let mut sql = String::from(
         "SELECT id, trace_ref, counted, price_ref, blob_id, blob_index, span_key, parent_key, \
          name, service, kind, start_ns, end_ns, status, counts_usage, cost_pico, reported_pico, \
-         unpriced FROM spans WHERE project_id = ? AND kind IN (0, 1) AND id > ?",
+         unpriced, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
+         reasoning_tokens FROM spans WHERE project_id = ? AND kind IN (0, 1) AND id > ?",
     );
     let mut args = vec![Value::Integer(pid), Value::Integer(progress.after_id)];
     if let Some(t) = req.since_unix_nano {
@@ -94,6 +97,13 @@ pub(crate) fn batch(
                         },
                         resource_attributes: Default::default(),
                     },
+                    tokens: [
+                        crate::reader::tokens(r, 18)?,
+                        crate::reader::tokens(r, 19)?,
+                        crate::reader::tokens(r, 20)?,
+                        crate::reader::tokens(r, 21)?,
+                        crate::reader::tokens(r, 22)?,
+                    ],
                 })
             })
             .map_err(e)?;
@@ -123,7 +133,12 @@ pub(crate) fn batch(
             .and_then(Option::take)
             .ok_or_else(|| format!("span row {}: detail missing", row.id))?;
         let old = row.span.cost.clone();
-        let span = row.span.into_span(detail)?;
+        let mut span = row.span.into_span(detail)?;
+        // Priced from the usage it counts with, as the trace totals are.
+        let [input, output, cache_read, cache_write, reasoning] = row.tokens;
+        let u = &mut span.usage;
+        (u.input, u.output, u.cache_read, u.cache_write, u.reasoning) =
+            (input, output, cache_read, cache_write, reasoning);
         let mut new = pricer(&span);
         new.reported = old.reported;
         let (old_eff, new_eff) = (old.effective(), new.effective());

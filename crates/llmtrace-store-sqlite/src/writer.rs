@@ -149,7 +149,8 @@ impl Writer {
             next_trace_ref: self.next_trace_ref,
             next_blob_id: self.next_blob_id,
         };
-        for span in &batch.spans {
+        let mut merged = None;
+        for (index, span) in batch.spans.iter().enumerate() {
             let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
             let resource_id =
                 self.resources
@@ -180,7 +181,11 @@ impl Writer {
                     price_refs: &mut self.price_refs,
                 },
                 &mut outcome.call_corrections,
+                &mut merged,
             )?;
+            if let Some(m) = merged.take() {
+                outcome.merged_spans.push((index, m));
+            }
             self.maybe_incomplete |= span.incomplete;
             match fate {
                 SpanFate::Duplicate => outcome.spans_duplicate += 1,
@@ -455,6 +460,7 @@ fn insert_span(
     ids: &mut Ids,
     merging: Merging<'_>,
     corrections: &mut Vec<CallCorrection>,
+    merged_out: &mut Option<Span>,
 ) -> Result<SpanFate, WriteFailure> {
     let mut ctx = ctx;
     let pid = ctx.pid;
@@ -567,7 +573,11 @@ fn insert_span(
             new_source = Some(own_source);
             span
         }
-        (Claim::Lost(owner), Some(src)) if own_source.key < src.key => {
+        // This copy is closer to the provider, or it is the source itself arriving complete.
+        (Claim::Lost(owner), Some(src))
+            if own_source.key < src.key
+                || (src.trace_ref, src.span_key) == (trace_ref, own_source.span_key) =>
+        {
             owner_takes = Some((*owner, SourceUsage::of_span(span, ctx.price_ref)));
             new_source = Some(own_source);
             span
@@ -613,6 +623,10 @@ fn insert_span(
         span.incomplete,
     ];
     let was_stored = replaced.is_some();
+    if was_stored {
+        // Stored merged with its incomplete copy: what the metrics must observe.
+        *merged_out = Some(span.clone());
+    }
     let row_id: i64;
     if let Some(old) = replaced {
         row_id = tx
@@ -727,7 +741,8 @@ fn insert_span(
                         trace_id: span.trace_id,
                         span_id: parent,
                     },
-                    now: counted.then(|| CallRef::of(span)),
+                    // An incomplete span counts when its complete copy arrives.
+                    now: (counted && !span.incomplete).then(|| CallRef::of(span)),
                     usage: UsageTotals::of_call(span),
                 });
             }
@@ -752,7 +767,7 @@ fn insert_span(
                         trace_id: old.trace_id,
                         span_id: SpanId(old.span_key.to_be_bytes()),
                     },
-                    now: counted.then(|| CallRef::of(span)),
+                    now: (counted && !span.incomplete).then(|| CallRef::of(span)),
                     usage: UsageTotals::of_call(span),
                 });
             }

@@ -90,6 +90,10 @@ pub struct WriteOutcome {
     /// counted call carries changed (a copy with more authority arrived, see [`TraceRollup`]).
     /// Metrics that already counted the call through the old span follow these.
     pub call_corrections: Vec<CallCorrection>,
+    /// Spans of the batch that replaced a stored incomplete copy, as stored after the merge
+    /// ([`merge_incomplete`]: what the new copy lacked taken from the old one, re-priced): the
+    /// batch index and the stored span. Metrics observe these, not the batch's copy.
+    pub merged_spans: Vec<(usize, Span)>,
 }
 
 /// A span of a project, by its ids.

@@ -390,6 +390,37 @@ pub async fn usage_comes_from_the_copy_closest_to_the_provider<S: Store>(s: &S) 
         (a.0 + g.calls, a.1 + g.output_tokens, a.2 + g.cost_pico)
     });
     assert_eq!((calls, output, cost), (4, 80, 3_600_000));
+    // A wrapper (output 21) around the chunk-counting span (20), both carrying the response id:
+    // the inner call counts, with its own figures, in either order (a wrapper stops
+    // nest-counting, so it cannot supply the usage either).
+    for (t, wrapper_first) in [(138, true), (139, false)] {
+        let rid = format!("msg_U5_{t}");
+        let mut wrapper = llm(t, 1, None, "claude-sonnet-4-6", 160, 21, 0, 100);
+        wrapper.gen_ai.response_id = Some(rid.clone());
+        let mut inner = llm(t, 2, Some(1), "claude-sonnet-4-6", 160, 20, 1, 90);
+        inner.gen_ai.response_id = Some(rid);
+        inner.scope_name = "opentelemetry.instrumentation.anthropic".into();
+        inner.gen_ai.params.stream = Some(true);
+        let (wrapper, inner) = (priced(wrapper, 1_000_000), priced(inner, 900_000));
+        let order = if wrapper_first {
+            [wrapper, inner]
+        } else {
+            [inner, wrapper]
+        };
+        for sp in order {
+            write(s, vec![sp]).await;
+        }
+        let summary = summary_of(s, t).await;
+        assert_eq!(
+            (
+                summary.llm_call_count,
+                summary.output_tokens,
+                summary.cost_pico
+            ),
+            (1, 20, 900_000),
+            "wrapper first: {wrapper_first}"
+        );
+    }
 }
 
 /// One failed provider call marks its agent span, its step span and its call span as errors (the
