@@ -327,3 +327,123 @@ fn slow_calls_fire_in_prometheus_and_the_builtin_evaluator_then_resolve() {
     drop(prom);
     server.stop();
 }
+
+/// Posts an OTLP/JSON export whose spans come from the given instrumentation scopes.
+fn send_scoped(server: &Server, scopes: Vec<(&str, Vec<Value>)>) {
+    let body = json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "agent-app"}}]},
+        "scopeSpans": scopes.into_iter().map(|(name, spans)| json!({"scope": {"name": name}, "spans": spans})).collect::<Vec<_>>()
+    }]});
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "content-type: application/json", "--data-binary"])
+        .arg(body.to_string())
+        .arg(format!("{}/v1/traces", server.http))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+}
+
+/// One call reported twice with a response id (`rid`), as a span `n` of trace `n`.
+fn copy(n: u64, parent: Option<u64>, rid: &str, output: u64, streamed: bool) -> Value {
+    let mut span = call(n, "claude-sonnet-4-6", 0.5, 160);
+    span["attributes"] = json!([
+        {"key": "gen_ai.provider.name", "value": {"stringValue": "anthropic"}},
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+        {"key": "gen_ai.request.model", "value": {"stringValue": "claude-sonnet-4-6"}},
+        {"key": "gen_ai.response.id", "value": {"stringValue": rid}},
+        {"key": "gen_ai.request.stream", "value": {"boolValue": streamed}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "160"}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": output.to_string()}}
+    ]);
+    if let Some(p) = parent {
+        span["parentSpanId"] = json!(hex_id(p, 8));
+    }
+    span
+}
+
+/// The real Prometheus scraping the binary sees the same totals as `/api/stats` when one call
+/// is reported by OpenLLMetry's streamed span (21 output tokens, counted from the chunks) and
+/// by the anthropic SDK's own span in another trace (the provider's 20), in either order.
+#[test]
+fn prometheus_scrapes_the_same_totals_as_the_api() {
+    if !tools_available(&["prometheus", "promtool"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    // Instrumentation copy first, then the SDK's; then the other order for a second call.
+    send_scoped(
+        &server,
+        vec![(
+            "opentelemetry.instrumentation.anthropic",
+            vec![copy(501, None, "msg_P1", 21, true)],
+        )],
+    );
+    send_scoped(
+        &server,
+        vec![(
+            "com.anthropic.sdk.python",
+            vec![copy(502, Some(77), "msg_P1", 20, true)],
+        )],
+    );
+    send_scoped(
+        &server,
+        vec![
+            (
+                "com.anthropic.sdk.python",
+                vec![copy(503, Some(77), "msg_P2", 20, true)],
+            ),
+            (
+                "opentelemetry.instrumentation.anthropic",
+                vec![copy(504, None, "msg_P2", 21, true)],
+            ),
+        ],
+    );
+    std::fs::write(dir.path().join("llmtrace-rules.yml"), "groups: []\n").unwrap();
+    let prom = start_prometheus(dir.path(), server.http.trim_start_matches("http://"));
+    let (code, stats) = server.get_json("/api/stats");
+    assert_eq!(code, 200);
+    let total = |k: &str| -> f64 {
+        stats["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g[k].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    assert_eq!(
+        (total("calls"), total("output_tokens")),
+        (2.0, 40.0),
+        "{stats}"
+    );
+    let query = |q: &str| -> Option<f64> {
+        let v = curl_json(&format!(
+            "{}/api/v1/query?query={}",
+            prom.url,
+            q.replace(' ', "%20")
+                .replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('"', "%22")
+        ));
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = (
+            query("sum(llm_calls_total)"),
+            query("sum(llm_tokens_total{type=\"output\"})"),
+            query("sum(llm_tokens_total{type=\"input\"})"),
+        );
+        if seen == (Some(2.0), Some(40.0), Some(total("input_tokens"))) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus saw {seen:?}, the API {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(prom);
+    server.stop();
+}
