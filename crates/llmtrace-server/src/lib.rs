@@ -6,6 +6,7 @@
 mod access;
 mod api;
 mod auth;
+mod body_budget;
 mod connections;
 pub mod error;
 mod langfuse;
@@ -61,6 +62,13 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(langsmith::routes())
         .merge(openai_agents::routes())
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            (
+                Arc::new(body_budget::BodyBudget::new(state.max_body_bytes)),
+                state.clone(),
+            ),
+            body_budget::admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::gate,
