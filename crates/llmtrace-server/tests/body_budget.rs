@@ -21,10 +21,11 @@ fn slow_upload(addr: &str, length: usize) -> TcpStream {
     s
 }
 
-/// The status code of a full request sent on a fresh connection.
-fn status_of(addr: &str, length: usize) -> (u16, String) {
+/// The status code of a request header (no body) sent on a fresh connection; 0 when no answer
+/// came within `wait` (the body was admitted and is being waited for).
+fn status_of(addr: &str, length: usize, wait: Duration) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
     write!(
         s,
         "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
@@ -52,19 +53,35 @@ async fn bodies_are_admitted_against_a_budget_before_they_are_read() {
     let a = addr.clone();
     tokio::task::spawn_blocking(move || {
         // Over the limit: refused from the header alone.
-        let (code, text) = status_of(&a, 2 << 20);
+        let (code, text) = status_of(&a, 2 << 20, Duration::from_secs(10));
         assert_eq!(code, 413, "{text}");
-        // Four slow 1 MiB uploads hold the whole budget; a fifth is told to retry.
-        let held: Vec<TcpStream> = (0..4).map(|_| slow_upload(&a, 1 << 20)).collect();
-        std::thread::sleep(Duration::from_millis(300));
-        let (code, text) = status_of(&a, 1 << 20);
-        assert_eq!(code, 503, "{text}");
+        // Five slow 1 MiB uploads: four fit the budget and wait for their bodies; the fifth,
+        // whichever it is, is told to retry.
+        let mut held: Vec<TcpStream> = (0..5).map(|_| slow_upload(&a, 1 << 20)).collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let text = 'found: loop {
+            for s in &mut held {
+                s.set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                let mut head = [0u8; 512];
+                if let Ok(n) = s.read(&mut head) {
+                    if n > 0 {
+                        break 'found String::from_utf8_lossy(&head[..n]).to_string();
+                    }
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no upload was refused"
+            );
+        };
+        assert!(text.starts_with("HTTP/1.1 503"), "{text}");
         assert!(text.to_ascii_lowercase().contains("retry-after"), "{text}");
         // When they go away, the budget comes back.
         drop(held);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let (code, _) = status_of(&a, 0);
+            let (code, _) = status_of(&a, 0, Duration::from_secs(10));
             if code != 503 {
                 assert_eq!(
                     code, 200,
