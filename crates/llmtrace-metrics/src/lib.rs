@@ -182,14 +182,17 @@ impl Metrics {
     pub fn settle_all(&self) {
         let mut guard = lock(&self.state);
         let (s, l) = &mut *guard;
-        for obs in s.pending.settled(Duration::ZERO, Instant::now()) {
-            Self::observe_call(s, l, &obs);
-        }
+        Self::add_held_longer_than(s, l, Duration::ZERO, Instant::now());
     }
 
     /// Adds the calls held longer than the settle window to the counters.
     fn add_settled(&self, s: &mut State, l: &mut Limiters, now: Instant) {
-        for obs in s.pending.settled(self.settle, now) {
+        Self::add_held_longer_than(s, l, self.settle, now);
+    }
+
+    /// Adds the calls held longer than `settle` to the counters.
+    fn add_held_longer_than(s: &mut State, l: &mut Limiters, settle: Duration, now: Instant) {
+        for obs in s.pending.settled(settle, now) {
             Self::observe_call(s, l, &obs);
         }
     }

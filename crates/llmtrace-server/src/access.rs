@@ -16,7 +16,7 @@ use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::sync::Arc;
 
 /// The policy of the UI's pages: its own script and stylesheet only (the charts' inline SVG
@@ -35,10 +35,6 @@ const JSON_BODY_PATHS: &[&str] = &[
     "/v1/traces/ingest",
     "/api/pricing/recompute",
 ];
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
-}
 
 /// The host part of a `Host` header value (`[::1]:4318` → `::1`, `localhost:4318` →
 /// `localhost`).
@@ -126,7 +122,7 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
     } else if st.auth.loopback_hosts_only() {
         let host = request_host(&req);
         if host.as_deref().is_some_and(|h| !is_loopback_host(h)) {
-            return refuse(
+            return crate::error::api_error(
                 StatusCode::FORBIDDEN,
                 "this llmtrace has no API keys and answers only requests addressed to a \
                  loopback host (localhost, 127.0.0.1, [::1]); configure --api-key to serve \
@@ -140,7 +136,7 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
                 .and_then(|v| v.to_str().ok());
             if let (Some(origin), Some(host)) = (origin, host.as_deref()) {
                 if origin == "null" || !same_origin(origin, host) {
-                    return refuse(
+                    return crate::error::api_error(
                         StatusCode::FORBIDDEN,
                         "cross-origin requests may not change this llmtrace",
                     );
@@ -153,7 +149,7 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
         && has_body(req.headers())
         && !declares_json(req.headers())
     {
-        return refuse(
+        return crate::error::api_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as Content-Type: application/json",
         );

@@ -5,10 +5,12 @@
 //! charged the whole limit. The charge is held until the response is ready (the body read,
 //! converted and acknowledged), so N slow or huge uploads cannot hold N times the limit.
 
+use crate::error::class_error;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use llmtrace_ingest::ErrorClass;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -29,15 +31,6 @@ impl BodyBudget {
     }
 }
 
-fn refuse(status: StatusCode, message: String, retry: bool) -> Response {
-    let mut r = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
-    if retry {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    r
-}
-
 /// Admits a request's body against the budget (see the module doc).
 pub(crate) async fn admit(
     State((budget, st)): State<(Arc<BodyBudget>, Arc<crate::AppState>)>,
@@ -54,16 +47,14 @@ pub(crate) async fn admit(
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(n) = declared {
         if n > u64::try_from(budget.max_body).unwrap_or(u64::MAX) {
-            st.ingest
-                .counters()
-                .request_rejected(llmtrace_ingest::ErrorClass::PayloadTooLarge);
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
+            let class = ErrorClass::PayloadTooLarge;
+            st.ingest.counters().request_rejected(class);
+            return class_error(
+                class,
                 format!(
                     "body of {n} bytes exceeds the limit of {} bytes",
                     budget.max_body
                 ),
-                false,
             );
         }
     }
@@ -73,14 +64,9 @@ pub(crate) async fn admit(
         .max(1);
     let permits = u32::try_from(charge).unwrap_or(u32::MAX);
     let Ok(_held) = budget.bytes.clone().try_acquire_many_owned(permits) else {
-        st.ingest
-            .counters()
-            .request_rejected(llmtrace_ingest::ErrorClass::Overloaded);
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many request bodies in flight; retry".into(),
-            true,
-        );
+        let class = ErrorClass::Overloaded;
+        st.ingest.counters().request_rejected(class);
+        return class_error(class, "too many request bodies in flight; retry");
     };
     next.run(req).await
 }

@@ -48,6 +48,16 @@ pub fn api_error(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// A JSON error answer (`{"error": message}`) whose status and `Retry-After` come from the
+/// error class, for refusals outside an ingest request's own encoding.
+pub fn class_error(class: ErrorClass, message: impl Into<String>) -> Response {
+    let status =
+        StatusCode::from_u16(class.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = api_error(status, message);
+    add_retry_after(&mut resp, class);
+    resp
+}
+
 fn add_retry_after(resp: &mut Response, class: ErrorClass) {
     if let Some(d) = class.retry_after() {
         if let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string()) {

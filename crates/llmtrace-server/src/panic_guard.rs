@@ -4,7 +4,7 @@
 
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,11 +30,10 @@ pub async fn catch_panics(req: Request, next: Next) -> Response {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
             tracing::error!(%method, %path, panic = %message, "request handler panicked");
-            (
+            crate::error::api_error(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(serde_json::json!({"error": "internal error"})),
+                "internal error",
             )
-                .into_response()
         }
     }
 }
