@@ -9,7 +9,11 @@ pub fn gunzip_limited(data: &[u8], max_bytes: usize) -> Result<Vec<u8>, DecodeEr
     let decoder = flate2::read::MultiGzDecoder::new(data);
     let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(max_bytes));
     let read = decoder
-        .take(max_bytes as u64 + 1)
+        .take(
+            u64::try_from(max_bytes)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+        )
         .read_to_end(&mut out)
         .map_err(|e| DecodeError::Gzip(e.to_string()))?;
     if read > max_bytes {

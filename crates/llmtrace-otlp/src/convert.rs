@@ -35,7 +35,7 @@ pub struct Rejected {
 
 impl Rejected {
     fn add(&mut self, reason: impl FnOnce() -> String) {
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
         if self.first_reason.is_none() {
             self.first_reason = Some(reason());
         }

@@ -2,6 +2,17 @@
 //! gzip with a bound on the decompressed size, and per-span validation that rejects unusable
 //! spans (bad ids) without rejecting the rest of the export. Pure and synchronous.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod compression;
 mod convert;
 mod decode;

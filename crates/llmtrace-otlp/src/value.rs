@@ -29,7 +29,7 @@ pub(crate) fn any_value(v: Option<AnyValue>, max_value_bytes: usize) -> AttrValu
                 .collect(),
         ),
         Some(Value::KvlistValue(kv)) => AttrValue::Map(attributes(kv.values, max_value_bytes)),
-        Some(Value::BytesValue(b)) => AttrValue::bytes(&b[..b.len().min(max_value_bytes)]),
+        Some(Value::BytesValue(b)) => AttrValue::bytes(b.get(..max_value_bytes).unwrap_or(&b)),
         // A string-table reference (OTLP profiles dictionary); spans never carry a table.
         Some(Value::StringValueStrindex(i)) => AttrValue::Int(i.into()),
         None => AttrValue::Str(String::new()),
@@ -45,12 +45,13 @@ pub(crate) fn truncate(mut s: String, max: usize) -> String {
     let original = s.len();
     let mut cut = max;
     while !s.is_char_boundary(cut) {
-        cut -= 1;
+        // Index 0 is always a char boundary, so this stops there at the latest.
+        cut = cut.saturating_sub(1);
     }
     s.truncate(cut);
     s.push_str(&format!(
         "…[truncated by llmtrace: {} of {} bytes dropped]",
-        original - cut,
+        original.saturating_sub(cut),
         original
     ));
     s
