@@ -2,6 +2,17 @@
 //! statistics, returned as the stable JSON view models of the API (`docs/api.md`). Knows the
 //! store traits and nothing of HTTP; the API, the CLI and (later) the UI use these views.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod error;
 mod params;
 mod timefmt;
@@ -37,7 +48,9 @@ pub(crate) fn now_unix_nano() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_nanos() as u64
+        .as_nanos()
+        .try_into()
+        .unwrap_or(u64::MAX)
 }
 
 /// The query layer.
@@ -71,7 +84,7 @@ impl Query {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let before = now.saturating_sub(ORPHAN_GRACE).as_nanos() as u64;
+        let before = u64::try_from(now.saturating_sub(ORPHAN_GRACE).as_nanos()).unwrap_or(u64::MAX);
         let h = self.reader.health(before).await?;
         if let Ok(mut cached) = self.health.lock() {
             *cached = Some((Instant::now(), h.clone()));
@@ -166,7 +179,7 @@ impl Query {
         let groups = self.reader.trace_groups(&q).await?;
         Ok(TraceGroupListView {
             group_by: by.as_str().to_string(),
-            next_offset: (groups.len() == q.limit).then_some(q.offset + q.limit),
+            next_offset: (groups.len() == q.limit).then_some(q.offset.saturating_add(q.limit)),
             groups: groups.iter().map(TraceGroupView::from).collect(),
         })
     }

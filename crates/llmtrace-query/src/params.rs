@@ -48,6 +48,16 @@ const MAX_SEARCH_BYTES: usize = 1024;
 /// Most buckets one statistics query may ask for.
 const MAX_BUCKETS: u64 = 10_000;
 
+/// Milliseconds (finite, non-negative) to whole nanoseconds.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "float to int `as` saturates, NaN -> 0"
+)]
+fn ms_to_nanos(ms: f64) -> u64 {
+    (ms * 1e6) as u64
+}
+
 fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_ref().filter(|s| !s.is_empty()).cloned()
 }
@@ -82,7 +92,7 @@ impl TraceListParams {
                     "min_duration_ms must be a non-negative number, got {ms}"
                 )))
             }
-            Some(ms) => Some((ms * 1e6) as u64),
+            Some(ms) => Some(ms_to_nanos(ms)),
             None => None,
         };
         let min_cost_pico = match non_empty(&self.min_cost) {
@@ -200,7 +210,12 @@ impl StatsParams {
                 let width = secs
                     .checked_mul(1_000_000_000)
                     .ok_or_else(|| QueryError::BadRequest(format!("bucket {b:?} is too wide")))?;
-                let buckets = until.saturating_sub(since) / width;
+                let buckets = until
+                    .saturating_sub(since)
+                    .checked_div(width)
+                    .ok_or_else(|| {
+                        QueryError::BadRequest(format!("bucket {b:?} must be a positive width"))
+                    })?;
                 if buckets > MAX_BUCKETS {
                     return Err(QueryError::BadRequest(format!(
                         "{buckets} buckets of {b} in the range; at most {MAX_BUCKETS}: widen the bucket or narrow the range"
