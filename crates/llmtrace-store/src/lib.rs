@@ -5,12 +5,32 @@
 //! The traits are shaped by the queries the product needs, not by one engine: SQLite is the
 //! default backend, ClickHouse comes next, and both answer these same calls.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod error;
 mod merge;
 mod query;
 mod rollup;
 pub mod search;
 #[cfg(feature = "testsuite")]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "test code (the conformance suite, run only by backends' tests): its fixtures are \
+              fixed and a panic is a failed assertion"
+)]
 pub mod testsuite;
 
 pub use error::StoreError;

@@ -40,9 +40,11 @@ impl TraceSort {
     /// The sort key of a trace under this order (what a cursor holds).
     pub fn key_of(self, t: &TraceSummary) -> i64 {
         match self {
-            TraceSort::Time => t.start_unix_nano as i64,
+            TraceSort::Time => i64::try_from(t.start_unix_nano).unwrap_or(i64::MAX),
             TraceSort::Cost => t.cost_pico,
-            TraceSort::Duration => t.end_unix_nano.saturating_sub(t.start_unix_nano) as i64,
+            TraceSort::Duration => {
+                i64::try_from(t.end_unix_nano.saturating_sub(t.start_unix_nano)).unwrap_or(i64::MAX)
+            }
         }
     }
 }
@@ -250,8 +252,8 @@ impl StatsQuery {
     /// The bucket a call starting at `start_unix_nano` falls into, when the query has buckets.
     pub fn bucket_of(&self, start_unix_nano: u64) -> Option<u64> {
         self.bucket_nanos
-            .filter(|w| *w > 0)
-            .map(|w| start_unix_nano - start_unix_nano % w)
+            .and_then(|w| start_unix_nano.checked_rem(w))
+            .map(|r| start_unix_nano.saturating_sub(r))
     }
 }
 
@@ -365,8 +367,21 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    let rank = ceil_to_usize(q * sorted.len() as f64);
+    sorted
+        .get(rank.clamp(1, sorted.len()).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// `x` rounded up to a whole count; negative and NaN give 0, beyond `usize::MAX` saturates.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "float to int `as` saturates, NaN -> 0"
+)]
+fn ceil_to_usize(x: f64) -> usize {
+    x.ceil() as usize
 }
 
 #[cfg(test)]

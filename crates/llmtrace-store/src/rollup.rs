@@ -192,7 +192,7 @@ impl UsageSourceKey {
         b[2] = self.claim.parentless;
         b[3..19].copy_from_slice(&self.claim.trace_id.0);
         // Offset so that the signed key sorts as unsigned bytes.
-        let key = (self.claim.span_key as u64) ^ (1 << 63);
+        let key = self.claim.span_key.cast_unsigned() ^ (1 << 63);
         b[19..27].copy_from_slice(&key.to_be_bytes());
         b
     }
@@ -209,7 +209,7 @@ impl UsageSourceKey {
                 provider_sdk: head[1],
                 parentless: head[2],
                 trace_id: TraceId(*trace),
-                span_key: (u64::from_be_bytes(*key) ^ (1 << 63)) as i64,
+                span_key: (u64::from_be_bytes(*key) ^ (1 << 63)).cast_signed(),
             },
         })
     }
@@ -308,11 +308,11 @@ impl TraceRollup {
     /// dimension sets). Usage is added separately with [`TraceRollup::add_usage`].
     pub fn add_span(&mut self, span: &Span) {
         let s = &mut self.summary;
-        s.span_count += 1;
+        s.span_count = s.span_count.saturating_add(1);
         s.start_unix_nano = s.start_unix_nano.min(span.start_unix_nano);
         s.end_unix_nano = s.end_unix_nano.max(span.end_unix_nano);
         if span.is_error() {
-            s.error_count += 1;
+            s.error_count = s.error_count.saturating_add(1);
         }
         let key = RootKey::of(span);
         let is_new_root = self.root_key.is_none_or(|k| key < k);

@@ -45,7 +45,7 @@ fn ignorable_mark(c: char) -> bool {
 fn push_normalized(out: &mut String, text: &str, max_bytes: usize) {
     let mut in_word = !out.is_empty() && !out.ends_with(' ');
     for c in text.chars() {
-        if out.len() + 8 > max_bytes {
+        if out.len().saturating_add(8) > max_bytes {
             break;
         }
         if ignorable_mark(c) {
