@@ -66,14 +66,18 @@ impl IngestCounters {
     }
 
     pub(crate) fn spans_rejected(&self, class: ErrorClass, n: u64) {
-        self.spans_rejected[reason_index(class)].fetch_add(n, Ordering::Relaxed);
+        if let Some(c) = self.spans_rejected.get(reason_index(class)) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
         self.history.add(0, n);
     }
 
     /// Counts a request refused before its spans were read (also called by transports for
     /// failures they detect themselves: authentication, body size, content type).
     pub fn request_rejected(&self, class: ErrorClass) {
-        self.requests_rejected[reason_index(class)].fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.requests_rejected.get(reason_index(class)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The current values.

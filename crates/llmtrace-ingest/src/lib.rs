@@ -4,6 +4,17 @@
 //! translate the class with [`ErrorClass::http_status`], [`ErrorClass::grpc_code`] and
 //! [`ErrorClass::retry_after`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod counters;
 mod error;
 mod prices;
@@ -134,7 +145,8 @@ impl Ingestor {
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
         let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
-        self.counters.received(converted.rejected.count as usize);
+        self.counters
+            .received(usize::try_from(converted.rejected.count).unwrap_or(usize::MAX));
         self.counters
             .spans_rejected(ErrorClass::BadRequest, converted.rejected.count);
         let mut outcome = self
@@ -207,8 +219,8 @@ impl Ingestor {
             .resource_metrics
             .iter()
             .flat_map(|r| &r.scope_metrics)
-            .map(|s| s.metrics.len() as u64)
-            .sum();
+            .map(|s| u64::try_from(s.metrics.len()).unwrap_or(u64::MAX))
+            .fold(0, u64::saturating_add);
         ExportOutcome {
             accepted,
             rejected: Rejected::default(),
@@ -223,8 +235,12 @@ impl Ingestor {
         let accepted = scores.len() as u64;
         let bytes = scores
             .iter()
-            .map(|s| 256 + s.name.len() + s.comment.as_ref().map_or(0, String::len))
-            .sum();
+            .map(|s| {
+                256usize
+                    .saturating_add(s.name.len())
+                    .saturating_add(s.comment.as_ref().map_or(0, String::len))
+            })
+            .fold(0usize, usize::saturating_add);
         self.submit(
             WriteBatch {
                 scores,
@@ -269,7 +285,7 @@ impl Ingestor {
             llmtrace_pricing::apply(&book, span);
             provider_from_price(&book, span);
         }
-        let accepted = (spans.len() + scores.len()) as u64;
+        let accepted = u64::try_from(spans.len().saturating_add(scores.len())).unwrap_or(u64::MAX);
         let span_count = spans.len();
         self.counters.received(span_count);
         let result = self

@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const RATE_SLOT_SECONDS: u64 = 10;
 /// Slots kept (one hour).
 const SLOTS: usize = 360;
+/// From the start of the oldest slot of the hour to the start of the current one.
+const HOUR_SPAN_SECONDS: u64 = (SLOTS as u64 - 1) * RATE_SLOT_SECONDS;
 
 /// One slot of the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,20 +39,20 @@ fn now_secs() -> u64 {
 impl RateHistory {
     /// Adds spans to the slot of `at_unix_secs`.
     pub(crate) fn add_at(&self, at_unix_secs: u64, accepted: u64, rejected: u64) {
-        let start = at_unix_secs - at_unix_secs % RATE_SLOT_SECONDS;
+        let start = at_unix_secs.saturating_sub(at_unix_secs % RATE_SLOT_SECONDS);
         let Ok(mut slots) = self.slots.lock() else {
             return;
         };
         match slots.back_mut() {
             Some(last) if last.start_unix_secs == start => {
-                last.accepted += accepted;
-                last.rejected += rejected;
+                last.accepted = last.accepted.saturating_add(accepted);
+                last.rejected = last.rejected.saturating_add(rejected);
             }
             Some(last) if last.start_unix_secs > start => {
                 // A request that started before a slot boundary and finished after it: count it
                 // in the latest slot.
-                last.accepted += accepted;
-                last.rejected += rejected;
+                last.accepted = last.accepted.saturating_add(accepted);
+                last.rejected = last.rejected.saturating_add(rejected);
             }
             _ => {
                 slots.push_back(RateSlot {
@@ -73,17 +75,18 @@ impl RateHistory {
     /// The last hour ending at `now_unix_secs`, one entry per slot, oldest first, empty slots
     /// included.
     pub(crate) fn last_hour_at(&self, now_unix_secs: u64) -> Vec<RateSlot> {
-        let current = now_unix_secs - now_unix_secs % RATE_SLOT_SECONDS;
-        let first = current.saturating_sub((SLOTS as u64 - 1) * RATE_SLOT_SECONDS);
+        let current = now_unix_secs.saturating_sub(now_unix_secs % RATE_SLOT_SECONDS);
+        let first = current.saturating_sub(HOUR_SPAN_SECONDS);
         let slots = self.slots.lock().map(|s| s.clone()).unwrap_or_default();
         let mut out: Vec<RateSlot> = (0..SLOTS as u64)
             .map(|i| RateSlot {
-                start_unix_secs: first + i * RATE_SLOT_SECONDS,
+                start_unix_secs: first.saturating_add(i.saturating_mul(RATE_SLOT_SECONDS)),
                 ..Default::default()
             })
             .collect();
         for s in slots.iter().filter(|s| s.start_unix_secs >= first) {
-            let i = ((s.start_unix_secs - first) / RATE_SLOT_SECONDS) as usize;
+            let i = usize::try_from(s.start_unix_secs.saturating_sub(first) / RATE_SLOT_SECONDS)
+                .unwrap_or(usize::MAX);
             if let Some(slot) = out.get_mut(i) {
                 *slot = *s;
             }
