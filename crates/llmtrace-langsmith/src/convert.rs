@@ -118,7 +118,7 @@ pub fn run_to_span(run: &Run, project: &str) -> Result<Span, ConvertError> {
     let parent_uuid = uuid_field("parent_run_id", run.parent_run_id.as_deref())?
         .or_else(|| {
             let d = dotted.as_ref()?;
-            d.len().checked_sub(2).map(|i| d[i].run_id)
+            d.iter().nth_back(1).map(|s| s.run_id)
         })
         .filter(|p| *p != run_uuid);
     let trace_uuid = uuid_field("trace_id", run.trace_id.as_deref())?
@@ -409,7 +409,7 @@ fn events(run: &Run, g: &mut GenAi, start: u64) -> Vec<SpanEvent> {
         };
         let time = e.get("time").and_then(parse_timestamp).unwrap_or(start);
         if name == "new_token" && g.time_to_first_token_s.is_none() && time >= start {
-            g.time_to_first_token_s = Some((time - start) as f64 / 1e9);
+            g.time_to_first_token_s = Some(time.saturating_sub(start) as f64 / 1e9);
         }
         if out.len() >= LIMITS.events {
             continue;

@@ -29,7 +29,7 @@ pub fn parse_uuid(s: &str) -> Option<Uuid> {
         32 => s.to_owned(),
         36 => {
             let b = s.as_bytes();
-            if [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+            if [8, 13, 18, 23].iter().any(|&i| b.get(i) != Some(&b'-')) {
                 return None;
             }
             s.chars().filter(|c| *c != '-').collect()
@@ -43,15 +43,14 @@ pub fn parse_uuid(s: &str) -> Option<Uuid> {
 
 /// The canonical lowercase hyphenated text of a UUID.
 pub fn format_uuid(u: &Uuid) -> String {
-    let h = hex::encode(u);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    let mut out = String::with_capacity(36);
+    for (i, b) in u.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push_str(&hex::encode([*b]));
+    }
+    out
 }
 
 /// The trace id of a trace UUID; `None` for the nil UUID.
@@ -61,13 +60,14 @@ pub fn trace_id_for(u: &Uuid) -> Option<TraceId> {
 
 /// The span id of a run UUID (see the module docs); `None` only for the nil UUID.
 pub fn span_id_for(u: &Uuid) -> Option<SpanId> {
+    let (lo, hi) = u.split_at_checked(8)?;
     let mut fold = [0u8; 8];
-    for (i, b) in fold.iter_mut().enumerate() {
-        *b = u[i] ^ u[i + 8];
+    for ((f, a), b) in fold.iter_mut().zip(lo).zip(hi) {
+        *f = a ^ b;
     }
     SpanId::from_bytes(&fold)
-        .or_else(|_| SpanId::from_bytes(&u[8..]))
-        .or_else(|_| SpanId::from_bytes(&u[..8]))
+        .or_else(|_| SpanId::from_bytes(hi))
+        .or_else(|_| SpanId::from_bytes(lo))
         .ok()
 }
 
@@ -90,8 +90,10 @@ pub fn parse_dotted_order(s: &str) -> Option<Vec<DottedSegment>> {
     s.split('.')
         .map(|seg| {
             let z = seg.find(['Z', 'z'])?;
-            let start_unix_nano = crate::time::parse_time_str(&seg[..=z])?;
-            let run_id = parse_uuid(&seg[z + 1..])?;
+            // `Z` is one byte, so the cut after it is a char boundary.
+            let (time, id) = seg.split_at_checked(z.checked_add(1)?)?;
+            let start_unix_nano = crate::time::parse_time_str(time)?;
+            let run_id = parse_uuid(id)?;
             Some(DottedSegment {
                 start_unix_nano,
                 run_id,

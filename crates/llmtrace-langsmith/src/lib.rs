@@ -24,6 +24,17 @@
 //! Tokens follow the llmtrace convention: LangChain `usage_metadata.input_tokens` already
 //! includes cached tokens, `output_tokens` includes reasoning (see [`usage`]).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod codec;
 mod convert;
 mod error;

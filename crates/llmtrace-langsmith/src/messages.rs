@@ -45,7 +45,7 @@ fn collect(v: &Value, role: &str, depth: u8) -> Vec<Message> {
         Value::Array(items) => items
             .iter()
             .flat_map(|item| match item {
-                Value::Array(_) => collect(item, role, depth + 1),
+                Value::Array(_) => collect(item, role, depth.saturating_add(1)),
                 Value::Object(m) if is_message(m) => convert(m, role).into_iter().collect(),
                 Value::String(s) if !s.trim().is_empty() => vec![Message::text(role, s.clone())],
                 _ => Vec::new(),
@@ -68,16 +68,22 @@ fn collect(v: &Value, role: &str, depth: u8) -> Vec<Message> {
                 return out;
             }
             if let Some(msgs) = m.get("messages") {
-                return collect(msgs, role, depth + 1);
+                return collect(msgs, role, depth.saturating_add(1));
             }
             if let Some(Value::Array(prompts)) = m.get("prompts") {
-                return collect(&Value::Array(prompts.clone()), role, depth + 1);
+                return collect(
+                    &Value::Array(prompts.clone()),
+                    role,
+                    depth.saturating_add(1),
+                );
             }
             match m.get("output") {
                 Some(Value::String(s)) if !s.trim().is_empty() => {
                     vec![Message::text(role, s.clone())]
                 }
-                Some(o @ (Value::Object(_) | Value::Array(_))) => collect(o, role, depth + 1),
+                Some(o @ (Value::Object(_) | Value::Array(_))) => {
+                    collect(o, role, depth.saturating_add(1))
+                }
                 _ => Vec::new(),
             }
         }
@@ -93,7 +99,7 @@ fn generations(v: &Value, out: &mut Vec<Message>, depth: u8) {
     match v {
         Value::Array(items) => {
             for item in items {
-                generations(item, out, depth + 1);
+                generations(item, out, depth.saturating_add(1));
             }
         }
         Value::Object(g) => {

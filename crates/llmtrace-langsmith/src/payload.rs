@@ -95,20 +95,23 @@ impl RunSet {
         self.ignored_parts
     }
 
-    fn slot(&mut self, op: Op, id: Uuid) -> &mut Run {
+    /// The post or patch of run `id`, created empty when new; `None` only if the index and the
+    /// entries were out of step, which `slot` itself never lets happen.
+    fn slot(&mut self, op: Op, id: Uuid) -> Option<&mut Run> {
         let i = *self.index.entry(id).or_insert_with(|| {
+            let i = self.entries.len();
             self.entries.push((id, Entry::default()));
-            self.entries.len() - 1
+            i
         });
-        let entry = &mut self.entries[i].1;
+        let (_, entry) = self.entries.get_mut(i)?;
         let slot = match op {
             Op::Post => &mut entry.post,
             Op::Patch => &mut entry.patch,
         };
-        slot.get_or_insert_with(|| Run {
+        Some(slot.get_or_insert_with(|| Run {
             id: Some(format_uuid(&id)),
             ..Run::default()
-        })
+        }))
     }
 
     /// Adds one post or patch; `what` names it in errors. The run must have a UUID id.
@@ -120,7 +123,9 @@ impl RunSet {
         let id = parse_uuid(raw)
             .ok_or_else(|| Error::Invalid(format!("{what}: id {raw:?} is not a UUID")))?;
         run.id = Some(format_uuid(&id));
-        self.slot(op, id).merge(run);
+        if let Some(slot) = self.slot(op, id) {
+            slot.merge(run);
+        }
         Ok(())
     }
 
@@ -129,11 +134,11 @@ impl RunSet {
     /// (`feedback.<id>`, `attachment.<id>.<name>`, unknown fields) are counted and ignored.
     pub fn add_part(&mut self, name: &str, body: &[u8]) -> Result<(), Error> {
         let Some((op, rest)) = name.split_once('.') else {
-            self.ignored_parts += 1;
+            self.ignored_parts = self.ignored_parts.saturating_add(1);
             return Ok(());
         };
         let Some(op) = Op::parse(op) else {
-            self.ignored_parts += 1;
+            self.ignored_parts = self.ignored_parts.saturating_add(1);
             return Ok(());
         };
         let (raw_id, field) = match rest.split_once('.') {
@@ -164,15 +169,19 @@ impl RunSet {
                     }
                 }
                 run.id = Some(format_uuid(&id));
-                self.slot(op, id).merge(run);
+                if let Some(slot) = self.slot(op, id) {
+                    slot.merge(run);
+                }
             }
             Some(f) => match RunField::parse(f) {
                 Some(field) => {
                     let value: serde_json::Value = serde_json::from_slice(body)
                         .map_err(|e| Error::json(format!("multipart part {name:?}"), e))?;
-                    self.slot(op, id).set_field(field, value);
+                    if let Some(slot) = self.slot(op, id) {
+                        slot.set_field(field, value);
+                    }
                 }
-                None => self.ignored_parts += 1,
+                None => self.ignored_parts = self.ignored_parts.saturating_add(1),
             },
         }
         Ok(())
@@ -212,7 +221,7 @@ impl RunSet {
         for m in runs {
             match run_to_span(&m.run, project) {
                 Ok(span) => {
-                    out.unfinished += usize::from(span.incomplete);
+                    out.unfinished = out.unfinished.saturating_add(usize::from(span.incomplete));
                     out.spans.push(span);
                 }
                 Err(e) if e.is_malformed() => return Err(Error::Invalid(e.to_string())),

@@ -6,6 +6,7 @@
 //! `dotted_order`; and numbers (epoch seconds, milliseconds, microseconds or nanoseconds, told
 //! apart by magnitude, as the JS SDK sends milliseconds).
 
+use crate::value::f64_to_u64;
 use serde_json::Value;
 
 /// A timestamp value (string or number) in Unix nanoseconds; `None` when it is not one.
@@ -31,9 +32,9 @@ pub fn parse_timestamp(v: &Value) -> Option<u64> {
                 return i.checked_mul(scale);
             }
             let whole = f.trunc();
-            let frac = ((f - whole) * scale as f64).round() as u64;
+            let frac = f64_to_u64(((f - whole) * scale as f64).round());
             (whole < u64::MAX as f64)
-                .then(|| (whole as u64).checked_mul(scale)?.checked_add(frac))
+                .then(|| f64_to_u64(whole).checked_mul(scale)?.checked_add(frac))
                 .flatten()
         }
         _ => None,
@@ -44,39 +45,38 @@ pub fn parse_timestamp(v: &Value) -> Option<u64> {
 pub fn parse_time_str(s: &str) -> Option<u64> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() >= 15 && b.get(8) == Some(&b'T') && b[..8].iter().all(u8::is_ascii_digit) {
+    if b.len() >= 15
+        && b.get(8) == Some(&b'T')
+        && b.get(..8).is_some_and(|p| p.iter().all(u8::is_ascii_digit))
+    {
         return parse_compact(b);
     }
     parse_iso(b)
 }
 
 fn digits(b: &[u8], from: usize, n: usize) -> Option<u32> {
-    let part = b.get(from..from + n)?;
+    let part = b.get(from..from.checked_add(n)?)?;
     let mut v: u32 = 0;
     for c in part {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(c - b'0');
+        let d = char::from(*c).to_digit(10)?;
+        v = v.checked_mul(10)?.checked_add(d)?;
     }
     Some(v)
 }
 
 /// Fractional seconds starting at `b[i]` (after the dot): nanoseconds and the index after them.
-fn fraction(b: &[u8], mut i: usize) -> (u32, usize) {
-    let mut nanos: u32 = 0;
-    let mut n = 0;
-    while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-        if n < 9 {
-            nanos = nanos * 10 + u32::from(c - b'0');
-            n += 1;
-        }
-        i += 1;
-    }
-    for _ in n..9 {
-        nanos *= 10;
-    }
-    (nanos, i)
+fn fraction(b: &[u8], i: usize) -> (u32, usize) {
+    let rest = b.get(i..).unwrap_or_default();
+    let run = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    // The first nine digits, padded with zeros to nine (at most 999_999_999: no saturation).
+    let nanos = rest
+        .iter()
+        .take(run.min(9))
+        .filter_map(|c| char::from(*c).to_digit(10))
+        .chain(std::iter::repeat(0))
+        .take(9)
+        .fold(0u32, |acc, d| acc.saturating_mul(10).saturating_add(d));
+    (nanos, i.saturating_add(run))
 }
 
 /// `YYYYMMDDTHHMMSS[ffffff]Z`.
@@ -84,8 +84,8 @@ fn parse_compact(b: &[u8]) -> Option<u64> {
     let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 4, 2)?, digits(b, 6, 2)?);
     let (h, mi, sec) = (digits(b, 9, 2)?, digits(b, 11, 2)?, digits(b, 13, 2)?);
     let (nanos, end) = fraction(b, 15);
-    match &b[end..] {
-        b"" | b"Z" | b"z" => {}
+    match b.get(end..) {
+        Some(b"" | b"Z" | b"z") => {}
         _ => return None,
     }
     to_nanos(y, mo, d, h, mi, sec, nanos, 0)
@@ -116,22 +116,22 @@ fn parse_iso(b: &[u8]) -> Option<u64> {
     };
     let mut nanos = 0;
     if matches!(b.get(i), Some(b'.' | b',')) {
-        (nanos, i) = fraction(b, i + 1);
+        (nanos, i) = fraction(b, i.saturating_add(1));
     }
-    let offset_s: i64 = match &b[i..] {
-        b"" | b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), rest @ ..] => {
+    let offset_s: i64 = match b.get(i..) {
+        Some(b"" | b"Z" | b"z") => 0,
+        Some([sign @ (b'+' | b'-'), rest @ ..]) => {
             let (oh, om) = match rest.len() {
-                5 if rest[2] == b':' => (digits(rest, 0, 2)?, digits(rest, 3, 2)?),
+                5 if rest.get(2) == Some(&b':') => (digits(rest, 0, 2)?, digits(rest, 3, 2)?),
                 4 => (digits(rest, 0, 2)?, digits(rest, 2, 2)?),
                 2 => (digits(rest, 0, 2)?, 0),
                 _ => return None,
             };
-            let off = i64::from(oh * 3600 + om * 60);
+            let off = i64::from(oh.checked_mul(3600)?.checked_add(om.checked_mul(60)?)?);
             if *sign == b'+' {
                 off
             } else {
-                -off
+                off.checked_neg()?
             }
         }
         _ => return None,
@@ -153,22 +153,41 @@ fn to_nanos(
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(i64::from(y), i64::from(mo), i64::from(d));
-    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + s) - offset_s;
+    let days = days_from_civil(i64::from(y), i64::from(mo), i64::from(d))?;
+    let day_secs = h
+        .checked_mul(3600)?
+        .checked_add(mi.checked_mul(60)?)?
+        .checked_add(s)?;
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(i64::from(day_secs))?
+        .checked_sub(offset_s)?;
     let secs = u64::try_from(secs).ok()?;
     secs.checked_mul(1_000_000_000)?
         .checked_add(u64::from(nanos))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm); `None`
+/// on overflow, which the callers' four-digit years and checked months and days rule out.
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    let y = if m <= 2 { y.checked_sub(1)? } else { y };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let yoe = y.rem_euclid(400);
+    let mp = m.checked_add(9)?.rem_euclid(12);
+    let doy = mp
+        .checked_mul(153)?
+        .checked_add(2)?
+        .checked_div(5)?
+        .checked_add(d)?
+        .checked_sub(1)?;
+    let doe = yoe
+        .checked_mul(365)?
+        .checked_add(yoe.checked_div(4)?)?
+        .checked_sub(yoe.checked_div(100)?)?
+        .checked_add(doy)?;
+    era.checked_mul(146_097)?
+        .checked_add(doe)?
+        .checked_sub(719_468)
 }
 
 #[cfg(test)]

@@ -9,11 +9,22 @@ pub(crate) fn count(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
-                .map(|f| f as u64)
+                .map(f64_to_u64)
         }),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }
+}
+
+/// `f` as a whole number: the fraction dropped, negative and NaN to 0, beyond `u64::MAX` to
+/// `u64::MAX`.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "float to int `as` saturates, NaN -> 0"
+)]
+pub(crate) fn f64_to_u64(f: f64) -> u64 {
+    f as u64
 }
 
 /// A finite float: numbers and numeric strings.
@@ -56,12 +67,13 @@ pub(crate) fn truncate(mut s: String, max: usize) -> String {
     let total = s.len();
     let mut cut = max;
     while !s.is_char_boundary(cut) {
-        cut -= 1;
+        // Index 0 is always a char boundary, so this stops there at the latest.
+        cut = cut.saturating_sub(1);
     }
     s.truncate(cut);
     s.push_str(&format!(
         "…[truncated by llmtrace: {} of {} bytes dropped]",
-        total - cut,
+        total.saturating_sub(cut),
         total
     ));
     s
