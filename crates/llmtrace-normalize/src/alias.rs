@@ -142,15 +142,14 @@ pub fn provider_for_host(host: &str) -> Option<&'static str> {
         let hit = match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
             // `*bedrock-runtime.*`: contains.
             (Some(p), Some(_)) => {
-                let needle = &p[..p.len() - 1];
+                let needle = p.strip_suffix('*').unwrap_or(p);
                 host.to_ascii_lowercase().contains(needle)
             }
-            (Some(suffix), None) => {
-                host.len() >= suffix.len()
-                    && host
-                        .get(host.len() - suffix.len()..)
-                        .is_some_and(|h| h.eq_ignore_ascii_case(suffix))
-            }
+            (Some(suffix), None) => host
+                .len()
+                .checked_sub(suffix.len())
+                .and_then(|at| host.get(at..))
+                .is_some_and(|h| h.eq_ignore_ascii_case(suffix)),
             _ => host.eq_ignore_ascii_case(pattern),
         };
         hit.then_some(*provider)

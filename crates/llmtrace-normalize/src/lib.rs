@@ -15,6 +15,17 @@
 //! Tokens follow the model's convention (input includes cache, output includes reasoning), see
 //! [`tokens`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 pub mod aggregate;
 pub mod alias;
 mod billing;

@@ -106,13 +106,13 @@ fn collect_messages(value: Value, default_role: &str, out: &mut Vec<Message>, de
         Value::Array(items) => {
             out.reserve(items.len());
             for item in items {
-                collect_messages(item, default_role, out, depth + 1);
+                collect_messages(item, default_role, out, depth.saturating_add(1));
             }
         }
         Value::Object(mut m) => {
             if !is_message_like(&m) {
                 if let Some(inner) = m.remove("messages") {
-                    collect_messages(inner, default_role, out, depth + 1);
+                    collect_messages(inner, default_role, out, depth.saturating_add(1));
                     return;
                 }
             }
@@ -123,7 +123,7 @@ fn collect_messages(value: Value, default_role: &str, out: &mut Vec<Message>, de
         Value::String(s) => {
             if looks_like_json_container(&s) {
                 if let Ok(v) = serde_json::from_str::<Value>(s.trim()) {
-                    collect_messages(v, default_role, out, depth + 1);
+                    collect_messages(v, default_role, out, depth.saturating_add(1));
                     return;
                 }
             }

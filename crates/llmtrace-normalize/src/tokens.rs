@@ -113,7 +113,9 @@ pub struct UsageCollector {
 impl UsageCollector {
     /// Offers a value for `field` under a key of rank `rank`; returns whether it was kept.
     pub fn offer(&mut self, field: UsageField, rank: u8, value: &AttrValue) -> bool {
-        let slot = &mut self.slots[field.index()];
+        let Some(slot) = self.slots.get_mut(field.index()) else {
+            return false;
+        };
         if matches!(slot, Some((r, _)) if *r <= rank) {
             return false;
         }
@@ -140,7 +142,11 @@ impl UsageCollector {
 
     /// The collected raw value of a field.
     pub fn get(&self, field: UsageField) -> Option<u64> {
-        self.slots[field.index()].map(|(_, n)| n)
+        self.slots
+            .get(field.index())
+            .copied()
+            .flatten()
+            .map(|(_, n)| n)
     }
 
     /// Whether nothing was collected.

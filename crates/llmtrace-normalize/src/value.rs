@@ -109,6 +109,16 @@ pub(crate) fn json_of(v: &AttrValue) -> Option<Value> {
     }
 }
 
+/// `f` as an integer: the fraction dropped, NaN to 0, beyond the `i64` range to `i64::MIN` or
+/// `i64::MAX`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "float to int `as` saturates, NaN -> 0"
+)]
+pub(crate) fn f64_to_i64(f: f64) -> i64 {
+    f as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -402,7 +402,7 @@ fn seconds_since(start: u64, end: u64, ts: u64) -> Option<f64> {
     if start == 0 || ts < start || (end > start && ts > end) {
         return None;
     }
-    Some((ts - start) as f64 / 1e9)
+    Some(ts.saturating_sub(start) as f64 / 1e9)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,7 +481,8 @@ pub(super) fn json_f64(v: &Value) -> Option<f64> {
 /// An integer from a JSON number (integral floats accepted) or numeric string.
 pub(super) fn json_i64(v: &Value) -> Option<i64> {
     fn integral(f: f64) -> Option<i64> {
-        (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e18).then_some(f as i64)
+        (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e18)
+            .then_some(crate::value::f64_to_i64(f))
     }
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(integral)),
@@ -616,7 +617,7 @@ impl ObjectUsage {
         };
         match (usage.input, usage.output) {
             (Some(i), Some(o)) if i.saturating_add(o) != total && total >= o => {
-                usage.input = Some(total - o);
+                usage.input = Some(total.saturating_sub(o));
                 true
             }
             _ => false,
@@ -670,7 +671,12 @@ pub(super) fn usage_from_object(m: &Map<String, Value>) -> Option<ObjectUsage> {
         .iter()
         .enumerate()
         {
-            put(&mut c, UsageField::CacheRead, rank as u8, get(k));
+            put(
+                &mut c,
+                UsageField::CacheRead,
+                u8::try_from(rank).unwrap_or(u8::MAX),
+                get(k),
+            );
         }
         put(
             &mut c,
@@ -701,7 +707,12 @@ pub(super) fn usage_from_object(m: &Map<String, Value>) -> Option<ObjectUsage> {
         .iter()
         .enumerate()
         {
-            put(&mut c, UsageField::Reasoning, rank as u8, get(k));
+            put(
+                &mut c,
+                UsageField::Reasoning,
+                u8::try_from(rank).unwrap_or(u8::MAX),
+                get(k),
+            );
         }
         cache_write_1h = get("input_cache_creation_1h");
     } else if get("prompt_tokens").is_some() || get("completion_tokens").is_some() {
@@ -900,9 +911,11 @@ fn structured_messages(json: &Value, default_role: &str, depth: u8) -> Option<Ve
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    Value::Array(_) => {
-                        out.extend(structured_messages(item, default_role, depth + 1)?)
-                    }
+                    Value::Array(_) => out.extend(structured_messages(
+                        item,
+                        default_role,
+                        depth.saturating_add(1),
+                    )?),
                     Value::Object(m) if is_message_object(m) => {
                         out.extend(convert_message(m, default_role));
                     }
@@ -937,7 +950,11 @@ fn structured_messages(json: &Value, default_role: &str, depth: u8) -> Option<Ve
                     sys.insert("content".into(), system.clone());
                     out.extend(convert_message(&sys, "system"));
                 }
-                out.extend(structured_messages(msgs, default_role, depth + 1)?);
+                out.extend(structured_messages(
+                    msgs,
+                    default_role,
+                    depth.saturating_add(1),
+                )?);
                 return Some(out);
             }
             if let Some(Value::Array(prompts)) = m.get("prompts") {
@@ -962,7 +979,7 @@ fn collect_generations(v: &Value, out: &mut Vec<Message>, depth: u8) {
     match v {
         Value::Array(items) => {
             for item in items {
-                collect_generations(item, out, depth + 1);
+                collect_generations(item, out, depth.saturating_add(1));
             }
         }
         Value::Object(m) => {
@@ -1114,7 +1131,7 @@ fn langchain_message(body: &Map<String, Value>, role: &str) -> Value {
 pub(super) fn parse_timestamp_nanos(s: &str) -> Option<u64> {
     let s = s.trim().as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = s.get(from..from + len)?;
+        let digits = s.get(from..from.checked_add(len)?)?;
         if !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -1146,61 +1163,82 @@ pub(super) fn parse_timestamp_nanos(s: &str) -> Option<u64> {
     {
         return None;
     }
-    let mut i = 19;
+    let mut i: usize = 19;
     let mut nanos: i64 = 0;
     if matches!(s.get(i), Some(b'.' | b',')) {
-        i += 1;
-        let start = i;
-        while s.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 9 {
-                nanos = nanos * 10 + i64::from(s[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
+        let digits = s.get(20..).unwrap_or_default();
+        let run = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 0 {
             return None;
         }
-        for _ in (i - start)..9 {
-            nanos *= 10;
-        }
+        // The first nine digits, padded with zeros to nine (at most 999_999_999).
+        nanos = digits
+            .iter()
+            .take(run.min(9))
+            .filter_map(|c| char::from(*c).to_digit(10))
+            .map(i64::from)
+            .chain(std::iter::repeat(0))
+            .take(9)
+            .fold(0, |acc, d| acc.saturating_mul(10).saturating_add(d));
+        i = run.saturating_add(20);
     }
+    let at = |n: usize| i.checked_add(n);
     let offset_secs: i64 = match s.get(i) {
         None => 0,
-        Some(b'Z' | b'z') if i + 1 == s.len() => 0,
+        Some(b'Z' | b'z') if at(1) == Some(s.len()) => 0,
         Some(sign @ (b'+' | b'-')) => {
-            let oh = num(i + 1, 2)?;
-            let (om, end) = match s.get(i + 3) {
-                Some(b':') => (num(i + 4, 2)?, i + 6),
-                Some(_) => (num(i + 3, 2)?, i + 5),
-                None => (0, i + 3),
+            let oh = num(at(1)?, 2)?;
+            let (om, end) = match s.get(at(3)?) {
+                Some(b':') => (num(at(4)?, 2)?, at(6)?),
+                Some(_) => (num(at(3)?, 2)?, at(5)?),
+                None => (0, at(3)?),
             };
             if end != s.len() {
                 return None;
             }
-            let secs = oh * 3600 + om * 60;
+            let secs = oh.checked_mul(3600)?.checked_add(om.checked_mul(60)?)?;
             if *sign == b'-' {
-                -secs
+                secs.checked_neg()?
             } else {
                 secs
             }
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    let total = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+    let days = days_from_civil(year, month, day)?;
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3600)?)?
+        .checked_add(minute.checked_mul(60)?)?
+        .checked_add(second)?
+        .checked_sub(offset_secs)?;
+    let total = i128::from(secs)
+        .checked_mul(1_000_000_000)?
+        .checked_add(i128::from(nanos))?;
     u64::try_from(total).ok()
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm); `None` on
+/// overflow, which the caller's four-digit years and checked months and days rule out.
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    let y = if m <= 2 { y.checked_sub(1)? } else { y };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let yoe = y.rem_euclid(400);
+    let mp = m.checked_add(9)?.rem_euclid(12);
+    let doy = mp
+        .checked_mul(153)?
+        .checked_add(2)?
+        .checked_div(5)?
+        .checked_add(d)?
+        .checked_sub(1)?;
+    let doe = yoe
+        .checked_mul(365)?
+        .checked_add(yoe.checked_div(4)?)?
+        .checked_sub(yoe.checked_div(100)?)?
+        .checked_add(doy)?;
+    era.checked_mul(146_097)?
+        .checked_add(doe)?
+        .checked_sub(719_468)
 }
 
 #[cfg(test)]

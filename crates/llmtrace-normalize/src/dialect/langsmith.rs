@@ -324,9 +324,20 @@ struct PyParser<'a> {
 const MAX_PY_DEPTH: u8 = 16;
 
 impl PyParser<'_> {
+    /// Moves past `n` bytes (the parser only moves past bytes it has seen, so `i` stays within
+    /// `s`; saturating all the same).
+    fn bump(&mut self, n: usize) {
+        self.i = self.i.saturating_add(n);
+    }
+
+    /// The `n` bytes at the position, when there are that many.
+    fn ahead(&self, n: usize) -> Option<&[u8]> {
+        self.s.get(self.i..self.i.checked_add(n)?)
+    }
+
     fn ws(&mut self) {
         while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-            self.i += 1;
+            self.bump(1);
         }
     }
 
@@ -350,18 +361,18 @@ impl PyParser<'_> {
         if self.depth >= MAX_PY_DEPTH {
             return None;
         }
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         let v = f(self);
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         v
     }
 
     fn dict(&mut self) -> Option<Value> {
-        self.i += 1; // '{'
+        self.bump(1); // '{'
         let mut m = Map::new();
         loop {
             if self.peek()? == b'}' {
-                self.i += 1;
+                self.bump(1);
                 return Some(Value::Object(m));
             }
             let key = match self.value()? {
@@ -371,11 +382,11 @@ impl PyParser<'_> {
             if self.peek()? != b':' {
                 return None;
             }
-            self.i += 1;
+            self.bump(1);
             let v = self.value()?;
             m.insert(key, v);
             match self.peek()? {
-                b',' => self.i += 1,
+                b',' => self.bump(1),
                 b'}' => {}
                 _ => return None,
             }
@@ -383,16 +394,16 @@ impl PyParser<'_> {
     }
 
     fn list(&mut self, close: u8) -> Option<Value> {
-        self.i += 1; // '[' or '('
+        self.bump(1); // '[' or '('
         let mut items = Vec::new();
         loop {
             if self.peek()? == close {
-                self.i += 1;
+                self.bump(1);
                 return Some(Value::Array(items));
             }
             items.push(self.value()?);
             match self.peek()? {
-                b',' => self.i += 1,
+                b',' => self.bump(1),
                 c if c == close => {}
                 _ => return None,
             }
@@ -400,31 +411,31 @@ impl PyParser<'_> {
     }
 
     fn string(&mut self) -> Option<String> {
-        let quote = self.s[self.i];
-        self.i += 1;
+        let quote = *self.s.get(self.i)?;
+        self.bump(1);
         let mut out: Vec<u8> = Vec::new();
         loop {
             let c = *self.s.get(self.i)?;
-            self.i += 1;
+            self.bump(1);
             match c {
                 b'\\' => {
                     let e = *self.s.get(self.i)?;
-                    self.i += 1;
+                    self.bump(1);
                     match e {
                         b'n' => out.push(b'\n'),
                         b't' => out.push(b'\t'),
                         b'r' => out.push(b'\r'),
                         b'x' => {
-                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 2)?).ok()?;
+                            let hex = std::str::from_utf8(self.ahead(2)?).ok()?;
                             let ch = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                            self.i += 2;
+                            self.bump(2);
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
                         b'u' => {
-                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            let hex = std::str::from_utf8(self.ahead(4)?).ok()?;
                             let ch = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                            self.i += 4;
+                            self.bump(4);
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
@@ -442,9 +453,9 @@ impl PyParser<'_> {
         while self.s.get(self.i).is_some_and(|c| {
             c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'_')
         }) {
-            self.i += 1;
+            self.bump(1);
         }
-        let text: String = std::str::from_utf8(&self.s[start..self.i])
+        let text: String = std::str::from_utf8(self.s.get(start..self.i)?)
             .ok()?
             .chars()
             .filter(|c| *c != '_')
@@ -463,9 +474,9 @@ impl PyParser<'_> {
             .get(self.i)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
         {
-            self.i += 1;
+            self.bump(1);
         }
-        match &self.s[start..self.i] {
+        match self.s.get(start..self.i)? {
             b"None" => Some(Value::Null),
             b"True" => Some(Value::Bool(true)),
             b"False" => Some(Value::Bool(false)),

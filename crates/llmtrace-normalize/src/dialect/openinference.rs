@@ -518,8 +518,8 @@ pub(super) fn fill_from_total(usage: &mut Usage, total: Option<u64>) {
         return;
     };
     match (usage.input, usage.output) {
-        (None, Some(output)) if total >= output => usage.input = Some(total - output),
-        (Some(input), None) if total >= input => usage.output = Some(total - input),
+        (None, Some(output)) if total >= output => usage.input = Some(total.saturating_sub(output)),
+        (Some(input), None) if total >= input => usage.output = Some(total.saturating_sub(input)),
         _ => {}
     }
 }
@@ -537,7 +537,7 @@ pub(super) fn first_event_offset_s(
         .map(|e| e.time_unix_nano)
         .min()?;
     (start_unix_nano > 0 && first >= start_unix_nano)
-        .then(|| (first - start_unix_nano) as f64 / 1e9)
+        .then(|| first.saturating_sub(start_unix_nano) as f64 / 1e9)
 }
 
 /// Reassembles a flattened list (`<i>.<path>` entries, the list prefix already removed) into one
@@ -729,9 +729,11 @@ fn json_f64(v: &Value) -> Option<f64> {
 
 fn json_i64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(crate::value::f64_to_i64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }

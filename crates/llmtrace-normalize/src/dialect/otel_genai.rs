@@ -62,8 +62,8 @@ impl Dialect for OtelGenAi {
         let ev = EventIndex::build(events);
         let mut f = Found::default();
         f.scan(attributes);
-        if let Some(i) = ev.details {
-            f.scan(&events[i].attributes);
+        if let Some(e) = ev.details.and_then(|i| events.get(i)) {
+            f.scan(&e.attributes);
         }
         f.fill_scalars(g, usage, kind);
         f.fill_messages(&ev, events, g);
@@ -319,7 +319,8 @@ impl<'a> Found<'a> {
                 self.input_messages,
                 ev.message_events.then(|| input_events(events)),
                 ev.content_prompt
-                    .map(|i| &events[i].attributes)
+                    .and_then(|i| events.get(i))
+                    .map(|e| &e.attributes)
                     .and_then(|a| {
                         a.get(gen_ai::PROMPT)
                             .or_else(|| a.get(gen_ai::INPUT_MESSAGES))
@@ -333,7 +334,8 @@ impl<'a> Found<'a> {
                 self.output_messages,
                 ev.choice_events.then(|| choice_events(events)),
                 ev.content_completion
-                    .map(|i| &events[i].attributes)
+                    .and_then(|i| events.get(i))
+                    .map(|e| &e.attributes)
                     .and_then(|a| {
                         a.get(gen_ai::COMPLETION)
                             .or_else(|| a.get(gen_ai::OUTPUT_MESSAGES))
@@ -418,7 +420,7 @@ fn choice_events(events: &[SpanEvent]) -> Vec<Message> {
             let index = body
                 .get("index")
                 .and_then(|i| i.as_i64().or_else(|| i.as_str()?.parse().ok()))
-                .unwrap_or(pos as i64);
+                .unwrap_or(i64::try_from(pos).unwrap_or(i64::MAX));
             message_from_json(body, "assistant")
                 .filter(|m| !m.parts.is_empty() || m.finish_reason.is_some())
                 .map(|m| (index, m))
