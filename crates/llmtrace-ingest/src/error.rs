@@ -81,7 +81,8 @@ impl IngestError {
 
     pub(crate) fn from_decode(e: llmtrace_otlp::DecodeError) -> Self {
         let class = match e {
-            llmtrace_otlp::DecodeError::TooLarge { .. } => ErrorClass::PayloadTooLarge,
+            llmtrace_otlp::DecodeError::TooLarge { .. }
+            | llmtrace_otlp::DecodeError::TooMany { .. } => ErrorClass::PayloadTooLarge,
             _ => ErrorClass::BadRequest,
         };
         IngestError::new(class, e.to_string())

@@ -22,7 +22,7 @@ mod rate;
 
 pub use counters::{IngestCounters, IngestCounts};
 pub use error::{ErrorClass, IngestError};
-pub use llmtrace_otlp::{ConvertLimits, Format, Rejected};
+pub use llmtrace_otlp::{ConvertLimits, DecodeLimits, Format, Rejected};
 pub use prices::PriceTable;
 pub use rate::{RateSlot, RATE_SLOT_SECONDS};
 
@@ -40,6 +40,8 @@ pub struct IngestConfig {
     pub max_decompressed_bytes: usize,
     /// Conversion limits (attribute value truncation).
     pub convert: ConvertLimits,
+    /// Caps on what one request may decode into, counted before decoding.
+    pub decode: llmtrace_otlp::DecodeLimits,
 }
 
 impl Default for IngestConfig {
@@ -47,6 +49,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_decompressed_bytes: 64 * 1024 * 1024,
             convert: ConvertLimits::default(),
+            decode: llmtrace_otlp::DecodeLimits::default(),
         }
     }
 }
@@ -107,6 +110,12 @@ impl Ingestor {
         &self.prices
     }
 
+    /// The caps on what one request may decode into (also applied by the receivers of other
+    /// wires: Langfuse events, OpenAI Agents items, LangSmith runs).
+    pub fn decode_limits(&self) -> DecodeLimits {
+        self.config.decode
+    }
+
     /// The pipeline (for its statistics).
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
@@ -122,6 +131,18 @@ impl Ingestor {
         }
     }
 
+    /// Counts what `raw` would decode into and refuses it (413) past the decode limits.
+    fn census(
+        &self,
+        raw: &[u8],
+        format: Format,
+        signal: llmtrace_otlp::Signal,
+    ) -> Result<(), IngestError> {
+        llmtrace_otlp::census(raw, format, signal, self.config.decode)
+            .map(|_| ())
+            .map_err(IngestError::from_decode)
+    }
+
     /// Decodes and stores a trace export body.
     pub async fn export_traces_body(
         &self,
@@ -129,6 +150,7 @@ impl Ingestor {
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
         let decoded = self.inflate(body).and_then(|raw| {
+            self.census(&raw, body.format, llmtrace_otlp::Signal::Traces)?;
             let req = llmtrace_otlp::decode_traces(&raw, body.format)
                 .map_err(IngestError::from_decode)?;
             Ok((req, raw.len()))
@@ -174,6 +196,7 @@ impl Ingestor {
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
         let raw = self.inflate(body)?;
+        self.census(&raw, body.format, llmtrace_otlp::Signal::Logs)?;
         let req =
             llmtrace_otlp::decode_logs(&raw, body.format).map_err(IngestError::from_decode)?;
         self.export_logs(project, req, raw.len()).await

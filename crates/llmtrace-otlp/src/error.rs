@@ -19,4 +19,12 @@ pub enum DecodeError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The body holds more spans, records or values than one request may decode into.
+    #[error("request holds more {what} than the limit of {limit}; send smaller batches")]
+    TooMany {
+        /// What was counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }

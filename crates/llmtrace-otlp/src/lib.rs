@@ -13,12 +13,14 @@
     )
 )]
 
+mod census;
 mod compression;
 mod convert;
 mod decode;
 mod error;
 mod value;
 
+pub use census::{census, json_value_count, Census, DecodeLimits, Signal};
 pub use compression::gunzip_limited;
 pub use convert::{logs_from_request, spans_from_request, ConvertLimits, Converted, Rejected};
 pub use decode::{decode_logs, decode_metrics, decode_traces, Format};

@@ -13,6 +13,7 @@
 //! Langfuse's 207 multi-status.
 
 use crate::error::api_error;
+use crate::request_limits;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -332,6 +333,10 @@ pub(crate) async fn ingestion(
             )
         }
     };
+    let limits = st.ingest.decode_limits();
+    if let Err(refused) = request_limits::check_json_values(limits, &bytes) {
+        return refused;
+    }
     let top: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => return bad_shape(format!("body is not JSON: {e}")),
@@ -339,6 +344,9 @@ pub(crate) async fn ingestion(
     let Some(batch) = top.get("batch").and_then(Value::as_array) else {
         return bad_shape("body must be {\"batch\": [events...]}".into());
     };
+    if let Err(refused) = request_limits::check_items(limits, batch.len(), "events") {
+        return refused;
+    }
     let mut successes: Vec<Value> = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
     let mut fail = |id: &str, message: String| {
@@ -464,11 +472,13 @@ pub(crate) async fn ingestion(
     if let Err(e) = st.ingest.export_raw_spans(spans, scores, bytes.len()).await {
         return crate::error::otlp_http_error(&e, None);
     }
-    (
-        StatusCode::MULTI_STATUS,
-        Json(serde_json::json!({ "successes": successes, "errors": errors })),
-    )
-        .into_response()
+    // A batch of thousands of bad events answers with the first errors and a count of the rest.
+    let unlisted = request_limits::truncate_errors(&mut errors);
+    let mut answer = serde_json::json!({ "successes": successes, "errors": errors });
+    if unlisted > 0 {
+        answer["errorsNotListed"] = unlisted.into();
+    }
+    (StatusCode::MULTI_STATUS, Json(answer)).into_response()
 }
 
 fn bad_shape(message: String) -> Response {

@@ -140,7 +140,13 @@ async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
 }
 
 /// Splits a multipart body into its parts and collects the run operations.
-async fn parse_multipart(body: Bytes, boundary: String) -> Result<RunSet, Response> {
+async fn parse_multipart(
+    body: Bytes,
+    boundary: String,
+    limits: llmtrace_ingest::DecodeLimits,
+) -> Result<RunSet, Response> {
+    crate::request_limits::check_json_values(limits, &body)?;
+    let mut count = 0usize;
     let stream = tokio_stream::once(Ok::<Bytes, std::convert::Infallible>(body));
     let mut parts = multer::Multipart::new(stream, boundary);
     let mut set = RunSet::new();
@@ -154,6 +160,8 @@ async fn parse_multipart(body: Bytes, boundary: String) -> Result<RunSet, Respon
         let Some(field) = field else {
             break;
         };
+        count = count.saturating_add(1);
+        crate::request_limits::check_items(limits, count, "multipart parts")?;
         let name = field.name().unwrap_or_default().to_owned();
         let data = field.bytes().await.map_err(|e| {
             fail(
@@ -193,7 +201,7 @@ async fn multipart(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         Err(r) => return r,
     };
     let size = bytes.len();
-    let set = match parse_multipart(bytes, boundary).await {
+    let set = match parse_multipart(bytes, boundary, st.ingest.decode_limits()).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -209,7 +217,9 @@ async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
             format!("unsupported content type {ct:?}: send application/json"),
         ));
     }
-    read_body(st, headers, body).await
+    let bytes = read_body(st, headers, body).await?;
+    crate::request_limits::check_json_values(st.ingest.decode_limits(), &bytes)?;
+    Ok(bytes)
 }
 
 /// `POST /runs/batch`.

@@ -17,6 +17,7 @@ mod openai_agents;
 mod otlp_grpc;
 mod otlp_http;
 pub mod panic_guard;
+mod request_limits;
 mod run;
 mod tls;
 mod ui;

@@ -225,6 +225,10 @@ pub(crate) async fn ingest(
             )
         }
     };
+    let limits = st.ingest.decode_limits();
+    if let Err(refused) = crate::request_limits::check_json_values(limits, &bytes) {
+        return refused;
+    }
     let top: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => return api_error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
@@ -235,6 +239,9 @@ pub(crate) async fn ingest(
             "body must be {\"data\": [traces and spans]}",
         );
     };
+    if let Err(refused) = crate::request_limits::check_items(limits, items.len(), "items") {
+        return refused;
+    }
     let mut spans = Vec::new();
     let mut bounds: HashMap<String, (u64, u64)> = HashMap::new();
     let mut traces = Vec::new();

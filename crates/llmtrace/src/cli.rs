@@ -165,6 +165,14 @@ pub(crate) struct ServeArgs {
     /// Largest body after gzip decompression [default: 128MiB].
     #[arg(long, env = "LLMTRACE_MAX_DECOMPRESSED_BYTES")]
     pub(crate) max_decompressed_bytes: Option<String>,
+    /// Most spans (or log records) in one request, counted before it is decoded; beyond it the
+    /// request gets 413 [default: 50000].
+    #[arg(long, env = "LLMTRACE_MAX_SPANS_PER_REQUEST")]
+    pub(crate) max_spans_per_request: Option<usize>,
+    /// Most decoded values (messages, attributes, array and map values, strings) in one request,
+    /// counted before it is decoded; beyond it the request gets 413 [default: 1000000].
+    #[arg(long, env = "LLMTRACE_MAX_VALUES_PER_REQUEST")]
+    pub(crate) max_values_per_request: Option<usize>,
     /// Longest attribute value kept; longer ones are truncated with a marker [default: 256KiB].
     #[arg(long, env = "LLMTRACE_MAX_ATTRIBUTE_BYTES")]
     pub(crate) max_attribute_bytes: Option<String>,

@@ -18,6 +18,8 @@ pub(crate) struct FileConfig {
     max_body_bytes: Option<SizeValue>,
     max_decompressed_bytes: Option<SizeValue>,
     max_attribute_bytes: Option<SizeValue>,
+    max_spans_per_request: Option<usize>,
+    max_values_per_request: Option<usize>,
     queue_max_spans: Option<usize>,
     queue_max_bytes: Option<SizeValue>,
     batch_max_spans: Option<usize>,
@@ -103,6 +105,10 @@ pub(crate) struct ServeConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_decompressed_bytes: usize,
     pub(crate) max_attribute_bytes: usize,
+    /// Spans (log records) one request may hold (see `--max-spans-per-request`).
+    pub(crate) max_spans_per_request: usize,
+    /// Decoded values one request may hold (see `--max-values-per-request`).
+    pub(crate) max_values_per_request: usize,
     pub(crate) queue_max_spans: usize,
     pub(crate) queue_max_bytes: usize,
     pub(crate) batch_max_spans: usize,
@@ -245,6 +251,14 @@ impl ServeConfig {
                 &file.max_attribute_bytes,
                 "256KiB",
             )?,
+            max_spans_per_request: args
+                .max_spans_per_request
+                .or(file.max_spans_per_request)
+                .unwrap_or(llmtrace_ingest::DecodeLimits::default().max_items),
+            max_values_per_request: args
+                .max_values_per_request
+                .or(file.max_values_per_request)
+                .unwrap_or(llmtrace_ingest::DecodeLimits::default().max_nodes),
             queue_max_spans: args
                 .queue_max_spans
                 .or(file.queue_max_spans)
@@ -347,6 +361,8 @@ impl ServeConfig {
             ("--batch-max-spans", cfg.batch_max_spans),
             ("--max-body-bytes", cfg.max_body_bytes),
             ("--max-attribute-bytes", cfg.max_attribute_bytes),
+            ("--max-spans-per-request", cfg.max_spans_per_request),
+            ("--max-values-per-request", cfg.max_values_per_request),
             ("--metrics-max-label-values", cfg.metrics_max_label_values),
         ] {
             if v == 0 {

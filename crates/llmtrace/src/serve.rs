@@ -126,6 +126,10 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             convert: ConvertLimits {
                 max_attribute_value_bytes: cfg.max_attribute_bytes,
             },
+            decode: llmtrace_ingest::DecodeLimits {
+                max_items: cfg.max_spans_per_request,
+                max_nodes: cfg.max_values_per_request,
+            },
         },
     ));
     let state = Arc::new(AppState {

@@ -69,12 +69,7 @@ fn post(addr: &str, body: &[u8]) -> Option<u16> {
     let mut answer = Vec::new();
     s.read_to_end(&mut answer).ok()?;
     let text = String::from_utf8_lossy(&answer);
-    text.lines()
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    text.lines().next()?.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[derive(Default)]
@@ -151,7 +146,12 @@ fn kill_9_during_ingest_loses_no_acknowledged_span_and_counts_none_twice() {
         for s in senders {
             s.join().unwrap();
         }
-        next_batch = ledger.lock().unwrap().sent.last().map_or(0, |b| b + SENDERS);
+        next_batch = ledger
+            .lock()
+            .unwrap()
+            .sent
+            .last()
+            .map_or(0, |b| b + SENDERS);
         drop(server);
     }
 

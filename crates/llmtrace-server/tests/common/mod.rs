@@ -95,6 +95,8 @@ pub struct Options {
     pub max_label_values: usize,
     /// With keys: `/metrics` open (`--public-metrics`).
     pub public_metrics: bool,
+    /// Caps on what one request may decode into.
+    pub decode: llmtrace_ingest::DecodeLimits,
 }
 
 impl Default for Options {
@@ -107,6 +109,7 @@ impl Default for Options {
             keys: vec![],
             max_label_values: 100,
             public_metrics: false,
+            decode: llmtrace_ingest::DecodeLimits::default(),
         }
     }
 }
@@ -146,6 +149,7 @@ impl Harness {
             prices,
             IngestConfig {
                 max_decompressed_bytes: o.max_decompressed_bytes,
+                decode: o.decode,
                 ..Default::default()
             },
         ));
