@@ -8,7 +8,19 @@
 //! - Per-trace rollups maintained in the write transaction, following the counting rule of
 //!   [`llmtrace_store::TraceRollup`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod claims;
+mod int;
 mod prices;
 mod reader;
 mod recompute;
@@ -114,7 +126,7 @@ impl SqliteStore {
             .iter()
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 
     /// Runs `f` on a pooled reader connection on the blocking pool.
@@ -202,7 +214,7 @@ impl TraceReader for SqliteStore {
             .await?;
         Ok(StoreHealth {
             size_bytes: Some(size),
-            orphan_traces: orphans.max(0) as u64,
+            orphan_traces: int::count(orphans),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The read path: trace search over the `traces` rollups, trace detail by the narrow trace key,
 //! and model-call statistics over the partial index of call spans.
 
+use crate::int::{count, int, int_of_len, position};
 use crate::rows::{decode_blob, set_member_pattern, SpanDetail, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::{Money, SpanCost, TraceId};
@@ -57,16 +58,16 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
         push(&mut sql, " AND session_id = ?", Value::Text(s.clone()));
     }
     if let Some(t) = q.since_unix_nano {
-        push(&mut sql, " AND start_ns >= ?", Value::Integer(t as i64));
+        push(&mut sql, " AND start_ns >= ?", Value::Integer(int(t)));
     }
     if let Some(t) = q.until_unix_nano {
-        push(&mut sql, " AND start_ns < ?", Value::Integer(t as i64));
+        push(&mut sql, " AND start_ns < ?", Value::Integer(int(t)));
     }
     if let Some(d) = q.min_duration_nanos {
         push(
             &mut sql,
             " AND end_ns - start_ns >= ?",
-            Value::Integer(d as i64),
+            Value::Integer(int(d)),
         );
     }
     if let Some(c) = q.min_cost_pico {
@@ -100,7 +101,7 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
         args.push(Value::Blob(c.trace_id.0.to_vec()));
     }
     sql.push_str(&format!(" ORDER BY {key} DESC, trace_id DESC LIMIT ?"));
-    args.push(Value::Integer(limit as i64 + 1));
+    args.push(Value::Integer(int_of_len(limit).saturating_add(1)));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut traces = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
@@ -169,7 +170,7 @@ pub(crate) fn get_trace(
                     },
                     resource_attributes: Default::default(),
                 },
-                (r.get::<_, i64>(9)?, r.get::<_, i64>(10)? as usize),
+                (r.get::<_, i64>(9)?, position(r.get::<_, i64>(10)?)),
                 r.get::<_, bool>(11)?,
                 r.get::<_, i64>(12)?,
                 r.get::<_, Option<i64>>(16)?,
@@ -328,8 +329,8 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
          coalesce(reported_pico, cost_pico), unpriced, start_ns FROM spans \
          WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 AND start_ns < ?3 AND counted = 1"
     );
-    let since = q.since_unix_nano.unwrap_or(0) as i64;
-    let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
+    let since = int(q.since_unix_nano.unwrap_or(0));
+    let until = q.until_unix_nano.map(int).unwrap_or(i64::MAX);
     let mut args: Vec<Value> = vec![
         Value::Integer(pid),
         Value::Integer(since),
@@ -350,14 +351,14 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
     let mut groups: BTreeMap<(Option<u64>, Option<String>), Acc> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let key: Option<String> = r.get(0)?;
-        let bucket = q.bucket_of(r.get::<_, i64>(11)?.max(0) as u64);
+        let bucket = q.bucket_of(count(r.get::<_, i64>(11)?));
         let acc = groups.entry((bucket, key.clone())).or_default();
         let g = &mut acc.group;
         g.key = key;
         g.bucket_start_unix_nano = bucket;
-        g.calls += 1;
+        g.calls = g.calls.saturating_add(1);
         if r.get::<_, i64>(1)? == 2 {
-            g.errors += 1;
+            g.errors = g.errors.saturating_add(1);
         }
         acc.durations_ms.push(r.get::<_, i64>(2)? as f64 / 1e6);
         if r.get::<_, bool>(3)? {
@@ -372,7 +373,7 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
         }
         match r.get::<_, Option<i64>>(9)? {
             Some(c) => g.cost_pico = g.cost_pico.saturating_add(c),
-            None if r.get::<_, bool>(10)? => g.unpriced_calls += 1,
+            None if r.get::<_, bool>(10)? => g.unpriced_calls = g.unpriced_calls.saturating_add(1),
             None => {}
         }
     }
@@ -413,33 +414,36 @@ pub(crate) fn trace_groups(
         split_sum("cache_read_tokens"),
         split_sum("cost_pico"),
     );
-    let since = q.since_unix_nano.unwrap_or(0) as i64;
-    let until = q.until_unix_nano.map(|t| t as i64).unwrap_or(i64::MAX);
-    let limit = q.limit.clamp(1, MAX_PAGE_SIZE) as i64;
+    let since = int(q.since_unix_nano.unwrap_or(0));
+    let until = q.until_unix_nano.map(int).unwrap_or(i64::MAX);
+    let limit = int_of_len(q.limit.clamp(1, MAX_PAGE_SIZE));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![pid, since, until, limit, q.offset as i64], |r| {
-        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-        Ok(TraceGroup {
-            key: r.get(0)?,
-            user_id: r.get(1)?,
-            trace_count: n(2)?,
-            first_start_unix_nano: n(3)?,
-            last_start_unix_nano: n(4)?,
-            last_end_unix_nano: n(5)?,
-            span_count: n(6)?,
-            llm_call_count: n(7)?,
-            input_tokens: saturate_u64(joined(r, 8)?),
-            output_tokens: saturate_u64(joined(r, 10)?),
-            cache_read_tokens: saturate_u64(joined(r, 12)?),
-            error_count: n(14)?,
-            cost_pico: i64::try_from(joined(r, 15)?).unwrap_or(if joined(r, 15)? < 0 {
-                i64::MIN
-            } else {
-                i64::MAX
-            }),
-            unpriced_span_count: n(17)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![pid, since, until, limit, int_of_len(q.offset)],
+        |r| {
+            let n = |i: usize| -> rusqlite::Result<u64> { Ok(count(r.get::<_, i64>(i)?)) };
+            Ok(TraceGroup {
+                key: r.get(0)?,
+                user_id: r.get(1)?,
+                trace_count: n(2)?,
+                first_start_unix_nano: n(3)?,
+                last_start_unix_nano: n(4)?,
+                last_end_unix_nano: n(5)?,
+                span_count: n(6)?,
+                llm_call_count: n(7)?,
+                input_tokens: saturate_u64(joined(r, 8)?),
+                output_tokens: saturate_u64(joined(r, 10)?),
+                cache_read_tokens: saturate_u64(joined(r, 12)?),
+                error_count: n(14)?,
+                cost_pico: i64::try_from(joined(r, 15)?).unwrap_or(if joined(r, 15)? < 0 {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }),
+                unpriced_span_count: n(17)?,
+            })
+        },
+    )?;
     rows.collect()
 }
 
@@ -452,7 +456,7 @@ fn split_sum(column: &str) -> String {
 /// The exact sum of a [`split_sum`] starting at column `i`.
 fn joined(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i128> {
     let high = i128::from(r.get::<_, Option<i64>>(i)?.unwrap_or(0));
-    let low = i128::from(r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0));
+    let low = i128::from(r.get::<_, Option<i64>>(i.saturating_add(1))?.unwrap_or(0));
     Ok(high.saturating_mul(1 << 32).saturating_add(low))
 }
 

@@ -1,6 +1,7 @@
 //! Cost recomputation: re-prices stored model-call spans in batches, each in its own
 //! transaction on the writer connection, so ingest commits between batches.
 
+use crate::int::{count, int, int_of_len, position};
 use crate::prices::{price_ref, PriceRefs};
 use crate::rows::{decode_blob, SpanDetail, SpanRow};
 use llmtrace_model::{Money, Span, SpanCost, TraceId};
@@ -57,14 +58,14 @@ pub(crate) fn batch(
     let mut args = vec![Value::Integer(pid), Value::Integer(progress.after_id)];
     if let Some(t) = req.since_unix_nano {
         sql.push_str(" AND start_ns >= ?");
-        args.push(Value::Integer(t as i64));
+        args.push(Value::Integer(int(t)));
     }
     if let Some(m) = &req.model {
         sql.push_str(" AND model = ?");
         args.push(Value::Text(m.clone()));
     }
     sql.push_str(" ORDER BY id LIMIT ?");
-    args.push(Value::Integer(req.batch_spans.max(1) as i64));
+    args.push(Value::Integer(int_of_len(req.batch_spans.max(1))));
     let rows: Vec<Row> = {
         let mut stmt = tx.prepare(&sql).map_err(e)?;
         let mapped = stmt
@@ -74,7 +75,7 @@ pub(crate) fn batch(
                     trace_ref: r.get(1)?,
                     counted: r.get(2)?,
                     price_ref: r.get(3)?,
-                    blob: (r.get(4)?, r.get::<_, i64>(5)? as usize),
+                    blob: (r.get(4)?, position(r.get::<_, i64>(5)?)),
                     span: SpanRow {
                         project: req.project.clone(),
                         trace_id: TraceId::default(),
@@ -144,15 +145,19 @@ pub(crate) fn batch(
         let (old_eff, new_eff) = (old.effective(), new.effective());
         let old_unpriced = old_eff.is_none() && old.unpriced;
         let new_unpriced = new_eff.is_none() && new.unpriced;
-        report.spans_examined += 1;
+        report.spans_examined = report.spans_examined.saturating_add(1);
         report.total_before = report
             .total_before
             .saturating_add(old_eff.unwrap_or(Money::ZERO));
         report.total_after = report
             .total_after
             .saturating_add(new_eff.unwrap_or(Money::ZERO));
-        report.unpriced_before += u64::from(old_unpriced);
-        report.unpriced_after += u64::from(new_unpriced);
+        report.unpriced_before = report
+            .unpriced_before
+            .saturating_add(u64::from(old_unpriced));
+        report.unpriced_after = report
+            .unpriced_after
+            .saturating_add(u64::from(new_unpriced));
         let new_ref = match &new.price_id {
             Some(id) => Some(
                 price_ref(
@@ -171,7 +176,7 @@ pub(crate) fn batch(
         if !changed {
             continue;
         }
-        report.spans_changed += 1;
+        report.spans_changed = report.spans_changed.saturating_add(1);
         tx.prepare_cached(
             "UPDATE spans SET cost_pico = ?1, unpriced = ?2, price_ref = ?3 WHERE id = ?4",
         )
@@ -185,8 +190,12 @@ pub(crate) fn batch(
         .map_err(e)?;
         if row.counted {
             let d = trace_deltas.entry(row.trace_ref).or_default();
-            d.0 += new_eff.map_or(0, |m| m.pico_usd) - old_eff.map_or(0, |m| m.pico_usd);
-            d.1 += i64::from(new_unpriced) - i64::from(old_unpriced);
+            let cost_delta = new_eff
+                .map_or(0, |m| m.pico_usd)
+                .saturating_sub(old_eff.map_or(0, |m| m.pico_usd));
+            d.0 = d.0.saturating_add(cost_delta);
+            d.1 =
+                d.1.saturating_add(i64::from(new_unpriced).saturating_sub(i64::from(old_unpriced)));
         }
     }
     for (trace_ref, (cost, unpriced)) in trace_deltas {
@@ -223,8 +232,8 @@ pub(crate) fn unpriced_models(
         Ok(UnpricedModel {
             model: r.get(0)?,
             provider: r.get(1)?,
-            spans: r.get::<_, i64>(2)? as u64,
-            last_seen_unix_nano: r.get::<_, i64>(3)? as u64,
+            spans: count(r.get::<_, i64>(2)?),
+            last_seen_unix_nano: count(r.get::<_, i64>(3)?),
         })
     })?;
     rows.collect()

@@ -67,7 +67,7 @@ impl ResourceCache {
                     .prepare_cached(
                         "SELECT id FROM resources WHERE project_id = ?1 AND hash = ?2 AND attributes = ?3",
                     )?
-                    .query_row(params![project_id, hash as i64, json], |r| r.get(0))
+                    .query_row(params![project_id, hash.cast_signed(), json], |r| r.get(0))
                     .optional()?;
                 let id = match stored {
                     Some(id) => id,
@@ -75,14 +75,14 @@ impl ResourceCache {
                         conn.prepare_cached(
                             "INSERT INTO resources (project_id, hash, attributes) VALUES (?1, ?2, ?3)",
                         )?
-                        .execute(params![project_id, hash as i64, json])?;
+                        .execute(params![project_id, hash.cast_signed(), json])?;
                         conn.last_insert_rowid()
                     }
                 };
                 if self.len >= CACHE_LIMIT {
                     self.clear();
                 }
-                self.len += 1;
+                self.len = self.len.saturating_add(1);
                 self.by_content.entry(key).or_default().push((id, json));
                 id
             }

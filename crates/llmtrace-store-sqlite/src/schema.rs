@@ -204,19 +204,20 @@ pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
 /// the file had before. A file written by a newer llmtrace (higher version) is refused instead
 /// of being misread.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<usize, String> {
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| e.to_string())? as usize;
+    let current = crate::int::position(
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| e.to_string())?,
+    );
     if current > SCHEMA_VERSION {
         return Err(format!(
             "database schema version {current} is newer than this llmtrace supports ({SCHEMA_VERSION}); upgrade llmtrace"
         ));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (version, sql) in (1usize..).zip(MIGRATIONS).skip(current) {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)
-            .map_err(|e| format!("migration {}: {e}", i + 1))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(|e| format!("migration {version}: {e}"))?;
+        tx.pragma_update(None, "user_version", crate::int::int_of_len(version))
             .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
     }

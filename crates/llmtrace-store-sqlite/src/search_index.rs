@@ -67,7 +67,7 @@ pub(crate) fn backfill(conn: &mut Connection) -> Result<(), String> {
                 .and_then(|it| it.collect::<rusqlite::Result<Vec<_>>>())
                 .map_err(|e| e.to_string())?;
             for (row_id, index) in refs {
-                let Some(d) = details.get(index as usize) else {
+                let Some(d) = details.get(crate::int::position(index)) else {
                     continue;
                 };
                 let text = d.search_text();

@@ -1,5 +1,6 @@
 //! The `traces` rollup row: reading it into a [`TraceRollup`] and writing it back.
 
+use crate::int::{count, int};
 use crate::rows::{join_set, split_set};
 use llmtrace_model::{SpanId, TraceId};
 use llmtrace_store::RootKey;
@@ -41,7 +42,7 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
         session_id: r.get(16)?,
     };
     let root_key = RootKey {
-        not_root: r.get::<_, i64>(17)? as u8,
+        not_root: u8::try_from(r.get::<_, i64>(17)?).unwrap_or(u8::MAX),
         start_unix_nano: count(r.get::<_, i64>(18)?),
         span_id: SpanId::from_bytes(&root_span_id).unwrap_or_default(),
     };
@@ -55,16 +56,6 @@ pub(crate) fn rollup_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, TraceRollup
             services: split_set(&r.get::<_, String>(22)?),
         },
     ))
-}
-
-/// A stored integer as a count (a negative one, which no writer stores, reads as 0).
-fn count(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-/// A count or time as a stored integer, clamped to SQLite's range.
-fn int(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// Loads the rollup of a trace, if stored.

@@ -3,6 +3,7 @@
 //! call, and each touched trace's rollup is read and written once per commit.
 
 use crate::claims::{self, Claim, ClaimState, SourceUsage, UsageSource};
+use crate::int::{count, int, position};
 use crate::rows::{encode_blob, encode_log, write_span_detail};
 use crate::traces;
 #[cfg(test)]
@@ -188,8 +189,12 @@ impl Writer {
             }
             self.maybe_incomplete |= span.incomplete;
             match fate {
-                SpanFate::Duplicate => outcome.spans_duplicate += 1,
-                SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
+                SpanFate::Duplicate => {
+                    outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
+                }
+                SpanFate::Stored | SpanFate::CountedCall => {
+                    outcome.spans_written = outcome.spans_written.saturating_add(1);
+                }
             }
             outcome.span_fates.push(fate);
         }
@@ -228,11 +233,11 @@ impl Writer {
                 log.trace_id.map(|t| t.key_i64()),
                 log.trace_id.map(|t| t.0.to_vec()),
                 log.span_id.map(|s| s.0.to_vec()),
-                log.time_unix_nano as i64,
+                int(log.time_unix_nano),
                 log.event_name,
                 detail
             ])?;
-            outcome.logs_written += 1;
+            outcome.logs_written = outcome.logs_written.saturating_add(1);
         }
         for score in &batch.scores {
             let pid = project_id(&tx, &mut self.project_ids, &score.project)?;
@@ -247,10 +252,10 @@ impl Writer {
                 pid,
                 score.id,
                 score.trace_id.to_ascii_lowercase(),
-                score.timestamp_unix_nano as i64,
+                int(score.timestamp_unix_nano),
                 detail
             ])?;
-            outcome.scores_written += 1;
+            outcome.scores_written = outcome.scores_written.saturating_add(1);
         }
         tx.commit()?;
         self.next_trace_ref = ids.next_trace_ref;
@@ -295,7 +300,7 @@ fn pending_trace<'a>(
             },
             None => {
                 let row_id = ids.next_trace_ref;
-                ids.next_trace_ref += 1;
+                ids.next_trace_ref = ids.next_trace_ref.saturating_add(1);
                 Pending {
                     row_id,
                     exists: false,
@@ -322,15 +327,17 @@ const CONTRIBUTION_COLUMNS: &str = "counts_usage, input_tokens, output_tokens, c
 /// [`CONTRIBUTION_COLUMNS`] starting at column `at`.
 fn call_contribution(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
     let n = |i: usize| -> rusqlite::Result<u64> {
-        Ok(r.get::<_, Option<i64>>(at + i)?.unwrap_or(0) as u64)
+        Ok(count(
+            r.get::<_, Option<i64>>(at.saturating_add(i))?.unwrap_or(0),
+        ))
     };
-    let cost = r.get::<_, Option<i64>>(at + 6)?;
+    let cost = r.get::<_, Option<i64>>(at.saturating_add(6))?;
     let billing = UsageTotals {
         calls: 1,
         cost_pico: cost.unwrap_or(0),
-        unpriced: u64::from(cost.is_none() && r.get::<_, bool>(at + 7)?),
-        reported: u64::from(r.get::<_, bool>(at + 8)?),
-        failed: u64::from(r.get::<_, bool>(at + 9)?),
+        unpriced: u64::from(cost.is_none() && r.get::<_, bool>(at.saturating_add(7))?),
+        reported: u64::from(r.get::<_, bool>(at.saturating_add(8))?),
+        failed: u64::from(r.get::<_, bool>(at.saturating_add(9))?),
         ..Default::default()
     };
     if !r.get::<_, bool>(at)? {
@@ -401,7 +408,7 @@ fn incomplete_row(
                 old,
                 row,
                 r.get::<_, i64>(19)?,
-                r.get::<_, i64>(20)? as usize,
+                position(r.get::<_, i64>(20)?),
             ))
         })
         .optional()?;
@@ -587,7 +594,7 @@ fn insert_span(
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
     let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
         let id = ids.next_blob_id;
-        ids.next_blob_id += 1;
+        ids.next_blob_id = ids.next_blob_id.saturating_add(1);
         (id, vec![b'['], 0)
     });
     let (blob_id, blob_index) = (*blob_id, *blob_index);
@@ -600,17 +607,17 @@ fn insert_span(
         span.name,
         span.service,
         span.kind.code(),
-        span.start_unix_nano as i64,
-        span.end_unix_nano as i64,
+        int(span.start_unix_nano),
+        int(span.end_unix_nano),
         span.status.code(),
         span.gen_ai.provider,
         span.gen_ai.operation,
         span.model(),
-        u.input.map(|v| v as i64),
-        u.output.map(|v| v as i64),
-        u.cache_read.map(|v| v as i64),
-        u.cache_write.map(|v| v as i64),
-        u.reasoning.map(|v| v as i64),
+        u.input.map(int),
+        u.output.map(int),
+        u.cache_read.map(int),
+        u.cache_write.map(int),
+        u.reasoning.map(int),
         span.counts_usage,
         counted,
         blob_id,
@@ -675,7 +682,7 @@ fn insert_span(
             json.push(b',');
         }
         write_span_detail(json, span).map_err(WriteFailure::Encode)?;
-        *count += 1;
+        *count = count.saturating_add(1);
     }
     let rollup = &mut trace.rollup;
     rollup.add_span(span);
