@@ -28,13 +28,15 @@ export LLMTRACE_LITELLM_LANGFUSE4_PYTHON="$PWD/.venv-litellm-langfuse4/bin/pytho
 make_venv .venv-chdb tests/chdb/requirements.txt
 export LLMTRACE_CHDB_PYTHON="$PWD/.venv-chdb/bin/python"
 
-# Debian packages the tests drive: curl; Prometheus (with promtool) for the metrics and
-# alert-rule tests; ClickHouse for the ClickHouse store, and ZooKeeper (with Java) for its
-# replicated cluster; Chromium and chromedriver for the UI, with a CJK font so the screenshots
+# Debian packages the tests drive: curl; openssl; gzip and zstd (the memory probe's bombs);
+# Prometheus (with promtool) for the metrics and alert-rule tests; ClickHouse for the ClickHouse
+# store, and ZooKeeper (with Java) for its replicated cluster; Chromium and chromedriver for the UI, with a CJK font so the screenshots
 # show the Chinese text the browser tests type.
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
+command -v zstd >/dev/null || need+=(zstd)
+command -v gzip >/dev/null || need+=(gzip)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)

@@ -310,6 +310,11 @@ impl Ingestor {
         }
         let accepted = u64::try_from(spans.len().saturating_add(scores.len())).unwrap_or(u64::MAX);
         let span_count = spans.len();
+        // The queue bound counts what the batch holds in memory, at least its wire size.
+        let in_memory = spans
+            .iter()
+            .fold(0usize, |n, s| n.saturating_add(s.memory_estimate()));
+        let wire_bytes = wire_bytes.max(in_memory);
         self.counters.received(span_count);
         let result = self
             .submit(

@@ -106,6 +106,22 @@ impl AttrValue {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
+    /// An estimate of the memory this value holds (itself, its strings and nested values): a
+    /// million tiny array elements are a million values, not eight bytes each.
+    pub fn memory_estimate(&self) -> usize {
+        let own = std::mem::size_of::<AttrValue>();
+        let inner = match self {
+            AttrValue::Str(s) => s.len(),
+            AttrValue::Array(a) => a
+                .iter()
+                .fold(0usize, |n, v| n.saturating_add(v.memory_estimate())),
+            AttrValue::Map(m) => m.memory_estimate(),
+            AttrValue::Bytes(b) => b.bytes_hex.len(),
+            _ => 0,
+        };
+        own.saturating_add(inner)
+    }
+
     /// Size in bytes of the string content, used for truncation decisions.
     pub fn approx_len(&self) -> usize {
         match self {
@@ -135,6 +151,15 @@ pub struct KeyValue {
 pub struct Attributes(pub Vec<KeyValue>);
 
 impl Attributes {
+    /// An estimate of the memory these attributes hold (keys, values, nested values).
+    pub fn memory_estimate(&self) -> usize {
+        self.0.iter().fold(0usize, |n, kv| {
+            n.saturating_add(std::mem::size_of::<KeyValue>())
+                .saturating_add(kv.key.len())
+                .saturating_add(kv.value.memory_estimate())
+        })
+    }
+
     /// The first value under `key`.
     pub fn get(&self, key: &str) -> Option<&AttrValue> {
         self.0.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
@@ -206,3 +231,27 @@ impl<'de> Deserialize<'de> for Attributes {
         d.deserialize_map(Visitor)
     }
 }
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    #[test]
+    fn memory_estimate_counts_values_not_wire_bytes() {
+        let tiny = AttrValue::Array(vec![AttrValue::Int(1); 1000]);
+        assert!(tiny.memory_estimate() >= 1000 * std::mem::size_of::<AttrValue>());
+        let text = AttrValue::Str("x".repeat(10_000));
+        assert!(text.memory_estimate() >= 10_000);
+        let attrs = Attributes(vec![KeyValue {
+            key: "k".into(),
+            value: tiny.clone(),
+        }]);
+        assert!(attrs.memory_estimate() > tiny.memory_estimate());
+        let span = crate::Span {
+            attributes: attrs.clone(),
+            ..Default::default()
+        };
+        assert!(span.memory_estimate() > attrs.memory_estimate());
+    }
+}
+

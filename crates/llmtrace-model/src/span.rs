@@ -331,6 +331,42 @@ pub struct Span {
 }
 
 impl Span {
+    /// An estimate of the memory this span holds: the struct, its strings, attributes, events
+    /// and links, and the messages extracted from its attributes (counted as a second copy of
+    /// the attribute content). The ingest queue's byte bound counts this, so a body of tiny
+    /// values is measured by what it decodes into, not by its wire size.
+    pub fn memory_estimate(&self) -> usize {
+        let strings = [
+            &self.project,
+            &self.name,
+            &self.service,
+            &self.status_message,
+            &self.scope_name,
+            &self.scope_version,
+        ]
+        .iter()
+        .fold(0usize, |n, s| n.saturating_add(s.len()));
+        let attributes = self.attributes.memory_estimate();
+        let has_messages = !self.gen_ai.input_messages.is_empty()
+            || !self.gen_ai.output_messages.is_empty()
+            || !self.gen_ai.system_instructions.is_empty();
+        let events = self.events.iter().fold(0usize, |n, e| {
+            n.saturating_add(std::mem::size_of::<SpanEvent>())
+                .saturating_add(e.name.len())
+                .saturating_add(e.attributes.memory_estimate())
+        });
+        let links = self.links.iter().fold(0usize, |n, l| {
+            n.saturating_add(std::mem::size_of::<SpanLink>())
+                .saturating_add(l.attributes.memory_estimate())
+        });
+        std::mem::size_of::<Span>()
+            .saturating_add(strings)
+            .saturating_add(attributes)
+            .saturating_add(if has_messages { attributes } else { 0 })
+            .saturating_add(events)
+            .saturating_add(links)
+    }
+
     /// Duration in nanoseconds (zero when the end precedes the start).
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nano.saturating_sub(self.start_unix_nano)
