@@ -88,3 +88,62 @@ impl IngestError {
         IngestError::new(class, e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one error table: HTTP status, gRPC code and retry hint of every class. Retryable
+    /// classes (and only they) carry a hint; permanent ones get codes exporters drop.
+    #[test]
+    fn every_class_maps_to_one_status_code_and_retry_hint() {
+        let table = [
+            (ErrorClass::BadRequest, 400, 3, None),
+            (ErrorClass::PayloadTooLarge, 413, 8, None),
+            (ErrorClass::UnsupportedMediaType, 415, 12, None),
+            (ErrorClass::Unauthenticated, 401, 16, None),
+            (ErrorClass::Overloaded, 503, 14, Some(1)),
+            (ErrorClass::Unavailable, 503, 14, Some(5)),
+            (ErrorClass::Internal, 500, 13, None),
+        ];
+        for (class, http, grpc, retry) in table {
+            assert_eq!(class.http_status(), http, "{class:?}");
+            assert_eq!(class.grpc_code(), grpc, "{class:?}");
+            assert_eq!(class.retry_after().map(|d| d.as_secs()), retry, "{class:?}");
+        }
+    }
+
+    #[test]
+    fn decode_failures_are_permanent_and_oversize_is_413() {
+        let cases = [
+            (
+                llmtrace_otlp::DecodeError::Protobuf("x".into()),
+                ErrorClass::BadRequest,
+            ),
+            (
+                llmtrace_otlp::DecodeError::Json("x".into()),
+                ErrorClass::BadRequest,
+            ),
+            (
+                llmtrace_otlp::DecodeError::Gzip("x".into()),
+                ErrorClass::BadRequest,
+            ),
+            (
+                llmtrace_otlp::DecodeError::TooLarge { limit: 1 },
+                ErrorClass::PayloadTooLarge,
+            ),
+            (
+                llmtrace_otlp::DecodeError::TooMany {
+                    what: "spans",
+                    limit: 1,
+                },
+                ErrorClass::PayloadTooLarge,
+            ),
+        ];
+        for (e, class) in cases {
+            let err = IngestError::from_decode(e);
+            assert_eq!(err.class, class, "{err}");
+            assert!(err.class.retry_after().is_none());
+        }
+    }
+}

@@ -352,7 +352,14 @@ impl Ingestor {
         })?;
         ack.wait().await.map_err(|e| match e {
             AckError::Unavailable(_) => IngestError::new(ErrorClass::Unavailable, e.to_string()),
-            AckError::Failed(_) => IngestError::new(ErrorClass::Internal, e.to_string()),
+            AckError::Failed(detail) => {
+                // The store's own words (paths, SQL, server messages) stay in the server's log.
+                tracing::error!(error = %detail, "a batch could not be stored");
+                IngestError::new(
+                    ErrorClass::Internal,
+                    "the batch could not be stored (the server's log has the cause)",
+                )
+            }
         })
     }
 }

@@ -351,6 +351,7 @@ mod tests {
         let set = parse_multipart(
             Bytes::from(decoded),
             "24825503b20949f2a7382f4a0d2c8cb2".into(),
+            Default::default(),
         )
         .await
         .unwrap();
@@ -365,13 +366,17 @@ mod tests {
     async fn malformed_multipart_is_a_400() {
         let mut b = body("xyz");
         b.truncate(b.len() / 2);
-        let r = parse_multipart(Bytes::from(b), "xyz".into())
+        let r = parse_multipart(Bytes::from(b), "xyz".into(), Default::default())
             .await
             .unwrap_err();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        let r = parse_multipart(Bytes::from_static(b"no parts here"), "xyz".into())
-            .await
-            .unwrap_err();
+        let r = parse_multipart(
+            Bytes::from_static(b"no parts here"),
+            "xyz".into(),
+            Default::default(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
 }

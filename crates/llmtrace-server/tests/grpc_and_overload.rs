@@ -94,6 +94,12 @@ async fn overload_answers_retryable_errors_and_loses_no_acknowledged_span() {
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo");
     assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
+    // While the writer is stalled the admitted requests stay unanswered (no acknowledgement
+    // before the data is durable).
+    assert!(
+        !first.is_finished() && !second.is_finished(),
+        "acknowledged before stored"
+    );
     // Release the writer: the two admitted requests are acknowledged, and they are stored.
     h.store.gate.as_ref().unwrap().add_permits(1000);
     assert_eq!(first.await.unwrap().status(), 200);

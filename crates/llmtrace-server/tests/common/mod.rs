@@ -24,10 +24,29 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// A SQLite store whose writes wait for a permit when gated.
+/// How the test store's writes fail, set by a test at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// Writes go through.
+    None,
+    /// Every write fails as retryable (`StoreError::Transient`: a busy or full disk).
+    Transient,
+    /// Every write fails for good (`StoreError::Permanent`), naming a store internal.
+    Permanent,
+}
+
+/// A SQLite store whose writes wait for a permit when gated, and fail when told to.
 pub struct GatedStore {
     pub inner: SqliteStore,
     pub gate: Option<Semaphore>,
+    pub failure: std::sync::Mutex<WriteFailure>,
+}
+
+impl GatedStore {
+    /// Makes every later write fail (or succeed again) as `f` says.
+    pub fn fail_writes(&self, f: WriteFailure) {
+        *self.failure.lock().unwrap() = f;
+    }
 }
 
 #[async_trait]
@@ -36,7 +55,16 @@ impl SpanWriter for GatedStore {
         if let Some(g) = &self.gate {
             g.acquire().await.expect("gate").forget();
         }
-        self.inner.write(batch).await
+        let failure = *self.failure.lock().unwrap();
+        match failure {
+            WriteFailure::None => self.inner.write(batch).await,
+            WriteFailure::Transient => {
+                Err(StoreError::Transient("database or disk is full".into()))
+            }
+            WriteFailure::Permanent => Err(StoreError::Permanent(
+                "SECRET-INTERNAL /var/lib/llmtrace/db.sqlite: malformed".into(),
+            )),
+        }
     }
 }
 
@@ -120,6 +148,7 @@ impl Harness {
         let store = Arc::new(GatedStore {
             inner: SqliteStore::open_dir(dir.path()).unwrap(),
             gate: o.gated.then(|| Semaphore::new(0)),
+            failure: std::sync::Mutex::new(WriteFailure::None),
         });
         let metrics = Arc::new(llmtrace_metrics::Metrics::new(
             llmtrace_metrics::MetricsConfig {
