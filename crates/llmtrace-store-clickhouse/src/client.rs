@@ -166,9 +166,16 @@ impl Client {
         let body = body.into();
         let count = self.endpoints.len();
         let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let mut first = self.current.load(Ordering::Relaxed) % count;
+        // A client always has its first endpoint; without one there is nothing to send to.
+        let (Some(preferred), Some(mut first)) = (
+            self.endpoints.first(),
+            self.current.load(Ordering::Relaxed).checked_rem(count),
+        ) else {
+            return Err(StoreError::Permanent("no ClickHouse endpoint".into()));
+        };
         let failed_over_at = self.failed_over_at.load(Ordering::Relaxed);
-        let due = now_ms.saturating_sub(failed_over_at) >= RETRY_PREFERRED_AFTER.as_millis() as u64;
+        let retry_after_ms = u64::try_from(RETRY_PREFERRED_AFTER.as_millis()).unwrap_or(u64::MAX);
+        let due = now_ms.saturating_sub(failed_over_at) >= retry_after_ms;
         // One request checks the first endpoint (it claims the check by moving the time on);
         // the others go on with the endpoint in use.
         if first != 0
@@ -179,15 +186,20 @@ impl Client {
                 .is_ok()
             && self.preferred_caught_up().await
         {
-            tracing::info!(to = %self.endpoints[0].base, "clickhouse server back; failing back");
+            tracing::info!(to = %preferred.base, "clickhouse server back; failing back");
             first = 0;
         }
-        let mut attempt = 0;
+        let mut attempt: usize = 0;
         let resp = loop {
-            let index = (first + attempt) % count;
-            let mut req = self
-                .request(&self.endpoints[index], query)
-                .body(body.clone());
+            // `count` is not 0 (checked above), so this is `(first + attempt) % count`.
+            let index = first
+                .saturating_add(attempt)
+                .checked_rem(count)
+                .unwrap_or_default();
+            let Some(endpoint) = self.endpoints.get(index) else {
+                return Err(StoreError::Permanent("no ClickHouse endpoint".into()));
+            };
+            let mut req = self.request(endpoint, query).body(body.clone());
             if let Some(t) = timeout {
                 req = req.timeout(t);
             }
@@ -195,8 +207,8 @@ impl Client {
                 Ok(resp) => {
                     if index != first {
                         tracing::warn!(
-                            from = %self.endpoints[first].base,
-                            to = %self.endpoints[index].base,
+                            from = %self.endpoints.get(first).map_or("", |e| e.base.as_str()),
+                            to = %endpoint.base,
                             "clickhouse server unreachable; failed over"
                         );
                         // From when the fallback answered: a first node that timed out must
@@ -210,7 +222,9 @@ impl Client {
                     self.current.store(index, Ordering::Relaxed);
                     break resp;
                 }
-                Err(e) if e.is_connect() && attempt + 1 < count => attempt += 1,
+                Err(e) if e.is_connect() && attempt.saturating_add(1) < count => {
+                    attempt = attempt.saturating_add(1);
+                }
                 Err(e) => return Err(transport_error(e)),
             }
         };
@@ -226,9 +240,12 @@ impl Client {
             .as_deref()
             .map(|db| format!(" WHERE database = {}", lit(db)))
             .unwrap_or_default();
+        let Some(preferred) = self.endpoints.first() else {
+            return false;
+        };
         let sql = format!("SELECT toUInt64(max(absolute_delay)) FROM system.replicas{scope}");
         let req = self
-            .request(&self.endpoints[0], None)
+            .request(preferred, None)
             .body(sql)
             .timeout(Duration::from_secs(2));
         let answer = match req.send().await {
@@ -240,14 +257,14 @@ impl Client {
             Ok(delay) if delay <= 1 => true,
             Ok(delay) => {
                 tracing::info!(
-                    server = %self.endpoints[0].base,
+                    server = %preferred.base,
                     delay_s = delay,
                     "clickhouse server back but behind its replicas; not failing back yet"
                 );
                 false
             }
             Err(_) => {
-                tracing::debug!(server = %self.endpoints[0].base, %answer, "clickhouse server still unreachable");
+                tracing::debug!(server = %preferred.base, %answer, "clickhouse server still unreachable");
                 false
             }
         }
@@ -351,7 +368,7 @@ impl Client {
 
 /// A ClickHouse string literal.
 pub(crate) fn lit(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = String::with_capacity(s.len().saturating_add(2));
     out.push('\'');
     for c in s.chars() {
         match c {

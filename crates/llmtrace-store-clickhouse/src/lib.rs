@@ -50,6 +50,17 @@
 //! once resolve by version (the later write wins, without the merge). Within one node, writes
 //! and cost recomputation batches are serialized.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod client;
 mod reader;
 mod recompute;
@@ -59,6 +70,15 @@ mod rows;
 mod schema;
 mod summaries;
 #[cfg(feature = "testserver")]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "test code (starts ClickHouse servers for tests only): fixed inputs, and a panic \
+              fails the test that used it"
+)]
 pub mod testserver;
 mod world;
 mod writer;
@@ -386,7 +406,10 @@ impl ClickHouseStore {
                     .with_setting("insert_distributed_sync", "1"),
             );
         }
-        let replicated = cluster_replicas(&clients[0], cluster, urls[0]).await? > 1;
+        let (Some(first_client), Some(first_url)) = (clients.first(), urls.first()) else {
+            return Err(StoreError::Permanent("no clickhouse node given".into()));
+        };
+        let replicated = cluster_replicas(first_client, cluster, first_url).await? > 1;
         if replicated {
             // Every llmtrace node, whichever ClickHouse node it talks to, reads and writes each
             // shard on its first live replica (not on the replica it happens to talk to).
@@ -417,8 +440,12 @@ impl ClickHouseStore {
             .zip(&versions)
             .enumerate()
             .map(|(i, (ch, v))| {
-                let same_shard: Vec<usize> = (0..clients.len())
-                    .filter(|&j| shards[i].is_some() && shards[j] == shards[i])
+                let shard = shards.get(i).and_then(Option::as_ref);
+                let same_shard: Vec<usize> = shards
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| shard.is_some() && s.as_ref() == shard)
+                    .map(|(j, _)| j)
                     .collect();
                 schema::Node {
                     ch,
@@ -427,7 +454,7 @@ impl ClickHouseStore {
                     peers: same_shard
                         .iter()
                         .filter(|&&j| j != i)
-                        .map(|&j| &clients[j])
+                        .filter_map(|&j| clients.get(j))
                         .collect(),
                 }
             })
@@ -437,7 +464,7 @@ impl ClickHouseStore {
             replicated,
         };
         schema::migrate(&nodes, &db, Some(layout)).await?;
-        tracing::info!(database = %db, version = %versions[0], cluster, replicated, "clickhouse store ready");
+        tracing::info!(database = %db, version = %versions.first().map_or("", String::as_str), cluster, replicated, "clickhouse store ready");
         let fallbacks: Vec<client::Endpoint> = targets
             .iter()
             .skip(1)

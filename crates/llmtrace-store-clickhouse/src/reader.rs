@@ -242,7 +242,7 @@ pub(crate) async fn list_traces(
     // The conditions apply after `FINAL` has picked each trace's latest summary.
     let sql = format!(
         "SELECT * FROM ({summaries}){conditions} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
-        limit + 1
+        limit.saturating_add(1)
     );
     let rows: Vec<SummaryRow> = ch.select(&sql).await?;
     let mut traces = rows

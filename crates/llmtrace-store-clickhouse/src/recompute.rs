@@ -62,15 +62,19 @@ pub(crate) async fn batch(
         let (old_eff, new_eff) = (old.effective(), new.effective());
         let old_unpriced = old_eff.is_none() && old.unpriced;
         let new_unpriced = new_eff.is_none() && new.unpriced;
-        report.spans_examined += 1;
+        report.spans_examined = report.spans_examined.saturating_add(1);
         report.total_before = report
             .total_before
             .saturating_add(old_eff.unwrap_or(Money::ZERO));
         report.total_after = report
             .total_after
             .saturating_add(new_eff.unwrap_or(Money::ZERO));
-        report.unpriced_before += u64::from(old_unpriced);
-        report.unpriced_after += u64::from(new_unpriced);
+        report.unpriced_before = report
+            .unpriced_before
+            .saturating_add(u64::from(old_unpriced));
+        report.unpriced_after = report
+            .unpriced_after
+            .saturating_add(u64::from(new_unpriced));
         // `None` and an empty effective date mean the same (as in the SQLite store).
         let from = |c: &SpanCost| c.price_effective_from.clone().unwrap_or_default();
         let changed = old.computed != new.computed
@@ -80,7 +84,7 @@ pub(crate) async fn batch(
         if !changed {
             continue;
         }
-        report.spans_changed += 1;
+        report.spans_changed = report.spans_changed.saturating_add(1);
         row.set_cost(&new);
         // Not read back with the row: the rewritten copy gets it from the span again.
         row.search_text = search_column(&span);

@@ -43,7 +43,7 @@ pub(crate) struct Encoded {
 pub(crate) fn encode<T: Serialize>(rows: &[T]) -> Result<Encoded, EncodeError> {
     let mut out = Encoded {
         columns: Vec::new(),
-        body: Vec::with_capacity(rows.len() * 256),
+        body: Vec::with_capacity(rows.len().saturating_mul(256)),
     };
     for (i, row) in rows.iter().enumerate() {
         let mut ser = RowSerializer {
@@ -179,15 +179,15 @@ impl<'a, 'b> ser::Serializer for &'a mut RowSerializer<'b> {
             return RowSerializer::unsupported("a sequence of unknown length");
         };
         leb128(self.out, len as u64);
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         Ok(self)
     }
     fn serialize_tuple(self, _: usize) -> Result<Self, EncodeError> {
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         Ok(self)
     }
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, EncodeError> {
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         Ok(self)
     }
     fn serialize_tuple_variant(
@@ -204,14 +204,14 @@ impl<'a, 'b> ser::Serializer for &'a mut RowSerializer<'b> {
         if self.depth != 0 {
             return RowSerializer::unsupported("a map inside a row");
         }
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         Ok(self)
     }
     fn serialize_struct(self, name: &'static str, _: usize) -> Result<Self, EncodeError> {
         if self.depth != 0 {
             return RowSerializer::unsupported(name);
         }
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         Ok(self)
     }
     fn serialize_struct_variant(
@@ -232,7 +232,7 @@ impl ser::SerializeSeq for &mut RowSerializer<'_> {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 }
@@ -244,7 +244,7 @@ impl ser::SerializeTuple for &mut RowSerializer<'_> {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 }
@@ -256,7 +256,7 @@ impl ser::SerializeTupleStruct for &mut RowSerializer<'_> {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 }
@@ -273,7 +273,7 @@ impl ser::SerializeStruct for &mut RowSerializer<'_> {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 }
@@ -300,7 +300,7 @@ impl ser::SerializeMap for &mut RowSerializer<'_> {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 }

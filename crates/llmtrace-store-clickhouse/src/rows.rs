@@ -164,7 +164,7 @@ fn root_key(not_root: u8, start: u64, span_id_hex: &str) -> String {
 /// added lack it.
 pub(crate) fn claim_key(span: &Span) -> String {
     let k = llmtrace_store::ResponseClaimKey::of(span);
-    let key = (k.span_key as u64) ^ (1 << 63);
+    let key = k.span_key.cast_unsigned() ^ (1 << 63);
     format!(
         "{}{}{}{key:020}{}",
         k.provider_sdk,
@@ -194,7 +194,7 @@ impl SpanRow {
             .get(..CLAIM_KEY_LEN)
             .unwrap_or(&self.claim_key);
         let authority = match self.claim_key.as_bytes().get(CLAIM_KEY_LEN) {
-            Some(d @ b'0'..=b'9') => d - b'0',
+            Some(d @ b'0'..=b'9') => d.saturating_sub(b'0'),
             // Written before the digit: a provider SDK's span (first digit 1) or an
             // instrumentation.
             _ if self.claim_key.starts_with('1') => 0,
@@ -290,12 +290,12 @@ impl SpanRow {
             parent_span_id: span.parent_span_id.map(|p| p.to_hex()).unwrap_or_default(),
             name: span.name.clone(),
             service: span.service.clone(),
-            kind: span.kind.code() as u8,
+            kind: u8::try_from(span.kind.code()).unwrap_or(u8::MAX),
             is_call: u8::from(span.kind.is_model_call()),
             not_root,
             start_ns: span.start_unix_nano,
             end_ns: span.end_unix_nano,
-            status: span.status.code() as u8,
+            status: u8::try_from(span.status.code()).unwrap_or_default(),
             provider: s(&g.provider),
             operation: s(&g.operation),
             model: span.model().unwrap_or_default().to_string(),
@@ -424,13 +424,17 @@ pub(crate) fn summarize(
     rows: &[&SpanRow],
     counted: &[bool],
 ) -> Result<TraceSummary, String> {
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|a, b| rows[*a].root_key.cmp(&rows[*b].root_key));
+    let mut order: Vec<(&SpanRow, bool)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (*row, counted.get(i).copied().unwrap_or(false)))
+        .collect();
+    order.sort_by(|a, b| a.0.root_key.cmp(&b.0.root_key));
     let mut rollup = TraceRollup::new(trace_id);
-    for i in order {
-        let span = rows[i].lite_span()?;
+    for (row, counted) in order {
+        let span = row.lite_span()?;
         rollup.add_span(&span);
-        if counted.get(i).copied().unwrap_or(false) {
+        if counted {
             rollup.add_usage(&UsageTotals::of_call(&span));
         }
     }

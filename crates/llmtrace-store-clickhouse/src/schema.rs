@@ -291,10 +291,14 @@ const SHARD_KEYS: &[(&str, &str)] = &[
 fn created_table<'a>(sql: &'a str, db: &str) -> Option<&'a str> {
     let rest = sql.strip_prefix(&format!("CREATE TABLE IF NOT EXISTS {db}."))?;
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
-    Some(&rest[..end])
+    rest.get(..end)
 }
 
 /// The schema version this build writes.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the length of a fixed list of a few dozen migrations"
+)]
 pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 #[derive(Deserialize)]
@@ -362,7 +366,7 @@ async fn migrate_up_to(
         current.push(applied_version(node.ch, db).await?);
     }
     let lowest = current.iter().copied().min().unwrap_or(SCHEMA_VERSION);
-    for version in lowest + 1..=target {
+    for version in lowest.saturating_add(1)..=target {
         for (node, &had) in nodes.iter().zip(&current) {
             if had < version {
                 apply_version(node, db, cluster, version, had).await?;
@@ -409,8 +413,10 @@ async fn apply_version(
 ) -> Result<(), StoreError> {
     let features = node.features;
     let local = if cluster.is_some() { "_local" } else { "" };
-    let statements = MIGRATIONS
-        .get(version as usize - 1)
+    let statements = version
+        .checked_sub(1)
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| MIGRATIONS.get(i))
         .copied()
         .unwrap_or_default();
     for sql in statements {
@@ -550,26 +556,23 @@ async fn leader_definition(
 /// `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/<db>/<table>', '{replica}', version)`.
 fn replicated_engine(sql: &str, db: &str, table: &str) -> Result<String, StoreError> {
     let bad = || StoreError::Permanent(format!("no engine to replicate for table {table}"));
-    let at = sql.find("ENGINE = ").ok_or_else(bad)? + "ENGINE = ".len();
-    let rest = &sql[at..];
+    let (head, rest) = sql.split_once("ENGINE = ").ok_or_else(bad)?;
     let name_end = rest
         .find(|c: char| !c.is_ascii_alphanumeric())
         .unwrap_or(rest.len());
-    let engine = &rest[..name_end];
+    let (engine, after) = rest.split_at_checked(name_end).ok_or_else(bad)?;
     if !engine.ends_with("MergeTree") {
         return Err(bad());
     }
-    let after = &rest[name_end..];
     let (args, tail) = match after.strip_prefix('(') {
         Some(a) => {
-            let close = a.find(')').ok_or_else(bad)?;
-            (format!(", {}", &a[..close]), &a[close + 1..])
+            let (inner, tail) = a.split_once(')').ok_or_else(bad)?;
+            (format!(", {inner}"), tail)
         }
         None => (String::new(), after),
     };
     Ok(format!(
-        "{}Replicated{engine}('/clickhouse/tables/{{shard}}/{db}/{table}', '{{replica}}'{args}){tail}",
-        &sql[..at]
+        "{head}ENGINE = Replicated{engine}('/clickhouse/tables/{{shard}}/{db}/{table}', '{{replica}}'{args}){tail}"
     ))
 }
 

@@ -35,10 +35,11 @@ pub(crate) struct TraceState {
 impl TraceState {
     fn add(&mut self, row: SpanRow) -> Option<SpanRow> {
         if row.is_call != 0 && !row.parent_span_id.is_empty() {
-            *self
+            let n = self
                 .call_children
                 .entry(row.parent_span_id.clone())
-                .or_default() += 1;
+                .or_default();
+            *n = n.saturating_add(1);
         }
         let old = self.rows.insert(row.span_id.clone(), row);
         if let Some(old) = &old {

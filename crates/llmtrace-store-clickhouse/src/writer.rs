@@ -55,7 +55,7 @@ fn log_row<'a>(log: &'a LogRecord, retention: &Retention) -> Result<LogRow<'a>, 
         trace_id: log.trace_id.map(|t| t.to_hex()).unwrap_or_default(),
         span_id: log.span_id.map(|s| s.to_hex()).unwrap_or_default(),
         time_ns: log.time_unix_nano,
-        log_hash: hex::encode(&hash[..16]),
+        log_hash: hex::encode(hash.iter().take(16).copied().collect::<Vec<u8>>()),
         event_name: &log.event_name,
         detail,
         expire_at: retention.expire_at(&log.project, log.time_unix_nano, now_secs()),
@@ -150,8 +150,12 @@ pub(crate) async fn write(
             r.expire_at = retention.expire_at(&r.project, r.start_ns, now_secs());
         }
         match fate {
-            SpanFate::Duplicate => outcome.spans_duplicate += 1,
-            SpanFate::Stored | SpanFate::CountedCall => outcome.spans_written += 1,
+            SpanFate::Duplicate => {
+                outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
+            }
+            SpanFate::Stored | SpanFate::CountedCall => {
+                outcome.spans_written = outcome.spans_written.saturating_add(1);
+            }
         }
         outcome.span_fates.push(fate);
         outcome.merged_spans.extend(merged.map(|m| (index, m)));
@@ -280,7 +284,8 @@ impl Phases {
     /// Ends the phase called `name`.
     fn mark(&mut self, name: &'static str) {
         let now = std::time::Instant::now();
-        self.done.push((name, now - self.last));
+        self.done
+            .push((name, now.saturating_duration_since(self.last)));
         self.last = now;
     }
 }
