@@ -389,8 +389,7 @@ fn error_class(first_line: &str) -> Option<String> {
     let end = first_line
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
         .unwrap_or(first_line.len());
-    let ident = &first_line[..end];
-    let rest = &first_line[end..];
+    let (ident, rest) = first_line.split_at_checked(end)?;
     let looks_like_class = ident.chars().next().is_some_and(char::is_alphabetic)
         && (rest.is_empty() || rest.starts_with('(') || rest.starts_with(':'));
     looks_like_class.then(|| ident.to_owned())

@@ -102,7 +102,9 @@ pub fn canonical_provider(raw: &str) -> Option<Cow<'static, str>> {
     }
     // Dotted vendor ids: try the longest known vendor prefix ending at a '.'.
     for (i, _) in lower.rmatch_indices('.') {
-        let prefix = &lower[..i];
+        let Some(prefix) = lower.get(..i) else {
+            continue;
+        };
         if PREFIX_VENDORS.contains(&prefix) {
             if let Some(c) = lookup(prefix) {
                 return Some(Cow::Borrowed(c));
