@@ -254,4 +254,3 @@ mod memory_tests {
         assert!(span.memory_estimate() > attrs.memory_estimate());
     }
 }
-

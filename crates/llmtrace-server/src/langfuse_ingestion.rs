@@ -334,7 +334,7 @@ pub(crate) async fn ingestion(
         }
     };
     let limits = st.ingest.decode_limits();
-    if let Err(refused) = request_limits::check_json_values(limits, &bytes) {
+    if let Some(refused) = request_limits::check_json_values(limits, &bytes) {
         return refused;
     }
     let top: Value = match serde_json::from_slice(&bytes) {
@@ -344,7 +344,7 @@ pub(crate) async fn ingestion(
     let Some(batch) = top.get("batch").and_then(Value::as_array) else {
         return bad_shape("body must be {\"batch\": [events...]}".into());
     };
-    if let Err(refused) = request_limits::check_items(limits, batch.len(), "events") {
+    if let Some(refused) = request_limits::check_items(limits, batch.len(), "events") {
         return refused;
     }
     let mut successes: Vec<Value> = Vec::new();

@@ -145,7 +145,9 @@ async fn parse_multipart(
     boundary: String,
     limits: llmtrace_ingest::DecodeLimits,
 ) -> Result<RunSet, Response> {
-    crate::request_limits::check_json_values(limits, &body)?;
+    if let Some(refused) = crate::request_limits::check_json_values(limits, &body) {
+        return Err(refused);
+    }
     let mut count = 0usize;
     let stream = tokio_stream::once(Ok::<Bytes, std::convert::Infallible>(body));
     let mut parts = multer::Multipart::new(stream, boundary);
@@ -161,7 +163,10 @@ async fn parse_multipart(
             break;
         };
         count = count.saturating_add(1);
-        crate::request_limits::check_items(limits, count, "multipart parts")?;
+        if let Some(refused) = crate::request_limits::check_items(limits, count, "multipart parts")
+        {
+            return Err(refused);
+        }
         let name = field.name().unwrap_or_default().to_owned();
         let data = field.bytes().await.map_err(|e| {
             fail(
@@ -218,8 +223,10 @@ async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
         ));
     }
     let bytes = read_body(st, headers, body).await?;
-    crate::request_limits::check_json_values(st.ingest.decode_limits(), &bytes)?;
-    Ok(bytes)
+    match crate::request_limits::check_json_values(st.ingest.decode_limits(), &bytes) {
+        Some(refused) => Err(refused),
+        None => Ok(bytes),
+    }
 }
 
 /// `POST /runs/batch`.

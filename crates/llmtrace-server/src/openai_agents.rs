@@ -226,7 +226,7 @@ pub(crate) async fn ingest(
         }
     };
     let limits = st.ingest.decode_limits();
-    if let Err(refused) = crate::request_limits::check_json_values(limits, &bytes) {
+    if let Some(refused) = crate::request_limits::check_json_values(limits, &bytes) {
         return refused;
     }
     let top: Value = match serde_json::from_slice(&bytes) {
@@ -239,7 +239,7 @@ pub(crate) async fn ingest(
             "body must be {\"data\": [traces and spans]}",
         );
     };
-    if let Err(refused) = crate::request_limits::check_items(limits, items.len(), "items") {
+    if let Some(refused) = crate::request_limits::check_items(limits, items.len(), "items") {
         return refused;
     }
     let mut spans = Vec::new();

@@ -9,11 +9,11 @@ use llmtrace_ingest::{DecodeLimits, ErrorClass};
 /// Most per-event errors listed in a 207 answer; the rest are counted, not listed.
 pub(crate) const MAX_LISTED_ERRORS: usize = 1000;
 
-/// 413 when `body` (JSON) holds more values than one request may decode into.
-pub(crate) fn check_json_values(limits: DecodeLimits, body: &[u8]) -> Result<(), Response> {
+/// The 413 refusal when `body` (JSON) holds more values than one request may decode into.
+pub(crate) fn check_json_values(limits: DecodeLimits, body: &[u8]) -> Option<Response> {
     let n = llmtrace_otlp::json_value_count(body);
     if n > limits.max_nodes {
-        return Err(class_error(
+        return Some(class_error(
             ErrorClass::PayloadTooLarge,
             format!(
                 "request holds more than {} JSON values (--max-values-per-request); send smaller batches",
@@ -21,13 +21,13 @@ pub(crate) fn check_json_values(limits: DecodeLimits, body: &[u8]) -> Result<(),
             ),
         ));
     }
-    Ok(())
+    None
 }
 
-/// 413 when a request carries more than `limits.max_items` `what`s.
-pub(crate) fn check_items(limits: DecodeLimits, n: usize, what: &str) -> Result<(), Response> {
+/// The 413 refusal when a request carries more than `limits.max_items` `what`s.
+pub(crate) fn check_items(limits: DecodeLimits, n: usize, what: &str) -> Option<Response> {
     if n > limits.max_items {
-        return Err(class_error(
+        return Some(class_error(
             ErrorClass::PayloadTooLarge,
             format!(
                 "request holds {n} {what}, more than the limit of {} (--max-spans-per-request); send smaller batches",
@@ -35,7 +35,7 @@ pub(crate) fn check_items(limits: DecodeLimits, n: usize, what: &str) -> Result<
             ),
         ));
     }
-    Ok(())
+    None
 }
 
 /// Keeps the first [`MAX_LISTED_ERRORS`] of `errors`; the number left out.
@@ -55,12 +55,12 @@ mod tests {
             max_items: 2,
             max_nodes: 5,
         };
-        assert!(check_items(limits, 2, "events").is_ok());
-        assert_eq!(check_items(limits, 3, "events").unwrap_err().status(), 413);
-        assert!(check_json_values(limits, br#"{"a":[1,2]}"#).is_ok());
+        assert!(check_items(limits, 2, "events").is_none());
+        assert_eq!(check_items(limits, 3, "events").unwrap().status(), 413);
+        assert!(check_json_values(limits, br#"{"a":[1,2]}"#).is_none());
         assert_eq!(
             check_json_values(limits, br#"{"a":[1,2,3,4,5,6]}"#)
-                .unwrap_err()
+                .unwrap()
                 .status(),
             413
         );

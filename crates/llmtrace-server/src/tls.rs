@@ -47,7 +47,8 @@ impl Tls {
         }
         let key = PrivateKeyDer::from_pem_slice(&key_pem)
             .map_err(|e| invalid(format!("TLS key {}: {e}", files.key.display())))?;
-        // ring: builds with a C compiler only (aws-lc needs cmake); classic key exchanges.
+        // ring, named explicitly: rustls has two providers compiled in (aws-lc-rs comes with
+        // reqwest's rustls for outbound HTTPS), so there is no implicit process default.
         #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -57,6 +58,11 @@ impl Tls {
             .with_single_cert(chain, key)
             .map_err(|e| invalid(format!("TLS certificate and key do not fit: {e}")))?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // tonic builds its rustls configuration from the process default provider, which rustls
+        // cannot pick by itself with two providers compiled in: ring, as above (a no-op when the
+        // process already chose one).
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let identity = tonic::transport::Identity::from_pem(&cert_pem, &key_pem);
         Ok(Tls {
             http: tokio_rustls::TlsAcceptor::from(Arc::new(config)),

@@ -186,7 +186,13 @@ impl Notifier {
         if self.webhooks.is_empty() {
             return;
         }
-        let client = match reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build() {
+        // HTTPS with rustls and the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honored);
+        // a redirect is an answer, not an instruction: a webhook URL is where notifications go.
+        let client = match reqwest::Client::builder()
+            .timeout(ATTEMPT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
             Ok(client) => client,
             Err(e) => {
                 tracing::error!(error = %e, "cannot build the alert webhook HTTP client");
@@ -241,9 +247,14 @@ impl Notifier {
                 }
                 Ok(resp) => {
                     let status = resp.status();
+                    let note = if status.is_redirection() {
+                        " (redirects are not followed)"
+                    } else {
+                        ""
+                    };
                     (
                         status.is_server_error() || status.as_u16() == 429,
-                        format!("HTTP {status}"),
+                        format!("HTTP {status}{note}"),
                     )
                 }
                 Err(e) => (true, error_chain(e)),
