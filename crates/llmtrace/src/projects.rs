@@ -29,6 +29,21 @@ pub(crate) struct StoredKey {
     pub(crate) created: String,
 }
 
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part:
+/// a private temporary file in the same directory (mode 0600 from its creation), flushed to disk,
+/// then renamed over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".api_keys.")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Path of the key file of a data dir.
 pub(crate) fn keys_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEYS_FILE)
@@ -109,12 +124,8 @@ fn create(a: ProjectsCreateArgs) -> anyhow::Result<()> {
          # Secrets are stored only as SHA-256 digests.\n\n{}",
         toml::to_string_pretty(&file)?
     );
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    write_atomically(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     println!(
         "project {} created; its keys (the secret is shown only now):",
         a.name
@@ -147,4 +158,29 @@ fn list(a: ProjectsListArgs) -> anyhow::Result<()> {
         println!("{:<24} {:<40} {}", k.project, k.public_key, k.created);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_replaced_whole_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = keys_path(dir.path());
+        write_atomically(&path, b"first").unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [KEYS_FILE], "no temporary file left behind");
+    }
 }
