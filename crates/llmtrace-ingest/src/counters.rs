@@ -5,7 +5,7 @@ use crate::ErrorClass;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Why spans or requests were refused, as exported in the `reason` label.
-const REASONS: [&str; 7] = [
+const REASONS: [&str; 8] = [
     "invalid",
     "too_large",
     "unsupported_media_type",
@@ -13,6 +13,7 @@ const REASONS: [&str; 7] = [
     "overloaded",
     "unavailable",
     "internal",
+    "quota",
 ];
 
 fn reason_index(class: ErrorClass) -> usize {
@@ -24,6 +25,7 @@ fn reason_index(class: ErrorClass) -> usize {
         ErrorClass::Overloaded => 4,
         ErrorClass::Unavailable => 5,
         ErrorClass::Internal => 6,
+        ErrorClass::QuotaExceeded => 7,
     }
 }
 
@@ -32,8 +34,8 @@ fn reason_index(class: ErrorClass) -> usize {
 pub struct IngestCounters {
     received: AtomicU64,
     accepted: AtomicU64,
-    spans_rejected: [AtomicU64; 7],
-    requests_rejected: [AtomicU64; 7],
+    spans_rejected: [AtomicU64; 8],
+    requests_rejected: [AtomicU64; 8],
     history: crate::rate::RateHistory,
 }
 
@@ -82,7 +84,7 @@ impl IngestCounters {
 
     /// The current values.
     pub fn snapshot(&self) -> IngestCounts {
-        let by_reason = |a: &[AtomicU64; 7]| {
+        let by_reason = |a: &[AtomicU64; 8]| {
             REASONS
                 .iter()
                 .zip(a.iter())

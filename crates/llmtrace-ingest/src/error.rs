@@ -15,6 +15,8 @@ pub enum ErrorClass {
     Unauthenticated,
     /// The queue is full: retry after a short wait.
     Overloaded,
+    /// The project holds its share of a queue others wait in: retry after a short wait.
+    QuotaExceeded,
     /// Storage is unavailable or the server is stopping: retry later.
     Unavailable,
     /// A bug or permanent storage failure.
@@ -30,6 +32,7 @@ impl ErrorClass {
             ErrorClass::UnsupportedMediaType => 415,
             ErrorClass::Unauthenticated => 401,
             ErrorClass::Overloaded => 503,
+            ErrorClass::QuotaExceeded => 429,
             ErrorClass::Unavailable => 503,
             ErrorClass::Internal => 500,
         }
@@ -44,6 +47,7 @@ impl ErrorClass {
             ErrorClass::UnsupportedMediaType => 12, // UNIMPLEMENTED
             ErrorClass::Unauthenticated => 16, // UNAUTHENTICATED
             ErrorClass::Overloaded => 14,     // UNAVAILABLE
+            ErrorClass::QuotaExceeded => 8,   // RESOURCE_EXHAUSTED, with RetryInfo: retryable
             ErrorClass::Unavailable => 14,    // UNAVAILABLE
             ErrorClass::Internal => 13,       // INTERNAL
         }
@@ -53,7 +57,7 @@ impl ErrorClass {
     /// (`Retry-After` in HTTP, `RetryInfo` in gRPC).
     pub fn retry_after(self) -> Option<Duration> {
         match self {
-            ErrorClass::Overloaded => Some(Duration::from_secs(1)),
+            ErrorClass::Overloaded | ErrorClass::QuotaExceeded => Some(Duration::from_secs(1)),
             ErrorClass::Unavailable => Some(Duration::from_secs(5)),
             _ => None,
         }
@@ -103,6 +107,7 @@ mod tests {
             (ErrorClass::UnsupportedMediaType, 415, 12, None),
             (ErrorClass::Unauthenticated, 401, 16, None),
             (ErrorClass::Overloaded, 503, 14, Some(1)),
+            (ErrorClass::QuotaExceeded, 429, 8, Some(1)),
             (ErrorClass::Unavailable, 503, 14, Some(5)),
             (ErrorClass::Internal, 500, 13, None),
         ];

@@ -348,6 +348,9 @@ impl Ingestor {
             SubmitError::TooLarge { .. } => {
                 IngestError::new(ErrorClass::PayloadTooLarge, e.to_string())
             }
+            SubmitError::ProjectQuota { .. } => {
+                IngestError::new(ErrorClass::QuotaExceeded, e.to_string())
+            }
             SubmitError::ShuttingDown => IngestError::new(ErrorClass::Unavailable, e.to_string()),
         })?;
         ack.wait().await.map_err(|e| match e {

@@ -31,6 +31,16 @@ pub enum SubmitError {
         /// Bytes in the batch.
         bytes: usize,
     },
+    /// The project holds its share of a queue other projects are waiting in; retry later.
+    #[error("project {project:?} holds {queued} queued items, its share of the queue is {quota} while other projects wait; retry later")]
+    ProjectQuota {
+        /// The project.
+        project: String,
+        /// Its items queued.
+        queued: usize,
+        /// The most it may hold while others wait.
+        quota: usize,
+    },
     /// The pipeline is shutting down.
     #[error("server is shutting down")]
     ShuttingDown,
@@ -64,19 +74,40 @@ pub(crate) struct Job {
     pub(crate) batch: WriteBatch,
     pub(crate) items: usize,
     pub(crate) bytes: usize,
+    /// The project the batch belongs to (a request's batch has one), for its queue share.
+    pub(crate) project: String,
     pub(crate) reply: Option<oneshot::Sender<Result<(), AckError>>>,
 }
 
 impl Job {
     pub(crate) fn new(batch: WriteBatch, bytes: usize) -> Self {
         let items = batch.spans.len() + batch.logs.len() + batch.scores.len();
+        let project = batch
+            .spans
+            .first()
+            .map(|s| s.project.clone())
+            .or_else(|| batch.logs.first().map(|l| l.project.clone()))
+            .or_else(|| batch.scores.first().map(|s| s.project.clone()))
+            .unwrap_or_default();
         Job {
             batch,
             items,
             bytes,
+            project,
             reply: None,
         }
     }
+}
+
+/// The items one project may hold while others wait: `share` of `capacity`, at least one batch's
+/// worth (1) and at most the whole queue.
+fn project_quota(capacity: usize, share: f64) -> usize {
+    let share = if share.is_finite() {
+        share.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    ((capacity as f64 * share).ceil() as usize).clamp(1, capacity.max(1))
 }
 
 /// The bounded queue: counters checked and raised under one lock, so two receivers cannot both
@@ -85,6 +116,10 @@ pub(crate) struct Queue {
     tx: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     items: AtomicUsize,
     bytes: AtomicUsize,
+    /// Items queued per project (projects with none are absent).
+    by_project: Mutex<std::collections::HashMap<String, usize>>,
+    /// The most items one project may hold while another has items queued.
+    project_quota: usize,
     capacity_items: usize,
     capacity_bytes: usize,
     spans_written: AtomicU64,
@@ -105,6 +140,8 @@ impl Queue {
                 tx: Mutex::new(Some(tx)),
                 items: AtomicUsize::new(0),
                 bytes: AtomicUsize::new(0),
+                by_project: Mutex::new(std::collections::HashMap::new()),
+                project_quota: project_quota(config.max_queued_spans, config.max_project_share),
                 capacity_items: config.max_queued_spans,
                 capacity_bytes: config.max_queued_bytes,
                 spans_written: AtomicU64::new(0),
@@ -139,22 +176,47 @@ impl Queue {
                 capacity_bytes: self.capacity_bytes,
             });
         }
+        {
+            let mut by_project = self
+                .by_project
+                .lock()
+                .map_err(|_| SubmitError::ShuttingDown)?;
+            let mine = by_project.get(&job.project).copied().unwrap_or(0);
+            let others_waiting = items > mine;
+            if others_waiting && mine + job.items > self.project_quota {
+                return Err(SubmitError::ProjectQuota {
+                    project: job.project.clone(),
+                    queued: mine,
+                    quota: self.project_quota,
+                });
+            }
+            *by_project.entry(job.project.clone()).or_default() += job.items;
+        }
         let (reply, rx) = oneshot::channel();
         job.reply = Some(reply);
         self.items.fetch_add(job.items, Ordering::AcqRel);
         self.bytes.fetch_add(job.bytes, Ordering::AcqRel);
-        let (n, b) = (job.items, job.bytes);
-        if tx.send(job).is_err() {
-            self.release(n, b);
+        let (n, b, project) = (job.items, job.bytes, job.project.clone());
+        if let Err(mpsc::error::SendError(job)) = tx.send(job) {
+            drop(job);
+            self.release(n, b, &project);
             return Err(SubmitError::ShuttingDown);
         }
         Ok(Ack(rx))
     }
 
-    /// Gives back the room of written (or failed) jobs.
-    pub(crate) fn release(&self, items: usize, bytes: usize) {
+    /// Gives back the room of a written (or failed) job.
+    pub(crate) fn release(&self, items: usize, bytes: usize, project: &str) {
         self.items.fetch_sub(items, Ordering::AcqRel);
         self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if let Ok(mut by_project) = self.by_project.lock() {
+            if let Some(n) = by_project.get_mut(project) {
+                *n = n.saturating_sub(items);
+                if *n == 0 {
+                    by_project.remove(project);
+                }
+            }
+        }
     }
 
     /// Stops admission; the writer drains what is queued and ends when the channel is empty.

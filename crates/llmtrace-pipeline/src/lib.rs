@@ -39,6 +39,10 @@ pub struct PipelineConfig {
     /// stores that pay much per commit (ClickHouse: a part per table and its merges), at the
     /// cost of that much more latency. Zero commits what is queued at once.
     pub linger: Duration,
+    /// The share of `max_queued_spans` one project may hold while another project also has
+    /// spans queued (a project alone may use the whole queue): one tenant cannot fill the queue
+    /// for all. Beyond it the project's batches are refused as over quota (429).
+    pub max_project_share: f64,
 }
 
 impl Default for PipelineConfig {
@@ -49,6 +53,7 @@ impl Default for PipelineConfig {
             max_batch_spans: 20_000,
             retry_for: Duration::from_secs(5),
             linger: Duration::ZERO,
+            max_project_share: 0.5,
         }
     }
 }

@@ -58,9 +58,7 @@ async fn commit(
 ) {
     let mut groups = vec![jobs];
     while let Some(mut jobs) = groups.pop() {
-        let (items, bytes) = jobs
-            .iter()
-            .fold((0, 0), |(i, b), j| (i + j.items, b + j.bytes));
+        let items: usize = jobs.iter().map(|j| j.items).sum();
         // Moved into one batch (no copy on the hot path); each job's share is remembered so a
         // failed batch can be given back to its jobs for the bisection below.
         let mut batch = WriteBatch::default();
@@ -100,7 +98,9 @@ async fn commit(
                 })
             }
         };
-        queue.release(items, bytes);
+        for job in &jobs {
+            queue.release(job.items, job.bytes, &job.project);
+        }
         for job in jobs {
             if let Some(r) = job.reply {
                 let _ = r.send(result.clone());

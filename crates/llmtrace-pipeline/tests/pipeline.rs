@@ -71,6 +71,7 @@ fn config(max_spans: usize) -> PipelineConfig {
         max_batch_spans: 1000,
         retry_for: Duration::from_millis(500),
         linger: Duration::ZERO,
+        max_project_share: 1.0,
     }
 }
 
@@ -249,4 +250,52 @@ async fn failing_commits_are_reported_until_one_succeeds() {
     st.fail_transient.store(0, Ordering::SeqCst);
     p.submit(batch(1), 10).unwrap().wait().await.unwrap();
     assert_eq!(p.stats().failing_commits, 0);
+}
+
+/// A batch of `n` spans of `project`.
+fn project_batch(project: &str, n: u64, first_id: u8) -> WriteBatch {
+    let mut b = batch(n);
+    for (i, s) in (0u8..).zip(b.spans.iter_mut()) {
+        s.project = project.into();
+        s.span_id = SpanId([first_id, i, 0, 0, 0, 0, 0, 1]);
+    }
+    b
+}
+
+#[tokio::test]
+async fn one_project_cannot_hold_more_than_its_share_while_another_waits() {
+    let st = store(0); // stalled: nothing is written, the queue only fills
+    let p = Pipeline::start(
+        st.clone(),
+        PipelineConfig {
+            max_project_share: 0.5,
+            ..config(100)
+        },
+    );
+    // Alone, a project may use the whole queue.
+    let mut acks = vec![p.submit(project_batch("noisy", 60, 1), 10).unwrap()];
+    // Another project is admitted beside it.
+    acks.push(p.submit(project_batch("quiet", 10, 2), 10).unwrap());
+    // Now the noisy one is over its share (50 of 100) while "quiet" waits: 429-class refusal.
+    let err = p
+        .submit(project_batch("noisy", 5, 3), 10)
+        .err()
+        .expect("over quota");
+    assert!(
+        matches!(&err, SubmitError::ProjectQuota { project, queued: 60, quota: 50 } if project == "noisy"),
+        "{err}"
+    );
+    // The quiet project still gets in up to its own share.
+    acks.push(p.submit(project_batch("quiet", 20, 4), 10).unwrap());
+    assert_eq!(p.stats().queued_items, 90);
+    st.gate.add_permits(1000);
+    for a in acks {
+        a.wait().await.unwrap();
+    }
+    // Drained: the noisy project is alone again and may use the queue.
+    p.submit(project_batch("noisy", 80, 5), 10)
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
 }

@@ -161,3 +161,73 @@ async fn undecodable_and_oversized_grpc_messages_get_a_permanent_code() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
     h.stop().await;
 }
+
+/// Per-project admission: while another project waits in the queue, a project over its share
+/// gets 429 + `Retry-After` (gRPC `RESOURCE_EXHAUSTED` + `RetryInfo`), and the other project is
+/// still admitted; every admitted request is stored once the writer runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_over_its_queue_share_gets_429_while_another_waits() {
+    let h = Harness::start(Options {
+        gated: true,
+        queue_max_spans: 100,
+        max_project_share: 0.5,
+        keys: vec![
+            llmtrace_server::ApiKey::new("noisy", "pk-noisy", "sk-noisy"),
+            llmtrace_server::ApiKey::new("quiet", "pk-quiet", "sk-quiet"),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let post = |trace: u8, key: &'static str| {
+        let (http, url) = (http.clone(), h.url("/v1/traces"));
+        async move {
+            http.post(url)
+                .bearer_auth(key)
+                .header("content-type", "application/x-protobuf")
+                .body(request(rag_spans(trace)).encode_to_vec())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let wait_queued = |n: usize| {
+        let p = h.pipeline.clone();
+        async move {
+            for _ in 0..500 {
+                if p.stats().queued_items >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("queue never reached {n}");
+        }
+    };
+    // Alone, the noisy project may take more than half the queue: 13 requests of 4 spans.
+    let mut admitted = Vec::new();
+    for t in 0..13u8 {
+        admitted.push(tokio::spawn(post(t + 1, "sk-noisy")));
+    }
+    wait_queued(52).await;
+    // The quiet project gets in beside it.
+    admitted.push(tokio::spawn(post(50, "sk-quiet")));
+    wait_queued(56).await;
+    // Now noisy is over its share while quiet waits: 429 with a retry hint, on both transports.
+    let r = post(60, "sk-noisy").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let mut req = tonic::Request::new(request(rag_spans(61)));
+    req.metadata_mut()
+        .insert("authorization", "Bearer sk-noisy".parse().unwrap());
+    let err = grpc_client(&h).await.export(req).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    assert!(err.get_details_retry_info().is_some(), "RetryInfo");
+    // The quiet project is still admitted.
+    admitted.push(tokio::spawn(post(51, "sk-quiet")));
+    wait_queued(60).await;
+    h.store.gate.as_ref().unwrap().add_permits(1000);
+    for a in admitted {
+        assert_eq!(a.await.unwrap().status(), 200);
+    }
+    h.stop().await;
+}

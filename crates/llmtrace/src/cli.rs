@@ -180,6 +180,11 @@ pub(crate) struct ServeArgs {
     /// [default: 200000].
     #[arg(long, env = "LLMTRACE_QUEUE_MAX_SPANS")]
     pub(crate) queue_max_spans: Option<usize>,
+    /// The share of the queue one project may hold while another project's spans also wait
+    /// (a project alone may use it all); beyond it that project gets 429 + Retry-After
+    /// [default: 0.5].
+    #[arg(long, env = "LLMTRACE_QUEUE_MAX_PROJECT_SHARE")]
+    pub(crate) queue_max_project_share: Option<f64>,
     /// Most bytes waiting to be written [default: 256MiB].
     #[arg(long, env = "LLMTRACE_QUEUE_MAX_BYTES")]
     pub(crate) queue_max_bytes: Option<String>,

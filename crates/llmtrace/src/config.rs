@@ -22,6 +22,7 @@ pub(crate) struct FileConfig {
     max_values_per_request: Option<usize>,
     queue_max_spans: Option<usize>,
     queue_max_bytes: Option<SizeValue>,
+    queue_max_project_share: Option<f64>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -111,6 +112,8 @@ pub(crate) struct ServeConfig {
     pub(crate) max_values_per_request: usize,
     pub(crate) queue_max_spans: usize,
     pub(crate) queue_max_bytes: usize,
+    /// The share of the queue one project may hold while others wait.
+    pub(crate) queue_max_project_share: f64,
     pub(crate) batch_max_spans: usize,
     /// How long a group commit may wait for more requests (see `--commit-linger-ms`).
     pub(crate) commit_linger: std::time::Duration,
@@ -263,6 +266,10 @@ impl ServeConfig {
                 .queue_max_spans
                 .or(file.queue_max_spans)
                 .unwrap_or(200_000),
+            queue_max_project_share: args
+                .queue_max_project_share
+                .or(file.queue_max_project_share)
+                .unwrap_or(0.5),
             queue_max_bytes: size(
                 "--queue-max-bytes",
                 &args.queue_max_bytes,
@@ -368,6 +375,10 @@ impl ServeConfig {
             if v == 0 {
                 bail!("{name} must be greater than 0");
             }
+        }
+        let share = cfg.queue_max_project_share;
+        if !(share > 0.0 && share <= 1.0) {
+            bail!("--queue-max-project-share must be above 0 and at most 1 (got {share})");
         }
         Ok(cfg)
     }

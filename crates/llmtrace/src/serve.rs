@@ -115,6 +115,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             max_batch_spans: cfg.batch_max_spans,
             retry_for: Duration::from_secs(5),
             linger: cfg.commit_linger,
+            max_project_share: cfg.queue_max_project_share,
         },
         Some(metrics.clone()),
     );

@@ -76,6 +76,7 @@ pub fn server() -> &'static Server {
                     max_batch_spans: 10_000,
                     retry_for: Duration::from_secs(1),
                     linger: Duration::ZERO,
+                    max_project_share: 1.0,
                 },
                 Some(metrics.clone()),
             );

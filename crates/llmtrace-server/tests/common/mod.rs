@@ -125,6 +125,8 @@ pub struct Options {
     pub public_metrics: bool,
     /// Caps on what one request may decode into.
     pub decode: llmtrace_ingest::DecodeLimits,
+    /// The share of the queue one project may hold while others wait.
+    pub max_project_share: f64,
 }
 
 impl Default for Options {
@@ -138,6 +140,7 @@ impl Default for Options {
             max_label_values: 100,
             public_metrics: false,
             decode: llmtrace_ingest::DecodeLimits::default(),
+            max_project_share: 1.0,
         }
     }
 }
@@ -166,6 +169,7 @@ impl Harness {
                 max_batch_spans: 10_000,
                 retry_for: Duration::from_secs(1),
                 linger: Duration::ZERO,
+                max_project_share: o.max_project_share,
             },
             Some(metrics.clone()),
         );
