@@ -3,7 +3,9 @@
 //! - **With keys**, every route but the health probes (`/healthz`, Langfuse's
 //!   `/api/public/health`) needs a valid key (`/metrics` too, unless
 //!   `--public-metrics` opens it for a Prometheus without credentials); handlers then scope
-//!   what they read or write to the key's project.
+//!   what they read or write to the key's project. With an admin key (`--admin-key`) the
+//!   node-wide routes (`/metrics`, `/api/ingest`, `/api/alerts`, the health page) need it, and
+//!   it acts on the project its `X-Llmtrace-Project` header names.
 //! - **Without keys on loopback** (the default), a web page in the user's browser must not reach
 //!   the server: a `Host` that is not a loopback name or address (DNS rebinding) gets 403, a
 //!   state-changing request from another origin (`Origin` not the server's) gets 403, and a
@@ -25,6 +27,10 @@ const PAGE_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
     frame-ancestors 'none'";
+
+/// Routes that show the whole node (every project's traffic, the queue, the alert state): with
+/// an admin key configured, only it opens them.
+const NODE_WIDE_PATHS: &[&str] = &["/metrics", "/api/ingest", "/api/alerts", "/health"];
 
 /// Endpoints whose body is JSON: a body declared as anything else is refused (415).
 const JSON_BODY_PATHS: &[&str] = &[
@@ -112,11 +118,21 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
         if !open {
             if crate::ui::is_ui_path(&path) {
                 // The browser gets the sign-in page that makes it ask for a key.
-                if let Err(page) = crate::ui::project(&st, req.headers()) {
+                if let Err(page) = crate::ui::identify(&st, req.headers()) {
                     return *page;
                 }
-            } else if let Err(e) = st.auth.project(req.headers()) {
+            } else if let Err(e) = st.auth.identify(req.headers()) {
                 return crate::api::unauthorized(e);
+            }
+            let node_wide = NODE_WIDE_PATHS.contains(&path.as_str());
+            if node_wide
+                && st.auth.has_admin_key()
+                && !matches!(st.auth.identify(req.headers()), Ok(crate::Identity::Admin))
+            {
+                return crate::error::api_error(
+                    StatusCode::FORBIDDEN,
+                    "this route shows every project: it needs the admin key",
+                );
             }
         }
     } else if st.auth.loopback_hosts_only() {

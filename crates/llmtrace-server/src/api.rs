@@ -88,13 +88,16 @@ fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
 /// The request's project.
 fn project<'a>(
     st: &'a AppState,
-    headers: &HeaderMap,
+    headers: &'a HeaderMap,
 ) -> Result<&'a str, llmtrace_ingest::IngestError> {
     st.auth.project(headers)
 }
 
 /// The 401 answer of the query API.
 pub(crate) fn unauthorized(e: llmtrace_ingest::IngestError) -> Response {
+    if e.class != llmtrace_ingest::ErrorClass::Unauthenticated {
+        return crate::error::class_error(e.class, e.message);
+    }
     let mut r = api_error(StatusCode::UNAUTHORIZED, e.message);
     r.headers_mut().insert(
         axum::http::header::WWW_AUTHENTICATE,

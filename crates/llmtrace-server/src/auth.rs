@@ -49,6 +49,21 @@ pub struct Auth {
     loopback_hosts_only: bool,
     /// With keys: `/metrics` needs none.
     public_metrics: bool,
+    /// The digest of the admin key (`--admin-key`): node-wide routes need it, and it acts on
+    /// any project, named by [`PROJECT_HEADER`].
+    admin_sha256: Option<[u8; 32]>,
+}
+
+/// The header an admin-key request names its project with.
+pub const PROJECT_HEADER: &str = "x-llmtrace-project";
+
+/// Who a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity<'a> {
+    /// A project key (or the default project without keys).
+    Project(&'a str),
+    /// The admin key: every project.
+    Admin,
 }
 
 /// Compares a presented secret with a stored digest without an early exit on the first
@@ -70,7 +85,21 @@ impl Auth {
             default_project: default_project.into(),
             loopback_hosts_only: true,
             public_metrics: false,
+            admin_sha256: None,
         }
+    }
+
+    /// With keys, also accept the admin key `secret` (`--admin-key`): node-wide routes
+    /// (`/metrics`, `/api/ingest`, `/api/alerts`, the health page) then need it, and it reads
+    /// and writes any project named by the `X-Llmtrace-Project` header.
+    pub fn with_admin_key(mut self, secret: Option<&str>) -> Self {
+        self.admin_sha256 = secret.map(sha256);
+        self
+    }
+
+    /// Whether an admin key is configured.
+    pub fn has_admin_key(&self) -> bool {
+        self.admin_sha256.is_some()
     }
 
     /// Without keys, also answer requests addressed to other hosts (a server deliberately
@@ -103,6 +132,7 @@ impl Auth {
             default_project: String::new(),
             loopback_hosts_only: false,
             public_metrics: false,
+            admin_sha256: None,
         }
     }
 
@@ -125,10 +155,29 @@ impl Auth {
         out
     }
 
-    /// The project of a request, from its headers.
-    pub fn project(&self, headers: &HeaderMap) -> Result<&str, IngestError> {
+    /// The project of a request, from its headers: the project of its key, or, for the admin
+    /// key, the project its `X-Llmtrace-Project` header names.
+    pub fn project<'a>(&'a self, headers: &'a HeaderMap) -> Result<&'a str, IngestError> {
+        match self.identify(headers)? {
+            Identity::Project(p) => Ok(p),
+            Identity::Admin => headers
+                .get(PROJECT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    IngestError::new(
+                        ErrorClass::BadRequest,
+                        "the admin key acts on every project: name one with X-Llmtrace-Project",
+                    )
+                }),
+        }
+    }
+
+    /// Who a request is, from its headers.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Identity<'_>, IngestError> {
         if self.keys.is_empty() {
-            return Ok(&self.default_project);
+            return Ok(Identity::Project(&self.default_project));
         }
         let unauthenticated = |m: &str| IngestError::new(ErrorClass::Unauthenticated, m);
         if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
@@ -145,11 +194,14 @@ impl Auth {
                 let (pk, sk) = decoded.split_once(':').ok_or_else(|| {
                     unauthenticated("Basic credentials must be public_key:secret_key")
                 })?;
+                if pk == "admin" && self.is_admin(sk) {
+                    return Ok(Identity::Admin);
+                }
                 return self
                     .keys
                     .iter()
                     .find(|k| k.public_key == pk && secret_eq(&k.secret_sha256, sk))
-                    .map(|k| k.project.as_str())
+                    .map(|k| Identity::Project(k.project.as_str()))
                     .ok_or_else(|| unauthenticated("invalid API key"));
             }
             if let Some(token) = v
@@ -171,11 +223,20 @@ impl Auth {
         ))
     }
 
-    fn by_secret(&self, secret: &str) -> Result<&str, IngestError> {
+    fn is_admin(&self, secret: &str) -> bool {
+        self.admin_sha256
+            .as_ref()
+            .is_some_and(|d| secret_eq(d, secret))
+    }
+
+    fn by_secret(&self, secret: &str) -> Result<Identity<'_>, IngestError> {
+        if self.is_admin(secret) {
+            return Ok(Identity::Admin);
+        }
         self.keys
             .iter()
             .find(|k| secret_eq(&k.secret_sha256, secret))
-            .map(|k| k.project.as_str())
+            .map(|k| Identity::Project(k.project.as_str()))
             .ok_or_else(|| IngestError::new(ErrorClass::Unauthenticated, "invalid API key"))
     }
 }
@@ -219,6 +280,21 @@ mod tests {
         assert!(auth.project(&HeaderMap::new()).is_err());
         assert!(auth.project(&headers("authorization", "Digest x")).is_err());
         assert_eq!(auth.projects(), vec!["acme", "beta"]);
+        // The admin key: any project, named by the header; without it, a clear 400.
+        let auth = auth.with_admin_key(Some("sk-admin"));
+        let mut h = headers("authorization", "Bearer sk-admin");
+        assert_eq!(auth.identify(&h).unwrap(), Identity::Admin);
+        assert_eq!(auth.project(&h).unwrap_err().class, ErrorClass::BadRequest);
+        h.insert(PROJECT_HEADER, "beta".parse().unwrap());
+        assert_eq!(auth.project(&h).unwrap(), "beta");
+        let basic = base64::engine::general_purpose::STANDARD.encode("admin:sk-admin");
+        let h = headers("authorization", &format!("Basic {basic}"));
+        assert_eq!(auth.identify(&h).unwrap(), Identity::Admin);
+        // A project key is not the admin key, and the admin secret is no project key.
+        assert_eq!(
+            auth.identify(&headers("x-api-key", "sk-2")).unwrap(),
+            Identity::Project("beta")
+        );
         let open = Auth::open("default");
         assert_eq!(open.project(&HeaderMap::new()).unwrap(), "default");
         assert!(!open.requires_keys());

@@ -22,7 +22,7 @@ mod run;
 mod tls;
 mod ui;
 
-pub use auth::{sha256, ApiKey, Auth};
+pub use auth::{sha256, ApiKey, Auth, Identity, PROJECT_HEADER};
 pub use connections::{connection_limit_hits, ConnectionLimits};
 pub use run::{BoundServer, ServerConfig};
 pub use tls::TlsFiles;

@@ -175,9 +175,27 @@ where
     }
 }
 
-/// The gRPC routes with compression and the message size limit set.
+/// Checks the request's key from its metadata before its message is read or decoded: an
+/// unauthenticated export costs the server no decoding.
+#[derive(Clone)]
+pub(crate) struct Authenticate(Arc<AppState>);
+
+impl tonic::service::Interceptor for Authenticate {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let headers = request.metadata().clone().into_headers();
+        self.0
+            .auth
+            .identify(&headers)
+            .map_err(|e| grpc_status(&e))?;
+        Ok(request)
+    }
+}
+
+/// The gRPC routes with compression, the message size limit and authentication set.
 pub(crate) fn routes(state: Arc<AppState>) -> tonic::service::Routes {
+    use tonic::service::interceptor::InterceptedService;
     let max = state.max_body_bytes;
+    let auth = Authenticate(state.clone());
     let g = Grpc(state);
     let traces = TraceServiceServer::new(g.clone())
         .accept_compressed(CompressionEncoding::Gzip)
@@ -191,7 +209,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> tonic::service::Routes {
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    tonic::service::Routes::new(traces)
-        .add_service(logs)
-        .add_service(metrics)
+    tonic::service::Routes::new(InterceptedService::new(traces, auth.clone()))
+        .add_service(InterceptedService::new(logs, auth.clone()))
+        .add_service(InterceptedService::new(metrics, auth))
 }

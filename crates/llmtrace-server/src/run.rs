@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// Requests in flight on one gRPC connection; more wait for one to finish.
+const GRPC_STREAMS_PER_CONNECTION: usize = 64;
+
 /// Where to listen.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -83,7 +86,9 @@ impl BoundServer {
         };
         let http =
             crate::connections::serve(self.http, router, self.limits, http_tls, wait(rx.clone()));
-        let mut builder = tonic::transport::Server::builder();
+        // At most this many requests in flight on one HTTP/2 connection (tonic default: none).
+        let mut builder = tonic::transport::Server::builder()
+            .concurrency_limit_per_connection(GRPC_STREAMS_PER_CONNECTION);
         if let Some(config) = grpc_tls {
             builder = builder.tls_config(config).map_err(std::io::Error::other)?;
         }

@@ -59,8 +59,24 @@ pub(crate) fn is_ui_path(path: &str) -> bool {
 }
 
 /// The project of a browser request, or the 401 that makes the browser ask for a key.
-pub(crate) fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a str, Box<Response>> {
-    st.auth.project(headers).map_err(|e| {
+pub(crate) fn project<'a>(
+    st: &'a AppState,
+    headers: &'a HeaderMap,
+) -> Result<&'a str, Box<Response>> {
+    st.auth.project(headers).map_err(|e| sign_in(&e))
+}
+
+/// Who a browser request is, or the 401 that makes the browser ask for a key.
+pub(crate) fn identify<'a>(
+    st: &'a AppState,
+    headers: &HeaderMap,
+) -> Result<crate::Identity<'a>, Box<Response>> {
+    st.auth.identify(headers).map_err(|e| sign_in(&e))
+}
+
+/// The 401 sign-in page for a refused browser request.
+fn sign_in(e: &llmtrace_ingest::IngestError) -> Box<Response> {
+    {
         let mut r = page(
             StatusCode::UNAUTHORIZED,
             llmtrace_ui::error_page(
@@ -76,7 +92,7 @@ pub(crate) fn project<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a s
             HeaderValue::from_static("Basic realm=\"llmtrace\""),
         );
         Box::new(r)
-    })
+    }
 }
 
 fn query_error_page(e: &QueryError) -> Response {

@@ -208,6 +208,12 @@ pub(crate) struct ServeArgs {
     /// every other route still needs a key.
     #[arg(long, env = "LLMTRACE_PUBLIC_METRICS")]
     pub(crate) public_metrics: bool,
+    /// The admin key (a secret): with project keys configured, the node-wide routes
+    /// (`/metrics`, `/api/ingest`, `/api/alerts`, the health page) need it, and it reads and
+    /// writes any project named by the `X-Llmtrace-Project` header. Keep it out of shell
+    /// history: prefer the environment or `admin_key` in the config file.
+    #[arg(long, env = "LLMTRACE_ADMIN_KEY", hide_env_values = true)]
+    pub(crate) admin_key: Option<String>,
     /// Serve HTTPS and gRPC over TLS with this PEM certificate chain (with --tls-key).
     #[arg(long, env = "LLMTRACE_TLS_CERT")]
     pub(crate) tls_cert: Option<PathBuf>,

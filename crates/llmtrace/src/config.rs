@@ -27,6 +27,7 @@ pub(crate) struct FileConfig {
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
     public_metrics: Option<bool>,
+    admin_key: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     #[serde(default)]
@@ -123,6 +124,8 @@ pub(crate) struct ServeConfig {
     pub(crate) metrics_max_label_values: usize,
     /// With keys, `/metrics` needs none (`--public-metrics`).
     pub(crate) public_metrics: bool,
+    /// The admin key (see `--admin-key`).
+    pub(crate) admin_key: Option<String>,
     /// Serve over TLS (`--tls-cert`, `--tls-key`).
     pub(crate) tls: Option<llmtrace_server::TlsFiles>,
     /// How long a counted call waits before it adds to the counters (`--metrics-settle-ms`).
@@ -304,6 +307,7 @@ impl ServeConfig {
                 .or(file.metrics_max_label_values)
                 .unwrap_or(100),
             public_metrics: args.public_metrics || file.public_metrics.unwrap_or(false),
+            admin_key: args.admin_key.clone().or(file.admin_key),
             tls: match (
                 args.tls_cert.clone().or(file.tls_cert),
                 args.tls_key.clone().or(file.tls_key),
@@ -375,6 +379,9 @@ impl ServeConfig {
             if v == 0 {
                 bail!("{name} must be greater than 0");
             }
+        }
+        if cfg.admin_key.is_some() && cfg.api_keys.is_empty() {
+            bail!("--admin-key needs project keys (--api-key, [[api_keys]] or `llmtrace projects create`)");
         }
         let share = cfg.queue_max_project_share;
         if !(share > 0.0 && share <= 1.0) {

@@ -145,7 +145,9 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
                 auth.any_host()
             }
         } else {
-            Auth::with_keys(cfg.api_keys.clone()).with_public_metrics(cfg.public_metrics)
+            Auth::with_keys(cfg.api_keys.clone())
+                .with_public_metrics(cfg.public_metrics)
+                .with_admin_key(cfg.admin_key.as_deref())
         },
         max_body_bytes: cfg.max_body_bytes,
         metrics: Some(metrics),

@@ -127,6 +127,8 @@ pub struct Options {
     pub decode: llmtrace_ingest::DecodeLimits,
     /// The share of the queue one project may hold while others wait.
     pub max_project_share: f64,
+    /// With keys: the admin key (`--admin-key`).
+    pub admin_key: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             public_metrics: false,
             decode: llmtrace_ingest::DecodeLimits::default(),
             max_project_share: 1.0,
+            admin_key: None,
         }
     }
 }
@@ -194,6 +197,7 @@ impl Harness {
             } else {
                 llmtrace_server::Auth::with_keys(o.keys.clone())
                     .with_public_metrics(o.public_metrics)
+                    .with_admin_key(o.admin_key)
             },
             max_body_bytes: o.max_body_bytes,
             metrics: Some(metrics),
