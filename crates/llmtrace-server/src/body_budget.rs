@@ -68,5 +68,12 @@ pub(crate) async fn admit(
         st.ingest.counters().request_rejected(class);
         return class_error(class, "too many request bodies in flight; retry");
     };
+    // The charge is held until the answer: the body must arrive in time to give it back.
+    let req = req.map(|body| {
+        axum::body::Body::new(crate::body_read::DeadlineBody::new(
+            body,
+            crate::body_read::BODY_READ_DEADLINE,
+        ))
+    });
     next.run(req).await
 }

@@ -81,14 +81,9 @@ async fn scores(
         Ok(p) => p.to_string(),
         Err(e) => return crate::api::unauthorized(e),
     };
-    let bytes = match axum::body::to_bytes(body, MAX_SCORES_BODY).await {
+    let bytes = match crate::body_read::read_body(body, MAX_SCORES_BODY).await {
         Ok(b) => b,
-        Err(_) => {
-            return api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("scores body exceeds {MAX_SCORES_BODY} bytes"),
-            )
-        }
+        Err(e) => return crate::error::class_error(e.class, e.message),
     };
     let json: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,

@@ -304,14 +304,9 @@ pub(crate) async fn ingestion(
         Ok(p) => p.to_string(),
         Err(e) => return crate::api::unauthorized(e),
     };
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+    let bytes = match crate::body_read::read_body(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => {
-            return api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body exceeds {MAX_BODY} bytes"),
-            )
-        }
+        Err(e) => return crate::error::class_error(e.class, e.message),
     };
     // A gzip body (Langfuse SDKs behind a compressing proxy) is inflated, bounded like OTLP's.
     let encoding = headers

@@ -114,23 +114,9 @@ async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
             ))
         }
     };
-    let bytes = axum::body::to_bytes(body, st.max_body_bytes)
+    let bytes = crate::body_read::read_body(body, st.max_body_bytes)
         .await
-        .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                fail(
-                    ErrorClass::PayloadTooLarge,
-                    format!(
-                        "request body exceeds the limit of {} bytes",
-                        st.max_body_bytes
-                    ),
-                )
-            } else {
-                fail(ErrorClass::BadRequest, format!("could not read body: {e}"))
-            }
-        })?;
+        .map_err(|e| otlp_http_error(&e, None))?;
     if !zstd {
         return Ok(bytes);
     }

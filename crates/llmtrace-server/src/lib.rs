@@ -7,6 +7,7 @@ mod access;
 mod api;
 mod auth;
 mod body_budget;
+mod body_read;
 mod connections;
 pub mod error;
 mod langfuse;

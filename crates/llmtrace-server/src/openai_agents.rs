@@ -216,14 +216,9 @@ pub(crate) async fn ingest(
         Ok(p) => p.to_string(),
         Err(e) => return crate::api::unauthorized(e),
     };
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+    let bytes = match crate::body_read::read_body(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => {
-            return api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body exceeds {MAX_BODY} bytes"),
-            )
-        }
+        Err(e) => return crate::error::class_error(e.class, e.message),
     };
     let limits = st.ingest.decode_limits();
     if let Some(refused) = crate::request_limits::check_json_values(limits, &bytes) {

@@ -119,24 +119,9 @@ async fn export(
         Ok(g) => g,
         Err(e) => return otlp_http_error(&e, Some(format)),
     };
-    let bytes = match axum::body::to_bytes(body, st.max_body_bytes).await {
+    let bytes = match crate::body_read::read_body(body, st.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            let err = if too_large {
-                IngestError::new(
-                    ErrorClass::PayloadTooLarge,
-                    format!(
-                        "request body exceeds the limit of {} bytes",
-                        st.max_body_bytes
-                    ),
-                )
-            } else {
-                IngestError::new(ErrorClass::BadRequest, format!("could not read body: {e}"))
-            };
-            return otlp_http_error(&err, Some(format));
-        }
+        Err(err) => return otlp_http_error(&err, Some(format)),
     };
     let body = Body {
         bytes: &bytes,
