@@ -186,7 +186,18 @@ impl Ingestor {
         spans: Vec<llmtrace_model::Span>,
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
+        let spans = self.truncated(spans);
         self.store_spans(spans, false, vec![], wire_bytes).await
+    }
+
+    /// The spans of a JSON wire with `--max-attribute-bytes` applied, as the OTLP conversion
+    /// applies it: the limit holds on every path.
+    fn truncated(&self, mut spans: Vec<llmtrace_model::Span>) -> Vec<llmtrace_model::Span> {
+        let max = self.config.convert.max_attribute_value_bytes;
+        for span in &mut spans {
+            span.truncate_strings(max);
+        }
+        spans
     }
 
     /// Decodes and stores a logs export body.
@@ -287,6 +298,7 @@ impl Ingestor {
         scores: Vec<llmtrace_model::Score>,
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
+        let spans = self.truncated(spans);
         self.store_spans(spans, true, scores, wire_bytes).await
     }
 

@@ -42,7 +42,8 @@ pub mod ids;
 pub mod messages;
 mod payload;
 mod run;
-pub mod time;
+/// Timestamps: the parser shared by every JSON wire.
+pub use llmtrace_model::time;
 pub mod usage;
 mod value;
 

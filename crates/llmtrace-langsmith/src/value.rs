@@ -58,26 +58,8 @@ pub(crate) fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-/// Cuts `s` to at most `max` bytes at a character boundary, appending a marker that says how
-/// much was dropped (the same marker the OTLP path uses).
-pub(crate) fn truncate(mut s: String, max: usize) -> String {
-    if s.len() <= max {
-        return s;
-    }
-    let total = s.len();
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        // Index 0 is always a char boundary, so this stops there at the latest.
-        cut = cut.saturating_sub(1);
-    }
-    s.truncate(cut);
-    s.push_str(&format!(
-        "…[truncated by llmtrace: {} of {} bytes dropped]",
-        total.saturating_sub(cut),
-        total
-    ));
-    s
-}
+/// The one truncation of every receiver (with its visible marker).
+pub(crate) use llmtrace_model::truncate_str as truncate;
 
 /// A JSON value as an attribute: scalars as themselves, arrays of scalars as arrays, anything
 /// else as its compact JSON text; strings longer than `max` bytes truncated. `None` for null.

@@ -137,6 +137,45 @@ impl AttrValue {
     }
 }
 
+/// Cuts a string at a char boundary at most `max` bytes in, and appends a visible marker saying
+/// how many bytes were dropped, so a user sees the value was truncated rather than short: the one
+/// truncation of every receiver (`--max-attribute-bytes`).
+pub fn truncate_str(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let original = s.len();
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        // Index 0 is always a char boundary, so this stops there at the latest.
+        cut = cut.saturating_sub(1);
+    }
+    s.truncate(cut);
+    s.push_str(&format!(
+        "…[truncated by llmtrace: {} of {} bytes dropped]",
+        original.saturating_sub(cut),
+        original
+    ));
+    s
+}
+
+impl AttrValue {
+    /// Truncates every string in this value (nested ones included) to `max` bytes with
+    /// [`truncate_str`], and bytes to `max` bytes.
+    pub fn truncate_strings(&mut self, max: usize) {
+        match self {
+            AttrValue::Str(s) if s.len() > max => *s = truncate_str(std::mem::take(s), max),
+            AttrValue::Array(a) => a.iter_mut().for_each(|v| v.truncate_strings(max)),
+            AttrValue::Map(m) => m.truncate_strings(max),
+            AttrValue::Bytes(b) if b.bytes_hex.len() > max.saturating_mul(2) => {
+                // Hex holds two characters a byte: keep the first `max` bytes.
+                b.bytes_hex.truncate(max.saturating_mul(2));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A key and its value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyValue {
@@ -151,6 +190,13 @@ pub struct KeyValue {
 pub struct Attributes(pub Vec<KeyValue>);
 
 impl Attributes {
+    /// Truncates every value's strings to `max` bytes (see [`AttrValue::truncate_strings`]).
+    pub fn truncate_strings(&mut self, max: usize) {
+        for kv in &mut self.0 {
+            kv.value.truncate_strings(max);
+        }
+    }
+
     /// An estimate of the memory these attributes hold (keys, values, nested values).
     pub fn memory_estimate(&self) -> usize {
         self.0.iter().fold(0usize, |n, kv| {

@@ -12,8 +12,9 @@ mod message;
 mod money;
 mod score;
 mod span;
+pub mod time;
 
-pub use attr::{AttrValue, Attributes, KeyValue};
+pub use attr::{truncate_str, AttrValue, Attributes, KeyValue};
 pub use ids::{IdError, SpanId, TraceId};
 pub use log::LogRecord;
 pub use message::{Message, MessagePart};

@@ -331,6 +331,23 @@ pub struct Span {
 }
 
 impl Span {
+    /// Truncates the strings of this span's attributes, events and links, and its status
+    /// message, to `max` bytes each with a visible marker (`--max-attribute-bytes`); the
+    /// receivers whose conversion did not already do so (JSON wires) call it in the ingest path.
+    pub fn truncate_strings(&mut self, max: usize) {
+        self.attributes.truncate_strings(max);
+        for e in &mut self.events {
+            e.attributes.truncate_strings(max);
+        }
+        for l in &mut self.links {
+            l.attributes.truncate_strings(max);
+        }
+        if self.status_message.len() > max {
+            self.status_message =
+                crate::truncate_str(std::mem::take(&mut self.status_message), max);
+        }
+    }
+
     /// An estimate of the memory this span holds: the struct, its strings, attributes, events
     /// and links, and the messages extracted from its attributes (counted as a second copy of
     /// the attribute content). The ingest queue's byte bound counts this, so a body of tiny

@@ -36,26 +36,8 @@ pub(crate) fn any_value(v: Option<AnyValue>, max_value_bytes: usize) -> AttrValu
     }
 }
 
-/// Cuts a string at a char boundary at most `max` bytes in, and appends a visible marker saying
-/// how many bytes were dropped, so a user sees the value was truncated rather than short.
-pub(crate) fn truncate(mut s: String, max: usize) -> String {
-    if s.len() <= max {
-        return s;
-    }
-    let original = s.len();
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        // Index 0 is always a char boundary, so this stops there at the latest.
-        cut = cut.saturating_sub(1);
-    }
-    s.truncate(cut);
-    s.push_str(&format!(
-        "…[truncated by llmtrace: {} of {} bytes dropped]",
-        original.saturating_sub(cut),
-        original
-    ));
-    s
-}
+/// The one truncation of every receiver (with its visible marker).
+pub(crate) use llmtrace_model::truncate_str as truncate;
 
 #[cfg(test)]
 mod tests {

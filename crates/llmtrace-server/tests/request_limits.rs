@@ -163,3 +163,66 @@ async fn a_langfuse_207_lists_the_first_thousand_errors_and_counts_the_rest() {
     assert_eq!(v["successes"].as_array().unwrap().len(), 1);
     h.stop().await;
 }
+
+/// `--max-attribute-bytes` holds on the JSON wires as on OTLP: a 300 KiB Langfuse input and a
+/// 300 KiB OpenAI Agents span field are stored cut to the limit with the visible marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attribute_truncation_applies_to_the_langfuse_and_agents_wires() {
+    let h = Harness::start(Options::default()).await;
+    let big = "x".repeat(300 * 1024);
+    let trace = "7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f";
+    let batch = serde_json::json!({"batch": [
+        {"id": "e1", "type": "trace-create", "timestamp": "2026-01-01T00:00:00Z",
+         "body": {"id": trace, "name": "t"}},
+        {"id": "e2", "type": "generation-create", "timestamp": "2026-01-01T00:00:00Z",
+         "body": {"id": "0102030405060708", "traceId": trace, "name": "gen",
+                  "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-01T00:00:01Z",
+                  "input": big}}
+    ]});
+    let (code, text) = post(
+        &h,
+        "/api/public/ingestion",
+        "application/json",
+        serde_json::to_vec(&batch).unwrap(),
+    )
+    .await;
+    assert_eq!(code, 207, "{text}");
+    let (code, d) = h.get_json(&format!("/api/traces/{trace}")).await;
+    assert_eq!(code, 200);
+    let text = d.to_string();
+    assert!(text.contains("truncated by llmtrace"), "no marker");
+    assert!(
+        !text.contains(&"x".repeat(256 * 1024 + 1)),
+        "a value longer than the limit was stored"
+    );
+
+    let agents = serde_json::json!({"data": [
+        {"object": "trace", "id": "trace_0123456789abcdef0123456789abcdef", "workflow_name": "w"},
+        {"object": "trace.span", "id": "span_0123456789abcdef01234567",
+         "trace_id": "trace_0123456789abcdef0123456789abcdef",
+         "started_at": "2026-01-01T00:00:00Z", "ended_at": "2026-01-01T00:00:01Z",
+         "span_data": {"type": "function", "name": "f", "input": big, "output": "ok"}}
+    ]});
+    let (code, text) = post(
+        &h,
+        "/v1/traces/ingest",
+        "application/json",
+        serde_json::to_vec(&agents).unwrap(),
+    )
+    .await;
+    assert!(code < 300, "{code} {text}");
+    let (code, d) = h
+        .get_json("/api/traces/0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(code, 200, "{d}");
+    let text = d.to_string();
+    assert!(
+        text.contains("truncated by llmtrace"),
+        "no marker in the agents span"
+    );
+    assert!(
+        !text.contains(&"x".repeat(256 * 1024 + 1)),
+        "a value longer than the limit was stored"
+    );
+    h.stop().await;
+}

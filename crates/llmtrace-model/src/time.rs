@@ -1,4 +1,5 @@
-//! LangSmith timestamps to Unix nanoseconds.
+//! Timestamps of the JSON wires (LangSmith runs, Langfuse events, OpenAI Agents items, the
+//! Langfuse OTel attributes) to Unix nanoseconds: the one parser every receiver uses.
 //!
 //! Accepted: ISO-8601 / RFC 3339 with a `Z` or `±HH:MM` / `±HHMM` offset, or without one
 //! (naive times are UTC, as the Python SDK's `datetime.isoformat()` of a UTC time); a space
@@ -6,8 +7,14 @@
 //! `dotted_order`; and numbers (epoch seconds, milliseconds, microseconds or nanoseconds, told
 //! apart by magnitude, as the JS SDK sends milliseconds).
 
-use crate::value::f64_to_u64;
 use serde_json::Value;
+
+/// `f` as a whole number: the fraction dropped, negative and NaN to 0, beyond `u64::MAX` to
+/// `u64::MAX` (what a float-to-integer `as` does).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn f64_to_u64(f: f64) -> u64 {
+    f as u64
+}
 
 /// A timestamp value (string or number) in Unix nanoseconds; `None` when it is not one.
 pub fn parse_timestamp(v: &Value) -> Option<u64> {
