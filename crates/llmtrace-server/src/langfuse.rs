@@ -95,7 +95,7 @@ async fn scores(
     };
     let mut scores = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        match score_from_json(&project, item) {
+        match llmtrace_langfuse::score_from_json(&project, item, unix_now(), &mut new_score_id) {
             Ok(s) => scores.push(s),
             Err(m) => {
                 return api_error(StatusCode::BAD_REQUEST, format!("score {i}: {m}"));
@@ -113,73 +113,22 @@ async fn scores(
     }
 }
 
-/// A fresh score id when the client sent none.
-fn new_score_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
+/// Now, in Unix nanoseconds (the time of a score that names none).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    format!(
-        "{nanos:016x}{:08x}",
-        COUNTER.fetch_add(1, Ordering::Relaxed) as u32
-    )
+        .ok()
+        .and_then(|d| u64::try_from(d.as_nanos()).ok())
+        .unwrap_or(0)
 }
 
-pub(crate) fn score_from_json(
-    project: &str,
-    v: &serde_json::Value,
-) -> Result<llmtrace_model::Score, String> {
-    let str_field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    let trace_id = str_field("traceId").ok_or("traceId is required")?;
-    let name = str_field("name").ok_or("name is required")?;
-    let value = v.get("value").ok_or("value is required")?;
-    let declared = str_field("dataType").map(|t| t.to_ascii_uppercase());
-    let (num, label, data_type) = match (value, declared.as_deref()) {
-        (serde_json::Value::Number(n), Some("BOOLEAN")) => {
-            let x = n.as_f64().unwrap_or(0.0);
-            (
-                Some(x),
-                Some(if x != 0.0 { "True" } else { "False" }.to_string()),
-                "BOOLEAN",
-            )
-        }
-        (serde_json::Value::Bool(b), _) => (
-            Some(if *b { 1.0 } else { 0.0 }),
-            Some(if *b { "True" } else { "False" }.to_string()),
-            "BOOLEAN",
-        ),
-        (serde_json::Value::Number(n), None | Some("NUMERIC")) => (n.as_f64(), None, "NUMERIC"),
-        (serde_json::Value::String(s), None | Some("CATEGORICAL")) => {
-            (None, Some(s.clone()), "CATEGORICAL")
-        }
-        (_, Some(t)) => return Err(format!("value does not fit dataType {t}")),
-        _ => return Err("value must be a number, a string or a boolean".into()),
-    };
-    let timestamp_unix_nano = match str_field("timestamp") {
-        Some(t) => llmtrace_query::parse_rfc3339(&t)?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
-    };
-    Ok(llmtrace_model::Score {
-        project: project.to_string(),
-        id: str_field("id")
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(new_score_id),
-        // Stored under the ids the trace's spans get (UUIDs and other ids mapped the same way).
-        trace_id: crate::langfuse_ingestion::trace_id_of(&trace_id).to_hex(),
-        observation_id: str_field("observationId")
-            .map(|s| crate::langfuse_ingestion::span_id_of(&s).to_hex()),
-        name,
-        value: num,
-        string_value: label,
-        data_type: data_type.to_string(),
-        comment: str_field("comment"),
-        source: str_field("source").unwrap_or_else(|| "API".into()),
-        environment: str_field("environment"),
-        timestamp_unix_nano,
-    })
+/// A fresh score id when the client sent none: the time and a counter.
+pub(crate) fn new_score_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{:016x}{:08x}",
+        unix_now(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
