@@ -104,7 +104,7 @@ async fn scores(
     }
     let ids: Vec<String> = scores.iter().map(|s| s.id.clone()).collect();
     match st.ingest.export_scores(scores).await {
-        Ok(_) if single => Json(serde_json::json!({ "id": ids[0] })).into_response(),
+        Ok(_) if single => Json(serde_json::json!({ "id": ids.first() })).into_response(),
         Ok(_) => Json(serde_json::json!({
             "data": ids.iter().map(|id| serde_json::json!({ "id": id })).collect::<Vec<_>>()
         }))

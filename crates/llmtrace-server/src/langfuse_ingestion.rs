@@ -75,9 +75,11 @@ pub(crate) async fn ingestion(
     }
     // A batch of thousands of bad events answers with the first errors and a count of the rest.
     let unlisted = request_limits::truncate_errors(&mut errors);
-    let mut answer = serde_json::json!({ "successes": successes, "errors": errors });
+    let mut answer = serde_json::Map::new();
+    answer.insert("successes".into(), successes.into());
+    answer.insert("errors".into(), errors.into());
     if unlisted > 0 {
-        answer["errorsNotListed"] = unlisted.into();
+        answer.insert("errorsNotListed".into(), unlisted.into());
     }
     (StatusCode::MULTI_STATUS, Json(answer)).into_response()
 }

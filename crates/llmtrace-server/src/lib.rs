@@ -3,6 +3,17 @@
 //! ingest path or the query layer, and translate the failure class into their protocol
 //! ([`error`] holds that one translation).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap
+    )
+)]
+
 mod access;
 mod api;
 mod auth;

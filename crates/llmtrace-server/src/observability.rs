@@ -127,7 +127,7 @@ async fn ingest(State(st): State<Arc<AppState>>) -> Response {
             "accepted_per_second_last_minute": h.accepted_per_second_last_minute(),
             "slot_seconds": h.rate_slot_seconds,
             "slots": h.rate.iter().filter(|r| r.1 > 0 || r.2 > 0).map(|r| json!({
-                "start": llmtrace_query::format_rfc3339_nanos(r.0 * 1_000_000_000),
+                "start": llmtrace_query::format_rfc3339_nanos(r.0.saturating_mul(1_000_000_000)),
                 "accepted": r.1,
                 "rejected": r.2,
             })).collect::<Vec<_>>(),

@@ -54,7 +54,7 @@ impl TraceService for Grpc {
             .map_err(|e| grpc_status(&e))?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: (outcome.rejected.count > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: outcome.rejected.count as i64,
+                rejected_spans: i64::try_from(outcome.rejected.count).unwrap_or(i64::MAX),
                 error_message: outcome.rejected.first_reason.unwrap_or_default(),
             }),
         }))
@@ -78,7 +78,7 @@ impl LogsService for Grpc {
             .map_err(|e| grpc_status(&e))?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: (outcome.rejected.count > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: outcome.rejected.count as i64,
+                rejected_log_records: i64::try_from(outcome.rejected.count).unwrap_or(i64::MAX),
                 error_message: outcome.rejected.first_reason.unwrap_or_default(),
             }),
         }))

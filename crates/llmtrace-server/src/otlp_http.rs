@@ -150,7 +150,7 @@ async fn export(
 
 /// The `Export*ServiceResponse`, with `partial_success` when something was rejected.
 fn success(signal: Signal, format: Format, outcome: &ExportOutcome) -> Response {
-    let rejected = outcome.rejected.count as i64;
+    let rejected = i64::try_from(outcome.rejected.count).unwrap_or(i64::MAX);
     let message = outcome.rejected.first_reason.clone().unwrap_or_default();
     let has_partial = rejected > 0;
     match format {

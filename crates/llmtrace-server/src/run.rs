@@ -108,7 +108,9 @@ impl BoundServer {
         // gRPC's own graceful shutdown waits for its streams; bound it like HTTP's.
         let grpc = async {
             match tokio::time::timeout(
-                self.limits.shutdown_deadline + std::time::Duration::from_secs(1),
+                self.limits
+                    .shutdown_deadline
+                    .saturating_add(std::time::Duration::from_secs(1)),
                 grpc,
             )
             .await

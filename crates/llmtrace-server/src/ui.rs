@@ -46,7 +46,9 @@ fn invalid(title: &str, e: &QueryRejection) -> Response {
 
 /// The RFC 3339 start of a range of `secs` ending now.
 fn preset_since(secs: u64) -> String {
-    llmtrace_query::format_rfc3339_nanos(now_unix_nano().saturating_sub(secs * 1_000_000_000))
+    llmtrace_query::format_rfc3339_nanos(
+        now_unix_nano().saturating_sub(secs.saturating_mul(1_000_000_000)),
+    )
 }
 
 /// Whether a path is one of the UI's pages or assets (a refused request gets the sign-in page).
@@ -237,8 +239,9 @@ async fn span(
 fn now_unix_nano() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64
+        .ok()
+        .and_then(|d| u64::try_from(d.as_nanos()).ok())
+        .unwrap_or(0)
 }
 
 /// The dashboard: four reads of the query layer, run together.
@@ -411,7 +414,7 @@ async fn models(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
 /// Days from a `YYYY-MM-DD` date to today (UTC).
 fn age_days(date: &str) -> Option<i64> {
     let then = llmtrace_query::parse_rfc3339(&format!("{date}T00:00:00Z")).ok()?;
-    Some((now_unix_nano().saturating_sub(then) / 86_400_000_000_000) as i64)
+    i64::try_from(now_unix_nano().saturating_sub(then) / 86_400_000_000_000).ok()
 }
 
 /// Server-wide health and alerts (the same figures `/api/ingest` and `/api/alerts` serve).
