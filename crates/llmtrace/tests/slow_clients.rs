@@ -22,17 +22,79 @@ fn half_header(addr: &str) -> TcpStream {
     s
 }
 
+/// Raises this process's soft open-file limit to its hard limit (2,000 sockets need it).
+fn raise_fd_limit() {
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+/// One `GET /api/traces` over a fresh connection: its status and how long the answer took.
+fn timed_get(addr: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /api/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let code = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, started.elapsed())
+}
+
 #[test]
 fn slow_and_idle_clients_neither_block_others_nor_shutdown() {
+    raise_fd_limit();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let a = addr(&server);
-    let mut held: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&a).unwrap()).collect();
-    held.extend((0..50).map(|_| half_header(&a)));
+    // 2,000 idle connections, and 50 that send their header one byte a second.
+    let mut held: Vec<TcpStream> = (0..2000).map(|_| TcpStream::connect(&a).unwrap()).collect();
+    let dripping: Vec<TcpStream> = (0..50).map(|_| half_header(&a)).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drip = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut dripping = dripping;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for s in &mut dripping {
+                    let _ = s.write_all(b"x");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
 
     // A normal client is answered while they are all connected.
     let (code, body) = server.get_json("/api/traces");
     assert_eq!(code, 200, "{body}");
+    let mut latencies: Vec<Duration> = (0..20)
+        .map(|_| {
+            let (code, took) = timed_get(&a);
+            assert_eq!(code, 200);
+            took
+        })
+        .collect();
+    latencies.sort();
+    eprintln!(
+        "slow-client probe: 2000 idle + 50 dripping connections; /api/traces median {:?}, max {:?}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
 
     // A client stuck in its header is dropped by the server (10 s header-read timeout): the
     // connection reads end-of-stream instead of blocking forever.
@@ -58,6 +120,13 @@ fn slow_and_idle_clients_neither_block_others_nor_shutdown() {
 
     // SIGTERM exits while the idle and slow connections are still open (without a shutdown
     // deadline it waited for them indefinitely).
+    let stopping = Instant::now();
     server.stop_within(Duration::from_secs(20));
-    drop(held);
+    eprintln!(
+        "slow-client probe: SIGTERM to exit {:?}",
+        stopping.elapsed()
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = drip.join();
+    held.clear();
 }
