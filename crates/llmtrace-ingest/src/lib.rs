@@ -75,6 +75,15 @@ pub struct Body<'a> {
     pub gzip: bool,
 }
 
+/// A trace export decoded, converted, normalized and priced: ready to be stored
+/// ([`Ingestor::store_prepared`]).
+#[derive(Debug)]
+pub struct PreparedTraces {
+    spans: Vec<llmtrace_model::Span>,
+    rejected: Rejected,
+    wire_bytes: usize,
+}
+
 /// The ingest path.
 pub struct Ingestor {
     pipeline: Pipeline,
@@ -149,6 +158,17 @@ impl Ingestor {
         project: &str,
         body: Body<'_>,
     ) -> Result<ExportOutcome, IngestError> {
+        let prepared = self.prepare_traces_body(project, body)?;
+        self.store_prepared(prepared).await
+    }
+
+    /// All the CPU work of a trace export body, synchronous (a transport may run it off its
+    /// async workers): inflate, count, decode, convert, normalize and price.
+    pub fn prepare_traces_body(
+        &self,
+        project: &str,
+        body: Body<'_>,
+    ) -> Result<PreparedTraces, IngestError> {
         let decoded = self.inflate(body).and_then(|raw| {
             self.census(&raw, body.format, llmtrace_otlp::Signal::Traces)?;
             let req = llmtrace_otlp::decode_traces(&raw, body.format)
@@ -156,7 +176,41 @@ impl Ingestor {
             Ok((req, raw.len()))
         });
         let (req, wire_bytes) = decoded.inspect_err(|e| self.counters.request_rejected(e.class))?;
-        self.export_traces(project, req, wire_bytes).await
+        Ok(self.prepare_traces(project, req, wire_bytes))
+    }
+
+    /// Converts, normalizes and prices a decoded trace export, synchronously; `wire_bytes`
+    /// sizes it for the queue bound.
+    pub fn prepare_traces(
+        &self,
+        project: &str,
+        req: ExportTraceServiceRequest,
+        wire_bytes: usize,
+    ) -> PreparedTraces {
+        let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
+        self.counters
+            .received(usize::try_from(converted.rejected.count).unwrap_or(usize::MAX));
+        self.counters
+            .spans_rejected(ErrorClass::BadRequest, converted.rejected.count);
+        let mut spans = converted.items;
+        self.normalize_and_price(&mut spans, true);
+        PreparedTraces {
+            spans,
+            rejected: converted.rejected,
+            wire_bytes,
+        }
+    }
+
+    /// Stores a prepared trace export; answers when it is durable.
+    pub async fn store_prepared(
+        &self,
+        prepared: PreparedTraces,
+    ) -> Result<ExportOutcome, IngestError> {
+        let mut outcome = self
+            .submit_spans(prepared.spans, vec![], prepared.wire_bytes)
+            .await?;
+        outcome.rejected = prepared.rejected;
+        Ok(outcome)
     }
 
     /// Normalizes and stores a decoded trace export; `wire_bytes` sizes it for the queue bound.
@@ -166,16 +220,8 @@ impl Ingestor {
         req: ExportTraceServiceRequest,
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
-        let converted = llmtrace_otlp::spans_from_request(req, project, &self.config.convert);
-        self.counters
-            .received(usize::try_from(converted.rejected.count).unwrap_or(usize::MAX));
-        self.counters
-            .spans_rejected(ErrorClass::BadRequest, converted.rejected.count);
-        let mut outcome = self
-            .store_spans(converted.items, true, vec![], wire_bytes)
-            .await?;
-        outcome.rejected = converted.rejected;
-        Ok(outcome)
+        let prepared = self.prepare_traces(project, req, wire_bytes);
+        self.store_prepared(prepared).await
     }
 
     /// Prices and stores spans that a receiver already normalized from its own wire format (the
@@ -312,14 +358,29 @@ impl Ingestor {
         scores: Vec<llmtrace_model::Score>,
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
+        self.normalize_and_price(&mut spans, normalize);
+        self.submit_spans(spans, scores, wire_bytes).await
+    }
+
+    /// Normalizes (when the spans still carry dialect attributes) and prices spans.
+    fn normalize_and_price(&self, spans: &mut [llmtrace_model::Span], normalize: bool) {
         let book = self.prices.current();
-        for span in &mut spans {
+        for span in spans {
             if normalize {
                 self.normalizer.normalize(span);
             }
             llmtrace_pricing::apply(&book, span);
             provider_from_price(&book, span);
         }
+    }
+
+    /// Submits normalized, priced spans with `scores` as one atomic batch; answers when durable.
+    async fn submit_spans(
+        &self,
+        spans: Vec<llmtrace_model::Span>,
+        scores: Vec<llmtrace_model::Score>,
+        wire_bytes: usize,
+    ) -> Result<ExportOutcome, IngestError> {
         let accepted = u64::try_from(spans.len().saturating_add(scores.len())).unwrap_or(u64::MAX);
         let span_count = spans.len();
         // The queue bound counts what the batch holds in memory, at least its wire size.

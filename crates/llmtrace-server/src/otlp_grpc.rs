@@ -46,10 +46,22 @@ impl TraceService for Grpc {
         let project = self.project(&request)?;
         let req = request.into_inner();
         let bytes = req.encoded_len();
+        // Conversion and normalization of a large export run on the blocking pool.
+        let ingest = self.0.ingest.clone();
+        let prepared = if bytes < crate::otlp_http::OFFLOAD_BYTES {
+            ingest.prepare_traces(&project, req, bytes)
+        } else {
+            tokio::task::spawn_blocking(move || ingest.prepare_traces(&project, req, bytes))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "converting an export failed on the blocking pool");
+                    Status::internal("the export could not be converted")
+                })?
+        };
         let outcome = self
             .0
             .ingest
-            .export_traces(&project, req, bytes)
+            .store_prepared(prepared)
             .await
             .map_err(|e| grpc_status(&e))?;
         Ok(Response::new(ExportTraceServiceResponse {

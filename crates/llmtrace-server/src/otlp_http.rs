@@ -96,6 +96,50 @@ fn gzip_of(headers: &HeaderMap) -> Result<bool, IngestError> {
     }
 }
 
+/// Bodies at least this large are decoded and converted on the blocking pool, so a few large
+/// exports cannot stall the async workers that answer every other request.
+pub(crate) const OFFLOAD_BYTES: usize = 64 * 1024;
+
+/// Decodes, converts, normalizes and prices a trace export: inline when small, on the blocking
+/// pool when large.
+async fn prepare_off_workers(
+    st: &Arc<AppState>,
+    project: &str,
+    bytes: &axum::body::Bytes,
+    format: Format,
+    gzip: bool,
+) -> Result<llmtrace_ingest::PreparedTraces, IngestError> {
+    if bytes.len() < OFFLOAD_BYTES {
+        return st.ingest.prepare_traces_body(
+            project,
+            Body {
+                bytes,
+                format,
+                gzip,
+            },
+        );
+    }
+    let (ingest, bytes, project) = (st.ingest.clone(), bytes.clone(), project.to_owned());
+    tokio::task::spawn_blocking(move || {
+        ingest.prepare_traces_body(
+            &project,
+            Body {
+                bytes: &bytes,
+                format,
+                gzip,
+            },
+        )
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "decoding an export failed on the blocking pool");
+        Err(IngestError::new(
+            ErrorClass::Internal,
+            "the export could not be decoded (the server's log has the cause)",
+        ))
+    })
+}
+
 /// `POST` of an OTLP trace export (also mounted at Langfuse's OTLP path).
 pub(crate) async fn export_traces(
     st: State<Arc<AppState>>,
@@ -133,7 +177,10 @@ async fn export(
         Err(e) => return otlp_http_error(&e, Some(format)),
     };
     let result = match signal {
-        Signal::Traces => st.ingest.export_traces_body(project, body).await,
+        Signal::Traces => match prepare_off_workers(&st, project, &bytes, format, gzip).await {
+            Ok(prepared) => st.ingest.store_prepared(prepared).await,
+            Err(e) => Err(e),
+        },
         Signal::Logs => st.ingest.export_logs_body(project, body).await,
         Signal::Metrics => st.ingest.export_metrics_body(body).await,
     };

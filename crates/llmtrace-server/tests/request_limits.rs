@@ -226,3 +226,34 @@ async fn attribute_truncation_applies_to_the_langfuse_and_agents_wires() {
     );
     h.stop().await;
 }
+
+/// Exports over 64 KiB are decoded and converted on the blocking pool (HTTP) or converted there
+/// (gRPC): the path is exercised end to end and stores every span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_exports_take_the_blocking_pool_and_are_stored_whole() {
+    let h = Harness::start(Options::default()).await;
+    let body = request(many_spans(3000)).encode_to_vec();
+    assert!(body.len() > 64 * 1024);
+    let (code, text) = post(&h, "/v1/traces", "application/x-protobuf", body).await;
+    assert_eq!(code, 200, "{text}");
+    let (_, trace) = h
+        .get_json(&format!("/api/traces/{}", "09".repeat(16)))
+        .await;
+    assert_eq!(trace["spans"].as_array().unwrap().len(), 3000);
+
+    let mut spans = many_spans(3000);
+    for s in &mut spans {
+        s.trace_id = vec![0x0a; 16];
+    }
+    let mut client = opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient::connect(
+        format!("http://{}", h.grpc),
+    )
+    .await
+    .unwrap();
+    client.export(request(spans)).await.unwrap();
+    let (_, trace) = h
+        .get_json(&format!("/api/traces/{}", "0a".repeat(16)))
+        .await;
+    assert_eq!(trace["spans"].as_array().unwrap().len(), 3000);
+    h.stop().await;
+}
