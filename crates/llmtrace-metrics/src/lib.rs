@@ -104,8 +104,9 @@ struct CallLabels {
     service: String,
 }
 
+/// The LLM and GenAI series of one project.
 #[derive(Default)]
-struct State {
+struct LlmState {
     calls: BTreeMap<CallLabels, u64>,
     call_seconds: BTreeMap<CallLabels, Histogram>,
     errors: BTreeMap<(String, String, String), u64>,
@@ -118,6 +119,31 @@ struct State {
     genai_ttfc: BTreeMap<[String; 4], Histogram>,
     /// (token type, operation, provider, request model, response model).
     genai_tokens: BTreeMap<[String; 5], Histogram>,
+}
+
+/// Which projects' series a scrape shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every project, and llmtrace's own (node-wide) metrics.
+    All,
+    /// One project's `llm_*` and `gen_ai_*` series (and its budget counter) only: what a
+    /// project key sees.
+    Project(&'a str),
+}
+
+impl Scope<'_> {
+    fn shows(&self, project: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Project(p) => *p == project,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// By project.
+    llm: BTreeMap<String, LlmState>,
     unpriced: BTreeMap<(String, String), u64>,
     sdk_dropped: BTreeMap<String, u64>,
     /// Spans whose usage disagreed with its own total, by service.
@@ -199,16 +225,26 @@ impl Metrics {
 
     /// Renders every metric in `format`, with the scrape-time figures in `stats`.
     pub fn render(&self, format: Format, stats: &ScrapeStats) -> String {
+        self.render_scoped(format, stats, Scope::All)
+    }
+
+    /// Renders the metrics `scope` shows: everything, or one project's series only (no
+    /// node-wide figures, no other project's series).
+    pub fn render_scoped(&self, format: Format, stats: &ScrapeStats, scope: Scope<'_>) -> String {
         let mut e = Encoder::new(format);
         {
             let mut guard = lock(&self.state);
             let (s, limits) = &mut *guard;
             self.add_settled(s, limits, Instant::now());
-            render_llm(&mut e, s);
-            render_genai(&mut e, s);
-            render_self(&mut e, s, limits);
+            render_llm(&mut e, s, scope);
+            render_genai(&mut e, s, scope);
+            if scope == Scope::All {
+                render_self(&mut e, s, limits);
+            }
         }
-        render_scrape(&mut e, stats);
+        if scope == Scope::All {
+            render_scrape(&mut e, stats);
+        }
         if let Some(ev) = &self.evaluator {
             e.family(
                 "llmtrace_trace_budget_exceeded",
@@ -223,7 +259,7 @@ impl Metrics {
                 .map(|p| (p.clone(), 0))
                 .collect();
             counts.extend(ev.budget_exceeded_total());
-            for (project, n) in counts {
+            for (project, n) in counts.into_iter().filter(|(p, _)| scope.shows(p)) {
                 e.counter(
                     "llmtrace_trace_budget_exceeded",
                     &[("project", &project)],
@@ -244,6 +280,8 @@ impl Metrics {
         };
         let seconds = obs.seconds;
         let (model, provider) = (labels.model.clone(), labels.provider.clone());
+        let State { llm, unpriced, .. } = s;
+        let s = llm.entry(obs.project.clone()).or_default();
         *s.calls.entry(labels.clone()).or_default() += 1;
         s.call_seconds
             .entry(labels.clone())
@@ -279,7 +317,7 @@ impl Metrics {
                 .entry((model.clone(), provider.clone()))
                 .or_default() += i128::from(c);
         } else if obs.unpriced {
-            *s.unpriced
+            *unpriced
                 .entry((model.clone(), provider.clone()))
                 .or_default() += 1;
         }
@@ -493,27 +531,41 @@ impl Metrics {
     }
 }
 
-fn render_llm(e: &mut Encoder, s: &State) {
+/// The projects a scrape shows, with their series.
+fn projects<'a>(
+    s: &'a State,
+    scope: Scope<'a>,
+) -> impl Iterator<Item = (&'a str, &'a LlmState)> + 'a {
+    s.llm
+        .iter()
+        .filter(move |(p, _)| scope.shows(p))
+        .map(|(p, l)| (p.as_str(), l))
+}
+
+fn render_llm(e: &mut Encoder, s: &State, scope: Scope<'_>) {
     e.family(
         "llm_call_seconds",
         Kind::Histogram,
         "Duration of counted LLM and embedding calls, from their span timestamps.",
         Some("seconds"),
     );
-    for (k, h) in &s.call_seconds {
-        let labels = [
-            ("model", k.model.as_str()),
-            ("provider", &k.provider),
-            ("operation", &k.operation),
-            ("service", &k.service),
-        ];
-        e.histogram(
-            "llm_call_seconds",
-            &labels,
-            CALL_SECONDS_BUCKETS,
-            h.counts(),
-            h.sum(),
-        );
+    for (project, p) in projects(s, scope) {
+        for (k, h) in &p.call_seconds {
+            let labels = [
+                ("project", project),
+                ("model", k.model.as_str()),
+                ("provider", &k.provider),
+                ("operation", &k.operation),
+                ("service", &k.service),
+            ];
+            e.histogram(
+                "llm_call_seconds",
+                &labels,
+                CALL_SECONDS_BUCKETS,
+                h.counts(),
+                h.sum(),
+            );
+        }
     }
     e.family(
         "llm_calls",
@@ -521,14 +573,17 @@ fn render_llm(e: &mut Encoder, s: &State) {
         "Counted LLM and embedding calls (each call once: retries and wrapper spans excluded).",
         None,
     );
-    for (k, n) in &s.calls {
-        let labels = [
-            ("model", k.model.as_str()),
-            ("provider", &k.provider),
-            ("operation", &k.operation),
-            ("service", &k.service),
-        ];
-        e.counter("llm_calls", &labels, *n as f64);
+    for (project, p) in projects(s, scope) {
+        for (k, n) in &p.calls {
+            let labels = [
+                ("project", project),
+                ("model", k.model.as_str()),
+                ("provider", &k.provider),
+                ("operation", &k.operation),
+                ("service", &k.service),
+            ];
+            e.counter("llm_calls", &labels, *n as f64);
+        }
     }
     e.family(
         "llm_errors",
@@ -536,13 +591,16 @@ fn render_llm(e: &mut Encoder, s: &State) {
         "Counted calls that failed, by error type.",
         None,
     );
-    for ((model, provider, et), n) in &s.errors {
-        let labels = [
-            ("model", model.as_str()),
-            ("provider", provider),
-            ("error_type", et),
-        ];
-        e.counter("llm_errors", &labels, *n as f64);
+    for (project, p) in projects(s, scope) {
+        for ((model, provider, et), n) in &p.errors {
+            let labels = [
+                ("project", project),
+                ("model", model.as_str()),
+                ("provider", provider),
+                ("error_type", et),
+            ];
+            e.counter("llm_errors", &labels, *n as f64);
+        }
     }
     e.family(
         "llm_tokens",
@@ -550,13 +608,16 @@ fn render_llm(e: &mut Encoder, s: &State) {
         "Tokens of counted calls by type: input (cache included), output (reasoning included), cache_read, cache_write, reasoning.",
         None,
     );
-    for ((model, provider, kind), n) in &s.tokens {
-        let labels = [
-            ("model", model.as_str()),
-            ("provider", provider),
-            ("type", kind),
-        ];
-        e.counter("llm_tokens", &labels, *n as f64);
+    for (project, p) in projects(s, scope) {
+        for ((model, provider, kind), n) in &p.tokens {
+            let labels = [
+                ("project", project),
+                ("model", model.as_str()),
+                ("provider", provider),
+                ("type", kind),
+            ];
+            e.counter("llm_tokens", &labels, *n as f64);
+        }
     }
     e.family(
         "llm_cost_usd",
@@ -564,9 +625,15 @@ fn render_llm(e: &mut Encoder, s: &State) {
         "Effective cost of counted calls in USD (reported cost wins over computed; unpriced calls add nothing and are counted in llmtrace_unpriced_calls_total).",
         Some("usd"),
     );
-    for ((model, provider), pico) in &s.cost_pico {
-        let labels = [("model", model.as_str()), ("provider", provider)];
-        e.counter("llm_cost_usd", &labels, *pico as f64 / 1e12);
+    for (project, p) in projects(s, scope) {
+        for ((model, provider), pico) in &p.cost_pico {
+            let labels = [
+                ("project", project),
+                ("model", model.as_str()),
+                ("provider", provider),
+            ];
+            e.counter("llm_cost_usd", &labels, *pico as f64 / 1e12);
+        }
     }
     e.family(
         "llm_time_to_first_token_seconds",
@@ -574,42 +641,51 @@ fn render_llm(e: &mut Encoder, s: &State) {
         "Time to the first streamed token of counted calls that report it.",
         Some("seconds"),
     );
-    for ((model, provider), h) in &s.ttft {
-        let labels = [("model", model.as_str()), ("provider", provider)];
-        e.histogram(
-            "llm_time_to_first_token_seconds",
-            &labels,
-            TTFT_SECONDS_BUCKETS,
-            h.counts(),
-            h.sum(),
-        );
+    for (project, p) in projects(s, scope) {
+        for ((model, provider), h) in &p.ttft {
+            let labels = [
+                ("project", project),
+                ("model", model.as_str()),
+                ("provider", provider),
+            ];
+            e.histogram(
+                "llm_time_to_first_token_seconds",
+                &labels,
+                TTFT_SECONDS_BUCKETS,
+                h.counts(),
+                h.sum(),
+            );
+        }
     }
 }
 
-fn render_genai(e: &mut Encoder, s: &State) {
+fn render_genai(e: &mut Encoder, s: &State, scope: Scope<'_>) {
     e.family(
         "gen_ai_client_operation_duration_seconds",
         Kind::Histogram,
         "OTel GenAI gen_ai.client.operation.duration, derived from counted call spans.",
         Some("seconds"),
     );
-    for ([op, provider, req, resp, et], h) in &s.genai_duration {
-        let mut labels = vec![
-            ("gen_ai_operation_name", op.as_str()),
-            ("gen_ai_provider_name", provider),
-            ("gen_ai_request_model", req),
-            ("gen_ai_response_model", resp),
-        ];
-        if !et.is_empty() {
-            labels.push(("error_type", et));
+    for (project, p) in projects(s, scope) {
+        for ([op, provider, req, resp, et], h) in &p.genai_duration {
+            let mut labels = vec![
+                ("project", project),
+                ("gen_ai_operation_name", op.as_str()),
+                ("gen_ai_provider_name", provider),
+                ("gen_ai_request_model", req),
+                ("gen_ai_response_model", resp),
+            ];
+            if !et.is_empty() {
+                labels.push(("error_type", et));
+            }
+            e.histogram(
+                "gen_ai_client_operation_duration_seconds",
+                &labels,
+                GENAI_DURATION_BUCKETS,
+                h.counts(),
+                h.sum(),
+            );
         }
-        e.histogram(
-            "gen_ai_client_operation_duration_seconds",
-            &labels,
-            GENAI_DURATION_BUCKETS,
-            h.counts(),
-            h.sum(),
-        );
     }
     e.family(
         "gen_ai_client_operation_time_to_first_chunk_seconds",
@@ -617,20 +693,23 @@ fn render_genai(e: &mut Encoder, s: &State) {
         "OTel GenAI gen_ai.client.operation.time_to_first_chunk, from calls that report a time to first token.",
         Some("seconds"),
     );
-    for ([op, provider, req, resp], h) in &s.genai_ttfc {
-        let labels = [
-            ("gen_ai_operation_name", op.as_str()),
-            ("gen_ai_provider_name", provider),
-            ("gen_ai_request_model", req),
-            ("gen_ai_response_model", resp),
-        ];
-        e.histogram(
-            "gen_ai_client_operation_time_to_first_chunk_seconds",
-            &labels,
-            GENAI_DURATION_BUCKETS,
-            h.counts(),
-            h.sum(),
-        );
+    for (project, p) in projects(s, scope) {
+        for ([op, provider, req, resp], h) in &p.genai_ttfc {
+            let labels = [
+                ("project", project),
+                ("gen_ai_operation_name", op.as_str()),
+                ("gen_ai_provider_name", provider),
+                ("gen_ai_request_model", req),
+                ("gen_ai_response_model", resp),
+            ];
+            e.histogram(
+                "gen_ai_client_operation_time_to_first_chunk_seconds",
+                &labels,
+                GENAI_DURATION_BUCKETS,
+                h.counts(),
+                h.sum(),
+            );
+        }
     }
     e.family(
         "gen_ai_client_token_usage",
@@ -638,21 +717,24 @@ fn render_genai(e: &mut Encoder, s: &State) {
         "OTel GenAI gen_ai.client.token.usage: tokens per counted call, by token type.",
         None,
     );
-    for ([kind, op, provider, req, resp], h) in &s.genai_tokens {
-        let labels = [
-            ("gen_ai_token_type", kind.as_str()),
-            ("gen_ai_operation_name", op),
-            ("gen_ai_provider_name", provider),
-            ("gen_ai_request_model", req),
-            ("gen_ai_response_model", resp),
-        ];
-        e.histogram(
-            "gen_ai_client_token_usage",
-            &labels,
-            GENAI_TOKEN_BUCKETS,
-            h.counts(),
-            h.sum(),
-        );
+    for (project, p) in projects(s, scope) {
+        for ([kind, op, provider, req, resp], h) in &p.genai_tokens {
+            let labels = [
+                ("project", project),
+                ("gen_ai_token_type", kind.as_str()),
+                ("gen_ai_operation_name", op),
+                ("gen_ai_provider_name", provider),
+                ("gen_ai_request_model", req),
+                ("gen_ai_response_model", resp),
+            ];
+            e.histogram(
+                "gen_ai_client_token_usage",
+                &labels,
+                GENAI_TOKEN_BUCKETS,
+                h.counts(),
+                h.sum(),
+            );
+        }
     }
 }
 

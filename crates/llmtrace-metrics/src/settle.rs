@@ -21,6 +21,8 @@ pub(crate) const MAX_PENDING: usize = 200_000;
 /// What the counters take from one counted call.
 #[derive(Debug, Clone)]
 pub(crate) struct CallObservation {
+    /// The call's project (every `llm_*` series carries it).
+    pub(crate) project: String,
     pub(crate) model: Option<String>,
     pub(crate) provider: Option<String>,
     pub(crate) operation: Option<String>,
@@ -50,6 +52,7 @@ impl CallObservation {
         };
         let cost = span.cost.effective();
         CallObservation {
+            project: span.project.clone(),
             model: span.model().map(str::to_string),
             provider: g.provider.clone(),
             operation: g.operation.clone(),

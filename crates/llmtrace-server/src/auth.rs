@@ -90,8 +90,9 @@ impl Auth {
     }
 
     /// With keys, also accept the admin key `secret` (`--admin-key`): node-wide routes
-    /// (`/metrics`, `/api/ingest`, `/api/alerts`, the health page) then need it, and it reads
-    /// and writes any project named by the `X-Llmtrace-Project` header.
+    /// (`/api/ingest`, `/api/alerts`, the health page) then need it, `/metrics` shows project
+    /// keys their own series only, and it reads and writes any project named by the
+    /// `X-Llmtrace-Project` header.
     pub fn with_admin_key(mut self, secret: Option<&str>) -> Self {
         self.admin_sha256 = secret.map(sha256);
         self

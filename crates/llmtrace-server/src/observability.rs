@@ -20,6 +20,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/alerts", get(alerts))
 }
 
+/// Whether a request presents a key at all.
+fn has_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key")
+}
+
 async fn scrape_stats(st: &AppState) -> ScrapeStats {
     let counts = st.ingest.counters().snapshot();
     let health = match st.query.store_health().await {
@@ -50,8 +55,23 @@ async fn metrics(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respons
         );
     };
     let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    // With an admin key configured, a project key sees its own project's series only; the
+    // admin key, a public /metrics (a Prometheus without credentials) and servers without an
+    // admin key see the node.
+    let presents_key = has_credentials(&headers) || !st.auth.public_metrics();
+    let scope = if st.auth.has_admin_key() && presents_key {
+        match st.auth.identify(&headers) {
+            Ok(crate::Identity::Project(p)) => Some(p.to_owned()),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let stats = scrape_stats(&st).await;
-    let body = m.render(format, &stats);
+    let body = match &scope {
+        Some(project) => m.render_scoped(format, &stats, llmtrace_metrics::Scope::Project(project)),
+        None => m.render(format, &stats),
+    };
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 

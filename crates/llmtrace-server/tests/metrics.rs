@@ -73,27 +73,30 @@ async fn each_call_counts_once_in_the_llm_metrics() {
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
     let m = samples(&text);
     let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("no {k} in\n{text}"));
-    let gpt = r#"model="gpt-4o",provider="openai",operation="chat",service="rag-app""#;
+    let gpt =
+        r#"project="default",model="gpt-4o",provider="openai",operation="chat",service="rag-app""#;
     assert_eq!(get(&format!("llm_calls_total{{{gpt}}}")), 2.0);
     assert_eq!(
         get(
-            r#"llm_calls_total{model="claude-sonnet-4-6-20260101",provider="anthropic",operation="chat",service="rag-app"}"#
+            r#"llm_calls_total{project="default",model="claude-sonnet-4-6-20260101",provider="anthropic",operation="chat",service="rag-app"}"#
         ),
         1.0
     );
     // The wrapper arrived first, so its figures count (100 + 50 input), never both copies.
     assert_eq!(
-        get(r#"llm_tokens_total{model="gpt-4o",provider="openai",type="input"}"#),
+        get(r#"llm_tokens_total{project="default",model="gpt-4o",provider="openai",type="input"}"#),
         150.0
     );
     assert_eq!(
         get(
-            r#"llm_tokens_total{model="claude-sonnet-4-6-20260101",provider="anthropic",type="cache_read"}"#
+            r#"llm_tokens_total{project="default",model="claude-sonnet-4-6-20260101",provider="anthropic",type="cache_read"}"#
         ),
         30.0
     );
     assert_eq!(
-        get(r#"llm_errors_total{model="gpt-4o",provider="openai",error_type="429"}"#),
+        get(
+            r#"llm_errors_total{project="default",model="gpt-4o",provider="openai",error_type="429"}"#
+        ),
         1.0
     );
     // The 12 s call lands above the 10 s bucket.
@@ -109,18 +112,20 @@ async fn each_call_counts_once_in_the_llm_metrics() {
     assert!((get(&format!("llm_call_seconds_sum{{{gpt}}}")) - 14.0).abs() < 1e-9);
     // Cost: the anthropic call is priced by the built-in table; gpt-4o too.
     assert!(
-        get(r#"llm_cost_usd_total{model="claude-sonnet-4-6-20260101",provider="anthropic"}"#) > 0.0
+        get(
+            r#"llm_cost_usd_total{project="default",model="claude-sonnet-4-6-20260101",provider="anthropic"}"#
+        ) > 0.0
     );
     // The OTel GenAI histograms.
     assert_eq!(
         get(
-            r#"gen_ai_client_token_usage_count{gen_ai_token_type="input",gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model="unknown"}"#
+            r#"gen_ai_client_token_usage_count{project="default",gen_ai_token_type="input",gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model="unknown"}"#
         ),
         2.0
     );
     assert_eq!(
         get(
-            r#"gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model="unknown",error_type="429"}"#
+            r#"gen_ai_client_operation_duration_seconds_count{project="default",gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model="unknown",error_type="429"}"#
         ),
         1.0
     );
@@ -157,7 +162,7 @@ async fn labels_are_bounded_and_sdk_drops_are_visible() {
     let m = samples(&text);
     let calls = |model: &str| {
         m.get(&format!(
-            r#"llm_calls_total{{model="{model}",provider="openai",operation="chat",service="rag-app"}}"#
+            r#"llm_calls_total{{project="default",model="{model}",provider="openai",operation="chat",service="rag-app"}}"#
         ))
         .copied()
     };

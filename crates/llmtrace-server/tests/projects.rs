@@ -48,7 +48,7 @@ fn data_routes() -> Vec<String> {
     ]
 }
 
-const NODE_WIDE: &[&str] = &["/metrics", "/api/ingest", "/api/alerts", "/health"];
+const NODE_WIDE: &[&str] = &["/api/ingest", "/api/alerts", "/health"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_scopes_to_the_key_and_node_wide_routes_need_the_admin_key() {
@@ -110,6 +110,33 @@ async fn every_route_scopes_to_the_key_and_node_wide_routes_need_the_admin_key()
             assert_eq!(code, 403, "{key} {route}: {body}");
         }
     }
+    // /metrics: a project key sees its own project's series only, nothing node-wide; the admin
+    // key sees every project and the node.
+    for (key, own, other) in [("sk-acme", "acme", "beta"), ("sk-beta", "beta", "acme")] {
+        let (code, text) = get(&h, "/metrics", Some(key), None).await;
+        assert_eq!(code, 200, "{text}");
+        assert!(
+            text.contains(&format!("llm_calls_total{{project=\"{own}\"")),
+            "{key}: no own series in\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("project=\"{other}\"")),
+            "{key} sees {other}"
+        );
+        assert!(
+            !text.contains("llmtrace_queue_items"),
+            "{key} sees the node"
+        );
+    }
+    let (code, text) = get(&h, "/metrics", Some("sk-admin"), None).await;
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("project=\"acme\"")
+            && text.contains("project=\"beta\"")
+            && text.contains("llmtrace_queue_items"),
+        "{text}"
+    );
+
     // The Langfuse project route names the key's project only.
     let (_, body) = get(&h, "/api/public/projects", Some("sk-acme"), None).await;
     assert!(body.contains("acme") && !body.contains("beta"), "{body}");

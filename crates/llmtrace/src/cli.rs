@@ -209,8 +209,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "LLMTRACE_PUBLIC_METRICS")]
     pub(crate) public_metrics: bool,
     /// The admin key (a secret): with project keys configured, the node-wide routes
-    /// (`/metrics`, `/api/ingest`, `/api/alerts`, the health page) need it, and it reads and
-    /// writes any project named by the `X-Llmtrace-Project` header. Keep it out of shell
+    /// (`/api/ingest`, `/api/alerts`, the health page) need it, `/metrics` shows a project key
+    /// only its own project's series, and the admin key reads and writes any project named by
+    /// the `X-Llmtrace-Project` header. Keep it out of shell
     /// history: prefer the environment or `admin_key` in the config file.
     #[arg(long, env = "LLMTRACE_ADMIN_KEY", hide_env_values = true)]
     pub(crate) admin_key: Option<String>,
