@@ -227,6 +227,13 @@ impl PriceBook {
         self.sources.iter().flat_map(|s| s.entries.iter())
     }
 
+    /// The entries that can price a span of `project`, in precedence order: its own overrides,
+    /// the user file, the built-in table (never another project's overrides).
+    pub fn entries_for<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a PriceEntry> {
+        self.entries()
+            .filter(move |e| e.project.as_deref().is_none_or(|p| p == project))
+    }
+
     /// The entry that prices `model` for a span of `provider` (OTel or LiteLLM provider name)
     /// starting at `at_unix_nano`, from the user and built-in sources.
     pub fn lookup(

@@ -593,6 +593,16 @@ fn project_override_beats_user_file_beats_builtin() {
     s.project = "acme".into();
     s.start_unix_nano = at("2024-06-01");
     assert_eq!(priced(book.price_span(&s)).0, usd("4"));
+    // A project's listing holds its own overrides and the shared tables, never another's.
+    assert!(book
+        .entries_for("acme")
+        .any(|e| e.id.starts_with("project:acme:")));
+    assert!(book.entries_for("other").all(|e| e.project.is_none()));
+    assert_eq!(
+        book.entries_for("other").count() + 1,
+        book.entries().count(),
+        "only acme's one override is left out"
+    );
     // lookup_for_project agrees
     assert_eq!(
         book.lookup_for_project("acme", Some("openai"), "gpt-4o", JAN_2026)

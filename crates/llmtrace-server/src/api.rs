@@ -187,11 +187,13 @@ async fn trace_groups(
 }
 
 async fn prices(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(e) = project(&st, &headers) {
-        return unauthorized(e);
-    }
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
     let book = st.ingest.prices().current();
-    let entries: Vec<&llmtrace_pricing::PriceEntry> = book.entries().collect();
+    // The project's own overrides and the shared tables: never another project's prices.
+    let entries: Vec<&llmtrace_pricing::PriceEntry> = book.entries_for(project).collect();
     Json(serde_json::json!({ "count": entries.len(), "entries": entries })).into_response()
 }
 

@@ -391,12 +391,12 @@ async fn models(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
         .map_err(|e| e.to_string());
     let book = st.ingest.prices().current();
     let user_entries = book
-        .entries()
+        .entries_for(project)
         .filter(|e| e.source != llmtrace_pricing::PriceSource::Builtin)
         .count();
     let snapshot = llmtrace_pricing::BUILTIN_SNAPSHOT_DATE;
     let summary = llmtrace_ui::PriceTableSummary {
-        entries: book.entries().count(),
+        entries: book.entries_for(project).count(),
         user_entries,
         builtin_snapshot: snapshot.to_string(),
         builtin_age_days: age_days(snapshot),
