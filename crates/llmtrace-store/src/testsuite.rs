@@ -467,7 +467,8 @@ pub async fn a_failed_call_counts_once_however_many_spans_fail<S: Store>(s: &S) 
 }
 
 /// Values at the edges (NaN and ±infinity doubles, token counts of `i64::MAX` in several spans
-/// of one trace and session, end times up to `u64::MAX`) are stored and read back, and never make
+/// of one trace and session, start and end times up to `u64::MAX`, 40 levels of nested arrays,
+/// NUL and other odd characters) are stored and read back, and never make
 /// their trace, the spans written with them, the trace list, statistics or sessions fail.
 pub async fn extreme_values_never_poison_a_trace<S: Store>(s: &S) {
     let mut odd = llm(150, 1, None, "gpt-4o", 10, 1, 0, 10);
@@ -498,6 +499,18 @@ pub async fn extreme_values_never_poison_a_trace<S: Store>(s: &S) {
     };
     let mut late = span(153, 1, None, "far future", 0, 1);
     late.end_unix_nano = u64::MAX;
+    // Starting and ending at the last nanosecond u64 holds, with a deeply nested value and odd
+    // characters (NUL, a right-to-left mark, an emoji, an unpaired-looking surrogate escape).
+    let mut last = span(155, 1, None, "\u{0}\u{200f}🦀 \\ud800", 0, 1);
+    last.start_unix_nano = u64::MAX;
+    last.end_unix_nano = u64::MAX;
+    let mut nested = AttrValue::Int(1);
+    for _ in 0..40 {
+        nested = AttrValue::Array(vec![nested]);
+    }
+    last.attributes.push("nested", nested.clone());
+    last.attributes
+        .push("odd", AttrValue::Str("\u{0}\u{200f}🦀".into()));
     let neighbour = llm(154, 1, None, "gpt-4o", 7, 3, 0, 10);
     write(
         s,
@@ -508,16 +521,29 @@ pub async fn extreme_values_never_poison_a_trace<S: Store>(s: &S) {
             huge(151, 3),
             huge(152, 1),
             late,
+            last,
             neighbour,
         ],
     )
     .await;
+    let far = s
+        .get_trace("default", tid(155))
+        .await
+        .unwrap()
+        .expect("the u64::MAX trace");
+    let far_attrs = &far.spans[0].span.attributes;
+    assert_eq!(
+        far_attrs.get("nested"),
+        Some(&nested),
+        "nested value read back"
+    );
+    assert_eq!(far_attrs.get_str("odd"), Some("\u{0}\u{200f}🦀"));
     let d = s.get_trace("default", tid(150)).await.unwrap().unwrap();
     let attrs = &d.spans[0].span.attributes;
     assert_eq!(attrs.get_str("nan"), Some("NaN"), "{attrs:?}");
     assert_eq!(attrs.get_str("inf"), Some("Infinity"));
     assert_eq!(attrs.get_str("neg_inf"), Some("-Infinity"));
-    for t in [151, 152, 153, 154] {
+    for t in [151, 152, 153, 154, 155] {
         assert!(
             s.get_trace("default", tid(t)).await.unwrap().is_some(),
             "{t}"
