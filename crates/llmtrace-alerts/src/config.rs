@@ -94,6 +94,8 @@ pub enum WebhookFormat {
 /// once, retries excluded).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallSample {
+    /// The call's project: every project has windows and alerts of its own.
+    pub project: String,
     /// Model (response model, else request model; `other` past the label limit).
     pub model: String,
     /// Canonical provider, `unknown` when not known.

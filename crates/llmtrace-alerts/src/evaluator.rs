@@ -183,8 +183,10 @@ pub struct RuleView {
 pub struct StateView {
     /// Alert name.
     pub rule: String,
-    /// The alert's labels: `alertname`, `model`, `severity`.
+    /// The alert's labels: `alertname`, `project`, `model`, `severity`.
     pub labels: BTreeMap<String, String>,
+    /// The project whose calls the alert watches (each project has its own windows).
+    pub project: String,
     /// The model.
     pub model: String,
     /// `inactive`, `pending`, `firing` or `resolved`.
@@ -452,7 +454,7 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct AlertTable {
-    entries: BTreeMap<(Rule, String), Entry>,
+    entries: BTreeMap<(Rule, window::Series), Entry>,
     evaluated_at: Option<Instant>,
 }
 
@@ -649,11 +651,11 @@ impl Evaluator {
         let window = c.window();
         let window_label = duration_label(window.as_secs());
         let totals = lock(&inner.windows).totals(now);
-        let mut values: BTreeMap<(Rule, String), f64> = BTreeMap::new();
+        let mut values: BTreeMap<(Rule, window::Series), f64> = BTreeMap::new();
         for t in &totals {
             for rule in RULES {
                 if let Some(v) = rule.value(t, window).filter(|v| v.is_finite()) {
-                    values.insert((rule, t.model.clone()), v);
+                    values.insert((rule, t.series.clone()), v);
                 }
             }
         }
@@ -692,7 +694,7 @@ impl Evaluator {
     fn step(
         &self,
         rule: Rule,
-        model: &str,
+        series: &window::Series,
         e: &mut Entry,
         value: Option<f64>,
         now: Instant,
@@ -702,6 +704,7 @@ impl Evaluator {
         let threshold = rule.threshold(c);
         e.value = value;
         let condition = value.is_some_and(|v| rule.breached(v, threshold));
+        let (project, model) = (series.project.as_str(), series.model.as_str());
         match (e.state, condition) {
             (AlertState::Inactive | AlertState::Resolved, true) => {
                 e.active_at = Some(now);
@@ -709,17 +712,17 @@ impl Evaluator {
                 e.resolved_at = None;
                 e.since = now;
                 if c.for_duration().is_zero() {
-                    Some(self.fire(rule, model, e, now, window_label))
+                    Some(self.fire(rule, series, e, now, window_label))
                 } else {
                     e.state = AlertState::Pending;
-                    tracing::debug!(alert = rule.name(), model, value, "alert pending");
+                    tracing::debug!(alert = rule.name(), project, model, value, "alert pending");
                     None
                 }
             }
             (AlertState::Pending, true) => {
                 let active_at = e.active_at.unwrap_or(now);
                 (now.saturating_duration_since(active_at) >= c.for_duration())
-                    .then(|| self.fire(rule, model, e, now, window_label))
+                    .then(|| self.fire(rule, series, e, now, window_label))
             }
             (AlertState::Firing, true) | (AlertState::Inactive, false) => None,
             (AlertState::Pending, false) => {
@@ -732,14 +735,14 @@ impl Evaluator {
                 e.state = AlertState::Resolved;
                 e.since = now;
                 e.resolved_at = Some(now);
-                tracing::info!(alert = rule.name(), model, value, "alert resolved");
+                tracing::info!(alert = rule.name(), project, model, value, "alert resolved");
                 let clock = &self.inner.clock;
                 Some(Notification {
                     alert: rule.name().to_string(),
                     status: NotificationStatus::Resolved,
-                    labels: rule_labels(rule, model),
+                    labels: rule_labels(rule, series),
                     annotations: e.annotations.clone(),
-                    group_by: &["alertname", "model"],
+                    group_by: &["alertname", "project", "model"],
                     value,
                     starts_at: clock.wall(e.active_at.unwrap_or(now)),
                     ends_at: Some(clock.wall(now)),
@@ -761,7 +764,7 @@ impl Evaluator {
     fn fire(
         &self,
         rule: Rule,
-        model: &str,
+        series: &window::Series,
         e: &mut Entry,
         now: Instant,
         window_label: &str,
@@ -772,6 +775,7 @@ impl Evaluator {
         e.state = AlertState::Firing;
         e.since = now;
         e.fired_at = Some(now);
+        let (project, model) = (series.project.as_str(), series.model.as_str());
         let (summary, description) = rule.texts(model, value, threshold, window_label);
         let mut annotations = BTreeMap::from([
             ("summary".to_string(), summary),
@@ -781,13 +785,20 @@ impl Evaluator {
             annotations.insert("runbook_url".into(), url);
         }
         e.annotations = annotations.clone();
-        tracing::info!(alert = rule.name(), model, value, threshold, "alert firing");
+        tracing::info!(
+            alert = rule.name(),
+            project,
+            model,
+            value,
+            threshold,
+            "alert firing"
+        );
         Notification {
             alert: rule.name().to_string(),
             status: NotificationStatus::Firing,
-            labels: rule_labels(rule, model),
+            labels: rule_labels(rule, series),
             annotations,
-            group_by: &["alertname", "model"],
+            group_by: &["alertname", "project", "model"],
             value: e.value,
             starts_at: self.inner.clock.wall(e.active_at.unwrap_or(now)),
             ends_at: None,
@@ -816,10 +827,11 @@ impl Evaluator {
             let states = table
                 .entries
                 .iter()
-                .map(|((rule, model), e)| StateView {
+                .map(|((rule, series), e)| StateView {
                     rule: rule.name().into(),
-                    labels: rule_labels(*rule, model),
-                    model: model.clone(),
+                    labels: rule_labels(*rule, series),
+                    project: series.project.clone(),
+                    model: series.model.clone(),
                     state: e.state,
                     value: e.value,
                     threshold: rule.threshold(c),
@@ -884,10 +896,11 @@ impl Evaluator {
     }
 }
 
-fn rule_labels(rule: Rule, model: &str) -> BTreeMap<String, String> {
+fn rule_labels(rule: Rule, series: &window::Series) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("alertname".to_string(), rule.name().to_string()),
-        ("model".to_string(), model.to_string()),
+        ("project".to_string(), series.project.clone()),
+        ("model".to_string(), series.model.clone()),
         ("severity".to_string(), rule.severity().to_string()),
     ])
 }

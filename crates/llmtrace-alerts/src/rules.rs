@@ -176,13 +176,13 @@ impl<'a> Spec<'a> {
 
     fn p99(&self) -> String {
         format!(
-            "histogram_quantile(0.99, sum by (model, le) (rate(llm_call_seconds_bucket[{}])))",
+            "histogram_quantile(0.99, sum by (project, model, le) (rate(llm_call_seconds_bucket[{}])))",
             self.w
         )
     }
 
     fn per_model_rate(&self, selector: &str) -> String {
-        format!("sum by (model) (rate({selector}[{}]))", self.w)
+        format!("sum by (project, model) (rate({selector}[{}]))", self.w)
     }
 
     fn calls(&self) -> String {
@@ -272,8 +272,8 @@ impl<'a> Spec<'a> {
             // that stays 0) never alerts. "Had traffic in the window" is input tokens rate > 0
             // (without it the ratio is 0/0 anyway, but say so explicitly).
             Alert::Cache => format!(
-                "{}\n  < {}\nand on (model)\n  {} > 0\nand on (model)\n  sum by (model) \
-                 (max_over_time(llm_tokens_total{{type=\"cache_read\"}}[{}])) > 0",
+                "{}\n  < {}\nand on (project, model)\n  {} > 0\nand on (project, model)\n  \
+                 sum by (project, model) (max_over_time(llm_tokens_total{{type=\"cache_read\"}}[{}])) > 0",
                 self.cache_hit_ratio(),
                 promql_number(c.cache_hit_ratio_min),
                 self.input_tokens(),

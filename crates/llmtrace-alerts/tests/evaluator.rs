@@ -85,6 +85,7 @@ fn webhook(url: String, format: WebhookFormat) -> Webhook {
 
 fn call(model: &str, error: bool) -> CallSample {
     CallSample {
+        project: "acme".into(),
         model: model.into(),
         provider: "openai".into(),
         duration_seconds: 0.2,

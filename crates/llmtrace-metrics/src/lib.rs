@@ -378,6 +378,7 @@ fn call_sample(span: &Span, l: &mut Limiters) -> CallSample {
         Default::default()
     };
     CallSample {
+        project: span.project.clone(),
         model: l.model.admit(span.model()),
         provider: l.provider.admit(span.gen_ai.provider.as_deref()),
         duration_seconds: span.duration_nanos() as f64 / 1e9,

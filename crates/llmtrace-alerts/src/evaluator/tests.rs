@@ -9,6 +9,7 @@ fn secs(s: u64) -> Duration {
 
 fn call(model: &str) -> CallSample {
     CallSample {
+        project: "default".into(),
         model: model.into(),
         provider: "openai".into(),
         duration_seconds: 0.05,
@@ -415,9 +416,15 @@ fn sample(status: NotificationStatus) -> Notification {
     Notification {
         alert: "LLMHighErrorRate".into(),
         status,
-        labels: rule_labels(Rule::HighErrorRate, "gpt-4o"),
+        labels: rule_labels(
+            Rule::HighErrorRate,
+            &super::window::Series {
+                project: "default".into(),
+                model: "gpt-4o".into(),
+            },
+        ),
         annotations: BTreeMap::from([("summary".to_string(), "s".to_string())]),
-        group_by: &["alertname", "model"],
+        group_by: &["alertname", "project", "model"],
         value: Some(0.5),
         starts_at: t,
         ends_at: (status == NotificationStatus::Resolved).then(|| t + secs(60)),
@@ -433,11 +440,11 @@ fn alertmanager_payload_shape() {
     assert_eq!(p["truncatedAlerts"], 0);
     assert_eq!(
         p["groupKey"],
-        r#"{}:{alertname="LLMHighErrorRate", model="gpt-4o"}"#
+        r#"{}:{alertname="LLMHighErrorRate", model="gpt-4o", project="default"}"#
     );
     assert_eq!(
         p["groupLabels"],
-        serde_json::json!({"alertname": "LLMHighErrorRate", "model": "gpt-4o"})
+        serde_json::json!({"alertname": "LLMHighErrorRate", "model": "gpt-4o", "project": "default"})
     );
     assert_eq!(p["commonLabels"]["severity"], "critical");
     assert_eq!(p["commonAnnotations"]["summary"], "s");
@@ -464,7 +471,7 @@ fn generic_payload_shape() {
         serde_json::json!({
             "alert": "LLMHighErrorRate",
             "status": "firing",
-            "labels": {"alertname": "LLMHighErrorRate", "model": "gpt-4o", "severity": "critical"},
+            "labels": {"alertname": "LLMHighErrorRate", "model": "gpt-4o", "project": "default", "severity": "critical"},
             "annotations": {"summary": "s"},
             "value": 0.5,
             "starts_at": "2023-11-14T22:13:20Z",
@@ -563,4 +570,51 @@ fn tick_interval_is_at_least_a_second() {
     assert_eq!(e.tick_interval(), secs(1));
     let (e, _) = evaluator(AlertConfig::default());
     assert_eq!(e.tick_interval(), secs(30));
+}
+
+/// Each project has windows and alerts of its own: one project's failing calls fire for it
+/// alone, and never dilute or trip another project's rate for the same model.
+#[test]
+fn projects_have_their_own_windows_and_alerts() {
+    let (e, t0) = evaluator(config());
+    let rule = "LLMHighErrorRate";
+    for i in 0..100 {
+        e.record_call_at(
+            &CallSample {
+                project: "noisy".into(),
+                error: true,
+                ..call("gpt-4o")
+            },
+            t0,
+        );
+        e.record_call_at(
+            &CallSample {
+                project: "quiet".into(),
+                error: i == 0,
+                ..call("gpt-4o")
+            },
+            t0,
+        );
+    }
+    e.evaluate_at(t0 + secs(1));
+    e.evaluate_at(t0 + secs(70));
+    let view = e.snapshot();
+    let of = |project: &str| {
+        view.states
+            .iter()
+            .find(|s| s.rule == rule && s.project == project && s.model == "gpt-4o")
+            .map(|s| (s.state, s.value))
+    };
+    assert_eq!(of("noisy").map(|s| s.0), Some(AlertState::Firing));
+    assert_eq!(of("noisy").and_then(|s| s.1), Some(1.0));
+    // 1 of 100 failed: 1 %, its own rate, not the 101 of 200 of a shared window.
+    assert_eq!(of("quiet").and_then(|s| s.1), Some(0.01));
+    assert_ne!(of("quiet").map(|s| s.0), Some(AlertState::Firing));
+    let fired: Vec<_> = view
+        .notifications
+        .iter()
+        .filter(|n| n.alert == rule)
+        .map(|n| n.labels["project"].clone())
+        .collect();
+    assert_eq!(fired, ["noisy"]);
 }

@@ -127,11 +127,20 @@ impl ModelWindow {
     }
 }
 
-/// The window totals of one model at an evaluation.
-#[derive(Debug, Clone)]
-pub(super) struct ModelTotals {
+/// One series of windows: a model of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Series {
+    /// Project label.
+    pub(super) project: String,
     /// Model label.
     pub(super) model: String,
+}
+
+/// The window totals of one model of one project at an evaluation.
+#[derive(Debug, Clone)]
+pub(super) struct ModelTotals {
+    /// Project and model.
+    pub(super) series: Series,
     /// Sums over the calls that arrived inside the window.
     pub(super) stats: Stats,
     /// Whether the model has had cache reads since the evaluator started.
@@ -145,7 +154,7 @@ pub(super) struct Windows {
     bucket_ms: u64,
     buckets_per_window: u64,
     max_models: usize,
-    models: HashMap<String, ModelWindow>,
+    models: HashMap<Series, ModelWindow>,
 }
 
 impl Windows {
@@ -179,14 +188,20 @@ impl Windows {
     pub(super) fn record(&mut self, call: &CallSample, at: Instant) {
         let index = self.index(at);
         let first = self.first(index);
-        let key_known = self.models.contains_key(call.model.as_str());
-        let window = if key_known {
-            self.models.get_mut(call.model.as_str())
+        let series = Series {
+            project: call.project.clone(),
+            model: call.model.clone(),
+        };
+        let window = if self.models.contains_key(&series) {
+            self.models.get_mut(&series)
         } else {
             let key = if call.model == OTHER_MODEL || self.make_room(first) {
-                call.model.clone()
+                series
             } else {
-                OTHER_MODEL.to_string()
+                Series {
+                    model: OTHER_MODEL.to_string(),
+                    ..series
+                }
             };
             Some(self.models.entry(key).or_default())
         };
@@ -212,14 +227,18 @@ impl Windows {
     /// Whether a new model may get its own series: under the cap, or after evicting a model
     /// without calls in the window.
     fn make_room(&mut self, first: u64) -> bool {
-        let counted = self.models.len() - usize::from(self.models.contains_key(OTHER_MODEL));
+        let counted = self
+            .models
+            .keys()
+            .filter(|k| k.model != OTHER_MODEL)
+            .count();
         if counted < self.max_models {
             return true;
         }
         let idle = self
             .models
             .iter()
-            .find(|(k, w)| k.as_str() != OTHER_MODEL && w.is_idle(first))
+            .find(|(k, w)| k.model != OTHER_MODEL && w.is_idle(first))
             .map(|(k, _)| k.clone());
         match idle {
             Some(k) => {
@@ -236,7 +255,7 @@ impl Windows {
         let current = self.index(now);
         let first = self.first(current);
         let mut out = Vec::new();
-        self.models.retain(|model, window| {
+        self.models.retain(|series, window| {
             window.prune(first);
             if window.buckets.is_empty() {
                 return window.cache_seen;
@@ -247,14 +266,14 @@ impl Windows {
             }
             if stats.calls > 0 {
                 out.push(ModelTotals {
-                    model: model.clone(),
+                    series: series.clone(),
                     stats,
                     cache_seen: window.cache_seen,
                 });
             }
             true
         });
-        out.sort_by(|a, b| a.model.cmp(&b.model));
+        out.sort_by(|a, b| a.series.cmp(&b.series));
         out
     }
 
@@ -271,6 +290,7 @@ mod tests {
 
     fn call(model: &str, secs: f64) -> CallSample {
         CallSample {
+            project: "default".into(),
             model: model.into(),
             provider: "openai".into(),
             duration_seconds: secs,
@@ -352,7 +372,7 @@ mod tests {
         w.record(&call("c", 1.0), t0);
         w.record(&call("d", 1.0), t0);
         let totals = w.totals(t0 + Duration::from_secs(1));
-        let names: Vec<_> = totals.iter().map(|t| t.model.as_str()).collect();
+        let names: Vec<_> = totals.iter().map(|t| t.series.model.as_str()).collect();
         assert_eq!(names, ["a", "b", "other"]);
         assert_eq!(totals[2].stats.calls, 2);
         // Once "a" and "b" are idle, a new model evicts one of them.
@@ -360,7 +380,7 @@ mod tests {
         let names: Vec<_> = w
             .totals(t0 + Duration::from_secs(121))
             .into_iter()
-            .map(|t| t.model)
+            .map(|t| t.series.model)
             .collect();
         assert_eq!(names, ["e"]);
     }
