@@ -19,6 +19,7 @@
     )
 )]
 
+mod backup;
 mod claims;
 mod int;
 mod prices;
@@ -44,6 +45,8 @@ use std::sync::{Arc, Mutex};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE_NAME: &str = "llmtrace.db";
+
+pub use backup::{backup, BackupReport};
 
 /// The SQLite backend.
 #[derive(Clone)]

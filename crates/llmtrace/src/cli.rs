@@ -53,10 +53,26 @@ pub(crate) enum Command {
     /// Projects (tenants) and their API keys.
     #[command(subcommand)]
     Projects(ProjectsCommand),
+    /// Write a consistent copy of a store while its server runs (SQLite), verify that it opens,
+    /// and print its size and span count. Restore: stop the server, put the copy in place of
+    /// `<data-dir>/llmtrace.db` (removing `llmtrace.db-wal` and `llmtrace.db-shm`), start it.
+    Backup(BackupArgs),
     /// Print a Prometheus rule file (recording rules and the LLM* alerts) built from the
     /// `[alerts]` thresholds of the config file, or with `--tests` a promtool unit-test file
     /// for it.
     Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BackupArgs {
+    /// Where to write the copy (a new file; never overwritten).
+    pub(crate) dest: PathBuf,
+    /// The server's data dir.
+    #[arg(long, env = "LLMTRACE_DATA_DIR", default_value = "./llmtrace-data")]
+    pub(crate) data_dir: PathBuf,
+    /// The server's store (`sqlite`, or a ClickHouse URL: then the ClickHouse tools apply).
+    #[arg(long, env = "LLMTRACE_STORE", default_value = "sqlite")]
+    pub(crate) store: String,
 }
 
 #[derive(Args, Debug)]

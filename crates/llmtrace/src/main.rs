@@ -1,6 +1,7 @@
 //! The `llmtrace` binary: parses the command line and wires the crates together. No logic of
 //! its own lives here beyond configuration, presentation of CLI output, and process signals.
 
+mod backup;
 mod cli;
 mod client;
 mod config;
@@ -42,6 +43,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
         cli::Command::Projects(cmd) => projects::run(cmd),
         cli::Command::Rules(args) => rules(args),
+        cli::Command::Backup(args) => backup::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,70 +7,14 @@ mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Spans in one batch (one request, one trace).
-const SPANS_PER_BATCH: u64 = 20;
 /// Concurrent senders.
 const SENDERS: u64 = 3;
 /// Kill rounds.
 const ROUNDS: u64 = 4;
-
-fn trace_id(batch: u64) -> String {
-    format!("{:032x}", 0xc4a5_0000_0000u64 + batch)
-}
-
-/// The OTLP/JSON body of batch `batch`: one trace of LLM calls, 10 input and 5 output tokens
-/// each.
-fn batch_body(batch: u64) -> Vec<u8> {
-    let t0 = now_ns();
-    let spans: Vec<serde_json::Value> = (0..SPANS_PER_BATCH)
-        .map(|i| {
-            serde_json::json!({
-                "traceId": trace_id(batch),
-                "spanId": format!("{:016x}", batch * 100 + i + 1),
-                "name": "chat gpt-4o-mini",
-                "kind": 3,
-                "startTimeUnixNano": t0.to_string(),
-                "endTimeUnixNano": (t0 + 2_000_000).to_string(),
-                "attributes": [
-                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                    {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
-                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
-                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
-                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}}
-                ]
-            })
-        })
-        .collect();
-    serde_json::json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "crash"}}]},
-        "scopeSpans": [{"spans": spans}]
-    }]})
-    .to_string()
-    .into_bytes()
-}
-
-/// POSTs `body` to `/v1/traces` over a fresh connection; the status, or `None` when the
-/// connection failed or closed before an answer (the server died).
-fn post(addr: &str, body: &[u8]) -> Option<u16> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
-    let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body).ok()?;
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).ok()?;
-    let text = String::from_utf8_lossy(&answer);
-    text.lines().next()?.split_whitespace().nth(1)?.parse().ok()
-}
 
 #[derive(Default)]
 struct Ledger {
@@ -97,7 +41,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_span_and_counts_none_twice() {
             )
         };
         for b in unanswered.iter().chain(&again) {
-            let code = post(&addr, &batch_body(*b));
+            let code = post_traces(&addr, &batch_body(*b));
             assert_eq!(code, Some(200), "redelivery of batch {b} in round {round}");
             ledger.lock().unwrap().acknowledged.insert(*b);
         }
@@ -111,7 +55,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_span_and_counts_none_twice() {
                     let mut batch = first_of_round + s;
                     while !stop.load(Ordering::Relaxed) {
                         ledger.lock().unwrap().sent.insert(batch);
-                        match post(&addr, &batch_body(batch)) {
+                        match post_traces(&addr, &batch_body(batch)) {
                             Some(200) => {
                                 ledger.lock().unwrap().acknowledged.insert(batch);
                             }
@@ -161,7 +105,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_span_and_counts_none_twice() {
     assert!(l.acknowledged.len() >= (ROUNDS * 30) as usize);
     let mut stored_spans = 0u64;
     for b in &l.sent {
-        let (code, trace) = server.get_json(&format!("/api/traces/{}", trace_id(*b)));
+        let (code, trace) = server.get_json(&format!("/api/traces/{}", batch_trace_id(*b)));
         if l.acknowledged.contains(b) {
             assert_eq!(code, 200, "acknowledged batch {b} lost");
         }

@@ -278,3 +278,60 @@ pub fn post_otlp_json(
         .map(|l| l[12..].trim().to_string());
     (status, retry)
 }
+
+pub fn batch_trace_id(batch: u64) -> String {
+    format!("{:032x}", 0xc4a5_0000_0000u64 + batch)
+}
+
+/// Spans in one batch of [`batch_body`] (one request, one trace).
+pub const SPANS_PER_BATCH: u64 = 20;
+
+/// The OTLP/JSON body of batch `batch`: one trace of LLM calls, 10 input and 5 output tokens
+/// each.
+pub fn batch_body(batch: u64) -> Vec<u8> {
+    let t0 = now_ns();
+    let spans: Vec<serde_json::Value> = (0..SPANS_PER_BATCH)
+        .map(|i| {
+            serde_json::json!({
+                "traceId": batch_trace_id(batch),
+                "spanId": format!("{:016x}", batch * 100 + i + 1),
+                "name": "chat gpt-4o-mini",
+                "kind": 3,
+                "startTimeUnixNano": t0.to_string(),
+                "endTimeUnixNano": (t0 + 2_000_000).to_string(),
+                "attributes": [
+                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                    {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
+                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}}
+                ]
+            })
+        })
+        .collect();
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "crash"}}]},
+        "scopeSpans": [{"spans": spans}]
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
+/// POSTs `body` to `/v1/traces` over a fresh connection; the status, or `None` when the
+/// connection failed or closed before an answer (the server died).
+pub fn post_traces(addr: &str, body: &[u8]) -> Option<u16> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    use std::io::{Read, Write};
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    text.lines().next()?.split_whitespace().nth(1)?.parse().ok()
+}
