@@ -153,6 +153,9 @@ struct State {
     budget_projects: std::collections::BTreeSet<String>,
     spans_written: u64,
     spans_duplicate: u64,
+    /// Traces and spans deleted by retention (the embedded store's passes).
+    retention_traces: u64,
+    retention_spans: u64,
     logs_written: u64,
     scores_written: u64,
     commits: Option<Histogram>,
@@ -497,6 +500,14 @@ impl CommitObserver for Metrics {
 }
 
 impl Metrics {
+    /// Counts what a retention pass deleted (`llmtrace_retention_deleted_*_total`).
+    pub fn record_retention(&self, traces: u64, spans: u64) {
+        let mut guard = lock(&self.state);
+        let s = &mut guard.0;
+        s.retention_traces = s.retention_traces.saturating_add(traces);
+        s.retention_spans = s.retention_spans.saturating_add(spans);
+    }
+
     /// Spans whose usage parts disagreed with their own total so far (the total decided), by
     /// service (for the API and the health page).
     pub fn usage_total_mismatches(&self) -> Vec<(String, u64)> {
@@ -763,6 +774,18 @@ fn render_self(e: &mut Encoder, s: &State, l: &Limiters) {
         None,
     );
     e.gauge("llmtrace_calls_settling", &[], s.pending.len() as f64);
+    counter(
+        e,
+        "llmtrace_retention_deleted_traces",
+        "Traces deleted by retention (past --retention-days or their project's days).",
+        s.retention_traces,
+    );
+    counter(
+        e,
+        "llmtrace_retention_deleted_spans",
+        "Spans deleted by retention with their traces.",
+        s.retention_spans,
+    );
     counter(
         e,
         "llmtrace_spans_duplicate",

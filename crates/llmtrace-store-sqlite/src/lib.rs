@@ -26,6 +26,7 @@ mod prices;
 mod reader;
 mod recompute;
 mod resources;
+mod retention;
 mod rows;
 mod schema;
 mod search_index;
@@ -47,6 +48,7 @@ use std::sync::{Arc, Mutex};
 pub const DB_FILE_NAME: &str = "llmtrace.db";
 
 pub use backup::{backup, BackupReport};
+pub use retention::{Expired, Expiry};
 
 /// The SQLite backend.
 #[derive(Clone)]
@@ -114,6 +116,31 @@ impl SqliteStore {
     pub fn set_merge_pricer(&self, pricer: Pricer) {
         if let Ok(mut w) = self.inner.writer.lock() {
             w.set_merge_pricer(pricer);
+        }
+    }
+
+    /// Deletes the traces `expiry` says have expired, with everything that belongs to them, in
+    /// transactions of at most `batch` traces (ingest's commits run between them); what it
+    /// deleted.
+    pub async fn expire(&self, expiry: &Expiry, batch: usize) -> Result<Expired, StoreError> {
+        let mut total = Expired::default();
+        loop {
+            let inner = self.inner.clone();
+            let expiry = expiry.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                let mut w = inner
+                    .writer
+                    .lock()
+                    .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
+                w.expire_batch(&expiry, batch.max(1)).map_err(classify)
+            })
+            .await
+            .map_err(|e| StoreError::Permanent(format!("retention task failed: {e}")))??;
+            total.traces = total.traces.saturating_add(done.traces);
+            total.spans = total.spans.saturating_add(done.spans);
+            if usize::try_from(done.traces).unwrap_or(usize::MAX) < batch.max(1) {
+                return Ok(total);
+            }
         }
     }
 

@@ -110,6 +110,15 @@ impl Writer {
     }
 
     /// Re-prices one batch of stored spans (see `recompute.rs`) on the writer connection.
+    /// Deletes one batch of expired traces (see `retention.rs`).
+    pub(crate) fn expire_batch(
+        &mut self,
+        expiry: &crate::retention::Expiry,
+        max_traces: usize,
+    ) -> rusqlite::Result<crate::retention::Expired> {
+        crate::retention::expire_batch(&mut self.conn, expiry, max_traces)
+    }
+
     pub(crate) fn recompute_batch(
         &mut self,
         req: &llmtrace_store::RecomputeRequest,

@@ -253,11 +253,15 @@ pub(crate) struct ServeArgs {
     /// (replicated tables when its shards have replicas); the first reachable URL is used.
     #[arg(long, env = "LLMTRACE_CLICKHOUSE_CLUSTER")]
     pub(crate) clickhouse_cluster: Option<String>,
-    /// Days to keep each project's traces, logs and scores on the ClickHouse store (deleted
-    /// by ClickHouse TTL, needs ClickHouse 19.6+); per-project days in `[retention.projects]`
-    /// of the config file [default: kept forever].
+    /// Days to keep each project's traces, logs and scores: on ClickHouse by TTL (19.6+), on
+    /// SQLite by a background pass that deletes expired traces in small batches; per-project
+    /// days in `[retention.projects]` of the config file [default: kept forever].
     #[arg(long, env = "LLMTRACE_RETENTION_DAYS")]
     pub(crate) retention_days: Option<u32>,
+    /// Seconds between retention passes on the SQLite store (`interval_seconds` in
+    /// `[retention]`) [default: 300].
+    #[arg(long, env = "LLMTRACE_RETENTION_INTERVAL_SECONDS")]
+    pub(crate) retention_interval_seconds: Option<u64>,
     /// Distinct values kept per metric label (model, provider, ...); later ones are exported
     /// as `other` [default: 100].
     #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]

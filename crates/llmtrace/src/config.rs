@@ -49,6 +49,8 @@ pub(crate) struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileRetention {
     days: Option<u32>,
+    /// Seconds between retention passes on the SQLite store.
+    interval_seconds: Option<u64>,
     #[serde(default)]
     projects: std::collections::BTreeMap<String, u32>,
 }
@@ -133,6 +135,8 @@ pub(crate) struct ServeConfig {
     pub(crate) alerts: llmtrace_alerts::AlertConfig,
     pub(crate) store: StoreChoice,
     pub(crate) retention: llmtrace_store_clickhouse::Retention,
+    /// How often the SQLite store deletes expired traces (see `--retention-interval-seconds`).
+    pub(crate) retention_interval: std::time::Duration,
 }
 
 /// Which store backend `serve` runs on.
@@ -325,6 +329,12 @@ impl ServeConfig {
                 args.store.clone().or(file.store),
                 args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
             )?,
+            retention_interval: std::time::Duration::from_secs(
+                args.retention_interval_seconds
+                    .or(file.retention.as_ref().and_then(|r| r.interval_seconds))
+                    .unwrap_or(300)
+                    .max(1),
+            ),
             retention: {
                 let f = file.retention.unwrap_or_default();
                 llmtrace_store_clickhouse::Retention {
@@ -333,11 +343,9 @@ impl ServeConfig {
                 }
             },
         };
-        if !cfg.retention.is_empty() && cfg.store == StoreChoice::Sqlite {
-            bail!(
-                "retention (--retention-days, [retention]) is supported on the ClickHouse store \
-                 (--store clickhouse://...); the SQLite store keeps everything"
-            );
+        if cfg.retention.default_days == Some(0) || cfg.retention.projects.values().any(|d| *d == 0)
+        {
+            bail!("retention days must be at least 1");
         }
         let mut cfg = cfg;
         let default_linger = if cfg.store == StoreChoice::Sqlite {

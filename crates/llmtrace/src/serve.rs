@@ -43,7 +43,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 })?);
             store.set_merge_pricer(prices.live_pricer());
             let location = format!("data in {}", store.path().display());
-            serve_on(cfg, store, prices, location).await
+            let expirer: Option<Expirer> = (!cfg.retention.is_empty()).then(|| {
+                let store = store.clone();
+                Arc::new(move |expiry: llmtrace_store_sqlite::Expiry| {
+                    let store = store.clone();
+                    Box::pin(async move { store.expire(&expiry, RETENTION_BATCH).await })
+                        as ExpiryFuture
+                }) as Expirer
+            });
+            serve_on(cfg, store, prices, location, expirer).await
         }
         StoreChoice::ClickHouse(url) => {
             let store = connect_clickhouse(|| ClickHouseStore::connect(&url))
@@ -54,7 +62,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 store.server_version(),
                 store.database()
             );
-            serve_on(cfg, Arc::new(store), prices, location).await
+            serve_on(cfg, Arc::new(store), prices, location, None).await
         }
         StoreChoice::ClickHouseCluster(urls, cluster) => {
             let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
@@ -62,7 +70,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await?
                 .with_retention(cfg.retention.clone())?;
             let location = format!("ClickHouse cluster {cluster} ({} shards)", urls.len());
-            serve_on(cfg, Arc::new(store), prices, location).await
+            serve_on(cfg, Arc::new(store), prices, location, None).await
         }
     }
 }
@@ -88,12 +96,78 @@ where
     }
 }
 
+/// Traces deleted per writer transaction by a retention pass on SQLite.
+const RETENTION_BATCH: usize = 500;
+
+type ExpiryFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<llmtrace_store_sqlite::Expired, llmtrace_store::StoreError>,
+            > + Send,
+    >,
+>;
+
+/// Deletes what an expiry says has expired (the embedded store's retention; ClickHouse uses
+/// TTL instead).
+type Expirer = Arc<dyn Fn(llmtrace_store_sqlite::Expiry) -> ExpiryFuture + Send + Sync>;
+
+/// The cutoffs of `retention` at `now_ns`.
+fn expiry_at(
+    retention: &llmtrace_store_clickhouse::Retention,
+    now_ns: u64,
+) -> llmtrace_store_sqlite::Expiry {
+    let before =
+        |days: u32| now_ns.saturating_sub(u64::from(days).saturating_mul(86_400_000_000_000));
+    llmtrace_store_sqlite::Expiry {
+        default_before_ns: retention.default_days.map(before),
+        projects: retention
+            .projects
+            .iter()
+            .map(|(p, d)| (p.clone(), before(*d)))
+            .collect(),
+    }
+}
+
+/// Runs a retention pass at start and every `interval`, counting what it deleted.
+fn spawn_retention(
+    expire: Expirer,
+    retention: llmtrace_store_clickhouse::Retention,
+    interval: Duration,
+    metrics: Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| u64::try_from(d.as_nanos()).ok())
+                .unwrap_or(0);
+            match expire(expiry_at(&retention, now_ns)).await {
+                Ok(done) if done.traces > 0 => {
+                    metrics.record_retention(done.traces, done.spans);
+                    tracing::info!(
+                        traces = done.traces,
+                        spans = done.spans,
+                        "retention deleted expired traces"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention pass failed; retrying later"),
+            }
+        }
+    })
+}
+
 /// Runs the server on a ready store until SIGINT/SIGTERM, then drains the pipeline.
 async fn serve_on<S: llmtrace_store::Store + 'static>(
     cfg: ServeConfig,
     store: Arc<S>,
     prices: Arc<PriceTable>,
     location: String,
+    expirer: Option<Expirer>,
 ) -> anyhow::Result<()> {
     let load_prices = price_loader(cfg.prices.clone());
     let evaluator = Evaluator::new(cfg.alerts.clone());
@@ -107,6 +181,14 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         Some(evaluator.clone()),
         budgets,
     ));
+    let _retention = expirer.map(|expire| {
+        spawn_retention(
+            expire,
+            cfg.retention.clone(),
+            cfg.retention_interval,
+            metrics.clone(),
+        )
+    });
     let pipeline = Pipeline::start_observed(
         store.clone(),
         PipelineConfig {
