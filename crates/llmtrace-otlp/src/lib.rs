@@ -17,6 +17,7 @@ mod census;
 mod compression;
 mod convert;
 mod decode;
+mod encode;
 mod error;
 mod value;
 
@@ -24,6 +25,7 @@ pub use census::{census, json_value_count, Census, DecodeLimits, Signal};
 pub use compression::gunzip_limited;
 pub use convert::{logs_from_request, spans_from_request, ConvertLimits, Converted, Rejected};
 pub use decode::{decode_logs, decode_metrics, decode_traces, Format};
+pub use encode::request_from_spans;
 pub use error::DecodeError;
 pub use opentelemetry_proto::tonic::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,

@@ -57,6 +57,14 @@ pub(crate) enum Command {
     /// and print its size and span count. Restore: stop the server, put the copy in place of
     /// `<data-dir>/llmtrace.db` (removing `llmtrace.db-wal` and `llmtrace.db-shm`), start it.
     Backup(BackupArgs),
+    /// Stream a store's traces out, oldest pages last: JSON lines of the API's trace shape
+    /// (`jsonl`), or OTLP/JSON lines, one export request per line, as the OpenTelemetry
+    /// Collector's file exporter writes them (`otlp`; what `llmtrace import` and the
+    /// Collector's `otlpjsonfile` receiver read). Reads the data dir's SQLite store in pages.
+    Export(ExportArgs),
+    /// Send an `llmtrace export --format otlp` file (OTLP/JSON lines) to a running server, a
+    /// request per line; importing twice stores nothing twice.
+    Import(TracesImportArgs),
     /// Print a Prometheus rule file (recording rules and the LLM* alerts) built from the
     /// `[alerts]` thresholds of the config file, or with `--tests` a promtool unit-test file
     /// for it.
@@ -73,6 +81,37 @@ pub(crate) struct BackupArgs {
     /// The server's store (`sqlite`, or a ClickHouse URL: then the ClickHouse tools apply).
     #[arg(long, env = "LLMTRACE_STORE", default_value = "sqlite")]
     pub(crate) store: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExportArgs {
+    /// The data dir of the SQLite store to read (a running server may keep writing).
+    #[arg(long, env = "LLMTRACE_DATA_DIR", default_value = "./llmtrace-data")]
+    pub(crate) data_dir: PathBuf,
+    /// The project to export.
+    #[arg(long, default_value = "default")]
+    pub(crate) project: String,
+    /// Only traces starting at or after this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only traces starting before this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Only traces of this service.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// `jsonl` (the API's trace shape) or `otlp` (OTLP/JSON lines).
+    #[arg(long, default_value = "jsonl")]
+    pub(crate) format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TracesImportArgs {
+    /// The OTLP/JSON lines file (`-` for standard input).
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Args, Debug)]

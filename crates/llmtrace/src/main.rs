@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod export;
 mod pricing;
 mod projects;
 mod serve;
@@ -44,6 +45,8 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Projects(cmd) => projects::run(cmd),
         cli::Command::Rules(args) => rules(args),
         cli::Command::Backup(args) => backup::run(args),
+        cli::Command::Export(args) => export::export(args).await,
+        cli::Command::Import(args) => export::import(&cli.server, args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,188 @@
+//! `llmtrace export` and `llmtrace import`: traces out of a store in pages, and back into a
+//! running server through its OTLP endpoint (so they are normalized, priced and deduplicated
+//! like any export).
+
+use crate::cli::{ExportArgs, TracesImportArgs};
+use anyhow::{bail, Context};
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Traces read per page.
+const PAGE: usize = 200;
+
+/// A progress line on stderr at most every two seconds.
+struct Progress {
+    what: &'static str,
+    started: Instant,
+    last: Instant,
+    traces: u64,
+    spans: u64,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Self {
+        let now = Instant::now();
+        Progress {
+            what,
+            started: now,
+            last: now,
+            traces: 0,
+            spans: 0,
+        }
+    }
+
+    fn add(&mut self, traces: u64, spans: u64) {
+        self.traces = self.traces.saturating_add(traces);
+        self.spans = self.spans.saturating_add(spans);
+        if self.last.elapsed() >= Duration::from_secs(2) {
+            self.last = Instant::now();
+            self.print();
+        }
+    }
+
+    fn print(&self) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        eprintln!(
+            "{} {} traces, {} spans ({:.0} spans/s)",
+            self.what,
+            self.traces,
+            self.spans,
+            self.spans as f64 / secs
+        );
+    }
+}
+
+/// Streams the traces of a project out, page by page.
+pub(crate) async fn export(a: ExportArgs) -> anyhow::Result<()> {
+    let otlp = match a.format.as_str() {
+        "jsonl" => false,
+        "otlp" => true,
+        other => bail!("unknown format {other:?}: use jsonl or otlp"),
+    };
+    let store = Arc::new(
+        llmtrace_store_sqlite::SqliteStore::open_dir(&a.data_dir)
+            .with_context(|| format!("cannot open the store in {}", a.data_dir.display()))?,
+    );
+    let query = llmtrace_query::Query::new(store.clone());
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut progress = Progress::new("exported");
+    let mut cursor = None;
+    loop {
+        let params = llmtrace_query::TraceListParams {
+            since: a.since.clone(),
+            until: a.until.clone(),
+            service: a.service.clone(),
+            limit: Some(PAGE),
+            cursor: cursor.take(),
+            ..Default::default()
+        };
+        let page = query
+            .list_traces(&a.project, &params)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for t in &page.traces {
+            let spans = if otlp {
+                let id = llmtrace_model::TraceId::from_hex(&t.trace_id)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let Some(detail) = llmtrace_store::TraceReader::get_trace(&*store, &a.project, id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                else {
+                    continue; // deleted meanwhile (retention)
+                };
+                let spans: Vec<llmtrace_model::Span> =
+                    detail.spans.into_iter().map(|s| s.span).collect();
+                let req = llmtrace_otlp::request_from_spans(&spans);
+                serde_json::to_writer(&mut out, &req)?;
+                spans.len()
+            } else {
+                let view = match query.get_trace(&a.project, &t.trace_id).await {
+                    Ok(v) => v,
+                    Err(llmtrace_query::QueryError::NotFound(_)) => continue,
+                    Err(e) => bail!("{e}"),
+                };
+                serde_json::to_writer(&mut out, &view)?;
+                view.spans.len()
+            };
+            out.write_all(b"\n")?;
+            progress.add(1, u64::try_from(spans).unwrap_or(u64::MAX));
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    out.flush()?;
+    progress.print();
+    Ok(())
+}
+
+/// Sends each OTLP/JSON line to the server's `/v1/traces`.
+pub(crate) async fn import(server: &str, a: TracesImportArgs) -> anyhow::Result<()> {
+    let input: Box<dyn BufRead> = if a.file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(&a.file)
+                .with_context(|| format!("cannot open {}", a.file.display()))?,
+        ))
+    };
+    let http = crate::client::http();
+    let url = format!("{}/v1/traces", server.trim_end_matches('/'));
+    let mut progress = Progress::new("imported");
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let not_otlp = || {
+            format!(
+                "line {}: not an OTLP/JSON export request (import reads `llmtrace export \
+                 --format otlp`)",
+                n + 1
+            )
+        };
+        let value: serde_json::Value = serde_json::from_str(&line).with_context(not_otlp)?;
+        if value.get("resourceSpans").is_none() && value.get("resource_spans").is_none() {
+            bail!(not_otlp());
+        }
+        let req: llmtrace_otlp::ExportTraceServiceRequest =
+            serde_json::from_value(value).with_context(not_otlp)?;
+        let spans: usize = req
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        // A full or busy server answers 429/503: wait as it says and send again.
+        loop {
+            let resp = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(line.clone())
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {url}; is `llmtrace serve` running?"))?;
+            let status = resp.status();
+            if status.is_success() {
+                break;
+            }
+            if status.as_u16() == 429 || status.as_u16() == 503 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let body = resp.text().await.unwrap_or_default();
+            bail!("line {}: {url} answered {status}: {body}", n + 1);
+        }
+        progress.add(1, u64::try_from(spans).unwrap_or(u64::MAX));
+    }
+    progress.print();
+    Ok(())
+}
