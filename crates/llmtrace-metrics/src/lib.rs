@@ -156,6 +156,9 @@ struct State {
     /// Traces and spans deleted by retention (the embedded store's passes).
     retention_traces: u64,
     retention_spans: u64,
+    /// Traces and spans deleted, oldest first, to keep the store under `--max-disk-bytes`.
+    disk_limit_traces: u64,
+    disk_limit_spans: u64,
     logs_written: u64,
     scores_written: u64,
     commits: Option<Histogram>,
@@ -508,6 +511,20 @@ impl Metrics {
         s.retention_spans = s.retention_spans.saturating_add(spans);
     }
 
+    /// Counts what the disk limit deleted (`llmtrace_disk_limit_deleted_*_total`).
+    pub fn record_disk_limit(&self, traces: u64, spans: u64) {
+        let mut guard = lock(&self.state);
+        let s = &mut guard.0;
+        s.disk_limit_traces = s.disk_limit_traces.saturating_add(traces);
+        s.disk_limit_spans = s.disk_limit_spans.saturating_add(spans);
+    }
+
+    /// Traces deleted since start: by retention, and for the disk limit.
+    pub fn deleted_traces(&self) -> (u64, u64) {
+        let guard = lock(&self.state);
+        (guard.0.retention_traces, guard.0.disk_limit_traces)
+    }
+
     /// Spans whose usage parts disagreed with their own total so far (the total decided), by
     /// service (for the API and the health page).
     pub fn usage_total_mismatches(&self) -> Vec<(String, u64)> {
@@ -785,6 +802,18 @@ fn render_self(e: &mut Encoder, s: &State, l: &Limiters) {
         "llmtrace_retention_deleted_spans",
         "Spans deleted by retention with their traces.",
         s.retention_spans,
+    );
+    counter(
+        e,
+        "llmtrace_disk_limit_deleted_traces",
+        "Traces deleted, oldest first, to keep the store under --max-disk-bytes.",
+        s.disk_limit_traces,
+    );
+    counter(
+        e,
+        "llmtrace_disk_limit_deleted_spans",
+        "Spans deleted with them.",
+        s.disk_limit_spans,
     );
     counter(
         e,

@@ -96,6 +96,11 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         ),
         None => (vec![], vec![], vec![]),
     };
+    let (retention_deleted_traces, disk_limit_deleted_traces) = st
+        .metrics
+        .as_ref()
+        .map(|m| m.deleted_traces())
+        .unwrap_or_default();
     let owned = |v: &[(&'static str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
     llmtrace_ui::IngestHealth {
         spans_received: stats.spans_received,
@@ -111,6 +116,8 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         commits: q.commits,
         last_commit_ms: q.last_commit_micros as f64 / 1000.0,
         store_size_bytes: stats.store_size_bytes,
+        retention_deleted_traces,
+        disk_limit_deleted_traces,
         orphan_traces: stats.orphan_traces,
         sdk_dropped,
         unpriced_calls,

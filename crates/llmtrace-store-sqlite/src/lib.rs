@@ -144,6 +144,32 @@ impl SqliteStore {
         }
     }
 
+    /// Deletes the oldest traces (of the project whose oldest trace is the oldest), in
+    /// transactions of at most `batch`, until the pages in use take at most `limit` bytes; what
+    /// it deleted. The file keeps its size (freed pages are reused by later writes).
+    pub async fn shrink_to(&self, limit: u64, batch: usize) -> Result<Expired, StoreError> {
+        let mut total = Expired::default();
+        loop {
+            let inner = self.inner.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                let mut w = inner
+                    .writer
+                    .lock()
+                    .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
+                w.shrink_batch(limit, batch.max(1)).map_err(classify)
+            })
+            .await
+            .map_err(|e| StoreError::Permanent(format!("disk limit task failed: {e}")))??;
+            match done {
+                Some(d) if d.traces > 0 => {
+                    total.traces = total.traces.saturating_add(d.traces);
+                    total.spans = total.spans.saturating_add(d.spans);
+                }
+                _ => return Ok(total),
+            }
+        }
+    }
+
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path

@@ -77,6 +77,62 @@ pub(crate) fn expire_batch(
     Ok(out)
 }
 
+/// Bytes of the database's pages in use (the file less its free pages; the WAL is not counted:
+/// it is checkpointed back into those pages).
+pub(crate) fn used_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+    let pragma = |name: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+    };
+    let pages = pragma("page_count")?.saturating_sub(pragma("freelist_count")?);
+    let bytes = pages.saturating_mul(pragma("page_size")?);
+    Ok(u64::try_from(bytes).unwrap_or(0))
+}
+
+/// Deletes the at most `max_traces` oldest traces of the project whose oldest trace is the
+/// oldest of all, in one transaction (each project's traces are indexed by start time).
+pub(crate) fn expire_oldest_batch(
+    conn: &mut Connection,
+    max_traces: usize,
+) -> rusqlite::Result<Expired> {
+    let tx = conn.transaction()?;
+    let projects: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM projects")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut oldest: Option<(i64, i64)> = None;
+    for pid in projects {
+        let first: Option<i64> = tx
+            .prepare_cached("SELECT min(start_ns) FROM traces WHERE project_id = ?1")?
+            .query_row([pid], |r| r.get(0))?;
+        if let Some(start) = first {
+            if oldest.is_none_or(|(_, s)| start < s) {
+                oldest = Some((pid, start));
+            }
+        }
+    }
+    let mut out = Expired::default();
+    if let Some((pid, _)) = oldest {
+        let limit = i64::try_from(max_traces).unwrap_or(i64::MAX);
+        let victims: Vec<(i64, i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT id, trace_key, trace_id FROM traces WHERE project_id = ?1 \
+                 ORDER BY start_ns LIMIT ?2",
+            )?
+            .query_map(params![pid, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (trace_ref, trace_key, trace_id) in victims {
+            out.spans = out
+                .spans
+                .saturating_add(delete_trace(&tx, pid, trace_ref, trace_key, &trace_id)?);
+            out.traces = out.traces.saturating_add(1);
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 /// Deletes one trace and everything that belongs to it; the number of spans it had.
 fn delete_trace(
     tx: &rusqlite::Transaction<'_>,

@@ -119,6 +119,19 @@ impl Writer {
         crate::retention::expire_batch(&mut self.conn, expiry, max_traces)
     }
 
+    /// Bytes of pages in use, and one batch of the oldest traces deleted when `over` says the
+    /// store is over its limit (see `retention.rs`).
+    pub(crate) fn shrink_batch(
+        &mut self,
+        limit: u64,
+        max_traces: usize,
+    ) -> rusqlite::Result<Option<crate::retention::Expired>> {
+        if crate::retention::used_bytes(&self.conn)? <= limit {
+            return Ok(None);
+        }
+        crate::retention::expire_oldest_batch(&mut self.conn, max_traces).map(Some)
+    }
+
     pub(crate) fn recompute_batch(
         &mut self,
         req: &llmtrace_store::RecomputeRequest,

@@ -36,6 +36,10 @@ pub struct IngestHealth {
     pub last_commit_ms: f64,
     /// Store size on disk.
     pub store_size_bytes: Option<u64>,
+    /// Traces deleted by retention (past their project's days) since start.
+    pub retention_deleted_traces: u64,
+    /// Traces deleted, oldest first, to keep the store under `--max-disk-bytes` since start.
+    pub disk_limit_deleted_traces: u64,
     /// Traces without a root span for over 5 minutes.
     pub orphan_traces: Option<u64>,
     /// Spans SDKs reported dropping, by service.
@@ -126,6 +130,8 @@ fn ingest_section(h: &IngestHealth) -> Markup {
                 (figure("Commits", format::count(h.commits), false))
                 (figure("Last commit", format::duration_ms(h.last_commit_ms), false))
                 (figure("Store size", h.store_size_bytes.map(|b| format!("{:.1} MB", b as f64 / 1e6)).unwrap_or_else(|| "–".into()), false))
+                (figure("Deleted by retention", format::count(h.retention_deleted_traces), false))
+                (figure("Deleted for the disk limit", format::count(h.disk_limit_deleted_traces), h.disk_limit_deleted_traces > 0))
                 (figure("Orphan traces", h.orphan_traces.map(format::count).unwrap_or_else(|| "–".into()), h.orphan_traces.unwrap_or(0) > 0))
                 (figure("Dropped by SDKs", format::count(dropped), dropped > 0))
             }

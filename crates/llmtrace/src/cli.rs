@@ -301,6 +301,11 @@ pub(crate) struct ServeArgs {
     /// `[retention]`) [default: 300].
     #[arg(long, env = "LLMTRACE_RETENTION_INTERVAL_SECONDS")]
     pub(crate) retention_interval_seconds: Option<u64>,
+    /// Most bytes the SQLite store's data may take: beyond it, each retention pass deletes the
+    /// oldest traces until it is back under 90 % of it (logged, counted, shown on /health); the
+    /// file then stops growing [default: no limit].
+    #[arg(long, env = "LLMTRACE_MAX_DISK_BYTES")]
+    pub(crate) max_disk_bytes: Option<String>,
     /// Distinct values kept per metric label (model, provider, ...); later ones are exported
     /// as `other` [default: 100].
     #[arg(long, env = "LLMTRACE_METRICS_MAX_LABEL_VALUES")]

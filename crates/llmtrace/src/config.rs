@@ -23,6 +23,7 @@ pub(crate) struct FileConfig {
     queue_max_spans: Option<usize>,
     queue_max_bytes: Option<SizeValue>,
     queue_max_project_share: Option<f64>,
+    max_disk_bytes: Option<SizeValue>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -137,6 +138,8 @@ pub(crate) struct ServeConfig {
     pub(crate) retention: llmtrace_store_clickhouse::Retention,
     /// How often the SQLite store deletes expired traces (see `--retention-interval-seconds`).
     pub(crate) retention_interval: std::time::Duration,
+    /// The most bytes the SQLite store's data may take (see `--max-disk-bytes`).
+    pub(crate) max_disk_bytes: Option<usize>,
 }
 
 /// Which store backend `serve` runs on.
@@ -329,6 +332,12 @@ impl ServeConfig {
                 args.store.clone().or(file.store),
                 args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
             )?,
+            max_disk_bytes: args
+                .max_disk_bytes
+                .clone()
+                .or_else(|| file.max_disk_bytes.as_ref().map(SizeValue::text))
+                .map(|v| parse_size(&v).context("--max-disk-bytes"))
+                .transpose()?,
             retention_interval: std::time::Duration::from_secs(
                 args.retention_interval_seconds
                     .or(file.retention.as_ref().and_then(|r| r.interval_seconds))

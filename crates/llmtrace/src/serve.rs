@@ -43,14 +43,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 })?);
             store.set_merge_pricer(prices.live_pricer());
             let location = format!("data in {}", store.path().display());
-            let expirer: Option<Expirer> = (!cfg.retention.is_empty()).then(|| {
-                let store = store.clone();
-                Arc::new(move |expiry: llmtrace_store_sqlite::Expiry| {
+            let limit = cfg.max_disk_bytes.and_then(|b| u64::try_from(b).ok());
+            let expirer: Option<Expirer> =
+                (!cfg.retention.is_empty() || limit.is_some()).then(|| {
                     let store = store.clone();
-                    Box::pin(async move { store.expire(&expiry, RETENTION_BATCH).await })
-                        as ExpiryFuture
-                }) as Expirer
-            });
+                    Arc::new(move |expiry: llmtrace_store_sqlite::Expiry| {
+                        let store = store.clone();
+                        Box::pin(async move {
+                            let expired = store.expire(&expiry, RETENTION_BATCH).await?;
+                            // Back under 90 % of the limit, so a pass does not run at every commit.
+                            let shrunk = match limit {
+                                Some(l) => store.shrink_to(l / 10 * 9, DISK_LIMIT_BATCH).await?,
+                                None => Default::default(),
+                            };
+                            Ok((expired, shrunk))
+                        }) as ExpiryFuture
+                    }) as Expirer
+                });
             serve_on(cfg, store, prices, location, expirer).await
         }
         StoreChoice::ClickHouse(url) => {
@@ -98,13 +107,18 @@ where
 
 /// Traces deleted per writer transaction by a retention pass on SQLite.
 const RETENTION_BATCH: usize = 500;
+/// Traces deleted per transaction, oldest first, over `--max-disk-bytes`: small, so the pass
+/// stops close to the target (the size is checked between batches).
+const DISK_LIMIT_BATCH: usize = 20;
+
+/// What a pass deleted: by retention, and for the disk limit.
+type PassResult = (
+    llmtrace_store_sqlite::Expired,
+    llmtrace_store_sqlite::Expired,
+);
 
 type ExpiryFuture = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = Result<llmtrace_store_sqlite::Expired, llmtrace_store::StoreError>,
-            > + Send,
-    >,
+    Box<dyn std::future::Future<Output = Result<PassResult, llmtrace_store::StoreError>> + Send>,
 >;
 
 /// Deletes what an expiry says has expired (the embedded store's retention; ClickHouse uses
@@ -146,15 +160,24 @@ fn spawn_retention(
                 .and_then(|d| u64::try_from(d.as_nanos()).ok())
                 .unwrap_or(0);
             match expire(expiry_at(&retention, now_ns)).await {
-                Ok(done) if done.traces > 0 => {
-                    metrics.record_retention(done.traces, done.spans);
-                    tracing::info!(
-                        traces = done.traces,
-                        spans = done.spans,
-                        "retention deleted expired traces"
-                    );
+                Ok((expired, shrunk)) => {
+                    if expired.traces > 0 {
+                        metrics.record_retention(expired.traces, expired.spans);
+                        tracing::info!(
+                            traces = expired.traces,
+                            spans = expired.spans,
+                            "retention deleted expired traces"
+                        );
+                    }
+                    if shrunk.traces > 0 {
+                        metrics.record_disk_limit(shrunk.traces, shrunk.spans);
+                        tracing::warn!(
+                            traces = shrunk.traces,
+                            spans = shrunk.spans,
+                            "the store reached --max-disk-bytes: deleted its oldest traces"
+                        );
+                    }
                 }
-                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "retention pass failed; retrying later"),
             }
         }
