@@ -159,6 +159,8 @@ struct State {
     /// Traces and spans deleted, oldest first, to keep the store under `--max-disk-bytes`.
     disk_limit_traces: u64,
     disk_limit_spans: u64,
+    /// Spans forwarded and dropped, by forwarding target (`--forward-otlp`).
+    forwarded: BTreeMap<String, (u64, u64)>,
     logs_written: u64,
     scores_written: u64,
     commits: Option<Histogram>,
@@ -519,6 +521,25 @@ impl Metrics {
         s.disk_limit_spans = s.disk_limit_spans.saturating_add(spans);
     }
 
+    /// Counts spans a forwarding target got (`sent`) or lost (`dropped`).
+    pub fn record_forward(&self, target: &str, sent: u64, dropped: u64) {
+        let mut guard = lock(&self.state);
+        let e = guard.0.forwarded.entry(target.to_string()).or_default();
+        e.0 = e.0.saturating_add(sent);
+        e.1 = e.1.saturating_add(dropped);
+    }
+
+    /// Spans sent and dropped per forwarding target since start.
+    pub fn forwarding(&self) -> Vec<(String, u64, u64)> {
+        let guard = lock(&self.state);
+        guard
+            .0
+            .forwarded
+            .iter()
+            .map(|(t, (s, d))| (t.clone(), *s, *d))
+            .collect()
+    }
+
     /// Traces deleted since start: by retention, and for the disk limit.
     pub fn deleted_traces(&self) -> (u64, u64) {
         let guard = lock(&self.state);
@@ -803,6 +824,24 @@ fn render_self(e: &mut Encoder, s: &State, l: &Limiters) {
         "Spans deleted by retention with their traces.",
         s.retention_spans,
     );
+    e.family(
+        "llmtrace_forward_spans",
+        Kind::Counter,
+        "Spans sent on to --forward-otlp targets (outcome sent) or dropped (full queue, refused, retries exhausted).",
+        None,
+    );
+    for (target, (sent, dropped)) in &s.forwarded {
+        e.counter(
+            "llmtrace_forward_spans",
+            &[("target", target), ("outcome", "sent")],
+            *sent as f64,
+        );
+        e.counter(
+            "llmtrace_forward_spans",
+            &[("target", target), ("outcome", "dropped")],
+            *dropped as f64,
+        );
+    }
     counter(
         e,
         "llmtrace_disk_limit_deleted_traces",

@@ -101,6 +101,11 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         .as_ref()
         .map(|m| m.deleted_traces())
         .unwrap_or_default();
+    let forwarding = st
+        .metrics
+        .as_ref()
+        .map(|m| m.forwarding())
+        .unwrap_or_default();
     let owned = |v: &[(&'static str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
     llmtrace_ui::IngestHealth {
         spans_received: stats.spans_received,
@@ -118,6 +123,7 @@ pub(crate) async fn ingest_health(st: &AppState) -> llmtrace_ui::IngestHealth {
         store_size_bytes: stats.store_size_bytes,
         retention_deleted_traces,
         disk_limit_deleted_traces,
+        forwarding,
         orphan_traces: stats.orphan_traces,
         sdk_dropped,
         unpriced_calls,

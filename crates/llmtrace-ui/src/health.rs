@@ -40,6 +40,8 @@ pub struct IngestHealth {
     pub retention_deleted_traces: u64,
     /// Traces deleted, oldest first, to keep the store under `--max-disk-bytes` since start.
     pub disk_limit_deleted_traces: u64,
+    /// Spans sent and dropped per `--forward-otlp` target since start.
+    pub forwarding: Vec<(String, u64, u64)>,
     /// Traces without a root span for over 5 minutes.
     pub orphan_traces: Option<u64>,
     /// Spans SDKs reported dropping, by service.
@@ -136,6 +138,16 @@ fn ingest_section(h: &IngestHealth) -> Markup {
                 (figure("Dropped by SDKs", format::count(dropped), dropped > 0))
             }
             div.charts { (rate_chart(h)) }
+            @if !h.forwarding.is_empty() {
+                table.traces aria-label="Forwarding" {
+                    thead { tr { th scope="col" { "Forwarded to" } th scope="col" { "Spans sent" } th scope="col" { "Spans dropped" } } }
+                    tbody {
+                        @for (target, sent, dropped) in &h.forwarding {
+                            tr { td { (target) } td.num { (format::count(*sent)) } td.num class=[(*dropped > 0).then_some("warn")] { (format::count(*dropped)) } }
+                        }
+                    }
+                }
+            }
             @if rejected > 0 || h.requests_rejected.iter().any(|(_, n)| *n > 0) {
                 table.traces {
                     thead { tr { th scope="col" { "Refused because" } th scope="col" { "Spans" } th scope="col" { "Whole requests" } } }

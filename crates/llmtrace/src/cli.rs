@@ -323,6 +323,15 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) alert_webhooks: Vec<String>,
+    /// Send every span the store newly accepted on to this OTLP endpoint (OTLP/HTTP protobuf;
+    /// a base URL gets `/v1/traces`), after its commit; repeatable. Each target has a bounded
+    /// queue, retries and a drop counter (`/metrics`, the health page).
+    #[arg(
+        long = "forward-otlp",
+        env = "LLMTRACE_FORWARD_OTLP",
+        value_delimiter = ','
+    )]
+    pub(crate) forward_otlp: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -24,6 +24,8 @@ pub(crate) struct FileConfig {
     queue_max_bytes: Option<SizeValue>,
     queue_max_project_share: Option<f64>,
     max_disk_bytes: Option<SizeValue>,
+    #[serde(default)]
+    forward_otlp: Vec<String>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -140,6 +142,8 @@ pub(crate) struct ServeConfig {
     pub(crate) retention_interval: std::time::Duration,
     /// The most bytes the SQLite store's data may take (see `--max-disk-bytes`).
     pub(crate) max_disk_bytes: Option<usize>,
+    /// OTLP endpoints every accepted span is sent on to (see `--forward-otlp`).
+    pub(crate) forward_otlp: Vec<String>,
 }
 
 /// Which store backend `serve` runs on.
@@ -332,6 +336,11 @@ impl ServeConfig {
                 args.store.clone().or(file.store),
                 args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
             )?,
+            forward_otlp: if args.forward_otlp.is_empty() {
+                file.forward_otlp.clone()
+            } else {
+                args.forward_otlp.clone()
+            },
             max_disk_bytes: args
                 .max_disk_bytes
                 .clone()

@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod demo;
 mod export;
+mod forward;
 mod pricing;
 mod projects;
 mod serve;

@@ -222,7 +222,14 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             linger: cfg.commit_linger,
             max_project_share: cfg.queue_max_project_share,
         },
-        Some(metrics.clone()),
+        Some(if cfg.forward_otlp.is_empty() {
+            metrics.clone() as Arc<dyn llmtrace_pipeline::CommitObserver>
+        } else {
+            Arc::new(crate::forward::Observers(vec![
+                metrics.clone(),
+                crate::forward::Forwarder::start(&cfg.forward_otlp, metrics.clone())?,
+            ]))
+        }),
     );
     let ingest = Arc::new(Ingestor::new(
         pipeline.clone(),
