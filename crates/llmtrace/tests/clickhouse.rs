@@ -225,12 +225,13 @@ fn serve_refuses(extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Retention is deleted by ClickHouse TTL: asked of a ClickHouse without TTL (18.16) or of the
-/// SQLite store, `serve` refuses to start with a clear message instead of keeping data silently.
+/// Retention on ClickHouse is deleted by TTL: asked of a ClickHouse without TTL (18.16), `serve`
+/// refuses to start with a clear message instead of keeping data silently; a retention of 0
+/// days is refused on every store (the SQLite store keeps retention itself: `retention.rs`).
 #[test]
 fn retention_is_refused_where_it_cannot_be_kept() {
-    let err = serve_refuses(&["--retention-days", "7"]);
-    assert!(err.contains("ClickHouse store"), "{err}");
+    let err = serve_refuses(&["--retention-days", "0"]);
+    assert!(err.contains("at least 1"), "{err}");
     let Some(ch) = start_server() else { return };
     let store = format!("clickhouse://127.0.0.1:{}/llmtrace_retention", ch.http_port);
     let err = serve_refuses(&["--store", &store, "--retention-days", "7"]);
