@@ -86,27 +86,46 @@ fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'stati
 }
 
 /// Reads `body`, at most `limit` bytes: 413 beyond it, 503 + `Retry-After` when it does not
-/// arrive in time, 400 when the connection breaks.
+/// arrive in time, 400 when the connection breaks. The buffer is allocated once at the declared
+/// length (never more than the limit), so a body costs its size, not twice its size as a collect
+/// into chunks and then one contiguous copy would.
 pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, IngestError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let e: &(dyn std::error::Error + 'static) = &e;
-        if caused_by::<http_body_util::LengthLimitError>(e) {
-            IngestError::new(
-                ErrorClass::PayloadTooLarge,
-                format!("request body exceeds the limit of {limit} bytes"),
-            )
-        } else if caused_by::<BodyDeadlineElapsed>(e) {
-            IngestError::new(
-                ErrorClass::Unavailable,
-                format!(
-                    "the request body did not arrive within {} s; retry",
-                    BODY_READ_DEADLINE.as_secs()
-                ),
-            )
-        } else {
-            IngestError::new(ErrorClass::BadRequest, format!("could not read body: {e}"))
+    use http_body_util::BodyExt;
+    let too_large = || {
+        IngestError::new(
+            ErrorClass::PayloadTooLarge,
+            format!("request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let declared = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    if declared > limit {
+        return Err(too_large());
+    }
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::with_capacity(declared);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            let e: &(dyn std::error::Error + 'static) = &e;
+            if caused_by::<BodyDeadlineElapsed>(e) {
+                IngestError::new(
+                    ErrorClass::Unavailable,
+                    format!(
+                        "the request body did not arrive within {} s; retry",
+                        BODY_READ_DEADLINE.as_secs()
+                    ),
+                )
+            } else {
+                IngestError::new(ErrorClass::BadRequest, format!("could not read body: {e}"))
+            }
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len().saturating_add(data.len()) > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
         }
-    })
+    }
+    Ok(Bytes::from(buf))
 }
 
 #[cfg(test)]
