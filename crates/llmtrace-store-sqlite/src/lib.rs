@@ -119,26 +119,35 @@ impl SqliteStore {
         }
     }
 
+    /// Runs `f` on the writer connection, on the blocking pool, holding the writer lock for
+    /// that call only (ingest's group commits run between calls).
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut writer::Writer) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
+            f(&mut w).map_err(classify)
+        })
+        .await
+        .map_err(|e| StoreError::Permanent(format!("writer task failed: {e}")))?
+    }
+
     /// Deletes the traces `expiry` says have expired, with everything that belongs to them, in
     /// transactions of at most `batch` traces (ingest's commits run between them); what it
     /// deleted.
     pub async fn expire(&self, expiry: &Expiry, batch: usize) -> Result<Expired, StoreError> {
+        let batch = batch.max(1);
         let mut total = Expired::default();
         loop {
-            let inner = self.inner.clone();
             let expiry = expiry.clone();
-            let done = tokio::task::spawn_blocking(move || {
-                let mut w = inner
-                    .writer
-                    .lock()
-                    .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
-                w.expire_batch(&expiry, batch.max(1)).map_err(classify)
-            })
-            .await
-            .map_err(|e| StoreError::Permanent(format!("retention task failed: {e}")))??;
-            total.traces = total.traces.saturating_add(done.traces);
-            total.spans = total.spans.saturating_add(done.spans);
-            if usize::try_from(done.traces).unwrap_or(usize::MAX) < batch.max(1) {
+            let done = self.on_writer(move |w| w.expire_batch(&expiry, batch)).await?;
+            total.add(done);
+            if usize::try_from(done.traces).unwrap_or(usize::MAX) < batch {
                 return Ok(total);
             }
         }
@@ -148,23 +157,11 @@ impl SqliteStore {
     /// transactions of at most `batch`, until the pages in use take at most `limit` bytes; what
     /// it deleted. The file keeps its size (freed pages are reused by later writes).
     pub async fn shrink_to(&self, limit: u64, batch: usize) -> Result<Expired, StoreError> {
+        let batch = batch.max(1);
         let mut total = Expired::default();
         loop {
-            let inner = self.inner.clone();
-            let done = tokio::task::spawn_blocking(move || {
-                let mut w = inner
-                    .writer
-                    .lock()
-                    .map_err(|_| StoreError::Permanent("writer lock poisoned".into()))?;
-                w.shrink_batch(limit, batch.max(1)).map_err(classify)
-            })
-            .await
-            .map_err(|e| StoreError::Permanent(format!("disk limit task failed: {e}")))??;
-            match done {
-                Some(d) if d.traces > 0 => {
-                    total.traces = total.traces.saturating_add(d.traces);
-                    total.spans = total.spans.saturating_add(d.spans);
-                }
+            match self.on_writer(move |w| w.shrink_batch(limit, batch)).await? {
+                Some(done) if done.traces > 0 => total.add(done),
                 _ => return Ok(total),
             }
         }

@@ -36,6 +36,14 @@ pub struct Expired {
     pub spans: u64,
 }
 
+impl Expired {
+    /// Adds what another batch deleted.
+    pub(crate) fn add(&mut self, other: Expired) {
+        self.traces = self.traces.saturating_add(other.traces);
+        self.spans = self.spans.saturating_add(other.spans);
+    }
+}
+
 /// Deletes at most `max_traces` expired traces, with what belongs to them, in one transaction.
 pub(crate) fn expire_batch(
     conn: &mut Connection,
