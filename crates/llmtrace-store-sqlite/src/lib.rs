@@ -145,7 +145,9 @@ impl SqliteStore {
         let mut total = Expired::default();
         loop {
             let expiry = expiry.clone();
-            let done = self.on_writer(move |w| w.expire_batch(&expiry, batch)).await?;
+            let done = self
+                .on_writer(move |w| w.expire_batch(&expiry, batch))
+                .await?;
             total.add(done);
             if usize::try_from(done.traces).unwrap_or(usize::MAX) < batch {
                 return Ok(total);
@@ -160,7 +162,10 @@ impl SqliteStore {
         let batch = batch.max(1);
         let mut total = Expired::default();
         loop {
-            match self.on_writer(move |w| w.shrink_batch(limit, batch)).await? {
+            match self
+                .on_writer(move |w| w.shrink_batch(limit, batch))
+                .await?
+            {
                 Some(done) if done.traces > 0 => total.add(done),
                 _ => return Ok(total),
             }

@@ -1,6 +1,6 @@
 //! `--forward-otlp URL`: every span the store newly accepted is sent on, as OTLP/protobuf, to
 //! other OTLP endpoints (a Collector, Jaeger, Tempo, a vendor, another llmtrace), after its
-//! commit, so acknowledgements never wait for a target. Each target has its own bounded queue,
+//! commit, so acknowledgements never wait for a target (nor the commit loop for the encoding). Each target has its own bounded queue,
 //! retries transient failures with backoff, and counts what it sent and dropped (a full queue,
 //! a refusal, retries exhausted): `llmtrace_forward_spans_total{target,outcome}` and the health
 //! page. A retried delivery to llmtrace is not forwarded again (only spans the store newly
@@ -33,9 +33,11 @@ struct Target {
     tx: mpsc::Sender<Job>,
 }
 
-/// Sends committed spans on to the targets.
+/// Sends committed spans on to the targets. The commit loop only clones the spans into a
+/// bounded queue; a dispatcher task encodes them once and hands the request to every target.
 pub(crate) struct Forwarder {
-    targets: Vec<Target>,
+    spans: mpsc::Sender<Vec<llmtrace_model::Span>>,
+    labels: Vec<String>,
     metrics: Arc<Metrics>,
 }
 
@@ -68,7 +70,7 @@ impl Forwarder {
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let targets = urls
+        let targets: Vec<Target> = urls
             .iter()
             .map(|u| {
                 let url = traces_url(u);
@@ -84,7 +86,35 @@ impl Forwarder {
                 Target { label, tx }
             })
             .collect();
-        Ok(Arc::new(Forwarder { targets, metrics }))
+        let labels = targets.iter().map(|t| t.label.clone()).collect();
+        let (spans, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(dispatch(rx, targets, metrics.clone()));
+        Ok(Arc::new(Forwarder {
+            spans,
+            labels,
+            metrics,
+        }))
+    }
+}
+
+/// Encodes each committed set of spans once and queues it for every target.
+async fn dispatch(
+    mut rx: mpsc::Receiver<Vec<llmtrace_model::Span>>,
+    targets: Vec<Target>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(spans) = rx.recv().await {
+        let n = u64::try_from(spans.len()).unwrap_or(u64::MAX);
+        let body = llmtrace_otlp::request_from_spans(&spans).encode_to_vec();
+        for t in &targets {
+            let job = Job {
+                body: body.clone(),
+                spans: n,
+            };
+            if t.tx.try_send(job).is_err() {
+                metrics.record_forward(&t.label, 0, n);
+            }
+        }
     }
 }
 
@@ -104,14 +134,9 @@ impl CommitObserver for Forwarder {
             return;
         }
         let n = u64::try_from(spans.len()).unwrap_or(u64::MAX);
-        let body = llmtrace_otlp::request_from_spans(&spans).encode_to_vec();
-        for t in &self.targets {
-            let job = Job {
-                body: body.clone(),
-                spans: n,
-            };
-            if t.tx.try_send(job).is_err() {
-                self.metrics.record_forward(&t.label, 0, n);
+        if self.spans.try_send(spans).is_err() {
+            for label in &self.labels {
+                self.metrics.record_forward(label, 0, n);
             }
         }
     }
