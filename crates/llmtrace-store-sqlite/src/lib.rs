@@ -48,6 +48,10 @@ use std::sync::{Arc, Mutex};
 pub const DB_FILE_NAME: &str = "llmtrace.db";
 
 pub use backup::{backup, BackupReport};
+
+/// The schema version this build writes (`PRAGMA user_version` of its files); older files are
+/// migrated at open, newer ones refused.
+pub const SCHEMA_VERSION: usize = schema::SCHEMA_VERSION;
 pub use retention::{Expired, Expiry};
 
 /// The SQLite backend.
@@ -170,6 +174,14 @@ impl SqliteStore {
                 _ => return Ok(total),
             }
         }
+    }
+
+    /// How many traces, and spans in them, the filters of `query` select (its cursor, sort and
+    /// limit ignored): what an export of that query will read.
+    pub async fn count_traces(&self, query: &TraceQuery) -> Result<(u64, u64), StoreError> {
+        let q = query.clone();
+        self.read(move |c| reader::count_traces(c, &q).map_err(classify))
+            .await
     }
 
     /// Path of the database file.

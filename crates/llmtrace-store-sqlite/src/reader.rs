@@ -19,12 +19,10 @@ fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>>
 }
 
 /// Trace summaries, newest first.
-pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<TracePage> {
-    let Some(pid) = project_id(conn, &q.project)? else {
-        return Ok(TracePage::default());
-    };
-    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    let mut sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE project_id = ?");
+/// The WHERE clause (and its arguments) selecting the traces of project `pid` that `q`'s
+/// filters (not its sort, cursor or limit) select.
+fn trace_filter(pid: i64, q: &TraceQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("project_id = ?");
     let mut args: Vec<Value> = vec![Value::Integer(pid)];
     let mut push = |sql: &mut String, clause: &str, v: Value| {
         sql.push_str(clause);
@@ -89,6 +87,32 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
             Value::Text(expr),
         );
     }
+    (sql, args)
+}
+
+/// How many traces, and spans in them, `q`'s filters select (its cursor and limit ignored).
+pub(crate) fn count_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<(u64, u64)> {
+    let Some(pid) = project_id(conn, &q.project)? else {
+        return Ok((0, 0));
+    };
+    let (filter, args) = trace_filter(pid, q);
+    let sql = format!("SELECT count(*), coalesce(sum(span_count), 0) FROM traces WHERE {filter}");
+    conn.prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |r| {
+            Ok((
+                crate::int::count(r.get::<_, i64>(0)?),
+                crate::int::count(r.get::<_, i64>(1)?),
+            ))
+        })
+}
+
+pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<TracePage> {
+    let Some(pid) = project_id(conn, &q.project)? else {
+        return Ok(TracePage::default());
+    };
+    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    let (filter, mut args) = trace_filter(pid, q);
+    let mut sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE {filter}");
     let key = match q.sort {
         TraceSort::Time => "start_ns",
         TraceSort::Cost => "cost_pico",

@@ -83,3 +83,35 @@ async fn search_index_is_backfilled_on_upgrade() {
     assert_eq!(found("clauses").await, 1);
     assert_eq!(found("absent").await, 0);
 }
+
+/// What an export will read: the traces (and their spans) a query's filters select.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn count_traces_counts_what_the_filters_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    for t in 1..=3 {
+        s.write(std::sync::Arc::new(WriteBatch {
+            spans: testsuite::rag_trace(t),
+            logs: vec![],
+            scores: vec![],
+        }))
+        .await
+        .unwrap();
+    }
+    let all = llmtrace_store::TraceQuery {
+        project: "default".into(),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(s.count_traces(&all).await.unwrap(), (3, 12));
+    let none = llmtrace_store::TraceQuery {
+        service: Some("no-such-service".into()),
+        ..all.clone()
+    };
+    assert_eq!(s.count_traces(&none).await.unwrap(), (0, 0));
+    let other_project = llmtrace_store::TraceQuery {
+        project: "elsewhere".into(),
+        ..all
+    };
+    assert_eq!(s.count_traces(&other_project).await.unwrap(), (0, 0));
+}
