@@ -123,6 +123,11 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
                 if let Err(page) = crate::ui::identify(&st, req.headers()) {
                     return *page;
                 }
+            } else if path.starts_with("/gateway/") {
+                // The gateway's Authorization is the provider's key; llmtrace's is X-Llmtrace-Key.
+                if let Err(e) = st.auth.gateway_project(req.headers()) {
+                    return crate::api::unauthorized(e);
+                }
             } else if let Err(e) = st.auth.identify(req.headers()) {
                 return crate::api::unauthorized(e);
             }

@@ -57,6 +57,10 @@ pub struct Auth {
 /// The header an admin-key request names its project with.
 pub const PROJECT_HEADER: &str = "x-llmtrace-project";
 
+/// The header a gateway request carries its llmtrace key in (its `Authorization` is the
+/// provider's).
+pub const GATEWAY_KEY_HEADER: &str = "x-llmtrace-key";
+
 /// Who a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identity<'a> {
@@ -160,6 +164,41 @@ impl Auth {
     /// key, the project its `X-Llmtrace-Project` header names.
     pub fn project<'a>(&'a self, headers: &'a HeaderMap) -> Result<&'a str, IngestError> {
         match self.identify(headers)? {
+            Identity::Project(p) => Ok(p),
+            Identity::Admin => headers
+                .get(PROJECT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    IngestError::new(
+                        ErrorClass::BadRequest,
+                        "the admin key acts on every project: name one with X-Llmtrace-Project",
+                    )
+                }),
+        }
+    }
+
+    /// The project of a gateway request (`/gateway/...`), whose `Authorization` and `x-api-key`
+    /// carry the provider's key: the project of the key in `X-Llmtrace-Key` (the admin key's
+    /// project from `X-Llmtrace-Project`), or the default project when no keys are configured.
+    pub fn gateway_project<'a>(&'a self, headers: &'a HeaderMap) -> Result<&'a str, IngestError> {
+        if self.keys.is_empty() {
+            return Ok(&self.default_project);
+        }
+        let key = headers
+            .get(GATEWAY_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                IngestError::new(
+                    ErrorClass::Unauthenticated,
+                    "llmtrace key required: send X-Llmtrace-Key: <secret_key> (Authorization \
+                     and x-api-key carry the provider's key through the gateway)",
+                )
+            })?;
+        match self.by_secret(key)? {
             Identity::Project(p) => Ok(p),
             Identity::Admin => headers
                 .get(PROJECT_HEADER)

@@ -21,6 +21,7 @@ mod body_budget;
 mod body_read;
 mod connections;
 pub mod error;
+mod gateway;
 mod langfuse;
 mod langfuse_ingestion;
 mod langsmith;
@@ -34,8 +35,9 @@ mod run;
 mod tls;
 mod ui;
 
-pub use auth::{sha256, ApiKey, Auth, Identity, PROJECT_HEADER};
+pub use auth::{sha256, ApiKey, Auth, Identity, GATEWAY_KEY_HEADER, PROJECT_HEADER};
 pub use connections::{connection_limit_hits, ConnectionLimits};
+pub use gateway::{Gateway, GatewayConfig, DEFAULT_UPSTREAMS};
 pub use run::{BoundServer, ServerConfig};
 pub use tls::TlsFiles;
 
@@ -60,6 +62,8 @@ pub struct AppState {
     /// Rebuilds the price book from its sources (re-reading the user's price file), run before
     /// a cost recomputation so edits to the file apply without a restart.
     pub reload_prices: Option<PriceReloader>,
+    /// Gateway mode (`--gateway`): the `/gateway/{upstream}/...` routes; `None` leaves them off.
+    pub gateway: Option<Arc<Gateway>>,
 }
 
 /// Rebuilds the price book, or says why it cannot.
@@ -74,6 +78,7 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(langfuse::routes())
         .merge(langsmith::routes())
         .merge(openai_agents::routes())
+        .merge(gateway::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             (

@@ -332,6 +332,22 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) forward_otlp: Vec<String>,
+    /// Gateway mode: proxy LLM calls at `/gateway/{upstream}/...` (`/gateway/anthropic`,
+    /// `/gateway/openai/v1`, or a `--gateway-upstream`) and store each as a span.
+    #[arg(long, env = "LLMTRACE_GATEWAY")]
+    pub(crate) gateway: bool,
+    /// A gateway upstream `NAME=URL` (an OpenAI-compatible server, or a replacement for the
+    /// built-in `anthropic` and `openai`); repeatable.
+    #[arg(
+        long = "gateway-upstream",
+        env = "LLMTRACE_GATEWAY_UPSTREAM",
+        value_delimiter = ','
+    )]
+    pub(crate) gateway_upstream: Vec<String>,
+    /// Store the prompts and completions of gateway calls [default: true when the HTTP
+    /// listener is on loopback, false otherwise].
+    #[arg(long, env = "LLMTRACE_GATEWAY_CAPTURE_CONTENT")]
+    pub(crate) gateway_capture_content: Option<bool>,
 }
 
 #[derive(Args, Debug)]

@@ -26,6 +26,10 @@ pub(crate) struct FileConfig {
     max_disk_bytes: Option<SizeValue>,
     #[serde(default)]
     forward_otlp: Vec<String>,
+    gateway: Option<bool>,
+    #[serde(default)]
+    gateway_upstream: Vec<String>,
+    gateway_capture_content: Option<bool>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -144,6 +148,8 @@ pub(crate) struct ServeConfig {
     pub(crate) max_disk_bytes: Option<usize>,
     /// OTLP endpoints every accepted span is sent on to (see `--forward-otlp`).
     pub(crate) forward_otlp: Vec<String>,
+    /// Gateway mode (see `--gateway`); `None` when off.
+    pub(crate) gateway: Option<llmtrace_server::GatewayConfig>,
 }
 
 /// Which store backend `serve` runs on.
@@ -336,6 +342,25 @@ impl ServeConfig {
                 args.store.clone().or(file.store),
                 args.clickhouse_cluster.clone().or(file.clickhouse_cluster),
             )?,
+            gateway: if args.gateway || file.gateway.unwrap_or(false) {
+                let upstreams = if args.gateway_upstream.is_empty() {
+                    file.gateway_upstream.clone()
+                } else {
+                    args.gateway_upstream.clone()
+                };
+                let capture = args
+                    .gateway_capture_content
+                    .or(file.gateway_capture_content)
+                    .unwrap_or_else(|| {
+                        addr("--http-listen", &http).is_ok_and(|a| a.ip().is_loopback())
+                    });
+                Some(
+                    llmtrace_server::GatewayConfig::new(&upstreams, capture)
+                        .map_err(anyhow::Error::msg)?,
+                )
+            } else {
+                None
+            },
             forward_otlp: if args.forward_otlp.is_empty() {
                 file.forward_otlp.clone()
             } else {

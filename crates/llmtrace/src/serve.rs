@@ -265,6 +265,17 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         metrics: Some(metrics),
         alerts: Some(evaluator),
         reload_prices: Some(load_prices),
+        gateway: match &cfg.gateway {
+            Some(g) => {
+                let gateway =
+                    llmtrace_server::Gateway::new(g.clone()).map_err(anyhow::Error::msg)?;
+                for (name, url) in gateway.upstreams() {
+                    tracing::info!(upstream = %name, url = %url, "gateway route /gateway/{name}");
+                }
+                Some(Arc::new(gateway))
+            }
+            None => None,
+        },
     });
     let fd_limit = raise_fd_limit();
     let server = BoundServer::bind(

@@ -95,6 +95,7 @@ pub fn server() -> &'static Server {
                 metrics: Some(metrics),
                 alerts: None,
                 reload_prices: None,
+                gateway: None,
             });
             let server = BoundServer::bind(
                 &ServerConfig {

@@ -203,6 +203,7 @@ impl Harness {
             metrics: Some(metrics),
             alerts: None,
             reload_prices: None,
+            gateway: None,
         });
         let server = BoundServer::bind(
             &ServerConfig {
