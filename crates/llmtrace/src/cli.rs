@@ -348,6 +348,10 @@ pub(crate) struct ServeArgs {
     /// listener is on loopback, false otherwise].
     #[arg(long, env = "LLMTRACE_GATEWAY_CAPTURE_CONTENT")]
     pub(crate) gateway_capture_content: Option<bool>,
+    /// Seconds a gateway upstream may stay silent (before its answer starts, or between two
+    /// streamed chunks) before the app gets 504 [default: 600].
+    #[arg(long, env = "LLMTRACE_GATEWAY_TIMEOUT_SECONDS")]
+    pub(crate) gateway_timeout_seconds: Option<u64>,
 }
 
 #[derive(Args, Debug)]

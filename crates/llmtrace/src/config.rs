@@ -30,6 +30,7 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     gateway_upstream: Vec<String>,
     gateway_capture_content: Option<bool>,
+    gateway_timeout_seconds: Option<u64>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -354,10 +355,15 @@ impl ServeConfig {
                     .unwrap_or_else(|| {
                         addr("--http-listen", &http).is_ok_and(|a| a.ip().is_loopback())
                     });
-                Some(
-                    llmtrace_server::GatewayConfig::new(&upstreams, capture)
-                        .map_err(anyhow::Error::msg)?,
-                )
+                let mut g = llmtrace_server::GatewayConfig::new(&upstreams, capture)
+                    .map_err(anyhow::Error::msg)?;
+                if let Some(secs) = args
+                    .gateway_timeout_seconds
+                    .or(file.gateway_timeout_seconds)
+                {
+                    g.read_timeout = std::time::Duration::from_secs(secs.max(1));
+                }
+                Some(g)
             } else {
                 None
             },

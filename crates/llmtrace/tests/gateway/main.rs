@@ -24,6 +24,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod echo;
+mod keys_and_failures;
 mod secrets;
 mod support;
 
