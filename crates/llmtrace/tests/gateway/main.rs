@@ -23,6 +23,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod counting;
 mod echo;
 mod keys_and_failures;
 mod secrets;
