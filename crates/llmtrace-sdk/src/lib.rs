@@ -17,8 +17,63 @@
 //! - [`genai`]: span helpers on the GenAI semantic conventions.
 //! - [`middleware`]: a `reqwest-middleware` middleware recognizing Anthropic Messages and OpenAI
 //!   Chat Completions, Responses and Embeddings, streaming included.
+//! - [`typed`]: typed clients (`async-openai`, any client with `serde` request and answer types)
+//!   traced by wrapping the call, for clients that take a plain `reqwest::Client`.
 //! - [`observe`]: the `#[observe]` attribute macro.
 //! - [`spawn_traced`] and [`Instrument`]: keep spans of spawned tasks in their parent trace.
+//!
+//! # Features
+//!
+//! - `grpc` (off by default): OTLP/gRPC export through `tonic`, chosen with
+//!   `Builder::protocol(Protocol::Grpc)` or `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`. Without it the
+//!   SDK exports OTLP/HTTP protobuf only and asking for gRPC fails with [`SdkError::Config`].
+//!
+//! # With your own `tracing` subscriber
+//!
+//! [`init`] installs a global `tracing` subscriber. A service that already has one keeps it and
+//! adds the SDK's layer ([`Guard::tracing_layer`]) to it; the SDK then installs no subscriber
+//! ([`Builder::install_subscriber`]`(false)`) and your other layers see every span and event as
+//! before:
+//!
+//! ```no_run
+//! use tracing_subscriber::filter::LevelFilter;
+//! use tracing_subscriber::prelude::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let guard = llmtrace_sdk::Builder::from_env()
+//!     .install_subscriber(false) // your subscriber stays the only global one
+//!     .install()?; // still sets the OTel tracer provider, propagator and panic hook
+//! tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::new("my_app=debug,info"))
+//!     .with(tracing_subscriber::fmt::layer()) // your layers, unchanged
+//!     .with(guard.tracing_layer().with_filter(LevelFilter::INFO)) // + llmtrace, INFO and above
+//!     .init();
+//! # Ok(()) }
+//! ```
+//!
+//! The per-layer filter is optional: it keeps DEBUG spans and library noise in your log and out
+//! of llmtrace (a span it filters out is skipped: its children hang off the nearest exported
+//! ancestor). Without [`Builder::install_subscriber`]`(false)`, [`Builder::install`] refuses
+//! to replace an existing global subscriber with [`SdkError::SubscriberAlreadySet`].
+//!
+//! A subscriber holds **one** OpenTelemetry layer: two `tracing_opentelemetry` layers in the same
+//! registry panic on the first span. If your stack already exports to a backend through
+//! `tracing_opentelemetry::layer()`, replace that layer with [`Guard::tracing_layer`] and keep
+//! the backend as a second destination of the SDK (next section).
+//!
+//! # Sending to llmtrace and to another OTLP backend
+//!
+//! [`Builder::also_export_to`] (or [`Builder::also_export_to_with_headers`] for the other
+//! backend's credentials) adds a destination to the same tracer provider: every span goes to
+//! both, each through its own queue and export thread, so a slow or dead second backend neither
+//! blocks the application nor delays llmtrace.
+//!
+//! ```no_run
+//! let _guard = llmtrace_sdk::Builder::from_env() // llmtrace from OTEL_EXPORTER_OTLP_ENDPOINT
+//!     .also_export_to_with_headers("http://otel-collector:4318", [("x-api-key", "KEY")])
+//!     .install()?;
+//! # Ok::<(), llmtrace_sdk::SdkError>(())
+//! ```
 
 mod metrics;
 mod processor;
@@ -27,6 +82,7 @@ mod setup;
 pub mod genai;
 pub mod middleware;
 pub mod task;
+pub mod typed;
 
 pub use setup::{
     capture_content, init, set_capture_content, Builder, Guard, Protocol, SdkError,

@@ -311,29 +311,12 @@ impl Middleware for LlmTraceMiddleware {
             .and_then(|b| b.as_bytes())
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or(Value::Null);
-        let model = body.get("model").and_then(Value::as_str).unwrap_or("");
-        let call = GenAiSpan::inference(api.operation(), api.provider(), model);
-        let params = params_of(api, &body);
-        call.record_params(&params);
+        let (call, params) = start_call(api, api.provider(), &body);
         if let Some(host) = req.url().host_str() {
             call.set(general::SERVER_ADDRESS, host.to_string());
         }
         if let Some(port) = req.url().port_or_known_default() {
             call.set("server.port", i64::from(port));
-        }
-        match api {
-            Api::OpenAiChat => call.set("openai.api.type", "chat_completions"),
-            Api::OpenAiResponses => call.set("openai.api.type", "responses"),
-            _ => {}
-        }
-        if crate::capture_content() {
-            let (messages, system) = input_messages(api, &body);
-            if !messages.is_empty() {
-                call.record_input_messages(&messages);
-            }
-            if let Some(s) = system.filter(|s| !s.is_empty()) {
-                call.record_system_instructions(&s);
-            }
         }
         inject(&mut req, call.span());
         let start = Instant::now();
@@ -365,19 +348,35 @@ impl Middleware for LlmTraceMiddleware {
                 .get(http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("text/event-stream"));
-        let observer = Observer {
-            call: Some(call),
-            api,
-            streaming,
-            start,
-            first_chunk: false,
-            line: Vec::new(),
-            body: Vec::new(),
-            state: StreamState::default(),
-            capture: crate::capture_content(),
-        };
-        Ok(wrap_response(resp, observer))
+        Ok(wrap_response(
+            resp,
+            Observer::new(call, api, streaming, start),
+        ))
     }
+}
+
+/// The span of a call about to be made, as a child of the current span, with the request's
+/// parameters and (when content capture is on) its messages; `body` is the request as JSON.
+pub(crate) fn start_call(api: Api, provider: &str, body: &Value) -> (GenAiSpan, RequestParams) {
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("");
+    let call = GenAiSpan::inference(api.operation(), provider, model);
+    let params = params_of(api, body);
+    call.record_params(&params);
+    match api {
+        Api::OpenAiChat => call.set("openai.api.type", "chat_completions"),
+        Api::OpenAiResponses => call.set("openai.api.type", "responses"),
+        _ => {}
+    }
+    if crate::capture_content() {
+        let (messages, system) = input_messages(api, body);
+        if !messages.is_empty() {
+            call.record_input_messages(&messages);
+        }
+        if let Some(s) = system.filter(|s| !s.is_empty()) {
+            call.record_system_instructions(&s);
+        }
+    }
+    (call, params)
 }
 
 fn wrap_response(resp: Response, observer: Observer) -> Response {
@@ -411,7 +410,9 @@ struct StreamState {
     error: Option<(String, String)>,
 }
 
-struct Observer {
+/// Reads a call's answer as it passes (a whole JSON body, or server-sent events) and records
+/// it on the call's span when it ends.
+pub(crate) struct Observer {
     call: Option<GenAiSpan>,
     api: Api,
     streaming: bool,
@@ -426,7 +427,28 @@ struct Observer {
 }
 
 impl Observer {
-    fn on_data(&mut self, data: &[u8]) {
+    /// An observer of `call`'s answer (`streaming`: server-sent events), started at `start`.
+    pub(crate) fn new(call: GenAiSpan, api: Api, streaming: bool, start: Instant) -> Self {
+        Observer {
+            call: Some(call),
+            api,
+            streaming,
+            start,
+            first_chunk: false,
+            line: Vec::new(),
+            body: Vec::new(),
+            state: StreamState::default(),
+            capture: crate::capture_content(),
+        }
+    }
+
+    /// Whether the first chunk of a stream has arrived.
+    pub(crate) fn started(&self) -> bool {
+        self.first_chunk
+    }
+
+    /// Reads the next bytes of the answer.
+    pub(crate) fn on_data(&mut self, data: &[u8]) {
         if !self.first_chunk && !data.is_empty() {
             self.first_chunk = true;
             if self.streaming {
@@ -580,7 +602,7 @@ impl Observer {
     }
 
     /// Records everything on the span and ends it.
-    fn finish(&mut self, error: Option<String>) {
+    pub(crate) fn finish(&mut self, error: Option<String>) {
         let Some(call) = self.call.take() else {
             return;
         };

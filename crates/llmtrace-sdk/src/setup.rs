@@ -95,6 +95,14 @@ pub struct Builder {
     metrics: bool,
     metrics_endpoint: Option<String>,
     metrics_interval: Option<Duration>,
+    also: Vec<Destination>,
+}
+
+/// One more OTLP destination of [`Builder::also_export_to`].
+#[derive(Debug, Clone)]
+struct Destination {
+    endpoint: String,
+    headers: HashMap<String, String>,
 }
 
 impl Default for Builder {
@@ -118,6 +126,7 @@ impl Default for Builder {
             metrics: true,
             metrics_endpoint: None,
             metrics_interval: None,
+            also: Vec::new(),
         }
     }
 }
@@ -283,7 +292,9 @@ impl Builder {
     }
 
     /// Whether [`Builder::install`] sets the global `tracing` subscriber (default true). Turn it
-    /// off to compose your own subscriber with [`Guard::tracing_layer`].
+    /// off to compose your own subscriber with [`Guard::tracing_layer`] (see the crate docs,
+    /// "With your own `tracing` subscriber"). When on and a global subscriber already exists,
+    /// `install` fails with [`SdkError::SubscriberAlreadySet`] rather than replace it.
     pub fn install_subscriber(mut self, on: bool) -> Self {
         self.install_subscriber = on;
         self
@@ -317,6 +328,70 @@ impl Builder {
     pub fn metrics_interval(mut self, interval: Duration) -> Self {
         self.metrics_interval = Some(interval);
         self
+    }
+
+    /// Also exports every span to another OTLP backend (an OpenTelemetry Collector, Jaeger,
+    /// Tempo, a vendor), besides the main endpoint: the tracer provider gets one more processor,
+    /// with its own queue, export thread and exporter, so a slow or unreachable second backend
+    /// neither blocks the application nor delays llmtrace. May be called several times.
+    ///
+    /// `endpoint` is a base URL like [`Builder::endpoint`] (`/v1/traces` is appended for HTTP
+    /// unless the URL already ends with it). The destination uses the builder's protocol, timeout,
+    /// resource and batch settings, but not its headers (an llmtrace key is not sent elsewhere):
+    /// use [`Builder::also_export_to_with_headers`] for the other backend's credentials.
+    /// [`Guard::dropped_spans`] and the drop metric count the main endpoint only.
+    ///
+    /// ```no_run
+    /// let _guard = llmtrace_sdk::Builder::from_env()          // llmtrace, from OTEL_* variables
+    ///     .also_export_to("http://otel-collector:4318")     // and the existing backend
+    ///     .install()?;
+    /// # Ok::<(), llmtrace_sdk::SdkError>(())
+    /// ```
+    pub fn also_export_to(self, endpoint: impl Into<String>) -> Self {
+        self.also_export_to_with_headers(endpoint, std::iter::empty::<(String, String)>())
+    }
+
+    /// [`Builder::also_export_to`] with headers sent to that destination only (e.g. the other
+    /// backend's API key).
+    ///
+    /// ```no_run
+    /// let _guard = llmtrace_sdk::Builder::from_env()
+    ///     .also_export_to_with_headers("https://api.honeycomb.io", [("x-honeycomb-team", "KEY")])
+    ///     .install()?;
+    /// # Ok::<(), llmtrace_sdk::SdkError>(())
+    /// ```
+    pub fn also_export_to_with_headers<K, V>(
+        mut self,
+        endpoint: impl Into<String>,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.also.push(Destination {
+            endpoint: endpoint.into(),
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        });
+        self
+    }
+
+    /// The traces URLs of the destinations added by [`Builder::also_export_to`], in order.
+    pub fn also_traces_endpoints(&self) -> Vec<String> {
+        self.also
+            .iter()
+            .map(|d| match self.protocol {
+                Protocol::HttpProtobuf
+                    if !d.endpoint.trim_end_matches('/').ends_with("/v1/traces") =>
+                {
+                    format!("{}/v1/traces", d.endpoint.trim_end_matches('/'))
+                }
+                _ => d.endpoint.clone(),
+            })
+            .collect()
     }
 
     /// Whether a panic hook flushes finished spans before the panic proceeds (default true).
@@ -389,12 +464,59 @@ impl Builder {
         set_capture_content(self.capture_content);
         let stats = Arc::new(DropStats::default());
         let resource = self.resource();
-        let endpoint = self.traces_endpoint();
-        let headers = self.headers.clone();
+        let mut provider = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_span_processor(self.processor(
+                self.traces_endpoint(),
+                self.headers.clone(),
+                stats.clone(),
+                resource.clone(),
+            )?);
+        for (endpoint, d) in self.also_traces_endpoints().into_iter().zip(&self.also) {
+            // Each destination counts its own drops and reports them on its own spans.
+            let own_stats = Arc::new(DropStats::default());
+            provider = provider.with_span_processor(self.processor(
+                endpoint,
+                d.headers.clone(),
+                own_stats,
+                resource.clone(),
+            )?);
+        }
+        let provider = provider.build();
+        let tracer = provider.tracer("llmtrace-sdk");
+        let meter_provider = if self.metrics && self.protocol == Protocol::HttpProtobuf {
+            Some(crate::metrics::start(
+                self.metrics_url(),
+                self.headers.clone(),
+                self.timeout,
+                self.metrics_interval,
+                self.resource(),
+                stats.clone(),
+            )?)
+        } else {
+            None
+        };
+        Ok(Guard {
+            provider,
+            tracer,
+            stats,
+            meter_provider,
+        })
+    }
+}
+
+impl Builder {
+    /// A non-blocking batch processor exporting to `endpoint` (a full traces URL).
+    fn processor(
+        &self,
+        endpoint: String,
+        headers: HashMap<String, String>,
+        stats: Arc<DropStats>,
+        exporter_resource: Resource,
+    ) -> Result<DroppingBatchProcessor, SdkError> {
         let protocol = self.protocol;
         let timeout = self.timeout;
-        let exporter_resource = resource.clone();
-        let processor = DroppingBatchProcessor::start(self.settings, stats.clone(), move || {
+        DroppingBatchProcessor::start(self.settings, stats, move || {
             use opentelemetry_sdk::trace::SpanExporter as _;
             let mut exporter = match protocol {
                 Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
@@ -437,29 +559,6 @@ impl Builder {
             };
             exporter.set_resource(&exporter_resource);
             Ok(exporter)
-        })?;
-        let provider = SdkTracerProvider::builder()
-            .with_resource(resource)
-            .with_span_processor(processor)
-            .build();
-        let tracer = provider.tracer("llmtrace-sdk");
-        let meter_provider = if self.metrics && self.protocol == Protocol::HttpProtobuf {
-            Some(crate::metrics::start(
-                self.metrics_url(),
-                self.headers.clone(),
-                self.timeout,
-                self.metrics_interval,
-                self.resource(),
-                stats.clone(),
-            )?)
-        } else {
-            None
-        };
-        Ok(Guard {
-            provider,
-            tracer,
-            stats,
-            meter_provider,
         })
     }
 }
@@ -474,12 +573,13 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Spans dropped since start because the queue was full (or their export failed).
+    /// Spans dropped since start because the queue was full (or their export failed), for the
+    /// main endpoint (destinations of [`Builder::also_export_to`] count their own).
     pub fn dropped_spans(&self) -> u64 {
         self.stats.total.load(Ordering::Relaxed)
     }
 
-    /// Spans exported successfully since start.
+    /// Spans exported successfully to the main endpoint since start.
     pub fn exported_spans(&self) -> u64 {
         self.stats.exported.load(Ordering::Relaxed)
     }
@@ -495,7 +595,22 @@ impl Guard {
     }
 
     /// A `tracing` layer exporting `tracing` spans through this provider, for composing your own
-    /// subscriber (`tracing_subscriber::registry().with(guard.tracing_layer()).with(fmt)`).
+    /// subscriber (with [`Builder::install_subscriber`]`(false)`):
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let guard = llmtrace_sdk::Builder::from_env().install_subscriber(false).install()?;
+    /// tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::fmt::layer())
+    ///     .with(guard.tracing_layer().with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+    ///     .init();
+    /// # Ok::<(), llmtrace_sdk::SdkError>(())
+    /// ```
+    ///
+    /// It is a `tracing_opentelemetry` layer: a subscriber can hold only one, so it replaces any
+    /// OpenTelemetry layer the stack already had (keep that backend with
+    /// [`Builder::also_export_to`]).
     pub fn tracing_layer<S>(&self) -> tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
     where
         S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
@@ -503,7 +618,8 @@ impl Guard {
         tracing_opentelemetry::layer().with_tracer(self.tracer.clone())
     }
 
-    /// Exports every finished span now and waits for it.
+    /// Exports every finished span now, to every destination, and waits for it (an error if
+    /// any destination failed).
     pub fn flush(&self) -> Result<(), SdkError> {
         self.provider
             .force_flush()
@@ -597,6 +713,21 @@ mod tests {
         assert_eq!(b.traces_endpoint(), "http://localhost:4318/v1/traces");
         let b = Builder::new().endpoint("http://h:1/");
         assert_eq!(b.traces_endpoint(), "http://h:1/v1/traces");
+    }
+
+    #[test]
+    fn also_export_to_endpoints() {
+        let b = Builder::new()
+            .also_export_to("http://a:4318/")
+            .also_export_to_with_headers("http://b:4318/v1/traces", [("k", "v")]);
+        assert_eq!(
+            b.also_traces_endpoints(),
+            ["http://a:4318/v1/traces", "http://b:4318/v1/traces"]
+        );
+        assert_eq!(b.also[1].headers["k"], "v");
+        assert!(b.also[0].headers.is_empty());
+        let b = b.protocol(Protocol::Grpc);
+        assert_eq!(b.also_traces_endpoints()[0], "http://a:4318/");
     }
 
     #[test]

@@ -109,3 +109,32 @@ async fn agent_example() {
     assert_eq!(time["attributes"]["gen_ai.tool.call.id"], "call_2");
     assert_eq!(t["trace"]["error_count"], 0);
 }
+
+#[tokio::test]
+async fn async_openai_example() {
+    let tid = run_example("async_openai");
+    let t = wait_trace(&tid, 4).await;
+    let root = span(&t, "answer_question");
+    let streamed: Vec<&Value> = spans(&t, "chat gpt-4o-mini");
+    assert_eq!(streamed.len(), 2, "{t:#}");
+    for s in &streamed {
+        assert_eq!(s["parent_span_id"], id(root));
+        assert_eq!(s["provider"], "openai");
+    }
+    let with_ttft: Vec<&&Value> = streamed
+        .iter()
+        .filter(|s| s["time_to_first_token_ms"].as_f64().is_some())
+        .collect();
+    assert_eq!(with_ttft.len(), 1, "only the streamed call has a TTFT");
+    assert_eq!(with_ttft[0]["input_tokens"], 120);
+    assert_eq!(with_ttft[0]["output_tokens"], 6);
+    let plain = streamed
+        .iter()
+        .find(|s| s["time_to_first_token_ms"].is_null())
+        .unwrap();
+    assert_eq!(plain["input_tokens"], 310);
+    assert_eq!(plain["cache_read_tokens"], 256);
+    let embeddings = span(&t, "embeddings text-embedding-3-small");
+    assert_eq!(embeddings["parent_span_id"], id(root));
+    assert_eq!(embeddings["input_tokens"], 9);
+}

@@ -1,4 +1,5 @@
-//! A local mock of the Anthropic Messages and OpenAI Chat Completions / Embeddings APIs, so the
+//! A local mock of the Anthropic Messages and OpenAI Chat Completions (plain and streamed) /
+//! Embeddings APIs, so the
 //! examples run offline. Answers are canned; usage is realistic.
 
 use axum::body::{Body, Bytes};
@@ -79,6 +80,9 @@ async fn anthropic(Json(req): Json<Value>) -> Response {
 /// First turn: two tool calls. After tool results: the final answer.
 async fn openai_chat(Json(req): Json<Value>) -> Response {
     let model = req["model"].as_str().unwrap_or("gpt-4o").to_string();
+    if req["stream"] == true {
+        return openai_chat_stream(&model, req["stream_options"]["include_usage"] == true);
+    }
     let after_tools = req["messages"]
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
@@ -97,11 +101,43 @@ async fn openai_chat(Json(req): Json<Value>) -> Response {
         )
     };
     Json(json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "model": format!("{model}-2024-08-06"),
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1764000000,
+        "model": format!("{model}-2024-08-06"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 310, "completion_tokens": 42, "prompt_tokens_details": {"cached_tokens": 256}}
+        "usage": {"prompt_tokens": 310, "completion_tokens": 42, "total_tokens": 352, "prompt_tokens_details": {"cached_tokens": 256}}
     }))
     .into_response()
+}
+
+/// A streamed answer in three chunks (and the usage, when asked for with `include_usage`).
+fn openai_chat_stream(model: &str, include_usage: bool) -> Response {
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 1764000000,
+               "model": format!("{model}-2024-08-06"),
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let mut events = vec![
+        chunk(
+            json!({"role": "assistant", "content": "Paris is "}),
+            Value::Null,
+        ),
+        chunk(json!({"content": "sunny today."}), Value::Null),
+        chunk(json!({}), json!("stop")),
+    ];
+    if include_usage {
+        events.push(
+            json!({"id": "chatcmpl-2", "object": "chat.completion.chunk",
+            "created": 1764000000, "model": format!("{model}-2024-08-06"), "choices": [],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 6, "total_tokens": 126,
+                      "prompt_tokens_details": {"cached_tokens": 0}}}),
+        );
+    }
+    let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    body.push_str("data: [DONE]\n\n");
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from(body))
+        .unwrap_or_default()
 }
 
 async fn embeddings(Json(req): Json<Value>) -> Response {

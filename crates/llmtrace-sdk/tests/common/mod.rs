@@ -326,37 +326,55 @@ async fn openai_chat(
     if model == "error-model" {
         return rate_limited(false);
     }
+    if model == "bad-model" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": "no such model", "type": "invalid_request_error",
+                                  "param": "model", "code": "model_not_found"}}),
+            ),
+        )
+            .into_response();
+    }
+    // A fresh response id per answer: one id seen in two traces would count once.
+    let n = next_id();
     let usage = json!({"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70,
         "prompt_tokens_details": {"cached_tokens": 30}, "completion_tokens_details": {"reasoning_tokens": 7}});
     if req["stream"] == true {
         let mut events = vec![
             (
                 None,
-                json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "model": model, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello "}, "finish_reason": null}]}),
+                json!({"id": format!("chatcmpl-s{n}"), "object": "chat.completion.chunk", "created": 1764000000, "model": model, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello "}, "finish_reason": null}]}),
             ),
             (
                 None,
-                json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "model": model, "choices": [{"index": 0, "delta": {"content": "world"}, "finish_reason": null}]}),
+                json!({"id": format!("chatcmpl-s{n}"), "object": "chat.completion.chunk", "created": 1764000000, "model": model, "choices": [{"index": 0, "delta": {"content": "world"}, "finish_reason": null}]}),
             ),
             (
                 None,
-                json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+                json!({"id": format!("chatcmpl-s{n}"), "object": "chat.completion.chunk", "created": 1764000000, "model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
             ),
         ];
         if req["stream_options"]["include_usage"] == true {
             events.push((
                 None,
-                json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "model": model, "choices": [], "usage": usage}),
+                json!({"id": format!("chatcmpl-s{n}"), "object": "chat.completion.chunk", "created": 1764000000, "model": model, "choices": [], "usage": usage}),
             ));
         }
         return sse(events, true);
     }
     Json(json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "model": model,
+        "id": format!("chatcmpl-{n}"), "object": "chat.completion", "created": 1764000000, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello world"}, "finish_reason": "stop"}],
         "usage": usage
     }))
     .into_response()
+}
+
+/// A number not given out before in this process (response ids).
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// OpenAI responses usage: 40 in (16 cached), 10 out (4 reasoning).
@@ -368,8 +386,9 @@ async fn openai_responses(
     note(&st, &headers);
     let model = req["model"].as_str().unwrap_or("").to_string();
     let response = json!({
-        "id": "resp_1", "object": "response", "status": "completed", "model": model,
-        "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello world"}]}],
+        "id": format!("resp_{}", next_id()), "object": "response", "created_at": 1764000000, "status": "completed", "model": model,
+        "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hello world", "annotations": []}]}],
         "usage": {"input_tokens": 40, "output_tokens": 10, "total_tokens": 50,
             "input_tokens_details": {"cached_tokens": 16}, "output_tokens_details": {"reasoning_tokens": 4}}
     });
