@@ -476,6 +476,69 @@ mod tests {
     }
 
     #[test]
+    fn gateway_from_flags_or_file_with_content_capture_by_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("llmtrace.toml");
+        std::fs::write(
+            &path,
+            "gateway = true\ngateway_upstream = [\"groq=https://api.groq.com/openai\"]\ngateway_timeout_seconds = 30\n",
+        )
+        .unwrap();
+        let from_file = ServeConfig::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap()
+        .gateway
+        .expect("on from the file");
+        assert_eq!(
+            from_file.upstreams.get("groq").map(String::as_str),
+            Some("https://api.groq.com/openai")
+        );
+        assert_eq!(
+            from_file.upstreams.get("anthropic").map(String::as_str),
+            Some("https://api.anthropic.com")
+        );
+        assert!(from_file.capture_content, "loopback listener: captured");
+        assert_eq!(from_file.read_timeout, std::time::Duration::from_secs(30));
+
+        let off = ServeConfig::resolve(&ServeArgs::default()).unwrap();
+        assert!(off.gateway.is_none());
+        let open = ServeConfig::resolve(&ServeArgs {
+            gateway: true,
+            http_listen: Some("0.0.0.0:4318".into()),
+            allow_unauthenticated: true,
+            gateway_upstream: vec!["openai=http://127.0.0.1:9".into()],
+            ..Default::default()
+        })
+        .unwrap()
+        .gateway
+        .unwrap();
+        assert!(
+            !open.capture_content,
+            "beyond loopback: not captured unless asked"
+        );
+        assert_eq!(
+            open.upstreams.get("openai").map(String::as_str),
+            Some("http://127.0.0.1:9")
+        );
+        for bad in [
+            "noequals",
+            "=http://x",
+            "a b=http://x",
+            "x=ftp://host",
+            "x=not a url",
+        ] {
+            let err = ServeConfig::resolve(&ServeArgs {
+                gateway: true,
+                gateway_upstream: vec![bad.into()],
+                ..Default::default()
+            });
+            assert!(err.is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn sizes_parse_with_units() {
         assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
         assert_eq!(parse_size("10 kb").unwrap(), 10_000);
