@@ -1,4 +1,14 @@
 //! The `#[observe]` attribute macro of `llmtrace-sdk` (use it through `llmtrace_sdk::observe`).
+//!
+//! The expansion calls into `llmtrace_sdk`, so depend on `llmtrace-sdk`, not on this crate:
+//!
+//! ```ignore
+//! #[llmtrace_sdk::observe(kind = "tool")] // span `execute_tool search`
+//! fn search(query: &str) -> Vec<Doc> { ... }
+//! ```
+//!
+//! The arguments are documented on `llmtrace_sdk::observe`
+//! (<https://docs.rs/llmtrace-sdk/latest/llmtrace_sdk/attr.observe.html>).
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;

@@ -3,6 +3,13 @@
 //!
 //! Zero dependencies: the server's normalizer and the Rust SDK both use these constants, so a key
 //! is spelled in exactly one place. Deprecated keys stay here as long as any emitter still sends them.
+//!
+//! ```
+//! use llmtrace_semconv::{gen_ai, operation};
+//!
+//! assert_eq!(gen_ai::OPERATION_NAME, "gen_ai.operation.name");
+//! assert_eq!(operation::CHAT, "chat");
+//! ```
 
 /// Keys of the OpenTelemetry GenAI conventions (`gen_ai.*`).
 pub mod gen_ai {
