@@ -138,3 +138,33 @@ async fn async_openai_example() {
     assert_eq!(embeddings["parent_span_id"], id(root));
     assert_eq!(embeddings["input_tokens"], 9);
 }
+
+#[tokio::test]
+async fn rig_example() {
+    let tid = run_example("rig_agent");
+    let t = wait_trace(&tid, 4).await;
+    // One span per rig call (rig's own call spans are filtered out by the example).
+    assert_eq!(t["spans"].as_array().unwrap().len(), 4, "{t:#}");
+    let root = span(&t, "handle_question");
+    let plain = span(&t, "chat claude-sonnet-4-6");
+    let streamed = span(&t, "chat gpt-4o-mini");
+    let embeddings = span(&t, "embeddings text-embedding-3-small");
+    for s in [plain, streamed, embeddings] {
+        assert_eq!(s["parent_span_id"], id(root), "{}", s["name"]);
+    }
+    assert_eq!(plain["provider"], "anthropic");
+    assert_eq!(plain["input_tokens"], 2020);
+    assert_eq!(plain["cache_read_tokens"], 1800);
+    assert_eq!(plain["output_tokens"], 64);
+    assert_eq!(plain["request_params"]["max_tokens"], 256);
+    assert!(plain["time_to_first_token_ms"].is_null());
+    assert_eq!(streamed["provider"], "openai");
+    assert_eq!(streamed["response_model"], "gpt-4o-mini-2024-08-06");
+    assert_eq!(streamed["input_tokens"], 120);
+    assert_eq!(streamed["output_tokens"], 6);
+    assert!(streamed["time_to_first_token_ms"].as_f64().is_some());
+    assert_eq!(embeddings["kind"], "embedding");
+    assert_eq!(embeddings["input_tokens"], 9);
+    assert_eq!(t["trace"]["llm_call_count"], 3);
+    assert_eq!(t["trace"]["error_count"], 0);
+}
