@@ -690,6 +690,9 @@ impl Observer {
         } else if let Some(e) = error {
             call.record_error("stream_interrupted", &e);
         }
+        // tracing-opentelemetry ends a span at its last exit, not when it is dropped: enter it
+        // once more so a streamed call ends when its stream did, not when its headers came.
+        call.span().in_scope(|| {});
     }
 }
 

@@ -186,9 +186,12 @@ fn check(t: &Value, parent: &str, how: &str) {
         );
     }
     assert!(plain["time_to_first_token_ms"].is_null(), "{how}");
+    let ttft = streamed["time_to_first_token_ms"].as_f64();
+    assert!(ttft.is_some(), "{how}: {streamed:#}");
+    // The span lasts until the stream ended, so past its first chunk.
     assert!(
-        streamed["time_to_first_token_ms"].as_f64().is_some(),
-        "{how}: {streamed:#}"
+        streamed["duration_ms"].as_f64() >= ttft,
+        "{how}: duration before the first token: {streamed:#}"
     );
     assert_eq!(responses["input_tokens"], 40, "{how}");
     assert_eq!(responses["output_tokens"], 10, "{how}");
