@@ -69,11 +69,11 @@ cargo build -j2 -p llmtrace-sdk --examples
 # must package and build from its package alone, and document without a rustdoc warning (missing
 # docs included). The three are packaged together so the SDK's workspace dependencies resolve
 # from the packages just made (a local registry), not from crates.io. `cargo publish --dry-run`
-# (same -p list) checks the same plus a query of the crates.io index about each crate: it needs
-# the network (it refuses --offline), so run it by hand before a release. --allow-dirty: this
-# checks packaging, not whether the tree is committed.
-echo "==> cargo package (published crates) and their docs"
-cargo package -j2 --allow-dirty -p llmtrace-semconv -p llmtrace-sdk-macros -p llmtrace-sdk
+# packages and verifies each crate (as `cargo package` does) and also asks the crates.io index
+# about it, uploading nothing. --allow-dirty: this checks packaging, not whether the tree is
+# committed.
+echo "==> cargo publish --dry-run (published crates) and their docs"
+cargo publish --dry-run -j2 --allow-dirty -p llmtrace-semconv -p llmtrace-sdk-macros -p llmtrace-sdk
 RUSTDOCFLAGS="-D warnings" cargo doc -j2 --no-deps --all-features \
   -p llmtrace-semconv -p llmtrace-sdk-macros -p llmtrace-sdk
 
