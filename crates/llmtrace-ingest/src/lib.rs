@@ -206,8 +206,10 @@ impl Ingestor {
         &self,
         prepared: PreparedTraces,
     ) -> Result<ExportOutcome, IngestError> {
+        // Evaluation results sent as span events score the span that carries them.
+        let scores = llmtrace_normalize::evaluation::scores_from_span_events(&prepared.spans);
         let mut outcome = self
-            .submit_spans(prepared.spans, vec![], prepared.wire_bytes)
+            .submit_spans(prepared.spans, scores, prepared.wire_bytes)
             .await?;
         outcome.rejected = prepared.rejected;
         Ok(outcome)
@@ -268,11 +270,13 @@ impl Ingestor {
     ) -> Result<ExportOutcome, IngestError> {
         let converted = llmtrace_otlp::logs_from_request(req, project, &self.config.convert);
         let accepted = converted.items.len() as u64;
+        // Evaluation results (`gen_ai.evaluation.result`) are kept as logs and become scores.
+        let scores = llmtrace_normalize::evaluation::scores_from_logs(&converted.items);
         self.submit(
             WriteBatch {
                 spans: vec![],
                 logs: converted.items,
-                scores: vec![],
+                scores,
             },
             wire_bytes,
         )
@@ -359,6 +363,11 @@ impl Ingestor {
         wire_bytes: usize,
     ) -> Result<ExportOutcome, IngestError> {
         self.normalize_and_price(&mut spans, normalize);
+        // Evaluation results sent as span events score the span that carries them.
+        let mut scores = scores;
+        scores.extend(llmtrace_normalize::evaluation::scores_from_span_events(
+            &spans,
+        ));
         self.submit_spans(spans, scores, wire_bytes).await
     }
 

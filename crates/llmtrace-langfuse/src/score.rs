@@ -57,5 +57,6 @@ pub fn score_from_json(
         source: str_field("source").unwrap_or_else(|| "API".into()),
         environment: str_field("environment"),
         timestamp_unix_nano,
+        author: str_field("authorUserId"),
     })
 }

@@ -30,6 +30,7 @@ pub mod aggregate;
 pub mod alias;
 mod billing;
 mod dialect;
+pub mod evaluation;
 mod generic;
 mod keys;
 pub mod kind;

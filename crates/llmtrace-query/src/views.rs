@@ -340,6 +340,9 @@ pub struct ScoreView {
     pub comment: Option<String>,
     /// `API`, `EVAL`, `ANNOTATION`.
     pub source: String,
+    /// Who gave it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// The span scored, if the score is about one span.
     pub observation_id: Option<String>,
     /// When it was given.
@@ -356,6 +359,7 @@ impl From<&llmtrace_model::Score> for ScoreView {
             data_type: s.data_type.clone(),
             comment: s.comment.clone(),
             source: s.source.clone(),
+            author: s.author.clone(),
             observation_id: s.observation_id.clone(),
             timestamp: format_rfc3339_nanos(s.timestamp_unix_nano),
         }

@@ -42,6 +42,7 @@ const JSON_BODY_PATHS: &[&str] = &[
     "/runs/batch",
     "/v1/traces/ingest",
     "/api/pricing/recompute",
+    "/api/scores",
 ];
 
 /// The host part of a `Host` header value (`[::1]:4318` → `::1`, `localhost:4318` →

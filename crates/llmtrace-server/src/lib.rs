@@ -32,6 +32,7 @@ mod otlp_http;
 pub mod panic_guard;
 mod request_limits;
 mod run;
+mod scores;
 mod tls;
 mod ui;
 
@@ -79,6 +80,7 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(langsmith::routes())
         .merge(openai_agents::routes())
         .merge(gateway::routes())
+        .merge(scores::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             (

@@ -1,0 +1,197 @@
+//! OpenTelemetry evaluation results as scores: the `gen_ai.evaluation.result` event
+//! (`gen_ai.evaluation.name`, `gen_ai.evaluation.score.value`, `gen_ai.evaluation.score.label`,
+//! `gen_ai.evaluation.explanation`), sent as a log record parented to the evaluated span or, by
+//! older emitters, as an event on the span itself.
+//!
+//! A score's id is derived from what identifies the result (trace, span, name, time and the
+//! result itself), so a retried delivery replaces the stored score instead of adding one.
+
+use llmtrace_model::{AttrValue, Attributes, LogRecord, Score, Span, SpanId, TraceId};
+use sha2::Digest as _;
+
+/// The event name of an evaluation result.
+pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
+/// The evaluation's name (the score's name).
+pub const EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+/// Numeric result.
+pub const SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+/// Label result (`pass`, `relevant`, ...).
+pub const SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+/// Why the evaluator decided so.
+pub const EXPLANATION: &str = "gen_ai.evaluation.explanation";
+
+/// The score of one evaluation event, or `None` when it is not one or names no evaluation.
+fn score_of(
+    project: &str,
+    trace_id: TraceId,
+    span_id: Option<SpanId>,
+    time_unix_nano: u64,
+    attributes: &Attributes,
+    evaluator: &str,
+) -> Option<Score> {
+    let name = attributes
+        .get_str(EVALUATION_NAME)
+        .filter(|n| !n.trim().is_empty())?
+        .to_string();
+    let value = attributes
+        .get(SCORE_VALUE)
+        .and_then(AttrValue::as_f64)
+        .filter(|x| x.is_finite());
+    let label = attributes.get_str(SCORE_LABEL).map(str::to_string);
+    if value.is_none() && label.is_none() {
+        return None;
+    }
+    let data_type = if value.is_some() {
+        "NUMERIC"
+    } else {
+        "CATEGORICAL"
+    };
+    let comment = attributes.get_str(EXPLANATION).map(str::to_string);
+    let mut id = sha2::Sha256::new();
+    for part in [
+        project,
+        &trace_id.to_hex(),
+        &span_id.map(|s| s.to_hex()).unwrap_or_default(),
+        &name,
+        &time_unix_nano.to_string(),
+        &value.map(|v| v.to_string()).unwrap_or_default(),
+        label.as_deref().unwrap_or(""),
+    ] {
+        id.update(part.as_bytes());
+        id.update([0u8]);
+    }
+    let digest = id.finalize();
+    Some(Score {
+        project: project.to_string(),
+        id: format!("otel-{}", hex::encode(digest.get(..16).unwrap_or_default())),
+        trace_id: trace_id.to_hex(),
+        observation_id: span_id.map(|s| s.to_hex()),
+        name,
+        value,
+        string_value: label,
+        data_type: data_type.to_string(),
+        comment,
+        source: "EVAL".into(),
+        environment: None,
+        timestamp_unix_nano: time_unix_nano,
+        author: (!evaluator.is_empty()).then(|| evaluator.to_string()),
+    })
+}
+
+/// The scores of the evaluation log records among `logs` (those with a trace id).
+pub fn scores_from_logs(logs: &[LogRecord]) -> Vec<Score> {
+    logs.iter()
+        .filter(|l| l.event_name == EVALUATION_EVENT)
+        .filter_map(|l| {
+            score_of(
+                &l.project,
+                l.trace_id?,
+                l.span_id,
+                l.time_unix_nano,
+                &l.attributes,
+                &l.service,
+            )
+        })
+        .collect()
+}
+
+/// The scores of the evaluation events on `spans` (each about the span that carries it).
+pub fn scores_from_span_events(spans: &[Span]) -> Vec<Score> {
+    spans
+        .iter()
+        .flat_map(|s| {
+            s.events
+                .iter()
+                .filter(|e| e.name == EVALUATION_EVENT)
+                .filter_map(move |e| {
+                    score_of(
+                        &s.project,
+                        s.trace_id,
+                        Some(s.span_id),
+                        e.time_unix_nano,
+                        &e.attributes,
+                        "",
+                    )
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmtrace_model::SpanEvent;
+
+    fn attrs(pairs: &[(&str, AttrValue)]) -> Attributes {
+        let mut a = Attributes::default();
+        for (k, v) in pairs {
+            a.push(*k, v.clone());
+        }
+        a
+    }
+
+    #[test]
+    fn log_records_and_span_events_become_scores_with_stable_ids() {
+        let log = LogRecord {
+            project: "p".into(),
+            time_unix_nano: 5,
+            event_name: EVALUATION_EVENT.into(),
+            trace_id: Some(TraceId([1; 16])),
+            span_id: Some(SpanId([2; 8])),
+            service: "judge".into(),
+            attributes: attrs(&[
+                (EVALUATION_NAME, AttrValue::Str("relevance".into())),
+                (SCORE_VALUE, AttrValue::Double(0.8)),
+                (SCORE_LABEL, AttrValue::Str("relevant".into())),
+                (EXPLANATION, AttrValue::Str("on topic".into())),
+            ]),
+            ..Default::default()
+        };
+        let other = LogRecord {
+            event_name: "gen_ai.user.message".into(),
+            ..log.clone()
+        };
+        let scores = scores_from_logs(&[log.clone(), other, log.clone()]);
+        assert_eq!(scores.len(), 2);
+        let (a, b) = (&scores[0], &scores[1]);
+        assert_eq!(a.id, b.id, "the same result twice has one id");
+        assert_eq!(a.name, "relevance");
+        assert_eq!(
+            (a.value, a.string_value.as_deref()),
+            (Some(0.8), Some("relevant"))
+        );
+        assert_eq!(a.data_type, "NUMERIC");
+        assert_eq!(a.observation_id.as_deref(), Some("0202020202020202"));
+        assert_eq!(a.comment.as_deref(), Some("on topic"));
+        assert_eq!(a.author.as_deref(), Some("judge"));
+
+        let span = Span {
+            project: "p".into(),
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([3; 8]),
+            events: vec![
+                SpanEvent {
+                    time_unix_nano: 9,
+                    name: EVALUATION_EVENT.into(),
+                    attributes: attrs(&[
+                        (EVALUATION_NAME, AttrValue::Str("toxicity".into())),
+                        (SCORE_LABEL, AttrValue::Str("none".into())),
+                    ]),
+                },
+                SpanEvent {
+                    time_unix_nano: 9,
+                    name: EVALUATION_EVENT.into(),
+                    attributes: attrs(&[(SCORE_VALUE, AttrValue::Int(1))]),
+                },
+            ],
+            ..Default::default()
+        };
+        let scores = scores_from_span_events(&[span]);
+        assert_eq!(scores.len(), 1, "an unnamed result is not a score");
+        assert_eq!(scores[0].data_type, "CATEGORICAL");
+        assert_eq!(
+            scores[0].observation_id.as_deref(),
+            Some("0303030303030303")
+        );
+    }
+}
