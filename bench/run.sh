@@ -2,7 +2,9 @@
 # End-to-end benchmark: ingest N spans into a fresh SQLite store with the load generator, then
 # measure query latency with wrk, disk bytes per span and RSS.
 #   bash bench/run.sh [TOTAL_SPANS=1000000] [CONNECTIONS=16]
-# Needs: cargo build --release -p llmtrace -p llmtrace-loadgen; wrk (Debian package).
+# FILL=direct: fill the store with llmtrace-storefill instead (the same ingest path without HTTP,
+# traces spread over 30 days), for the query benchmarks at 10M-100M spans.
+# Needs: cargo build --release -p llmtrace -p llmtrace-loadgen (-p llmtrace-storefill); wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL=${1:-1000000}
@@ -11,6 +13,10 @@ DATA=${DATA:-/tmp/llmtrace-bench}
 PORT=${PORT:-24318}
 BIN=target/release/llmtrace
 rm -rf "$DATA"
+if [[ ${FILL:-} == direct ]]; then
+  echo "== fill $TOTAL spans straight through the ingest path (llmtrace-storefill)"
+  target/release/llmtrace-storefill --data-dir "$DATA" --spans "$TOTAL"
+fi
 $BIN serve --data-dir "$DATA" --http-listen 127.0.0.1:$PORT --grpc-listen 127.0.0.1:$((PORT - 1)) --log warn &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -18,8 +24,10 @@ for _ in $(seq 50); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && bre
 echo "== machine: $(nproc) cores, $(uptime)"
 echo "== idle RSS: $(grep VmRSS /proc/$PID/status)"
 echo "== ingest $TOTAL spans, $CONN connections"
+if [[ ${FILL:-} != direct ]]; then
 target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
   --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
+fi
 sleep 2
 echo "== RSS after ingest: $(grep VmRSS /proc/$PID/status)"
 BYTES=$(du -cb "$DATA"/llmtrace.db* | tail -1 | cut -f1)
