@@ -20,7 +20,8 @@ mod views;
 
 pub use error::QueryError;
 pub use params::{
-    parse_bucket_seconds, RecomputeParams, StatsParams, TraceGroupParams, TraceListParams,
+    parse_bucket_seconds, score_params, RecomputeParams, StatsParams, TraceGroupParams,
+    TraceListParams,
 };
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{

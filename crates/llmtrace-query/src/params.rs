@@ -3,8 +3,8 @@
 use crate::{parse_rfc3339, QueryError};
 use llmtrace_model::Money;
 use llmtrace_store::{
-    GroupBy, StatsQuery, TraceCursor, TraceGroupBy, TraceGroupQuery, TraceQuery, TraceSort,
-    MAX_PAGE_SIZE,
+    GroupBy, ScoreFilter, StatsQuery, TraceCursor, TraceGroupBy, TraceGroupQuery, TraceQuery,
+    TraceSort, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 
@@ -40,6 +40,101 @@ pub struct TraceListParams {
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Score filters, the `score.*` parameters as received (name, value): `score.NAME=LABEL`
+    /// (or empty: any score of that name), `score.NAME.min=X`, `score.NAME.max=X`. Not read by
+    /// serde (the keys are open-ended): the transport fills it with [`score_params`].
+    #[serde(skip)]
+    pub scores: Vec<(String, String)>,
+}
+
+/// The `score.*` parameters of a raw query string, decoded, in order.
+pub fn score_params(raw_query: &str) -> Vec<(String, String)> {
+    raw_query
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = percent_decode(k)?;
+            k.starts_with("score.")
+                .then(|| Some((k, percent_decode(v)?)))?
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding of one key or value (`+` is a space); `None`
+/// when it is not valid UTF-8 or a `%` escape is broken.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = (bytes.next()? as char).to_digit(16)?;
+                let lo = (bytes.next()? as char).to_digit(16)?;
+                out.push(u8::try_from(hi.checked_mul(16)?.checked_add(lo)?).ok()?);
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Most score filters one trace search may carry.
+const MAX_SCORE_FILTERS: usize = 8;
+
+/// The score filters of `params` (see [`TraceListParams::scores`]).
+fn score_filters(params: &[(String, String)]) -> Result<Vec<ScoreFilter>, QueryError> {
+    let mut filters: Vec<ScoreFilter> = Vec::new();
+    for (key, value) in params {
+        let rest = key.strip_prefix("score.").unwrap_or(key);
+        let (name, bound) = match rest.rsplit_once('.') {
+            Some((name, b @ ("min" | "max"))) => (name, Some(b)),
+            _ => (rest, None),
+        };
+        if name.is_empty() {
+            return Err(QueryError::BadRequest(format!(
+                "{key}: name a score (score.NAME)"
+            )));
+        }
+        let at = match filters.iter().position(|f| f.name == name) {
+            Some(i) => i,
+            None => {
+                if filters.len() == MAX_SCORE_FILTERS {
+                    return Err(QueryError::BadRequest(format!(
+                        "at most {MAX_SCORE_FILTERS} score filters"
+                    )));
+                }
+                filters.push(ScoreFilter {
+                    name: name.to_string(),
+                    ..Default::default()
+                });
+                filters.len().saturating_sub(1)
+            }
+        };
+        let Some(f) = filters.get_mut(at) else {
+            continue;
+        };
+        match bound {
+            Some(b) => {
+                let x: f64 = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| {
+                        QueryError::BadRequest(format!("{key} must be a number, got {value:?}"))
+                    })?;
+                if b == "min" {
+                    f.min = Some(x);
+                } else {
+                    f.max = Some(x);
+                }
+            }
+            None if value.is_empty() => {}
+            None => f.label = Some(value.clone()),
+        }
+    }
+    Ok(filters)
 }
 
 /// The longest search text accepted.
@@ -120,6 +215,7 @@ impl TraceListParams {
                 "q must be at most {MAX_SEARCH_BYTES} bytes"
             )));
         }
+        let scores = score_filters(&self.scores)?;
         let cursor = match non_empty(&self.cursor) {
             Some(c) => Some(
                 TraceCursor::decode(&c)
@@ -143,6 +239,7 @@ impl TraceListParams {
             sort,
             limit,
             cursor,
+            scores,
         })
     }
 }
@@ -323,5 +420,48 @@ mod tests {
             ok.to_query("default").unwrap().bucket_nanos,
             Some(3_600_000_000_000)
         );
+    }
+}
+
+#[cfg(test)]
+mod score_filter_tests {
+    use super::*;
+
+    #[test]
+    fn score_parameters_decode_and_group_by_name() {
+        let raw = "limit=5&score.tone=very+polite&score.help%2Dful.min=0.5&score.help-ful.max=1&x=1&score.any=";
+        let params = score_params(raw);
+        assert_eq!(params.len(), 4);
+        let filters = score_filters(&params).unwrap();
+        assert_eq!(
+            filters,
+            vec![
+                ScoreFilter {
+                    name: "tone".into(),
+                    label: Some("very polite".into()),
+                    ..Default::default()
+                },
+                ScoreFilter {
+                    name: "help-ful".into(),
+                    min: Some(0.5),
+                    max: Some(1.0),
+                    label: None,
+                },
+                ScoreFilter {
+                    name: "any".into(),
+                    ..Default::default()
+                },
+            ]
+        );
+        // A dotted name keeps its dots; only a last `.min`/`.max` is a bound.
+        let dotted = score_filters(&score_params("score.a.b=x&score.a.b.max=2")).unwrap();
+        assert_eq!(dotted.len(), 1);
+        assert_eq!(dotted[0].name, "a.b");
+        for bad in ["score.x.min=NaN", "score.x.max=abc", "score.=1", "score..min=1"] {
+            assert!(score_filters(&score_params(bad)).is_err(), "{bad}");
+        }
+        assert!(score_params("score.x=%zz").is_empty(), "a broken escape is dropped");
+        let many: String = (0..9).map(|i| format!("score.s{i}=&")).collect();
+        assert!(score_filters(&score_params(&many)).is_err());
     }
 }

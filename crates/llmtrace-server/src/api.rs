@@ -116,6 +116,7 @@ fn bad_query(e: QueryRejection) -> Response {
 async fn list_traces(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     params: Result<Query<TraceListParams>, QueryRejection>,
 ) -> Response {
     let project = match project(&st, &headers) {
@@ -123,7 +124,10 @@ async fn list_traces(
         Err(e) => return unauthorized(e),
     };
     match params {
-        Ok(Query(p)) => respond(st.query.list_traces(project, &p).await),
+        Ok(Query(mut p)) => {
+            p.scores = llmtrace_query::score_params(uri.query().unwrap_or(""));
+            respond(st.query.list_traces(project, &p).await)
+        }
         Err(e) => bad_query(e),
     }
 }

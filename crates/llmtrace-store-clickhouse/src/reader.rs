@@ -166,8 +166,39 @@ fn sort_column(sort: TraceSort) -> &'static str {
     }
 }
 
+/// The trace ids with a score matching `f` (the latest copy of each score id), as a condition.
+fn score_condition(db: &str, project: &str, f: &llmtrace_store::ScoreFilter) -> String {
+    // Score details are flat JSON objects (`llmtrace_model::Score`); the simple `visitParam`
+    // functions read them on ClickHouse 18.16 and current releases alike.
+    let mut parts = vec![
+        format!("project = {}", lit(project)),
+        format!("visitParamExtractString(detail, 'name') = {}", lit(&f.name)),
+    ];
+    let value_known = "visitParamExtractRaw(detail, 'value') NOT IN ('', 'null')";
+    if let Some(min) = f.min.filter(|x| x.is_finite()) {
+        parts.push(format!(
+            "{value_known} AND visitParamExtractFloat(detail, 'value') >= {min:?}"
+        ));
+    }
+    if let Some(max) = f.max.filter(|x| x.is_finite()) {
+        parts.push(format!(
+            "{value_known} AND visitParamExtractFloat(detail, 'value') <= {max:?}"
+        ));
+    }
+    if let Some(label) = &f.label {
+        parts.push(format!(
+            "visitParamExtractString(detail, 'string_value') = {}",
+            lit(label)
+        ));
+    }
+    format!(
+        "trace_id GLOBAL IN (SELECT trace_id FROM {db}.scores FINAL WHERE {})",
+        parts.join(" AND ")
+    )
+}
+
 /// A trace search's filters and cursor as conditions on the rollup's columns.
-fn list_conditions(q: &TraceQuery) -> Vec<String> {
+fn list_conditions(db: &str, q: &TraceQuery) -> Vec<String> {
     let mut conditions: Vec<String> = Vec::new();
     if let Some(s) = &q.service {
         conditions.push(format!("has(t_services, {})", lit(s)));
@@ -196,6 +227,9 @@ fn list_conditions(q: &TraceQuery) -> Vec<String> {
     }
     if q.errors_only {
         conditions.push("error_count > 0".into());
+    }
+    for f in &q.scores {
+        conditions.push(score_condition(db, &q.project, f));
     }
     if let Some(c) = &q.cursor {
         let key = sort_column(q.sort);
@@ -232,7 +266,7 @@ pub(crate) async fn list_traces(
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
     let filter = text_filter(db, &q.project, q.text.as_deref());
     let summaries = crate::summaries::summaries_sql(db, &q.project, &filter);
-    let conditions = list_conditions(q);
+    let conditions = list_conditions(db, q);
     let conditions = if conditions.is_empty() {
         String::new()
     } else {

@@ -74,6 +74,41 @@ fn trace_filter(pid: i64, q: &TraceQuery) -> (String, Vec<Value>) {
     if q.errors_only {
         sql.push_str(" AND error_count > 0");
     }
+    for f in &q.scores {
+        // Score rows keep the trace id as hex text and the score as JSON (see `write_tx`).
+        push(
+            &mut sql,
+            " AND trace_id IN (SELECT unhex(trace_id) FROM scores WHERE project_id = ?",
+            Value::Integer(pid),
+        );
+        push(
+            &mut sql,
+            " AND json_extract(CAST(detail AS TEXT), '$.name') = ?",
+            Value::Text(f.name.clone()),
+        );
+        if let Some(min) = f.min {
+            push(
+                &mut sql,
+                " AND json_extract(CAST(detail AS TEXT), '$.value') >= ?",
+                Value::Real(min),
+            );
+        }
+        if let Some(max) = f.max {
+            push(
+                &mut sql,
+                " AND json_extract(CAST(detail AS TEXT), '$.value') <= ?",
+                Value::Real(max),
+            );
+        }
+        if let Some(label) = &f.label {
+            push(
+                &mut sql,
+                " AND json_extract(CAST(detail AS TEXT), '$.string_value') = ?",
+                Value::Text(label.clone()),
+            );
+        }
+        sql.push(')');
+    }
     let words = q
         .text
         .as_deref()

@@ -36,8 +36,9 @@ pub mod testsuite;
 pub use error::StoreError;
 pub use merge::{merge_incomplete, INCOMPLETE_MARKERS};
 pub use query::{
-    percentile, GroupBy, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail, TraceGroup,
-    TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary, MAX_PAGE_SIZE,
+    percentile, GroupBy, ScoreFilter, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail,
+    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary,
+    MAX_PAGE_SIZE,
 };
 pub use rollup::{
     is_provider_sdk_span, take_usage_from, ResponseClaimKey, RootKey, TraceRollup, UsageAuthority,

@@ -109,6 +109,22 @@ pub struct TraceQuery {
     pub limit: usize,
     /// Continue after this position.
     pub cursor: Option<TraceCursor>,
+    /// Only traces with a score matching each of these (on the trace or one of its spans).
+    pub scores: Vec<ScoreFilter>,
+}
+
+/// A trace list filter on scores: the trace (or one of its spans) has a score named `name`,
+/// with a value within `min..=max` and the label `label` when those are set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScoreFilter {
+    /// Score name.
+    pub name: String,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Label (`string_value`).
+    pub label: Option<String>,
 }
 
 /// Per-trace rollup as stored.

@@ -165,6 +165,7 @@ where
     cost_sort_and_filter(&make().await).await;
     recompute_updates_exactly_what_changed(&make().await).await;
     scores_attach_to_their_trace_and_replace_by_id(&make().await).await;
+    trace_list_filters_by_score(&make().await).await;
     incomplete_spans_are_replaced_once(&make().await).await;
     write_outcome_reports_each_call_once(&make().await).await;
     health_counts_rootless_traces(&make().await).await;
@@ -786,6 +787,118 @@ pub async fn scores_attach_to_their_trace_and_replace_by_id<S: Store>(s: &S) {
     assert_eq!(
         d.scores[0].observation_id.as_deref(),
         Some(sid(3).to_hex().as_str())
+    );
+}
+
+/// The trace list keeps the traces with a matching score (on the trace or one of its spans):
+/// by name, value bounds and label, every filter at once, the latest copy of a replaced score,
+/// the project's own scores only.
+pub async fn trace_list_filters_by_score<S: Store>(s: &S) {
+    for t in 70..74 {
+        write(s, rag_trace(t)).await;
+    }
+    let score = |id: &str, trace: u64, name: &str, value: Option<f64>, label: Option<&str>| {
+        llmtrace_model::Score {
+            project: "default".into(),
+            id: id.into(),
+            trace_id: tid(trace).to_hex(),
+            observation_id: (trace == 71).then(|| sid(3).to_hex()),
+            name: name.into(),
+            value,
+            string_value: label.map(Into::into),
+            data_type: if value.is_some() {
+                "NUMERIC"
+            } else {
+                "CATEGORICAL"
+            }
+            .into(),
+            source: "API".into(),
+            timestamp_unix_nano: T0,
+            ..Default::default()
+        }
+    };
+    let mut elsewhere = score("x", 73, "helpful", Some(1.0), None);
+    elsewhere.project = "team-b".into();
+    let batch = |scores| {
+        std::sync::Arc::new(WriteBatch {
+            scores,
+            ..Default::default()
+        })
+    };
+    s.write(batch(vec![
+        score("h70", 70, "helpful", Some(1.0), Some("True")),
+        score("h71", 71, "helpful", Some(0.0), Some("False")),
+        score("t71", 71, "tone", None, Some("polite")),
+        score("h72", 72, "helpful", Some(0.2), None),
+        elsewhere,
+    ]))
+    .await
+    .unwrap();
+    // A replaced score is read as its latest copy: trace 72 is helpful after all.
+    s.write(batch(vec![score("h72", 72, "helpful", Some(0.9), None)]))
+        .await
+        .unwrap();
+    let listed = |filters: Vec<crate::ScoreFilter>| async move {
+        let mut ids: Vec<TraceId> = s
+            .list_traces(&TraceQuery {
+                project: "default".into(),
+                scores: filters,
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .traces
+            .iter()
+            .map(|t| t.trace_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let f =
+        |name: &str, min: Option<f64>, max: Option<f64>, label: Option<&str>| crate::ScoreFilter {
+            name: name.into(),
+            min,
+            max,
+            label: label.map(Into::into),
+        };
+    assert_eq!(
+        listed(vec![f("helpful", None, None, None)]).await,
+        vec![tid(70), tid(71), tid(72)]
+    );
+    assert_eq!(
+        listed(vec![f("helpful", Some(0.5), None, None)]).await,
+        vec![tid(70), tid(72)]
+    );
+    assert_eq!(
+        listed(vec![f("helpful", None, Some(0.5), None)]).await,
+        vec![tid(71)]
+    );
+    assert_eq!(
+        listed(vec![f("helpful", None, None, Some("True"))]).await,
+        vec![tid(70)]
+    );
+    assert_eq!(
+        listed(vec![f("tone", None, None, Some("polite"))]).await,
+        vec![tid(71)]
+    );
+    assert_eq!(
+        listed(vec![
+            f("tone", None, None, None),
+            f("helpful", Some(0.5), None, None)
+        ])
+        .await,
+        Vec::<TraceId>::new(),
+        "every filter at once"
+    );
+    assert_eq!(
+        listed(vec![f("tone", Some(0.0), None, None)]).await,
+        Vec::<TraceId>::new(),
+        "a label-only score has no value"
+    );
+    assert_eq!(
+        listed(vec![f("nosuch", None, None, None)]).await,
+        Vec::<TraceId>::new()
     );
 }
 

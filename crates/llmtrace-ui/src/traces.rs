@@ -143,6 +143,7 @@ impl TracesForm {
             sort: set(&self.sort),
             limit: Some(50),
             cursor: set(&self.cursor),
+            scores: Vec::new(),
         })
     }
 

@@ -182,5 +182,51 @@ fn scores_from_the_api_and_from_otel_evaluation_events() {
     let cost = all.iter().find(|s| s["name"] == "cost_ok").unwrap();
     assert_eq!(cost["source"], "evaluator:budget");
     assert_eq!(cost["timestamp"], "2026-12-06T10:00:00.000000000Z");
+
+    // The trace list filters by score; another trace without scores never matches.
+    let other = json!({"resourceSpans": [{"resource": {"attributes": [kv("service.name", json!("app"))]},
+        "scopeSpans": [{"scope": {"name": "app"}, "spans": [
+            {"traceId": "f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2", "spanId": ROOT, "name": "other", "kind": 2,
+             "startTimeUnixNano": t(1000), "endTimeUnixNano": t(1100)}]}]}]});
+    assert_eq!(
+        post(
+            &server,
+            "/v1/traces",
+            "application/json",
+            &other.to_string()
+        )
+        .0,
+        200
+    );
+    let listed = |query: &str| -> Vec<String> {
+        let (status, list) = server.get_json(&format!("/api/traces?{query}"));
+        assert_eq!(status, 200, "{query}: {list}");
+        list["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["trace_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while listed("limit=10").len() < 2 {
+        assert!(Instant::now() < deadline, "the second trace never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (query, expected) in [
+        ("score.helpful=", vec![TRACE]),
+        ("score.relevance=relevant", vec![TRACE]),
+        ("score.relevance=irrelevant", vec![]),
+        ("score.groundedness.min=0.5", vec![TRACE]),
+        ("score.groundedness.max=0.5", vec![]),
+        ("score.groundedness.min=0.5&score.tone=polite", vec![TRACE]),
+        ("score.nosuch=", vec![]),
+    ] {
+        assert_eq!(listed(query), expected, "{query}");
+    }
+    for bad in ["score.helpful.min=lots", "score.=x"] {
+        let (status, body) = server.get_json(&format!("/api/traces?{bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
     server.stop();
 }
