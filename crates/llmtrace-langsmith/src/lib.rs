@@ -38,6 +38,7 @@
 mod codec;
 mod convert;
 mod error;
+mod feedback;
 pub mod ids;
 pub mod messages;
 mod payload;
@@ -50,6 +51,7 @@ mod value;
 pub use codec::decompress_zstd;
 pub use convert::{run_to_span, ConvertError, Limits, LIMITS};
 pub use error::Error;
+pub use feedback::feedback_to_score;
 pub use payload::{
     run_from_json, runs_from_batch, runs_from_multipart_parts, Conversion, MergedRun, Op, RunSet,
     Skipped,

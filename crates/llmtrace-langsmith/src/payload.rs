@@ -39,6 +39,8 @@ pub struct RunSet {
     entries: Vec<(Uuid, Entry)>,
     index: HashMap<Uuid, usize>,
     ignored_parts: usize,
+    /// `feedback.<id>` parts, as sent (see [`crate::feedback_to_score`]).
+    feedback: Vec<serde_json::Value>,
 }
 
 /// One run after merging its post and patch.
@@ -90,9 +92,15 @@ impl RunSet {
         self.entries.is_empty()
     }
 
-    /// Multipart parts that were not run data (`feedback.*`, `attachment.*`, unknown fields).
+    /// Multipart parts that were neither run data nor feedback (`attachment.*`, unknown
+    /// fields).
     pub fn ignored_parts(&self) -> usize {
         self.ignored_parts
+    }
+
+    /// The `feedback.<id>` parts received, taken out of the set.
+    pub fn take_feedback(&mut self) -> Vec<serde_json::Value> {
+        std::mem::take(&mut self.feedback)
     }
 
     /// The post or patch of run `id`, created empty when new; `None` only if the index and the
@@ -130,9 +138,16 @@ impl RunSet {
     }
 
     /// Adds one multipart part: `post.<id>` / `patch.<id>` (the run JSON) or
-    /// `post.<id>.<field>` / `patch.<id>.<field>` (one large field as JSON). Other parts
-    /// (`feedback.<id>`, `attachment.<id>.<name>`, unknown fields) are counted and ignored.
+    /// `post.<id>.<field>` / `patch.<id>.<field>` (one large field as JSON).
+    /// `feedback.<id>` parts are kept for [`RunSet::take_feedback`]; others
+    /// (`attachment.<id>.<name>`, unknown fields) are counted and ignored.
     pub fn add_part(&mut self, name: &str, body: &[u8]) -> Result<(), Error> {
+        if name.starts_with("feedback.") {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| Error::json(format!("multipart part {name:?}"), e))?;
+            self.feedback.push(value);
+            return Ok(());
+        }
         let Some((op, rest)) = name.split_once('.') else {
             self.ignored_parts = self.ignored_parts.saturating_add(1);
             return Ok(());

@@ -209,9 +209,12 @@ fn attr<'a>(s: &'a Span, key: &str) -> Option<&'a AttrValue> {
 
 #[test]
 fn multipart_post_and_patch_become_a_tree() {
-    let set = set_of(&rag_parts(true));
+    let mut set = set_of(&rag_parts(true));
     assert_eq!(set.len(), 4);
-    assert_eq!(set.ignored_parts(), 1, "the feedback part");
+    assert_eq!(set.ignored_parts(), 0);
+    let feedback = set.take_feedback();
+    assert_eq!(feedback.len(), 1, "the feedback part is kept apart");
+    assert_eq!(feedback[0]["key"], "thumbs");
     let conv = set.to_spans("acme").unwrap();
     assert_eq!(conv.unfinished, 0);
     assert!(conv.skipped.is_empty());

@@ -43,6 +43,7 @@ const JSON_BODY_PATHS: &[&str] = &[
     "/v1/traces/ingest",
     "/api/pricing/recompute",
     "/api/scores",
+    "/feedback",
 ];
 
 /// The host part of a `Host` header value (`[::1]:4318` → `::1`, `localhost:4318` →

@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/runs/batch", post(batch))
         .route("/runs", post(create_run))
         .route("/runs/{run_id}", patch(update_run))
+        .route("/feedback", post(create_feedback))
         .route("/otel/v1/traces", post(crate::otlp_http::export_traces))
 }
 
@@ -270,9 +271,57 @@ async fn single(
     }
 }
 
-/// Converts the runs and stores the spans; answers 202 with what was accepted.
-async fn ingest(st: &AppState, project: &str, set: RunSet, wire_bytes: usize) -> Response {
+/// `POST /feedback`: one LangSmith feedback (the SDK's `create_feedback`) as a score; it must
+/// name its `trace_id`.
+async fn create_feedback(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let project = match st.auth.project(&headers) {
+        Ok(p) => p.to_owned(),
+        Err(e) => return otlp_http_error(&e, None),
+    };
+    let bytes = match json_body(&st, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return crate::error::api_error(
+                StatusCode::BAD_REQUEST,
+                format!("body is not JSON: {e}"),
+            )
+        }
+    };
+    let score = match llmtrace_langsmith::feedback_to_score(
+        &project,
+        &value,
+        crate::langfuse::unix_now(),
+    ) {
+        Ok(s) => s,
+        Err(e) => return ls_error(e),
+    };
+    let id = score.id.clone();
+    match st.ingest.export_scores(vec![score]).await {
+        Ok(_) => Json(serde_json::json!({ "id": id })).into_response(),
+        Err(e) => otlp_http_error(&e, None),
+    }
+}
+
+/// Converts the runs and stores the spans (and the feedback parts as scores); answers 202 with
+/// what was accepted.
+async fn ingest(st: &AppState, project: &str, mut set: RunSet, wire_bytes: usize) -> Response {
     let ignored_parts = set.ignored_parts();
+    let now = crate::langfuse::unix_now();
+    let mut scores = Vec::new();
+    for f in set.take_feedback() {
+        match llmtrace_langsmith::feedback_to_score(project, &f, now) {
+            Ok(s) => scores.push(s),
+            Err(e) => tracing::debug!(error = %e, "langsmith feedback part not stored"),
+        }
+    }
     let conv = match set.to_spans(project) {
         Ok(c) => c,
         Err(e) => return ls_error(e),
@@ -285,7 +334,11 @@ async fn ingest(st: &AppState, project: &str, set: RunSet, wire_bytes: usize) ->
         .iter()
         .map(|s| serde_json::json!({ "run_id": s.run_id, "reason": s.reason }))
         .collect();
-    match st.ingest.export_spans(conv.spans, wire_bytes).await {
+    let stored = match st.ingest.export_spans(conv.spans, wire_bytes).await {
+        Ok(outcome) if !scores.is_empty() => st.ingest.export_scores(scores).await.map(|_| outcome),
+        other => other,
+    };
+    match stored {
         Ok(outcome) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
