@@ -457,10 +457,18 @@ mod score_filter_tests {
         let dotted = score_filters(&score_params("score.a.b=x&score.a.b.max=2")).unwrap();
         assert_eq!(dotted.len(), 1);
         assert_eq!(dotted[0].name, "a.b");
-        for bad in ["score.x.min=NaN", "score.x.max=abc", "score.=1", "score..min=1"] {
+        for bad in [
+            "score.x.min=NaN",
+            "score.x.max=abc",
+            "score.=1",
+            "score..min=1",
+        ] {
             assert!(score_filters(&score_params(bad)).is_err(), "{bad}");
         }
-        assert!(score_params("score.x=%zz").is_empty(), "a broken escape is dropped");
+        assert!(
+            score_params("score.x=%zz").is_empty(),
+            "a broken escape is dropped"
+        );
         let many: String = (0..9).map(|i| format!("score.s{i}=&")).collect();
         assert!(score_filters(&score_params(&many)).is_err());
     }
