@@ -10,6 +10,7 @@
 mod exposition;
 mod histogram;
 mod labels;
+mod scores;
 mod settle;
 
 pub use exposition::Format;
@@ -179,6 +180,8 @@ struct Limiters {
 /// The derived metrics; one per server, fed by the pipeline.
 pub struct Metrics {
     state: Mutex<(State, Limiters)>,
+    /// Received scores (`scores.rs`).
+    scores: Mutex<scores::ScoreCounters>,
     evaluator: Option<Evaluator>,
     budgets: bool,
     settle: Duration,
@@ -205,6 +208,7 @@ impl Metrics {
                     error_type: LabelLimiter::new(n),
                 },
             )),
+            scores: Mutex::new(scores::ScoreCounters::new(n)),
             evaluator,
             budgets,
             settle: config.settle,
@@ -250,6 +254,7 @@ impl Metrics {
                 render_self(&mut e, s, limits);
             }
         }
+        lock(&self.scores).render(&mut e, scope);
         if scope == Scope::All {
             render_scrape(&mut e, stats);
         }
@@ -416,6 +421,9 @@ fn sdk_dropped(span: &Span) -> Option<u64> {
 
 impl CommitObserver for Metrics {
     fn committed(&self, batch: &WriteBatch, outcome: &WriteOutcome, elapsed: Duration) {
+        if !batch.scores.is_empty() {
+            lock(&self.scores).observe(&batch.scores);
+        }
         let mut samples = Vec::new();
         let now = Instant::now();
         {
