@@ -31,6 +31,9 @@ pub(crate) struct FileConfig {
     gateway_upstream: Vec<String>,
     gateway_capture_content: Option<bool>,
     gateway_timeout_seconds: Option<u64>,
+    /// Rule evaluators that score new spans (`[[evaluators]]`).
+    #[serde(default)]
+    evaluators: Vec<llmtrace_evaluators::EvaluatorConfig>,
     batch_max_spans: Option<usize>,
     commit_linger_ms: Option<u64>,
     allow_unauthenticated: Option<bool>,
@@ -151,6 +154,8 @@ pub(crate) struct ServeConfig {
     pub(crate) forward_otlp: Vec<String>,
     /// Gateway mode (see `--gateway`); `None` when off.
     pub(crate) gateway: Option<llmtrace_server::GatewayConfig>,
+    /// Rule evaluators run on every newly stored span (`[[evaluators]]` of the config file).
+    pub(crate) evaluators: Vec<llmtrace_evaluators::Evaluator>,
 }
 
 /// Which store backend `serve` runs on.
@@ -367,6 +372,11 @@ impl ServeConfig {
             } else {
                 None
             },
+            evaluators: file
+                .evaluators
+                .iter()
+                .map(llmtrace_evaluators::Evaluator::new)
+                .collect::<Result<Vec<_>, _>>()?,
             forward_otlp: if args.forward_otlp.is_empty() {
                 file.forward_otlp.clone()
             } else {

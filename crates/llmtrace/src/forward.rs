@@ -190,7 +190,7 @@ async fn deliver(
     }
 }
 
-/// Both observers of each commit: the metrics, then the forwarder.
+/// Every observer of each commit, in order: the metrics, the forwarder, the evaluators.
 pub(crate) struct Observers(pub(crate) Vec<Arc<dyn CommitObserver>>);
 
 impl CommitObserver for Observers {

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod evaluate;
 mod export;
 mod forward;
 mod pricing;

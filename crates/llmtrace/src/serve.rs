@@ -212,6 +212,15 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             metrics.clone(),
         )
     });
+    let (evaluation_feed, evaluation_rx) = if cfg.evaluators.is_empty() {
+        (None, None)
+    } else {
+        for e in &cfg.evaluators {
+            tracing::info!(evaluator = %e.name(), "rule evaluator on");
+        }
+        let (feed, rx) = crate::evaluate::EvaluationFeed::new(cfg.evaluators.clone());
+        (Some(feed), Some(rx))
+    };
     let pipeline = Pipeline::start_observed(
         store.clone(),
         PipelineConfig {
@@ -222,13 +231,23 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             linger: cfg.commit_linger,
             max_project_share: cfg.queue_max_project_share,
         },
-        Some(if cfg.forward_otlp.is_empty() {
-            metrics.clone() as Arc<dyn llmtrace_pipeline::CommitObserver>
-        } else {
-            Arc::new(crate::forward::Observers(vec![
-                metrics.clone(),
-                crate::forward::Forwarder::start(&cfg.forward_otlp, metrics.clone())?,
-            ]))
+        Some({
+            let mut observers: Vec<Arc<dyn llmtrace_pipeline::CommitObserver>> =
+                vec![metrics.clone()];
+            if !cfg.forward_otlp.is_empty() {
+                observers.push(crate::forward::Forwarder::start(
+                    &cfg.forward_otlp,
+                    metrics.clone(),
+                )?);
+            }
+            if let Some(feed) = &evaluation_feed {
+                observers.push(feed.clone());
+            }
+            if observers.len() == 1 {
+                metrics.clone() as Arc<dyn llmtrace_pipeline::CommitObserver>
+            } else {
+                Arc::new(crate::forward::Observers(observers))
+            }
         }),
     );
     let ingest = Arc::new(Ingestor::new(
@@ -245,6 +264,9 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             },
         },
     ));
+    if let (Some(feed), Some(rx)) = (&evaluation_feed, evaluation_rx) {
+        tokio::spawn(crate::evaluate::run(rx, feed.evaluators(), ingest.clone()));
+    }
     let state = Arc::new(AppState {
         ingest,
         query: Query::new(store.clone()),
