@@ -61,6 +61,21 @@ pub const PROJECT_HEADER: &str = "x-llmtrace-project";
 /// provider's).
 pub const GATEWAY_KEY_HEADER: &str = "x-llmtrace-key";
 
+/// The project an admin-key request names in its `X-Llmtrace-Project` header.
+fn named_project(headers: &HeaderMap) -> Result<&str, IngestError> {
+    headers
+        .get(PROJECT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            IngestError::new(
+                ErrorClass::BadRequest,
+                "the admin key acts on every project: name one with X-Llmtrace-Project",
+            )
+        })
+}
+
 /// Who a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identity<'a> {
@@ -165,17 +180,7 @@ impl Auth {
     pub fn project<'a>(&'a self, headers: &'a HeaderMap) -> Result<&'a str, IngestError> {
         match self.identify(headers)? {
             Identity::Project(p) => Ok(p),
-            Identity::Admin => headers
-                .get(PROJECT_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| {
-                    IngestError::new(
-                        ErrorClass::BadRequest,
-                        "the admin key acts on every project: name one with X-Llmtrace-Project",
-                    )
-                }),
+            Identity::Admin => named_project(headers),
         }
     }
 
@@ -200,17 +205,7 @@ impl Auth {
             })?;
         match self.by_secret(key)? {
             Identity::Project(p) => Ok(p),
-            Identity::Admin => headers
-                .get(PROJECT_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| {
-                    IngestError::new(
-                        ErrorClass::BadRequest,
-                        "the admin key acts on every project: name one with X-Llmtrace-Project",
-                    )
-                }),
+            Identity::Admin => named_project(headers),
         }
     }
 
