@@ -9,6 +9,18 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
+/// A response id no other answer has, in this process or another example's (one provider
+/// response seen twice counts once, across traces too).
+fn next_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Starts the mock on a free loopback port; returns its base URL.
 pub(crate) async fn start() -> std::io::Result<String> {
     let app = axum::Router::new()
@@ -30,7 +42,7 @@ async fn anthropic(Json(req): Json<Value>) -> Response {
         let events = [
             (
                 "message_start",
-                json!({"type": "message_start", "message": {"id": "msg_01", "model": model, "role": "assistant", "content": [], "usage": usage}}),
+                json!({"type": "message_start", "message": {"id": format!("msg_{}", next_id()), "model": model, "role": "assistant", "content": [], "usage": usage}}),
             ),
             (
                 "content_block_start",
@@ -69,7 +81,7 @@ async fn anthropic(Json(req): Json<Value>) -> Response {
             .unwrap_or_default();
     }
     Json(json!({
-        "id": "msg_02", "type": "message", "role": "assistant", "model": model,
+        "id": format!("msg_{}", next_id()), "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "text", "text": "Rust's ownership model prevents data races."}],
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 220, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 0, "output_tokens": 64}
@@ -101,7 +113,7 @@ async fn openai_chat(Json(req): Json<Value>) -> Response {
         )
     };
     Json(json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1764000000,
+        "id": format!("chatcmpl-{}", next_id()), "object": "chat.completion", "created": 1764000000,
         "model": format!("{model}-2024-08-06"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 310, "completion_tokens": 42, "total_tokens": 352, "prompt_tokens_details": {"cached_tokens": 256}}
@@ -111,8 +123,9 @@ async fn openai_chat(Json(req): Json<Value>) -> Response {
 
 /// A streamed answer in three chunks (and the usage, when asked for with `include_usage`).
 fn openai_chat_stream(model: &str, include_usage: bool) -> Response {
+    let id = format!("chatcmpl-{}", next_id());
     let chunk = |delta: Value, finish: Value| {
-        json!({"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 1764000000,
+        json!({"id": id, "object": "chat.completion.chunk", "created": 1764000000,
                "model": format!("{model}-2024-08-06"),
                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
     };
@@ -125,12 +138,10 @@ fn openai_chat_stream(model: &str, include_usage: bool) -> Response {
         chunk(json!({}), json!("stop")),
     ];
     if include_usage {
-        events.push(
-            json!({"id": "chatcmpl-2", "object": "chat.completion.chunk",
+        events.push(json!({"id": id, "object": "chat.completion.chunk",
             "created": 1764000000, "model": format!("{model}-2024-08-06"), "choices": [],
             "usage": {"prompt_tokens": 120, "completion_tokens": 6, "total_tokens": 126,
-                      "prompt_tokens_details": {"cached_tokens": 0}}}),
-        );
+                      "prompt_tokens_details": {"cached_tokens": 0}}}));
     }
     let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     body.push_str("data: [DONE]\n\n");

@@ -278,7 +278,7 @@ async fn anthropic(
             vec![
                 (
                     Some("message_start"),
-                    json!({"type": "message_start", "message": {"id": "msg_s1", "type": "message", "role": "assistant", "model": answered, "content": [], "stop_reason": null,
+                    json!({"type": "message_start", "message": {"id": format!("msg_s{}", next_id()), "type": "message", "role": "assistant", "model": answered, "content": [], "stop_reason": null,
                         "usage": {"input_tokens": 12, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 8, "output_tokens": 1}}}),
                 ),
                 (
@@ -307,7 +307,7 @@ async fn anthropic(
         );
     }
     Json(json!({
-        "id": "msg_1", "type": "message", "role": "assistant", "model": answered,
+        "id": format!("msg_{}", next_id()), "type": "message", "role": "assistant", "model": answered,
         "content": [{"type": "text", "text": "Hello world"}],
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 12, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 8, "output_tokens": 25}
@@ -472,7 +472,7 @@ pub fn last_sum_value(name: &str) -> Option<i64> {
 fn gated_stream(st: Arc<MockState>, model: String) -> Response {
     let first = format!(
         "event: message_start\ndata: {}\n\n",
-        json!({"type": "message_start", "message": {"id": "msg_g", "model": model, "role": "assistant", "content": [],
+        json!({"type": "message_start", "message": {"id": format!("msg_g{}", next_id()), "model": model, "role": "assistant", "content": [],
             "usage": {"input_tokens": 5, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "output_tokens": 1}}})
     );
     let rest = format!(
