@@ -27,7 +27,6 @@
 
 use llmtrace_model::{MessagePart, Score, Span};
 use serde::Deserialize;
-use sha2::Digest as _;
 
 /// Why an evaluator's configuration was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -272,22 +271,18 @@ impl Evaluator {
                 (total <= *max, format!("{total} tokens"))
             }
         };
-        let mut id = sha2::Sha256::new();
-        for part in [
-            self.name.as_str(),
-            &span.project,
-            &span.trace_id.to_hex(),
-            &span.span_id.to_hex(),
-        ] {
-            id.update(part.as_bytes());
-            id.update([0u8]);
-        }
+        let id = llmtrace_model::digest_id(
+            "eval",
+            &[
+                self.name.as_str(),
+                &span.project,
+                &span.trace_id.to_hex(),
+                &span.span_id.to_hex(),
+            ],
+        );
         Some(Score {
             project: span.project.clone(),
-            id: format!(
-                "eval-{}",
-                hex::encode(id.finalize().get(..16).unwrap_or_default())
-            ),
+            id,
             trace_id: span.trace_id.to_hex(),
             observation_id: Some(span.span_id.to_hex()),
             name: self.name.clone(),

@@ -19,7 +19,7 @@ pub use ids::{IdError, SpanId, TraceId};
 pub use log::LogRecord;
 pub use message::{Message, MessagePart};
 pub use money::{CostSource, Money, SpanCost, PICO_PER_USD};
-pub use score::{score_from_api_json, Score};
+pub use score::{digest_id, score_from_api_json, Score};
 pub use span::{GenAi, RequestParams, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage};
 
 /// The project (tenant) used when authentication is off.

@@ -35,6 +35,22 @@ pub struct Score {
     pub author: Option<String>,
 }
 
+/// A score id derived from what identifies a score: `prefix` and the first 16 bytes of the
+/// SHA-256 of `parts` (each ended by a NUL byte, so `["ab", "c"]` and `["a", "bc"]` differ), in
+/// hex. The same parts give the same id, so a retried delivery replaces instead of adding.
+pub fn digest_id(prefix: &str, parts: &[&str]) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    format!(
+        "{prefix}-{}",
+        hex::encode(h.finalize().get(..16).unwrap_or_default())
+    )
+}
+
 /// A score as `POST /api/scores` takes it (see docs/api.md): `trace_id` and `name` are
 /// required; `value` (a number or a boolean) and/or `label`; `id` (`fallback_id()` when absent),
 /// `span_id`, `comment`, `source` (default `API`), `author`, `timestamp` (RFC 3339; default

@@ -7,7 +7,6 @@
 //! result itself), so a retried delivery replaces the stored score instead of adding one.
 
 use llmtrace_model::{AttrValue, Attributes, LogRecord, Score, Span, SpanId, TraceId};
-use sha2::Digest as _;
 
 /// The event name of an evaluation result.
 pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
@@ -47,23 +46,21 @@ fn score_of(
         "CATEGORICAL"
     };
     let comment = attributes.get_str(EXPLANATION).map(str::to_string);
-    let mut id = sha2::Sha256::new();
-    for part in [
-        project,
-        &trace_id.to_hex(),
-        &span_id.map(|s| s.to_hex()).unwrap_or_default(),
-        &name,
-        &time_unix_nano.to_string(),
-        &value.map(|v| v.to_string()).unwrap_or_default(),
-        label.as_deref().unwrap_or(""),
-    ] {
-        id.update(part.as_bytes());
-        id.update([0u8]);
-    }
-    let digest = id.finalize();
+    let id = llmtrace_model::digest_id(
+        "otel",
+        &[
+            project,
+            &trace_id.to_hex(),
+            &span_id.map(|s| s.to_hex()).unwrap_or_default(),
+            &name,
+            &time_unix_nano.to_string(),
+            &value.map(|v| v.to_string()).unwrap_or_default(),
+            label.as_deref().unwrap_or(""),
+        ],
+    );
     Some(Score {
         project: project.to_string(),
-        id: format!("otel-{}", hex::encode(digest.get(..16).unwrap_or_default())),
+        id,
         trace_id: trace_id.to_hex(),
         observation_id: span_id.map(|s| s.to_hex()),
         name,

@@ -105,6 +105,8 @@ impl GatewayConfig {
 /// system's roots).
 pub struct Gateway {
     config: GatewayConfig,
+    /// Each upstream's host (`server.address` of its spans), by route name.
+    hosts: BTreeMap<String, String>,
     http: reqwest::Client,
 }
 
@@ -118,7 +120,23 @@ impl Gateway {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("gateway HTTP client: {e}"))?;
-        Ok(Gateway { config, http })
+        let hosts = config
+            .upstreams
+            .iter()
+            .map(|(name, url)| {
+                let host = url
+                    .parse::<Uri>()
+                    .ok()
+                    .and_then(|u| u.host().map(str::to_string))
+                    .unwrap_or_default();
+                (name.clone(), host)
+            })
+            .collect();
+        Ok(Gateway {
+            config,
+            hosts,
+            http,
+        })
     }
 
     /// The upstream names, for the startup log.
@@ -197,7 +215,6 @@ fn random_ids() -> (TraceId, SpanId) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn forward(
     State(st): State<Arc<AppState>>,
     upstream: String,
@@ -272,11 +289,7 @@ async fn forward(
         Call {
             api,
             upstream: upstream.clone(),
-            server_address: base
-                .parse::<Uri>()
-                .ok()
-                .and_then(|u| u.host().map(str::to_string))
-                .unwrap_or_default(),
+            server_address: gw.hosts.get(&upstream).cloned().unwrap_or_default(),
             request: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
             start_unix_nano: start,
             capture_content: gw.config.capture_content,

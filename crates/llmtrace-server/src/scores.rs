@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sha2::Digest as _;
 use std::sync::Arc;
 
 /// Request body size limit.
@@ -20,26 +19,20 @@ pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
 /// The id of a score sent without one: a digest of what it says, so the same score sent twice
 /// (a retry) is stored once.
 fn content_id(s: &llmtrace_model::Score) -> String {
-    let mut h = sha2::Sha256::new();
-    for part in [
-        s.trace_id.as_str(),
-        s.observation_id.as_deref().unwrap_or(""),
-        s.name.as_str(),
-        &s.value.map(|v| v.to_string()).unwrap_or_default(),
-        s.string_value.as_deref().unwrap_or(""),
-        s.comment.as_deref().unwrap_or(""),
-        s.author.as_deref().unwrap_or(""),
-        s.source.as_str(),
-        &s.timestamp_unix_nano.to_string(),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    format!("api-{}", hex_prefix(&h.finalize()))
-}
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    llmtrace_model::digest_id(
+        "api",
+        &[
+            s.trace_id.as_str(),
+            s.observation_id.as_deref().unwrap_or(""),
+            s.name.as_str(),
+            &s.value.map(|v| v.to_string()).unwrap_or_default(),
+            s.string_value.as_deref().unwrap_or(""),
+            s.comment.as_deref().unwrap_or(""),
+            s.author.as_deref().unwrap_or(""),
+            s.source.as_str(),
+            &s.timestamp_unix_nano.to_string(),
+        ],
+    )
 }
 
 /// `POST /api/scores`.
