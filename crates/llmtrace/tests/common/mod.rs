@@ -34,7 +34,25 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        Self::launch(data_dir, extra, None)
+    }
+
+    /// Like [`Server::start_with`], with `LLMTRACE_LOG=debug` and the server's stdout and stderr
+    /// written to `log_dir/server.{out,err}` (to check what it logs).
+    pub fn start_logged(data_dir: &Path, log_dir: &Path, extra: &[&str]) -> Server {
+        Self::launch(data_dir, extra, Some(log_dir))
+    }
+
+    fn launch(data_dir: &Path, extra: &[&str], log_dir: Option<&Path>) -> Server {
         let (hp, gp) = (free_port(), free_port());
+        let (level, stdout, stderr) = match log_dir {
+            Some(dir) => (
+                "debug",
+                Stdio::from(std::fs::File::create(dir.join("server.out")).unwrap()),
+                Stdio::from(std::fs::File::create(dir.join("server.err")).unwrap()),
+            ),
+            None => ("warn", Stdio::null(), Stdio::inherit()),
+        };
         let child = Command::new(bin())
             .args([
                 "serve",
@@ -46,11 +64,11 @@ impl Server {
                 data_dir.to_str().unwrap(),
             ])
             .args(extra)
-            .env("LLMTRACE_LOG", "warn")
+            .env("LLMTRACE_LOG", level)
             // Counted calls reach the llm_* counters after this settle window (5 s by default).
             .env("LLMTRACE_METRICS_SETTLE_MS", "300")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("start llmtrace");
         let s = Server {

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::echo::Echo;
-use crate::support::{curl, start_logged};
+use crate::support::curl;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ const INSTRUMENTATION_SPAN: &str = "b2b2b2b2b2b2b2b2";
 fn a_call_also_instrumented_by_the_app_counts_once_with_the_gateway_usage() {
     let echo = Echo::start();
     let dir = tempfile::tempdir().unwrap();
-    let server = start_logged(
+    let server = Server::start_logged(
         &dir.path().join("data"),
         dir.path(),
         &[

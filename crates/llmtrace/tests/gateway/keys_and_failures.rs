@@ -5,7 +5,7 @@
 use crate::common::interop::{create_project, get_json};
 use crate::common::*;
 use crate::echo::Echo;
-use crate::support::{curl, start_logged};
+use crate::support::curl;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -60,7 +60,7 @@ fn with_keys_the_llmtrace_key_names_the_project_and_no_key_forwards_nothing() {
     std::fs::create_dir_all(&data).unwrap();
     let alpha = create_project(&data, "alpha");
     let beta = create_project(&data, "beta");
-    let server = start_logged(
+    let server = Server::start_logged(
         &data,
         dir.path(),
         &[
@@ -129,7 +129,7 @@ fn an_unreachable_or_silent_upstream_is_a_retryable_error_and_an_error_span() {
     });
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start_logged(
+    let server = Server::start_logged(
         &data,
         dir.path(),
         &[

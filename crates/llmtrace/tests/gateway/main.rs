@@ -305,7 +305,7 @@ fn gateway_proxies_sdk_calls_unchanged_and_records_one_span_each() {
     let logs = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let key = format!("sk-gw-secret-{:016x}", now_ns() ^ 0x5eed_5eed_5eed_5eed);
-    let server = start_logged(
+    let server = Server::start_logged(
         &data,
         logs.path(),
         &[

@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,55 +17,6 @@ pub(crate) const QUESTION: &str = "What is the capital of France?";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: the server with its log captured, keyless API reads, polling.
-
-/// Starts `llmtrace serve` like [`Server::start_with`], with `LLMTRACE_LOG=debug` and its stdout
-/// and stderr written to `log_dir/server.{out,err}`.
-pub(crate) fn start_logged(data_dir: &Path, log_dir: &Path, extra: &[&str]) -> Server {
-    let (hp, gp) = (free_port(), free_port());
-    let child = Command::new(bin())
-        .args([
-            "serve",
-            "--http-listen",
-            &format!("127.0.0.1:{hp}"),
-            "--grpc-listen",
-            &format!("127.0.0.1:{gp}"),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ])
-        .args(extra)
-        .env("LLMTRACE_LOG", "debug")
-        .env("LLMTRACE_METRICS_SETTLE_MS", "300")
-        .stdout(std::fs::File::create(log_dir.join("server.out")).unwrap())
-        .stderr(std::fs::File::create(log_dir.join("server.err")).unwrap())
-        .spawn()
-        .expect("start llmtrace");
-    let mut server = Server {
-        child,
-        http: format!("http://127.0.0.1:{hp}"),
-        grpc: format!("127.0.0.1:{gp}"),
-        data_dir: data_dir.to_path_buf(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if server.get_json("/healthz").0 == 200 {
-            return server;
-        }
-        let log = || std::fs::read_to_string(log_dir.join("server.err")).unwrap_or_default();
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!(
-                "llmtrace {extra:?} exited with {status} before it was ready:\n{}",
-                log()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "llmtrace did not become ready at {}:\n{}",
-            server.http,
-            log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Calls `f` until it gives `Ok` (at most [`POLL`]); panics with its last `Err`.
 pub(crate) fn poll<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
