@@ -13,11 +13,17 @@
     )
 )]
 
+mod annotations;
 mod error;
 mod params;
 mod timefmt;
 mod views;
 
+pub use annotations::{
+    check_config, check_name, check_score_against, DatasetItemView, DatasetItemsView,
+    DatasetListView, DatasetView, NewDataset, ScoreConfigsView, ScoreNamesView, ScoreStatsView,
+    MAX_CATEGORIES, MAX_NAME_BYTES,
+};
 pub use error::QueryError;
 pub use params::{
     parse_bucket_seconds, score_params, RecomputeParams, StatsParams, TraceGroupParams,
@@ -32,8 +38,8 @@ pub use views::{
 
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, StoreHealth, TraceGroupBy,
-    TraceQuery, TraceReader,
+    AnnotationStore, CostRecomputer, Pricer, RecomputeRequest, StatsQuery, Store, StoreHealth,
+    TraceGroupBy, TraceQuery, TraceReader,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +65,7 @@ pub(crate) fn now_unix_nano() -> u64 {
 pub struct Query {
     reader: Arc<dyn TraceReader>,
     costs: Arc<dyn CostRecomputer>,
+    annotations: Arc<dyn AnnotationStore>,
     health: Arc<Mutex<Option<(Instant, StoreHealth)>>>,
 }
 
@@ -67,7 +74,8 @@ impl Query {
     pub fn new<S: Store + 'static>(store: Arc<S>) -> Self {
         Query {
             reader: store.clone(),
-            costs: store,
+            costs: store.clone(),
+            annotations: store,
             health: Arc::new(Mutex::new(None)),
         }
     }
@@ -121,8 +129,26 @@ impl Query {
     ) -> Result<TraceListView, QueryError> {
         let q: TraceQuery = params.to_query(project)?;
         let page = self.reader.list_traces(&q).await?;
+        let ids: Vec<TraceId> = page.traces.iter().map(|t| t.trace_id).collect();
+        let mut scores: std::collections::HashMap<String, Vec<ScoreView>> = Default::default();
+        if !ids.is_empty() {
+            for s in self.annotations.scores_of_traces(project, &ids).await? {
+                scores
+                    .entry(s.trace_id.to_ascii_lowercase())
+                    .or_default()
+                    .push(ScoreView::from(&s));
+            }
+        }
         Ok(TraceListView {
-            traces: page.traces.iter().map(TraceSummaryView::from).collect(),
+            traces: page
+                .traces
+                .iter()
+                .map(|t| {
+                    let mut v = TraceSummaryView::from(t);
+                    v.scores = scores.remove(&v.trace_id).unwrap_or_default();
+                    v
+                })
+                .collect(),
             next_cursor: page.next_cursor.map(|c| c.encode()),
         })
     }
@@ -160,7 +186,9 @@ impl Query {
     ) -> Result<StatsView, QueryError> {
         let q: StatsQuery = params.to_query(project)?;
         let groups = self.reader.stats(&q).await?;
+        let scores = self.annotations.score_stats(&q).await?;
         Ok(StatsView {
+            scores: scores.iter().map(ScoreStatsView::from).collect(),
             group_by: q.group_by.as_str().to_string(),
             since: q.since_unix_nano.map(format_rfc3339_nanos),
             until: q.until_unix_nano.map(format_rfc3339_nanos),

@@ -45,6 +45,8 @@ pub struct TraceListParams {
     /// serde (the keys are open-ended): the transport fills it with [`score_params`].
     #[serde(skip)]
     pub scores: Vec<(String, String)>,
+    /// Only traces without a score of this name (an annotation queue).
+    pub without_score: Option<String>,
 }
 
 /// The `score.*` parameters of a raw query string, decoded, in order.
@@ -240,6 +242,7 @@ impl TraceListParams {
             limit,
             cursor,
             scores,
+            without_score: non_empty(&self.without_score),
         })
     }
 }

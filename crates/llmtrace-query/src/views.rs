@@ -68,6 +68,10 @@ pub struct TraceSummaryView {
     pub user_id: Option<String>,
     /// Session.
     pub session_id: Option<String>,
+    /// Scores of the trace and its spans, oldest first (in the trace list; the trace detail
+    /// has them beside the summary).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<ScoreView>,
 }
 
 /// A cost sum in USD, or `None` when there were calls and none of them had a known cost: an
@@ -111,6 +115,7 @@ impl From<&TraceSummary> for TraceSummaryView {
             unpriced_span_count: s.unpriced_span_count,
             user_id: s.user_id.clone(),
             session_id: s.session_id.clone(),
+            scores: Vec::new(),
         }
     }
 }
@@ -480,6 +485,10 @@ pub struct StatsView {
     pub bucket_seconds: Option<u64>,
     /// One entry per group (per bucket and group with `bucket`), ordered by bucket, then key.
     pub groups: Vec<StatsGroupView>,
+    /// Score aggregates per group and score name (by score time), ordered by bucket, key, then
+    /// name.
+    #[serde(default)]
+    pub scores: Vec<crate::ScoreStatsView>,
 }
 
 /// One session or user with the totals of its traces.

@@ -73,12 +73,19 @@ async fn healthz(State(st): State<Arc<AppState>>) -> Response {
 fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
-        Err(QueryError::BadRequest(m)) => api_error(StatusCode::BAD_REQUEST, m),
-        Err(QueryError::NotFound(m)) => api_error(StatusCode::NOT_FOUND, m),
-        Err(QueryError::Store(e @ StoreError::Transient(_))) => {
+        Err(e) => query_error(e),
+    }
+}
+
+/// The answer to a failed query: 400, 404, 503 (transient store failure) or 500.
+pub(crate) fn query_error(e: QueryError) -> Response {
+    match e {
+        QueryError::BadRequest(m) => api_error(StatusCode::BAD_REQUEST, m),
+        QueryError::NotFound(m) => api_error(StatusCode::NOT_FOUND, m),
+        QueryError::Store(e @ StoreError::Transient(_)) => {
             api_error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
-        Err(QueryError::Store(e)) => {
+        QueryError::Store(e) => {
             tracing::error!(error = %e, "query failed");
             api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         }

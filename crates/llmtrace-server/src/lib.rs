@@ -15,6 +15,7 @@
 )]
 
 mod access;
+mod annotations;
 mod api;
 mod auth;
 mod body_budget;
@@ -81,6 +82,7 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(openai_agents::routes())
         .merge(gateway::routes())
         .merge(scores::routes())
+        .merge(annotations::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             (

@@ -85,6 +85,18 @@ async fn create(
             Err(m) => return api_error(StatusCode::BAD_REQUEST, format!("score {i}: {m}")),
         }
     }
+    // A score whose name has a config (`/api/score-configs`) must fit it.
+    let configs = match st.query.score_configs(&project).await {
+        Ok(c) => c.configs,
+        Err(e) => return crate::api::query_error(e),
+    };
+    for (i, s) in scores.iter().enumerate() {
+        if let Some(c) = configs.iter().find(|c| c.name == s.name) {
+            if let Err(m) = llmtrace_query::check_score_against(c, s) {
+                return api_error(StatusCode::BAD_REQUEST, format!("score {i}: {m}"));
+            }
+        }
+    }
     let ids: Vec<String> = scores.iter().map(|s| s.id.clone()).collect();
     match st.ingest.export_scores(scores).await {
         Ok(_) if single => Json(serde_json::json!({ "id": ids.first() })).into_response(),

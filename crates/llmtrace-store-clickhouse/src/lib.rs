@@ -61,6 +61,7 @@
     )
 )]
 
+mod annotations;
 mod client;
 mod reader;
 mod recompute;
@@ -84,9 +85,10 @@ mod world;
 mod writer;
 
 use async_trait::async_trait;
-use llmtrace_model::TraceId;
+use llmtrace_model::{Score, TraceId};
 use llmtrace_store::{
-    CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
+    AnnotationStore, CostRecomputer, Dataset, DatasetItem, Pricer, RecomputeReport,
+    RecomputeRequest, ScoreConfig, ScoreName, ScoreStatsGroup, SpanWriter, StatsGroup, StatsQuery,
     StoreError, StoreHealth, TraceDetail, TraceGroup, TraceGroupQuery, TracePage, TraceQuery,
     TraceReader, UnpricedModel, WriteBatch, WriteOutcome,
 };
@@ -536,6 +538,76 @@ impl SpanWriter for ClickHouseStore {
         let i = &self.inner;
         let _guard = i.write_lock.lock().await;
         writer::write(&i.ch, &i.db, &i.versions, &self.retention, &batch).await
+    }
+}
+
+#[async_trait]
+impl AnnotationStore for ClickHouseStore {
+    async fn score_stats(&self, query: &StatsQuery) -> Result<Vec<ScoreStatsGroup>, StoreError> {
+        annotations::score_stats(&self.inner.ch, &self.inner.db, query).await
+    }
+
+    async fn score_names(&self, project: &str) -> Result<Vec<ScoreName>, StoreError> {
+        annotations::score_names(&self.inner.ch, &self.inner.db, project).await
+    }
+
+    async fn scores_of_traces(
+        &self,
+        project: &str,
+        traces: &[TraceId],
+    ) -> Result<Vec<Score>, StoreError> {
+        annotations::scores_of_traces(&self.inner.ch, &self.inner.db, project, traces).await
+    }
+
+    async fn delete_score(&self, project: &str, score_id: &str) -> Result<bool, StoreError> {
+        let i = &self.inner;
+        annotations::delete_score(&i.ch, &i.db, &i.versions, project, score_id).await
+    }
+
+    async fn score_configs(&self, project: &str) -> Result<Vec<ScoreConfig>, StoreError> {
+        annotations::score_configs(&self.inner.ch, &self.inner.db, project).await
+    }
+
+    async fn put_score_config(&self, config: &ScoreConfig) -> Result<(), StoreError> {
+        let i = &self.inner;
+        annotations::put_score_config(&i.ch, &i.db, &i.versions, config).await
+    }
+
+    async fn delete_score_config(&self, project: &str, name: &str) -> Result<bool, StoreError> {
+        let i = &self.inner;
+        annotations::delete_score_config(&i.ch, &i.db, &i.versions, project, name).await
+    }
+
+    async fn datasets(&self, project: &str) -> Result<Vec<Dataset>, StoreError> {
+        annotations::datasets(&self.inner.ch, &self.inner.db, project).await
+    }
+
+    async fn put_dataset(&self, dataset: &Dataset) -> Result<(), StoreError> {
+        let i = &self.inner;
+        annotations::put_dataset(&i.ch, &i.db, &i.versions, dataset).await
+    }
+
+    async fn put_dataset_item(&self, item: &DatasetItem) -> Result<bool, StoreError> {
+        let i = &self.inner;
+        annotations::put_dataset_item(&i.ch, &i.db, &i.versions, item).await
+    }
+
+    async fn dataset_items(
+        &self,
+        project: &str,
+        dataset: &str,
+    ) -> Result<Option<Vec<DatasetItem>>, StoreError> {
+        annotations::dataset_items(&self.inner.ch, &self.inner.db, project, dataset).await
+    }
+
+    async fn delete_dataset_item(
+        &self,
+        project: &str,
+        dataset: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let i = &self.inner;
+        annotations::delete_dataset_item(&i.ch, &i.db, &i.versions, project, dataset, id).await
     }
 }
 

@@ -231,6 +231,14 @@ fn list_conditions(db: &str, q: &TraceQuery) -> Vec<String> {
     for f in &q.scores {
         conditions.push(score_condition(db, &q.project, f));
     }
+    if let Some(name) = &q.without_score {
+        conditions.push(format!(
+            "trace_id GLOBAL NOT IN (SELECT trace_id FROM {db}.scores FINAL WHERE project = {} \
+             AND visitParamExtractString(detail, 'name') = {})",
+            lit(&q.project),
+            lit(name)
+        ));
+    }
     if let Some(c) = &q.cursor {
         let key = sort_column(q.sort);
         let k = match q.sort {
@@ -427,6 +435,7 @@ pub(crate) async fn get_trace(
         .await?;
     let scores = scores
         .iter()
+        .filter(|r| r.detail != crate::annotations::SCORE_TOMBSTONE)
         .map(|r| serde_json::from_str::<Score>(&r.detail))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StoreError::Permanent(format!("scores of trace {trace_id}: {e}")))?;

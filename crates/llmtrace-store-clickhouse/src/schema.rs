@@ -269,6 +269,20 @@ SETTINGS index_granularity = 1024{durable_more}"#,
     // 7: counted calls that failed, per trace. Summaries written before read 0 until their
     // trace is written again.
     &["ALTER TABLE {db}.trace_summaries ADD COLUMN t_failed_calls UInt64 DEFAULT 0"],
+    // 8: what people add on top of traces: score configs, datasets and dataset items, one JSON
+    // document each (`annotations.rs`); a deletion is a newer row with `deleted = 1`.
+    &[r#"CREATE TABLE IF NOT EXISTS {db}.catalog (
+    project String,
+    kind String,
+    parent String,
+    key String,
+    created_ns UInt64,
+    detail String{zstd},
+    deleted UInt8,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, kind, parent, key)
+SETTINGS index_granularity = 256{durable_more}"#],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
@@ -285,6 +299,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("responses", "cityHash64(project, response_id)"),
     ("trace_keys", "cityHash64(project, trace_id)"),
     ("trace_summaries", "cityHash64(project, trace_id)"),
+    ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 
 /// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.

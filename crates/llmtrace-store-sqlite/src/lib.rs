@@ -19,6 +19,7 @@
     )
 )]
 
+mod annotations;
 mod backup;
 mod claims;
 mod int;
@@ -34,9 +35,11 @@ mod traces;
 mod writer;
 
 use async_trait::async_trait;
+use llmtrace_model::Score;
 use llmtrace_model::TraceId;
 use llmtrace_store::{
-    CostRecomputer, Pricer, RecomputeReport, RecomputeRequest, SpanWriter, StatsGroup, StatsQuery,
+    AnnotationStore, CostRecomputer, Dataset, DatasetItem, Pricer, RecomputeReport,
+    RecomputeRequest, ScoreConfig, ScoreName, ScoreStatsGroup, SpanWriter, StatsGroup, StatsQuery,
     StoreError, StoreHealth, TraceDetail, TraceGroup, TraceGroupQuery, TracePage, TraceQuery,
     TraceReader, UnpricedModel, WriteBatch, WriteOutcome,
 };
@@ -232,6 +235,94 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Permanent(format!("reader task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl AnnotationStore for SqliteStore {
+    async fn score_stats(&self, query: &StatsQuery) -> Result<Vec<ScoreStatsGroup>, StoreError> {
+        let q = query.clone();
+        self.read(move |c| annotations::score_stats(c, &q).map_err(classify))
+            .await
+    }
+
+    async fn score_names(&self, project: &str) -> Result<Vec<ScoreName>, StoreError> {
+        let p = project.to_string();
+        self.read(move |c| annotations::score_names(c, &p).map_err(classify))
+            .await
+    }
+
+    async fn scores_of_traces(
+        &self,
+        project: &str,
+        traces: &[TraceId],
+    ) -> Result<Vec<Score>, StoreError> {
+        let (p, t) = (project.to_string(), traces.to_vec());
+        self.read(move |c| annotations::scores_of_traces(c, &p, &t).map_err(classify))
+            .await
+    }
+
+    async fn delete_score(&self, project: &str, score_id: &str) -> Result<bool, StoreError> {
+        let (p, id) = (project.to_string(), score_id.to_string());
+        self.on_writer(move |w| annotations::delete_score(w.connection(), &p, &id))
+            .await
+    }
+
+    async fn score_configs(&self, project: &str) -> Result<Vec<ScoreConfig>, StoreError> {
+        let p = project.to_string();
+        self.read(move |c| annotations::score_configs(c, &p).map_err(classify))
+            .await
+    }
+
+    async fn put_score_config(&self, config: &ScoreConfig) -> Result<(), StoreError> {
+        let c = config.clone();
+        self.on_writer(move |w| annotations::put_score_config(w.connection(), &c))
+            .await
+    }
+
+    async fn delete_score_config(&self, project: &str, name: &str) -> Result<bool, StoreError> {
+        let (p, n) = (project.to_string(), name.to_string());
+        self.on_writer(move |w| annotations::delete_score_config(w.connection(), &p, &n))
+            .await
+    }
+
+    async fn datasets(&self, project: &str) -> Result<Vec<Dataset>, StoreError> {
+        let p = project.to_string();
+        self.read(move |c| annotations::datasets(c, &p).map_err(classify))
+            .await
+    }
+
+    async fn put_dataset(&self, dataset: &Dataset) -> Result<(), StoreError> {
+        let d = dataset.clone();
+        self.on_writer(move |w| annotations::put_dataset(w.connection(), &d))
+            .await
+    }
+
+    async fn put_dataset_item(&self, item: &DatasetItem) -> Result<bool, StoreError> {
+        let i = item.clone();
+        self.on_writer(move |w| annotations::put_dataset_item(w.connection(), &i))
+            .await
+    }
+
+    async fn dataset_items(
+        &self,
+        project: &str,
+        dataset: &str,
+    ) -> Result<Option<Vec<DatasetItem>>, StoreError> {
+        let (p, d) = (project.to_string(), dataset.to_string());
+        self.read(move |c| annotations::dataset_items(c, &p, &d).map_err(classify))
+            .await
+    }
+
+    async fn delete_dataset_item(
+        &self,
+        project: &str,
+        dataset: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let (p, d, i) = (project.to_string(), dataset.to_string(), id.to_string());
+        self.on_writer(move |w| annotations::delete_dataset_item(w.connection(), &p, &d, &i))
+            .await
     }
 }
 

@@ -74,6 +74,18 @@ fn trace_filter(pid: i64, q: &TraceQuery) -> (String, Vec<Value>) {
     if q.errors_only {
         sql.push_str(" AND error_count > 0");
     }
+    if let Some(name) = &q.without_score {
+        push(
+            &mut sql,
+            " AND trace_id NOT IN (SELECT unhex(trace_id) FROM scores WHERE project_id = ?",
+            Value::Integer(pid),
+        );
+        push(
+            &mut sql,
+            " AND json_extract(CAST(detail AS TEXT), '$.name') = ?)",
+            Value::Text(name.clone()),
+        );
+    }
     for f in &q.scores {
         // Score rows keep the trace id as hex text and the score as JSON (see `write_tx`).
         push(

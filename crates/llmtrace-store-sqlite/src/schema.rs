@@ -191,6 +191,20 @@ UPDATE traces SET failed_call_count = (
     AND spans.status = 2
 ) WHERE error_count > 0;
 "#,
+    // 11: scores by time (score aggregates), and the catalog of what people add on top of
+    // traces: score configs, datasets and dataset items, one JSON document each.
+    r#"
+CREATE INDEX scores_time ON scores (project_id, time_ns);
+CREATE TABLE catalog (
+    project_id INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    parent     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    detail     BLOB NOT NULL,
+    PRIMARY KEY (project_id, kind, parent, key)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored

@@ -105,6 +105,11 @@ impl Writer {
     }
 
     /// Sets the pricing of merged spans.
+    /// The writer's connection, for the writes outside ingest's group commits (annotations).
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub(crate) fn set_merge_pricer(&mut self, pricer: llmtrace_store::Pricer) {
         self.merge_pricer = Some(pricer);
     }

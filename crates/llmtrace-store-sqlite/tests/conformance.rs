@@ -49,7 +49,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
 async fn search_index_is_backfilled_on_upgrade() {
     let dir = dir_with_one_trace().await;
     {
-        // Back to schema 7: what migrations 8 to 10 add is gone.
+        // Back to schema 7: what migrations 8 to 11 add is gone.
         let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
             .unwrap();
         c.execute_batch(
@@ -57,7 +57,8 @@ async fn search_index_is_backfilled_on_upgrade() {
              DROP INDEX traces_user; ALTER TABLE call_responses DROP COLUMN usage_source; \
              ALTER TABLE call_responses DROP COLUMN usage_trace_ref; \
              ALTER TABLE call_responses DROP COLUMN usage_span_key; \
-             ALTER TABLE traces DROP COLUMN failed_call_count; PRAGMA user_version = 7;",
+             ALTER TABLE traces DROP COLUMN failed_call_count; DROP INDEX scores_time; \
+             DROP TABLE catalog; PRAGMA user_version = 7;",
         )
         .unwrap();
     }

@@ -16,6 +16,7 @@
     )
 )]
 
+mod annotations;
 mod error;
 mod merge;
 mod query;
@@ -33,6 +34,10 @@ pub mod search;
 )]
 pub mod testsuite;
 
+pub use annotations::{
+    group_scores, AnnotationStore, Dataset, DatasetItem, ScoreConfig, ScoreName, ScoreStatsGroup,
+    ScoredDims, MAX_LABELS,
+};
 pub use error::StoreError;
 pub use merge::{merge_incomplete, INCOMPLETE_MARKERS};
 pub use query::{
@@ -278,5 +283,5 @@ pub struct UnpricedModel {
 }
 
 /// A complete backend.
-pub trait Store: SpanWriter + TraceReader + CostRecomputer {}
-impl<T: SpanWriter + TraceReader + CostRecomputer> Store for T {}
+pub trait Store: SpanWriter + TraceReader + CostRecomputer + AnnotationStore {}
+impl<T: SpanWriter + TraceReader + CostRecomputer + AnnotationStore> Store for T {}

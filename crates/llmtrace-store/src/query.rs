@@ -111,6 +111,9 @@ pub struct TraceQuery {
     pub cursor: Option<TraceCursor>,
     /// Only traces with a score matching each of these (on the trace or one of its spans).
     pub scores: Vec<ScoreFilter>,
+    /// Only traces without any score of this name (on the trace or one of its spans): an
+    /// annotation queue.
+    pub without_score: Option<String>,
 }
 
 /// A trace list filter on scores: the trace (or one of its spans) has a score named `name`,

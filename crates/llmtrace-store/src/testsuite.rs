@@ -3,6 +3,8 @@
 //! A backend's test calls [`run_all`] with a factory giving a fresh, empty store per case; every
 //! case asserts behaviour of the [`crate::SpanWriter`] / [`crate::TraceReader`] contract.
 
+pub mod annotations;
+
 use crate::{GroupBy, StatsQuery, Store, TraceQuery, WriteBatch};
 use llmtrace_model::{
     AttrValue, Message, Money, Span, SpanCost, SpanEvent, SpanId, SpanKind, StatusCode, TraceId,
@@ -178,6 +180,9 @@ where
     stats_buckets_and_filters(&make().await).await;
     trace_groups_by_session_and_user(&make().await).await;
     newest_first_across_long_ranges(&make().await).await;
+    annotations::score_aggregates_follow_scores(&make().await).await;
+    annotations::trace_list_without_score(&make().await).await;
+    annotations::configs_and_datasets_round_trip(&make().await).await;
 }
 
 /// One provider response reported by two spans that are not parent and child (the SDK's own

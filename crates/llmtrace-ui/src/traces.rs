@@ -144,6 +144,7 @@ impl TracesForm {
             limit: Some(50),
             cursor: set(&self.cursor),
             scores: Vec::new(),
+            without_score: None,
         })
     }
 
