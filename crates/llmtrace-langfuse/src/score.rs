@@ -58,5 +58,6 @@ pub fn score_from_json(
         environment: str_field("environment"),
         timestamp_unix_nano,
         author: str_field("authorUserId"),
+        response_id: None,
     })
 }

@@ -92,6 +92,7 @@ pub fn feedback_to_score(project: &str, v: &Value, now_unix_nano: u64) -> Result
         environment: None,
         timestamp_unix_nano,
         author: None,
+        response_id: None,
     })
 }
 

@@ -33,6 +33,11 @@ pub struct Score {
     /// Who gave it (a user, an annotator, an evaluator), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The provider response the score is about (`gen_ai.response.id`), for a score sent
+    /// without its span: the store attaches it to the call span that carries that response
+    /// when that span is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
 }
 
 /// A score id derived from what identifies a score: `prefix` and the first 16 bytes of the
@@ -122,6 +127,7 @@ pub fn score_from_api_json(
         environment: text("environment")?,
         timestamp_unix_nano,
         author: text("author")?,
+        response_id: None,
     };
     score.id = match text("id")?.filter(|s| !s.is_empty()) {
         Some(id) => id,

@@ -18,11 +18,13 @@ pub const SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
 pub const SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
 /// Why the evaluator decided so.
 pub const EXPLANATION: &str = "gen_ai.evaluation.explanation";
+/// The provider response evaluated, for a result sent without its span.
+pub const RESPONSE_ID: &str = "gen_ai.response.id";
 
 /// The score of one evaluation event, or `None` when it is not one or names no evaluation.
 fn score_of(
     project: &str,
-    trace_id: TraceId,
+    trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
     time_unix_nano: u64,
     attributes: &Attributes,
@@ -46,22 +48,36 @@ fn score_of(
         "CATEGORICAL"
     };
     let comment = attributes.get_str(EXPLANATION).map(str::to_string);
-    let id = llmtrace_model::digest_id(
-        "otel",
-        &[
-            project,
-            &trace_id.to_hex(),
-            &span_id.map(|s| s.to_hex()).unwrap_or_default(),
-            &name,
-            &time_unix_nano.to_string(),
-            &value.map(|v| v.to_string()).unwrap_or_default(),
-            label.as_deref().unwrap_or(""),
-        ],
-    );
+    // Without its span, the response id finds it (when the store holds that call).
+    let response_id = attributes
+        .get_str(RESPONSE_ID)
+        .filter(|r| !r.is_empty() && span_id.is_none())
+        .map(str::to_string);
+    if trace_id.is_none() && response_id.is_none() {
+        return None;
+    }
+    let trace_hex = trace_id.map(|t| t.to_hex()).unwrap_or_default();
+    let span_hex = span_id.map(|s| s.to_hex()).unwrap_or_default();
+    let time = time_unix_nano.to_string();
+    let value_text = value.map(|v| v.to_string()).unwrap_or_default();
+    let mut parts = vec![
+        project,
+        trace_hex.as_str(),
+        span_hex.as_str(),
+        name.as_str(),
+        time.as_str(),
+        value_text.as_str(),
+        label.as_deref().unwrap_or(""),
+    ];
+    // Ids of results with a span are as they were before response ids were read.
+    if let Some(r) = &response_id {
+        parts.push(r.as_str());
+    }
+    let id = llmtrace_model::digest_id("otel", &parts);
     Some(Score {
         project: project.to_string(),
         id,
-        trace_id: trace_id.to_hex(),
+        trace_id: trace_hex,
         observation_id: span_id.map(|s| s.to_hex()),
         name,
         value,
@@ -72,17 +88,19 @@ fn score_of(
         environment: None,
         timestamp_unix_nano: time_unix_nano,
         author: (!evaluator.is_empty()).then(|| evaluator.to_string()),
+        response_id,
     })
 }
 
-/// The scores of the evaluation log records among `logs` (those with a trace id).
+/// The scores of the evaluation log records among `logs` (those with a trace id, or with the
+/// `gen_ai.response.id` of the call evaluated: [`Score::response_id`]).
 pub fn scores_from_logs(logs: &[LogRecord]) -> Vec<Score> {
     logs.iter()
         .filter(|l| l.event_name == EVALUATION_EVENT)
         .filter_map(|l| {
             score_of(
                 &l.project,
-                l.trace_id?,
+                l.trace_id,
                 l.span_id,
                 l.time_unix_nano,
                 &l.attributes,
@@ -103,7 +121,7 @@ pub fn scores_from_span_events(spans: &[Span]) -> Vec<Score> {
                 .filter_map(move |e| {
                     score_of(
                         &s.project,
-                        s.trace_id,
+                        Some(s.trace_id),
                         Some(s.span_id),
                         e.time_unix_nano,
                         &e.attributes,
@@ -183,6 +201,36 @@ mod tests {
             ],
             ..Default::default()
         };
+        // Without a span, the response id says which call was evaluated; without either,
+        // nothing to attach it to.
+        let by_response = LogRecord {
+            trace_id: None,
+            span_id: None,
+            attributes: attrs(&[
+                (EVALUATION_NAME, AttrValue::Str("relevance".into())),
+                (SCORE_VALUE, AttrValue::Double(0.8)),
+                (RESPONSE_ID, AttrValue::Str("chatcmpl-1".into())),
+            ]),
+            ..log.clone()
+        };
+        let lost = LogRecord {
+            attributes: attrs(&[
+                (EVALUATION_NAME, AttrValue::Str("relevance".into())),
+                (SCORE_VALUE, AttrValue::Double(0.8)),
+            ]),
+            ..by_response.clone()
+        };
+        let scores = scores_from_logs(&[by_response, lost]);
+        assert_eq!(scores.len(), 1);
+        assert_eq!(scores[0].response_id.as_deref(), Some("chatcmpl-1"));
+        assert_eq!(
+            (
+                scores[0].trace_id.as_str(),
+                scores[0].observation_id.as_deref()
+            ),
+            ("", None)
+        );
+
         let scores = scores_from_span_events(&[span]);
         assert_eq!(scores.len(), 1, "an unnamed result is not a score");
         assert_eq!(scores[0].data_type, "CATEGORICAL");

@@ -63,6 +63,74 @@ fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+#[derive(Deserialize)]
+struct TraceOf {
+    trace_id: String,
+}
+
+#[derive(Deserialize)]
+struct SpanOf {
+    span_id: String,
+}
+
+/// A score sent without its span but with the provider response it is about, attached to a
+/// call span carrying that response: one of this batch's rows, else a stored one (found
+/// through the `responses` index), in the score's trace if it names one.
+pub(crate) async fn attach_by_response(
+    ch: &Client,
+    db: &str,
+    score: &Score,
+    batch_rows: &[crate::rows::SpanRow],
+) -> Result<Option<Score>, StoreError> {
+    let Some(response) = score
+        .response_id
+        .as_ref()
+        .filter(|_| score.observation_id.is_none())
+    else {
+        return Ok(None);
+    };
+    let wanted_trace = score.trace_id.to_ascii_lowercase();
+    let fits = |trace: &str| wanted_trace.is_empty() || wanted_trace == trace;
+    let attach = |trace: String, span: String| {
+        Some(Score {
+            trace_id: trace,
+            observation_id: Some(span),
+            ..score.clone()
+        })
+    };
+    if let Some(r) = batch_rows.iter().find(|r| {
+        r.project == score.project
+            && r.is_call == 1
+            && &r.response_id == response
+            && fits(&r.trace_id)
+    }) {
+        return Ok(attach(r.trace_id.clone(), r.span_id.clone()));
+    }
+    let traces: Vec<TraceOf> = ch
+        .select(&format!(
+            "SELECT DISTINCT trace_id FROM {db}.responses WHERE project = {} AND response_id = {} \
+             ORDER BY trace_id",
+            lit(&score.project),
+            lit(response)
+        ))
+        .await?;
+    for t in traces.into_iter().filter(|t| fits(&t.trace_id)) {
+        let spans: Vec<SpanOf> = ch
+            .select(&format!(
+                "SELECT span_id FROM {db}.spans FINAL WHERE project = {} AND trace_id = {} \
+                 AND is_call = 1 AND response_id = {} ORDER BY span_id LIMIT 1",
+                lit(&score.project),
+                lit(&t.trace_id),
+                lit(response)
+            ))
+            .await?;
+        if let Some(s) = spans.into_iter().next() {
+            return Ok(attach(t.trace_id, s.span_id));
+        }
+    }
+    Ok(None)
+}
+
 /// Aggregates of the scores in the query's range.
 pub(crate) async fn score_stats(
     ch: &Client,

@@ -191,10 +191,15 @@ pub(crate) async fn write(
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.logs"), &logs).await?;
     outcome.logs_written = logs.len() as u64;
+    let mut attached = Vec::with_capacity(batch.scores.len());
+    for s in &batch.scores {
+        attached.push(crate::annotations::attach_by_response(ch, db, s, &new_rows).await?);
+    }
     let scores = batch
         .scores
         .iter()
-        .map(|s| score_row(s, versions, retention))
+        .zip(&attached)
+        .map(|(s, a)| score_row(a.as_ref().unwrap_or(s), versions, retention))
         .collect::<Result<Vec<_>, _>>()?;
     ch.insert(&format!("{db}.scores"), &scores).await?;
     outcome.scores_written = scores.len() as u64;

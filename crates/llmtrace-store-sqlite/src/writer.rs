@@ -268,6 +268,8 @@ impl Writer {
         }
         for score in &batch.scores {
             let pid = project_id(&tx, &mut self.project_ids, &score.project)?;
+            let attached = attach_by_response(&tx, pid, score)?;
+            let score = attached.as_ref().unwrap_or(score);
             let detail =
                 serde_json::to_vec(score).map_err(|e| WriteFailure::Encode(e.to_string()))?;
             tx.prepare_cached(
@@ -289,6 +291,43 @@ impl Writer {
         self.next_blob_id = ids.next_blob_id;
         Ok(outcome)
     }
+}
+
+/// A score sent without its span but with the provider response it is about, attached to the
+/// call span that owns that response (when stored, and in the score's trace if it names one).
+fn attach_by_response(
+    tx: &Transaction<'_>,
+    pid: i64,
+    score: &llmtrace_model::Score,
+) -> rusqlite::Result<Option<llmtrace_model::Score>> {
+    let Some(response) = score
+        .response_id
+        .as_ref()
+        .filter(|_| score.observation_id.is_none())
+    else {
+        return Ok(None);
+    };
+    let owner: Option<(Vec<u8>, i64)> = tx
+        .prepare_cached(
+            "SELECT t.trace_id, c.span_key FROM call_responses c JOIN traces t ON t.id = c.trace_ref \
+             WHERE c.project_id = ?1 AND c.response_id = ?2",
+        )?
+        .query_row(params![pid, response], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((trace, span_key)) = owner else {
+        return Ok(None);
+    };
+    let Ok(trace) = TraceId::from_bytes(&trace).map(|t| t.to_hex()) else {
+        return Ok(None);
+    };
+    if !score.trace_id.is_empty() && !score.trace_id.eq_ignore_ascii_case(&trace) {
+        return Ok(None);
+    }
+    Ok(Some(llmtrace_model::Score {
+        trace_id: trace,
+        observation_id: Some(SpanId(span_key.to_be_bytes()).to_hex()),
+        ..score.clone()
+    }))
 }
 
 fn project_id(

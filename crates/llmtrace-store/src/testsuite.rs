@@ -183,6 +183,7 @@ where
     annotations::score_aggregates_follow_scores(&make().await).await;
     annotations::trace_list_without_score(&make().await).await;
     annotations::configs_and_datasets_round_trip(&make().await).await;
+    annotations::scores_attach_by_response_id(&make().await).await;
 }
 
 /// One provider response reported by two spans that are not parent and child (the SDK's own

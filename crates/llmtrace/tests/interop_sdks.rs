@@ -260,6 +260,28 @@ fn langfuse_sdk_observe_generation_scores_user_session_tags() {
         on_generation.len() == 1 && on_generation[0]["name"] == "tone",
         "the generation shows its score: {generation:#}"
     );
+    // Both aggregate in /api/stats (the tone under the generation's model) and filter the list.
+    let (code, stats) = get_json(&server, &keys, "/api/stats?group_by=model");
+    assert_eq!(code, 200, "{stats}");
+    let stat = |name: &str| {
+        let of: Vec<&Value> = stats["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["name"] == name)
+            .collect();
+        assert_eq!(of.len(), 1, "{stats:#}");
+        of[0].clone()
+    };
+    assert_eq!(stat("correctness")["avg"].as_f64(), Some(0.9));
+    let tone_stat = stat("tone");
+    assert_eq!(tone_stat["labels"]["neutral"], 1, "{tone_stat:#}");
+    let model = generation["response_model"]
+        .as_str()
+        .or(generation["request_model"].as_str());
+    assert_eq!(tone_stat["key"].as_str(), model, "{tone_stat:#}");
+    let (_, listed) = get_json(&server, &keys, "/api/traces?score.tone=neutral");
+    assert_eq!(listed["traces"][0]["trace_id"], *trace_id, "{listed:#}");
 
     let (code, list) = get_json(&server, &keys, "/api/traces?session_id=sess-lf-1");
     assert_eq!(code, 200, "{list}");

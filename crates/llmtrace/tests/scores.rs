@@ -16,19 +16,29 @@ const ROOT: &str = "1111111111111111";
 const CHAT: &str = "2222222222222222";
 
 fn post(server: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H"])
-        .arg(format!("content-type: {content_type}"))
-        .args(["--data-binary", body])
-        .arg(format!("{}{path}", server.http))
-        .output()
-        .unwrap();
+    let (code, text) = request(server, "POST", path, content_type, body);
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Any request; the status and the body as text.
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-w", "\n%{http_code}", "-X", method]);
+    if !body.is_empty() {
+        cmd.arg("-H")
+            .arg(format!("content-type: {content_type}"))
+            .args(["--data-binary", body]);
+    }
+    let out = cmd.arg(format!("{}{path}", server.http)).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
+    (code.parse().unwrap(), body.to_string())
 }
 
 fn kv(k: &str, v: Value) -> Value {
@@ -228,5 +238,274 @@ fn scores_from_the_api_and_from_otel_evaluation_events() {
         let (status, body) = server.get_json(&format!("/api/traces?{bad}"));
         assert_eq!(status, 400, "{bad}: {body}");
     }
+    server.stop();
+}
+
+/// Score aggregates in `/api/stats`, scores in the trace list, deletion, the annotation queue,
+/// score configs (a score that does not fit its config is refused), and datasets built from a
+/// span, exported as JSONL.
+#[test]
+fn aggregates_configs_queue_and_datasets_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let ns = now_ns();
+    let t = |offset_ms: u64| (ns - 5_000_000_000 + offset_ms * 1_000_000).to_string();
+    let chat = |trace: &str, model: &str| {
+        json!([{"traceId": trace, "spanId": ROOT, "name": "handle", "kind": 2,
+                "startTimeUnixNano": t(0), "endTimeUnixNano": t(900)},
+               {"traceId": trace, "spanId": CHAT, "parentSpanId": ROOT, "name": "chat", "kind": 3,
+                "startTimeUnixNano": t(100), "endTimeUnixNano": t(800),
+                "attributes": [kv("gen_ai.operation.name", json!("chat")),
+                               kv("gen_ai.provider.name", json!("openai")),
+                               kv("gen_ai.request.model", json!(model)),
+                               kv("gen_ai.input.messages", json!(json!([{"role": "user", "parts": [{"type": "text", "content": "capital of France?"}]}]).to_string())),
+                               kv("gen_ai.output.messages", json!(json!([{"role": "assistant", "parts": [{"type": "text", "content": "Paris."}]}]).to_string()))]}])
+    };
+    const OTHER: &str = "e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2";
+    let mut spans = chat(TRACE, "gpt-4o").as_array().unwrap().clone();
+    spans.extend(chat(OTHER, "gpt-4o-mini").as_array().unwrap().clone());
+    let traces = json!({"resourceSpans": [{"resource": {"attributes": [kv("service.name", json!("app"))]},
+        "scopeSpans": [{"scope": {"name": "app"}, "spans": spans}]}]});
+    assert_eq!(
+        post(
+            &server,
+            "/v1/traces",
+            "application/json",
+            &traces.to_string()
+        )
+        .0,
+        200
+    );
+
+    // A config for "accuracy": 0..1; a score outside is refused, inside stored.
+    let (status, body) = post(
+        &server,
+        "/api/score-configs",
+        "application/json",
+        r#"{"name": "accuracy", "data_type": "numeric", "min": 0, "max": 1, "description": "how right"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    for bad in [
+        r#"{"name": "x", "data_type": "TEXT"}"#,
+        r#"{"name": "x", "data_type": "CATEGORICAL"}"#,
+        r#"{"name": "", "data_type": "BOOLEAN"}"#,
+        r#"{"name": "x", "data_type": "NUMERIC", "min": 2, "max": 1}"#,
+    ] {
+        let (status, body) = post(&server, "/api/score-configs", "application/json", bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (_, configs) = server.get_json("/api/score-configs");
+    assert_eq!(configs["configs"][0]["name"], "accuracy", "{configs}");
+    assert_eq!(configs["configs"][0]["data_type"], "NUMERIC");
+    let (status, body) = post(
+        &server,
+        "/api/scores",
+        "application/json",
+        &json!({"trace_id": TRACE, "span_id": CHAT, "name": "accuracy", "value": 3}).to_string(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("within"), "{body}");
+    let (status, body) = post(
+        &server,
+        "/api/scores",
+        "application/json",
+        &json!([
+            {"id": "acc-1", "trace_id": TRACE, "span_id": CHAT, "name": "accuracy", "value": 1},
+            {"id": "acc-2", "trace_id": OTHER, "span_id": CHAT, "name": "accuracy", "value": 0.5},
+            {"id": "tone-1", "trace_id": TRACE, "name": "tone", "label": "polite", "source": "ANNOTATION", "author": "ann"}
+        ])
+        .to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Aggregates by model (span scores) and by service (the trace score under its root's).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stats = loop {
+        let (status, s) = server.get_json("/api/stats?group_by=model");
+        assert_eq!(status, 200, "{s}");
+        if s["scores"].as_array().is_some_and(|a| a.len() == 3) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "3 score groups expected: {s:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let groups: Vec<(Value, Value, Value)> = stats["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].clone(), g["name"].clone(), g["avg"].clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (Value::Null, json!("tone"), Value::Null),
+            (json!("gpt-4o"), json!("accuracy"), json!(1.0)),
+            (json!("gpt-4o-mini"), json!("accuracy"), json!(0.5)),
+        ]
+    );
+    let (_, by_service) =
+        server.get_json("/api/stats?group_by=service&bucket=1d&since=2026-01-01T00:00:00Z");
+    let tone = by_service["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "tone")
+        .unwrap()
+        .clone();
+    assert_eq!(tone["key"], "app", "{tone}");
+    assert_eq!(tone["labels"]["polite"], 1);
+    assert!(tone["bucket_start"].is_string(), "{tone}");
+    let (_, names) = server.get_json("/api/scores/names");
+    assert_eq!(names["names"][0]["name"], "accuracy", "{names}");
+    assert_eq!(names["names"][0]["count"], 2);
+
+    // The list shows each trace's scores; the queue lists traces without one.
+    let (_, list) = server.get_json("/api/traces?limit=10");
+    let of = |id: &str| -> Vec<String> {
+        list["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["trace_id"] == id)
+            .unwrap()["scores"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(of(TRACE), vec!["acc-1".to_string(), "tone-1".to_string()]);
+    assert_eq!(of(OTHER), vec!["acc-2".to_string()]);
+    let queue = |name: &str| -> Vec<String> {
+        let (status, l) = server.get_json(&format!("/api/traces?without_score={name}"));
+        assert_eq!(status, 200, "{l}");
+        l["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["trace_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(queue("tone"), vec![OTHER.to_string()]);
+    assert_eq!(
+        request(&server, "DELETE", "/api/scores/tone-1", "", "").0,
+        204
+    );
+    assert_eq!(
+        request(&server, "DELETE", "/api/scores/tone-1", "", "").0,
+        404
+    );
+    assert_eq!(queue("tone").len(), 2);
+    assert_eq!(
+        request(&server, "DELETE", "/api/score-configs/accuracy", "", "").0,
+        204
+    );
+    assert_eq!(
+        post(
+            &server,
+            "/api/scores",
+            "application/json",
+            &json!({"trace_id": TRACE, "name": "accuracy", "value": 3}).to_string()
+        )
+        .0,
+        200,
+        "no config, no range"
+    );
+
+    // Datasets: an item taken from a span, its expected output edited; JSONL export.
+    let (status, _) = post(
+        &server,
+        "/api/datasets/golden/items",
+        "application/json",
+        &json!({"trace_id": TRACE, "span_id": CHAT}).to_string(),
+    );
+    assert_eq!(status, 404, "no such dataset yet");
+    let (status, d) = post(
+        &server,
+        "/api/datasets",
+        "application/json",
+        r#"{"name": "golden", "description": "capitals"}"#,
+    );
+    assert_eq!(status, 200, "{d}");
+    let add = json!({"trace_id": TRACE, "span_id": CHAT, "expected_output": "Paris"});
+    let (status, item) = post(
+        &server,
+        "/api/datasets/golden/items",
+        "application/json",
+        &add.to_string(),
+    );
+    assert_eq!(status, 201, "{item}");
+    assert_eq!(
+        item["input"],
+        json!([{"role": "user", "content": "capital of France?"}])
+    );
+    assert_eq!(item["output"], "Paris.");
+    let edited = json!({"trace_id": TRACE, "span_id": CHAT, "expected_output": "Paris, France"});
+    let (_, again) = post(
+        &server,
+        "/api/datasets/golden/items",
+        "application/json",
+        &edited.to_string(),
+    );
+    assert_eq!(again["id"], item["id"], "the same span is one item");
+    let (status, _) = post(
+        &server,
+        "/api/datasets/golden/items",
+        "application/json",
+        r#"{"input": "2+2?", "expected_output": "4", "metadata": {"k": 1}}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, sets) = server.get_json("/api/datasets");
+    assert_eq!(sets["datasets"][0]["item_count"], 2, "{sets}");
+    let (status, jsonl) = request(
+        &server,
+        "GET",
+        "/api/datasets/golden/items?format=jsonl",
+        "",
+        "",
+    );
+    assert_eq!(status, 200);
+    let lines: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{jsonl}");
+    assert_eq!(lines[0]["expected_output"], "Paris, France");
+    assert_eq!(lines[0]["expectedOutput"], "Paris, France");
+    assert_eq!(lines[0]["sourceTraceId"], TRACE);
+    assert_eq!(lines[0]["sourceObservationId"], CHAT);
+    assert_eq!(lines[1]["input"], "2+2?");
+    assert_eq!(lines[1]["metadata"]["k"], 1);
+    assert_eq!(
+        request(
+            &server,
+            "GET",
+            "/api/datasets/golden/items?format=csv",
+            "",
+            ""
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        request(&server, "GET", "/api/datasets/nope/items", "", "").0,
+        404
+    );
+    let id = item["id"].as_str().unwrap();
+    assert_eq!(
+        request(
+            &server,
+            "DELETE",
+            &format!("/api/datasets/golden/items/{id}"),
+            "",
+            ""
+        )
+        .0,
+        204
+    );
+    let (_, items) = server.get_json("/api/datasets/golden/items");
+    assert_eq!(items["items"].as_array().unwrap().len(), 1);
     server.stop();
 }

@@ -328,3 +328,42 @@ pub async fn configs_and_datasets_round_trip<S: Store>(s: &S) {
     assert!(s.datasets("team-b").await.unwrap().is_empty());
     assert_eq!(s.dataset_items("team-b", "golden").await.unwrap(), None);
 }
+
+/// An evaluation sent without its span but with the provider response id is attached to the
+/// call span carrying that response: stored before, or in the same batch; one whose response
+/// is unknown is kept unattached.
+pub async fn scores_attach_by_response_id<S: Store>(s: &S) {
+    let mut first = rag_trace(220);
+    first[2].gen_ai.response_id = Some("resp-220".into());
+    write(s, first).await;
+    let by_response = |id: &str, response: &str| Score {
+        trace_id: String::new(),
+        response_id: Some(response.into()),
+        ..score(id, 0, None, "relevance", Some(0.5))
+    };
+    put_scores(s, vec![by_response("r1", "resp-220")]).await;
+    let mut second = rag_trace(221);
+    second[2].gen_ai.response_id = Some("resp-221".into());
+    s.write(std::sync::Arc::new(WriteBatch {
+        spans: second,
+        scores: vec![
+            by_response("r2", "resp-221"),
+            by_response("r3", "resp-none"),
+        ],
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    for (trace, id) in [(220, "r1"), (221, "r2")] {
+        let d = s.get_trace("default", tid(trace)).await.unwrap().unwrap();
+        let got: Vec<(&str, Option<&str>)> = d
+            .scores
+            .iter()
+            .map(|x| (x.id.as_str(), x.observation_id.as_deref()))
+            .collect();
+        let span = sid(3).to_hex();
+        assert_eq!(got, vec![(id, Some(span.as_str()))], "trace {trace}");
+    }
+    let names = s.score_names("default").await.unwrap();
+    assert_eq!(names[0].count, 3, "the unattached score is kept: {names:?}");
+}
