@@ -149,7 +149,20 @@ fn refused_configurations_say_why() {
         ),
         (
             "name = \"a\"\nkind = \"llm_judge\"\nmax_tokens = 1\n",
+            "do not apply",
+        ),
+        (
+            "name = \"a\"\nkind = \"llm\"\nmax_tokens = 1\n",
             "not supported",
+        ),
+        (
+            "name = \"a\"\nmax_tokens = 1\nprompt = \"x\"\n",
+            "llm_judge",
+        ),
+        ("name = \"a\"\nmax_tokens = 1\ntarget = \"x\"\n", "target"),
+        (
+            "name = \"a\"\nmax_tokens = 1\nspan_kind = \"x\"\n",
+            "span_kind",
         ),
         ("name = \"a\"\nmax_latency_ms = -1\n", "max_latency_ms"),
     ] {
