@@ -4,9 +4,9 @@
 //!   `/api/public/health`) needs a valid key (`/metrics` too, unless
 //!   `--public-metrics` opens it for a Prometheus without credentials); handlers then scope
 //!   what they read or write to the key's project. With an admin key (`--admin-key`) the
-//!   node-wide routes (`/api/ingest`, `/api/alerts`, the health page) need it, and it acts on
-//!   the project its `X-Llmtrace-Project` header names; `/metrics` shows a project key only its
-//!   project's series.
+//!   node-wide routes (`/api/ingest`, `/api/alerts`, `/api/evaluators`, the health page) need
+//!   it, and it acts on the project its `X-Llmtrace-Project` header names; `/metrics` shows a
+//!   project key only its project's series.
 //! - **Without keys on loopback** (the default), a web page in the user's browser must not reach
 //!   the server: a `Host` that is not a loopback name or address (DNS rebinding) gets 403, a
 //!   state-changing request from another origin (`Origin` not the server's) gets 403, and a
@@ -32,7 +32,7 @@ const PAGE_POLICY: &str =
 /// Routes that show the whole node (every project's traffic, the queue, the alert state): with
 /// an admin key configured, only it opens them. (`/metrics` shows a project key its own
 /// project's series, the admin key everything.)
-const NODE_WIDE_PATHS: &[&str] = &["/api/ingest", "/api/alerts", "/health"];
+const NODE_WIDE_PATHS: &[&str] = &["/api/ingest", "/api/alerts", "/api/evaluators", "/health"];
 
 /// Endpoints whose body is JSON: a body declared as anything else is refused (415).
 const JSON_BODY_PATHS: &[&str] = &[

@@ -22,6 +22,7 @@ mod body_budget;
 mod body_read;
 mod connections;
 pub mod error;
+mod evaluators;
 mod gateway;
 mod langfuse;
 mod langfuse_ingestion;
@@ -66,6 +67,9 @@ pub struct AppState {
     pub reload_prices: Option<PriceReloader>,
     /// Gateway mode (`--gateway`): the `/gateway/{upstream}/...` routes; `None` leaves them off.
     pub gateway: Option<Arc<Gateway>>,
+    /// The evaluators of the config file (`/api/evaluators`, the health page); `None` when
+    /// none are configured.
+    pub evaluators: Option<Arc<dyn llmtrace_evaluators::EvaluatorControl>>,
 }
 
 /// Rebuilds the price book, or says why it cannot.
@@ -82,6 +86,7 @@ pub fn http_router(state: Arc<AppState>) -> axum::Router {
         .merge(openai_agents::routes())
         .merge(gateway::routes())
         .merge(scores::routes())
+        .merge(evaluators::routes())
         .merge(annotations::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(

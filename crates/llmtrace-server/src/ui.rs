@@ -417,13 +417,34 @@ fn age_days(date: &str) -> Option<i64> {
     i64::try_from(now_unix_nano().saturating_sub(then) / 86_400_000_000_000).ok()
 }
 
-/// Server-wide health and alerts (the same figures `/api/ingest` and `/api/alerts` serve).
+/// Server-wide health and alerts (the same figures `/api/ingest`, `/api/evaluators` and
+/// `/api/alerts` serve).
 async fn health(State(st): State<Arc<AppState>>) -> Response {
     let ingest = crate::observability::ingest_health(&st).await;
     let alerts = st.alerts.as_ref().map(|a| a.snapshot());
+    let evaluators: Vec<llmtrace_ui::EvaluatorHealth> = st
+        .evaluators
+        .as_ref()
+        .map(|e| e.statuses())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| llmtrace_ui::EvaluatorHealth {
+            detail: match &e.judge {
+                Some(j) => format!("{} · {} at {}", e.target, j.model, j.url),
+                None => e.target.clone(),
+            },
+            name: e.name,
+            kind: e.kind,
+            scored: e.scored,
+            failed: e.failed,
+            skipped: e.skipped,
+            last_error: e.last_error,
+            last_error_at: e.last_error_at,
+        })
+        .collect();
     page(
         StatusCode::OK,
-        llmtrace_ui::health_page(&ingest, alerts.as_ref()),
+        llmtrace_ui::health_page(&ingest, &evaluators, alerts.as_ref()),
     )
 }
 

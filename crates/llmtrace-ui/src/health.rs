@@ -1,6 +1,6 @@
 //! The health and alerts page: ingest figures (received, stored, refused, queue, store, orphan
-//! traces, drops reported by SDKs, unpriced models) and the built-in evaluator's rules, states
-//! and recent notifications.
+//! traces, drops reported by SDKs, unpriced models), the configured evaluators (scored, failed,
+//! last error) and the built-in alert evaluator's rules, states and recent notifications.
 
 use crate::format;
 use crate::layout::{self, Nav};
@@ -56,6 +56,27 @@ pub struct IngestHealth {
     /// Spans per slot over the last hour, oldest first: (slot start in Unix seconds, accepted,
     /// refused).
     pub rate: Vec<(u64, u64, u64)>,
+}
+
+/// One configured evaluator on the health page (what `GET /api/evaluators` returns).
+#[derive(Debug, Clone, Default)]
+pub struct EvaluatorHealth {
+    /// Name.
+    pub name: String,
+    /// `rule` or `llm_judge`.
+    pub kind: String,
+    /// What it scores (`span` or `trace`), and for a judge its model and URL.
+    pub detail: String,
+    /// Scores stored since start.
+    pub scored: u64,
+    /// Failed evaluations since start.
+    pub failed: u64,
+    /// Spans left unevaluated since start because the evaluator was behind.
+    pub skipped: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// When it happened (RFC 3339).
+    pub last_error_at: Option<String>,
 }
 
 impl IngestHealth {
@@ -228,16 +249,48 @@ fn alerts_section(a: &AlertsView) -> Markup {
     }
 }
 
-/// The health and alerts page.
-pub fn health_page(ingest: &IngestHealth, alerts: Option<&AlertsView>) -> String {
+fn evaluators_section(evaluators: &[EvaluatorHealth]) -> Markup {
+    html! {
+        section aria-label="Evaluators" {
+            h2 { "Evaluators" }
+            table.traces #evaluators {
+                thead { tr { th scope="col" { "Evaluator" } th scope="col" { "Kind" } th scope="col" { "Scores" } th scope="col" { "Scored" } th scope="col" { "Failed" } th scope="col" { "Skipped" } th scope="col" { "Last error" } } }
+                tbody {
+                    @for e in evaluators {
+                        tr.failed[e.last_error.is_some()] {
+                            td { (e.name) } td { (e.kind) } td.name { (e.detail) }
+                            td.num { (format::count(e.scored)) }
+                            td.num class=[(e.failed > 0).then_some("warn")] { (format::count(e.failed)) }
+                            td.num class=[(e.skipped > 0).then_some("warn")] { (format::count(e.skipped)) }
+                            td.name {
+                                @if let Some(err) = &e.last_error {
+                                    span.warn { (err) }
+                                    @if let Some(at) = &e.last_error_at { " (" (format::time(at)) ")" }
+                                } @else { "–" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The health and alerts page; `evaluators` are those of the config file (none: no section).
+pub fn health_page(
+    ingest: &IngestHealth,
+    evaluators: &[EvaluatorHealth],
+    alerts: Option<&AlertsView>,
+) -> String {
     let body = html! {
         h1 { "Health and alerts" }
         (ingest_section(ingest))
+        @if !evaluators.is_empty() { (evaluators_section(evaluators)) }
         @match alerts {
             Some(a) => { (alerts_section(a)) }
             None => { p { "The built-in alert evaluator is not running on this server." } }
         }
-        p.dim { "Machine-readable: " a href="/api/ingest" { "/api/ingest" } ", " a href="/api/alerts" { "/api/alerts" } ", " a href="/metrics" { "/metrics" } "." }
+        p.dim { "Machine-readable: " a href="/api/ingest" { "/api/ingest" } ", " a href="/api/alerts" { "/api/alerts" } ", " @if !evaluators.is_empty() { a href="/api/evaluators" { "/api/evaluators" } ", " } a href="/metrics" { "/metrics" } "." }
     };
     layout::page("Health and alerts", Nav::Health, body)
 }

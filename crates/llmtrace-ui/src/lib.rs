@@ -20,7 +20,7 @@ mod traces;
 pub use assets::{SCRIPT, STYLE};
 pub use dashboard::{bucket_seconds, dashboard_page, DashboardData, DashboardForm};
 pub use groups::{groups_page, GroupsForm, GroupsKind};
-pub use health::{health_page, IngestHealth};
+pub use health::{health_page, EvaluatorHealth, IngestHealth};
 pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
 pub use trace::{span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
 pub use traces::{traces_page, RangePreset, TracesForm};

@@ -65,6 +65,10 @@ pub(crate) enum Command {
     /// Send an `llmtrace export --format otlp` file (OTLP/JSON lines) to a running server, a
     /// request per line; importing twice stores nothing twice.
     Import(TracesImportArgs),
+    /// Run a configured evaluator of the running server over the traces of a past time range
+    /// (replacing its scores there), or with `--dry-run` count the spans and estimate what its
+    /// judge calls would cost.
+    Evaluate(crate::evaluate_cmd::EvaluateArgs),
     /// Print a Prometheus rule file (recording rules and the LLM* alerts) built from the
     /// `[alerts]` thresholds of the config file, or with `--tests` a promtool unit-test file
     /// for it.

@@ -31,7 +31,7 @@ pub(crate) struct FileConfig {
     gateway_upstream: Vec<String>,
     gateway_capture_content: Option<bool>,
     gateway_timeout_seconds: Option<u64>,
-    /// Rule evaluators that score new spans (`[[evaluators]]`).
+    /// Evaluators that score new spans (`[[evaluators]]`: rules and LLM judges).
     #[serde(default)]
     evaluators: Vec<llmtrace_evaluators::EvaluatorConfig>,
     batch_max_spans: Option<usize>,
@@ -154,7 +154,7 @@ pub(crate) struct ServeConfig {
     pub(crate) forward_otlp: Vec<String>,
     /// Gateway mode (see `--gateway`); `None` when off.
     pub(crate) gateway: Option<llmtrace_server::GatewayConfig>,
-    /// Rule evaluators run on every newly stored span (`[[evaluators]]` of the config file).
+    /// Evaluators run on every newly stored span (`[[evaluators]]` of the config file).
     pub(crate) evaluators: Vec<llmtrace_evaluators::Evaluator>,
 }
 
@@ -402,6 +402,16 @@ impl ServeConfig {
                 }
             },
         };
+        for e in &cfg.evaluators {
+            if let Some(var) = e.judge().and_then(|j| j.api_key_env()) {
+                if std::env::var_os(var).is_none() {
+                    bail!(
+                        "evaluator {:?}: api_key_env {var:?} names an environment variable that is not set",
+                        e.name()
+                    );
+                }
+            }
+        }
         if cfg.retention.default_days == Some(0) || cfg.retention.projects.values().any(|d| *d == 0)
         {
             bail!("retention days must be at least 1");

@@ -7,8 +7,11 @@ mod client;
 mod config;
 mod demo;
 mod evaluate;
+mod evaluate_cmd;
+mod evaluate_range;
 mod export;
 mod forward;
+mod judge;
 mod pricing;
 mod projects;
 mod serve;
@@ -45,6 +48,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Demo(args) => demo::run(&cli.server, args).await,
         cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
         cli::Command::Projects(cmd) => projects::run(cmd),
+        cli::Command::Evaluate(args) => evaluate_cmd::run(&cli.server, args).await,
         cli::Command::Rules(args) => rules(args),
         cli::Command::Backup(args) => backup::run(args),
         cli::Command::Export(args) => export::export(args).await,

@@ -216,7 +216,12 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
         (None, None)
     } else {
         for e in &cfg.evaluators {
-            tracing::info!(evaluator = %e.name(), "rule evaluator on");
+            match e.judge() {
+                Some(j) => {
+                    tracing::info!(evaluator = %e.name(), judge = %j.model(), url = %j.url(), "judge evaluator on")
+                }
+                None => tracing::info!(evaluator = %e.name(), "rule evaluator on"),
+            }
         }
         let (feed, rx) = crate::evaluate::EvaluationFeed::new(cfg.evaluators.clone());
         (Some(feed), Some(rx))
@@ -264,9 +269,15 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             },
         },
     ));
-    if let (Some(feed), Some(rx)) = (&evaluation_feed, evaluation_rx) {
-        tokio::spawn(crate::evaluate::run(rx, feed.evaluators(), ingest.clone()));
-    }
+    let evaluators = match evaluation_rx {
+        Some(rx) => Some(crate::evaluate::Evaluators::start(
+            &cfg.evaluators,
+            rx,
+            ingest.clone(),
+            store.clone(),
+        )?),
+        None => None,
+    };
     let state = Arc::new(AppState {
         ingest,
         query: Query::new(store.clone()),
@@ -298,6 +309,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             }
             None => None,
         },
+        evaluators: evaluators.map(|e| e as Arc<dyn llmtrace_evaluators::EvaluatorControl>),
     });
     let fd_limit = raise_fd_limit();
     let server = BoundServer::bind(

@@ -204,6 +204,7 @@ impl Harness {
             alerts: None,
             reload_prices: None,
             gateway: None,
+            evaluators: None,
         });
         let server = BoundServer::bind(
             &ServerConfig {
