@@ -32,6 +32,12 @@ Answers:
   `invalid_request_error` elsewhere); SDKs do not retry a 400.
 * A flaky model: the first two requests naming a model that contains `flaky` are answered with
   HTTP 500 (`api_error`), which SDKs retry; later ones as usual.
+* A down model: every request naming a model that contains `down` is answered with HTTP 500.
+* Learned replies: `POST /mock/learn` with `{"contains": "...", "reply": "..."}` makes later
+  non-streaming chat completion and Anthropic message requests that carry a string containing
+  `contains` (anywhere in the body) answer `reply` as their text (with the usual usage and a
+  unique id); the latest learned match wins. `GET /mock/requests` returns
+  `{"by_model": {model: count}}`, the POST requests received per `model`.
 
 Prints `READY <port>` on stdout once it listens, then serves until killed.
 """
@@ -75,6 +81,31 @@ def next_id(prefix):
 
 
 _flaky = {}
+_learned = []
+_requests = {}
+
+
+def _strings(value):
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _learned_reply(body):
+    """The reply learned for a request carrying the learned substring, if any (latest first)."""
+    with _lock:
+        learned = list(_learned)
+    strings = list(_strings(body))
+    for contains, reply in reversed(learned):
+        if any(contains in s for s in strings):
+            return reply
+    return None
 
 
 def _flaky_attempt(model):
@@ -248,18 +279,32 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health":
             return self._json(200, {"ok": True})
+        if self.path == "/mock/requests":
+            with _lock:
+                return self._json(200, {"by_model": dict(_requests)})
         self._json(404, {"error": {"type": "not_found_error", "message": self.path}})
 
     def do_POST(self):
         path = self.path.split("?", 1)[0]
         body = self._body()
+        if path == "/mock/learn":
+            with _lock:
+                _learned.append((str(body.get("contains") or ""), str(body.get("reply") or "")))
+            return self._json(200, {"ok": True})
         model = str(body.get("model") or "")
+        with _lock:
+            _requests[model] = _requests.get(model, 0) + 1
         if "fail" in model:
             return self._failure(path)
         if "flaky" in model and _flaky_attempt(model) <= 2:
             return self._json(
                 500, {"type": "error", "error": {"type": "api_error", "message": "mock flake"}}
             )
+        if "down" in model:
+            return self._json(
+                500, {"type": "error", "error": {"type": "api_error", "message": "mock outage"}}
+            )
+        learned = None if body.get("stream") else _learned_reply(body)
         if path == "/v1/embeddings":
             return self._json(200, _embeddings(body))
         if path == "/v1/messages":
@@ -275,7 +320,7 @@ class Handler(BaseHTTPRequestHandler):
                     "model": ANTHROPIC_MODEL,
                     "content": [tool_use]
                     if tool_use
-                    else [{"type": "text", "text": "Paris is the capital of France."}],
+                    else [{"type": "text", "text": learned or "Paris is the capital of France."}],
                     "stop_reason": "tool_use" if tool_use else "end_turn",
                     "stop_sequence": None,
                     "usage": ANTHROPIC_USAGE,
@@ -289,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
             message = (
                 {"role": "assistant", "content": None, "tool_calls": [call]}
                 if call
-                else {"role": "assistant", "content": "Paris."}
+                else {"role": "assistant", "content": learned or "Paris."}
             )
             return self._json(
                 200,
