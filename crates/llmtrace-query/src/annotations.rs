@@ -257,10 +257,8 @@ pub fn check_score_against(c: &ScoreConfig, s: &llmtrace_model::Score) -> Result
                 ));
             }
         }
-        "BOOLEAN" => {
-            if !matches!(s.value, Some(v) if v == 0.0 || v == 1.0) {
-                return Err(format!("score {:?} takes true or false", c.name));
-            }
+        "BOOLEAN" if !matches!(s.value, Some(v) if v == 0.0 || v == 1.0) => {
+            return Err(format!("score {:?} takes true or false", c.name));
         }
         _ => {}
     }

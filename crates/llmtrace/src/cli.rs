@@ -69,6 +69,10 @@ pub(crate) enum Command {
     /// (replacing its scores there), or with `--dry-run` count the spans and estimate what its
     /// judge calls would cost.
     Evaluate(crate::evaluate_cmd::EvaluateArgs),
+    /// Scores: `scores config list|set|delete` manages the project's score configs (name,
+    /// type, allowed range or labels) on the running server.
+    #[command(subcommand)]
+    Scores(crate::scores_cmd::ScoresCommand),
     /// Print a Prometheus rule file (recording rules and the LLM* alerts) built from the
     /// `[alerts]` thresholds of the config file, or with `--tests` a promtool unit-test file
     /// for it.

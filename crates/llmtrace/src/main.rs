@@ -14,6 +14,7 @@ mod forward;
 mod judge;
 mod pricing;
 mod projects;
+mod scores_cmd;
 mod serve;
 
 use clap::Parser;
@@ -49,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Pricing(cmd) => pricing::run(&cli.server, cmd).await,
         cli::Command::Projects(cmd) => projects::run(cmd),
         cli::Command::Evaluate(args) => evaluate_cmd::run(&cli.server, args).await,
+        cli::Command::Scores(cmd) => scores_cmd::run(&cli.server, cmd).await,
         cli::Command::Rules(args) => rules(args),
         cli::Command::Backup(args) => backup::run(args),
         cli::Command::Export(args) => export::export(args).await,

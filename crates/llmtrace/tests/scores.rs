@@ -398,6 +398,47 @@ fn aggregates_configs_queue_and_datasets_over_http() {
         404
     );
     assert_eq!(queue("tone").len(), 2);
+    // The CLI manages configs too.
+    let cli = |args: &[&str]| {
+        let out = Command::new(bin())
+            .args(["--server", &server.http, "scores", "config"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        (
+            out.status.success(),
+            text,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, _, err) = cli(&[
+        "set",
+        "tone",
+        "--type",
+        "categorical",
+        "--categories",
+        "polite,rude",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, listed, _) = cli(&["list"]);
+    assert!(
+        ok && listed.contains("polite, rude") && listed.contains("0 to 1"),
+        "{listed}"
+    );
+    let (status, body) = post(
+        &server,
+        "/api/scores",
+        "application/json",
+        &json!({"trace_id": TRACE, "name": "tone", "label": "grumpy"}).to_string(),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (ok, _, err) = cli(&[
+        "set", "bad", "--type", "numeric", "--min", "3", "--max", "-1",
+    ]);
+    assert!(!ok && err.contains("400"), "{err}");
+    assert!(cli(&["delete", "tone"]).0);
+    assert!(!cli(&["delete", "tone"]).0, "already deleted");
     assert_eq!(
         request(&server, "DELETE", "/api/score-configs/accuracy", "", "").0,
         204

@@ -91,6 +91,68 @@ impl TraceReader for GatedStore {
 }
 
 #[async_trait]
+impl llmtrace_store::AnnotationStore for GatedStore {
+    async fn score_stats(
+        &self,
+        q: &llmtrace_store::StatsQuery,
+    ) -> Result<Vec<llmtrace_store::ScoreStatsGroup>, StoreError> {
+        self.inner.score_stats(q).await
+    }
+    async fn score_names(
+        &self,
+        project: &str,
+    ) -> Result<Vec<llmtrace_store::ScoreName>, StoreError> {
+        self.inner.score_names(project).await
+    }
+    async fn scores_of_traces(
+        &self,
+        project: &str,
+        traces: &[TraceId],
+    ) -> Result<Vec<llmtrace_model::Score>, StoreError> {
+        self.inner.scores_of_traces(project, traces).await
+    }
+    async fn delete_score(&self, project: &str, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_score(project, id).await
+    }
+    async fn score_configs(
+        &self,
+        project: &str,
+    ) -> Result<Vec<llmtrace_store::ScoreConfig>, StoreError> {
+        self.inner.score_configs(project).await
+    }
+    async fn put_score_config(&self, c: &llmtrace_store::ScoreConfig) -> Result<(), StoreError> {
+        self.inner.put_score_config(c).await
+    }
+    async fn delete_score_config(&self, project: &str, name: &str) -> Result<bool, StoreError> {
+        self.inner.delete_score_config(project, name).await
+    }
+    async fn datasets(&self, project: &str) -> Result<Vec<llmtrace_store::Dataset>, StoreError> {
+        self.inner.datasets(project).await
+    }
+    async fn put_dataset(&self, d: &llmtrace_store::Dataset) -> Result<(), StoreError> {
+        self.inner.put_dataset(d).await
+    }
+    async fn put_dataset_item(&self, i: &llmtrace_store::DatasetItem) -> Result<bool, StoreError> {
+        self.inner.put_dataset_item(i).await
+    }
+    async fn dataset_items(
+        &self,
+        project: &str,
+        dataset: &str,
+    ) -> Result<Option<Vec<llmtrace_store::DatasetItem>>, StoreError> {
+        self.inner.dataset_items(project, dataset).await
+    }
+    async fn delete_dataset_item(
+        &self,
+        project: &str,
+        dataset: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_dataset_item(project, dataset, id).await
+    }
+}
+
+#[async_trait]
 impl CostRecomputer for GatedStore {
     async fn recompute_costs(
         &self,

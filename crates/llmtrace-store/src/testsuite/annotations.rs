@@ -100,7 +100,8 @@ pub async fn score_aggregates_follow_scores<S: Store>(s: &S) {
         "{by_model:?}"
     );
     let by_service = s.score_stats(&stats(GroupBy::Service)).await.unwrap();
-    let tone: Vec<(Option<&str>, Vec<(String, u64)>)> = by_service
+    type LabelCounts = Vec<(String, u64)>;
+    let tone: Vec<(Option<&str>, LabelCounts)> = by_service
         .iter()
         .filter(|g| g.name == "tone")
         .map(|g| (g.key.as_deref(), g.labels.clone()))
