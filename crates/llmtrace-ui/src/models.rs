@@ -116,6 +116,7 @@ mod tests {
             until: None,
             bucket_seconds: None,
             groups: vec![],
+            scores: vec![],
         };
         let none = UnpricedListView { models: vec![] };
         let mut prices = PriceTableSummary {
