@@ -1,12 +1,13 @@
 //! The web UI's routes: `/` (traces), `/health` (ingest health and alerts, server-wide like
 //! `/metrics`), `/traces/{id}` (one trace; `?span=` selects a span),
 //! `/traces/{id}/spans/{span_id}` (a span's detail panel, swapped in by the page's script) and
-//! the two assets. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
+//! the two assets; the annotation pages (`/queue`, `/scores`, `/datasets`) are in
+//! `ui/annotations.rs`. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
 //! them (HTTP Basic: public key as user name, secret key as password).
 
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +17,8 @@ use llmtrace_ui::TracesForm;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod annotations;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -30,6 +33,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/models", get(models))
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
+        .merge(annotations::routes())
 }
 
 fn page(status: StatusCode, html: String) -> Response {
@@ -58,6 +62,7 @@ pub(crate) fn is_ui_path(path: &str) -> bool {
         "/" | "/dashboard" | "/sessions" | "/users" | "/health" | "/models"
     ) || path.starts_with("/traces/")
         || path.starts_with("/ui/")
+        || annotations::is_annotation_path(path)
 }
 
 /// The project of a browser request, or the 401 that makes the browser ask for a key.
@@ -121,39 +126,16 @@ async fn traces(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     form: Result<Query<TracesForm>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    let project = match project(&st, &headers) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    let form = match form {
-        Ok(Query(f)) => f,
-        Err(e) => return invalid("Invalid filters", &e),
-    };
-    let since_preset = form.range().seconds().map(preset_since);
-    let params = match form.to_params(since_preset) {
-        Ok(p) => p,
-        Err(m) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                llmtrace_ui::traces_page(&form, Err(&m)),
-            )
-        }
-    };
-    match st.query.list_traces(project, &params).await {
-        Ok(list) => page(StatusCode::OK, llmtrace_ui::traces_page(&form, Ok(&list))),
-        Err(QueryError::BadRequest(m)) => page(
-            StatusCode::BAD_REQUEST,
-            llmtrace_ui::traces_page(&form, Err(&m)),
-        ),
-        Err(e) => query_error_page(&e),
-    }
+    annotations::trace_list(st, headers, form, raw, false).await
 }
 
-/// `?span=` of the trace page.
+/// `?span=` of the trace page; `?annotate=` opens its score form with that name.
 #[derive(Deserialize)]
 struct TraceParams {
     span: Option<String>,
+    annotate: Option<String>,
 }
 
 async fn trace(
@@ -166,12 +148,18 @@ async fn trace(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let selected = params.ok().and_then(|Query(p)| p.span);
+    let (selected, annotate) = match params {
+        Ok(Query(p)) => (p.span, p.annotate),
+        Err(_) => (None, None),
+    };
     match st.query.get_trace(project, &trace_id).await {
-        Ok(d) => page(
-            StatusCode::OK,
-            llmtrace_ui::trace_page(&d, selected.as_deref()),
-        ),
+        Ok(d) => {
+            let ctx = annotations::annotation_context(&st, project, annotate).await;
+            page(
+                StatusCode::OK,
+                llmtrace_ui::trace_page(&d, selected.as_deref(), &ctx),
+            )
+        }
         Err(e) => query_error_page(&e),
     }
 }
@@ -304,6 +292,17 @@ async fn dashboard(
     );
     match (series, models, costliest, slowest) {
         (Ok(series), Ok(models), Ok(costliest), Ok(slowest)) => {
+            // The score charts by service need the same series grouped by service.
+            let services = match series.scores.is_empty() {
+                true => None,
+                false => {
+                    let p = llmtrace_query::StatsParams {
+                        group_by: Some("service".into()),
+                        ..stats(Some(bucket))
+                    };
+                    st.query.stats(project, &p).await.ok()
+                }
+            };
             let data = llmtrace_ui::DashboardData {
                 since_unix_nano: since,
                 until_unix_nano: until,
@@ -312,6 +311,7 @@ async fn dashboard(
                 models: &models,
                 costliest: &costliest,
                 slowest: &slowest,
+                services: services.as_ref(),
             };
             page(
                 StatusCode::OK,

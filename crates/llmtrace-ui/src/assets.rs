@@ -94,6 +94,25 @@ details.attrs table { border-collapse:collapse; width:100%; font-size:12px; }
 details.attrs th { text-align:left; font-weight:500; color:var(--dim); padding:2px 8px 2px 0; vertical-align:top; white-space:nowrap; }
 details.attrs td { word-break:break-word; padding:2px 0; }
 li.exception { color:var(--err); }
+section.annotate { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:12px; margin:0 0 14px; }
+section.annotate form { display:flex; flex-wrap:wrap; gap:6px 10px; align-items:flex-end; padding:8px 10px; border:1px solid var(--line); border-radius:6px; background:#f6f8fa; }
+section.annotate form h3 { flex:1 1 100%; margin:0; }
+section.annotate label, form.filters label.score-filter { display:flex; flex-direction:column; font-size:12px; color:var(--dim); }
+section.annotate label.wide { flex:1 1 100%; }
+section.annotate input, section.annotate select, section.annotate textarea, textarea.expected { font:inherit; padding:4px 6px; border:1px solid #8c959f; border-radius:4px; color:var(--fg); background:#fff; }
+section.annotate textarea, textarea.expected { width:100%; }
+section.annotate form:focus-within { border-color:var(--accent); }
+section.annotate .actions, td .actions { display:flex; gap:10px; align-items:center; }
+.keys { font-weight:400; font-size:12px; }
+p.status:empty { display:none; }
+p.status { margin:0; flex:1 1 100%; }
+button.link { background:none; border:none; color:var(--accent); padding:0 2px; text-decoration:underline; }
+ul.scores { list-style:none; padding:0; margin:4px 0 10px; display:flex; flex-wrap:wrap; gap:4px 16px; }
+ul.scores li { padding:2px 8px; border:1px solid var(--line); border-radius:12px; }
+section#trace-scores h2 { margin-top:8px; }
+table.traces td.score a { text-decoration:none; font-variant-numeric:tabular-nums; }
+pre.io { max-height:160px; margin:0; font-size:12px; }
+textarea:focus-visible { outline:2px solid var(--accent); outline-offset:1px; }
 "#;
 
 /// The script: collapse and expand subtrees, show a span without reloading (falling back to the

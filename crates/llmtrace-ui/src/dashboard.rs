@@ -123,6 +123,9 @@ pub struct DashboardData<'a> {
     pub costliest: &'a TraceListView,
     /// Slowest traces of the range.
     pub slowest: &'a TraceListView,
+    /// Per-service statistics per bucket, for the score charts by service (`None`: not read,
+    /// as when the range has no score).
+    pub services: Option<&'a StatsView>,
 }
 
 /// Sums of the per-model statistics.
@@ -323,8 +326,9 @@ fn top_models(models: &StatsView, n: usize, by_cost: bool) -> Vec<String> {
     m.into_iter().take(n).map(model_name).collect()
 }
 
-fn charts(data: &DashboardData<'_>) -> Markup {
-    let width = data.bucket_seconds * 1_000_000_000;
+/// The bucket starts (RFC 3339) of the range and their axis labels.
+fn axis(data: &DashboardData<'_>) -> (Vec<String>, Vec<String>) {
+    let width = data.bucket_seconds.saturating_mul(1_000_000_000).max(1);
     let first = data.since_unix_nano - data.since_unix_nano % width;
     let buckets: Vec<String> = (0..)
         .map(|i| first + i * width)
@@ -341,6 +345,11 @@ fn charts(data: &DashboardData<'_>) -> Markup {
             )
         })
         .collect();
+    (buckets, labels)
+}
+
+fn charts(data: &DashboardData<'_>) -> Markup {
+    let (buckets, labels) = axis(data);
     let g = grid(data.series);
     let sum = |f: fn(&StatsGroupView) -> f64| {
         move |gs: &[&StatsGroupView]| Some(gs.iter().map(|g| f(g)).sum::<f64>())
@@ -476,6 +485,10 @@ pub fn dashboard_page(form: &DashboardForm, data: Result<&DashboardData<'_>, &st
                 } @else {
                     (charts(data))
                 }
+                @if !data.series.scores.is_empty() {
+                    @let (buckets, labels) = axis(data);
+                    (crate::score_charts::score_charts(data.series, data.services, &buckets, &labels))
+                }
                 div.pair {
                     (trace_table("Costliest traces", data.costliest, "costliest"))
                     (trace_table("Slowest traces", data.slowest, "slowest"))
@@ -555,6 +568,7 @@ mod tests {
             models: &models,
             costliest: &empty,
             slowest: &empty,
+            services: None,
         };
         let html = dashboard_page(&DashboardForm::default(), Ok(&data));
         assert!(html.contains(r#"id="total-calls" data-value="4""#));

@@ -11,6 +11,9 @@ pub(crate) enum Nav {
     Users,
     Models,
     Health,
+    Queue,
+    Scores,
+    Datasets,
 }
 
 /// A whole page.
@@ -24,6 +27,7 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                 title { (title) " · llmtrace" }
                 link rel="stylesheet" href="/ui/style.css";
                 script src="/ui/app.js" defer {}
+                script src="/ui/annotate.js" defer {}
             }
             body {
                 header.top {
@@ -33,6 +37,9 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                         a href="/dashboard" aria-current=[(current == Nav::Dashboard).then_some("page")] { "Dashboard" }
                         a href="/sessions" aria-current=[(current == Nav::Sessions).then_some("page")] { "Sessions" }
                         a href="/users" aria-current=[(current == Nav::Users).then_some("page")] { "Users" }
+                        a href="/queue" aria-current=[(current == Nav::Queue).then_some("page")] { "Annotation queue" }
+                        a href="/scores" aria-current=[(current == Nav::Scores).then_some("page")] { "Score configs" }
+                        a href="/datasets" aria-current=[(current == Nav::Datasets).then_some("page")] { "Datasets" }
                         a href="/models" aria-current=[(current == Nav::Models).then_some("page")] { "Models & prices" }
                         a href="/health" aria-current=[(current == Nav::Health).then_some("page")] { "Health & alerts" }
                         a href="/api/stats" { "Stats (JSON)" }

@@ -6,24 +6,33 @@
 //! The transport (routes, auth) lives in `llmtrace-server`; this crate only turns views into
 //! HTML.
 
+mod annotate;
 mod assets;
+mod assets_annotate;
 mod charts;
 mod dashboard;
+mod datasets;
 mod format;
 mod groups;
 mod health;
 mod layout;
 mod models;
+mod score_charts;
+mod score_configs;
 mod trace;
 mod traces;
 
+pub use annotate::{AnnotationContext, ScoreConfigInfo, ScoreNameInfo};
 pub use assets::{SCRIPT, STYLE};
+pub use assets_annotate::ANNOTATE_SCRIPT;
 pub use dashboard::{bucket_seconds, dashboard_page, DashboardData, DashboardForm};
+pub use datasets::{dataset_page, datasets_page};
 pub use groups::{groups_page, GroupsForm, GroupsKind};
 pub use health::{health_page, EvaluatorHealth, IngestHealth};
 pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
+pub use score_configs::score_configs_page;
 pub use trace::{span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
-pub use traces::{traces_page, RangePreset, TracesForm};
+pub use traces::{traces_page, ListContext, RangePreset, TracesForm, SCORE_COLUMNS};
 
 /// An error page (bad filter, unknown trace).
 pub fn error_page(title: &str, message: &str) -> String {

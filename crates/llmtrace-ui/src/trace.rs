@@ -201,8 +201,9 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
                     @for m in &s.output_messages { (message(m)) }
                 }
             }
-            @if !s.scores.is_empty() {
-                section { h3 { "Scores" } ul { @for sc in &s.scores { li { (sc.name) ": " (sc.value.map(|v| v.to_string()).or(sc.string_value.clone()).unwrap_or_default()) } } } }
+            section.span-scores aria-label="Scores of this span" {
+                h3 { "Scores " span.dim.keys { "(s: score this span, d: add it to a dataset)" } }
+                (crate::annotate::score_list(&s.scores, "No score on this span yet."))
             }
             @if !s.events.is_empty() {
                 section.events {
@@ -351,9 +352,14 @@ pub fn trace_rows(d: &TraceDetailView, from: usize, to: usize, dir: RowsDirectio
     .into_string()
 }
 
-/// The trace page, with `selected` (a span id) shown in the detail panel. A large trace shows
-/// a window of rows around the selected span; the rest load as the reader scrolls.
-pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
+/// The trace page, with `selected` (a span id) shown in the detail panel, the trace's scores
+/// and the forms to score it and add it to a dataset (`ctx`). A large trace shows a window of
+/// rows around the selected span; the rest load as the reader scrolls.
+pub fn trace_page(
+    d: &TraceDetailView,
+    selected: Option<&str>,
+    ctx: &crate::annotate::AnnotationContext,
+) -> String {
     let t = &d.trace;
     let layout = TreeLayout::new(d);
     let order = &layout.order;
@@ -387,9 +393,11 @@ pub fn trace_page(d: &TraceDetailView, selected: Option<&str>) -> String {
             @if let Some(s) = &t.session_id { div { dt { "Session" } dd { a href={ "/?session_id=" (crate::traces::url_encode(s)) } { (s) } } } }
             @if !t.has_root { div { dt { "Root" } dd.warn { "no root span (orphaned spans)" } } }
         }
-        @if !d.scores.is_empty() {
-            p.scores { "Scores: " @for sc in &d.scores { span.badge { (sc.name) " " (sc.value.map(|v| v.to_string()).or(sc.string_value.clone()).unwrap_or_default()) } " " } }
+        section #trace-scores aria-label="Scores of the trace" {
+            h2 { "Scores" @let on_spans = d.scores.iter().filter(|s| s.observation_id.is_some()).count(); @if on_spans > 0 { " " span.dim { "(and " (on_spans) " on spans, shown with each span)" } } }
+            (crate::annotate::score_list(&crate::annotate::trace_scores(&d.scores), "No score on the trace yet: press a to add one."))
         }
+        (crate::annotate::forms(&t.trace_id, ctx))
         div.trace-view data-trace=(t.trace_id) {
             section.tree aria-label="Span tree and timeline" {
                 div.axis aria-hidden="true" { span { "0" } span { (format::duration_ms(t.duration_ms / 2.0)) } span { (format::duration_ms(t.duration_ms)) } }

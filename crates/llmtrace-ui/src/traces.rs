@@ -1,5 +1,8 @@
-//! The traces page: filters kept in the URL, the table, pagination.
+//! The traces page: filters kept in the URL (score filters too), the table with a column per
+//! most used score name, pagination; and the annotation queue (`/queue?score=NAME`), the same
+//! list restricted to traces without a score of that name.
 
+use crate::annotate::{query_string, score_cell, ScoreNameInfo};
 use crate::format;
 use crate::layout::{self, Nav};
 use llmtrace_query::{TraceListParams, TraceListView, TraceSummaryView};
@@ -102,6 +105,50 @@ pub struct TracesForm {
     pub sort: Option<String>,
     /// Page position.
     pub cursor: Option<String>,
+    /// Annotation queue (`/queue`): the score name the listed traces do not have yet.
+    pub score: Option<String>,
+    /// The `score.*` filters of the query string (`llmtrace_query::score_params`; serde leaves
+    /// them out, see [`TracesForm::with_score_filters`]): an empty value is unset, `*` means any
+    /// score of that name.
+    #[serde(skip)]
+    pub scores: Vec<(String, String)>,
+}
+
+/// Score columns the trace list shows at most (the most used names).
+pub const SCORE_COLUMNS: usize = 4;
+
+/// What the list shows beside the traces: the project's score names (most used first) and, on
+/// the annotation queue, the score name it is for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListContext<'a> {
+    /// The project's score names, most used first.
+    pub names: &'a [ScoreNameInfo],
+    /// `Some` on the annotation queue page.
+    pub queue: Option<&'a str>,
+}
+
+/// Which filter a `score.*` key sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScoreFilterPart {
+    /// `score.NAME`: a label (`*`: any).
+    Label,
+    /// `score.NAME.min`.
+    Min,
+    /// `score.NAME.max`.
+    Max,
+}
+
+/// The score name and part of a `score.*` key.
+pub(crate) fn score_key(key: &str) -> Option<(&str, ScoreFilterPart)> {
+    let rest = key.strip_prefix("score.")?;
+    let (name, part) = if let Some(n) = rest.strip_suffix(".min") {
+        (n, ScoreFilterPart::Min)
+    } else if let Some(n) = rest.strip_suffix(".max") {
+        (n, ScoreFilterPart::Max)
+    } else {
+        (rest, ScoreFilterPart::Label)
+    };
+    (!name.is_empty()).then_some((name, part))
 }
 
 /// A form field's value, trimmed, or `None` when empty.
@@ -116,6 +163,24 @@ impl TracesForm {
     /// The range preset chosen.
     pub fn range(&self) -> RangePreset {
         RangePreset::parse(self.range.as_deref())
+    }
+
+    /// This form with the `score.*` filters of `raw_query` (the page's whole query string).
+    pub fn with_score_filters(mut self, raw_query: &str) -> Self {
+        self.scores = llmtrace_query::score_params(raw_query);
+        self
+    }
+
+    /// The score filters set (empty values left out).
+    fn score_filters(&self) -> impl Iterator<Item = &(String, String)> {
+        self.scores.iter().filter(|(_, v)| !v.trim().is_empty())
+    }
+
+    /// The value of one score filter, if set.
+    fn score_filter(&self, name: &str, part: ScoreFilterPart) -> Option<&str> {
+        self.score_filters()
+            .find(|(k, _)| score_key(k) == Some((name, part)))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The API parameters of this form; `since_preset` is the RFC 3339 start of the preset
@@ -143,14 +208,45 @@ impl TracesForm {
             sort: set(&self.sort),
             limit: Some(50),
             cursor: set(&self.cursor),
-            scores: Vec::new(),
-            without_score: None,
+            scores: self
+                .score_filters()
+                .map(|(k, v)| {
+                    let v = v.trim();
+                    (
+                        k.clone(),
+                        if v == "*" {
+                            String::new()
+                        } else {
+                            v.to_string()
+                        },
+                    )
+                })
+                .collect(),
+            without_score: set(&self.score),
         })
     }
 
     /// This form's query string with `cursor` replaced (for the next-page link).
     fn query_with_cursor(&self, cursor: &str) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let mut pairs = self.pairs();
+        pairs.push(("cursor".into(), cursor.to_string()));
+        query_string(&pairs)
+    }
+
+    /// This form's query string with the score filters of `name` replaced by `filter` (a
+    /// click on a score cell), back to the first page.
+    fn query_with_score(&self, name: &str, filter: &[(String, String)]) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| score_key(k).is_none_or(|(n, _)| n != name))
+            .collect();
+        pairs.extend(filter.iter().cloned());
+        query_string(&pairs)
+    }
+
+    /// The set parameters of this form, cursor aside.
+    fn pairs(&self) -> Vec<(String, String)> {
         let fields = [
             ("q", &self.q),
             ("range", &self.range),
@@ -165,18 +261,16 @@ impl TracesForm {
             ("min_duration_ms", &self.min_duration_ms),
             ("min_cost", &self.min_cost),
             ("sort", &self.sort),
+            ("score", &self.score),
         ];
+        let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in fields {
             if let Some(v) = set(v) {
-                pairs.push((k, v));
+                pairs.push((k.to_string(), v));
             }
         }
-        pairs.push(("cursor", cursor.to_string()));
+        pairs.extend(self.score_filters().cloned());
         pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", url_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
     }
 }
 
@@ -203,11 +297,66 @@ fn text_input(name: &str, label: &str, value: &Option<String>, placeholder: &str
     }
 }
 
-fn filters(form: &TracesForm) -> Markup {
+/// The score names the filters offer: the most used ones, then those filtered by already.
+fn filter_names<'a>(form: &'a TracesForm, names: &'a [ScoreNameInfo]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = names
+        .iter()
+        .take(SCORE_COLUMNS)
+        .map(|n| n.name.as_str())
+        .collect();
+    for (k, _) in form.score_filters() {
+        if let Some((n, _)) = score_key(k) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// The score filters: a label choice for a labelled score, a range for a numeric one.
+fn score_filters(form: &TracesForm, names: &[ScoreNameInfo]) -> Markup {
+    let shown = filter_names(form, names);
+    html! {
+        @for name in shown {
+            @let info = names.iter().find(|n| n.name == name);
+            @let labels = info.map(|i| i.labels.as_slice()).unwrap_or_default();
+            @let label_now = form.score_filter(name, ScoreFilterPart::Label);
+            @if !labels.is_empty() || info.is_none() || label_now.is_some() {
+                label.score-filter {
+                    span dir="auto" { "Score " (name) }
+                    @if labels.is_empty() {
+                        input type="text" name={ "score." (name) } value=[label_now] placeholder="label, or * for any" dir="auto";
+                    } @else {
+                        select name={ "score." (name) } {
+                            option value="" { "Any or none" }
+                            option value="*" selected[label_now == Some("*")] { "Has a score" }
+                            @for l in labels { option value=(l) selected[label_now == Some(l.as_str())] { (l) } }
+                        }
+                    }
+                }
+            }
+            @if info.is_some_and(|i| i.numeric && i.labels.is_empty()) || form.score_filter(name, ScoreFilterPart::Min).is_some() || form.score_filter(name, ScoreFilterPart::Max).is_some() {
+                label.score-filter { span dir="auto" { (name) " min" } input type="text" inputmode="decimal" name={ "score." (name) ".min" } value=[form.score_filter(name, ScoreFilterPart::Min)]; }
+                label.score-filter { span dir="auto" { (name) " max" } input type="text" inputmode="decimal" name={ "score." (name) ".max" } value=[form.score_filter(name, ScoreFilterPart::Max)]; }
+            }
+        }
+    }
+}
+
+fn filters(form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
     let range = form.range();
     let sort = set(&form.sort).unwrap_or_else(|| "time".into());
+    let action = if ctx.queue.is_some() { "/queue" } else { "/" };
     html! {
-        form.filters method="get" action="/" aria-label="Trace filters" {
+        form.filters method="get" action=(action) aria-label="Trace filters" {
+            @if ctx.queue.is_some() {
+                label {
+                    span { "Without a score named" }
+                    input type="text" name="score" value=[set(&form.score)] list="queue-names" required dir="auto";
+                    datalist #queue-names { @for n in ctx.names { option value=(n.name) {} } }
+                }
+            }
             label.search {
                 span { "Search prompts and completions" }
                 input type="search" name="q" value=[set(&form.q)] placeholder="words of a prompt or answer, any language";
@@ -244,21 +393,24 @@ fn filters(form: &TracesForm) -> Markup {
                     option value="duration" selected[sort == "duration"] { "Slowest first" }
                 }
             }
+            (score_filters(form, ctx.names))
             div.actions {
                 button type="submit" { "Apply" }
-                a href="/" { "Clear" }
+                a href=(if ctx.queue.is_some() { "/queue" } else { "/" }) { "Clear" }
             }
         }
     }
 }
 
-fn row(t: &TraceSummaryView) -> Markup {
+fn row(t: &TraceSummaryView, form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
     let failed = t.error_count > 0;
+    let columns = ctx.names.iter().take(SCORE_COLUMNS);
+    let path = if ctx.queue.is_some() { "/queue" } else { "/" };
     html! {
         tr.failed[failed] {
             td { time datetime=(t.start_time) { (format::time(&t.start_time)) } }
             td.name {
-                a href={ "/traces/" (t.trace_id) } { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) }
+                a href={ "/traces/" (t.trace_id) @if let Some(q) = ctx.queue { "?annotate=" (url_encode(q)) } } dir="auto" { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) }
                 @if !t.has_root { " " span.badge.warn title="No root span has arrived: a parent was not exported, or context was lost" { "no root" } }
             }
             td { (t.service) }
@@ -278,16 +430,26 @@ fn row(t: &TraceSummaryView) -> Markup {
                 } @else if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }
                 @else { span.status.ok { "ok" } }
             }
-            td { (t.user_id.as_deref().unwrap_or("")) }
-            td { (t.session_id.as_deref().unwrap_or("")) }
+            td dir="auto" { (t.user_id.as_deref().unwrap_or("")) }
+            td dir="auto" { (t.session_id.as_deref().unwrap_or("")) }
+            @for n in columns {
+                td.score data-score=(n.name) {
+                    @if let Some(cell) = score_cell(&t.scores, &n.name) {
+                        a href={ (path) "?" (form.query_with_score(&n.name, &cell.filter)) } title={ (cell.title) ": filter by it" } dir="auto" { (cell.text) }
+                    }
+                }
+            }
         }
     }
 }
 
-fn empty_state(filtered: bool) -> Markup {
+fn empty_state(filtered: bool, queue: Option<&str>) -> Markup {
     html! {
         section.empty {
-            @if filtered {
+            @if let Some(q) = queue {
+                h2 { "Nothing to annotate" }
+                p { "Every matching trace has a score " strong dir="auto" { (q) } "." }
+            } @else if filtered {
                 h2 { "No trace matches these filters" }
                 p { a href="/" { "Clear the filters" } " or widen the time range." }
             } @else {
@@ -300,8 +462,13 @@ fn empty_state(filtered: bool) -> Markup {
     }
 }
 
-/// The traces page for `form`, showing `list` (or the error of the query).
-pub fn traces_page(form: &TracesForm, list: Result<&TraceListView, &str>) -> String {
+/// The traces page for `form`, showing `list` (or the error of the query); with
+/// `ctx.queue`, the annotation queue.
+pub fn traces_page(
+    form: &TracesForm,
+    list: Result<&TraceListView, &str>,
+    ctx: &ListContext<'_>,
+) -> String {
     let filtered = [
         &form.q,
         &form.service,
@@ -317,33 +484,43 @@ pub fn traces_page(form: &TracesForm, list: Result<&TraceListView, &str>) -> Str
     ]
     .iter()
     .any(|v| set(v).is_some())
+        || form.score_filters().next().is_some()
         || form.range() != RangePreset::All;
+    let (title, nav) = match ctx.queue {
+        Some(_) => ("Annotation queue", Nav::Queue),
+        None => ("Traces", Nav::Traces),
+    };
+    let path = if ctx.queue.is_some() { "/queue" } else { "/" };
     let body = html! {
-        h1 { "Traces" }
-        (filters(form))
+        h1 { (title) @if let Some(q) = ctx.queue.filter(|q| !q.is_empty()) { ": traces without a score " span dir="auto" { (q) } } }
+        @if ctx.queue.is_some() {
+            p.dim { "Open a trace to score it: the form is ready (Enter saves); the trace then leaves this list." }
+        }
+        (filters(form, ctx))
         @match list {
             Err(message) => { p.error role="alert" { (message) } }
-            Ok(list) if list.traces.is_empty() => { (empty_state(filtered)) }
+            Ok(list) if list.traces.is_empty() => { (empty_state(filtered, ctx.queue)) }
             Ok(list) => {
                 table.traces {
                     thead { tr {
                         th scope="col" { "Time (UTC)" } th scope="col" { "Name" } th scope="col" { "Service" }
                         th scope="col" { "Duration" } th scope="col" { "LLM calls" } th scope="col" { "Tokens" }
                         th scope="col" { "Cost" } th scope="col" { "Status" } th scope="col" { "User" } th scope="col" { "Session" }
+                        @for n in ctx.names.iter().take(SCORE_COLUMNS) { th scope="col" .score dir="auto" { (n.name) } }
                     } }
                     tbody {
-                        @for t in &list.traces { (row(t)) }
+                        @for t in &list.traces { (row(t, form, ctx)) }
                     }
                 }
                 @if let Some(c) = &list.next_cursor {
                     nav.pager aria-label="Pages" {
-                        a rel="next" href={ "/?" (form.query_with_cursor(c)) } { "Next page →" }
+                        a rel="next" href={ (path) "?" (form.query_with_cursor(c)) } { "Next page →" }
                     }
                 }
             }
         }
     };
-    layout::page("Traces", Nav::Traces, body)
+    layout::page(title, nav, body)
 }
 
 #[cfg(test)]
@@ -378,6 +555,63 @@ mod tests {
     }
 
     #[test]
+    fn score_filters_pass_through_and_pages_keep_them() {
+        let form = TracesForm {
+            model: Some("m".into()),
+            ..Default::default()
+        }
+        .with_score_filters(
+            "model=m&score.quality=good&score.n%20x.min=0.5&score.n%20x.max=&score.any=*",
+        );
+        let p = form.to_params(None).unwrap();
+        assert_eq!(
+            p.scores,
+            vec![
+                ("score.quality".to_string(), "good".to_string()),
+                ("score.n x.min".to_string(), "0.5".to_string()),
+                ("score.any".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(p.without_score, None);
+        assert_eq!(
+            form.query_with_cursor("c"),
+            "model=m&score.quality=good&score.n%20x.min=0.5&score.any=%2A&cursor=c"
+        );
+        assert_eq!(
+            form.query_with_score("quality", &[("score.quality".into(), "bad".into())]),
+            "model=m&score.n%20x.min=0.5&score.any=%2A&score.quality=bad"
+        );
+        assert_eq!(
+            score_key("score.a.b.min"),
+            Some(("a.b", ScoreFilterPart::Min))
+        );
+        assert_eq!(score_key("score.x"), Some(("x", ScoreFilterPart::Label)));
+        assert_eq!(score_key("score."), None);
+        let names = [ScoreNameInfo {
+            name: "quality".into(),
+            count: 1,
+            numeric: false,
+            labels: vec!["bad".into(), "good".into()],
+        }];
+        let list: TraceListView = serde_json::from_value(serde_json::json!({
+            "traces": [], "next_cursor": null
+        }))
+        .unwrap();
+        let ctx = ListContext {
+            names: &names,
+            queue: Some("quality"),
+        };
+        let html = traces_page(&form, Ok(&list), &ctx);
+        assert!(
+            html.contains(r#"<option value="good" selected>good</option>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"name="score.n x.min" value="0.5""#));
+        assert!(html.contains("Nothing to annotate"));
+        assert!(html.contains(r#"action="/queue""#));
+    }
+
+    #[test]
     fn names_are_escaped() {
         let list: TraceListView = serde_json::from_value(serde_json::json!({
             "traces": [{
@@ -392,7 +626,7 @@ mod tests {
             "next_cursor": null
         }))
         .unwrap();
-        let html = traces_page(&TracesForm::default(), Ok(&list));
+        let html = traces_page(&TracesForm::default(), Ok(&list), &ListContext::default());
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(!html.contains("<script>x"));
     }
