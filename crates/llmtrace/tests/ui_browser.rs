@@ -1,7 +1,9 @@
 //! The web UI in a real headless Chromium (Debian's `chromium` and `chromedriver`, driven over
 //! WebDriver with fantoccini) against the real binary: the trace list, a filter that survives a
 //! reload, a trace's tree and timeline, the LLM span's details and conversation, and a
-//! 10,000-span trace. Screenshots of each page land in `target/ui-screenshots/`.
+//! 10,000-span trace; scores added by keyboard, shown and filtered in the list, the annotation
+//! queue, a span added to a dataset and its JSONL downloaded. Screenshots of each page land in
+//! `target/ui-screenshots/`.
 
 mod common;
 
@@ -37,7 +39,11 @@ async fn browser(profile: &Path) -> (Driver, Client) {
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-quic", "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--window-size=1400,900",
-                     format!("--user-data-dir={}", profile.display())]
+                     format!("--user-data-dir={}", profile.display())],
+            "prefs": {
+                "download.default_directory": profile.join("downloads").display().to_string(),
+                "download.prompt_for_download": false
+            }
         }
     }))
     .unwrap();
@@ -497,6 +503,258 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
     screenshot(&c, "models").await;
     c.goto(&format!("{base}/health")).await.unwrap();
     screenshot(&c, "health").await;
+    c.close().await.unwrap();
+    server.stop();
+}
+
+/// Types `text` as key presses into whatever has the focus (`\u{e004}` is Tab, `\u{e007}`
+/// Enter).
+async fn keys(c: &Client, text: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut seq = KeyActions::new("keyboard".into());
+    for ch in text.chars() {
+        seq = seq
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
+    }
+    c.perform_actions(seq).await.unwrap();
+}
+
+/// The `name` of the focused element, if any.
+async fn focused_name(c: &Client) -> Option<String> {
+    c.active_element().await.ok()?.attr("name").await.ok()?
+}
+
+/// Presses `key` until the field named `field` has the focus (up to 10 s: the first key
+/// press may reach a page whose window is not focused yet).
+async fn press_until_focused(c: &Client, key: &str, field: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        keys(c, key).await;
+        if focused_name(c).await.as_deref() == Some(field) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let dbg = c.execute("return [document.activeElement && document.activeElement.outerHTML.slice(0,200), !!document.querySelector('#annotate-form'), document.hasFocus(), document.readyState, location.href]", vec![]).await.unwrap();
+            panic!("{key:?} did not focus the {field} field: {dbg}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The texts of the elements `css` selects, as far as they can be read while the page may be
+/// reloading (an element gone meanwhile is left out).
+async fn texts_settling(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        if let Ok(t) = e.text().await {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Waits (up to 15 s) until the elements `css` selects have a text containing `want`; their
+/// texts.
+async fn wait_text(c: &Client, css: &str, want: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = texts_settling(c, css).await;
+        if t.iter().any(|x| x.contains(want)) {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "{want:?} not in {css}: {t:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scores_queue_and_datasets_work_by_keyboard_in_a_real_browser() {
+    if !tools_available(&["chromium", "chromedriver"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let t0 = now_ns() - 60_000_000_000;
+    let (sonnet, haiku) = ("aa".repeat(16), "bb".repeat(16));
+    send(
+        &server,
+        rag_trace(&sonnet, "claude-sonnet-4-6", t0, "Summarize the forecast"),
+    );
+    send(
+        &server,
+        rag_trace(
+            &haiku,
+            "claude-haiku-4-5",
+            t0 + 5_000_000_000,
+            "What about renewal?",
+        ),
+    );
+    let base = server.http.clone();
+    let http = reqwest::Client::new();
+    let config = http
+        .post(format!("{base}/api/score-configs"))
+        .json(
+            &json!({"name": "quality", "data_type": "CATEGORICAL", "categories": ["good", "bad"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        config.status().is_success(),
+        "{}",
+        config.text().await.unwrap()
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // On the trace page, `a` opens the score form; typing, Tab and Enter save a score.
+    c.goto(&format!("{base}/traces/{haiku}")).await.unwrap();
+    assert_eq!(texts(&c, "#trace-scores li.score").await.len(), 0);
+    press_until_focused(&c, "a", "name").await;
+    keys(&c, "quality\u{e004}good\u{e004}clear and correct\u{e007}").await;
+    let shown = wait_text(&c, "#trace-scores li.score", "good").await;
+    assert!(
+        shown[0].contains("quality") && shown[0].contains("clear and correct"),
+        "{shown:?}"
+    );
+    screenshot(&c, "trace-scored").await;
+    // A value outside the config is refused with the API's reason, and nothing is stored.
+    press_until_focused(&c, "a", "name").await;
+    keys(&c, "quality\u{e004}excellent\u{e007}").await;
+    wait_text(&c, "#annotate-form .status", "excellent").await;
+    assert_eq!(texts(&c, "#trace-scores li.score").await.len(), 1);
+
+    // The list has a column for the score; a click on its cell filters by it.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let heads = texts(&c, "table.traces th.score").await;
+    assert_eq!(heads, vec!["quality"]);
+    let cells = texts(&c, "table.traces td.score").await;
+    assert_eq!(cells, vec!["good", ""], "newest (haiku) first");
+    click(&c, "table.traces td.score a").await;
+    wait_url(&c, |u| u.contains("score.quality=good")).await;
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    let kept = c
+        .find(Locator::Css("select[name='score.quality']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("good"));
+    c.goto(&format!("{base}/?score.quality=bad")).await.unwrap();
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 0);
+    screenshot(&c, "traces-scores").await;
+
+    // The annotation queue lists the trace without the score; its link opens the form ready.
+    c.goto(&format!("{base}/queue?score=quality"))
+        .await
+        .unwrap();
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    screenshot(&c, "queue").await;
+    click(&c, "table.traces td.name a").await;
+    wait_url(&c, |u| {
+        u.contains(&sonnet) && u.contains("annotate=quality")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while focused_name(&c).await.as_deref() != Some("value") {
+        assert!(Instant::now() < deadline, "the score form did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    keys(&c, "bad\u{e007}").await;
+    wait_text(&c, "#trace-scores li.score", "bad").await;
+    c.goto(&format!("{base}/queue?score=quality"))
+        .await
+        .unwrap();
+    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 0);
+    assert_eq!(
+        texts(&c, "section.empty h2").await,
+        vec!["Nothing to annotate"]
+    );
+
+    // Edit (same id) and delete a score from the trace page.
+    c.goto(&format!("{base}/traces/{sonnet}")).await.unwrap();
+    click(&c, "#trace-scores .score-edit").await;
+    keys(&c, "\u{e003}\u{e003}\u{e003}good\u{e007}").await;
+    wait_text(&c, "#trace-scores li.score", "good").await;
+    assert_eq!(
+        texts(&c, "#trace-scores li.score").await.len(),
+        1,
+        "replaced, not added"
+    );
+    click(&c, "#trace-scores .score-delete").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !texts_settling(&c, "#trace-scores li.score")
+        .await
+        .is_empty()
+        || c.find_all(Locator::Css("#trace-scores"))
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the score was not deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A span goes to a new dataset (`d`) with an expected output; its JSONL downloads.
+    c.goto(&format!("{base}/traces/{sonnet}?span={:016x}", 3))
+        .await
+        .unwrap();
+    wait_detail(&c, "chat claude-sonnet-4-6").await;
+    press_until_focused(&c, "d", "dataset_name").await;
+    keys(&c, "golden\u{e004}It is sunny tomorrow.").await;
+    click(&c, "#dataset-form button[type=submit]").await;
+    wait_text(&c, "#dataset-form .status", "Added to golden").await;
+    c.goto(&format!("{base}/datasets")).await.unwrap();
+    let rows = texts(&c, "#datasets tbody tr").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("golden") && rows[0].contains('1'),
+        "{rows:?}"
+    );
+    click(&c, "#datasets td.name a").await;
+    wait_url(&c, |u| u.ends_with("/datasets/golden")).await;
+    let item = texts(&c, "#items tbody tr").await;
+    assert!(
+        item[0].contains("Summarize the forecast") && item[0].contains("It renews yearly."),
+        "{item:?}"
+    );
+    let expected = c
+        .find(Locator::Css("textarea.expected"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(expected.as_deref(), Some("It is sunny tomorrow."));
+    screenshot(&c, "dataset").await;
+    click(&c, "#download-jsonl").await;
+    let file = profile.path().join("downloads").join("golden.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let body = loop {
+        if let Ok(b) = std::fs::read_to_string(&file) {
+            if b.ends_with('\n') {
+                break b;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no download at {}",
+            file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["expected_output"], "It is sunny tomorrow.");
+    assert_eq!(lines[0]["output"], "It renews yearly.");
+    assert_eq!(lines[0]["source_trace_id"], sonnet);
+    assert_eq!(lines[0]["source_span_id"], format!("{:016x}", 3));
     c.close().await.unwrap();
     server.stop();
 }
