@@ -289,20 +289,6 @@ impl Query {
         })
     }
 
-    /// The config of one score name, when the project has one.
-    pub async fn score_config(
-        &self,
-        project: &str,
-        name: &str,
-    ) -> Result<Option<ScoreConfig>, QueryError> {
-        Ok(self
-            .annotations
-            .score_configs(project)
-            .await?
-            .into_iter()
-            .find(|c| c.name == name))
-    }
-
     /// `POST /api/score-configs`: validates and stores (replacing the config of that name).
     pub async fn put_score_config(
         &self,
@@ -362,19 +348,6 @@ impl Query {
             .find(|x| x.name == d.name)
             .map(DatasetView::from)
             .ok_or_else(|| QueryError::NotFound(format!("dataset {:?} not found", d.name)))
-    }
-
-    /// `POST /api/datasets/{name}/items` (an item already built from its request).
-    pub async fn put_dataset_item(&self, item: &DatasetItem) -> Result<(), QueryError> {
-        check_name("id", &item.id)?;
-        if self.annotations.put_dataset_item(item).await? {
-            Ok(())
-        } else {
-            Err(QueryError::NotFound(format!(
-                "dataset {:?} not found",
-                item.dataset
-            )))
-        }
     }
 
     /// `GET /api/datasets/{name}/items`.

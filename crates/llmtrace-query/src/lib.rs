@@ -14,6 +14,7 @@
 )]
 
 mod annotations;
+mod dataset_items;
 mod error;
 mod params;
 mod timefmt;
@@ -24,7 +25,9 @@ pub use annotations::{
     DatasetListView, DatasetView, NewDataset, ScoreConfigsView, ScoreNamesView, ScoreStatsView,
     MAX_CATEGORIES, MAX_NAME_BYTES,
 };
+pub use dataset_items::NewDatasetItem;
 pub use error::QueryError;
+pub use llmtrace_store::{ScoreConfig, ScoreName};
 pub use params::{
     parse_bucket_seconds, score_params, RecomputeParams, StatsParams, TraceGroupParams,
     TraceListParams,

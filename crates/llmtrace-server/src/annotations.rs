@@ -2,6 +2,7 @@
 //! datasets built from traces. The transport only: the use cases and checks are
 //! `llmtrace_query`'s, the storage the store's.
 
+use crate::api::respond;
 use crate::error::api_error;
 use crate::AppState;
 use axum::extract::{Path, Query as UrlQuery, State};
@@ -9,9 +10,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Json;
-use llmtrace_model::{Message, MessagePart};
-use llmtrace_query::{DatasetItemView, NewDataset, QueryError, SpanView};
-use llmtrace_store::{DatasetItem, ScoreConfig};
+use llmtrace_query::{NewDataset, NewDatasetItem, QueryError};
+use llmtrace_store::ScoreConfig;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -32,13 +32,6 @@ pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/datasets/{name}/items/{id}", delete(delete_item))
 }
 
-fn respond<T: serde::Serialize>(r: Result<T, QueryError>) -> Response {
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => crate::api::query_error(e),
-    }
-}
-
 fn done(r: Result<(), QueryError>) -> Response {
     match r {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -54,20 +47,14 @@ fn project(st: &AppState, headers: &HeaderMap) -> Result<String, Box<Response>> 
         .map_err(|e| Box::new(crate::api::unauthorized(e)))
 }
 
-/// The JSON body, within the size and shape limits of every JSON body.
+/// The JSON body (the limits of every JSON body), in the shape `T`.
 async fn json_body<T: serde::de::DeserializeOwned>(
     st: &AppState,
     body: axum::body::Body,
 ) -> Result<T, Box<Response>> {
-    let bytes = crate::body_read::read_body(body, MAX_BODY)
-        .await
-        .map_err(|e| Box::new(crate::error::class_error(e.class, e.message)))?;
-    if let Some(refused) =
-        crate::request_limits::check_json_values(st.ingest.decode_limits(), &bytes)
-    {
-        return Err(Box::new(refused));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let json =
+        crate::request_limits::read_json_body(body, MAX_BODY, st.ingest.decode_limits()).await?;
+    serde_json::from_value(json).map_err(|e| {
         Box::new(api_error(
             StatusCode::BAD_REQUEST,
             format!("invalid body: {e}"),
@@ -198,96 +185,6 @@ async fn dataset_items(
         .into_response()
 }
 
-/// Body of `POST /api/datasets/{name}/items`: an item given in full (`input`, ...), or taken
-/// from a stored span (`trace_id` and `span_id`) or trace (`trace_id` alone: its root span's
-/// messages, else its first model call's input and last model call's output).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewItem {
-    id: Option<String>,
-    input: Option<serde_json::Value>,
-    output: Option<serde_json::Value>,
-    expected_output: Option<serde_json::Value>,
-    metadata: Option<serde_json::Value>,
-    trace_id: Option<String>,
-    span_id: Option<String>,
-}
-
-/// Messages as the chat APIs write them: `{"role", "content"}` with the text when every part
-/// is text, else the parts as stored.
-fn chat_messages(system: &[MessagePart], messages: &[Message]) -> serde_json::Value {
-    let mut out = Vec::new();
-    if !system.is_empty() {
-        out.push(chat_message(&Message {
-            role: "system".into(),
-            parts: system.to_vec(),
-            ..Default::default()
-        }));
-    }
-    out.extend(messages.iter().map(chat_message));
-    serde_json::Value::Array(out)
-}
-
-fn chat_message(m: &Message) -> serde_json::Value {
-    let all_text = m
-        .parts
-        .iter()
-        .all(|p| matches!(p, MessagePart::Text { .. }));
-    if all_text {
-        serde_json::json!({"role": m.role, "content": m.text_content()})
-    } else {
-        serde_json::json!({"role": m.role, "content": m.parts})
-    }
-}
-
-/// A completion as a string when it is one text message, else as messages.
-fn completion(messages: &[Message]) -> Option<serde_json::Value> {
-    match messages {
-        [] => None,
-        [m] if m
-            .parts
-            .iter()
-            .all(|p| matches!(p, MessagePart::Text { .. })) =>
-        {
-            Some(m.text_content().into())
-        }
-        many => Some(chat_messages(&[], many)),
-    }
-}
-
-/// Input and output of a span, or of a trace (see [`NewItem`]).
-fn from_spans(
-    spans: &[SpanView],
-    span_id: Option<&str>,
-) -> Option<(serde_json::Value, Option<serde_json::Value>)> {
-    let of = |s: &SpanView| {
-        (
-            chat_messages(&s.system_instructions, &s.input_messages),
-            completion(&s.output_messages),
-        )
-    };
-    if let Some(id) = span_id {
-        let id = id.to_ascii_lowercase();
-        return spans.iter().find(|s| s.span_id == id).map(of);
-    }
-    let root = spans.iter().find(|s| s.parent_span_id.is_none());
-    if let Some(r) = root.filter(|r| !r.input_messages.is_empty() || !r.output_messages.is_empty())
-    {
-        return Some(of(r));
-    }
-    let calls: Vec<&SpanView> = spans
-        .iter()
-        .filter(|s| !s.input_messages.is_empty() || !s.output_messages.is_empty())
-        .collect();
-    match (calls.first(), calls.last()) {
-        (Some(first), Some(last)) => Some((
-            chat_messages(&first.system_instructions, &first.input_messages),
-            completion(&last.output_messages),
-        )),
-        _ => root.map(of),
-    }
-}
-
 async fn add_item(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -295,58 +192,15 @@ async fn add_item(
     body: axum::body::Body,
 ) -> Response {
     let p = try_or_respond!(project(&st, &headers));
-    let new: NewItem = try_or_respond!(json_body(&st, body).await);
-    let now = crate::langfuse::unix_now();
-    let (input, output) = match (&new.trace_id, new.input.clone()) {
-        (Some(trace), None) => {
-            let detail = match st.query.get_trace(&p, trace).await {
-                Ok(d) => d,
-                Err(e) => return crate::api::query_error(e),
-            };
-            match from_spans(&detail.spans, new.span_id.as_deref()) {
-                Some((input, output)) => (input, new.output.clone().or(output)),
-                None => {
-                    return api_error(
-                        StatusCode::NOT_FOUND,
-                        format!(
-                            "span {:?} not found in trace {trace}",
-                            new.span_id.as_deref().unwrap_or("")
-                        ),
-                    )
-                }
-            }
-        }
-        (_, Some(input)) => (input, new.output.clone()),
-        (None, None) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "an item needs an input, or a trace_id (and span_id) to take it from",
-            )
-        }
-    };
-    let trace = new.trace_id.as_deref().map(str::to_ascii_lowercase);
-    let span = new.span_id.as_deref().map(str::to_ascii_lowercase);
-    let id = new.id.clone().unwrap_or_else(|| match (&trace, &span) {
-        // The same span added twice is one item (its expected output edited in place).
-        (Some(t), s) => llmtrace_model::digest_id("item", &[t, s.as_deref().unwrap_or("")]),
-        (None, _) => llmtrace_model::digest_id("item", &[&input.to_string()]),
-    });
-    let item = DatasetItem {
-        project: p.clone(),
-        dataset: name.clone(),
-        id,
-        input,
-        output,
-        expected_output: new.expected_output,
-        metadata: new.metadata,
-        source_trace_id: trace,
-        source_span_id: span,
-        created_unix_nano: now,
-    };
-    if let Err(e) = st.query.put_dataset_item(&item).await {
-        return crate::api::query_error(e);
+    let new: NewDatasetItem = try_or_respond!(json_body(&st, body).await);
+    match st
+        .query
+        .add_dataset_item(&p, &name, new, crate::langfuse::unix_now())
+        .await
+    {
+        Ok(item) => (StatusCode::CREATED, Json(item)).into_response(),
+        Err(e) => crate::api::query_error(e),
     }
-    (StatusCode::CREATED, Json(DatasetItemView::from(&item))).into_response()
 }
 
 async fn delete_item(

@@ -70,7 +70,8 @@ async fn healthz(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
+/// A query's answer: its view as JSON, or the status its error maps to.
+pub(crate) fn respond<T: Serialize>(r: Result<T, QueryError>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
         Err(e) => query_error(e),

@@ -2,7 +2,8 @@
 //! may decode into, checked on counts before the body is parsed or converted; the OTLP receivers
 //! apply the same [`DecodeLimits`] in the ingest path.
 
-use crate::error::class_error;
+use crate::error::{api_error, class_error};
+use axum::http::StatusCode;
 use axum::response::Response;
 use llmtrace_ingest::{DecodeLimits, ErrorClass};
 
@@ -22,6 +23,27 @@ pub(crate) fn check_json_values(limits: DecodeLimits, body: &[u8]) -> Option<Res
         ));
     }
     None
+}
+
+/// A JSON request body of at most `max_bytes`, read within the body deadline, refused (413)
+/// when it holds more values than `limits` allow, parsed; or the answer refusing it.
+pub(crate) async fn read_json_body(
+    body: axum::body::Body,
+    max_bytes: usize,
+    limits: DecodeLimits,
+) -> Result<serde_json::Value, Box<Response>> {
+    let bytes = crate::body_read::read_body(body, max_bytes)
+        .await
+        .map_err(|e| Box::new(class_error(e.class, e.message)))?;
+    if let Some(refused) = check_json_values(limits, &bytes) {
+        return Err(Box::new(refused));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            format!("body is not JSON: {e}"),
+        ))
+    })
 }
 
 /// The 413 refusal when a request carries more than `limits.max_items` `what`s.

@@ -45,17 +45,10 @@ async fn create(
         Ok(p) => p.to_string(),
         Err(e) => return crate::api::unauthorized(e),
     };
-    let bytes = match crate::body_read::read_body(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => return crate::error::class_error(e.class, e.message),
-    };
     let limits = st.ingest.decode_limits();
-    if let Some(refused) = crate::request_limits::check_json_values(limits, &bytes) {
-        return refused;
-    }
-    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+    let json = match crate::request_limits::read_json_body(body, MAX_BODY, limits).await {
         Ok(v) => v,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
+        Err(refused) => return *refused,
     };
     let (items, single) = match json {
         serde_json::Value::Array(a) => (a, false),

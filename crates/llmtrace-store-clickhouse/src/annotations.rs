@@ -16,7 +16,7 @@ use llmtrace_store::{
     StatsQuery, StoreError, MAX_LABELS,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// The detail of a deleted score's replacement row.
 pub(crate) const SCORE_TOMBSTONE: &str = r#"{"deleted":true}"#;
@@ -40,11 +40,14 @@ struct ScoreDetail {
     detail: String,
 }
 
-/// The live scores among rows of `scores` (tombstones skipped).
-fn live_scores(rows: Vec<ScoreDetail>) -> Result<Vec<Score>, StoreError> {
-    rows.into_iter()
-        .filter(|r| r.detail != SCORE_TOMBSTONE)
-        .map(|r| serde_json::from_str::<Score>(&r.detail).map_err(|e| bad("stored score", e)))
+/// The live scores among stored score details (tombstones skipped).
+pub(crate) fn live_scores(
+    details: impl IntoIterator<Item = String>,
+) -> Result<Vec<Score>, StoreError> {
+    details
+        .into_iter()
+        .filter(|d| d != SCORE_TOMBSTONE)
+        .map(|d| serde_json::from_str::<Score>(&d).map_err(|e| bad("stored score", e)))
         .collect()
 }
 
@@ -146,24 +149,24 @@ pub(crate) async fn score_stats(
             lit(&q.project)
         ))
         .await?;
-    let scores = live_scores(rows)?;
+    let scores = live_scores(rows.into_iter().map(|r| r.detail))?;
     let traces: BTreeSet<&str> = scores.iter().map(|s| s.trace_id.as_str()).collect();
     // (trace, span) -> dims, and trace -> its root span's dims.
     let mut spans: HashMap<(String, String), ScoredDims> = HashMap::new();
     let mut roots: HashMap<String, ScoredDims> = HashMap::new();
     let traces: Vec<&str> = traces.into_iter().collect();
+    let scored_spans: BTreeSet<String> = scores
+        .iter()
+        .filter_map(|s| s.observation_id.as_ref())
+        .map(|s| lit(&s.to_ascii_lowercase()))
+        .collect();
+    let span_list = if scored_spans.is_empty() {
+        "''".to_string()
+    } else {
+        scored_spans.into_iter().collect::<Vec<_>>().join(", ")
+    };
     for chunk in traces.chunks(TRACES_PER_QUERY) {
         let ids: Vec<String> = chunk.iter().map(|t| lit(&t.to_ascii_lowercase())).collect();
-        let scored_spans: BTreeSet<String> = scores
-            .iter()
-            .filter_map(|s| s.observation_id.as_ref())
-            .map(|s| lit(&s.to_ascii_lowercase()))
-            .collect();
-        let span_list = if scored_spans.is_empty() {
-            "''".to_string()
-        } else {
-            scored_spans.into_iter().collect::<Vec<_>>().join(", ")
-        };
         let rows: Vec<DimsRow> = ch
             .select(&format!(
                 "SELECT trace_id, span_id, parent_span_id, model, provider, service, operation \
@@ -197,36 +200,44 @@ pub(crate) async fn score_stats(
     Ok(group_scores(q, scored))
 }
 
-/// The score names of a project, most used first.
+#[derive(Deserialize)]
+struct NameRow {
+    name: String,
+    n: u64,
+    numeric: u8,
+    labels: Vec<String>,
+}
+
+/// The score names of a project, most used first, counted by ClickHouse (the latest copy of
+/// each score; tombstones have no name).
 pub(crate) async fn score_names(
     ch: &Client,
     db: &str,
     project: &str,
 ) -> Result<Vec<ScoreName>, StoreError> {
-    let rows: Vec<ScoreDetail> = ch
+    let rows: Vec<NameRow> = ch
         .select(&format!(
-            "SELECT detail FROM {db}.scores FINAL WHERE project = {}",
+            "SELECT name, toUInt64(count()) AS n, toUInt8(max(has_value)) AS numeric, \
+             groupUniqArrayIf(label, label != '') AS labels FROM (\
+             SELECT visitParamExtractString(detail, 'name') AS name, \
+             toUInt8(visitParamExtractRaw(detail, 'value') NOT IN ('', 'null')) AS has_value, \
+             visitParamExtractString(detail, 'string_value') AS label \
+             FROM {db}.scores FINAL WHERE project = {}) WHERE name != '' GROUP BY name",
             lit(project)
         ))
         .await?;
-    let mut by_name: BTreeMap<String, (u64, bool, BTreeSet<String>)> = BTreeMap::new();
-    for s in live_scores(rows)? {
-        let e = by_name.entry(s.name).or_default();
-        e.0 = e.0.saturating_add(1);
-        e.1 |= s.value.is_some();
-        if let Some(l) = s.string_value {
-            if e.2.len() < MAX_LABELS {
-                e.2.insert(l);
-            }
-        }
-    }
-    let mut names: Vec<ScoreName> = by_name
+    let mut names: Vec<ScoreName> = rows
         .into_iter()
-        .map(|(name, (count, numeric, labels))| ScoreName {
-            name,
-            count,
-            numeric,
-            labels: labels.into_iter().collect(),
+        .map(|r| {
+            let mut labels = r.labels;
+            labels.sort_unstable();
+            labels.truncate(MAX_LABELS);
+            ScoreName {
+                name: r.name,
+                count: r.n,
+                numeric: r.numeric != 0,
+                labels,
+            }
         })
         .collect();
     names.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
@@ -251,7 +262,7 @@ pub(crate) async fn scores_of_traces(
                 ids.join(", ")
             ))
             .await?;
-        out.extend(live_scores(rows)?);
+        out.extend(live_scores(rows.into_iter().map(|r| r.detail))?);
     }
     out.sort_by_key(|s| s.timestamp_unix_nano);
     Ok(out)

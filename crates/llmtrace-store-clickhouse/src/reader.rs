@@ -10,7 +10,7 @@ use crate::client::{lit, Client};
 use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::summaries::SummaryRow;
 use crate::world::World;
-use llmtrace_model::{LogRecord, Score, TraceId};
+use llmtrace_model::{LogRecord, TraceId};
 use llmtrace_store::search::search_words;
 use llmtrace_store::{
     percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
@@ -433,12 +433,7 @@ pub(crate) async fn get_trace(
              ORDER BY time_ns, score_id"
         ))
         .await?;
-    let scores = scores
-        .iter()
-        .filter(|r| r.detail != crate::annotations::SCORE_TOMBSTONE)
-        .map(|r| serde_json::from_str::<Score>(&r.detail))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::Permanent(format!("scores of trace {trace_id}: {e}")))?;
+    let scores = crate::annotations::live_scores(scores.into_iter().map(|r| r.detail))?;
     let logs: Vec<DetailRow> = ch
         .select(&format!(
             "SELECT detail FROM {db}.logs FINAL WHERE project = {p} AND trace_id = {t} \

@@ -3,6 +3,7 @@
 //! `catalog` (version 11), one JSON document each, keyed by (project, kind, parent, key).
 
 use crate::int::{count, int};
+use crate::reader::project_id;
 use llmtrace_model::{Score, SpanId, TraceId};
 use llmtrace_store::{
     group_scores, Dataset, DatasetItem, ScoreConfig, ScoreName, ScoreStatsGroup, ScoredDims,
@@ -17,12 +18,6 @@ const SCORE_CONFIG: &str = "score_config";
 const DATASET: &str = "dataset";
 /// `catalog.kind` of a dataset item (parent: its dataset, key: its id).
 const DATASET_ITEM: &str = "dataset_item";
-
-fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM projects WHERE name = ?1")?
-        .query_row([project], |r| r.get(0))
-        .optional()
-}
 
 fn project_id_or_create(conn: &Connection, project: &str) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT OR IGNORE INTO projects (name) VALUES (?1)")?

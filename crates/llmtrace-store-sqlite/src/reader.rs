@@ -12,7 +12,7 @@ use llmtrace_store::{
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap};
 
-fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
+pub(crate) fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT id FROM projects WHERE name = ?1")?
         .query_row([project], |r| r.get(0))
         .optional()

@@ -124,7 +124,7 @@ pub fn group_scores(
 }
 
 /// A score name used in a project, with how often and how.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ScoreName {
     /// Score name.
     pub name: String,
@@ -143,7 +143,7 @@ pub const MAX_LABELS: usize = 50;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ScoreConfig {
     /// Tenant.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub project: String,
     /// Score name.
     pub name: String,

@@ -5,47 +5,17 @@
 //! a dataset.
 
 use crate::traces::url_encode;
-use llmtrace_query::{DatasetView, ScoreView};
+use llmtrace_query::{DatasetView, ScoreConfig, ScoreName, ScoreView};
 use maud::{html, Markup};
-
-/// A score name's config as the annotation form offers it (`/api/score-configs`).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ScoreConfigInfo {
-    /// Score name.
-    pub name: String,
-    /// `NUMERIC`, `CATEGORICAL` or `BOOLEAN`.
-    pub data_type: String,
-    /// Smallest allowed value (NUMERIC).
-    pub min: Option<f64>,
-    /// Largest allowed value (NUMERIC).
-    pub max: Option<f64>,
-    /// Allowed labels (CATEGORICAL).
-    pub categories: Vec<String>,
-    /// What the score means.
-    pub description: Option<String>,
-}
-
-/// A score name of the project with how it is used (`/api/scores/names`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScoreNameInfo {
-    /// Score name.
-    pub name: String,
-    /// Scores of that name.
-    pub count: u64,
-    /// Whether any carries a numeric value.
-    pub numeric: bool,
-    /// Labels seen.
-    pub labels: Vec<String>,
-}
 
 /// What the trace page's forms offer: the configs, the score names used so far, the datasets,
 /// and the score name to open the form with (`?annotate=`, from the annotation queue).
 #[derive(Debug, Clone, Default)]
 pub struct AnnotationContext {
     /// Score configs of the project.
-    pub configs: Vec<ScoreConfigInfo>,
+    pub configs: Vec<ScoreConfig>,
     /// Score names used in the project.
-    pub names: Vec<ScoreNameInfo>,
+    pub names: Vec<ScoreName>,
     /// Datasets of the project.
     pub datasets: Vec<DatasetView>,
     /// Score name to annotate at once.
@@ -295,7 +265,7 @@ mod tests {
         assert!(!html.contains("<b>n") && !html.contains("<i>l") && !html.contains("<script>"));
         assert!(html.contains("&lt;i&gt;l&lt;/i&gt;"));
         let ctx = AnnotationContext {
-            configs: vec![ScoreConfigInfo {
+            configs: vec![ScoreConfig {
                 name: "q\"<".into(),
                 data_type: "NUMERIC".into(),
                 ..Default::default()

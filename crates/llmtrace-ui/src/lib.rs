@@ -22,7 +22,7 @@ mod score_configs;
 mod trace;
 mod traces;
 
-pub use annotate::{AnnotationContext, ScoreConfigInfo, ScoreNameInfo};
+pub use annotate::AnnotationContext;
 pub use assets::{SCRIPT, STYLE};
 pub use assets_annotate::ANNOTATE_SCRIPT;
 pub use dashboard::{bucket_seconds, dashboard_page, DashboardData, DashboardForm};

@@ -2,14 +2,15 @@
 //! labels, description), a form adding or replacing one, and the score names in use with links
 //! to their annotation queue and to the traces they score.
 
-use crate::annotate::{number, ScoreConfigInfo, ScoreNameInfo};
+use crate::annotate::number;
 use crate::format;
 use crate::layout::{self, Nav};
 use crate::traces::url_encode;
+use llmtrace_query::{ScoreConfig, ScoreName};
 use maud::html;
 
 /// What a config allows, in words: `0 to 1`, `good, bad`, `true or false`.
-pub(crate) fn allowed(c: &ScoreConfigInfo) -> String {
+pub(crate) fn allowed(c: &ScoreConfig) -> String {
     match c.data_type.as_str() {
         "NUMERIC" => match (c.min, c.max) {
             (Some(lo), Some(hi)) => format!("{} to {}", number(lo), number(hi)),
@@ -24,10 +25,7 @@ pub(crate) fn allowed(c: &ScoreConfigInfo) -> String {
 }
 
 /// The `/scores` page.
-pub fn score_configs_page(
-    configs: Result<&[ScoreConfigInfo], &str>,
-    names: &[ScoreNameInfo],
-) -> String {
+pub fn score_configs_page(configs: Result<&[ScoreConfig], &str>, names: &[ScoreName]) -> String {
     let body = html! {
         h1 { "Score configs" }
         p.dim { "A config says what annotators may enter for a score name; a score sent for a configured name must fit it (else 400)." }
@@ -92,20 +90,21 @@ mod tests {
 
     #[test]
     fn configs_read_in_words_and_are_escaped() {
-        let c = |t: &str, min, max, cats: &[&str]| ScoreConfigInfo {
+        let c = |t: &str, min, max, cats: &[&str]| ScoreConfig {
             name: "<n>".into(),
             data_type: t.into(),
             min,
             max,
             categories: cats.iter().map(|s| s.to_string()).collect(),
             description: Some("<d>".into()),
+            ..Default::default()
         };
         assert_eq!(allowed(&c("NUMERIC", Some(0.0), Some(1.0), &[])), "0 to 1");
         assert_eq!(allowed(&c("NUMERIC", None, Some(5.5), &[])), "at most 5.5");
         assert_eq!(allowed(&c("CATEGORICAL", None, None, &["a", "b"])), "a, b");
         assert_eq!(allowed(&c("BOOLEAN", None, None, &[])), "true or false");
         let configs = [c("NUMERIC", None, None, &[])];
-        let names = [ScoreNameInfo {
+        let names = [ScoreName {
             name: "a b".into(),
             count: 2,
             numeric: true,

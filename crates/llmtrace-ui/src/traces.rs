@@ -2,9 +2,10 @@
 //! most used score name, pagination; and the annotation queue (`/queue?score=NAME`), the same
 //! list restricted to traces without a score of that name.
 
-use crate::annotate::{query_string, score_cell, ScoreNameInfo};
+use crate::annotate::{query_string, score_cell};
 use crate::format;
 use crate::layout::{self, Nav};
+use llmtrace_query::ScoreName;
 use llmtrace_query::{TraceListParams, TraceListView, TraceSummaryView};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -122,7 +123,7 @@ pub const SCORE_COLUMNS: usize = 4;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListContext<'a> {
     /// The project's score names, most used first.
-    pub names: &'a [ScoreNameInfo],
+    pub names: &'a [ScoreName],
     /// `Some` on the annotation queue page.
     pub queue: Option<&'a str>,
 }
@@ -298,7 +299,7 @@ fn text_input(name: &str, label: &str, value: &Option<String>, placeholder: &str
 }
 
 /// The score names the filters offer: the most used ones, then those filtered by already.
-fn filter_names<'a>(form: &'a TracesForm, names: &'a [ScoreNameInfo]) -> Vec<&'a str> {
+fn filter_names<'a>(form: &'a TracesForm, names: &'a [ScoreName]) -> Vec<&'a str> {
     let mut out: Vec<&str> = names
         .iter()
         .take(SCORE_COLUMNS)
@@ -315,7 +316,7 @@ fn filter_names<'a>(form: &'a TracesForm, names: &'a [ScoreNameInfo]) -> Vec<&'a
 }
 
 /// The score filters: a label choice for a labelled score, a range for a numeric one.
-fn score_filters(form: &TracesForm, names: &[ScoreNameInfo]) -> Markup {
+fn score_filters(form: &TracesForm, names: &[ScoreName]) -> Markup {
     let shown = filter_names(form, names);
     html! {
         @for name in shown {
@@ -587,7 +588,7 @@ mod tests {
         );
         assert_eq!(score_key("score.x"), Some(("x", ScoreFilterPart::Label)));
         assert_eq!(score_key("score."), None);
-        let names = [ScoreNameInfo {
+        let names = [ScoreName {
             name: "quality".into(),
             count: 1,
             numeric: false,

@@ -12,8 +12,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use llmtrace_query::QueryError;
-use llmtrace_ui::{AnnotationContext, ScoreConfigInfo, ScoreNameInfo, TracesForm};
+use llmtrace_query::{QueryError, ScoreConfig, ScoreName};
+use llmtrace_ui::{AnnotationContext, TracesForm};
 use std::sync::Arc;
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
@@ -32,18 +32,9 @@ pub(super) fn is_annotation_path(path: &str) -> bool {
 
 /// The project's score names, most used first (none when they cannot be read: the list still
 /// shows).
-async fn score_names(st: &AppState, project: &str) -> Vec<ScoreNameInfo> {
+async fn score_names(st: &AppState, project: &str) -> Vec<ScoreName> {
     match st.query.score_names(project).await {
-        Ok(v) => v
-            .names
-            .into_iter()
-            .map(|n| ScoreNameInfo {
-                name: n.name,
-                count: n.count,
-                numeric: n.numeric,
-                labels: n.labels,
-            })
-            .collect(),
+        Ok(v) => v.names,
         Err(e) => {
             tracing::warn!(error = %e, "UI: score names unavailable");
             Vec::new()
@@ -51,22 +42,8 @@ async fn score_names(st: &AppState, project: &str) -> Vec<ScoreNameInfo> {
     }
 }
 
-async fn configs(st: &AppState, project: &str) -> Result<Vec<ScoreConfigInfo>, QueryError> {
-    Ok(st
-        .query
-        .score_configs(project)
-        .await?
-        .configs
-        .into_iter()
-        .map(|c| ScoreConfigInfo {
-            name: c.name,
-            data_type: c.data_type,
-            min: c.min,
-            max: c.max,
-            categories: c.categories,
-            description: c.description,
-        })
-        .collect())
+async fn configs(st: &AppState, project: &str) -> Result<Vec<ScoreConfig>, QueryError> {
+    Ok(st.query.score_configs(project).await?.configs)
 }
 
 /// What the trace page's forms offer (an unreadable part is left empty: the page still shows).
