@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 pub const MAX_NAME_BYTES: usize = 200;
 /// Most labels a categorical score config may list.
 pub const MAX_CATEGORIES: usize = 100;
+/// Longest description of a score config or dataset.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 
 /// Aggregates of one score name in one group of `GET /api/stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,8 +228,15 @@ pub fn check_config(c: &ScoreConfig) -> Result<(), QueryError> {
             ))
         }
     }
-    if c.description.as_ref().is_some_and(|d| d.len() > 4096) {
-        return bad("description must be at most 4096 bytes".into());
+    check_description(c.description.as_deref())
+}
+
+/// A description the API accepts: at most [`MAX_DESCRIPTION_BYTES`].
+fn check_description(d: Option<&str>) -> Result<(), QueryError> {
+    if d.is_some_and(|d| d.len() > MAX_DESCRIPTION_BYTES) {
+        return Err(QueryError::BadRequest(format!(
+            "description must be at most {MAX_DESCRIPTION_BYTES} bytes"
+        )));
     }
     Ok(())
 }
@@ -333,6 +342,7 @@ impl Query {
         now_unix_nano: u64,
     ) -> Result<DatasetView, QueryError> {
         check_name("name", &d.name)?;
+        check_description(d.description.as_deref())?;
         let set = Dataset {
             project: project.to_string(),
             name: d.name.clone(),
@@ -416,6 +426,27 @@ mod tests {
         assert!(check_config(&c).is_ok());
         c.name = String::new();
         assert!(check_config(&c).is_err());
+    }
+
+    #[test]
+    fn names_categories_and_descriptions_are_bounded() {
+        assert!(check_name("name", &"n".repeat(MAX_NAME_BYTES)).is_ok());
+        assert!(check_name("name", &"n".repeat(MAX_NAME_BYTES + 1)).is_err());
+        assert!(check_name("name", "a\nb").is_err());
+        let cat = |n: usize| ScoreConfig {
+            name: "tone".into(),
+            data_type: "CATEGORICAL".into(),
+            categories: (0..n).map(|i| format!("l{i}")).collect(),
+            ..Default::default()
+        };
+        assert!(check_config(&cat(MAX_CATEGORIES)).is_ok());
+        assert!(check_config(&cat(MAX_CATEGORIES + 1)).is_err());
+        let described = |n: usize| ScoreConfig {
+            description: Some("d".repeat(n)),
+            ..numeric(None, None)
+        };
+        assert!(check_config(&described(MAX_DESCRIPTION_BYTES)).is_ok());
+        assert!(check_config(&described(MAX_DESCRIPTION_BYTES + 1)).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod views;
 pub use annotations::{
     check_config, check_name, check_score_against, DatasetItemView, DatasetItemsView,
     DatasetListView, DatasetView, NewDataset, ScoreConfigsView, ScoreNamesView, ScoreStatsView,
-    MAX_CATEGORIES, MAX_NAME_BYTES,
+    MAX_CATEGORIES, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES,
 };
 pub use dataset_items::NewDatasetItem;
 pub use error::QueryError;

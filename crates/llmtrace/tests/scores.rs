@@ -548,5 +548,34 @@ fn aggregates_configs_queue_and_datasets_over_http() {
     );
     let (_, items) = server.get_json("/api/datasets/golden/items");
     assert_eq!(items["items"].as_array().unwrap().len(), 1);
+    // The annotation endpoints take bodies of at most 4 MiB: at the limit stored, past it 413.
+    let sized = |len: usize| {
+        let frame = r#"{"input":""}"#.len();
+        let body = format!(r#"{{"input":"{}"}}"#, "a".repeat(len - frame));
+        assert_eq!(body.len(), len);
+        let file = dir.path().join("body.json");
+        std::fs::write(&file, body).unwrap();
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args(["-H", "content-type: application/json", "--data-binary"])
+            .arg(format!("@{}", file.display()))
+            .arg(format!("{}/api/datasets/golden/items", server.http))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(sized(4 * 1024 * 1024), "201");
+    assert_eq!(sized(4 * 1024 * 1024 + 1), "413");
+    let long = json!({"name": "golden", "description": "d".repeat(4097)});
+    assert_eq!(
+        post(
+            &server,
+            "/api/datasets",
+            "application/json",
+            &long.to_string()
+        )
+        .0,
+        400
+    );
     server.stop();
 }
