@@ -44,7 +44,22 @@ const JSON_BODY_PATHS: &[&str] = &[
     "/api/pricing/recompute",
     "/api/scores",
     "/feedback",
+    "/api/score-configs",
+    "/api/datasets",
 ];
+
+/// Whether a path's body is JSON ([`JSON_BODY_PATHS`], and the routes with a name in their
+/// path: `/api/datasets/{name}/items`, `/api/evaluators/{name}/run`).
+fn takes_json_body(path: &str) -> bool {
+    let named = |prefix: &str, suffix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+    };
+    JSON_BODY_PATHS.contains(&path)
+        || named("/api/datasets/", "/items")
+        || named("/api/evaluators/", "/run")
+}
 
 /// The host part of a `Host` header value (`[::1]:4318` → `::1`, `localhost:4318` →
 /// `localhost`).
@@ -170,7 +185,7 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
         }
     }
     if state_changing
-        && JSON_BODY_PATHS.contains(&path.as_str())
+        && takes_json_body(&path)
         && has_body(req.headers())
         && !declares_json(req.headers())
     {
@@ -206,6 +221,26 @@ pub(crate) async fn gate(State(st): State<Arc<AppState>>, req: Request, next: Ne
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_body_paths_include_named_routes() {
+        for p in [
+            "/api/scores",
+            "/api/datasets",
+            "/api/datasets/golden/items",
+            "/api/evaluators/correct/run",
+        ] {
+            assert!(takes_json_body(p), "{p}");
+        }
+        for p in [
+            "/api/datasets//items",
+            "/api/datasets/a/b/items",
+            "/api/evaluators/x/run/more",
+            "/v1/traces",
+        ] {
+            assert!(!takes_json_body(p), "{p}");
+        }
+    }
 
     #[test]
     fn loopback_hosts() {

@@ -1,12 +1,13 @@
 //! `GET /api/evaluators` (the configured evaluators with what they did since start) and
 //! `POST /api/evaluators/{name}/run` (an evaluator over the caller's traces of a past time
 //! range, or with `dry_run` the count and the estimated cost). The transport only: the
-//! evaluators run behind [`llmtrace_evaluators::EvaluatorControl`].
+//! evaluators run behind [`llmtrace_evaluators::EvaluatorControl`]; a body declared as anything
+//! but JSON is refused by the access gate (`access.rs`).
 
 use crate::error::api_error;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use llmtrace_evaluators::{RunError, RunRequest};
@@ -31,22 +32,6 @@ async fn list(State(st): State<Arc<AppState>>) -> Response {
     Json(serde_json::json!({ "evaluators": evaluators })).into_response()
 }
 
-/// Whether the body is declared JSON.
-fn declares_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            essence == "application/json" || essence.ends_with("+json")
-        })
-}
-
 /// `POST /api/evaluators/{name}/run`.
 async fn run(
     State(st): State<Arc<AppState>>,
@@ -58,12 +43,6 @@ async fn run(
         Ok(p) => p.to_string(),
         Err(e) => return crate::api::unauthorized(e),
     };
-    if !declares_json(&headers) {
-        return api_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the body as Content-Type: application/json",
-        );
-    }
     let bytes = match crate::body_read::read_body(body, MAX_BODY).await {
         Ok(b) => b,
         Err(e) => return crate::error::class_error(e.class, e.message),

@@ -564,6 +564,17 @@ fn aggregates_configs_queue_and_datasets_over_http() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
     };
+    // A body not declared JSON (a cross-site form post) is refused.
+    assert_eq!(
+        post(
+            &server,
+            "/api/datasets/golden/items",
+            "text/plain",
+            r#"{"input": "x"}"#
+        )
+        .0,
+        415
+    );
     assert_eq!(sized(4 * 1024 * 1024), "201");
     assert_eq!(sized(4 * 1024 * 1024 + 1), "413");
     let long = json!({"name": "golden", "description": "d".repeat(4097)});
