@@ -43,23 +43,26 @@ impl Server {
         Self::launch(data_dir, extra, Some(log_dir))
     }
 
+    /// Starts the server on ports the kernel picks (`127.0.0.1:0`) and reads the bound ones from
+    /// its `llmtrace listening` line: a port picked here and released before the server binds it
+    /// could be taken by another test's server in between, and this test would then talk to that
+    /// one.
     fn launch(data_dir: &Path, extra: &[&str], log_dir: Option<&Path>) -> Server {
-        let (hp, gp) = (free_port(), free_port());
         let (level, stdout, stderr) = match log_dir {
             Some(dir) => (
                 "debug",
                 Stdio::from(std::fs::File::create(dir.join("server.out")).unwrap()),
                 Stdio::from(std::fs::File::create(dir.join("server.err")).unwrap()),
             ),
-            None => ("warn", Stdio::null(), Stdio::inherit()),
+            None => ("warn", Stdio::piped(), Stdio::inherit()),
         };
-        let child = Command::new(bin())
+        let mut child = Command::new(bin())
             .args([
                 "serve",
                 "--http-listen",
-                &format!("127.0.0.1:{hp}"),
+                "127.0.0.1:0",
                 "--grpc-listen",
-                &format!("127.0.0.1:{gp}"),
+                "127.0.0.1:0",
                 "--data-dir",
                 data_dir.to_str().unwrap(),
             ])
@@ -71,10 +74,24 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .expect("start llmtrace");
+        let banner = match (child.stdout.take(), log_dir) {
+            (Some(out), _) => banner_from_pipe(out),
+            (None, Some(dir)) => banner_from_file(&dir.join("server.out")),
+            (None, None) => None,
+        };
+        let Some(line) = banner else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("llmtrace printed no listening line within 60 s ({status:?})");
+        };
+        let between = |from: &str, to: &str| -> String {
+            let rest = line.split_once(from).map(|(_, r)| r).unwrap_or("");
+            rest.split_once(to).map_or(rest, |(v, _)| v).to_string()
+        };
         let s = Server {
             child,
-            http: format!("http://127.0.0.1:{hp}"),
-            grpc: format!("127.0.0.1:{gp}"),
+            http: format!("http://{}", between("API on http://", ", ")),
+            grpc: between("OTLP/gRPC on ", ", "),
             data_dir: data_dir.to_path_buf(),
         };
         s.wait_ready();
@@ -155,6 +172,38 @@ impl Server {
             serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
         )
     }
+}
+
+/// The server's `llmtrace listening` line from its stdout (then drained in the background, so
+/// the server never blocks on a full pipe), within 60 s.
+fn banner_from_pipe(out: std::process::ChildStdout) -> Option<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("llmtrace listening") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(line);
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60)).ok()
+}
+
+/// The server's `llmtrace listening` line from the file its stdout goes to, within 60 s.
+fn banner_from_file(path: &Path) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.starts_with("llmtrace listening")) {
+            return Some(line.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
 }
 
 impl Drop for Server {
