@@ -451,7 +451,7 @@ async fn health(State(st): State<Arc<AppState>>) -> Response {
 async fn style() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        llmtrace_ui::STYLE,
+        llmtrace_ui::stylesheet(),
     )
         .into_response()
 }
@@ -459,7 +459,7 @@ async fn style() -> Response {
 async fn script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        llmtrace_ui::SCRIPT,
+        llmtrace_ui::script(),
     )
         .into_response()
 }

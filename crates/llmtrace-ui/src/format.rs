@@ -17,20 +17,57 @@ pub(crate) fn duration_ms(ms: f64) -> String {
     }
 }
 
-/// `$0.0123`, `$12.40`, `–` when unknown.
+/// One money format for every page: three significant digits (`$0.0312`, `$4.52`, `$12.4`),
+/// whole dollars with separators from $1,000 (`$1,234`), `<$0.0001` below a hundredth of a cent,
+/// `$0` for zero and `–` when unknown. Sorting by cost then reads as well as it sorts.
 pub(crate) fn usd(v: Option<f64>) -> String {
-    match v {
-        None => "–".into(),
-        Some(0.0) => "$0".into(),
-        Some(v) if v.abs() < 0.01 => {
-            // Three significant digits, however small.
-            let decimals = ((-v.abs().log10()).ceil() as usize + 2).min(12);
-            let s = format!("${v:.decimals$}");
-            let s = s.trim_end_matches('0');
-            s.trim_end_matches('.').to_string()
-        }
-        Some(v) => format!("${v:.2}"),
+    let Some(v) = v.filter(|v| v.is_finite()) else {
+        return "–".into();
+    };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a == 0.0 {
+        "$0".into()
+    } else if a < 0.0001 {
+        format!("{sign}<$0.0001")
+    } else if a >= 999.5 {
+        format!("{sign}${}", count(a.round() as u64))
+    } else {
+        // Decimals that keep three significant digits, then no trailing zeros past the cents.
+        let magnitude = a.log10().floor() as i32;
+        let decimals = (2 - magnitude).clamp(0, 6) as usize;
+        let s = format!("{a:.decimals$}");
+        let s = if decimals > 2 {
+            let t = s.trim_end_matches('0');
+            let t = t.trim_end_matches('.');
+            // Keep cents readable: `$0.5` reads `$0.50`.
+            match t.split_once('.') {
+                Some((_, frac)) if frac.len() < 2 => format!("{t}{}", "0".repeat(2 - frac.len())),
+                None => t.to_string(),
+                _ => t.to_string(),
+            }
+        } else {
+            s
+        };
+        format!("{sign}${s}")
     }
+}
+
+/// One percent format for every page (error rates, cache hit ratios, shares): `0%`, `<0.1%`,
+/// one decimal below 10 % (`2.5%`), whole numbers above (`45%`); `–` when there is no base.
+pub(crate) fn percent(ratio: Option<f64>) -> String {
+    match ratio.filter(|r| r.is_finite()) {
+        None => "–".into(),
+        Some(r) if r <= 0.0 => "0%".into(),
+        Some(r) if r < 0.001 => "<0.1%".into(),
+        Some(r) if r < 0.1 => format!("{:.1}%", r * 100.0),
+        Some(r) => format!("{:.0}%", r * 100.0),
+    }
+}
+
+/// `part` of `whole` as a percentage (`–` when `whole` is 0).
+pub(crate) fn share(part: u64, whole: u64) -> String {
+    percent((whole > 0).then(|| part as f64 / whole as f64))
 }
 
 /// A cost that may be unknown or partial: `$0.0012`; `≥ $0.0012` with a badge "1 call unpriced"
@@ -62,6 +99,15 @@ pub(crate) fn count(n: u64) -> String {
     out
 }
 
+/// A point in time as a `<time>` element: UTC to the second in the page (and on hover), which
+/// the page's script rewrites to the reader's time zone with a relative age ("3 min ago").
+pub(crate) fn when(rfc3339: &str) -> maud::Markup {
+    let utc = time(rfc3339);
+    maud::html! {
+        time.when datetime=(rfc3339) title={ (utc) " UTC" } { (utc) }
+    }
+}
+
 /// An RFC 3339 time shown to the second (`2026-01-01 12:00:03`), UTC.
 pub(crate) fn time(rfc3339: &str) -> String {
     let t = rfc3339.replace('T', " ");
@@ -83,10 +129,24 @@ mod tests {
         assert_eq!(duration_ms(1234.0), "1.23 s");
         assert_eq!(duration_ms(125_000.0), "2 min 5 s");
         assert_eq!(usd(None), "–");
+        assert_eq!(usd(Some(0.0)), "$0");
+        assert_eq!(usd(Some(0.00004)), "<$0.0001");
         assert_eq!(usd(Some(0.000123)), "$0.000123");
-        assert_eq!(usd(Some(0.0000004)), "$0.0000004");
         assert_eq!(usd(Some(0.00123456)), "$0.00123");
-        assert_eq!(usd(Some(12.4)), "$12.40");
+        assert_eq!(usd(Some(0.0312)), "$0.0312");
+        assert_eq!(usd(Some(0.5)), "$0.50");
+        assert_eq!(usd(Some(4.5213)), "$4.52");
+        assert_eq!(usd(Some(12.4)), "$12.4");
+        assert_eq!(usd(Some(123.44)), "$123");
+        assert_eq!(usd(Some(1234.5)), "$1,235");
+        assert_eq!(usd(Some(-0.0312)), "-$0.0312");
+        assert_eq!(percent(None), "–");
+        assert_eq!(percent(Some(0.0)), "0%");
+        assert_eq!(percent(Some(0.0004)), "<0.1%");
+        assert_eq!(percent(Some(0.025)), "2.5%");
+        assert_eq!(percent(Some(0.4567)), "46%");
+        assert_eq!(share(1, 3), "33%");
+        assert_eq!(share(1, 0), "–");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(count(12), "12");
         assert_eq!(

@@ -9,6 +9,7 @@
 mod annotate;
 mod assets;
 mod assets_annotate;
+mod assets_explorer;
 mod charts;
 mod dashboard;
 mod datasets;
@@ -47,4 +48,18 @@ pub fn error_page(title: &str, message: &str) -> String {
             }
         },
     )
+}
+
+/// The whole stylesheet served at `/ui/style.css`: the base rules, then each page family's own.
+pub fn stylesheet() -> &'static str {
+    static SHEET: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| [assets::STYLE, assets_explorer::STYLE].concat());
+    SHEET.as_str()
+}
+
+/// The whole script served at `/ui/app.js`: the trace tree's, then each page family's own.
+pub fn script() -> &'static str {
+    static JS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| [assets::SCRIPT, assets_explorer::SCRIPT].join("\n"));
+    JS.as_str()
 }
