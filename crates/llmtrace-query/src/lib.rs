@@ -16,7 +16,9 @@
 mod annotations;
 mod dataset_items;
 mod error;
+mod export;
 mod params;
+mod session_thread;
 mod timefmt;
 mod views;
 
@@ -27,10 +29,18 @@ pub use annotations::{
 };
 pub use dataset_items::NewDatasetItem;
 pub use error::QueryError;
+pub use export::{
+    csv_field, csv_text, trace_csv_row, traces_csv, TraceExport, MAX_EXPORT_TRACES,
+    TRACE_CSV_COLUMNS,
+};
 pub use llmtrace_store::{ScoreConfig, ScoreName};
 pub use params::{
     parse_bucket_seconds, score_params, RecomputeParams, StatsParams, TraceGroupParams,
     TraceListParams,
+};
+pub use session_thread::{
+    turn_of, SessionThreadView, ToolCallView, TurnText, TurnView, MAX_THREAD_TRACES,
+    MAX_THREAD_TURNS,
 };
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{
