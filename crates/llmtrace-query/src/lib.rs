@@ -18,6 +18,7 @@ mod dataset_items;
 mod error;
 mod export;
 mod params;
+mod search_match;
 mod session_thread;
 mod timefmt;
 mod views;
@@ -38,6 +39,7 @@ pub use params::{
     parse_bucket_seconds, score_params, RecomputeParams, StatsParams, TraceGroupParams,
     TraceListParams,
 };
+pub use search_match::{search_match, SearchMatch};
 pub use session_thread::{
     turn_of, SessionThreadView, ToolCallView, TurnText, TurnView, MAX_THREAD_TRACES,
     MAX_THREAD_TURNS,

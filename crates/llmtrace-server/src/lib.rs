@@ -23,6 +23,7 @@ mod body_read;
 mod connections;
 pub mod error;
 mod evaluators;
+mod export;
 mod gateway;
 mod langfuse;
 mod langfuse_ingestion;
@@ -70,6 +71,18 @@ pub struct AppState {
     /// The evaluators of the config file (`/api/evaluators`, the health page); `None` when
     /// none are configured.
     pub evaluators: Option<Arc<dyn llmtrace_evaluators::EvaluatorControl>>,
+    /// The addresses the server listens on, set when it binds (the UI's empty state prints
+    /// them).
+    pub listen: std::sync::OnceLock<ListenAddrs>,
+}
+
+/// Where a bound server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddrs {
+    /// The OTLP/HTTP, API and UI base URL (`http://127.0.0.1:4318`).
+    pub http: String,
+    /// The OTLP/gRPC address (`127.0.0.1:4317`).
+    pub grpc: String,
 }
 
 /// Rebuilds the price book, or says why it cannot.
@@ -79,6 +92,7 @@ pub type PriceReloader = Arc<dyn Fn() -> Result<llmtrace_pricing::PriceBook, Str
 pub fn http_router(state: Arc<AppState>) -> axum::Router {
     otlp_http::routes()
         .merge(api::routes())
+        .merge(export::routes())
         .merge(observability::routes())
         .merge(ui::routes())
         .merge(langfuse::routes())

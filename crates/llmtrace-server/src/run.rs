@@ -44,6 +44,14 @@ impl BoundServer {
             )
         })?;
         let tls = config.tls.as_ref().map(crate::tls::Tls::load).transpose()?;
+        if let (Ok(h), Ok(g)) = (http.local_addr(), grpc.local_addr()) {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            // Set once per state: a second bind of the same state keeps the first addresses.
+            let _ = state.listen.set(crate::ListenAddrs {
+                http: format!("{scheme}://{h}"),
+                grpc: g.to_string(),
+            });
+        }
         Ok(BoundServer {
             http,
             grpc,

@@ -88,6 +88,19 @@ pub fn span_search_text(span: &Span) -> String {
 
 /// [`span_search_text`] from a span's GenAI fields alone.
 pub fn gen_ai_search_text(g: &GenAi) -> String {
+    messages_search_text(
+        &g.system_instructions,
+        &g.input_messages,
+        &g.output_messages,
+    )
+}
+
+/// [`span_search_text`] from a span's system instructions and messages.
+pub fn messages_search_text(
+    system_instructions: &[MessagePart],
+    input_messages: &[llmtrace_model::Message],
+    output_messages: &[llmtrace_model::Message],
+) -> String {
     let mut out = String::new();
     let add = |out: &mut String, text: &str| {
         if !out.is_empty() && !out.ends_with(' ') {
@@ -108,10 +121,10 @@ pub fn gen_ai_search_text(g: &GenAi) -> String {
         MessagePart::ToolCallResponse { response, .. } => add(out, &json_text(response)),
         MessagePart::Other(_) => {}
     };
-    for p in &g.system_instructions {
+    for p in system_instructions {
         add_part(&mut out, p);
     }
-    for m in g.input_messages.iter().chain(&g.output_messages) {
+    for m in input_messages.iter().chain(output_messages) {
         for p in &m.parts {
             add_part(&mut out, p);
         }

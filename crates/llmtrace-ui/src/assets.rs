@@ -176,7 +176,13 @@ pub const SCRIPT: &str = r#"
     var view = document.querySelector('.trace-view');
     if (!view || !row) return;
     var trace = view.dataset.trace, span = row.dataset.span;
-    rows().forEach(function (r) { r.classList.toggle('selected', r === row); });
+    rows().forEach(function (r) {
+      var on = r === row, link = r.querySelector('.span-link');
+      r.classList.toggle('selected', on);
+      r.setAttribute('aria-selected', String(on));
+      // One tab stop for the whole tree: the selected row's link (arrow keys move inside).
+      if (link) link.setAttribute('tabindex', on ? '0' : '-1');
+    });
     fetch('/traces/' + trace + '/spans/' + span, { credentials: 'same-origin' })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
@@ -199,7 +205,7 @@ pub const SCRIPT: &str = r#"
   document.addEventListener('keydown', function (e) {
     var link = document.activeElement;
     if (!link || !link.classList || !link.classList.contains('span-link')) return;
-    var row = link.closest('li.row'), visible = rows().filter(function (r) { return !r.classList.contains('hidden'); });
+    var row = link.closest('li.row'), visible = rows().filter(function (r) { return !r.classList.contains('hidden') && !r.classList.contains('filtered'); });
     var i = visible.indexOf(row), next = null;
     if (e.key === 'ArrowDown') next = visible[i + 1];
     else if (e.key === 'ArrowUp') next = visible[i - 1];
@@ -209,6 +215,7 @@ pub const SCRIPT: &str = r#"
     e.preventDefault();
     if (next) { next.querySelector('.span-link').focus(); select(next, true); }
   });
+  window.llmtraceTree = { select: select, setCollapsed: setCollapsed, refresh: refresh, rows: rows };
   var sel = document.querySelector('li.row.selected');
   if (sel && sel.scrollIntoView) sel.scrollIntoView({ block: 'nearest' });
   Array.prototype.slice.call(document.querySelectorAll('li.more')).forEach(watch);

@@ -16,6 +16,11 @@ pub(crate) enum Nav {
     Datasets,
 }
 
+/// Sets `data-theme` on `<html>` from the reader's earlier choice (kept in `localStorage`);
+/// without one the system setting (`prefers-color-scheme`) decides.
+const THEME_BOOT: &str =
+    "try{var t=localStorage.getItem('llmtrace-theme');if(t)document.documentElement.dataset.theme=t;}catch(e){}";
+
 /// A whole page.
 pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
     html! {
@@ -26,13 +31,17 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · llmtrace" }
                 link rel="stylesheet" href="/ui/style.css";
+                // Applies a theme chosen with the toggle before the first paint (no flash).
+                script { (maud::PreEscaped(THEME_BOOT)) }
                 script src="/ui/app.js" defer {}
                 script src="/ui/annotate.js" defer {}
             }
             body {
+                a.skip-link href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "llmtrace" }
-                    nav aria-label="Main" {
+                    button.nav-toggle type="button" aria-controls="main-nav" aria-expanded="false" { "Menu" }
+                    nav #main-nav aria-label="Main" {
                         a href="/" aria-current=[(current == Nav::Traces).then_some("page")] { "Traces" }
                         a href="/dashboard" aria-current=[(current == Nav::Dashboard).then_some("page")] { "Dashboard" }
                         a href="/sessions" aria-current=[(current == Nav::Sessions).then_some("page")] { "Sessions" }
@@ -42,11 +51,10 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                         a href="/datasets" aria-current=[(current == Nav::Datasets).then_some("page")] { "Datasets" }
                         a href="/models" aria-current=[(current == Nav::Models).then_some("page")] { "Models & prices" }
                         a href="/health" aria-current=[(current == Nav::Health).then_some("page")] { "Health & alerts" }
-                        a href="/api/stats" { "Stats (JSON)" }
-                        a href="/metrics" { "Metrics" }
                     }
+                    button.theme-toggle type="button" title="Switch between light and dark" aria-label="Switch between light and dark" { "◐" }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
     }

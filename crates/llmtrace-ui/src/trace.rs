@@ -3,7 +3,7 @@
 
 use crate::format;
 use crate::layout::{self, Nav};
-use llmtrace_model::{AttrValue, Attributes, Message, MessagePart};
+use llmtrace_model::{AttrValue, Attributes};
 use llmtrace_query::{parse_rfc3339, SpanView, TraceDetailView};
 use maud::{html, Markup};
 use std::collections::{HashMap, HashSet};
@@ -57,64 +57,26 @@ fn default_selection(spans: &[SpanView], order: &[(usize, usize)]) -> Option<usi
         .or_else(|| order.first().map(|(i, _)| *i))
 }
 
-fn attr_text(v: &AttrValue) -> String {
+/// An attribute's value: JSON (given structured or as a JSON string) highlighted, long text
+/// folded, short text as is.
+fn attr_cell(v: &AttrValue) -> Markup {
     match v {
-        AttrValue::Str(s) => s.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
+        AttrValue::Str(s) => crate::json_view::text_or_json(s),
+        AttrValue::Array(_) | AttrValue::Map(_) => crate::json_view::json_block(&v.to_json()),
+        other => html! { (serde_json::to_string(other).unwrap_or_default()) },
     }
 }
 
-fn folded_text(text: &str) -> Markup {
+/// Text as written (`dir="auto"`: right-to-left scripts read right), folded when long.
+pub(crate) fn folded_text(text: &str) -> Markup {
     if text.chars().count() <= FOLD_CHARS {
-        return html! { div.text { (text) } };
+        return html! { div.text dir="auto" { (text) } };
     }
     let head: String = text.chars().take(FOLD_CHARS).collect();
     html! {
         details.fold {
-            summary { div.text { (head) "…" } span.more { "Show all (" (format::count(text.chars().count() as u64)) " characters)" } }
-            div.text { (text) }
-        }
-    }
-}
-
-fn part(p: &MessagePart) -> Markup {
-    match p {
-        MessagePart::Text { content } => folded_text(content),
-        MessagePart::Reasoning { content } => html! {
-            div.reasoning { span.label { "Reasoning" } (folded_text(content)) }
-        },
-        MessagePart::ToolCall {
-            id,
-            name,
-            arguments,
-        } => html! {
-            div.tool-call {
-                span.label { "Tool call " code { (name) } }
-                @if let Some(id) = id { " " span.dim { (id) } }
-                @if let Some(a) = arguments { pre { (serde_json::to_string_pretty(a).unwrap_or_default()) } }
-            }
-        },
-        MessagePart::ToolCallResponse { id, response } => html! {
-            div.tool-result {
-                span.label { "Tool result" }
-                @if let Some(id) = id { " " span.dim { (id) } }
-                @match response {
-                    serde_json::Value::String(s) => { (folded_text(s)) }
-                    other => { pre { (serde_json::to_string_pretty(other).unwrap_or_default()) } }
-                }
-            }
-        },
-        MessagePart::Other(v) => {
-            html! { pre.other { (serde_json::to_string_pretty(v).unwrap_or_default()) } }
-        }
-    }
-}
-
-fn message(m: &Message) -> Markup {
-    html! {
-        div class={ "msg role-" (m.role) } {
-            div.role { (m.role) @if let Some(n) = &m.name { " · " (n) } @if let Some(f) = &m.finish_reason { span.dim { " (" (f) ")" } } }
-            @for p in &m.parts { (part(p)) }
+            summary { div.text dir="auto" { (head) "…" } span.more { "Show all (" (format::count(text.chars().count() as u64)) " characters)" } }
+            div.text dir="auto" { (text) }
         }
     }
 }
@@ -126,7 +88,7 @@ fn attrs_table(caption: &str, attrs: &Attributes) -> Markup {
                 summary { (caption) " (" (attrs.len()) ")" }
                 table {
                     @for kv in attrs.iter() {
-                        tr { th scope="row" { (kv.key) } td { (attr_text(&kv.value)) } }
+                        tr { th scope="row" { (kv.key) } td { (attr_cell(&kv.value)) } }
                     }
                 }
             }
@@ -140,6 +102,25 @@ fn kv_row(label: &str, value: Option<String>) -> Markup {
     }
 }
 
+/// A button that copies `value` to the clipboard (the page's script does the copying).
+fn copy_button(value: &str, label: &str) -> Markup {
+    html! {
+        button.copy type="button" data-copy=(value) title=(label) aria-label=(label) { "Copy" }
+    }
+}
+
+/// The request parameters that were set (temperature, max tokens, ...), as a JSON object.
+fn request_params(s: &SpanView) -> Option<serde_json::Value> {
+    let v = serde_json::to_value(&s.request_params).ok()?;
+    let set: serde_json::Map<String, serde_json::Value> = v
+        .as_object()?
+        .iter()
+        .filter(|(_, x)| !x.is_null())
+        .map(|(k, x)| (k.clone(), x.clone()))
+        .collect();
+    (!set.is_empty()).then_some(serde_json::Value::Object(set))
+}
+
 /// The details of one span (also served alone, to swap in without a page reload).
 pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
     let is_call = s.kind == "llm" || s.kind == "embedding";
@@ -147,9 +128,9 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
     html! {
         article.span-detail data-span=(s.span_id) aria-label="Selected span" {
             header {
-                h2 { span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name) }
-                p.dim {
-                    "span " code { (s.span_id) } " · "
+                h2 { span class={ "kind kind-" (s.kind) } { (s.kind) } " " span dir="auto" { (s.name) } }
+                p.dim.ids {
+                    "span " code.span-id { (s.span_id) } " " (copy_button(&s.span_id, "Copy span id")) " · "
                     a href={ "/traces/" (trace_id) "?span=" (s.span_id) } { "link to this span" }
                 }
                 @if s.status == "error" {
@@ -159,7 +140,7 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
             }
             dl.fields {
                 (kv_row("Service", Some(s.service.clone())))
-                (kv_row("Start (UTC)", Some(format::time(&s.start_time))))
+                div { dt { "Start" } dd { (format::when(&s.start_time)) } }
                 (kv_row("Duration", Some(format::duration_ms(s.duration_ms))))
                 (kv_row("Time to first token", s.time_to_first_token_ms.map(format::duration_ms)))
                 (kv_row("Provider", s.provider.clone()))
@@ -187,20 +168,13 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
                         (kv_row("Price", s.price_id.clone()))
                         (kv_row("Counted in totals", Some(if s.usage_counted { "yes".into() } else { "no (another span reports this call)".into() })))
                         (kv_row("Finish reasons", (!s.finish_reasons.is_empty()).then(|| s.finish_reasons.join(", "))))
-                        (kv_row("Parameters", serde_json::to_value(&s.request_params).ok().filter(|v| v.as_object().is_some_and(|o| o.values().any(|x| !x.is_null()))).map(|v| v.to_string())))
+                    }
+                    @if let Some(params) = request_params(s) {
+                        div.params { h4 { "Parameters" } (crate::json_view::json_block(&params)) }
                     }
                 }
             }
-            @if !s.system_instructions.is_empty() || !s.input_messages.is_empty() || !s.output_messages.is_empty() {
-                section.conversation aria-label="Conversation" {
-                    h3 { "Conversation" }
-                    @if !s.system_instructions.is_empty() {
-                        div class="msg role-system" { div.role { "system" } @for p in &s.system_instructions { (part(p)) } }
-                    }
-                    @for m in &s.input_messages { (message(m)) }
-                    @for m in &s.output_messages { (message(m)) }
-                }
-            }
+            (crate::span_io::io_sections(s))
             section.span-scores aria-label="Scores of this span" {
                 h3 { "Scores " span.dim.keys { "(s: score this span, d: add it to a dataset)" } }
                 (crate::annotate::score_list(&s.scores, "No score on this span yet."))
@@ -211,7 +185,7 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
                     ul {
                         @for e in &s.events {
                             li.exception[e.name == "exception"] {
-                                strong { (e.name) } " " span.dim { (format::time(&e.time)) }
+                                strong { (e.name) } " " span.dim { (format::when(&e.time)) }
                                 (attrs_table("attributes", &e.attributes))
                             }
                         }
@@ -224,6 +198,9 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
     }
     .into_string()
 }
+
+/// Error spans the page lists for "next error" at most (further ones: open them from the tree).
+const MAX_ERROR_JUMPS: usize = 2_000;
 
 /// Rows rendered at once on a large trace; more load as the reader scrolls (`trace_rows`).
 pub const ROW_CHUNK: usize = 300;
@@ -308,26 +285,50 @@ impl<'a> TreeLayout<'a> {
         let to = to.min(self.order.len());
         let from = from.min(to);
         html! {
-            @for (i, depth) in &self.order[from..to] {
+            @for (pos, (i, depth)) in self.order[from..to].iter().enumerate().map(|(k, x)| (k + from, x)) {
                 @let s = &d.spans[*i];
+                @let is_selected = Some(*i) == selected;
                 @let start = parse_rfc3339(&s.start_time).unwrap_or(self.t0).saturating_sub(self.t0) as f64;
                 @let left = (start / self.total_ns * 100.0).clamp(0.0, 100.0);
                 @let width = (s.duration_ms * 1e6 / self.total_ns * 100.0).clamp(0.15, 100.0 - left.min(99.85));
-                li role="treeitem" aria-level=(depth + 1)
-                    class={ "row kind-" (s.kind) @if s.status == "error" { " error" } @if self.error_path.contains(s.span_id.as_str()) { " error-below" } @if Some(*i) == selected { " selected" } }
-                    data-depth=(depth) data-span=(s.span_id) {
+                li role="treeitem" aria-level=(depth + 1) aria-selected=(if is_selected { "true" } else { "false" })
+                    class={ "row kind-" (s.kind) @if s.status == "error" { " error" } @if self.error_path.contains(s.span_id.as_str()) { " error-below" } @if is_selected { " selected" } }
+                    data-depth=(depth) data-span=(s.span_id) data-pos=(pos) data-kind=(s.kind) {
                     div.label style={ "padding-left:" (depth * 14) "px" } {
-                        @if self.has_children.contains(s.span_id.as_str()) { button.toggle type="button" aria-expanded="true" aria-label="Collapse" { "▾" } }
+                        @if self.has_children.contains(s.span_id.as_str()) { button.toggle type="button" tabindex="-1" aria-expanded="true" aria-label="Collapse" { "▾" } }
                         @else { span.leaf { "•" } }
-                        a.span-link href={ "/traces/" (t.trace_id) "?span=" (s.span_id) } {
-                            span class={ "kind kind-" (s.kind) } { (s.kind) } " " (s.name)
+                        a.span-link href={ "/traces/" (t.trace_id) "?span=" (s.span_id) } tabindex=(if is_selected || (selected.is_none() && pos == 0) { "0" } else { "-1" }) {
+                            span class={ "kind kind-" (s.kind) } { (s.kind) } " " span.name dir="auto" { (s.name) }
                         }
                     }
                     div.bar-track {
-                        div.bar style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } title=(format::duration_ms(s.duration_ms)) {}
+                        div.bar data-l=(format!("{:.5}", left / 100.0)) data-w=(format!("{:.5}", s.duration_ms * 1e6 / self.total_ns)) style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } title=(format::duration_ms(s.duration_ms)) {}
                     }
+                    (row_meta(s))
                     div.dur { (format::duration_ms(s.duration_ms)) }
                 }
+            }
+        }
+    }
+}
+
+/// A row's model, tokens and cost (a model call), or its tool (a tool span).
+fn row_meta(s: &SpanView) -> Markup {
+    let model = s.response_model.as_deref().or(s.request_model.as_deref());
+    let tokens = match (s.input_tokens, s.output_tokens) {
+        (None, None) => None,
+        (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
+    };
+    html! {
+        div.meta {
+            @if let Some(m) = model { span.m-model title="Model" { (m) } }
+            @else if let Some(t) = &s.tool_name { span.m-model title="Tool" dir="auto" { (t) } }
+            @if let Some(n) = tokens {
+                span.m-tokens title={ "input " (s.input_tokens.unwrap_or(0)) ", output " (s.output_tokens.unwrap_or(0)) } { (format::count(n)) " tok" }
+            }
+            @if s.kind == "llm" || s.kind == "embedding" {
+                @if s.unpriced { span.m-cost.warn title="No price for this model: the cost is unknown" { "?" } }
+                @else if let Some(c) = s.cost_usd { span.m-cost title="Cost" { (format::usd(Some(c))) } }
             }
         }
     }
@@ -358,14 +359,32 @@ pub fn trace_rows(d: &TraceDetailView, from: usize, to: usize, dir: RowsDirectio
 pub fn trace_page(
     d: &TraceDetailView,
     selected: Option<&str>,
+    search: Option<&str>,
     ctx: &crate::annotate::AnnotationContext,
 ) -> String {
     let t = &d.trace;
     let layout = TreeLayout::new(d);
     let order = &layout.order;
+    let matched = search.and_then(|q| llmtrace_query::search_match(&d.spans, q));
     let selected = selected
+        .or(matched.as_ref().map(|m| m.span_id.as_str()))
         .and_then(|id| d.spans.iter().position(|s| s.span_id == id))
         .or_else(|| default_selection(&d.spans, order));
+    let kinds: Vec<&str> = {
+        let mut k: Vec<&str> = d.spans.iter().map(|s| s.kind.as_str()).collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    // Error spans in tree order, as `position:span id` (the script jumps between them, loading
+    // the page around one that is not rendered yet).
+    let errors: Vec<String> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, (i, _))| d.spans.get(*i).is_some_and(|s| s.status == "error"))
+        .take(MAX_ERROR_JUMPS)
+        .filter_map(|(pos, (i, _))| Some(format!("{pos}:{}", d.spans.get(*i)?.span_id)))
+        .collect();
     let n = order.len();
     let (from, to) = if n <= RENDER_ALL_UP_TO {
         (0, n)
@@ -377,10 +396,18 @@ pub fn trace_page(
         (from, (from + ROW_CHUNK).min(n))
     };
     let body = html! {
-        nav.crumbs aria-label="Breadcrumb" { a href="/" { "Traces" } " / " span { (t.root_name) } }
-        h1 { (t.root_name) }
+        nav.crumbs aria-label="Breadcrumb" { a href="/" { "Traces" } " / " span dir="auto" { (t.root_name) } }
+        h1 dir="auto" { (t.root_name) }
+        p.trace-id.ids {
+            "Trace " code #trace-id { (t.trace_id) } " " (copy_button(&t.trace_id, "Copy trace id"))
+            " · " a #trace-json href={ "/api/traces/" (t.trace_id) } { "JSON" }
+            " · " a #trace-download href={ "/api/traces/" (t.trace_id) "?download=1" } download={ "trace-" (t.trace_id) ".json" } { "Download JSON" }
+        }
+        @if let (Some(q), Some(m)) = (search, &matched) {
+            p.search-hit { "Search " q dir="auto" { (q) } " matched " a href={ "/traces/" (t.trace_id) "?span=" (m.span_id) } dir="auto" { (m.span_name) } ": " span.snippet dir="auto" { (m.snippet) } }
+        }
         dl.totals aria-label="Trace totals" {
-            div { dt { "Start (UTC)" } dd { (format::time(&t.start_time)) } }
+            div { dt { "Start" } dd { (format::when(&t.start_time)) } }
             div { dt { "Duration" } dd { (format::duration_ms(t.duration_ms)) } }
             div { dt { "Spans" } dd #total-spans { (t.span_count) } }
             div { dt { "LLM calls" } dd #total-calls { (t.llm_call_count) } }
@@ -389,8 +416,8 @@ pub fn trace_page(
             div { dt { "Cost" } dd #total-cost { (format::cost(t.cost_usd, t.unpriced_span_count)) } }
             div { dt { "Failed calls" } dd #failed-calls .error[t.failed_call_count > 0] { (t.failed_call_count) } }
             div { dt { "Error spans" } dd.error[t.error_count > 0] { (t.error_count) } }
-            @if let Some(u) = &t.user_id { div { dt { "User" } dd { a href={ "/?user_id=" (crate::traces::url_encode(u)) } { (u) } } } }
-            @if let Some(s) = &t.session_id { div { dt { "Session" } dd { a href={ "/?session_id=" (crate::traces::url_encode(s)) } { (s) } } } }
+            @if let Some(u) = &t.user_id { div { dt { "User" } dd { a href={ "/?user_id=" (crate::traces::url_encode(u)) } dir="auto" { (u) } } } }
+            @if let Some(s) = &t.session_id { div { dt { "Session" } dd { a href={ "/sessions/" (crate::traces::url_encode(s)) } dir="auto" { (s) } } } }
             @if !t.has_root { div { dt { "Root" } dd.warn { "no root span (orphaned spans)" } } }
         }
         section #trace-scores aria-label="Scores of the trace" {
@@ -398,10 +425,26 @@ pub fn trace_page(
             (crate::annotate::score_list(&crate::annotate::trace_scores(&d.scores), "No score on the trace yet: press a to add one."))
         }
         (crate::annotate::forms(&t.trace_id, ctx))
-        div.trace-view data-trace=(t.trace_id) {
+        div.trace-view data-trace=(t.trace_id) data-duration-ms=(format!("{:.3}", t.duration_ms)) data-errors=(errors.join(",")) {
             section.tree aria-label="Span tree and timeline" {
-                div.axis aria-hidden="true" { span { "0" } span { (format::duration_ms(t.duration_ms / 2.0)) } span { (format::duration_ms(t.duration_ms)) } }
-                ol.rows role="tree" {
+                div.tree-tools role="toolbar" aria-label="Span tree tools" {
+                    button #expand-all type="button" { "Expand all" }
+                    button #collapse-all type="button" { "Collapse all" }
+                    button #prev-error type="button" disabled[errors.is_empty()] title="Previous failed span (p)" { "↑ Previous error" }
+                    button #next-error type="button" disabled[errors.is_empty()] title="Next failed span (n)" { "Next error ↓" }
+                    label { span.visually-hidden { "Kind" }
+                        select #kind-filter aria-label="Show spans of kind" {
+                            option value="" { "All kinds" }
+                            @for k in &kinds { option value=(k) { (k) } }
+                        }
+                    }
+                    input #name-filter type="search" placeholder="Filter spans by name" aria-label="Filter spans by name";
+                    button #zoom-span type="button" title="Zoom the timeline to the selected span (z)" { "Zoom to span" }
+                    button #zoom-reset type="button" hidden { "Reset zoom" }
+                    span #zoom-label.dim aria-live="polite" {}
+                }
+                div.axis aria-hidden="true" title="Drag across the timeline to zoom into a time window" { span #axis-from { "0" } span #axis-mid { (format::duration_ms(t.duration_ms / 2.0)) } span #axis-to { (format::duration_ms(t.duration_ms)) } }
+                ol.rows role="tree" aria-label="Spans" {
                     @if from > 0 { (layout.more(from.saturating_sub(ROW_CHUNK), from, RowsDirection::Before)) }
                     (layout.rows(from, to, selected))
                     @if to < n { (layout.more(to, (to + ROW_CHUNK).min(n), RowsDirection::After)) }
@@ -413,4 +456,12 @@ pub fn trace_page(
         }
     };
     layout::page(&t.root_name, Nav::Traces, body)
+}
+
+/// A search hit in the trace list: the matching text, linking to the span it is in.
+pub fn search_snippet(trace_id: &str, query: &str, m: &llmtrace_query::SearchMatch) -> String {
+    html! {
+        a.snippet href={ "/traces/" (trace_id) "?span=" (m.span_id) "&q=" (crate::traces::url_encode(query)) } title={ "In " (m.span_name) } dir="auto" { (m.snippet) }
+    }
+    .into_string()
 }

@@ -21,16 +21,19 @@ pub enum RangePreset {
     H24,
     /// Last 7 days.
     D7,
+    /// Last 30 days.
+    D30,
     /// Everything.
     All,
 }
 
 impl RangePreset {
-    pub(crate) const ALL: [RangePreset; 5] = [
+    pub(crate) const ALL: [RangePreset; 6] = [
         RangePreset::M15,
         RangePreset::H1,
         RangePreset::H24,
         RangePreset::D7,
+        RangePreset::D30,
         RangePreset::All,
     ];
 
@@ -41,6 +44,7 @@ impl RangePreset {
             RangePreset::H1 => "1h",
             RangePreset::H24 => "24h",
             RangePreset::D7 => "7d",
+            RangePreset::D30 => "30d",
             RangePreset::All => "all",
         }
     }
@@ -51,6 +55,7 @@ impl RangePreset {
             RangePreset::H1 => "Last hour",
             RangePreset::H24 => "Last 24 hours",
             RangePreset::D7 => "Last 7 days",
+            RangePreset::D30 => "Last 30 days",
             RangePreset::All => "All time",
         }
     }
@@ -62,15 +67,28 @@ impl RangePreset {
             RangePreset::H1 => Some(3600),
             RangePreset::H24 => Some(86_400),
             RangePreset::D7 => Some(7 * 86_400),
+            RangePreset::D30 => Some(30 * 86_400),
             RangePreset::All => None,
         }
     }
 
     pub(crate) fn parse(v: Option<&str>) -> RangePreset {
-        RangePreset::ALL
-            .into_iter()
-            .find(|p| Some(p.key()) == v)
+        v.and_then(RangePreset::from_key)
             .unwrap_or(RangePreset::All)
+    }
+
+    /// The preset of a URL value, `None` when there is no such preset.
+    pub fn from_key(v: &str) -> Option<RangePreset> {
+        RangePreset::ALL.into_iter().find(|p| p.key() == v)
+    }
+
+    /// The message refusing an unknown preset.
+    pub fn unknown_message(v: &str) -> String {
+        let keys: Vec<&str> = RangePreset::ALL.iter().map(|p| p.key()).collect();
+        format!(
+            "unknown time range {v:?}: use one of {} (or a custom range with since and until)",
+            keys.join(", ")
+        )
     }
 }
 
@@ -106,6 +124,9 @@ pub struct TracesForm {
     pub sort: Option<String>,
     /// Page position.
     pub cursor: Option<String>,
+    /// The cursors of the pages before this one, oldest first, comma-separated (`first` for the
+    /// first page): the "Previous page" link.
+    pub back: Option<String>,
     /// Annotation queue (`/queue`): the score name the listed traces do not have yet.
     pub score: Option<String>,
     /// The `score.*` filters of the query string (`llmtrace_query::score_params`; serde leaves
@@ -113,10 +134,47 @@ pub struct TracesForm {
     /// score of that name.
     #[serde(skip)]
     pub scores: Vec<(String, String)>,
+    /// The start of the range preset as the server resolved it for this page's query (RFC
+    /// 3339; set by the server, never read from the URL): the export links carry it, so a
+    /// download selects the same traces as the page.
+    #[serde(skip)]
+    pub resolved_since: Option<String>,
 }
 
 /// Score columns the trace list shows at most (the most used names).
 pub const SCORE_COLUMNS: usize = 4;
+
+/// The back-stack entry of the first page.
+const FIRST_PAGE: &str = "first";
+
+/// Pages the "Previous page" link remembers at most.
+const MAX_BACK_PAGES: usize = 50;
+
+/// A time of the custom range as RFC 3339: the picker's `2026-01-01T12:00` (or with seconds)
+/// is UTC, as its label says; anything else passes as typed (the query layer validates it).
+pub(crate) fn utc_time(v: &str) -> String {
+    let t = v.trim();
+    let picker = t.len() >= 16
+        && t.len() <= 19
+        && t.as_bytes().get(10) == Some(&b'T')
+        && !t.ends_with('Z')
+        && !t
+            .get(11..)
+            .is_some_and(|rest| rest.contains('+') || rest.contains('-'));
+    match (picker, t.len()) {
+        (true, 16) => format!("{t}:00Z"),
+        (true, _) => format!("{t}Z"),
+        _ => t.to_string(),
+    }
+}
+
+/// An RFC 3339 UTC time as the picker's value (`2026-01-01T12:00:03`), or `None` when it is not
+/// in UTC (it is then shown as typed, in a text field).
+fn picker_value(v: &str) -> Option<String> {
+    let t = v.trim().strip_suffix('Z')?;
+    let t = t.split('.').next()?;
+    (t.len() == 19 && t.as_bytes().get(10) == Some(&b'T')).then(|| t.to_string())
+}
 
 /// What the list shows beside the traces: the project's score names (most used first) and, on
 /// the annotation queue, the score name it is for.
@@ -126,6 +184,10 @@ pub struct ListContext<'a> {
     pub names: &'a [ScoreName],
     /// `Some` on the annotation queue page.
     pub queue: Option<&'a str>,
+    /// The server's OTLP/HTTP base URL as bound (`http://127.0.0.1:4318`), for the empty state.
+    pub listen_http: Option<&'a str>,
+    /// The server's OTLP/gRPC address as bound, for the empty state.
+    pub listen_grpc: Option<&'a str>,
 }
 
 /// Which filter a `score.*` key sets.
@@ -166,6 +228,18 @@ impl TracesForm {
         RangePreset::parse(self.range.as_deref())
     }
 
+    /// Whether a custom range (`since` or `until`) is set: it wins over the preset.
+    pub fn custom_range(&self) -> bool {
+        set(&self.since).is_some() || set(&self.until).is_some()
+    }
+
+    /// The refusal of an unknown range preset (`custom` is the picker's own value).
+    fn range_error(&self) -> Option<String> {
+        let v = set(&self.range)?;
+        (RangePreset::from_key(&v).is_none() && v != "custom")
+            .then(|| RangePreset::unknown_message(&v))
+    }
+
     /// This form with the `score.*` filters of `raw_query` (the page's whole query string).
     pub fn with_score_filters(mut self, raw_query: &str) -> Self {
         self.scores = llmtrace_query::score_params(raw_query);
@@ -187,6 +261,14 @@ impl TracesForm {
     /// The API parameters of this form; `since_preset` is the RFC 3339 start of the preset
     /// range (the caller knows the clock), used unless a custom `since` is given.
     pub fn to_params(&self, since_preset: Option<String>) -> Result<TraceListParams, String> {
+        if let Some(m) = self.range_error() {
+            return Err(m);
+        }
+        let since_preset = if self.custom_range() {
+            None
+        } else {
+            since_preset
+        };
         let min_duration_ms = match set(&self.min_duration_ms) {
             Some(v) => Some(
                 v.parse::<f64>()
@@ -202,8 +284,8 @@ impl TracesForm {
             status: set(&self.status),
             user_id: set(&self.user_id),
             session_id: set(&self.session_id),
-            since: set(&self.since).or(since_preset),
-            until: set(&self.until),
+            since: set(&self.since).map(|v| utc_time(&v)).or(since_preset),
+            until: set(&self.until).map(|v| utc_time(&v)),
             min_duration_ms,
             min_cost: set(&self.min_cost),
             sort: set(&self.sort),
@@ -227,10 +309,56 @@ impl TracesForm {
         })
     }
 
-    /// This form's query string with `cursor` replaced (for the next-page link).
-    fn query_with_cursor(&self, cursor: &str) -> String {
+    /// The next page's query string: `cursor` replaced, this page pushed on the back stack.
+    fn next_page_query(&self, cursor: &str) -> String {
+        let mut stack = self.back_stack();
+        stack.push(set(&self.cursor).unwrap_or_else(|| FIRST_PAGE.into()));
+        let skip = stack.len().saturating_sub(MAX_BACK_PAGES);
         let mut pairs = self.pairs();
         pairs.push(("cursor".into(), cursor.to_string()));
+        pairs.push((
+            "back".into(),
+            stack.into_iter().skip(skip).collect::<Vec<_>>().join(","),
+        ));
+        query_string(&pairs)
+    }
+
+    /// The previous page's query string, if this is not the first page.
+    fn previous_page_query(&self) -> Option<String> {
+        set(&self.cursor)?;
+        let mut stack = self.back_stack();
+        let prev = stack.pop();
+        let mut pairs = self.pairs();
+        if let Some(c) = prev.filter(|c| c != FIRST_PAGE) {
+            pairs.push(("cursor".into(), c));
+        }
+        if !stack.is_empty() {
+            pairs.push(("back".into(), stack.join(",")));
+        }
+        Some(query_string(&pairs))
+    }
+
+    fn back_stack(&self) -> Vec<String> {
+        set(&self.back)
+            .map(|b| {
+                b.split(',')
+                    .filter(|c| !c.is_empty())
+                    .take(MAX_BACK_PAGES)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// This form's query string with `sort` set (a click on a column header), back to the first
+    /// page.
+    fn query_with_sort(&self, sort: &str) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| k != "sort")
+            .collect();
+        pairs.push(("sort".into(), sort.to_string()));
         query_string(&pairs)
     }
 
@@ -293,7 +421,64 @@ fn text_input(name: &str, label: &str, value: &Option<String>, placeholder: &str
     html! {
         label {
             span { (label) }
-            input type="text" name=(name) value=[set(value)] placeholder=(placeholder);
+            input type="text" name=(name) value=[set(value)] placeholder=(placeholder) dir="auto";
+        }
+    }
+}
+
+/// A text filter that suggests the project's known values (with counts) as the reader types,
+/// matched by prefix (the page's script fetches them from `/ui/suggest/{field}`).
+fn suggest_input(name: &str, field: &str, label: &str, value: &Option<String>) -> Markup {
+    html! {
+        label {
+            span { (label) }
+            input type="text" name=(name) value=[set(value)] placeholder="any" data-suggest=(field) autocomplete="off" dir="auto";
+        }
+    }
+}
+
+/// The time control: presets, or a custom range picked in UTC (shown as such).
+fn time_control(form: &TracesForm) -> Markup {
+    let custom = form.custom_range();
+    let range = form.range();
+    let picker = |v: &Option<String>| set(v).map(|x| picker_value(&x).ok_or(x));
+    let since = picker(&form.since);
+    let until = picker(&form.until);
+    html! {
+        label {
+            span { "Time" }
+            select name="range" #range-select {
+                @for p in RangePreset::ALL {
+                    option value=(p.key()) selected[!custom && p == range] { (p.label()) }
+                }
+                option value="custom" selected[custom] { "Custom range…" }
+            }
+        }
+        @for (name, label, value) in [("since", "From (UTC)", &since), ("until", "To (UTC)", &until)] {
+            label.custom-time {
+                span { (label) }
+                @match value {
+                    Some(Err(typed)) => { input type="text" name=(name) value=(typed); }
+                    Some(Ok(v)) => { input type="datetime-local" step="1" name=(name) value=(v); }
+                    None => { input type="datetime-local" step="1" name=(name); }
+                }
+            }
+        }
+    }
+}
+
+/// What the time control selects, in words.
+fn range_words(form: &TracesForm) -> Markup {
+    html! {
+        @if form.custom_range() {
+            p.range-note #range-note {
+                "Custom range: "
+                @match set(&form.since) { Some(s) => { "from " (utc_time(&s)) " " } None => { "from the start " } }
+                @match set(&form.until) { Some(u) => { "to " (utc_time(&u)) } None => { "to now" } }
+                " (UTC)"
+            }
+        } @else {
+            p.range-note #range-note { (form.range().label()) }
         }
     }
 }
@@ -346,11 +531,11 @@ fn score_filters(form: &TracesForm, names: &[ScoreName]) -> Markup {
 }
 
 fn filters(form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
-    let range = form.range();
     let sort = set(&form.sort).unwrap_or_else(|| "time".into());
     let action = if ctx.queue.is_some() { "/queue" } else { "/" };
     html! {
-        form.filters method="get" action=(action) aria-label="Trace filters" {
+        button.filters-toggle type="button" aria-expanded="false" aria-controls="trace-filters" { "Filters" }
+        form.filters #trace-filters method="get" action=(action) aria-label="Trace filters" {
             @if ctx.queue.is_some() {
                 label {
                     span { "Without a score named" }
@@ -362,19 +547,10 @@ fn filters(form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
                 span { "Search prompts and completions" }
                 input type="search" name="q" value=[set(&form.q)] placeholder="words of a prompt or answer, any language";
             }
-            label {
-                span { "Time" }
-                select name="range" {
-                    @for p in RangePreset::ALL {
-                        option value=(p.key()) selected[p == range] { (p.label()) }
-                    }
-                }
-            }
-            (text_input("since", "From (RFC 3339)", &form.since, "2026-01-01T00:00:00Z"))
-            (text_input("until", "To", &form.until, ""))
-            (text_input("service", "Service", &form.service, "any"))
-            (text_input("model", "Model", &form.model, "any"))
-            (text_input("provider", "Provider", &form.provider, "any"))
+            (time_control(form))
+            (suggest_input("service", "service", "Service", &form.service))
+            (suggest_input("model", "model", "Model", &form.model))
+            (suggest_input("provider", "provider", "Provider", &form.provider))
             label {
                 span { "Status" }
                 select name="status" {
@@ -382,7 +558,7 @@ fn filters(form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
                     option value="error" selected[set(&form.status).as_deref() == Some("error")] { "With errors" }
                 }
             }
-            (text_input("user_id", "User", &form.user_id, "any"))
+            (suggest_input("user_id", "user", "User", &form.user_id))
             (text_input("session_id", "Session", &form.session_id, "any"))
             (text_input("min_duration_ms", "Min duration (ms)", &form.min_duration_ms, "0"))
             (text_input("min_cost", "Min cost (USD)", &form.min_cost, "0"))
@@ -403,27 +579,40 @@ fn filters(form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
     }
 }
 
+/// A sortable column header: a link that sorts by it (largest or newest first, as the API
+/// sorts), marked when it is the current order.
+fn sort_header(form: &TracesForm, path: &str, label: &str, key: &str) -> Markup {
+    let current = set(&form.sort).unwrap_or_else(|| "time".into()) == key;
+    html! {
+        th scope="col" aria-sort=[current.then_some("descending")] {
+            a.sort href={ (path) "?" (form.query_with_sort(key)) } title={ "Sort by " (label.to_lowercase()) ", largest or newest first" } {
+                (label) @if current { " ▼" }
+            }
+        }
+    }
+}
+
 fn row(t: &TraceSummaryView, form: &TracesForm, ctx: &ListContext<'_>) -> Markup {
     let failed = t.error_count > 0;
     let columns = ctx.names.iter().take(SCORE_COLUMNS);
     let path = if ctx.queue.is_some() { "/queue" } else { "/" };
     html! {
         tr.failed[failed] {
-            td { time datetime=(t.start_time) { (format::time(&t.start_time)) } }
-            td.name {
-                a href={ "/traces/" (t.trace_id) @if let Some(q) = ctx.queue { "?annotate=" (url_encode(q)) } } dir="auto" { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) }
+            td data-label="Time" { (format::when(&t.start_time)) }
+            td.name data-label="Name" data-trace=(t.trace_id) {
+                a href={ "/traces/" (t.trace_id) @if let Some(q) = ctx.queue { "?annotate=" (url_encode(q)) } @else if let Some(q) = set(&form.q) { "?q=" (url_encode(&q)) } } dir="auto" { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) }
                 @if !t.has_root { " " span.badge.warn title="No root span has arrived: a parent was not exported, or context was lost" { "no root" } }
             }
-            td { (t.service) }
-            td.num { (format::duration_ms(t.duration_ms)) }
-            td.num { (t.llm_call_count) }
-            td.num title={ "input " (t.input_tokens) ", output " (t.output_tokens) ", cache read " (t.cache_read_tokens) } {
-                (format::count(t.input_tokens + t.output_tokens))
+            td data-label="Service" dir="auto" { (t.service) }
+            td.num data-label="Duration" { (format::duration_ms(t.duration_ms)) }
+            td.num data-label="LLM calls" { (t.llm_call_count) }
+            td.num data-label="Tokens" title={ "input " (t.input_tokens) ", output " (t.output_tokens) ", cache read " (t.cache_read_tokens) } {
+                (format::count(t.input_tokens.saturating_add(t.output_tokens)))
             }
-            td.num {
+            td.num.cost data-label="Cost" data-value=[t.cost_usd] {
                 (format::cost(t.cost_usd, t.unpriced_span_count))
             }
-            td {
+            td data-label="Status" {
                 @if t.failed_call_count > 0 {
                     span.status.error title={ (t.error_count) " spans with status error" } {
                         (t.failed_call_count) " failed call" @if t.failed_call_count > 1 { "s" }
@@ -431,10 +620,14 @@ fn row(t: &TraceSummaryView, form: &TracesForm, ctx: &ListContext<'_>) -> Markup
                 } @else if failed { span.status.error { (t.error_count) " error" @if t.error_count > 1 { "s" } } }
                 @else { span.status.ok { "ok" } }
             }
-            td dir="auto" { (t.user_id.as_deref().unwrap_or("")) }
-            td dir="auto" { (t.session_id.as_deref().unwrap_or("")) }
+            td.user data-label="User" {
+                @if let Some(u) = &t.user_id { a href={ "/?user_id=" (url_encode(u)) } dir="auto" { (u) } }
+            }
+            td.session data-label="Session" {
+                @if let Some(s) = &t.session_id { a href={ "/sessions/" (url_encode(s)) } dir="auto" title="The session as a conversation" { (s) } }
+            }
             @for n in columns {
-                td.score data-score=(n.name) {
+                td.score data-score=(n.name) data-label=(n.name) {
                     @if let Some(cell) = score_cell(&t.scores, &n.name) {
                         a href={ (path) "?" (form.query_with_score(&n.name, &cell.filter)) } title={ (cell.title) ": filter by it" } dir="auto" { (cell.text) }
                     }
@@ -444,7 +637,9 @@ fn row(t: &TraceSummaryView, form: &TracesForm, ctx: &ListContext<'_>) -> Markup
     }
 }
 
-fn empty_state(filtered: bool, queue: Option<&str>) -> Markup {
+fn empty_state(filtered: bool, ctx: &ListContext<'_>) -> Markup {
+    let queue = ctx.queue;
+    let http = ctx.listen_http.unwrap_or("http://localhost:4318");
     html! {
         section.empty {
             @if let Some(q) = queue {
@@ -456,7 +651,8 @@ fn empty_state(filtered: bool, queue: Option<&str>) -> Markup {
             } @else {
                 h2 { "No traces yet" }
                 p { "Point any OpenTelemetry exporter at this server and your traces show up here:" }
-                pre { code { "export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318\n# then run your app; or try sample traffic:\nllmtrace demo" } }
+                pre #setup { code { "export OTEL_EXPORTER_OTLP_ENDPOINT=" (http) "\n# then run your app; or try sample traffic:\nllmtrace demo --server " (http) } }
+                @if let Some(g) = ctx.listen_grpc { p.dim { "OTLP/gRPC listens on " code { (g) } "." } }
                 p { "Langfuse and LangSmith SDKs work too: set their host to this server (see the README)." }
             }
         }
@@ -486,7 +682,8 @@ pub fn traces_page(
     .iter()
     .any(|v| set(v).is_some())
         || form.score_filters().next().is_some()
-        || form.range() != RangePreset::All;
+        || form.range() != RangePreset::All
+        || form.range_error().is_some();
     let (title, nav) = match ctx.queue {
         Some(_) => ("Annotation queue", Nav::Queue),
         None => ("Traces", Nav::Traces),
@@ -498,24 +695,37 @@ pub fn traces_page(
             p.dim { "Open a trace to score it: the form is ready (Enter saves); the trace then leaves this list." }
         }
         (filters(form, ctx))
+        div.list-tools {
+            (range_words(form))
+            label.auto-refresh { input #auto-refresh type="checkbox"; " Auto-refresh every 10 s" }
+        }
         @match list {
             Err(message) => { p.error role="alert" { (message) } }
-            Ok(list) if list.traces.is_empty() => { (empty_state(filtered, ctx.queue)) }
+            Ok(list) if list.traces.is_empty() => { (empty_state(filtered, ctx)) }
             Ok(list) => {
-                table.traces {
+                table.traces data-search=[set(&form.q)] {
                     thead { tr {
-                        th scope="col" { "Time (UTC)" } th scope="col" { "Name" } th scope="col" { "Service" }
-                        th scope="col" { "Duration" } th scope="col" { "LLM calls" } th scope="col" { "Tokens" }
-                        th scope="col" { "Cost" } th scope="col" { "Status" } th scope="col" { "User" } th scope="col" { "Session" }
+                        (sort_header(form, path, "Time", "time"))
+                        th scope="col" { "Name" } th scope="col" { "Service" }
+                        (sort_header(form, path, "Duration", "duration"))
+                        th scope="col" { "LLM calls" } th scope="col" { "Tokens" }
+                        (sort_header(form, path, "Cost", "cost"))
+                        th scope="col" { "Status" } th scope="col" { "User" } th scope="col" { "Session" }
                         @for n in ctx.names.iter().take(SCORE_COLUMNS) { th scope="col" .score dir="auto" { (n.name) } }
                     } }
                     tbody {
                         @for t in &list.traces { (row(t, form, ctx)) }
                     }
                 }
-                @if let Some(c) = &list.next_cursor {
+                (crate::export::export_links(form, ctx.queue))
+                @if list.next_cursor.is_some() || form.previous_page_query().is_some() {
                     nav.pager aria-label="Pages" {
-                        a rel="next" href={ (path) "?" (form.query_with_cursor(c)) } { "Next page →" }
+                        @if let Some(q) = form.previous_page_query() {
+                            a rel="prev" #prev-page href={ (path) "?" (q) } { "← Previous page" }
+                        }
+                        @if let Some(c) = &list.next_cursor {
+                            a rel="next" #next-page href={ (path) "?" (form.next_page_query(c)) } { "Next page →" }
+                        }
                     }
                 }
             }
@@ -543,16 +753,73 @@ mod tests {
         assert_eq!(p.min_duration_ms, Some(1500.0));
         assert_eq!(p.since.as_deref(), Some("2026-01-01T00:00:00Z"));
         assert_eq!(form.range(), RangePreset::H1);
-        let q = form.query_with_cursor("abc/+=");
+        let q = form.next_page_query("abc/+=");
         assert_eq!(
             q,
-            "range=1h&model=gpt-4o&min_duration_ms=1500&cursor=abc%2F%2B%3D"
+            "range=1h&model=gpt-4o&min_duration_ms=1500&cursor=abc%2F%2B%3D&back=first"
+        );
+        // Page 2 goes back to page 1; page 3 to page 2, then to page 1.
+        let page2 = TracesForm {
+            cursor: Some("c2".into()),
+            back: Some("first".into()),
+            ..form.clone()
+        };
+        assert_eq!(
+            page2.previous_page_query().unwrap(),
+            "range=1h&model=gpt-4o&min_duration_ms=1500"
+        );
+        assert!(page2
+            .next_page_query("c3")
+            .ends_with("cursor=c3&back=first%2Cc2"));
+        let page3 = TracesForm {
+            cursor: Some("c3".into()),
+            back: Some("first,c2".into()),
+            ..form.clone()
+        };
+        assert_eq!(
+            page3.previous_page_query().unwrap(),
+            "range=1h&model=gpt-4o&min_duration_ms=1500&cursor=c2&back=first"
+        );
+        assert_eq!(form.previous_page_query(), None);
+        // Sorting by a header starts again from the first page.
+        assert_eq!(
+            page3.query_with_sort("cost"),
+            "range=1h&model=gpt-4o&min_duration_ms=1500&sort=cost"
         );
         let bad = TracesForm {
             min_duration_ms: Some("fast".into()),
             ..Default::default()
         };
         assert!(bad.to_params(None).unwrap_err().contains("fast"));
+        // An unknown preset is refused with the valid ones; a custom range wins over a preset
+        // and the picker's times are UTC.
+        let unknown = TracesForm {
+            range: Some("forever".into()),
+            ..Default::default()
+        };
+        let m = unknown.to_params(None).unwrap_err();
+        assert!(
+            m.contains("forever") && m.contains("15m, 1h, 24h, 7d, 30d, all"),
+            "{m}"
+        );
+        let custom = TracesForm {
+            range: Some("custom".into()),
+            since: Some("2026-03-01T10:00".into()),
+            until: Some("2026-03-01T11:00:30".into()),
+            ..Default::default()
+        };
+        let p = custom.to_params(Some("ignored".into())).unwrap();
+        assert_eq!(p.since.as_deref(), Some("2026-03-01T10:00:00Z"));
+        assert_eq!(p.until.as_deref(), Some("2026-03-01T11:00:30Z"));
+        assert_eq!(
+            utc_time("2026-03-01T10:00:00+02:00"),
+            "2026-03-01T10:00:00+02:00"
+        );
+        assert_eq!(
+            picker_value("2026-03-01T10:00:00.123Z").as_deref(),
+            Some("2026-03-01T10:00:00")
+        );
+        assert_eq!(picker_value("2026-03-01T10:00:00+02:00"), None);
     }
 
     #[test]
@@ -575,8 +842,8 @@ mod tests {
         );
         assert_eq!(p.without_score, None);
         assert_eq!(
-            form.query_with_cursor("c"),
-            "model=m&score.quality=good&score.n%20x.min=0.5&score.any=%2A&cursor=c"
+            form.next_page_query("c"),
+            "model=m&score.quality=good&score.n%20x.min=0.5&score.any=%2A&cursor=c&back=first"
         );
         assert_eq!(
             form.query_with_score("quality", &[("score.quality".into(), "bad".into())]),

@@ -309,6 +309,7 @@ async fn serve_on<S: llmtrace_store::Store + 'static>(
             }
             None => None,
         },
+        listen: Default::default(),
         evaluators: evaluators.map(|e| e as Arc<dyn llmtrace_evaluators::EvaluatorControl>),
     });
     let fd_limit = raise_fd_limit();

@@ -96,6 +96,7 @@ pub fn server() -> &'static Server {
                 alerts: None,
                 reload_prices: None,
                 gateway: None,
+                listen: Default::default(),
                 evaluators: None,
             });
             let server = BoundServer::bind(

@@ -266,6 +266,7 @@ impl Harness {
             alerts: None,
             reload_prices: None,
             gateway: None,
+            listen: Default::default(),
             evaluators: None,
         });
         let server = BoundServer::bind(
