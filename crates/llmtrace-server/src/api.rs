@@ -114,7 +114,7 @@ pub(crate) fn unauthorized(e: llmtrace_ingest::IngestError) -> Response {
     r
 }
 
-fn bad_query(e: QueryRejection) -> Response {
+pub(crate) fn bad_query(e: QueryRejection) -> Response {
     api_error(
         StatusCode::BAD_REQUEST,
         format!("invalid query parameters: {}", e.body_text()),
@@ -140,14 +140,42 @@ async fn list_traces(
     }
 }
 
+/// `?download=1` of a trace: the same JSON as a file (`trace-{id}.json`).
+#[derive(serde::Deserialize)]
+struct TraceDownload {
+    download: Option<String>,
+}
+
 async fn get_trace(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(trace_id): Path<String>,
+    params: Result<Query<TraceDownload>, QueryRejection>,
 ) -> Response {
-    match project(&st, &headers) {
-        Ok(p) => respond(st.query.get_trace(p, &trace_id).await),
-        Err(e) => unauthorized(e),
+    let download = match params {
+        Ok(Query(d)) => d
+            .download
+            .is_some_and(|v| !matches!(v.trim(), "" | "0" | "false")),
+        Err(e) => return bad_query(e),
+    };
+    let p = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
+    match st.query.get_trace(p, &trace_id).await {
+        Ok(d) => {
+            // The canonical id (32 hex characters) names the file: safe in a header.
+            let file = format!("attachment; filename=\"trace-{}.json\"", d.trace.trace_id);
+            let mut r = Json(d).into_response();
+            if download {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&file) {
+                    r.headers_mut()
+                        .insert(axum::http::header::CONTENT_DISPOSITION, v);
+                }
+            }
+            r
+        }
+        Err(e) => query_error(e),
     }
 }
 

@@ -2,7 +2,8 @@
 //! `/metrics`), `/traces/{id}` (one trace; `?span=` selects a span),
 //! `/traces/{id}/spans/{span_id}` (a span's detail panel, swapped in by the page's script) and
 //! the two assets; the annotation pages (`/queue`, `/scores`, `/datasets`) are in
-//! `ui/annotations.rs`. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
+//! `ui/annotations.rs`, the session page (`/sessions/{id}`, a session as one conversation) in
+//! `ui/session.rs`. Pages come from `llmtrace-ui`; with API keys configured the browser asks for
 //! them (HTTP Basic: public key as user name, secret key as password).
 
 use crate::AppState;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod annotations;
+mod session;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -34,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
         .merge(annotations::routes())
+        .merge(session::routes())
 }
 
 fn page(status: StatusCode, html: String) -> Response {
@@ -63,6 +66,7 @@ pub(crate) fn is_ui_path(path: &str) -> bool {
     ) || path.starts_with("/traces/")
         || path.starts_with("/ui/")
         || annotations::is_annotation_path(path)
+        || session::is_session_path(path)
 }
 
 /// The project of a browser request, or the 401 that makes the browser ask for a key.

@@ -106,7 +106,12 @@ pub fn groups_page(
                     } }
                     tbody { @for g in &list.groups {
                         tr.failed[g.error_count > 0] {
-                            td.name { a href={ "/?" (kind.filter()) "=" (url_encode(&g.id)) } { (g.id) } }
+                            td.name {
+                                a href={ "/?" (kind.filter()) "=" (url_encode(&g.id)) } dir="auto" { (g.id) }
+                                @if kind == GroupsKind::Sessions {
+                                    " " a.thread href={ "/sessions/" (url_encode(&g.id)) } title="Read the session as one conversation" { "conversation" }
+                                }
+                            }
                             @if kind == GroupsKind::Sessions {
                                 td { @if let Some(u) = &g.user_id { a href={ "/?user_id=" (url_encode(u)) } { (u) } } }
                             }
@@ -158,6 +163,7 @@ mod tests {
         .unwrap();
         let html = groups_page(GroupsKind::Sessions, &GroupsForm::default(), Ok(&list));
         assert!(html.contains(r#"href="/?session_id=%3Cs%261%3E""#));
+        assert!(html.contains(r#"<a class="thread" href="/sessions/%3Cs%261%3E""#));
         assert!(html.contains("&lt;s&amp;1&gt;"));
         assert!(html.contains(r#"href="/?user_id=u%201""#));
         assert!(html.contains("$0.25"));
@@ -169,5 +175,6 @@ mod tests {
         };
         let html = groups_page(GroupsKind::Users, &GroupsForm::default(), Ok(&empty));
         assert!(html.contains("No users in this range"));
+        assert!(!html.contains(r#"class="thread""#));
     }
 }

@@ -13,6 +13,7 @@ mod assets_explorer;
 mod charts;
 mod dashboard;
 mod datasets;
+mod export;
 mod format;
 mod groups;
 mod health;
@@ -20,6 +21,7 @@ mod layout;
 mod models;
 mod score_charts;
 mod score_configs;
+mod session;
 mod trace;
 mod traces;
 
@@ -32,6 +34,7 @@ pub use groups::{groups_page, GroupsForm, GroupsKind};
 pub use health::{health_page, EvaluatorHealth, IngestHealth};
 pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
 pub use score_configs::score_configs_page;
+pub use session::session_page;
 pub use trace::{span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
 pub use traces::{traces_page, ListContext, RangePreset, TracesForm, SCORE_COLUMNS};
 
@@ -52,8 +55,9 @@ pub fn error_page(title: &str, message: &str) -> String {
 
 /// The whole stylesheet served at `/ui/style.css`: the base rules, then each page family's own.
 pub fn stylesheet() -> &'static str {
-    static SHEET: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| [assets::STYLE, assets_explorer::STYLE].concat());
+    static SHEET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        [assets::STYLE, assets_explorer::STYLE, session::STYLE].concat()
+    });
     SHEET.as_str()
 }
 

@@ -108,6 +108,8 @@ pub(super) async fn trace_list(
         );
     }
     let since_preset = form.range().seconds().map(preset_since);
+    // The export links carry the start this query used.
+    form.resolved_since = since_preset.clone();
     let mut params = match form.to_params(since_preset) {
         Ok(p) => p,
         Err(m) => {
