@@ -119,8 +119,16 @@ impl Query {
         loop {
             p.limit = Some(MAX_PAGE_SIZE.min(max.saturating_sub(traces.len())));
             let page = self.list_traces(project, &p).await?;
+            let empty = page.traces.is_empty();
             traces.extend(page.traces);
             match page.next_cursor {
+                // A cursor after an empty page would not move: the walk ends.
+                Some(_) if empty => {
+                    return Ok(TraceExport {
+                        traces,
+                        next_cursor: None,
+                    })
+                }
                 Some(c) if traces.len() >= max => {
                     return Ok(TraceExport {
                         traces,

@@ -41,8 +41,8 @@ pub use params::{
 };
 pub use search_match::{search_match, SearchMatch};
 pub use session_thread::{
-    turn_of, SessionThreadView, ToolCallView, TurnText, TurnView, MAX_THREAD_TRACES,
-    MAX_THREAD_TURNS,
+    turn_of, SessionThreadView, ToolCallView, TurnText, TurnView, MAX_THREAD_SPANS,
+    MAX_THREAD_TRACES, MAX_THREAD_TURNS,
 };
 pub use timefmt::{format_rfc3339_nanos, parse_rfc3339};
 pub use views::{

@@ -14,6 +14,10 @@ pub const MAX_THREAD_TURNS: usize = 200;
 /// Most traces of one session whose totals are added up; past it the totals are lower bounds.
 pub const MAX_THREAD_TRACES: usize = 10_000;
 
+/// Most spans the turns shown may hold together (the latest turn is shown whatever its size):
+/// each turn reads its whole trace.
+pub const MAX_THREAD_SPANS: u64 = 20_000;
+
 /// Tool call attributes of the OTel GenAI conventions (`llmtrace_semconv::gen_ai`), and the
 /// OpenInference I/O values a tool span carries otherwise.
 const TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
@@ -90,7 +94,8 @@ pub struct SessionThreadView {
     pub duration_ms: f64,
     /// Spans with status error.
     pub error_count: u64,
-    /// The turns shown (the latest [`MAX_THREAD_TURNS`]), oldest first.
+    /// The turns shown (the latest ones, up to [`MAX_THREAD_TURNS`] turns and
+    /// [`MAX_THREAD_SPANS`] spans), oldest first.
     pub turns: Vec<TurnView>,
     /// Earlier turns not shown.
     pub turns_omitted: u64,
@@ -365,10 +370,33 @@ impl Totals {
     }
 }
 
+/// The turns shown, newest first: the latest traces while they fit ([`MAX_THREAD_TURNS`],
+/// [`MAX_THREAD_SPANS`]); the first that does not fit closes the list, so the shown turns are
+/// the latest without a gap.
+#[derive(Default)]
+struct Shown {
+    ids: Vec<String>,
+    spans: u64,
+    closed: bool,
+}
+
+impl Shown {
+    /// Offers the next older trace.
+    fn offer(&mut self, id: String, span_count: u64) {
+        self.spans = self.spans.saturating_add(span_count);
+        self.closed = self.closed
+            || self.ids.len() >= MAX_THREAD_TURNS
+            || (!self.ids.is_empty() && self.spans > MAX_THREAD_SPANS);
+        if !self.closed {
+            self.ids.push(id);
+        }
+    }
+}
+
 impl Query {
     /// A session as a conversation: its totals over up to [`MAX_THREAD_TRACES`] traces and its
-    /// latest [`MAX_THREAD_TURNS`] traces as turns, oldest first. A session without traces is
-    /// not found.
+    /// latest traces as turns, oldest first (up to [`MAX_THREAD_TURNS`] turns and
+    /// [`MAX_THREAD_SPANS`] spans). A session without traces is not found.
     pub async fn session_thread(
         &self,
         project: &str,
@@ -384,15 +412,16 @@ impl Query {
             ..Default::default()
         };
         let mut totals = Totals::default();
-        let mut latest: Vec<String> = Vec::new();
+        let mut shown = Shown::default();
         let mut complete = true;
         loop {
             let page = self.reader.list_traces(&params.to_query(project)?).await?;
             for t in &page.traces {
                 totals.add(t);
-                if latest.len() < MAX_THREAD_TURNS {
-                    latest.push(t.trace_id.to_hex());
-                }
+                shown.offer(t.trace_id.to_hex(), t.span_count);
+            }
+            if page.traces.is_empty() {
+                break;
             }
             match page.next_cursor {
                 Some(_)
@@ -411,6 +440,7 @@ impl Query {
                 "session {session_id:?} has no traces"
             )));
         };
+        let latest = shown.ids;
         let mut turns = Vec::with_capacity(latest.len());
         // Newest first in the list: read them oldest first.
         for id in latest.iter().rev() {
@@ -655,6 +685,28 @@ mod tests {
                 result: Some("found".into()),
             }]
         );
+    }
+
+    #[test]
+    fn the_shown_turns_are_the_latest_that_fit() {
+        let mut s = Shown::default();
+        for n in 0..(MAX_THREAD_TURNS + 5) {
+            s.offer(n.to_string(), 1);
+        }
+        assert_eq!(s.ids.len(), MAX_THREAD_TURNS);
+        assert_eq!(s.ids.last().map(String::as_str), Some("199"));
+        // The latest turn shows whatever its size; the spans then close the list, even for a
+        // smaller older turn.
+        let mut s = Shown::default();
+        s.offer("huge".into(), MAX_THREAD_SPANS + 1);
+        s.offer("small".into(), 1);
+        assert_eq!(s.ids, vec!["huge".to_string()]);
+        let mut s = Shown::default();
+        s.offer("a".into(), MAX_THREAD_SPANS - 10);
+        s.offer("b".into(), 10);
+        s.offer("c".into(), 1);
+        s.offer("d".into(), 0);
+        assert_eq!(s.ids, vec!["a".to_string(), "b".to_string()]);
     }
 
     #[test]

@@ -107,3 +107,47 @@ async fn exports_and_session_pages_are_scoped_to_the_key() {
     assert!(r.text().await.unwrap().contains("Sign in"));
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_session_shows_its_latest_turns_and_says_how_many_are_left_out() {
+    let h = Harness::start(Options::default()).await;
+    // 205 one-span traces in one session, a second apart, each with its own question.
+    let spans: Vec<_> = (0..205u32)
+        .map(|n| {
+            let mut trace_id = vec![0x5e; 12];
+            trace_id.extend(n.to_be_bytes());
+            let input = format!(r#"[{{"role":"user","content":"question {n}"}}]"#);
+            let mut sp = span(
+                0,
+                1,
+                None,
+                "turn",
+                u64::from(n) * 1000,
+                10,
+                vec![
+                    kv("session.id", s("long")),
+                    kv("gen_ai.operation.name", s("chat")),
+                    kv("gen_ai.request.model", s("m")),
+                    kv("gen_ai.input.messages", s(&input)),
+                ],
+            );
+            sp.trace_id = trace_id;
+            sp
+        })
+        .collect();
+    assert_eq!(post_spans(&h, spans, None).await, 200);
+    let r = get(&h, "/sessions/long", None).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert_eq!(page.matches(r#"<li class="turn""#).count(), 200);
+    assert!(page.contains("5 earlier ones are not shown"), "{page}");
+    assert!(page.contains(r#"href="/?session_id=long""#));
+    // The latest 200 turns (5 to 204), oldest first, numbered as in the whole session.
+    let first = page.find("question 5<").unwrap();
+    let last = page.find("question 204<").unwrap();
+    assert!(first < last);
+    assert!(!page.contains("question 4<"));
+    assert!(page.contains(r#"id="turn-6""#) && page.contains(r#"id="turn-205""#));
+    assert!(!page.contains(r#"id="turn-5""#));
+    h.stop().await;
+}
