@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 mod annotations;
 mod session;
+mod suggest;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/traces/{trace_id}", get(trace))
         .route("/traces/{trace_id}/spans/{span_id}", get(span))
         .route("/traces/{trace_id}/rows", get(rows))
+        .route("/traces/{trace_id}/match", get(search_match))
         .route("/dashboard", get(dashboard))
         .route("/sessions", get(sessions))
         .route("/users", get(users))
@@ -35,8 +37,13 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/models", get(models))
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
+        .route("/ui/theme.js", get(theme_script))
+        .route("/ui/suggest/{field}", get(suggest::suggest))
         .merge(annotations::routes())
         .merge(session::routes())
+        // Pages, the stylesheet and the script compress well (about a fifth of their size); a
+        // browser always asks for gzip.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 fn page(status: StatusCode, html: String) -> Response {
@@ -135,11 +142,13 @@ async fn traces(
     annotations::trace_list(st, headers, form, raw, false).await
 }
 
-/// `?span=` of the trace page; `?annotate=` opens its score form with that name.
+/// `?span=` of the trace page; `?annotate=` opens its score form with that name; `?q=` (a
+/// search from the list) opens the first span it matches.
 #[derive(Deserialize)]
 struct TraceParams {
     span: Option<String>,
     annotate: Option<String>,
+    q: Option<String>,
 }
 
 async fn trace(
@@ -152,16 +161,16 @@ async fn trace(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let (selected, annotate) = match params {
-        Ok(Query(p)) => (p.span, p.annotate),
-        Err(_) => (None, None),
+    let (selected, annotate, search) = match params {
+        Ok(Query(p)) => (p.span, p.annotate, p.q.filter(|q| !q.trim().is_empty())),
+        Err(_) => (None, None, None),
     };
     match st.query.get_trace(project, &trace_id).await {
         Ok(d) => {
             let ctx = annotations::annotation_context(&st, project, annotate).await;
             page(
                 StatusCode::OK,
-                llmtrace_ui::trace_page(&d, selected.as_deref(), &ctx),
+                llmtrace_ui::trace_page(&d, selected.as_deref(), search.as_deref(), &ctx),
             )
         }
         Err(e) => query_error_page(&e),
@@ -204,6 +213,39 @@ async fn rows(
     }
 }
 
+/// `?q=` of a search match.
+#[derive(Deserialize)]
+struct MatchParams {
+    q: String,
+}
+
+/// Where a search matched in a trace: a snippet linking to the span, swapped into the trace
+/// list's row by the page's script (empty when nothing in the trace matches).
+async fn search_match(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(trace_id): Path<String>,
+    params: Result<Query<MatchParams>, QueryRejection>,
+) -> Response {
+    let project = match project(&st, &headers) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let p = match params {
+        Ok(Query(p)) => p,
+        Err(e) => return invalid("Invalid search", &e),
+    };
+    match st.query.get_trace(project, &trace_id).await {
+        Ok(d) => page(
+            StatusCode::OK,
+            llmtrace_query::search_match(&d.spans, &p.q)
+                .map(|m| llmtrace_ui::search_snippet(&d.trace.trace_id, &p.q, &m))
+                .unwrap_or_default(),
+        ),
+        Err(e) => query_error_page(&e),
+    }
+}
+
 async fn span(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -236,7 +278,152 @@ fn now_unix_nano() -> u64 {
         .unwrap_or(0)
 }
 
-/// The dashboard: four reads of the query layer, run together.
+/// The filters of one dashboard, for its reads.
+struct DashboardReads<'a> {
+    st: &'a AppState,
+    project: &'a str,
+    service: Option<String>,
+    model: Option<String>,
+    provider: Option<String>,
+}
+
+impl DashboardReads<'_> {
+    /// Statistics grouped by `group_by` over `[since, until)`, bucketed when `bucket` is set.
+    fn stats(
+        &self,
+        group_by: &str,
+        since: u64,
+        until: u64,
+        bucket: Option<u64>,
+    ) -> llmtrace_query::StatsParams {
+        llmtrace_query::StatsParams {
+            group_by: Some(group_by.into()),
+            since: Some(llmtrace_query::format_rfc3339_nanos(since)),
+            until: Some(llmtrace_query::format_rfc3339_nanos(until)),
+            bucket: bucket.map(|b| b.to_string()),
+            service: self.service.clone(),
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+        }
+    }
+
+    /// The `limit` first traces by `sort` starting in `[since, until)` (either bound open).
+    fn traces(
+        &self,
+        since: Option<u64>,
+        until: Option<u64>,
+        sort: &str,
+        limit: usize,
+    ) -> llmtrace_query::TraceListParams {
+        llmtrace_query::TraceListParams {
+            since: since.map(llmtrace_query::format_rfc3339_nanos),
+            until: until.map(llmtrace_query::format_rfc3339_nanos),
+            service: self.service.clone(),
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+            sort: Some(sort.into()),
+            limit: Some(limit),
+            ..Default::default()
+        }
+    }
+
+    /// The per-model series of `[since, until)` in buckets of `bucket` seconds.
+    async fn series(
+        &self,
+        since: u64,
+        until: u64,
+        bucket: u64,
+    ) -> Result<llmtrace_query::StatsView, QueryError> {
+        let p = self.stats("model", since, until, Some(bucket));
+        self.st.query.stats(self.project, &p).await
+    }
+
+    /// The newest trace starting before `until` (any time when `None`): its start and end.
+    async fn newest(&self, until: Option<u64>) -> Result<Option<(u64, u64)>, QueryError> {
+        let p = self.traces(None, until, "time", 1);
+        let list = self.st.query.list_traces(self.project, &p).await?;
+        Ok(list.traces.first().and_then(|t| {
+            let start = llmtrace_query::parse_rfc3339(&t.start_time).ok()?;
+            let end = llmtrace_query::parse_rfc3339(&t.end_time)
+                .unwrap_or(start)
+                .max(start);
+            Some((start, end))
+        }))
+    }
+}
+
+/// The dashboard's range, its bucket width, how it was chosen and its bucketed series. Asked
+/// for (a preset or `since`/`until`), the range is kept. Left to the dashboard, the default (the
+/// last 24 hours) fits the data: a young project (nothing older than the range) gets a range
+/// from its first call (at least 15 minutes); a project without calls in the range but with
+/// older traces gets the last hour that has data. The reads are the series charted anyway and
+/// lists of one trace.
+async fn dashboard_range(
+    reads: &DashboardReads<'_>,
+    form: &llmtrace_ui::DashboardForm,
+    (mut since, mut until): (u64, u64),
+) -> Result<
+    (
+        u64,
+        u64,
+        u64,
+        llmtrace_ui::RangeFit,
+        llmtrace_query::StatsView,
+    ),
+    QueryError,
+> {
+    let mut bucket = llmtrace_ui::bucket_seconds(since, until);
+    let mut series = reads.series(since, until, bucket).await?;
+    let mut fit = llmtrace_ui::RangeFit::Asked;
+    if !form.fits_data() {
+        return Ok((since, until, bucket, fit, series));
+    }
+    match llmtrace_ui::first_data(&series) {
+        Some(mut first) if first > since => {
+            // Young only if nothing is older than the range.
+            if reads.newest(Some(since)).await?.is_none() {
+                // Narrow to the first call; a finer bucket may show a later first call (at most
+                // a few rounds: each one narrows the range and the bucket).
+                for _ in 0..4 {
+                    let start = llmtrace_ui::young_since(first, until);
+                    if start <= since {
+                        break;
+                    }
+                    since = start;
+                    fit = llmtrace_ui::RangeFit::Young { first_data: first };
+                    let width = llmtrace_ui::bucket_seconds(since, until);
+                    if width == bucket {
+                        break;
+                    }
+                    bucket = width;
+                    series = reads.series(since, until, bucket).await?;
+                    match llmtrace_ui::first_data(&series) {
+                        Some(f) => {
+                            first = f;
+                            fit = llmtrace_ui::RangeFit::Young { first_data: first };
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+        None => {
+            if let Some((start, end)) = reads.newest(None).await? {
+                if start < since {
+                    (since, until) = llmtrace_ui::last_hour_with_data(end);
+                    fit = llmtrace_ui::RangeFit::LastHourWithData { newest: start };
+                    bucket = llmtrace_ui::bucket_seconds(since, until);
+                    series = reads.series(since, until, bucket).await?;
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    Ok((since, until, bucket, fit, series))
+}
+
+/// The dashboard: the range (fitted to the data unless asked for), then four reads of the query
+/// layer run together.
 async fn dashboard(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -250,7 +437,8 @@ async fn dashboard(
         Ok(Query(f)) => f,
         Err(e) => return invalid("Invalid filters", &e),
     };
-    let (since, until) = match form.window(now_unix_nano()) {
+    // An unknown preset, an unreadable time or an empty range: 400 with the reason.
+    let window = match form.window(now_unix_nano()) {
         Ok(w) => w,
         Err(m) => {
             return page(
@@ -259,51 +447,35 @@ async fn dashboard(
             )
         }
     };
-    let bucket = llmtrace_ui::bucket_seconds(since, until);
     let (service, model, provider) = form.filters();
-    let since_s = llmtrace_query::format_rfc3339_nanos(since);
-    let until_s = llmtrace_query::format_rfc3339_nanos(until);
-    let stats = |bucket: Option<u64>| llmtrace_query::StatsParams {
-        group_by: Some("model".into()),
-        since: Some(since_s.clone()),
-        until: Some(until_s.clone()),
-        bucket: bucket.map(|b| b.to_string()),
-        service: service.clone(),
-        model: model.clone(),
-        provider: provider.clone(),
+    let reads = DashboardReads {
+        st: &st,
+        project,
+        service,
+        model,
+        provider,
     };
-    let traces = |sort: &str| llmtrace_query::TraceListParams {
-        since: Some(since_s.clone()),
-        until: Some(until_s.clone()),
-        service: service.clone(),
-        model: model.clone(),
-        provider: provider.clone(),
-        sort: Some(sort.into()),
-        limit: Some(10),
-        ..Default::default()
+    let (since, until, bucket, fit, series) = match dashboard_range(&reads, &form, window).await {
+        Ok(r) => r,
+        Err(e) => return query_error_page(&e),
     };
-    let (series_p, models_p, costly_p, slow_p) = (
-        stats(Some(bucket)),
-        stats(None),
-        traces("cost"),
-        traces("duration"),
+    let (models_p, costly_p, slow_p) = (
+        reads.stats("model", since, until, None),
+        reads.traces(Some(since), Some(until), "cost", 10),
+        reads.traces(Some(since), Some(until), "duration", 10),
     );
-    let (series, models, costliest, slowest) = tokio::join!(
-        st.query.stats(project, &series_p),
+    let (models, costliest, slowest) = tokio::join!(
         st.query.stats(project, &models_p),
         st.query.list_traces(project, &costly_p),
         st.query.list_traces(project, &slow_p),
     );
-    match (series, models, costliest, slowest) {
-        (Ok(series), Ok(models), Ok(costliest), Ok(slowest)) => {
+    match (models, costliest, slowest) {
+        (Ok(models), Ok(costliest), Ok(slowest)) => {
             // The score charts by service need the same series grouped by service.
             let services = match series.scores.is_empty() {
                 true => None,
                 false => {
-                    let p = llmtrace_query::StatsParams {
-                        group_by: Some("service".into()),
-                        ..stats(Some(bucket))
-                    };
+                    let p = reads.stats("service", since, until, Some(bucket));
                     st.query.stats(project, &p).await.ok()
                 }
             };
@@ -311,6 +483,7 @@ async fn dashboard(
                 since_unix_nano: since,
                 until_unix_nano: until,
                 bucket_seconds: bucket,
+                fit,
                 series: &series,
                 models: &models,
                 costliest: &costliest,
@@ -322,7 +495,7 @@ async fn dashboard(
                 llmtrace_ui::dashboard_page(&form, Ok(&data)),
             )
         }
-        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => query_error_page(&e),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => query_error_page(&e),
     }
 }
 
@@ -399,11 +572,43 @@ async fn models(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
         .filter(|e| e.source != llmtrace_pricing::PriceSource::Builtin)
         .count();
     let snapshot = llmtrace_pricing::BUILTIN_SNAPSHOT_DATE;
+    // The price in effect now for each model seen (a built-in price has no start date: its
+    // effective_from is the 1970 epoch, which the page shows as "since the start").
+    let now = now_unix_nano();
+    let model_prices = stats
+        .as_ref()
+        .map(|s| {
+            s.groups
+                .iter()
+                .filter_map(|g| g.key.as_deref())
+                .filter_map(|m| {
+                    let e = book.lookup_for_project(project, None, m, now)?;
+                    Some(llmtrace_ui::ModelPrice {
+                        model: m.to_string(),
+                        source: e.source.as_str().to_string(),
+                        effective_from: (e.effective_from != llmtrace_pricing::Day::EPOCH)
+                            .then(|| e.effective_from.to_string()),
+                        input_per_million: e
+                            .rates
+                            .standard
+                            .input
+                            .map(|p| p.to_per_million_string()),
+                        output_per_million: e
+                            .rates
+                            .standard
+                            .output
+                            .map(|p| p.to_per_million_string()),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let summary = llmtrace_ui::PriceTableSummary {
         entries: book.entries_for(project).count(),
         user_entries,
         builtin_snapshot: snapshot.to_string(),
         builtin_age_days: age_days(snapshot),
+        model_prices,
     };
     page(
         StatusCode::OK,
@@ -456,6 +661,14 @@ async fn style() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         llmtrace_ui::stylesheet(),
+    )
+        .into_response()
+}
+
+async fn theme_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        llmtrace_ui::THEME_SCRIPT,
     )
         .into_response()
 }

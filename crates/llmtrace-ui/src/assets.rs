@@ -46,7 +46,7 @@ ul.legend svg { display:inline-block; vertical-align:middle; }
 figure.chart .grid { stroke:var(--grid); stroke-width:1; }
 figure.chart text { font-size:11px; fill:var(--dim); }
 ul.legend { list-style:none; display:flex; flex-wrap:wrap; gap:4px 14px; margin:4px 0 0; padding:0; font-size:12px; color:var(--dim); }
-div.pair { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:16px; margin-bottom:16px; }
+div.pair { display:grid; grid-template-columns:repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap:16px; margin-bottom:16px; }
 form.filters label.search { flex:1 1 100%; }
 form.filters label.search input { width:100%; font-size:15px; padding:6px 8px; }
 form.filters .actions { display:flex; gap:10px; align-items:center; }
@@ -66,7 +66,7 @@ dl.totals { display:flex; flex-wrap:wrap; gap:8px 22px; margin:0 0 12px; }
 dl.totals div, dl.fields div { display:flex; flex-direction:column; }
 dt { font-size:12px; color:var(--dim); }
 dd { margin:0; font-weight:600; }
-.trace-view { display:grid; grid-template-columns:minmax(0,3fr) minmax(320px,2fr); gap:16px; align-items:start; }
+.trace-view { display:grid; grid-template-columns:minmax(0,3fr) minmax(min(320px,100%),2fr); gap:16px; align-items:start; }
 @media (max-width: 1000px) { .trace-view { grid-template-columns:1fr; } }
 section.tree { border:1px solid var(--line); border-radius:6px; overflow:hidden; }
 .axis { display:flex; justify-content:space-between; margin-left:45%; margin-right:70px; font-size:11px; color:var(--dim); padding:4px 0; border-bottom:1px solid var(--line); }
@@ -105,7 +105,7 @@ details.attrs table { border-collapse:collapse; width:100%; font-size:12px; }
 details.attrs th { text-align:left; font-weight:500; color:var(--dim); padding:2px 8px 2px 0; vertical-align:top; white-space:nowrap; }
 details.attrs td { word-break:break-word; padding:2px 0; }
 li.exception { color:var(--err); }
-section.annotate { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:12px; margin:0 0 14px; }
+section.annotate { display:grid; grid-template-columns:repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap:12px; margin:0 0 14px; }
 section.annotate form { display:flex; flex-wrap:wrap; gap:6px 10px; align-items:flex-end; padding:8px 10px; border:1px solid var(--line); border-radius:6px; background:var(--panel); }
 section.annotate form h3 { flex:1 1 100%; margin:0; }
 section.annotate label, form.filters label.score-filter { display:flex; flex-direction:column; font-size:12px; color:var(--dim); }

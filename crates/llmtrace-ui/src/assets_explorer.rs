@@ -10,7 +10,7 @@ main:focus { outline:none; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 header.top { flex-wrap:wrap; }
 header.top nav { display:flex; flex-wrap:wrap; flex:1 1 auto; }
-.nav-toggle { display:none; }
+.nav-toggle, button.filters-toggle { display:none; }
 .theme-toggle { background:none; color:var(--fg); border:1px solid var(--line); padding:2px 8px; margin-left:auto; }
 button:disabled { opacity:.45; cursor:default; }
 button.secondary, .tree-tools button, button.copy { background:var(--panel); color:var(--fg); border:1px solid var(--line); }
@@ -70,7 +70,7 @@ details.more-filters > summary { cursor:pointer; color:var(--accent); font-size:
   form.filters { flex-direction:column; align-items:stretch; }
   form.filters label, form.filters input, form.filters select { min-width:0; width:100%; }
   form.filters:not(.open) > label:not(.search), form.filters:not(.open) > .score-filter { display:none; }
-  button.filters-toggle { display:inline-block; }
+  button.filters-toggle { display:inline-block; align-self:flex-start; margin-bottom:8px; background:var(--panel); color:var(--fg); border:1px solid var(--line); }
   table.traces, table.traces tbody, table.traces tr, table.traces td { display:block; width:100%; }
   table.traces thead { display:none; }
   table.traces tr { border:1px solid var(--line); border-radius:6px; margin:0 0 10px; padding:6px 8px; }
@@ -86,7 +86,6 @@ details.more-filters > summary { cursor:pointer; color:var(--accent); font-size:
   dl.fields { grid-template-columns:repeat(auto-fill,minmax(120px,1fr)); }
   pre, table { max-width:100%; }
 }
-button.filters-toggle { display:none; }
 "#;
 
 /// Script of the explorer (appended to [`crate::assets::SCRIPT`]).
@@ -270,6 +269,7 @@ pub(crate) const SCRIPT: &str = r#"
   // Timeline zoom: drag across the timeline to show a time window; reset shows it all.
   var dur = +view.dataset.durationMs || 0, zoom = { a: 0, b: 1 };
   function fmt(ms) {
+    if (ms <= 0) return '0';
     if (ms < 1) return ms.toFixed(2) + ' ms';
     if (ms < 1000) return Math.round(ms) + ' ms';
     if (ms < 60000) return (ms / 1000).toFixed(2) + ' s';

@@ -144,10 +144,10 @@ mod tests {
         let html = json_block(&json!({"a<b": "x</pre>", "n": 1.5, "t": true, "z": null, "l": [1]}))
             .into_string();
         assert!(
-            html.contains(r#"<span class="jk">"a&lt;b"</span>"#),
+            html.contains(r#"<span class="jk">&quot;a&lt;b&quot;</span>"#),
             "{html}"
         );
-        assert!(html.contains(r#"<span class="js">"x&lt;/pre&gt;"</span>"#));
+        assert!(html.contains(r#"<span class="js">&quot;x&lt;/pre&gt;&quot;</span>"#));
         assert!(html.contains(r#"<span class="jn">1.5</span>"#));
         assert!(html.contains(r#"<span class="jl">true</span>"#));
         assert!(html.contains(r#"<span class="jl">null</span>"#));

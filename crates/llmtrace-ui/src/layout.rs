@@ -16,10 +16,10 @@ pub(crate) enum Nav {
     Datasets,
 }
 
-/// Sets `data-theme` on `<html>` from the reader's earlier choice (kept in `localStorage`);
-/// without one the system setting (`prefers-color-scheme`) decides.
-const THEME_BOOT: &str =
-    "try{var t=localStorage.getItem('llmtrace-theme');if(t)document.documentElement.dataset.theme=t;}catch(e){}";
+/// `/ui/theme.js`: sets `data-theme` on `<html>` from the reader's earlier choice (kept in
+/// `localStorage`); without one the system setting (`prefers-color-scheme`) decides.
+pub const THEME_SCRIPT: &str =
+    "try{var t=localStorage.getItem('llmtrace-theme');if(t)document.documentElement.dataset.theme=t;}catch(e){}\n";
 
 /// A whole page.
 pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
@@ -31,8 +31,9 @@ pub(crate) fn page(title: &str, current: Nav, body: Markup) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · llmtrace" }
                 link rel="stylesheet" href="/ui/style.css";
-                // Applies a theme chosen with the toggle before the first paint (no flash).
-                script { (maud::PreEscaped(THEME_BOOT)) }
+                // Applies a theme chosen with the toggle before the first paint (no flash); a
+                // file, not inline: the pages' content security policy allows no inline script.
+                script src="/ui/theme.js" {}
                 script src="/ui/app.js" defer {}
                 script src="/ui/annotate.js" defer {}
             }

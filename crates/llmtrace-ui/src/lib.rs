@@ -17,25 +17,31 @@ mod export;
 mod format;
 mod groups;
 mod health;
+mod json_view;
 mod layout;
 mod models;
 mod score_charts;
 mod score_configs;
 mod session;
+mod span_io;
 mod trace;
 mod traces;
 
 pub use annotate::AnnotationContext;
 pub use assets::{SCRIPT, STYLE};
 pub use assets_annotate::ANNOTATE_SCRIPT;
-pub use dashboard::{bucket_seconds, dashboard_page, DashboardData, DashboardForm};
+pub use dashboard::{
+    bucket_seconds, dashboard_page, first_data, last_hour_with_data, young_since, DashboardData,
+    DashboardForm, RangeFit, DEFAULT_RANGE_SECONDS, MIN_FITTED_SECONDS,
+};
 pub use datasets::{dataset_page, datasets_page};
 pub use groups::{groups_page, GroupsForm, GroupsKind};
 pub use health::{health_page, EvaluatorHealth, IngestHealth};
-pub use models::{models_page, PriceTableSummary, STALE_AFTER_DAYS};
+pub use layout::THEME_SCRIPT;
+pub use models::{models_page, ModelPrice, PriceTableSummary, STALE_AFTER_DAYS};
 pub use score_configs::score_configs_page;
 pub use session::session_page;
-pub use trace::{span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
+pub use trace::{search_snippet, span_panel, trace_page, trace_rows, RowsDirection, ROW_CHUNK};
 pub use traces::{traces_page, ListContext, RangePreset, TracesForm, SCORE_COLUMNS};
 
 /// An error page (bad filter, unknown trace).
@@ -56,7 +62,13 @@ pub fn error_page(title: &str, message: &str) -> String {
 /// The whole stylesheet served at `/ui/style.css`: the base rules, then each page family's own.
 pub fn stylesheet() -> &'static str {
     static SHEET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        [assets::STYLE, assets_explorer::STYLE, session::STYLE].concat()
+        [
+            assets::STYLE,
+            assets_explorer::STYLE,
+            session::STYLE,
+            charts::STYLE,
+        ]
+        .concat()
     });
     SHEET.as_str()
 }

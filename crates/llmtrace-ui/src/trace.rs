@@ -102,6 +102,16 @@ fn kv_row(label: &str, value: Option<String>) -> Markup {
     }
 }
 
+/// A price id in words: `builtin:gpt-4o@1970-01-01` reads `builtin:gpt-4o, since the start`
+/// (a built-in price has no known start date; its placeholder date is never shown).
+fn price_words(id: &str, effective_from: Option<&str>) -> String {
+    let name = id.split_once('@').map_or(id, |(n, _)| n);
+    format!(
+        "{name}, {}",
+        crate::models::since_words(effective_from.or_else(|| id.split_once('@').map(|(_, d)| d)))
+    )
+}
+
 /// A button that copies `value` to the clipboard (the page's script does the copying).
 fn copy_button(value: &str, label: &str) -> Markup {
     html! {
@@ -165,7 +175,7 @@ pub fn span_panel(trace_id: &str, s: &SpanView) -> String {
                             @if s.unpriced { span.badge.warn { "unpriced model" } " the cost is unknown, not $0" }
                             @else { (format::usd(s.cost_usd)) @if let Some(src) = &s.cost_source { span.dim { " (" (src) ")" } } }
                         } }
-                        (kv_row("Price", s.price_id.clone()))
+                        (kv_row("Price", s.price_id.as_deref().map(|id| price_words(id, s.price_effective_from.as_deref()))))
                         (kv_row("Counted in totals", Some(if s.usage_counted { "yes".into() } else { "no (another span reports this call)".into() })))
                         (kv_row("Finish reasons", (!s.finish_reasons.is_empty()).then(|| s.finish_reasons.join(", "))))
                     }

@@ -868,6 +868,7 @@ mod tests {
         let ctx = ListContext {
             names: &names,
             queue: Some("quality"),
+            ..Default::default()
         };
         let html = traces_page(&form, Ok(&list), &ctx);
         assert!(

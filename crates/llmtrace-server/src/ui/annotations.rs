@@ -96,6 +96,8 @@ pub(super) async fn trace_list(
     let ctx = llmtrace_ui::ListContext {
         names: &names,
         queue: queue.then_some(queue_name.as_str()),
+        listen_http: st.listen.get().map(|l| l.http.as_str()),
+        listen_grpc: st.listen.get().map(|l| l.grpc.as_str()),
     };
     if queue && queue_name.trim().is_empty() {
         return page(

@@ -30,13 +30,25 @@ pub async fn dark_browser(profile: &Path) -> (Driver, Client) {
     browser_with(profile, &["--blink-settings=preferredColorScheme=0"]).await
 }
 
-/// A browser with a phone-sized window (390 × 844 CSS pixels).
+/// A browser emulating a phone: a viewport of 390 × 844 CSS pixels (a window cannot be made
+/// that narrow in headless Chromium, so this is Chromium's device emulation).
 pub async fn phone_browser(profile: &Path) -> (Driver, Client) {
-    browser_with(profile, &["--window-size=390,844"]).await
+    browser_options(
+        profile,
+        &[],
+        json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2.0, "mobile": false, "touch": true}}),
+    )
+    .await
 }
 
 /// A browser started with `extra` command-line arguments (later ones win).
 pub async fn browser_with(profile: &Path, extra: &[&str]) -> (Driver, Client) {
+    browser_options(profile, extra, Value::Null).await
+}
+
+/// A browser started with `extra` command-line arguments and, unless null, `mobile` as
+/// chromedriver's `mobileEmulation` option.
+async fn browser_options(profile: &Path, extra: &[&str], mobile: Value) -> (Driver, Client) {
     let port = free_port();
     let driver = Driver(
         Command::new("chromedriver")
@@ -63,7 +75,7 @@ pub async fn browser_with(profile: &Path, extra: &[&str]) -> (Driver, Client) {
     .collect();
     args.push(format!("--user-data-dir={}", profile.display()));
     args.extend(extra.iter().map(|a| a.to_string()));
-    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+    let mut caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": args,
@@ -74,6 +86,14 @@ pub async fn browser_with(profile: &Path, extra: &[&str]) -> (Driver, Client) {
         }
     }))
     .unwrap();
+    if !mobile.is_null() {
+        if let Some(o) = caps
+            .get_mut("goog:chromeOptions")
+            .and_then(Value::as_object_mut)
+        {
+            o.insert("mobileEmulation".into(), mobile);
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let connected =
