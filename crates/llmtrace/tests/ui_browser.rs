@@ -121,7 +121,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
 
     // The list shows the traces, newest first.
     c.goto(&format!("{base}/")).await.unwrap();
-    let names = texts(&c, "table.traces td.name a").await;
+    let names = texts(&c, "table.traces td.name > a").await;
     assert_eq!(
         names,
         vec!["rag_query", "rag_query", "batch_job"],
@@ -138,9 +138,9 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .unwrap();
     click(&c, "form.filters button[type=submit]").await;
     wait_url(&c, |u| u.contains("model=claude-haiku-4-5")).await;
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 1);
     c.refresh().await.unwrap();
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 1);
     let kept = c
         .find(Locator::Css("input[name=model]"))
         .await
@@ -167,7 +167,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         wait_url(&c, |u| u.contains("q=")).await;
         c.refresh().await.unwrap();
         let found = c
-            .find_all(Locator::Css("table.traces td.name a"))
+            .find_all(Locator::Css("table.traces td.name > a"))
             .await
             .unwrap();
         assert_eq!(found.len(), 1, "{query}");
@@ -185,7 +185,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
         .unwrap();
 
     // Opening the trace shows the tree and the timeline.
-    click(&c, "table.traces td.name a").await;
+    click(&c, "table.traces td.name > a").await;
     let trace_path = format!("/traces/{haiku}");
     wait_url(&c, |u| u.ends_with(&trace_path)).await;
     let rows = c.find_all(Locator::Css("li.row")).await.unwrap();
@@ -349,7 +349,7 @@ async fn the_ui_lists_filters_and_opens_traces_in_a_real_browser() {
     screenshot(&c, "sessions").await;
     click(&c, "#groups td.name a").await;
     wait_url(&c, |u| u.contains("session_id=conv-browser")).await;
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 2);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 2);
     c.goto(&format!("{base}/users")).await.unwrap();
     assert_eq!(texts(&c, "#groups tbody tr").await.len(), 1);
     screenshot(&c, "users").await;
@@ -427,7 +427,7 @@ async fn scores_queue_and_datasets_work_by_keyboard_in_a_real_browser() {
     assert_eq!(cells, vec!["good", ""], "newest (haiku) first");
     click(&c, "table.traces td.score a").await;
     wait_url(&c, |u| u.contains("score.quality=good")).await;
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 1);
     let kept = c
         .find(Locator::Css("select[name='score.quality']"))
         .await
@@ -437,16 +437,16 @@ async fn scores_queue_and_datasets_work_by_keyboard_in_a_real_browser() {
         .unwrap();
     assert_eq!(kept.as_deref(), Some("good"));
     c.goto(&format!("{base}/?score.quality=bad")).await.unwrap();
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 0);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 0);
     screenshot(&c, "traces-scores").await;
 
     // The annotation queue lists the trace without the score; its link opens the form ready.
     c.goto(&format!("{base}/queue?score=quality"))
         .await
         .unwrap();
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 1);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 1);
     screenshot(&c, "queue").await;
-    click(&c, "table.traces td.name a").await;
+    click(&c, "table.traces td.name > a").await;
     wait_url(&c, |u| {
         u.contains(&sonnet) && u.contains("annotate=quality")
     })
@@ -461,7 +461,7 @@ async fn scores_queue_and_datasets_work_by_keyboard_in_a_real_browser() {
     c.goto(&format!("{base}/queue?score=quality"))
         .await
         .unwrap();
-    assert_eq!(texts(&c, "table.traces td.name a").await.len(), 0);
+    assert_eq!(texts(&c, "table.traces td.name > a").await.len(), 0);
     assert_eq!(
         texts(&c, "section.empty h2").await,
         vec!["Nothing to annotate"]
