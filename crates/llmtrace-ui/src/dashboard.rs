@@ -1,86 +1,23 @@
-//! The dashboard: for a time range and optional filters, the totals, charts over time (calls and
-//! errors, tokens, cost by model, latency percentiles by model, cache hit ratio), the costliest
-//! and slowest traces, and a table per model.
+//! The dashboard: for a time range and optional filters, the totals, charts over time (calls
+//! and errors by model, tokens, cost by model, latency percentiles by model, cache hit ratio),
+//! the costliest and slowest traces, and a table per model. Every bar and point links to the
+//! trace list of its bucket and series; a model has one colour in every chart
+//! ([`crate::charts::Colors`]). The range and its fitting to the data are in [`range`].
 
-use crate::charts::{self, Dash, Series};
+mod range;
+
+pub use range::{
+    bucket_seconds, first_data, last_hour_with_data, young_since, DashboardForm, RangeFit,
+    DEFAULT_RANGE_SECONDS, MIN_FITTED_SECONDS,
+};
+
+use crate::charts::{self, Axis, Colors, Dash, Hue, Series, Unit};
 use crate::format;
 use crate::layout::{self, Nav};
-use crate::traces::{set, url_encode, RangePreset};
+use crate::traces::{set, url_encode};
 use llmtrace_query::{format_rfc3339_nanos, StatsGroupView, StatsView, TraceListView};
 use maud::{html, Markup};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// The dashboard's query string (empty values mean unset).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DashboardForm {
-    /// Range preset (`15m`, `1h`, `24h` (default), `7d`); a custom `since` wins.
-    pub range: Option<String>,
-    /// Custom range start, RFC 3339.
-    pub since: Option<String>,
-    /// Custom range end, RFC 3339.
-    pub until: Option<String>,
-    /// Service.
-    pub service: Option<String>,
-    /// Model.
-    pub model: Option<String>,
-    /// Provider.
-    pub provider: Option<String>,
-}
-
-/// Bucket widths the dashboard chooses from, in seconds.
-const BUCKET_WIDTHS: [u64; 12] = [
-    10, 30, 60, 300, 900, 1800, 3600, 10_800, 21_600, 43_200, 86_400, 604_800,
-];
-
-/// About this many buckets per chart.
-const TARGET_BUCKETS: u64 = 60;
-
-impl DashboardForm {
-    /// The range preset chosen (24 hours by default; "all time" is not a dashboard range).
-    pub fn range(&self) -> RangePreset {
-        match self.range.as_deref() {
-            Some("15m") => RangePreset::M15,
-            Some("1h") => RangePreset::H1,
-            Some("7d") => RangePreset::D7,
-            _ => RangePreset::H24,
-        }
-    }
-
-    /// The range shown, in Unix nanoseconds, given the clock: the custom `since`/`until` when
-    /// set (an unset end is now), else the preset ending now.
-    pub fn window(&self, now_unix_nano: u64) -> Result<(u64, u64), String> {
-        let parse = |name: &str, v: &Option<String>| -> Result<Option<u64>, String> {
-            set(v)
-                .map(|s| llmtrace_query::parse_rfc3339(&s).map_err(|e| format!("{name}: {e}")))
-                .transpose()
-        };
-        let until = parse("until", &self.until)?.unwrap_or(now_unix_nano);
-        let since = match parse("since", &self.since)? {
-            Some(s) => s,
-            None => until.saturating_sub(self.range().seconds().unwrap_or(86_400) * 1_000_000_000),
-        };
-        if since >= until {
-            return Err("the range must start before it ends".into());
-        }
-        Ok((since, until))
-    }
-
-    /// Filters as `(service, model, provider)`.
-    pub fn filters(&self) -> (Option<String>, Option<String>, Option<String>) {
-        (set(&self.service), set(&self.model), set(&self.provider))
-    }
-}
-
-/// The bucket width for a range: the smallest of [`BUCKET_WIDTHS`] giving at most about
-/// [`TARGET_BUCKETS`] buckets.
-pub fn bucket_seconds(since_unix_nano: u64, until_unix_nano: u64) -> u64 {
-    let secs = until_unix_nano.saturating_sub(since_unix_nano) / 1_000_000_000;
-    BUCKET_WIDTHS
-        .into_iter()
-        .find(|w| secs / w <= TARGET_BUCKETS)
-        .unwrap_or(BUCKET_WIDTHS[BUCKET_WIDTHS.len() - 1])
-}
 
 /// A bucket's axis label: the time of day within a day's range, else the date too.
 fn bucket_label(rfc3339: &str, bucket_seconds: u64, range_nanos: u64) -> String {
@@ -115,6 +52,8 @@ pub struct DashboardData<'a> {
     pub until_unix_nano: u64,
     /// Bucket width of `series`.
     pub bucket_seconds: u64,
+    /// How the range was chosen (as asked, or fitted to the data).
+    pub fit: RangeFit,
     /// Per-model statistics per bucket.
     pub series: &'a StatsView,
     /// Per-model statistics of the whole range.
@@ -144,28 +83,31 @@ impl Totals {
     fn of<'a>(groups: impl IntoIterator<Item = &'a StatsGroupView>) -> Totals {
         let mut t = Totals::default();
         for g in groups {
-            t.calls += g.calls;
-            t.errors += g.errors;
-            t.input += g.input_tokens;
-            t.output += g.output_tokens;
-            t.cache_read += g.cache_read_tokens;
+            t.calls = t.calls.saturating_add(g.calls);
+            t.errors = t.errors.saturating_add(g.errors);
+            t.input = t.input.saturating_add(g.input_tokens);
+            t.output = t.output.saturating_add(g.output_tokens);
+            t.cache_read = t.cache_read.saturating_add(g.cache_read_tokens);
             t.cost += g.cost_usd.unwrap_or(0.0);
-            t.unpriced += g.unpriced_calls;
+            t.unpriced = t.unpriced.saturating_add(g.unpriced_calls);
         }
         t
     }
 }
 
+/// The legend name of a model group.
 fn model_name(g: &StatsGroupView) -> String {
-    g.key.clone().unwrap_or_else(|| "(no model)".into())
+    g.key.clone().unwrap_or_else(|| NO_MODEL.into())
 }
 
-fn percent(num: u64, den: u64) -> String {
-    if den == 0 {
-        "–".into()
-    } else {
-        format!("{:.1}%", num as f64 * 100.0 / den as f64)
-    }
+/// The name of calls without a model.
+const NO_MODEL: &str = "(no model)";
+/// The name of the models summed together past the charted ones.
+const OTHER_MODELS: &str = "other models";
+
+/// A stored count as a chart value.
+fn float(n: u64) -> f64 {
+    charts::count_value(n)
 }
 
 /// The series' groups by bucket start (RFC 3339) and model.
@@ -181,11 +123,29 @@ fn grid<'a>(series: &'a StatsView) -> Grid<'a> {
     g
 }
 
-/// Per bucket, the value `f` takes over the groups of that bucket (all models, or one).
+/// Which groups of a bucket a series sums: all, one model's, or those of no charted model.
+#[derive(Clone, Copy)]
+enum Pick<'a> {
+    All,
+    Model(&'a str),
+    Others(&'a [String]),
+}
+
+impl Pick<'_> {
+    fn takes(&self, g: &StatsGroupView) -> bool {
+        match self {
+            Pick::All => true,
+            Pick::Model(m) => model_name(g) == *m,
+            Pick::Others(charted) => !charted.contains(&model_name(g)),
+        }
+    }
+}
+
+/// Per bucket, the value `f` takes over the groups of that bucket that `pick` takes.
 fn per_bucket(
     buckets: &[String],
     grid: &Grid<'_>,
-    model: Option<&str>,
+    pick: Pick<'_>,
     f: &dyn Fn(&[&StatsGroupView]) -> Option<f64>,
 ) -> Vec<Option<f64>> {
     buckets
@@ -193,12 +153,7 @@ fn per_bucket(
         .map(|b| {
             let groups: Vec<&StatsGroupView> = grid
                 .get(b)
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|g| model.is_none_or(|m| g.key.as_deref() == Some(m)))
-                        .collect()
-                })
+                .map(|v| v.iter().copied().filter(|g| pick.takes(g)).collect())
                 .unwrap_or_default();
             if groups.is_empty() {
                 None
@@ -209,30 +164,78 @@ fn per_bucket(
         .collect()
 }
 
-fn series(name: &str, values: Vec<Option<f64>>, color: usize, dash: Dash) -> Series {
+/// The sum of `f` over groups, as a per-bucket function.
+fn sum(f: fn(&StatsGroupView) -> f64) -> impl Fn(&[&StatsGroupView]) -> Option<f64> {
+    move |gs: &[&StatsGroupView]| Some(gs.iter().map(|g| f(g)).sum::<f64>())
+}
+
+fn series(
+    name: &str,
+    values: Vec<Option<f64>>,
+    hue: Hue,
+    dash: Dash,
+    link: Option<Vec<(String, String)>>,
+) -> Series {
     Series {
         name: name.into(),
         values,
         dash,
-        color,
+        hue,
+        link,
     }
 }
 
+/// The form's own filters, as trace-list parameters (a chart's links keep them).
+fn base_filters(form: &DashboardForm) -> Vec<(String, String)> {
+    let (service, model, provider) = form.filters();
+    [
+        ("service", service),
+        ("model", model),
+        ("provider", provider),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+    .collect()
+}
+
+/// `base` with `extra` set (replacing a parameter of the same name).
+pub(crate) fn with_filters(
+    base: &[(String, String)],
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = base
+        .iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+        .cloned()
+        .collect();
+    out.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out
+}
+
+/// The link filters of a model's series (`None` for calls without a model, which no filter
+/// selects).
+fn model_link(
+    base: &[(String, String)],
+    model: &str,
+    extra: &[(&str, &str)],
+) -> Option<Vec<(String, String)>> {
+    (model != NO_MODEL).then(|| {
+        let mut e = vec![("model", model)];
+        e.extend_from_slice(extra);
+        with_filters(base, &e)
+    })
+}
+
 fn filters(form: &DashboardForm) -> Markup {
-    let range = form.range();
-    let presets = [
-        RangePreset::M15,
-        RangePreset::H1,
-        RangePreset::H24,
-        RangePreset::D7,
-    ];
+    let chosen = form.preset().ok().flatten();
     html! {
         form.filters method="get" action="/dashboard" aria-label="Dashboard filters" {
             label {
                 span { "Time" }
                 select name="range" {
-                    @for p in presets {
-                        option value=(p.key()) selected[p == range] { (p.label()) }
+                    option value="" selected[chosen.is_none()] { "Fit to the data" }
+                    @for p in range::PRESETS {
+                        option value=(p.key()) selected[Some(p) == chosen] { (p.label()) }
                     }
                 }
             }
@@ -256,31 +259,31 @@ fn trace_table(caption: &str, list: &TraceListView, id: &str) -> Markup {
             @if list.traces.is_empty() {
                 p.dim { "No traces in this range." }
             } @else {
-                table.traces {
-                    thead { tr { th scope="col" { "Trace" } th scope="col" { "Start (UTC)" } th scope="col" { "Duration" } th scope="col" { "LLM calls" } th scope="col" { "Cost" } } }
+                div.scroll { table.traces {
+                    thead { tr { th scope="col" { "Trace" } th scope="col" { "Start" } th scope="col" { "Duration" } th scope="col" { "LLM calls" } th scope="col" { "Cost" } } }
                     tbody { @for t in &list.traces {
                         tr.failed[t.error_count > 0] {
-                            td.name { a href={ "/traces/" (t.trace_id) } { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) } }
-                            td { (format::time(&t.start_time)) }
+                            td.name { a href={ "/traces/" (url_encode(&t.trace_id)) } { (if t.root_name.is_empty() { "(unnamed)" } else { &t.root_name }) } }
+                            td { (format::when(&t.start_time)) }
                             td.num { (format::duration_ms(t.duration_ms)) }
                             td.num { (t.llm_call_count) }
                             td.num { (format::cost(t.cost_usd, t.unpriced_span_count)) }
                         }
                     } }
-                }
+                } }
             }
         }
     }
 }
 
-fn model_table(models: &StatsView, since: &str, until: &str) -> Markup {
+fn model_table(models: &StatsView, base: &[(String, String)], since: &str, until: &str) -> Markup {
     html! {
         section aria-labelledby="per-model" {
             h2 #per-model { "Per model" }
             @if models.groups.is_empty() {
                 p.dim { "No model calls in this range." }
             } @else {
-                table.traces #model-table {
+                div.scroll { table.traces #model-table {
                     thead { tr {
                         th scope="col" { "Model" } th scope="col" { "Calls" } th scope="col" { "Errors" }
                         th scope="col" { "Input tokens" } th scope="col" { "Output tokens" } th scope="col" { "Cache hit" }
@@ -290,166 +293,230 @@ fn model_table(models: &StatsView, since: &str, until: &str) -> Markup {
                         tr.failed[g.errors > 0] {
                             td.name {
                                 @if let Some(m) = &g.key {
-                                    a href={ "/?model=" (url_encode(m)) "&since=" (url_encode(since)) "&until=" (url_encode(until)) } { (m) }
-                                } @else { "(no model)" }
+                                    a href=(model_href(base, m, since, until)) { (m) }
+                                } @else { (NO_MODEL) }
                                 @if g.unpriced_calls > 0 { " " span.badge.warn title="Calls without a price: cost unknown" { "no price" } }
                             }
                             td.num { (format::count(g.calls)) }
-                            td.num { (format::count(g.errors)) " (" (percent(g.errors, g.calls)) ")" }
+                            td.num { (format::count(g.errors)) " (" (format::share(g.errors, g.calls)) ")" }
                             td.num { (format::count(g.input_tokens)) }
                             td.num { (format::count(g.output_tokens)) }
-                            td.num { (percent(g.cache_read_tokens, g.input_tokens)) }
+                            td.num { (format::share(g.cache_read_tokens, g.input_tokens)) }
                             td.num { (format::cost(g.cost_usd, g.unpriced_calls)) }
                             td.num { (format::duration_ms(g.p50_ms)) }
                             td.num { (format::duration_ms(g.p95_ms)) }
                             td.num { (format::duration_ms(g.p99_ms)) }
                         }
                     } }
-                }
+                } }
             }
         }
     }
 }
 
-/// Models of the range, most calls first, at most `n` (the rest are summed as "other" where a
-/// chart stacks them).
-fn top_models(models: &StatsView, n: usize, by_cost: bool) -> Vec<String> {
-    let mut m: Vec<&StatsGroupView> = models.groups.iter().collect();
-    if by_cost {
-        m.sort_by(|a, b| {
-            let cost = |g: &StatsGroupView| g.cost_usd.unwrap_or(0.0);
-            cost(b).total_cmp(&cost(a))
-        });
-    } else {
-        m.sort_by_key(|g| std::cmp::Reverse(g.calls));
-    }
+/// The trace list of model `m` in the range (with the form's other filters).
+fn model_href(base: &[(String, String)], m: &str, since: &str, until: &str) -> String {
+    let mut q = vec![
+        ("since".to_string(), since.to_string()),
+        ("until".to_string(), until.to_string()),
+    ];
+    q.extend(with_filters(base, &[("model", m)]));
+    format!("/?{}", query(&q))
+}
+
+/// A query string of `pairs`, encoded.
+fn query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Models of the range, most calls (or cost, or errors) first, at most `n` (the rest are
+/// summed as "other models" where a chart stacks them).
+fn top_models(models: &StatsView, n: usize, by: fn(&StatsGroupView) -> f64) -> Vec<String> {
+    let mut m: Vec<&StatsGroupView> = models.groups.iter().filter(|g| by(g) > 0.0).collect();
+    m.sort_by(|a, b| by(b).total_cmp(&by(a)).then_with(|| a.key.cmp(&b.key)));
     m.into_iter().take(n).map(model_name).collect()
 }
 
-/// The bucket starts (RFC 3339) of the range and their axis labels.
-fn axis(data: &DashboardData<'_>) -> (Vec<String>, Vec<String>) {
+/// The colours of the page's keys: the models by name, then the services and score labels of
+/// the score charts (a key keeps one colour in every chart).
+fn page_colors(data: &DashboardData<'_>) -> Colors {
+    let mut models: Vec<String> = data.models.groups.iter().map(model_name).collect();
+    models.sort();
+    let mut others: Vec<String> = data
+        .services
+        .iter()
+        .flat_map(|s| s.scores.iter().map(crate::score_charts::key_name))
+        .chain(
+            data.series
+                .scores
+                .iter()
+                .flat_map(|s| s.labels.keys().cloned()),
+        )
+        .collect();
+    others.sort();
+    Colors::new(models.into_iter().chain(others))
+}
+
+/// The bucket starts (RFC 3339) of the range and the chart axis: labels and each bucket's
+/// window within the range (for the links to the trace list).
+fn axis(data: &DashboardData<'_>) -> (Vec<String>, Axis) {
     let width = data.bucket_seconds.saturating_mul(1_000_000_000).max(1);
     let first = data.since_unix_nano - data.since_unix_nano % width;
-    let buckets: Vec<String> = (0..)
-        .map(|i| first + i * width)
+    let starts: Vec<u64> = (0..100_000u64)
+        .map(|i| first.saturating_add(i.saturating_mul(width)))
         .take_while(|b| *b < data.until_unix_nano)
-        .map(format_rfc3339_nanos)
         .collect();
-    let labels: Vec<String> = buckets
+    let buckets: Vec<String> = starts.iter().map(|b| format_rfc3339_nanos(*b)).collect();
+    let range = data.until_unix_nano.saturating_sub(data.since_unix_nano);
+    let labels = buckets
+        .iter()
+        .map(|b| bucket_label(b, data.bucket_seconds, range))
+        .collect();
+    let windows = starts
         .iter()
         .map(|b| {
-            bucket_label(
-                b,
-                data.bucket_seconds,
-                data.until_unix_nano - data.since_unix_nano,
+            (
+                format_rfc3339_nanos((*b).max(data.since_unix_nano)),
+                format_rfc3339_nanos(b.saturating_add(width).min(data.until_unix_nano)),
             )
         })
         .collect();
-    (buckets, labels)
+    (buckets, Axis { labels, windows })
 }
 
-fn charts(data: &DashboardData<'_>) -> Markup {
-    let (buckets, labels) = axis(data);
+fn charts(data: &DashboardData<'_>, form: &DashboardForm, colors: &Colors) -> Markup {
+    let (buckets, axis) = axis(data);
     let g = grid(data.series);
-    let sum = |f: fn(&StatsGroupView) -> f64| {
-        move |gs: &[&StatsGroupView]| Some(gs.iter().map(|g| f(g)).sum::<f64>())
-    };
-    let count_fmt = |v: f64| format::count(v.round() as u64);
-    let calls = vec![
-        series(
-            "succeeded",
-            per_bucket(&buckets, &g, None, &sum(|g| (g.calls - g.errors) as f64)),
-            0,
-            Dash::Solid,
-        ),
-        series(
-            "failed",
-            per_bucket(&buckets, &g, None, &sum(|g| g.errors as f64)),
-            1,
-            Dash::Solid,
-        ),
-    ];
+    let base = base_filters(form);
+    // Calls, errors and cost by model: the top models, then the rest summed (not linked: no
+    // filter selects "every other model").
+    let by_model =
+        |top: &[String], f: fn(&StatsGroupView) -> f64, extra: &[(&str, &str)]| -> Vec<Series> {
+            let mut out: Vec<Series> = top
+                .iter()
+                .map(|m| {
+                    series(
+                        m,
+                        per_bucket(&buckets, &g, Pick::Model(m), &sum(f)),
+                        colors.hue(m),
+                        Dash::Solid,
+                        model_link(&base, m, extra),
+                    )
+                })
+                .collect();
+            let rest = per_bucket(&buckets, &g, Pick::Others(top), &sum(f));
+            if rest.iter().flatten().any(|v| *v > 0.0) {
+                out.push(series(OTHER_MODELS, rest, Hue::Dim, Dash::Solid, None));
+            }
+            out
+        };
+    let calls_of = |g: &StatsGroupView| float(g.calls);
+    let errors_of = |g: &StatsGroupView| float(g.errors);
+    let cost_of = |g: &StatsGroupView| g.cost_usd.unwrap_or(0.0);
+    let calls = by_model(&top_models(data.models, 6, calls_of), calls_of, &[]);
+    let errors = by_model(
+        &top_models(data.models, 6, errors_of),
+        errors_of,
+        &[("status", "error")],
+    );
+    let cost = by_model(&top_models(data.models, 6, cost_of), cost_of, &[]);
+    let window_link = Some(base.clone());
     let tokens = vec![
         series(
             "input (not cached)",
             per_bucket(
                 &buckets,
                 &g,
-                None,
-                &sum(|g| g.input_tokens.saturating_sub(g.cache_read_tokens) as f64),
+                Pick::All,
+                &sum(|g| float(g.input_tokens.saturating_sub(g.cache_read_tokens))),
             ),
-            0,
+            Hue::Shade(1),
             Dash::Solid,
+            window_link.clone(),
         ),
         series(
             "cache read",
-            per_bucket(&buckets, &g, None, &sum(|g| g.cache_read_tokens as f64)),
-            2,
+            per_bucket(
+                &buckets,
+                &g,
+                Pick::All,
+                &sum(|g| float(g.cache_read_tokens)),
+            ),
+            Hue::Shade(2),
             Dash::Solid,
+            window_link.clone(),
         ),
         series(
             "output",
-            per_bucket(&buckets, &g, None, &sum(|g| g.output_tokens as f64)),
-            4,
+            per_bucket(&buckets, &g, Pick::All, &sum(|g| float(g.output_tokens))),
+            Hue::Shade(0),
             Dash::Solid,
+            window_link.clone(),
         ),
     ];
-    let cost_models = top_models(data.models, 6, true);
-    let mut cost: Vec<Series> = cost_models
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            series(
-                m,
-                per_bucket(&buckets, &g, Some(m), &sum(|g| g.cost_usd.unwrap_or(0.0))),
-                i,
-                Dash::Solid,
-            )
-        })
-        .collect();
-    if data.models.groups.len() > cost_models.len() {
-        let others = |gs: &[&StatsGroupView]| {
-            Some(
-                gs.iter()
-                    .filter(|g| !cost_models.contains(&model_name(g)))
-                    .map(|g| g.cost_usd.unwrap_or(0.0))
-                    .sum::<f64>(),
-            )
-        };
-        cost.push(series(
-            "other models",
-            per_bucket(&buckets, &g, None, &others),
-            6,
-            Dash::Solid,
-        ));
-    }
     let cache_ratio = vec![series(
         "",
-        per_bucket(&buckets, &g, None, &|gs| {
+        per_bucket(&buckets, &g, Pick::All, &|gs| {
             let input: u64 = gs.iter().map(|g| g.input_tokens).sum();
             let read: u64 = gs.iter().map(|g| g.cache_read_tokens).sum();
-            (input > 0).then(|| read as f64 / input as f64)
+            (input > 0).then(|| float(read) / float(input))
         }),
-        2,
+        Hue::Shade(1),
         Dash::Solid,
+        window_link,
     )];
-    let latency_models = top_models(data.models, 4, false);
-    let usd = |v: f64| format::usd(Some(v));
-    let ms = |v: f64| format::duration_ms(v);
-    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    let latency_models = top_models(data.models, 4, calls_of);
+    let latency = |m: &str, f: fn(&StatsGroupView) -> f64, dash: Dash, name: &str| {
+        series(
+            name,
+            per_bucket(
+                &buckets,
+                &g,
+                Pick::Model(m),
+                &move |gs: &[&StatsGroupView]| gs.first().map(|g| f(g)),
+            ),
+            colors.hue(m),
+            dash,
+            model_link(&base, m, &[]),
+        )
+    };
     html! {
         div.charts {
-            (charts::bars("Model calls and errors", &labels, &calls, &count_fmt))
-            (charts::bars("Tokens (input, cache read, output)", &labels, &tokens, &count_fmt))
-            (charts::bars("Cost by model (USD)", &labels, &cost, &usd))
-            (charts::lines("Cache hit ratio (cache-read share of input tokens)", &labels, &cache_ratio, Some(1.0), &pct))
-            @for (i, m) in latency_models.iter().enumerate() {
-                @let per = |f: fn(&StatsGroupView) -> f64| per_bucket(&buckets, &g, Some(m), &move |gs: &[&StatsGroupView]| gs.first().map(|g| f(g)));
-                (charts::lines(&format!("Latency of {m}: p50, p95, p99"), &labels, &[
-                    series("p50", per(|g| g.p50_ms), i, Dash::Solid),
-                    series("p95", per(|g| g.p95_ms), i, Dash::Dashed),
-                    series("p99", per(|g| g.p99_ms), i, Dash::Dotted),
-                ], None, &ms))
+            (charts::bars("Model calls by model", &axis, &calls, Unit::Count))
+            (charts::bars(if errors.is_empty() { "Failed calls by model (none in this range)" } else { "Failed calls by model" }, &axis, &errors, Unit::Count))
+            (charts::bars("Tokens (input, cache read, output)", &axis, &tokens, Unit::Count))
+            (charts::bars("Cost by model", &axis, &cost, Unit::Usd))
+            (charts::lines("Cache hit ratio (cache-read share of input tokens)", &axis, &cache_ratio, Unit::Ratio))
+            @for m in &latency_models {
+                (charts::lines(&format!("Latency of {m}: p50, p95, p99"), &axis, &[
+                    latency(m, |g| g.p50_ms, Dash::Solid, "p50"),
+                    latency(m, |g| g.p95_ms, Dash::Dashed, "p95"),
+                    latency(m, |g| g.p99_ms, Dash::Dotted, "p99"),
+                ], Unit::Millis))
+            }
+        }
+        @if !data.series.scores.is_empty() {
+            (crate::score_charts::score_charts(data.series, data.services, &buckets, &axis, colors, &base))
+        }
+    }
+}
+
+/// What the page says about a range fitted to the data.
+fn fit_note(fit: RangeFit) -> Markup {
+    html! {
+        @match fit {
+            RangeFit::Asked => {}
+            RangeFit::Young { first_data } => {
+                @let first = format_rfc3339_nanos(first_data);
+                p.note #range-note { "The range fits the data: the first model call came in the bucket from " (format::when(&first)) " and nothing is older (the range shows at least 15 minutes). Choose a range to see another time." }
+            }
+            RangeFit::LastHourWithData { newest } => {
+                @let newest = format_rfc3339_nanos(newest);
+                p.note #range-note { "Showing the last hour with data: nothing in the last 24 hours; the newest trace started at " (format::when(&newest)) ". Choose a range to see another time." }
             }
         }
     }
@@ -466,13 +533,15 @@ pub fn dashboard_page(form: &DashboardForm, data: Result<&DashboardData<'_>, &st
                 @let since = format_rfc3339_nanos(data.since_unix_nano);
                 @let until = format_rfc3339_nanos(data.until_unix_nano);
                 @let t = Totals::of(&data.models.groups);
-                p.dim { "From " time datetime=(since) { (format::time(&since)) } " to " time datetime=(until) { (format::time(&until)) } " UTC, in buckets of " (width_words(data.bucket_seconds)) "." }
+                @let colors = page_colors(data);
+                (fit_note(data.fit))
+                p.dim #range { "From " (format::when(&since)) " to " (format::when(&until)) ", in buckets of " (width_words(data.bucket_seconds)) " (chart times in UTC)." }
                 dl.totals #dashboard-totals data-since=(since) data-until=(until) {
                     div { dt { "Model calls" } dd #total-calls data-value=(t.calls) { (format::count(t.calls)) } }
-                    div { dt { "Errors" } dd #total-errors data-value=(t.errors) { (format::count(t.errors)) " (" (percent(t.errors, t.calls)) ")" } }
+                    div { dt { "Errors" } dd #total-errors data-value=(t.errors) { (format::count(t.errors)) " (" (format::share(t.errors, t.calls)) ")" } }
                     div { dt { "Input tokens" } dd #total-input data-value=(t.input) { (format::count(t.input)) } }
                     div { dt { "Output tokens" } dd #total-output data-value=(t.output) { (format::count(t.output)) } }
-                    div { dt { "Cache hit ratio" } dd { (percent(t.cache_read, t.input)) } }
+                    div { dt { "Cache hit ratio" } dd { (format::share(t.cache_read, t.input)) } }
                     div { dt { "Cost" } dd #total-cost data-value=(format!("{:.12}", t.cost)) {
                         (format::cost((t.calls == 0 || t.unpriced < t.calls).then_some(t.cost), t.unpriced))
                     } }
@@ -482,18 +551,18 @@ pub fn dashboard_page(form: &DashboardForm, data: Result<&DashboardData<'_>, &st
                         h2 { "No model calls in this range" }
                         p { "Widen the range, clear the filters, or send a first trace: point an OpenTelemetry exporter at this server (" code { "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318" } ")." }
                     }
+                    @if !data.series.scores.is_empty() {
+                        @let (buckets, axis) = axis(data);
+                        (crate::score_charts::score_charts(data.series, data.services, &buckets, &axis, &colors, &base_filters(form)))
+                    }
                 } @else {
-                    (charts(data))
-                }
-                @if !data.series.scores.is_empty() {
-                    @let (buckets, labels) = axis(data);
-                    (crate::score_charts::score_charts(data.series, data.services, &buckets, &labels))
+                    (charts(data, form, &colors))
                 }
                 div.pair {
                     (trace_table("Costliest traces", data.costliest, "costliest"))
                     (trace_table("Slowest traces", data.slowest, "slowest"))
                 }
-                (model_table(data.models, &since, &until))
+                (model_table(data.models, &base_filters(form), &since, &until))
             }
         }
     };
@@ -506,53 +575,30 @@ mod tests {
 
     const S: u64 = 1_000_000_000;
 
-    #[test]
-    fn buckets_fit_the_range() {
-        assert_eq!(bucket_seconds(0, 900 * S), 30);
-        assert_eq!(bucket_seconds(0, 3600 * S), 60);
-        assert_eq!(bucket_seconds(0, 86_400 * S), 1800);
-        assert_eq!(bucket_seconds(0, 7 * 86_400 * S), 10_800);
+    fn group(
+        bucket: Option<&str>,
+        key: &str,
+        calls: u64,
+        errors: u64,
+        cost: Option<f64>,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "bucket_start": bucket, "key": key, "calls": calls, "errors": errors, "error_rate": 0.0,
+            "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 50, "cache_write_tokens": 0,
+            "reasoning_tokens": 0, "cost_usd": cost, "unpriced_calls": if cost.is_none() { calls } else { 0 },
+            "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 1500.0
+        })
     }
 
-    #[test]
-    fn window_from_presets_and_custom_range() {
-        let now = 100_000 * S;
-        let f = DashboardForm::default();
-        assert_eq!(f.window(now).unwrap(), (now - 86_400 * S, now));
-        let f = DashboardForm {
-            range: Some("1h".into()),
-            ..Default::default()
-        };
-        assert_eq!(f.window(now).unwrap(), (now - 3600 * S, now));
-        let f = DashboardForm {
-            since: Some("1970-01-01T00:00:10Z".into()),
-            until: Some("1970-01-01T00:00:20Z".into()),
-            ..Default::default()
-        };
-        assert_eq!(f.window(now).unwrap(), (10 * S, 20 * S));
-        let f = DashboardForm {
-            since: Some("1970-01-01T00:00:30Z".into()),
-            until: Some("1970-01-01T00:00:20Z".into()),
-            ..Default::default()
-        };
-        assert!(f.window(now).is_err());
-    }
-
-    #[test]
-    fn totals_charts_and_tables_render() {
-        let stats: StatsView = serde_json::from_value(serde_json::json!({
-            "group_by": "model", "since": null, "until": null, "bucket_seconds": 60,
-            "groups": [
-                {"bucket_start": "1970-01-01T00:01:00.000000000Z", "key": "gpt-4o", "calls": 3, "errors": 1, "error_rate": 0.33,
-                 "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 50, "cache_write_tokens": 0,
-                 "reasoning_tokens": 0, "cost_usd": 0.5, "unpriced_calls": 0, "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 30.0},
-                {"bucket_start": "1970-01-01T00:02:00.000000000Z", "key": "<b>x</b>", "calls": 1, "errors": 0, "error_rate": 0.0,
-                 "input_tokens": 5, "output_tokens": 1, "cache_read_tokens": 0, "cache_write_tokens": 0,
-                 "reasoning_tokens": 0, "cost_usd": null, "unpriced_calls": 1, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0}
-            ]
+    fn stats(groups: Vec<serde_json::Value>) -> StatsView {
+        serde_json::from_value(serde_json::json!({
+            "group_by": "model", "since": null, "until": null, "bucket_seconds": 60, "groups": groups
         }))
-        .unwrap();
-        let mut models = stats.clone();
+        .unwrap()
+    }
+
+    fn render(series: &StatsView, fit: RangeFit, form: &DashboardForm) -> String {
+        let mut models = series.clone();
         for g in &mut models.groups {
             g.bucket_start = None;
         }
@@ -564,15 +610,31 @@ mod tests {
             since_unix_nano: 60 * S,
             until_unix_nano: 240 * S,
             bucket_seconds: 60,
-            series: &stats,
+            fit,
+            series,
             models: &models,
             costliest: &empty,
             slowest: &empty,
             services: None,
         };
-        let html = dashboard_page(&DashboardForm::default(), Ok(&data));
+        dashboard_page(form, Ok(&data))
+    }
+
+    const B1: &str = "1970-01-01T00:01:00.000000000Z";
+    const B2: &str = "1970-01-01T00:02:00.000000000Z";
+
+    #[test]
+    fn totals_charts_and_tables_render() {
+        let s = stats(vec![
+            group(Some(B1), "gpt-4o", 3, 1, Some(0.5)),
+            group(Some(B2), "<b>x</b>", 1, 0, None),
+        ]);
+        let html = render(&s, RangeFit::Asked, &DashboardForm::default());
         assert!(html.contains(r#"id="total-calls" data-value="4""#));
         assert!(html.contains(r#"id="total-errors" data-value="1""#));
+        // The shared percent format: 1 error in 4 calls, 100 of 200 input tokens cached.
+        assert!(html.contains("1 (25%)"), "{html}");
+        assert!(html.contains("<dd>50%</dd>"), "{html}");
         // The total is partial (one call unpriced); the unpriced model's own cost is unknown,
         // not $0.
         assert!(html.contains("≥ $0.50"), "{html}");
@@ -581,10 +643,18 @@ mod tests {
         assert!(html.contains("Latency of gpt-4o: p50, p95, p99"));
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"));
         assert!(!html.contains("<b>x</b>"));
-        // 3 buckets (1, 2, 3 minutes): the calls chart has the bars of the two with data.
-        assert!(html.contains("00:01 · failed: 1"));
-        assert!(html.contains("00:02 · succeeded: 1"));
-        assert!(html.contains("in buckets of 1 min."));
+        // 3 buckets (1, 2, 3 minutes): bars of the two with data, with their values.
+        assert!(html.contains("00:01 · gpt-4o: 3"), "{html}");
+        assert!(html.contains("00:01 · gpt-4o: 1"), "the failed call");
+        assert!(html.contains("00:02 · &lt;b&gt;x&lt;/b&gt;: 1"), "{html}");
+        assert!(html.contains("00:01 · gpt-4o: $0.50"), "{html}");
+        assert!(html.contains("in buckets of 1 min"));
+        // Axes: one unit each (latency up to 1.5 s: seconds; money in the shared format).
+        assert!(html.contains(">1.5 s</text>"), "{html}");
+        assert!(html.contains(">$0.60</text>"), "{html}");
+        assert!(!html.contains("#000"));
+        // Times are <time> elements the script localizes.
+        assert!(html.contains(r#"<time class="when" datetime="1970-01-01T00:01:00.000000000Z""#));
         assert_eq!(
             bucket_label("2026-01-02T03:04:05Z", 30, 900 * S),
             "03:04:05"
@@ -595,5 +665,133 @@ mod tests {
         );
         assert_eq!(width_words(86_400), "1 day");
         assert_eq!(width_words(10_800), "3 h");
+    }
+
+    /// The fill classes of the bars and points of the model `m` in the chart captioned
+    /// `caption`.
+    fn classes_in(html: &str, caption: &str, m: &str) -> Vec<String> {
+        let start = html.find(&format!("<figcaption>{caption}")).unwrap_or(0);
+        let chart = html.get(start..).unwrap_or("");
+        let chart = chart
+            .get(..chart.find("</figure>").unwrap_or(chart.len()))
+            .unwrap_or("");
+        let mut out = Vec::new();
+        for part in chart.split("class=\"").skip(1) {
+            let class = part.split('"').next().unwrap_or("");
+            if part.contains(&format!("data-series=\"{m}\""))
+                && (class.starts_with("chart-bar ") || class.starts_with("chart-point "))
+            {
+                out.push(class.split(' ').nth(1).unwrap_or("").to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_model_has_one_colour_in_every_chart_and_models_differ() {
+        let models = [
+            "gpt-4o",
+            "claude-sonnet-4-6",
+            "gemini-2.5-pro",
+            "m0",
+            "m1",
+            "m2",
+        ];
+        let s = stats(
+            models
+                .iter()
+                .map(|m| group(Some(B1), m, 2, 1, Some(0.1)))
+                .collect(),
+        );
+        let html = render(&s, RangeFit::Asked, &DashboardForm::default());
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &models[..4] {
+            let calls = classes_in(&html, "Model calls by model", m);
+            let cost = classes_in(&html, "Cost by model", m);
+            let errors = classes_in(&html, "Failed calls by model", m);
+            let latency = classes_in(&html, &format!("Latency of {m}"), "p50");
+            assert_eq!(calls.len(), 1, "{m}: {html}");
+            assert_eq!(calls, cost, "{m}");
+            assert_eq!(calls, errors, "{m}");
+            assert_eq!(Some(&calls[0]), latency.first(), "{m}");
+            seen.insert(calls[0].clone());
+        }
+        assert_eq!(seen.len(), 4, "distinct models, distinct colours: {seen:?}");
+        // The same rule on another page with other models: a model keeps its colour unless
+        // it collides there.
+        let alone = render(
+            &stats(vec![group(Some(B1), "gpt-4o", 1, 0, Some(0.1))]),
+            RangeFit::Asked,
+            &DashboardForm::default(),
+        );
+        assert_eq!(
+            classes_in(&alone, "Model calls by model", "gpt-4o"),
+            [Hue::Key(charts::preferred_slot("gpt-4o")).class()]
+        );
+    }
+
+    #[test]
+    fn bars_and_points_link_to_the_traces_of_their_bucket_and_model() {
+        let s = stats(vec![
+            group(Some(B1), "gpt-4o", 3, 1, Some(0.5)),
+            group(Some(B2), "", 1, 0, Some(0.1)),
+        ]);
+        let mut s = s;
+        s.groups[1].key = None;
+        let form = DashboardForm {
+            service: Some("api".into()),
+            ..Default::default()
+        };
+        let html = render(&s, RangeFit::Asked, &form);
+        let window =
+            "since=1970-01-01T00%3A01%3A00.000000000Z&amp;until=1970-01-01T00%3A02%3A00.000000000Z";
+        assert!(
+            html.contains(&format!(
+                r#"<a href="/?{window}&amp;service=api&amp;model=gpt-4o""#
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!(
+                r#"<a href="/?{window}&amp;service=api&amp;model=gpt-4o&amp;status=error""#
+            )),
+            "{html}"
+        );
+        // Calls without a model: no filter selects them, so their bars do not link.
+        assert!(html.contains(r#"data-series="(no model)""#));
+        assert!(!html.contains("model=%28no%20model%29"), "{html}");
+    }
+
+    #[test]
+    fn a_fitted_range_says_so() {
+        let s = stats(vec![group(Some(B1), "gpt-4o", 1, 0, Some(0.1))]);
+        let html = render(
+            &s,
+            RangeFit::LastHourWithData { newest: 100 * S },
+            &DashboardForm::default(),
+        );
+        assert!(html.contains("Showing the last hour with data:"), "{html}");
+        let html = render(
+            &s,
+            RangeFit::Young { first_data: 60 * S },
+            &DashboardForm::default(),
+        );
+        assert!(
+            html.contains("The range fits the data: the first model call came"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="" selected>Fit to the data</option>"#),
+            "{html}"
+        );
+        let html = render(&s, RangeFit::Asked, &DashboardForm::default());
+        assert!(!html.contains("range-note"));
+        let bad = DashboardForm {
+            range: Some("forever".into()),
+            ..Default::default()
+        };
+        let m = bad.window(0).err().unwrap_or_default();
+        let html = dashboard_page(&bad, Err(&m));
+        assert!(html.contains("unknown range &quot;forever&quot;"), "{html}");
     }
 }

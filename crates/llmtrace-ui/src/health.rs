@@ -91,33 +91,64 @@ impl IngestHealth {
 
 /// The spans-per-second chart of the last hour.
 fn rate_chart(h: &IngestHealth) -> Markup {
-    let slot = h.rate_slot_seconds.max(1) as f64;
-    let labels: Vec<String> = h
-        .rate
-        .iter()
-        .map(|r| format::time(&llmtrace_query::format_rfc3339_nanos(r.0 * 1_000_000_000)))
-        .collect();
-    let per_s = |v: u64| (v > 0).then_some(v as f64 / slot);
+    let slot = crate::charts::count_value(h.rate_slot_seconds.max(1));
+    let axis = crate::charts::Axis {
+        labels: h
+            .rate
+            .iter()
+            .map(|r| {
+                let t = llmtrace_query::format_rfc3339_nanos(r.0.saturating_mul(1_000_000_000));
+                format::time(&t).get(11..).unwrap_or_default().to_string()
+            })
+            .collect(),
+        windows: Vec::new(),
+    };
+    let per_s = |v: u64| (v > 0).then(|| crate::charts::count_value(v) / slot);
     let series = [
         crate::charts::Series {
             name: "acknowledged".into(),
             values: h.rate.iter().map(|r| per_s(r.1)).collect(),
             dash: crate::charts::Dash::Solid,
-            color: 0,
+            hue: crate::charts::Hue::Good,
+            link: None,
         },
         crate::charts::Series {
             name: "refused".into(),
             values: h.rate.iter().map(|r| per_s(r.2)).collect(),
             dash: crate::charts::Dash::Solid,
-            color: 1,
+            hue: crate::charts::Hue::Bad,
+            link: None,
         },
     ];
     crate::charts::bars(
-        "Spans per second, last hour (10-second slots, since this server started)",
-        &labels,
+        "Spans per second, last hour (10-second slots, since this server started; UTC)",
+        &axis,
         &series,
-        &|v| format!("{v:.1}/s"),
+        crate::charts::Unit::PerSecond,
     )
+}
+
+/// The status class of an alert state or notification status: firing in the error colour,
+/// pending in the warning colour, resolved in the ok colour, anything else dimmed.
+pub(crate) fn state_class(state: &str) -> &'static str {
+    match state {
+        "firing" => "status firing error",
+        "pending" => "status pending warn",
+        "resolved" => "status resolved ok",
+        _ => "status dim",
+    }
+}
+
+/// An alert's value or threshold in its rule's unit: ratios as percentages, the p99 latency as
+/// a duration, the cost burn rate in dollars per hour, tokens per call as a count.
+pub(crate) fn rule_value(rule: &str, v: f64) -> String {
+    match rule {
+        "LLMHighErrorRate" | "LLMCacheHitRatioLow" => format::percent(Some(v)),
+        "LLMHighP99Latency" => format::duration_ms(v * 1000.0),
+        "LLMCostBurnRateHigh" => format!("{}/h", format::usd(Some(v))),
+        "LLMTokensPerCallHigh" => crate::charts::Unit::Count.value(v),
+        _ => crate::annotate::number(v),
+    }
 }
 
 fn text<T: serde::Serialize>(v: &T) -> String {
@@ -134,11 +165,9 @@ fn figure(label: &str, value: String, warn: bool) -> Markup {
 fn ingest_section(h: &IngestHealth) -> Markup {
     let rejected: u64 = h.spans_rejected.iter().map(|(_, n)| n).sum();
     let dropped: u64 = h.sdk_dropped.iter().map(|(_, n)| n).sum();
-    let queue_pct = if h.queue_capacity > 0 {
-        h.queue_items as f64 * 100.0 / h.queue_capacity as f64
-    } else {
-        0.0
-    };
+    let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let (items, capacity) = (wide(h.queue_items), wide(h.queue_capacity));
+    let queue_high = capacity > 0 && items.saturating_mul(10) > capacity.saturating_mul(8);
     html! {
         section aria-label="Ingest" {
             h2 { "Ingest" }
@@ -149,7 +178,7 @@ fn ingest_section(h: &IngestHealth) -> Markup {
                 (figure("Newly stored", format::count(h.spans_written), false))
                 (figure("Retries (duplicates)", format::count(h.spans_duplicate), false))
                 (figure("Refused", format::count(rejected), rejected > 0))
-                (figure("Queue", format!("{} / {} ({queue_pct:.0} %)", format::count(h.queue_items as u64), format::count(h.queue_capacity as u64)), queue_pct > 80.0))
+                (figure("Queue", format!("{} / {} ({})", format::count(items), format::count(capacity), format::share(items, capacity)), queue_high))
                 (figure("Commits", format::count(h.commits), false))
                 (figure("Last commit", format::duration_ms(h.last_commit_ms), false))
                 (figure("Store size", h.store_size_bytes.map(|b| format!("{:.1} MB", b as f64 / 1e6)).unwrap_or_else(|| "–".into()), false))
@@ -208,12 +237,13 @@ fn alerts_section(a: &AlertsView) -> Markup {
                     thead { tr { th scope="col" { "Alert" } th scope="col" { "Model" } th scope="col" { "State" } th scope="col" { "Value" } th scope="col" { "Threshold" } th scope="col" { "Since" } } }
                     tbody {
                         @for s in &active {
-                            tr.failed[text(&s.state) == "firing"] {
+                            @let state = text(&s.state);
+                            tr.failed[state == "firing"] {
                                 td { (s.rule) } td { (s.model) }
-                                td { span class={ "status " @if text(&s.state) == "firing" { "error" } @else { "ok" } } { (text(&s.state)) } }
-                                td.num { (s.value.map(|v| format!("{v:.4}")).unwrap_or_default()) }
-                                td.num { (s.threshold) }
-                                td { (format::time(&s.since)) }
+                                td { span class=(state_class(&state)) { (state) } }
+                                td.num { (s.value.map(|v| rule_value(&s.rule, v)).unwrap_or_else(|| "–".into())) }
+                                td.num { (rule_value(&s.rule, s.threshold)) }
+                                td { (format::when(&s.since)) }
                             }
                         }
                     }
@@ -224,7 +254,7 @@ fn alerts_section(a: &AlertsView) -> Markup {
                 thead { tr { th scope="col" { "Rule" } th scope="col" { "Severity" } th scope="col" { "Threshold" } th scope="col" { "For" } th scope="col" { "Window" } th scope="col" { "Meaning" } } }
                 tbody {
                     @for r in &a.rules {
-                        tr { td { (r.name) } td { (r.severity) } td.num { (r.threshold) } td.num { (r.for_seconds) " s" } td.num { (r.window_seconds) " s" } td.name { (r.description) } }
+                        tr { td { (r.name) } td { (r.severity) } td.num { (rule_value(&r.name, r.threshold)) } td.num { (r.for_seconds) " s" } td.num { (r.window_seconds) " s" } td.name { (r.description) } }
                     }
                 }
             }
@@ -233,11 +263,11 @@ fn alerts_section(a: &AlertsView) -> Markup {
                 p { "None yet." @if a.webhooks.is_empty() { " No webhook is configured (`[[alerts.webhooks]]` or `--alert-webhook`)." } }
             } @else {
                 table.traces #notifications {
-                    thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Alert" } th scope="col" { "Status" } th scope="col" { "Labels" } th scope="col" { "Deliveries" } } }
+                    thead { tr { th scope="col" { "Time" } th scope="col" { "Alert" } th scope="col" { "Status" } th scope="col" { "Labels" } th scope="col" { "Deliveries" } } }
                     tbody {
                         @for n in &a.notifications {
                             tr {
-                                td { (format::time(&n.time)) } td { (n.alert) } td { (text(&n.status)) }
+                                td { (format::when(&n.time)) } td { (n.alert) } td { span class=(state_class(n.status.as_str())) { (n.status.as_str()) } }
                                 td.name { @for (k, v) in &n.labels { @if k != "alertname" { span.badge { (k) "=" (v) } " " } } }
                                 td { @for d in &n.deliveries { span.badge { (text(&d.status)) " ×" (d.attempts) } " " } }
                             }
@@ -265,7 +295,7 @@ fn evaluators_section(evaluators: &[EvaluatorHealth]) -> Markup {
                             td.name {
                                 @if let Some(err) = &e.last_error {
                                     span.warn { (err) }
-                                    @if let Some(at) = &e.last_error_at { " (" (format::time(at)) ")" }
+                                    @if let Some(at) = &e.last_error_at { " (" (format::when(at)) ")" }
                                 } @else { "–" }
                             }
                         }
@@ -290,7 +320,81 @@ pub fn health_page(
             Some(a) => { (alerts_section(a)) }
             None => { p { "The built-in alert evaluator is not running on this server." } }
         }
-        p.dim { "Machine-readable: " a href="/api/ingest" { "/api/ingest" } ", " a href="/api/alerts" { "/api/alerts" } ", " @if !evaluators.is_empty() { a href="/api/evaluators" { "/api/evaluators" } ", " } a href="/metrics" { "/metrics" } "." }
+        nav.machine aria-label="Machine-readable" {
+            p { a #stats-json href="/api/stats" { "Stats (JSON)" } " · " a #metrics-link href="/metrics" { "Metrics" } " (Prometheus)" }
+            p.dim { "Also machine-readable: " a href="/api/ingest" { "/api/ingest" } ", " a href="/api/alerts" { "/api/alerts" } @if !evaluators.is_empty() { ", " a href="/api/evaluators" { "/api/evaluators" } } "." }
+        }
     };
     layout::page("Health and alerts", Nav::Health, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmtrace_alerts::evaluator::{AlertState, BudgetView, StateView};
+
+    fn state(rule: &str, state: AlertState, value: f64) -> StateView {
+        StateView {
+            rule: rule.into(),
+            labels: Default::default(),
+            project: "default".into(),
+            model: "gpt-4o".into(),
+            state,
+            value: Some(value),
+            threshold: 0.01,
+            since: "2026-01-01T00:00:00Z".into(),
+            active_at: None,
+            fired_at: None,
+            resolved_at: None,
+        }
+    }
+
+    #[test]
+    fn pending_and_firing_alerts_are_never_ok() {
+        assert_eq!(state_class("firing"), "status firing error");
+        assert_eq!(state_class("pending"), "status pending warn");
+        assert_eq!(state_class("resolved"), "status resolved ok");
+        assert_eq!(state_class("inactive"), "status dim");
+        let alerts = AlertsView {
+            evaluated_at: None,
+            eval_interval_seconds: 30,
+            rules: vec![],
+            states: vec![
+                state("LLMHighErrorRate", AlertState::Firing, 0.25),
+                state("LLMHighP99Latency", AlertState::Pending, 12.0),
+            ],
+            notifications: vec![],
+            webhooks: vec![],
+            budget: BudgetView {
+                trace_max_tokens: None,
+                trace_max_cost_usd: None,
+                exceeded_total: vec![],
+                remembered_traces: 0,
+            },
+        };
+        let page = health_page(&IngestHealth::default(), &[], Some(&alerts));
+        assert!(
+            page.contains(r#"<span class="status firing error">firing</span>"#),
+            "{page}"
+        );
+        assert!(page.contains(r#"<span class="status pending warn">pending</span>"#));
+        assert!(!page.contains("status ok"));
+        // Error rates in the shared percent format; latencies as durations.
+        assert!(page.contains(">25%<"), "{page}");
+        assert!(page.contains(">1.0%<"), "the threshold 0.01: {page}");
+        assert!(page.contains(">12.00 s<"), "{page}");
+        // Links to the statistics and metrics that left the main navigation.
+        assert!(page.contains(r#"href="/api/stats""#) && page.contains("Stats (JSON)"));
+        assert!(page.contains(r#"href="/metrics""#) && page.contains(">Metrics<"));
+        assert!(!page.contains("#000"));
+    }
+
+    #[test]
+    fn rule_values_read_in_their_unit() {
+        assert_eq!(rule_value("LLMHighErrorRate", 0.025), "2.5%");
+        assert_eq!(rule_value("LLMCacheHitRatioLow", 0.2), "20%");
+        assert_eq!(rule_value("LLMHighP99Latency", 0.5), "500 ms");
+        assert_eq!(rule_value("LLMCostBurnRateHigh", 10.0), "$10.0/h");
+        assert_eq!(rule_value("LLMTokensPerCallHigh", 50_000.0), "50,000");
+    }
 }
