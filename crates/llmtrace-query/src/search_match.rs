@@ -67,10 +67,10 @@ fn snippet(text: &str, raw_words: &[&str]) -> String {
     let at = if lower.len() == chars.len() {
         raw_words.iter().find_map(|w| {
             let w: Vec<char> = w.chars().flat_map(|c| c.to_lowercase()).collect();
-            if w.is_empty() || w.len() > lower.len() {
+            if w.is_empty() {
                 return None;
             }
-            (0..=lower.len() - w.len()).find(|&i| lower.get(i..i + w.len()) == Some(&w[..]))
+            lower.windows(w.len()).position(|win| win == &w[..])
         })
     } else {
         None
@@ -78,7 +78,11 @@ fn snippet(text: &str, raw_words: &[&str]) -> String {
     .unwrap_or(0);
     let from = at.saturating_sub(SNIPPET_CONTEXT);
     let to = at
-        .saturating_add(SNIPPET_CONTEXT * 2 - (at - from))
+        .saturating_add(
+            SNIPPET_CONTEXT
+                .saturating_mul(2)
+                .saturating_sub(at.saturating_sub(from)),
+        )
         .min(chars.len());
     let body: String = chars.get(from..to).unwrap_or_default().iter().collect();
     let body = body.split_whitespace().collect::<Vec<_>>().join(" ");

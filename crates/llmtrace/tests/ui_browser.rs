@@ -12,10 +12,8 @@ mod common;
 use browser::*;
 
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A RAG trace whose LLM call carries a conversation (`prompt`, with Chinese in it), in the

@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 const MIN: u64 = 60_000_000_000;
 const SEC: u64 = 1_000_000_000;
 
+/// A chat call at `(start, ms)` (Unix nanoseconds, duration in milliseconds).
 fn llm(
     trace: &str,
     id: u64,
     parent: u64,
-    start: u64,
-    ms: u64,
+    (start, ms): (u64, u64),
     model: &str,
     user_text: &str,
     answer: &str,
@@ -80,8 +80,7 @@ fn agent_trace(trace: &str, t0: u64) -> Vec<Value> {
             trace,
             2,
             1,
-            t0 + SEC,
-            1500,
+            (t0 + SEC, 1500),
             "gpt-4o",
             "Plan a weekend in Lisbon with a tram ride",
             "Day one: the 28 tram.",
@@ -152,8 +151,7 @@ fn agent_trace(trace: &str, t0: u64) -> Vec<Value> {
             trace,
             7,
             1,
-            t0 + 12 * MIN,
-            2000,
+            (t0 + 12 * MIN, 2000),
             "gpt-4o-mini",
             "ما هو أفضل وقت لزيارة لشبونة؟",
             "الربيع.",
@@ -258,8 +256,7 @@ async fn the_trace_explorer_works_in_a_real_browser() {
             &trace,
             2,
             1,
-            t0 + MIN + i * SEC + 1000,
-            800,
+            (t0 + MIN + i * SEC + 1000, 800),
             model,
             "What is the contract renewal period?",
             "Yearly.",
@@ -588,14 +585,18 @@ async fn the_trace_explorer_works_in_a_real_browser() {
         .unwrap()
         .unwrap();
     assert_eq!(session, "/sessions/s-explorer");
-    assert!(!c
+    let auto_refresh = c
         .find(Locator::Css("#auto-refresh"))
         .await
         .unwrap()
         .prop("checked")
         .await
-        .unwrap()
-        .is_some_and(|v| v == "true"));
+        .unwrap();
+    assert_ne!(
+        auto_refresh.as_deref(),
+        Some("true"),
+        "auto-refresh is off by default"
+    );
 
     // Gzip on pages, the stylesheet and the script.
     let http = reqwest::Client::new();
