@@ -14,7 +14,8 @@ const FOLD_TEXT: usize = 1200;
 /// Tool arguments and results longer than this are folded.
 const FOLD_TOOL: usize = 160;
 
-/// Styles of the session page (theme variables only, so dark mode follows).
+/// Styles of the session page and of the sessions list's link to it (theme variables only, so
+/// dark mode follows).
 pub(crate) const STYLE: &str = r#"
 .thread-head h1 .id, .thread-head dd { overflow-wrap:anywhere; }
 .thread-head .links { display:flex; flex-wrap:wrap; gap:4px 16px; margin:0 0 12px; }
@@ -41,6 +42,7 @@ li.turn.failed { border-inline-start:3px solid var(--err); }
 .tool-step pre { margin:2px 0 4px; max-width:100%; white-space:pre-wrap; overflow-wrap:anywhere; font-size:12px; }
 .tool-step details summary { cursor:pointer; color:var(--dim); font-size:12px; overflow-wrap:anywhere; }
 @media (max-width: 600px) { .bubble, .tool-step { max-width:100%; } li.turn { padding:8px; } }
+#groups a.thread { font-size:12px; padding:0 6px; margin-inline-start:4px; border:1px solid var(--line); border-radius:10px; text-decoration:none; white-space:nowrap; }
 "#;
 
 /// `/traces/{id}?span={span}`.

@@ -3,8 +3,8 @@
 //! in time order (the user's messages, a tool call, the answers, each turn's tokens and cost,
 //! links into the traces; Arabic right to left), `/sessions` links to it; the list's "Download
 //! CSV" and "Download JSON" links hold exactly the traces `/api/traces` returns for the page's
-//! filters. Screenshots `session-thread.png` and `session-thread-dark.png` land in
-//! `target/ui-screenshots/`.
+//! filters. Screenshots `session-thread.png`, `session-thread-dark.png`, `session-thread-phone.png`
+//! and `sessions-conversation-link.png` land in `target/ui-screenshots/`.
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -243,6 +243,7 @@ async fn a_session_reads_as_a_conversation_and_the_list_exports_what_it_shows() 
 
     // The sessions list links to the thread (and still to the session's traces).
     c.goto(&format!("{base}/sessions")).await.unwrap();
+    screenshot(&c, "sessions-conversation-link").await;
     click(&c, "#groups a.thread").await;
     wait_url(&c, |u| u.ends_with(&format!("/sessions/{SESSION}"))).await;
 
@@ -526,6 +527,7 @@ async fn a_session_reads_as_a_conversation_and_the_list_exports_what_it_shows() 
         .await
         .unwrap();
     assert!(overflow[1].as_array().unwrap().is_empty(), "{overflow}");
+    screenshot(&p, "session-thread-phone").await;
     p.close().await.unwrap();
     server.stop();
 }
