@@ -233,14 +233,15 @@ fn filters(form: &DashboardForm) -> Markup {
             label {
                 span { "Time" }
                 select name="range" {
-                    option value="" selected[chosen.is_none()] { "Fit to the data" }
+                    @let custom = set(&form.since).is_some() || set(&form.until).is_some();
+                    option value="" selected[chosen.is_none() && !custom] { "Fit to the data" }
                     @for p in range::PRESETS {
-                        option value=(p.key()) selected[Some(p) == chosen] { (p.label()) }
+                        option value=(p.key()) selected[Some(p) == chosen && !custom] { (p.label()) }
                     }
+                    option value="custom" selected[custom] { "Custom range…" }
                 }
             }
-            label { span { "From (RFC 3339)" } input type="text" name="since" value=[set(&form.since)] placeholder="2026-01-01T00:00:00Z"; }
-            label { span { "To" } input type="text" name="until" value=[set(&form.until)]; }
+            (crate::traces::custom_range_inputs(&form.since, &form.until))
             label { span { "Service" } input type="text" name="service" value=[set(&form.service)] placeholder="any"; }
             label { span { "Model" } input type="text" name="model" value=[set(&form.model)] placeholder="any"; }
             label { span { "Provider" } input type="text" name="provider" value=[set(&form.provider)] placeholder="any"; }

@@ -441,9 +441,6 @@ fn suggest_input(name: &str, field: &str, label: &str, value: &Option<String>) -
 fn time_control(form: &TracesForm) -> Markup {
     let custom = form.custom_range();
     let range = form.range();
-    let picker = |v: &Option<String>| set(v).map(|x| picker_value(&x).ok_or(x));
-    let since = picker(&form.since);
-    let until = picker(&form.until);
     html! {
         label {
             span { "Time" }
@@ -454,6 +451,16 @@ fn time_control(form: &TracesForm) -> Markup {
                 option value="custom" selected[custom] { "Custom range…" }
             }
         }
+        (custom_range_inputs(&form.since, &form.until))
+    }
+}
+
+/// The custom range's two pickers, in UTC (a time given in another zone stays as typed, in a
+/// text field).
+pub(crate) fn custom_range_inputs(since: &Option<String>, until: &Option<String>) -> Markup {
+    let picker = |v: &Option<String>| set(v).map(|x| picker_value(&x).ok_or(x));
+    let (since, until) = (picker(since), picker(until));
+    html! {
         @for (name, label, value) in [("since", "From (UTC)", &since), ("until", "To (UTC)", &until)] {
             label.custom-time {
                 span { (label) }

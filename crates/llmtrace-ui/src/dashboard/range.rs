@@ -59,6 +59,10 @@ impl DashboardForm {
         let Some(v) = set(&self.range) else {
             return Ok(None);
         };
+        // The time control's own value: the custom `since`/`until` decide.
+        if v == "custom" {
+            return Ok(None);
+        }
         PRESETS
             .into_iter()
             .find(|p| p.key() == v)
@@ -85,7 +89,10 @@ impl DashboardForm {
         let preset = self.preset()?;
         let parse = |name: &str, v: &Option<String>| -> Result<Option<u64>, String> {
             set(v)
-                .map(|s| llmtrace_query::parse_rfc3339(&s).map_err(|e| format!("{name}: {e}")))
+                .map(|s| {
+                    llmtrace_query::parse_rfc3339(&crate::traces::utc_time(&s))
+                        .map_err(|e| format!("{name}: {e}"))
+                })
                 .transpose()
         };
         let until = parse("until", &self.until)?.unwrap_or(now_unix_nano);
@@ -172,6 +179,17 @@ pub fn last_hour_with_data(newest_end: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_custom_pickers_are_utc() {
+        let form = DashboardForm {
+            range: Some("custom".into()),
+            since: Some("1970-01-01T00:01".into()),
+            until: Some("1970-01-01T00:02:30".into()),
+            ..Default::default()
+        };
+        assert_eq!(form.window(100_000 * S), Ok((60 * S, 150 * S)));
+    }
 
     #[test]
     fn buckets_fit_the_range() {
