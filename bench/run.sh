@@ -5,13 +5,14 @@
 # FILL=direct: fill the store with llmtrace-storefill instead (the same ingest path without HTTP,
 # traces spread over 30 days), for the query benchmarks at 10M-100M spans.
 # Needs: cargo build --release -p llmtrace -p llmtrace-loadgen (-p llmtrace-storefill); wrk.
+# BIN=path: the server binary to measure (default target/release/llmtrace), for A/B runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL=${1:-1000000}
 CONN=${2:-16}
 DATA=${DATA:-/tmp/llmtrace-bench}
 PORT=${PORT:-24318}
-BIN=target/release/llmtrace
+BIN=${BIN:-target/release/llmtrace}
 rm -rf "$DATA"
 if [[ ${FILL:-} == direct ]]; then
   echo "== fill $TOTAL spans straight through the ingest path (llmtrace-storefill)"
@@ -40,12 +41,15 @@ for (t,) in c.execute("select hex(trace_id) from traces order by random() limit 
     print(t.lower())
 PY
 DAY_AGO=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
-for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&model=claude-haiku-4-5-20251001" \
+for q in "trace_by_id" "trace_page" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&model=claude-haiku-4-5-20251001" \
   "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&q=rotate+downtime" "/api/traces?limit=50&q=nosuchword" "/api/traces?limit=50&sort=duration" \
   "/" "/?model=gpt-4o" "/?q=rotate" "/models" "/dashboard" "/api/stats?bucket=30m&since=$DAY_AGO" "/sessions" "/users"; do
   if [[ $q == trace_by_id ]]; then
     echo "== GET /api/traces/{random id}"
     TRACE_IDS=/tmp/llmtrace-bench-ids wrk -t1 -c1 -d10s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
+  elif [[ $q == trace_page ]]; then
+    echo "== GET /traces/{random id} (the UI's trace page)"
+    TRACE_PREFIX=/traces/ TRACE_IDS=/tmp/llmtrace-bench-ids wrk -t1 -c1 -d10s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"
   else
     echo "== GET $q"
     wrk -t1 -c1 -d10s --latency "http://127.0.0.1:$PORT$q" | grep -E "^ +(50|90|99)%|Requests/sec"

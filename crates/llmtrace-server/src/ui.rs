@@ -352,74 +352,64 @@ impl DashboardReads<'_> {
     }
 }
 
-/// The dashboard's range, its bucket width, how it was chosen and its bucketed series. Asked
-/// for (a preset or `since`/`until`), the range is kept. Left to the dashboard, the default (the
+/// Bisection steps at most when looking for a young project's first trace (each a one-trace
+/// list read; 12 halve a day to about 21 seconds).
+const FIRST_TRACE_PROBES: usize = 12;
+
+/// The dashboard's range and how it was chosen, found with one-trace list reads only (no
+/// statistics pass, so the page's four reads then run together over the final range). Asked for
+/// (a preset or `since`/`until`), the range is kept. Left to the dashboard, the default (the
 /// last 24 hours) fits the data: a young project (nothing older than the range) gets a range
-/// from its first call (at least 15 minutes); a project without calls in the range but with
-/// older traces gets the last hour that has data. The reads are the series charted anyway and
-/// lists of one trace.
+/// starting at its first trace, found by bisection; a project with nothing in the range but
+/// older data gets the last hour with data.
 async fn dashboard_range(
     reads: &DashboardReads<'_>,
     form: &llmtrace_ui::DashboardForm,
-    (mut since, mut until): (u64, u64),
-) -> Result<
-    (
-        u64,
-        u64,
-        u64,
-        llmtrace_ui::RangeFit,
-        llmtrace_query::StatsView,
-    ),
-    QueryError,
-> {
-    let mut bucket = llmtrace_ui::bucket_seconds(since, until);
-    let mut series = reads.series(since, until, bucket).await?;
-    let mut fit = llmtrace_ui::RangeFit::Asked;
+    (since, until): (u64, u64),
+) -> Result<(u64, u64, llmtrace_ui::RangeFit), QueryError> {
+    let asked = Ok((since, until, llmtrace_ui::RangeFit::Asked));
     if !form.fits_data() {
-        return Ok((since, until, bucket, fit, series));
+        return asked;
     }
-    match llmtrace_ui::first_data(&series) {
-        Some(mut first) if first > since => {
-            // Young only if nothing is older than the range.
-            if reads.newest(Some(since)).await?.is_none() {
-                // Narrow to the first call; a finer bucket may show a later first call (at most
-                // a few rounds: each one narrows the range and the bucket).
-                for _ in 0..4 {
-                    let start = llmtrace_ui::young_since(first, until);
-                    if start <= since {
-                        break;
-                    }
-                    since = start;
-                    fit = llmtrace_ui::RangeFit::Young { first_data: first };
-                    let width = llmtrace_ui::bucket_seconds(since, until);
-                    if width == bucket {
-                        break;
-                    }
-                    bucket = width;
-                    series = reads.series(since, until, bucket).await?;
-                    match llmtrace_ui::first_data(&series) {
-                        Some(f) => {
-                            first = f;
-                            fit = llmtrace_ui::RangeFit::Young { first_data: first };
-                        }
-                        None => break,
-                    }
-                }
-            }
-        }
-        None => {
-            if let Some((start, end)) = reads.newest(None).await? {
-                if start < since {
-                    (since, until) = llmtrace_ui::last_hour_with_data(end);
-                    fit = llmtrace_ui::RangeFit::LastHourWithData { newest: start };
-                    bucket = llmtrace_ui::bucket_seconds(since, until);
-                    series = reads.series(since, until, bucket).await?;
-                }
-            }
-        }
-        Some(_) => {}
+    let Some((newest_start, newest_end)) = reads.newest(None).await? else {
+        return asked; // no data at all
+    };
+    if newest_start < since {
+        // Nothing in the range, older data: the last hour with data.
+        let (since, until) = llmtrace_ui::last_hour_with_data(newest_end);
+        let fit = llmtrace_ui::RangeFit::LastHourWithData {
+            newest: newest_start,
+        };
+        return Ok((since, until, fit));
     }
-    Ok((since, until, bucket, fit, series))
+    if reads.newest(Some(since)).await?.is_some() {
+        return asked; // data before the range: not young
+    }
+    // Young: the first trace starts in [lo, hi).
+    let (mut lo, mut hi) = (since, newest_start.saturating_add(1));
+    for _ in 0..FIRST_TRACE_PROBES {
+        let gap = hi.saturating_sub(lo);
+        if gap <= 30 * 1_000_000_000 {
+            break;
+        }
+        let mid = lo.saturating_add(gap / 2);
+        if reads.newest(Some(mid)).await?.is_some() {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let fitted = llmtrace_ui::young_since(lo, until);
+    if fitted <= since {
+        return asked;
+    }
+    let width = llmtrace_ui::bucket_seconds(fitted, until)
+        .saturating_mul(1_000_000_000)
+        .max(1);
+    let first_data = lo
+        .saturating_sub(lo.checked_rem(width).unwrap_or(0))
+        .max(fitted);
+    Ok((fitted, until, llmtrace_ui::RangeFit::Young { first_data }))
 }
 
 /// The dashboard: the range (fitted to the data unless asked for), then four reads of the query
@@ -455,22 +445,24 @@ async fn dashboard(
         model,
         provider,
     };
-    let (since, until, bucket, fit, series) = match dashboard_range(&reads, &form, window).await {
+    let (since, until, fit) = match dashboard_range(&reads, &form, window).await {
         Ok(r) => r,
         Err(e) => return query_error_page(&e),
     };
+    let bucket = llmtrace_ui::bucket_seconds(since, until);
     let (models_p, costly_p, slow_p) = (
         reads.stats("model", since, until, None),
         reads.traces(Some(since), Some(until), "cost", 10),
         reads.traces(Some(since), Some(until), "duration", 10),
     );
-    let (models, costliest, slowest) = tokio::join!(
+    let (series, models, costliest, slowest) = tokio::join!(
+        reads.series(since, until, bucket),
         st.query.stats(project, &models_p),
         st.query.list_traces(project, &costly_p),
         st.query.list_traces(project, &slow_p),
     );
-    match (models, costliest, slowest) {
-        (Ok(models), Ok(costliest), Ok(slowest)) => {
+    match (series, models, costliest, slowest) {
+        (Ok(series), Ok(models), Ok(costliest), Ok(slowest)) => {
             // The score charts by service need the same series grouped by service.
             let services = match series.scores.is_empty() {
                 true => None,
@@ -495,7 +487,7 @@ async fn dashboard(
                 llmtrace_ui::dashboard_page(&form, Ok(&data)),
             )
         }
-        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => query_error_page(&e),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => query_error_page(&e),
     }
 }
 

@@ -309,3 +309,58 @@ async fn large_traces_load_in_chunks_and_the_new_pages_answer() {
     assert_eq!(sorted["traces"][0]["trace_id"], hex);
     h.stop().await;
 }
+
+/// The `data-since`/`data-until` of the dashboard's totals, in Unix nanoseconds.
+fn dashboard_window(body: &str) -> (u64, u64) {
+    let attr = |name: &str| {
+        let at = body.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        let end = body[at..].find('"').unwrap() + at;
+        llmtrace_query::parse_rfc3339(&body[at..end]).unwrap()
+    };
+    (attr("data-since"), attr("data-until"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_range_fits_the_data() {
+    // Only old data: the last hour with data, ending at the newest trace.
+    let old = Harness::start(Options::default()).await;
+    assert_eq!(post_spans(&old, rag_spans(3), None).await, 200);
+    let (st, body, _) = get(&old, "/dashboard", None).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("Showing the last hour with data"), "{body}");
+    let (since, until) = dashboard_window(&body);
+    assert!(
+        since <= T0 && until >= T0 + 2_000_000_000,
+        "{since} {until}"
+    );
+    assert_eq!(until - since, 3_600_000_000_000);
+
+    // A young project (its first trace 40 minutes ago): the range starts near it, not 24 h ago.
+    let young = Harness::start(Options::default()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let first = now - 40 * 60_000_000_000;
+    for (trace, at) in [(5u8, first), (6, now - 60_000_000_000)] {
+        let mut spans = rag_spans(trace);
+        for s in &mut spans {
+            s.start_time_unix_nano = s.start_time_unix_nano - T0 + at;
+            s.end_time_unix_nano = s.end_time_unix_nano - T0 + at;
+        }
+        assert_eq!(post_spans(&young, spans, None).await, 200);
+    }
+    let (st, body, _) = get(&young, "/dashboard", None).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("The range fits the data"), "{body}");
+    let (since, until) = dashboard_window(&body);
+    assert!(
+        since <= first && since >= first - 5 * 60_000_000_000,
+        "the range starts at the first trace: {since} vs {first}"
+    );
+    assert!(until >= now);
+    // Asked for, a range is kept as is.
+    let (_, body, _) = get(&young, "/dashboard?range=24h", None).await;
+    let (since, until) = dashboard_window(&body);
+    assert_eq!(until - since, 86_400_000_000_000);
+}
