@@ -4,6 +4,7 @@
 //! case asserts behaviour of the [`crate::SpanWriter`] / [`crate::TraceReader`] contract.
 
 pub mod annotations;
+pub mod search_pages;
 
 use crate::{GroupBy, StatsQuery, Store, TraceQuery, WriteBatch};
 use llmtrace_model::{
@@ -180,6 +181,7 @@ where
     stats_buckets_and_filters(&make().await).await;
     trace_groups_by_session_and_user(&make().await).await;
     newest_first_across_long_ranges(&make().await).await;
+    search_pages::search_pages_newest_first_over_many_traces(&make().await).await;
     annotations::score_aggregates_follow_scores(&make().await).await;
     annotations::trace_list_without_score(&make().await).await;
     annotations::configs_and_datasets_round_trip(&make().await).await;
