@@ -7,7 +7,7 @@
 mod range;
 
 pub use range::{
-    bucket_seconds, first_data, last_hour_with_data, young_since, DashboardForm, RangeFit,
+    bucket_seconds, last_hour_with_data, young_since, DashboardForm, RangeFit,
     DEFAULT_RANGE_SECONDS, MIN_FITTED_SECONDS,
 };
 

@@ -126,6 +126,17 @@ pub(crate) fn text_or_json(text: &str) -> Markup {
     crate::trace::folded_text(text)
 }
 
+/// An attribute's value: JSON (given structured or as a JSON string) highlighted, long text
+/// folded, a short scalar as is.
+pub(crate) fn attr_block(v: &llmtrace_model::AttrValue) -> Markup {
+    use llmtrace_model::AttrValue;
+    match v {
+        AttrValue::Str(s) => text_or_json(s),
+        AttrValue::Array(_) | AttrValue::Map(_) => json_block(&v.to_json()),
+        other => html! { (serde_json::to_string(other).unwrap_or_default()) },
+    }
+}
+
 /// Any JSON value: a string through [`text_or_json`], the rest through [`json_block`].
 pub(crate) fn value_block(v: &Value) -> Markup {
     match v {

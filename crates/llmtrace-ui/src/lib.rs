@@ -31,8 +31,8 @@ pub use annotate::AnnotationContext;
 pub use assets::{SCRIPT, STYLE};
 pub use assets_annotate::ANNOTATE_SCRIPT;
 pub use dashboard::{
-    bucket_seconds, dashboard_page, first_data, last_hour_with_data, young_since, DashboardData,
-    DashboardForm, RangeFit, DEFAULT_RANGE_SECONDS, MIN_FITTED_SECONDS,
+    bucket_seconds, dashboard_page, last_hour_with_data, young_since, DashboardData, DashboardForm,
+    RangeFit, DEFAULT_RANGE_SECONDS, MIN_FITTED_SECONDS,
 };
 pub use datasets::{dataset_page, datasets_page};
 pub use groups::{groups_page, GroupsForm, GroupsKind};

@@ -4,7 +4,7 @@
 //! from the normalized span; what normalization leaves in the attributes (a tool's arguments, a
 //! retriever's documents in OpenInference's flattened keys, `input.value`) is read here.
 
-use crate::json_view::{json_block, text_or_json, value_block};
+use crate::json_view::{json_block, value_block};
 use crate::trace::folded_text;
 use llmtrace_model::{AttrValue, Attributes, Message, MessagePart};
 use llmtrace_query::SpanView;
@@ -45,15 +45,11 @@ pub(crate) struct Document {
     pub metadata: Option<Value>,
 }
 
-fn to_json(v: &AttrValue) -> Value {
-    v.to_json()
-}
-
 /// A JSON value given as a JSON string or as structured attribute values.
 fn json_of(v: &AttrValue) -> Value {
     match v {
         AttrValue::Str(s) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())),
-        other => to_json(other),
+        other => other.to_json(),
     }
 }
 
@@ -130,7 +126,7 @@ fn flattened_documents(attrs: &Attributes, prefix: &str) -> Vec<Document> {
                 d.id = Some(
                     kv.value
                         .as_str()
-                        .map_or_else(|| to_json(&kv.value).to_string(), str::to_string),
+                        .map_or_else(|| kv.value.to_json().to_string(), str::to_string),
                 )
             }
             "score" => d.score = kv.value.as_f64(),
@@ -141,7 +137,7 @@ fn flattened_documents(attrs: &Attributes, prefix: &str) -> Vec<Document> {
                     .metadata
                     .get_or_insert_with(|| Value::Object(Default::default()));
                 if let Some(o) = m.as_object_mut() {
-                    o.insert(other.to_string(), to_json(&kv.value));
+                    o.insert(other.to_string(), kv.value.to_json());
                 }
             }
         }
@@ -257,22 +253,12 @@ pub(crate) fn message(m: &Message) -> Markup {
     }
 }
 
-fn first_attr<'a>(attrs: &'a Attributes, keys: &[&str]) -> Option<(&'a str, &'a AttrValue)> {
-    keys.iter()
-        .find_map(|k| attrs.get(k).map(|v| (*k, v)))
-        .and_then(|(k, v)| {
-            attrs
-                .iter()
-                .find(|kv| kv.key == k)
-                .map(|kv| (kv.key.as_str(), v))
-        })
-}
-
-fn attr_value_block(v: &AttrValue) -> Markup {
-    match v {
-        AttrValue::Str(s) => text_or_json(s),
-        other => json_block(&to_json(other)),
-    }
+/// The first of `keys` that `attrs` has, with its value.
+fn first_attr<'a>(
+    attrs: &'a Attributes,
+    keys: &[&'static str],
+) -> Option<(&'static str, &'a AttrValue)> {
+    keys.iter().find_map(|k| attrs.get(k).map(|v| (*k, v)))
 }
 
 /// The Input and Output sections of a span, its documents and embedding facts.
@@ -315,7 +301,7 @@ pub(crate) fn io_sections(s: &SpanView) -> Markup {
                 }
                 @for m in &s.input_messages { (message(m)) }
                 @if let Some((k, v)) = input_attr {
-                    div.io-attr { span.dim { code { (k) } } (attr_value_block(v)) }
+                    div.io-attr { span.dim { code { (k) } } (crate::json_view::attr_block(v)) }
                 }
             }
         }
@@ -341,7 +327,7 @@ pub(crate) fn io_sections(s: &SpanView) -> Markup {
                 h3 { "Output" }
                 @for m in &s.output_messages { (message(m)) }
                 @if let Some((k, v)) = output_attr {
-                    div.io-attr { span.dim { code { (k) } } (attr_value_block(v)) }
+                    div.io-attr { span.dim { code { (k) } } (crate::json_view::attr_block(v)) }
                 }
             }
         }

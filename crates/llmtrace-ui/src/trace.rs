@@ -3,7 +3,7 @@
 
 use crate::format;
 use crate::layout::{self, Nav};
-use llmtrace_model::{AttrValue, Attributes};
+use llmtrace_model::Attributes;
 use llmtrace_query::{parse_rfc3339, SpanView, TraceDetailView};
 use maud::{html, Markup};
 use std::collections::{HashMap, HashSet};
@@ -57,16 +57,6 @@ fn default_selection(spans: &[SpanView], order: &[(usize, usize)]) -> Option<usi
         .or_else(|| order.first().map(|(i, _)| *i))
 }
 
-/// An attribute's value: JSON (given structured or as a JSON string) highlighted, long text
-/// folded, short text as is.
-fn attr_cell(v: &AttrValue) -> Markup {
-    match v {
-        AttrValue::Str(s) => crate::json_view::text_or_json(s),
-        AttrValue::Array(_) | AttrValue::Map(_) => crate::json_view::json_block(&v.to_json()),
-        other => html! { (serde_json::to_string(other).unwrap_or_default()) },
-    }
-}
-
 /// Text as written (`dir="auto"`: right-to-left scripts read right), folded when long.
 pub(crate) fn folded_text(text: &str) -> Markup {
     if text.chars().count() <= FOLD_CHARS {
@@ -88,7 +78,7 @@ fn attrs_table(caption: &str, attrs: &Attributes) -> Markup {
                 summary { (caption) " (" (attrs.len()) ")" }
                 table {
                     @for kv in attrs.iter() {
-                        tr { th scope="row" { (kv.key) } td { (attr_cell(&kv.value)) } }
+                        tr { th scope="row" { (kv.key) } td { (crate::json_view::attr_block(&kv.value)) } }
                     }
                 }
             }

@@ -50,8 +50,7 @@ pub(super) async fn suggest(
                 ..Default::default()
             };
             st.query.stats(project, &params).await.map(|v| {
-                let mut out: Vec<Suggestion> = v
-                    .groups
+                v.groups
                     .into_iter()
                     .filter_map(|g| {
                         Some(Suggestion {
@@ -60,9 +59,7 @@ pub(super) async fn suggest(
                             unit: "calls",
                         })
                     })
-                    .collect();
-                out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-                out
+                    .collect::<Vec<_>>()
             })
         }
         "user" => {
@@ -75,17 +72,14 @@ pub(super) async fn suggest(
                 .trace_groups(project, TraceGroupBy::User, &params)
                 .await
                 .map(|v| {
-                    let mut out: Vec<Suggestion> = v
-                        .groups
+                    v.groups
                         .into_iter()
                         .map(|g| Suggestion {
                             value: g.id,
                             count: g.trace_count,
                             unit: "traces",
                         })
-                        .collect();
-                    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-                    out
+                        .collect::<Vec<_>>()
                 })
         }
         _ => {
@@ -98,6 +92,8 @@ pub(super) async fn suggest(
     };
     match found {
         Ok(mut list) => {
+            // Most frequent first, then by name.
+            list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
             list.truncate(MAX_SUGGESTIONS);
             Json(list).into_response()
         }

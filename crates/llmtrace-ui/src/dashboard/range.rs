@@ -5,7 +5,6 @@
 //! lists of one trace); the decisions are here.
 
 use crate::traces::{set, RangePreset};
-use llmtrace_query::StatsView;
 use serde::Deserialize;
 
 /// Nanoseconds per second.
@@ -132,9 +131,9 @@ pub enum RangeFit {
     #[default]
     Asked,
     /// Narrowed to a young project's data: nothing is older than the default range, and its
-    /// first call (the first bucket with one) starts at `first_data` (Unix nanoseconds).
+    /// first trace starts in the bucket that starts at `first_data` (Unix nanoseconds).
     Young {
-        /// Start of the first bucket with a call.
+        /// Start of the bucket of the first trace.
         first_data: u64,
     },
     /// Nothing in the default range: the last hour that has data, ending at the newest trace
@@ -143,17 +142,6 @@ pub enum RangeFit {
         /// Start of the newest trace.
         newest: u64,
     },
-}
-
-/// The start of the first bucket of a bucketed series that has a call (Unix nanoseconds).
-pub fn first_data(series: &StatsView) -> Option<u64> {
-    series
-        .groups
-        .iter()
-        .filter(|g| g.calls > 0)
-        .filter_map(|g| g.bucket_start.as_deref())
-        .filter_map(|b| llmtrace_query::parse_rfc3339(b).ok())
-        .min()
 }
 
 /// The start of a young project's range ending at `until` whose first call is at
@@ -267,22 +255,5 @@ mod tests {
         assert_eq!(until, 5040 * S);
         assert_eq!(until - since, 3600 * S);
         assert_eq!(last_hour_with_data(0), (0, 60 * S));
-    }
-
-    #[test]
-    fn the_first_bucket_with_a_call() {
-        let stats: StatsView = serde_json::from_value(serde_json::json!({
-            "group_by": "model", "since": null, "until": null, "bucket_seconds": 60,
-            "groups": [
-                {"bucket_start": "1970-01-01T00:02:00Z", "key": "a", "calls": 1, "errors": 0, "error_rate": 0.0,
-                 "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0,
-                 "reasoning_tokens": 0, "cost_usd": null, "unpriced_calls": 0, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0},
-                {"bucket_start": "1970-01-01T00:01:00Z", "key": "b", "calls": 2, "errors": 0, "error_rate": 0.0,
-                 "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0,
-                 "reasoning_tokens": 0, "cost_usd": null, "unpriced_calls": 0, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0}
-            ]
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(first_data(&stats), Some(60 * S));
     }
 }
