@@ -396,5 +396,27 @@ mod tests {
             AttrValue::Str("x".into()),
         )]);
         assert!(documents(&a).is_empty());
+        // At the limit every document is kept; past it the rest are left out.
+        let flat: Vec<(String, AttrValue)> = (0..=MAX_DOCUMENTS)
+            .map(|i| {
+                (
+                    format!("retrieval.documents.{i}.document.id"),
+                    AttrValue::Str(format!("d{i}")),
+                )
+            })
+            .collect();
+        let pairs: Vec<(&str, AttrValue)> =
+            flat.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let d = documents(&attrs(&pairs));
+        assert_eq!(d.len(), MAX_DOCUMENTS);
+        assert_eq!(d.last().and_then(|x| x.id.as_deref()), Some("d99"));
+        let json: Vec<serde_json::Value> = (0..=MAX_DOCUMENTS)
+            .map(|i| serde_json::json!({"id": format!("d{i}")}))
+            .collect();
+        let otel = attrs(&[(
+            "gen_ai.retrieval.documents",
+            AttrValue::Str(serde_json::Value::Array(json).to_string()),
+        )]);
+        assert_eq!(documents(&otel).len(), MAX_DOCUMENTS);
     }
 }

@@ -788,6 +788,27 @@ mod tests {
             "range=1h&model=gpt-4o&min_duration_ms=1500&cursor=c2&back=first"
         );
         assert_eq!(form.previous_page_query(), None);
+        // The back stack keeps the newest MAX_BACK_PAGES pages: at the limit all of them, past
+        // it the oldest leaves.
+        let deep: Vec<String> = (0..MAX_BACK_PAGES).map(|i| format!("c{i}")).collect();
+        let at_limit = TracesForm {
+            cursor: Some("here".into()),
+            back: Some(deep[..MAX_BACK_PAGES - 1].join(",")),
+            ..Default::default()
+        };
+        let next = at_limit.next_page_query("n");
+        let back = next.split("back=").nth(1).unwrap();
+        assert_eq!(back.split("%2C").count(), MAX_BACK_PAGES);
+        assert!(back.starts_with("c0%2C") && back.ends_with("%2Chere"));
+        let past = TracesForm {
+            cursor: Some("here".into()),
+            back: Some(deep.join(",")),
+            ..Default::default()
+        };
+        let next = past.next_page_query("n");
+        let back = next.split("back=").nth(1).unwrap();
+        assert_eq!(back.split("%2C").count(), MAX_BACK_PAGES);
+        assert!(back.starts_with("c1%2C"), "the oldest page left: {back}");
         // Sorting by a header starts again from the first page.
         assert_eq!(
             page3.query_with_sort("cost"),
