@@ -35,7 +35,7 @@ fi
 # How many migrations the schema file of a commit lists.
 migrations_at() {
   git -C "$root" show "$1:$schema" 2>/dev/null |
-    sed -n '/^const MIGRATIONS/,/^];/p' | grep -c '^    r#"' || true
+    sed -n '/^const MIGRATIONS/,/^];/p' | grep -cE '^    (r#"|concat!\()' || true
 }
 
 # The newest commit (on HEAD's first-parent line) whose store writes schema version $1: the parent

@@ -21,6 +21,7 @@
 
 mod annotations;
 mod backup;
+mod call_rollups;
 mod claims;
 mod int;
 mod prices;
@@ -31,6 +32,7 @@ mod retention;
 mod rows;
 mod schema;
 mod search_index;
+mod sketch_sql;
 mod traces;
 mod writer;
 
@@ -103,6 +105,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).map_err(classify)?;
         configure(&conn).map_err(classify)?;
+        sketch_sql::register(&conn).map_err(classify)?;
         let before = schema::migrate(&mut conn).map_err(StoreError::Permanent)?;
         if before > 0 && before < schema::SEARCH_MIGRATION {
             search_index::backfill(&mut conn).map_err(StoreError::Permanent)?;
@@ -381,7 +384,7 @@ impl TraceReader for SqliteStore {
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
         let q = query.clone();
-        self.read(move |c| reader::stats(c, &q).map_err(classify))
+        self.read(move |c| call_rollups::stats(c, &q).map_err(classify))
             .await
     }
 

@@ -6,11 +6,11 @@ use crate::rows::{decode_blob, set_member_pattern, SpanDetail, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::{Money, SpanCost, TraceId};
 use llmtrace_store::{
-    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+    StoreError, StoredSpan, TraceCursor, TraceDetail, TraceGroup, TraceGroupBy, TraceGroupQuery,
+    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub(crate) fn project_id(conn: &Connection, project: &str) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT id FROM projects WHERE name = ?1")?
@@ -375,89 +375,6 @@ fn load_blobs(
         out.insert(id, decode_blob(&data)?.into_iter().map(Some).collect());
     }
     Ok(out)
-}
-
-#[derive(Default)]
-struct Acc {
-    group: StatsGroup,
-    durations_ms: Vec<f64>,
-}
-
-/// Statistics of counted model calls per group.
-pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<StatsGroup>> {
-    let Some(pid) = project_id(conn, &q.project)? else {
-        return Ok(Vec::new());
-    };
-    let column = match q.group_by {
-        GroupBy::Model => "model",
-        GroupBy::Provider => "provider",
-        GroupBy::Service => "service",
-        GroupBy::Operation => "operation",
-    };
-    let mut sql = format!(
-        "SELECT {column}, status, end_ns - start_ns, counts_usage, input_tokens, output_tokens, \
-         cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-         coalesce(reported_pico, cost_pico), unpriced, start_ns FROM spans \
-         WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 AND start_ns < ?3 AND counted = 1"
-    );
-    let since = int(q.since_unix_nano.unwrap_or(0));
-    let until = q.until_unix_nano.map(int).unwrap_or(i64::MAX);
-    let mut args: Vec<Value> = vec![
-        Value::Integer(pid),
-        Value::Integer(since),
-        Value::Integer(until),
-    ];
-    for (column, value) in [
-        ("service", &q.service),
-        ("model", &q.model),
-        ("provider", &q.provider),
-    ] {
-        if let Some(v) = value {
-            sql.push_str(&format!(" AND {column} = ?"));
-            args.push(Value::Text(v.clone()));
-        }
-    }
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-    let mut groups: BTreeMap<(Option<u64>, Option<String>), Acc> = BTreeMap::new();
-    while let Some(r) = rows.next()? {
-        let key: Option<String> = r.get(0)?;
-        let bucket = q.bucket_of(count(r.get::<_, i64>(11)?));
-        let acc = groups.entry((bucket, key.clone())).or_default();
-        let g = &mut acc.group;
-        g.key = key;
-        g.bucket_start_unix_nano = bucket;
-        g.calls = g.calls.saturating_add(1);
-        if r.get::<_, i64>(1)? == 2 {
-            g.errors = g.errors.saturating_add(1);
-        }
-        acc.durations_ms.push(r.get::<_, i64>(2)? as f64 / 1e6);
-        if r.get::<_, bool>(3)? {
-            let n = |i: usize| -> rusqlite::Result<u64> {
-                Ok(u64::try_from(r.get::<_, Option<i64>>(i)?.unwrap_or(0)).unwrap_or(0))
-            };
-            g.input_tokens = g.input_tokens.saturating_add(n(4)?);
-            g.output_tokens = g.output_tokens.saturating_add(n(5)?);
-            g.cache_read_tokens = g.cache_read_tokens.saturating_add(n(6)?);
-            g.cache_write_tokens = g.cache_write_tokens.saturating_add(n(7)?);
-            g.reasoning_tokens = g.reasoning_tokens.saturating_add(n(8)?);
-        }
-        match r.get::<_, Option<i64>>(9)? {
-            Some(c) => g.cost_pico = g.cost_pico.saturating_add(c),
-            None if r.get::<_, bool>(10)? => g.unpriced_calls = g.unpriced_calls.saturating_add(1),
-            None => {}
-        }
-    }
-    Ok(groups
-        .into_values()
-        .map(|mut acc| {
-            acc.durations_ms.sort_by(f64::total_cmp);
-            acc.group.p50_ms = percentile(&acc.durations_ms, 0.50);
-            acc.group.p95_ms = percentile(&acc.durations_ms, 0.95);
-            acc.group.p99_ms = percentile(&acc.durations_ms, 0.99);
-            acc.group
-        })
-        .collect())
 }
 
 /// Traces grouped by session or user, most recently active first.

@@ -186,7 +186,7 @@ fn lower_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use llmtrace_model::{LogRecord, Score, Span, SpanId, TraceId};
-    use llmtrace_store::{SpanWriter, WriteBatch};
+    use llmtrace_store::{SpanWriter, TraceReader, WriteBatch};
     use std::sync::Arc;
 
     fn count(store: &crate::SqliteStore, table: &str) -> i64 {
@@ -199,15 +199,24 @@ mod tests {
     async fn an_expired_trace_leaves_nothing_behind_and_a_recent_one_stays() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::SqliteStore::open_dir(dir.path()).unwrap();
-        let span = |trace: u8, start: u64| Span {
-            project: "p".into(),
-            trace_id: TraceId([trace; 16]),
-            span_id: SpanId([1; 8]),
-            name: "s".into(),
-            start_unix_nano: start,
-            end_unix_nano: start + 1,
-            ..Default::default()
+        // Model calls, so their call rollups must follow them out.
+        let span = |trace: u8, start: u64| {
+            let mut s = Span {
+                project: "p".into(),
+                trace_id: TraceId([trace; 16]),
+                span_id: SpanId([1; 8]),
+                name: "s".into(),
+                kind: llmtrace_model::SpanKind::Llm,
+                start_unix_nano: start,
+                end_unix_nano: start + 1,
+                counts_usage: true,
+                ..Default::default()
+            };
+            s.gen_ai.request_model = Some("m".into());
+            s.usage.input = Some(5);
+            s
         };
+        const TWO_DAYS: u64 = 2 * 86_400 * 1_000_000_000;
         let log = LogRecord {
             project: "p".into(),
             time_unix_nano: 1_000,
@@ -229,12 +238,14 @@ mod tests {
         };
         store
             .write(Arc::new(WriteBatch {
-                spans: vec![span(1, 1_000), span(2, 5_000_000)],
+                spans: vec![span(1, 1_000), span(2, TWO_DAYS)],
                 logs: vec![log],
                 scores: vec![score],
             }))
             .await
             .unwrap();
+        // A minute, an hour and a day of rollup per call.
+        assert_eq!(count(&store, "call_rollups"), 6);
         let expiry = Expiry {
             default_before_ns: None,
             projects: [("p".to_string(), 1_000_000)].into(),
@@ -253,9 +264,24 @@ mod tests {
             ("span_blobs", 1),
             ("logs", 0),
             ("scores", 0),
+            ("call_rollups", 3),
         ] {
             assert_eq!(count(&store, table), left, "{table}");
         }
+        let stats = store
+            .stats(&llmtrace_store::StatsQuery {
+                project: "p".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            stats
+                .iter()
+                .map(|g| (g.calls, g.input_tokens))
+                .collect::<Vec<_>>(),
+            vec![(1, 5)]
+        );
         // Nothing else has expired; a project without retention keeps everything.
         assert_eq!(store.expire(&expiry, 10).await.unwrap(), Expired::default());
         let none = Expiry::default();

@@ -21,6 +21,165 @@
 
 use rusqlite::Connection;
 
+/// The dimensions row of the call `$r` (a row alias), created when missing.
+macro_rules! rollup_dims_of {
+    ($r:literal) => {
+        concat!(
+            "INSERT INTO rollup_dims (project_id, service, model, provider, operation) SELECT ",
+            $r,
+            ".project_id, ",
+            $r,
+            ".service, ",
+            $r,
+            ".model, ",
+            $r,
+            ".provider, ",
+            $r,
+            ".operation WHERE NOT EXISTS (SELECT 1 FROM rollup_dims WHERE project_id = ",
+            $r,
+            ".project_id AND service = ",
+            $r,
+            ".service AND model IS ",
+            $r,
+            ".model AND provider IS ",
+            $r,
+            ".provider AND operation IS ",
+            $r,
+            ".operation);"
+        )
+    };
+}
+
+/// Joins the dimensions row of the call `$r`.
+macro_rules! rollup_dims_match {
+    ($r:literal) => {
+        concat!(
+            "d.project_id = ",
+            $r,
+            ".project_id AND d.service = ",
+            $r,
+            ".service AND d.model IS ",
+            $r,
+            ".model AND d.provider IS ",
+            $r,
+            ".provider AND d.operation IS ",
+            $r,
+            ".operation"
+        )
+    };
+}
+
+/// Adds `$sign` (1 or -1) times the call `$r` to its rollup rows of every level; `$from` and
+/// `$where` add the call's own table when `$r` is not a trigger's row.
+macro_rules! rollup_delta {
+    ($r:literal, $sign:literal, $from:literal, $where:literal) => {
+        concat!(
+            "INSERT INTO call_rollups (project_id, level, bucket_ns, dims_id, calls, errors, \
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
+             reasoning_tokens, cost_pico, unpriced_calls, latency) SELECT ",
+            $r,
+            ".project_id, l.level, ",
+            $r,
+            ".start_ns - ",
+            $r,
+            ".start_ns % l.width, d.id, ",
+            $sign,
+            ", ",
+            $sign,
+            " * (",
+            $r,
+            ".status = 2), ",
+            $sign,
+            " * ",
+            $r,
+            ".counts_usage * ifnull(",
+            $r,
+            ".input_tokens, 0), ",
+            $sign,
+            " * ",
+            $r,
+            ".counts_usage * ifnull(",
+            $r,
+            ".output_tokens, 0), ",
+            $sign,
+            " * ",
+            $r,
+            ".counts_usage * ifnull(",
+            $r,
+            ".cache_read_tokens, 0), ",
+            $sign,
+            " * ",
+            $r,
+            ".counts_usage * ifnull(",
+            $r,
+            ".cache_write_tokens, 0), ",
+            $sign,
+            " * ",
+            $r,
+            ".counts_usage * ifnull(",
+            $r,
+            ".reasoning_tokens, 0), ",
+            $sign,
+            " * ifnull(coalesce(",
+            $r,
+            ".reported_pico, ",
+            $r,
+            ".cost_pico), 0), ",
+            $sign,
+            " * (coalesce(",
+            $r,
+            ".reported_pico, ",
+            $r,
+            ".cost_pico) IS NULL AND ",
+            $r,
+            ".unpriced), llmtrace_sketch_add(NULL, ",
+            $r,
+            ".end_ns - ",
+            $r,
+            ".start_ns, ",
+            $sign,
+            ") FROM ",
+            $from,
+            "rollup_levels l, rollup_dims d WHERE ",
+            $where,
+            rollup_dims_match!($r),
+            " ON CONFLICT (project_id, level, bucket_ns, dims_id) DO UPDATE SET \
+             calls = calls + excluded.calls, errors = errors + excluded.errors, \
+             input_tokens = input_tokens + excluded.input_tokens, \
+             output_tokens = output_tokens + excluded.output_tokens, \
+             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
+             cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, \
+             cost_pico = cost_pico + excluded.cost_pico, \
+             unpriced_calls = unpriced_calls + excluded.unpriced_calls, \
+             latency = llmtrace_sketch_merge(latency, excluded.latency);"
+        )
+    };
+}
+
+/// Removes the call `old` from its rollup rows, dropping rows left without calls.
+macro_rules! rollup_remove_old {
+    () => {
+        concat!(
+            rollup_delta!("old", "-1", "", ""),
+            "DELETE FROM call_rollups WHERE calls = 0 AND project_id = old.project_id AND \
+             (level, bucket_ns, dims_id) IN (SELECT l.level, old.start_ns - old.start_ns % \
+             l.width, d.id FROM rollup_levels l, rollup_dims d WHERE ",
+            rollup_dims_match!("old"),
+            ");"
+        )
+    };
+}
+
+/// The span columns a call's rollup contribution depends on.
+macro_rules! rollup_columns {
+    () => {
+        "counted, kind, project_id, service, model, provider, operation, start_ns, end_ns, \
+         status, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
+         cache_write_tokens, reasoning_tokens, cost_pico, reported_pico, unpriced"
+    };
+}
+
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema.
@@ -205,6 +364,72 @@ CREATE TABLE catalog (
     PRIMARY KEY (project_id, kind, parent, key)
 ) WITHOUT ROWID;
 "#,
+    // 12: call rollups per project, level (minute, hour, day), bucket and dimensions, kept by
+    // triggers on `spans` in the writing transaction (so every insert, merge, change of
+    // counting, re-pricing and deletion moves them), filled from the stored calls; see
+    // `llmtrace_store::rollup_plan` and `crate::call_rollups`.
+    concat!(
+        "CREATE TABLE rollup_levels (level INTEGER PRIMARY KEY, width INTEGER NOT NULL);
+INSERT INTO rollup_levels VALUES (0, 60000000000), (1, 3600000000000), (2, 86400000000000);
+CREATE TABLE rollup_dims (
+    id         INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL,
+    service    TEXT NOT NULL,
+    model      TEXT,
+    provider   TEXT,
+    operation  TEXT
+);
+CREATE INDEX rollup_dims_key ON rollup_dims (project_id, service, model, provider, operation);
+CREATE TABLE call_rollups (
+    project_id         INTEGER NOT NULL,
+    level              INTEGER NOT NULL,
+    bucket_ns          INTEGER NOT NULL,
+    dims_id            INTEGER NOT NULL,
+    calls              INTEGER NOT NULL,
+    errors             INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost_pico          INTEGER NOT NULL,
+    unpriced_calls     INTEGER NOT NULL,
+    latency            BLOB NOT NULL,
+    PRIMARY KEY (project_id, level, bucket_ns, dims_id)
+) WITHOUT ROWID;
+INSERT INTO rollup_dims (project_id, service, model, provider, operation)
+    SELECT DISTINCT project_id, service, model, provider, operation FROM spans
+    WHERE counted = 1 AND kind IN (0, 1);
+",
+        rollup_delta!(
+            "s",
+            "1",
+            "spans s, ",
+            "s.counted = 1 AND s.kind IN (0, 1) AND "
+        ),
+        "
+CREATE TRIGGER call_rollups_insert AFTER INSERT ON spans
+WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN ",
+        rollup_dims_of!("new"),
+        rollup_delta!("new", "1", "", ""),
+        " END;
+CREATE TRIGGER call_rollups_delete AFTER DELETE ON spans
+WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN ",
+        rollup_remove_old!(),
+        " END;
+CREATE TRIGGER call_rollups_update_old AFTER UPDATE OF ",
+        rollup_columns!(),
+        " ON spans WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN ",
+        rollup_remove_old!(),
+        " END;
+CREATE TRIGGER call_rollups_update_new AFTER UPDATE OF ",
+        rollup_columns!(),
+        " ON spans WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN ",
+        rollup_dims_of!("new"),
+        rollup_delta!("new", "1", "", ""),
+        " END;
+"
+    ),
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored

@@ -49,7 +49,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
 async fn search_index_is_backfilled_on_upgrade() {
     let dir = dir_with_one_trace().await;
     {
-        // Back to schema 7: what migrations 8 to 11 add is gone.
+        // Back to schema 7: what migrations 8 to 12 add is gone.
         let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
             .unwrap();
         c.execute_batch(
@@ -58,7 +58,10 @@ async fn search_index_is_backfilled_on_upgrade() {
              ALTER TABLE call_responses DROP COLUMN usage_trace_ref; \
              ALTER TABLE call_responses DROP COLUMN usage_span_key; \
              ALTER TABLE traces DROP COLUMN failed_call_count; DROP INDEX scores_time; \
-             DROP TABLE catalog; PRAGMA user_version = 7;",
+             DROP TABLE catalog; DROP TRIGGER call_rollups_insert; \
+             DROP TRIGGER call_rollups_delete; DROP TRIGGER call_rollups_update_old; \
+             DROP TRIGGER call_rollups_update_new; DROP TABLE call_rollups; \
+             DROP TABLE rollup_dims; DROP TABLE rollup_levels; PRAGMA user_version = 7;",
         )
         .unwrap();
     }

@@ -21,7 +21,9 @@ mod error;
 mod merge;
 mod query;
 mod rollup;
+pub mod rollup_plan;
 pub mod search;
+mod sketch;
 #[cfg(feature = "testsuite")]
 #[allow(
     clippy::indexing_slicing,
@@ -49,6 +51,7 @@ pub use rollup::{
     is_provider_sdk_span, take_usage_from, ResponseClaimKey, RootKey, TraceRollup, UsageAuthority,
     UsageSourceKey, UsageTotals, CHUNK_COUNTING_SCOPES, GATEWAY_SCOPES, PROVIDER_SDK_SCOPES,
 };
+pub use sketch::{bin_of, value_of, LatencySketch, RELATIVE_ACCURACY};
 
 use async_trait::async_trait;
 use llmtrace_model::{LogRecord, Money, Score, Span, SpanCost, SpanId, TraceId};

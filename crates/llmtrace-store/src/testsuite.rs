@@ -4,6 +4,7 @@
 //! case asserts behaviour of the [`crate::SpanWriter`] / [`crate::TraceReader`] contract.
 
 pub mod annotations;
+pub mod rollup_exactness;
 pub mod search_pages;
 
 use crate::{GroupBy, StatsQuery, Store, TraceQuery, WriteBatch};
@@ -182,6 +183,7 @@ where
     trace_groups_by_session_and_user(&make().await).await;
     newest_first_across_long_ranges(&make().await).await;
     search_pages::search_pages_newest_first_over_many_traces(&make().await).await;
+    rollup_exactness::stats_equal_raw_spans_on_random_traffic(&make().await).await;
     annotations::score_aggregates_follow_scores(&make().await).await;
     annotations::trace_list_without_score(&make().await).await;
     annotations::configs_and_datasets_round_trip(&make().await).await;
@@ -1373,7 +1375,7 @@ pub async fn stats_group_and_percentiles<S: Store>(s: &S) {
         (g.calls, g.errors, g.input_tokens, g.output_tokens),
         (100, 5, 1000, 200)
     );
-    assert_eq!((g.p50_ms, g.p95_ms, g.p99_ms), (50.0, 95.0, 99.0));
+    assert_quantiles(&[g.p50_ms, g.p95_ms, g.p99_ms], &[50.0, 95.0, 99.0]);
     let c = stats
         .iter()
         .find(|g| g.key.as_deref() == Some("claude-sonnet-4-6"))
@@ -1652,7 +1654,7 @@ pub async fn stats_buckets_and_filters<S: Store>(s: &S) {
             (3 * SEC, Some("claude-sonnet-4-6"), 1, 0),
         ]
     );
-    assert_eq!((got[0].p50_ms, got[0].p99_ms), (20.0, 30.0));
+    assert_quantiles(&[got[0].p50_ms, got[0].p99_ms], &[20.0, 30.0]);
     assert_eq!(got[0].input_tokens, 30);
     let only = |f: fn(&mut StatsQuery)| {
         let mut q = base.clone();
@@ -1799,4 +1801,15 @@ pub async fn newest_first_across_long_ranges<S: Store>(s: &S) {
         ..q(1)
     };
     assert_eq!(all_ids(s, window).await, vec![tid(122), tid(121), tid(124)]);
+}
+
+/// Latency quantiles agree with the exact ones within the sketches' relative accuracy (1 %).
+pub(crate) fn assert_quantiles(got: &[f64], exact: &[f64]) {
+    assert_eq!(got.len(), exact.len());
+    for (g, e) in got.iter().zip(exact) {
+        assert!(
+            (g - e).abs() <= e.abs() * 0.01,
+            "quantile {g} is not within 1 % of {e} (all: {got:?} vs {exact:?})"
+        );
+    }
 }
