@@ -240,7 +240,7 @@ fn add_rollups(
     clippy::cast_possible_truncation,
     reason = "float to int `as` saturates, which is the sum's meaning here"
 )]
-fn saturated(v: rusqlite::types::ValueRef<'_>) -> i64 {
+pub(crate) fn saturated(v: rusqlite::types::ValueRef<'_>) -> i64 {
     match v {
         rusqlite::types::ValueRef::Integer(i) => i,
         rusqlite::types::ValueRef::Real(f) => f as i64,

@@ -23,6 +23,7 @@ mod annotations;
 mod backup;
 mod call_rollups;
 mod claims;
+mod group_hours;
 mod int;
 mod prices;
 mod reader;
@@ -390,7 +391,7 @@ impl TraceReader for SqliteStore {
 
     async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {
         let q = query.clone();
-        self.read(move |c| reader::trace_groups(c, &q).map_err(classify))
+        self.read(move |c| group_hours::trace_groups(c, &q).map_err(classify))
             .await
     }
 }

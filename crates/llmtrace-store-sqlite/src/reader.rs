@@ -1,13 +1,13 @@
 //! The read path: trace search over the `traces` rollups, trace detail by the narrow trace key,
 //! and model-call statistics over the partial index of call spans.
 
-use crate::int::{count, int, int_of_len, position};
+use crate::int::{int, int_of_len, position};
 use crate::rows::{decode_blob, set_member_pattern, SpanDetail, SpanRow};
 use crate::traces::{rollup_from_row, TRACE_COLUMNS};
 use llmtrace_model::{Money, SpanCost, TraceId};
 use llmtrace_store::{
-    StoreError, StoredSpan, TraceCursor, TraceDetail, TraceGroup, TraceGroupBy, TraceGroupQuery,
-    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+    StoreError, StoredSpan, TraceCursor, TraceDetail, TracePage, TraceQuery, TraceSort,
+    MAX_PAGE_SIZE,
 };
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -375,82 +375,6 @@ fn load_blobs(
         out.insert(id, decode_blob(&data)?.into_iter().map(Some).collect());
     }
     Ok(out)
-}
-
-/// Traces grouped by session or user, most recently active first.
-pub(crate) fn trace_groups(
-    conn: &Connection,
-    q: &TraceGroupQuery,
-) -> rusqlite::Result<Vec<TraceGroup>> {
-    let Some(pid) = project_id(conn, &q.project)? else {
-        return Ok(Vec::new());
-    };
-    let (column, user) = match q.by {
-        TraceGroupBy::Session => ("session_id", "max(user_id)"),
-        TraceGroupBy::User => ("user_id", "NULL"),
-    };
-    // Token and cost sums in two halves (high and low 32 bits), which cannot overflow SQLite's
-    // integers however large the counts a client sent; joined exactly in `joined`.
-    let sql = format!(
-        "SELECT {column}, {user}, count(*), min(start_ns), max(start_ns), max(end_ns), \
-         sum(span_count), sum(llm_call_count), {}, {}, {}, sum(error_count), {}, \
-         sum(unpriced_span_count) FROM traces WHERE project_id = ?1 AND {column} IS NOT NULL \
-         AND start_ns >= ?2 AND start_ns < ?3 \
-         GROUP BY {column} ORDER BY max(start_ns) DESC, {column} DESC LIMIT ?4 OFFSET ?5",
-        split_sum("input_tokens"),
-        split_sum("output_tokens"),
-        split_sum("cache_read_tokens"),
-        split_sum("cost_pico"),
-    );
-    let since = int(q.since_unix_nano.unwrap_or(0));
-    let until = q.until_unix_nano.map(int).unwrap_or(i64::MAX);
-    let limit = int_of_len(q.limit.clamp(1, MAX_PAGE_SIZE));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![pid, since, until, limit, int_of_len(q.offset)],
-        |r| {
-            let n = |i: usize| -> rusqlite::Result<u64> { Ok(count(r.get::<_, i64>(i)?)) };
-            Ok(TraceGroup {
-                key: r.get(0)?,
-                user_id: r.get(1)?,
-                trace_count: n(2)?,
-                first_start_unix_nano: n(3)?,
-                last_start_unix_nano: n(4)?,
-                last_end_unix_nano: n(5)?,
-                span_count: n(6)?,
-                llm_call_count: n(7)?,
-                input_tokens: saturate_u64(joined(r, 8)?),
-                output_tokens: saturate_u64(joined(r, 10)?),
-                cache_read_tokens: saturate_u64(joined(r, 12)?),
-                error_count: n(14)?,
-                cost_pico: i64::try_from(joined(r, 15)?).unwrap_or(if joined(r, 15)? < 0 {
-                    i64::MIN
-                } else {
-                    i64::MAX
-                }),
-                unpriced_span_count: n(17)?,
-            })
-        },
-    )?;
-    rows.collect()
-}
-
-/// `sum(col >> 32), sum(col & 0xFFFFFFFF)`: a sum of 64-bit integers in two parts that cannot
-/// overflow (see [`joined`]).
-fn split_sum(column: &str) -> String {
-    format!("sum({column} >> 32), sum({column} & 4294967295)")
-}
-
-/// The exact sum of a [`split_sum`] starting at column `i`.
-fn joined(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i128> {
-    let high = i128::from(r.get::<_, Option<i64>>(i)?.unwrap_or(0));
-    let low = i128::from(r.get::<_, Option<i64>>(i.saturating_add(1))?.unwrap_or(0));
-    Ok(high.saturating_mul(1 << 32).saturating_add(low))
-}
-
-/// A sum as a count, clamped to `u64`.
-fn saturate_u64(v: i128) -> u64 {
-    u64::try_from(v.max(0)).unwrap_or(u64::MAX)
 }
 
 /// A token count column.

@@ -213,6 +213,8 @@ mod tests {
                 ..Default::default()
             };
             s.gen_ai.request_model = Some("m".into());
+            s.gen_ai.session_id = Some(format!("session-{trace}"));
+            s.gen_ai.user_id = Some("user".into());
             s.usage.input = Some(5);
             s
         };
@@ -246,6 +248,8 @@ mod tests {
             .unwrap();
         // A minute, an hour and a day of rollup per call.
         assert_eq!(count(&store, "call_rollups"), 6);
+        // An hour of each session and two of the user.
+        assert_eq!(count(&store, "trace_group_hours"), 4);
         let expiry = Expiry {
             default_before_ns: None,
             projects: [("p".to_string(), 1_000_000)].into(),
@@ -265,6 +269,7 @@ mod tests {
             ("logs", 0),
             ("scores", 0),
             ("call_rollups", 3),
+            ("trace_group_hours", 2),
         ] {
             assert_eq!(count(&store, table), left, "{table}");
         }

@@ -180,6 +180,98 @@ macro_rules! rollup_columns {
     };
 }
 
+/// Adds the trace `new` to its hour of the session (`$dim` 0, column `session_id`) or user
+/// (`$dim` 1, `user_id`) it belongs to.
+macro_rules! group_hours_add {
+    ($dim:literal, $col:literal) => {
+        concat!(
+            "INSERT INTO trace_group_hours (project_id, dim, key, hour_ns, traces, first_start, \
+             last_start, last_end, spans, calls, input_tokens, output_tokens, \
+             cache_read_tokens, errors, cost_pico, unpriced, user_id) SELECT new.project_id, ",
+            $dim, ", new.", $col, ", new.start_ns - new.start_ns % 3600000000000, 1, \
+             new.start_ns, new.start_ns, new.end_ns, new.span_count, new.llm_call_count, \
+             new.input_tokens, new.output_tokens, new.cache_read_tokens, new.error_count, \
+             new.cost_pico, new.unpriced_span_count, CASE WHEN ", $dim,
+            " = 0 THEN new.user_id END WHERE new.", $col,
+            " IS NOT NULL ON CONFLICT (project_id, dim, key, hour_ns) DO UPDATE SET \
+             traces = traces + 1, first_start = min(first_start, excluded.first_start), \
+             last_start = max(last_start, excluded.last_start), \
+             last_end = max(last_end, excluded.last_end), spans = spans + excluded.spans, \
+             calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens, \
+             output_tokens = output_tokens + excluded.output_tokens, \
+             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
+             errors = errors + excluded.errors, cost_pico = cost_pico + excluded.cost_pico, \
+             unpriced = unpriced + excluded.unpriced, user_id = CASE \
+             WHEN excluded.user_id IS NULL THEN user_id WHEN user_id IS NULL THEN \
+             excluded.user_id ELSE max(user_id, excluded.user_id) END;"
+        )
+    };
+}
+
+/// Removes the trace `old` from its session or user hour (see [`group_hours_add`]); extremes
+/// it may have set are read again from `traces` (starts always, through the index; the latest
+/// end and a session's user when `$stale_end` / `$stale_user` say they may have gone).
+macro_rules! group_hours_remove {
+    ($dim:literal, $col:literal, $stale_end:literal, $stale_user:literal) => {
+        concat!(
+            "UPDATE trace_group_hours SET traces = traces - 1, spans = spans - old.span_count, \
+             calls = calls - old.llm_call_count, input_tokens = input_tokens - \
+             old.input_tokens, output_tokens = output_tokens - old.output_tokens, \
+             cache_read_tokens = cache_read_tokens - old.cache_read_tokens, \
+             errors = errors - old.error_count, cost_pico = cost_pico - old.cost_pico, \
+             unpriced = unpriced - old.unpriced_span_count WHERE project_id = old.project_id \
+             AND dim = ",
+            $dim,
+            " AND key = old.",
+            $col,
+            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000;",
+            "DELETE FROM trace_group_hours WHERE project_id = old.project_id AND dim = ",
+            $dim,
+            " AND key = old.",
+            $col,
+            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000 AND traces = 0;",
+            "UPDATE trace_group_hours SET \
+             first_start = (SELECT min(start_ns) FROM traces WHERE project_id = old.project_id \
+             AND ",
+            $col,
+            " = old.",
+            $col,
+            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
+             3600000000000), \
+             last_start = (SELECT max(start_ns) FROM traces WHERE project_id = old.project_id \
+             AND ",
+            $col,
+            " = old.",
+            $col,
+            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
+             3600000000000), \
+             last_end = CASE WHEN last_end = old.end_ns AND ",
+            $stale_end,
+            " THEN (SELECT max(end_ns) FROM traces WHERE project_id = old.project_id AND ",
+            $col,
+            " = old.",
+            $col,
+            " AND start_ns >= hour_ns AND start_ns < hour_ns + 3600000000000) \
+             ELSE last_end END, \
+             user_id = CASE WHEN ",
+            $dim,
+            " = 0 AND user_id IS old.user_id AND ",
+            $stale_user,
+            " THEN (SELECT max(user_id) FROM traces WHERE project_id = old.project_id AND ",
+            $col,
+            " = old.",
+            $col,
+            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
+             3600000000000) ELSE user_id END \
+             WHERE project_id = old.project_id AND dim = ",
+            $dim,
+            " AND key = old.",
+            $col,
+            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000;"
+        )
+    };
+}
+
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema.
@@ -427,6 +519,68 @@ CREATE TRIGGER call_rollups_update_new AFTER UPDATE OF ",
         " ON spans WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN ",
         rollup_dims_of!("new"),
         rollup_delta!("new", "1", "", ""),
+        " END;
+CREATE TABLE trace_group_hours (
+    project_id        INTEGER NOT NULL,
+    dim               INTEGER NOT NULL,
+    key               TEXT NOT NULL,
+    hour_ns           INTEGER NOT NULL,
+    traces            INTEGER NOT NULL,
+    first_start       INTEGER NOT NULL,
+    last_start        INTEGER NOT NULL,
+    last_end          INTEGER NOT NULL,
+    spans             INTEGER NOT NULL,
+    calls             INTEGER NOT NULL,
+    input_tokens      INTEGER NOT NULL,
+    output_tokens     INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    cost_pico         INTEGER NOT NULL,
+    unpriced          INTEGER NOT NULL,
+    user_id           TEXT,
+    PRIMARY KEY (project_id, dim, key, hour_ns)
+) WITHOUT ROWID;
+CREATE INDEX trace_group_hours_time ON trace_group_hours (project_id, dim, hour_ns);
+DROP INDEX traces_session;
+DROP INDEX traces_user;
+CREATE INDEX traces_session ON traces (project_id, session_id, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX traces_user ON traces (project_id, user_id, start_ns) WHERE user_id IS NOT NULL;
+INSERT INTO trace_group_hours SELECT project_id, 0, session_id,
+    start_ns - start_ns % 3600000000000 AS hour, count(*), min(start_ns), max(start_ns),
+    max(end_ns), sum(span_count), sum(llm_call_count), total(input_tokens), total(output_tokens),
+    total(cache_read_tokens), sum(error_count), total(cost_pico), sum(unpriced_span_count),
+    max(user_id)
+    FROM traces WHERE session_id IS NOT NULL GROUP BY project_id, session_id, hour;
+INSERT INTO trace_group_hours SELECT project_id, 1, user_id,
+    start_ns - start_ns % 3600000000000 AS hour, count(*), min(start_ns), max(start_ns),
+    max(end_ns), sum(span_count), sum(llm_call_count), total(input_tokens), total(output_tokens),
+    total(cache_read_tokens), sum(error_count), total(cost_pico), sum(unpriced_span_count), NULL
+    FROM traces WHERE user_id IS NOT NULL GROUP BY project_id, user_id, hour;
+CREATE TRIGGER trace_groups_insert AFTER INSERT ON traces BEGIN ",
+        group_hours_add!("0", "session_id"),
+        group_hours_add!("1", "user_id"),
+        " END;
+CREATE TRIGGER trace_groups_delete AFTER DELETE ON traces BEGIN ",
+        group_hours_remove!("0", "session_id", "1", "1"),
+        group_hours_remove!("1", "user_id", "1", "1"),
+        " END;
+CREATE TRIGGER trace_groups_update AFTER UPDATE OF session_id, user_id, start_ns, end_ns,
+    span_count, llm_call_count, input_tokens, output_tokens, cache_read_tokens, error_count,
+    cost_pico, unpriced_span_count ON traces BEGIN ",
+        group_hours_remove!(
+            "0",
+            "session_id",
+            "(new.end_ns < old.end_ns OR (new.session_id IS NOT old.session_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))",
+            "(new.user_id IS NOT old.user_id OR (new.session_id IS NOT old.session_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))"
+        ),
+        group_hours_remove!(
+            "1",
+            "user_id",
+            "(new.end_ns < old.end_ns OR (new.user_id IS NOT old.user_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))",
+            "0"
+        ),
+        group_hours_add!("0", "session_id"),
+        group_hours_add!("1", "user_id"),
         " END;
 "
     ),

@@ -4,10 +4,13 @@
 //! arriving in many batches and out of order, incomplete copies replaced by complete ones,
 //! wrappers whose inner call arrives later, one response reported by spans of two traces, and
 //! a cost recomputation. Counts, tokens and costs must be equal; latency quantiles within the
-//! sketches' 1 %.
+//! sketches' 1 %. Sessions and users likewise equal the same groups computed from the stored
+//! traces' summaries.
 
 use super::{assert_quantiles, llm, span, tid, write, T0};
-use crate::{GroupBy, StatsGroup, StatsQuery, Store, StoredSpan};
+use crate::{
+    GroupBy, StatsGroup, StatsQuery, Store, StoredSpan, TraceGroup, TraceGroupBy, TraceGroupQuery,
+};
 use llmtrace_model::{Money, Span, SpanCost, SpanKind, StatusCode};
 use std::collections::BTreeMap;
 
@@ -116,13 +119,33 @@ fn call(r: &mut Rng, trace: u64, id: u64, parent: u64, start_ms: u64) -> Span {
 /// Deliveries of randomized traffic, shuffled and with repeats, as batches.
 fn traffic(r: &mut Rng) -> Vec<Vec<Span>> {
     let mut deliveries: Vec<Span> = Vec::new();
+    // Most traces start in a few busy hours, so sessions and users share hours and minutes.
+    let busy: Vec<u64> = (0..6).map(|_| r.below(WINDOW_MS)).collect();
     for t in 1..=TRACES {
-        let start = r.below(WINDOW_MS);
-        deliveries.push(span(t, 1, None, "agent run", start, 70_000));
+        let start = if r.chance(65) {
+            *r.pick(&busy) + r.below(50 * 60_000)
+        } else {
+            r.below(WINDOW_MS)
+        };
+        let mut root = span(t, 1, None, "agent run", start, 70_000);
+        if r.chance(80) {
+            root.gen_ai.session_id = Some(format!("session-{}", r.below(8)));
+        }
+        if r.chance(70) {
+            root.gen_ai.user_id = Some(format!("user-{}", r.below(5)));
+        }
+        let (session, user) = (root.gen_ai.session_id.clone(), root.gen_ai.user_id.clone());
+        // Often the calls carry them too (so a trace joins its session before its root
+        // arrives and moves its start).
+        let propagated = r.chance(50);
+        deliveries.push(root);
         let mut next_id = 2;
         for _ in 0..1 + r.below(4) {
             let at = start + r.below(60_000);
             let mut c = call(r, t, next_id, 1, at);
+            if propagated {
+                (c.gen_ai.session_id, c.gen_ai.user_id) = (session.clone(), user.clone());
+            }
             let id = next_id;
             next_id += 1;
             if r.chance(10) {
@@ -292,18 +315,102 @@ fn questions(r: &mut Rng) -> Vec<StatsQuery> {
     out
 }
 
-async fn stored_spans<S: Store>(s: &S) -> Vec<StoredSpan> {
-    let mut spans = Vec::new();
+async fn stored_traces<S: Store>(s: &S) -> Vec<crate::TraceDetail> {
+    let mut traces = Vec::new();
     for t in 1..=TRACES {
         if let Some(d) = s.get_trace("default", tid(t)).await.unwrap() {
-            spans.extend(d.spans);
+            traces.push(d);
         }
     }
-    spans
+    traces
+}
+
+/// Sessions or users computed from the stored traces' summaries.
+fn expected_groups(traces: &[crate::TraceDetail], q: &TraceGroupQuery) -> Vec<TraceGroup> {
+    let mut groups: BTreeMap<String, TraceGroup> = BTreeMap::new();
+    for t in traces {
+        let s = &t.summary;
+        let key = match q.by {
+            TraceGroupBy::Session => &s.session_id,
+            TraceGroupBy::User => &s.user_id,
+        };
+        let in_range = s.start_unix_nano >= q.since_unix_nano.unwrap_or(0)
+            && s.start_unix_nano < q.until_unix_nano.unwrap_or(u64::MAX);
+        let Some(key) = key.clone().filter(|_| in_range) else {
+            continue;
+        };
+        let g = groups.entry(key.clone()).or_insert_with(|| TraceGroup {
+            key,
+            first_start_unix_nano: u64::MAX,
+            ..Default::default()
+        });
+        if q.by == TraceGroupBy::Session {
+            g.user_id = g.user_id.clone().max(s.user_id.clone());
+        }
+        g.trace_count += 1;
+        g.first_start_unix_nano = g.first_start_unix_nano.min(s.start_unix_nano);
+        g.last_start_unix_nano = g.last_start_unix_nano.max(s.start_unix_nano);
+        g.last_end_unix_nano = g.last_end_unix_nano.max(s.end_unix_nano);
+        g.span_count += s.span_count;
+        g.llm_call_count += s.llm_call_count;
+        g.input_tokens += s.input_tokens;
+        g.output_tokens += s.output_tokens;
+        g.cache_read_tokens += s.cache_read_tokens;
+        g.error_count += s.error_count;
+        g.cost_pico += s.cost_pico;
+        g.unpriced_span_count += s.unpriced_span_count;
+    }
+    let mut out: Vec<TraceGroup> = groups.into_values().collect();
+    out.sort_by(|a, b| {
+        b.last_start_unix_nano
+            .cmp(&a.last_start_unix_nano)
+            .then_with(|| b.key.cmp(&a.key))
+    });
+    out.into_iter().skip(q.offset).take(q.limit).collect()
+}
+
+/// Session and user questions: open, aligned and ragged ranges, pages.
+fn group_questions(r: &mut Rng) -> Vec<TraceGroupQuery> {
+    let mut out = Vec::new();
+    for i in 0..16 {
+        let (since, until) = match i % 4 {
+            0 => (None, None),
+            1 => (Some(T0 + 5 * HOUR), Some(T0 + 2 * DAY)),
+            _ => {
+                let a = T0 + r.below(WINDOW_MS * MS);
+                (Some(a), Some(a + r.below(WINDOW_MS * MS)))
+            }
+        };
+        out.push(TraceGroupQuery {
+            project: "default".into(),
+            by: if i % 2 == 0 {
+                TraceGroupBy::Session
+            } else {
+                TraceGroupBy::User
+            },
+            since_unix_nano: since,
+            until_unix_nano: until,
+            offset: *r.pick(&[0, 0, 3]),
+            limit: *r.pick(&[5, 50]),
+        });
+    }
+    out
+}
+
+async fn assert_groups_match<S: Store>(s: &S, questions: &[TraceGroupQuery], phase: &str) {
+    let traces = stored_traces(s).await;
+    for q in questions {
+        let got = s.trace_groups(q).await.unwrap();
+        assert_eq!(got, expected_groups(&traces, q), "{phase}: {q:?}");
+    }
 }
 
 async fn assert_stats_match<S: Store>(s: &S, questions: &[StatsQuery], phase: &str) {
-    let spans = stored_spans(s).await;
+    let spans: Vec<StoredSpan> = stored_traces(s)
+        .await
+        .into_iter()
+        .flat_map(|t| t.spans)
+        .collect();
     for q in questions {
         let got = s.stats(q).await.unwrap();
         let want = expected(&spans, q);
@@ -329,10 +436,12 @@ pub async fn stats_equal_raw_spans_on_random_traffic<S: Store>(s: &S) {
     let mut r = Rng(0x005E_ED0F_7A11_C0DE);
     let batches = traffic(&mut r);
     let questions = questions(&mut r);
+    let group_questions = group_questions(&mut r);
     for batch in batches {
         write(s, batch).await;
     }
     assert_stats_match(s, &questions, "after ingest").await;
+    assert_groups_match(s, &group_questions, "after ingest").await;
     // New prices: every priced or unpriced call gets a computed cost from its input tokens.
     let pricer: crate::Pricer = std::sync::Arc::new(|sp: &Span| SpanCost {
         computed: sp
@@ -354,4 +463,5 @@ pub async fn stats_equal_raw_spans_on_random_traffic<S: Store>(s: &S) {
     .await
     .unwrap();
     assert_stats_match(s, &questions, "after recompute").await;
+    assert_groups_match(s, &group_questions, "after recompute").await;
 }
