@@ -1,6 +1,7 @@
 //! Statistics of model calls answered from the call rollups (migration 12; kept by triggers
-//! on `spans`), following [`llmtrace_store::rollup_plan`]: whole buckets from the rollup rows,
-//! the partial minutes at the range's edges from the spans.
+//! logged by triggers on `spans` and folded at commit, see [`crate::rollup_fold`]), following
+//! [`llmtrace_store::rollup_plan`]: whole buckets from the rollup rows, the partial ten seconds
+//! at the range's edges from the spans.
 
 use crate::int::{count, int};
 use crate::reader::project_id;
@@ -91,25 +92,26 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
         .unwrap_or(u64::MAX)
         .min(i64::MAX.unsigned_abs());
     let dims = load_dims(conn, pid)?;
-    // Minute rollups can stand in for a partial minute only when they fit the query's buckets.
-    let minutes_fit = widest_level(q.bucket_nanos).is_some();
+    // The narrowest rollups can stand in for a partial bucket only when they fit the query's
+    // buckets.
+    let buckets_fit = widest_level(q.bucket_nanos).is_some();
     let mut groups = Groups::new();
     for piece in plan(since, until, q.bucket_nanos) {
         match piece {
             RangePiece::Rollup { level, from, to } => {
                 add_rollups(conn, pid, q, &dims, level, from, to, &mut groups)?;
             }
-            RangePiece::Spans { from, to } => match whole_minute(conn, pid, from, to, minutes_fit)?
+            RangePiece::Spans { from, to } => match whole_bucket(conn, pid, from, to, buckets_fit)?
             {
-                Some(minute) => {
-                    let end = minute.saturating_add(RollupLevel::Minute.width_nanos());
+                Some(bucket) => {
+                    let end = bucket.saturating_add(RollupLevel::TenSeconds.width_nanos());
                     add_rollups(
                         conn,
                         pid,
                         q,
                         &dims,
-                        RollupLevel::Minute,
-                        minute,
+                        RollupLevel::TenSeconds,
+                        bucket,
                         end,
                         &mut groups,
                     )?;
@@ -148,20 +150,20 @@ fn load_dims(conn: &Connection, pid: i64) -> rusqlite::Result<HashMap<i64, Dims>
     rows.collect()
 }
 
-/// When the spans piece `[from, to)` lies in one minute and no model call of that minute
-/// starts outside it, the minute's start: its rollup is exactly the piece.
-fn whole_minute(
+/// When the spans piece `[from, to)` lies in one ten-second bucket and no model call of that
+/// bucket starts outside it, the bucket's start: its rollup is exactly the piece.
+fn whole_bucket(
     conn: &Connection,
     pid: i64,
     from: u64,
     to: u64,
-    minutes_fit: bool,
+    buckets_fit: bool,
 ) -> rusqlite::Result<Option<u64>> {
-    if !minutes_fit {
+    if !buckets_fit {
         return Ok(None);
     }
-    let minute = RollupLevel::Minute.bucket_of(from);
-    let end = minute.saturating_add(RollupLevel::Minute.width_nanos());
+    let bucket = RollupLevel::TenSeconds.bucket_of(from);
+    let end = bucket.saturating_add(RollupLevel::TenSeconds.width_nanos());
     if to > end {
         return Ok(None);
     }
@@ -169,7 +171,7 @@ fn whole_minute(
         "SELECT 1 FROM spans WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 \
          AND start_ns < ?3 LIMIT 1",
     )?;
-    for (a, b) in [(minute, from), (to, end)] {
+    for (a, b) in [(bucket, from), (to, end)] {
         if a < b
             && probe
                 .query_row(params![pid, int(a), int(b)], |_| Ok(()))
@@ -179,7 +181,7 @@ fn whole_minute(
             return Ok(None);
         }
     }
-    Ok(Some(minute))
+    Ok(Some(bucket))
 }
 
 #[allow(

@@ -30,6 +30,7 @@ mod reader;
 mod recompute;
 mod resources;
 mod retention;
+mod rollup_fold;
 mod rows;
 mod schema;
 mod search_index;
@@ -111,6 +112,11 @@ impl SqliteStore {
         if before > 0 && before < schema::SEARCH_MIGRATION {
             search_index::backfill(&mut conn).map_err(StoreError::Permanent)?;
         }
+        // What a migration logged (or a transaction of an older build left) goes into the
+        // rollups before anything reads them.
+        let tx = conn.transaction().map_err(classify)?;
+        rollup_fold::fold(&tx).map_err(classify)?;
+        tx.commit().map_err(classify)?;
         let writer = writer::Writer::new(conn).map_err(classify)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {

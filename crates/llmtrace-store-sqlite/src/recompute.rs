@@ -212,6 +212,7 @@ pub(crate) fn batch(
         price_refs.clear();
         tx.rollback().map_err(e)
     } else {
+        crate::rollup_fold::fold(&tx).map_err(e)?;
         tx.commit().map_err(e)
     }
 }

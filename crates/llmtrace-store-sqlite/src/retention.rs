@@ -81,6 +81,7 @@ pub(crate) fn expire_batch(
             left = left.saturating_sub(1);
         }
     }
+    crate::rollup_fold::fold(&tx)?;
     tx.commit()?;
     Ok(out)
 }
@@ -137,6 +138,7 @@ pub(crate) fn expire_oldest_batch(
             out.traces = out.traces.saturating_add(1);
         }
     }
+    crate::rollup_fold::fold(&tx)?;
     tx.commit()?;
     Ok(out)
 }
@@ -246,8 +248,8 @@ mod tests {
             }))
             .await
             .unwrap();
-        // A minute, an hour and a day of rollup per call.
-        assert_eq!(count(&store, "call_rollups"), 6);
+        // Ten seconds, a minute, an hour and a day of rollup per call.
+        assert_eq!(count(&store, "call_rollups"), 8);
         // An hour of each session and two of the user.
         assert_eq!(count(&store, "trace_group_hours"), 4);
         let expiry = Expiry {
@@ -268,7 +270,9 @@ mod tests {
             ("span_blobs", 1),
             ("logs", 0),
             ("scores", 0),
-            ("call_rollups", 3),
+            ("call_rollups", 4),
+            ("call_rollup_log", 0),
+            ("trace_group_log", 0),
             ("trace_group_hours", 2),
         ] {
             assert_eq!(count(&store, table), left, "{table}");

@@ -21,13 +21,15 @@
 
 use rusqlite::Connection;
 
-/// The dimensions row of the call `$r` (a row alias), created when missing.
-macro_rules! rollup_dims_of {
-    ($r:literal) => {
+/// The values of a `call_rollup_log` row for the call `$r` (a row alias) counted with `$sign`
+/// (1 or -1).
+macro_rules! call_log_values {
+    ($r:literal, $sign:literal) => {
         concat!(
-            "INSERT INTO rollup_dims (project_id, service, model, provider, operation) SELECT ",
             $r,
             ".project_id, ",
+            $r,
+            ".start_ns, ",
             $r,
             ".service, ",
             $r,
@@ -35,138 +37,47 @@ macro_rules! rollup_dims_of {
             $r,
             ".provider, ",
             $r,
-            ".operation WHERE NOT EXISTS (SELECT 1 FROM rollup_dims WHERE project_id = ",
-            $r,
-            ".project_id AND service = ",
-            $r,
-            ".service AND model IS ",
-            $r,
-            ".model AND provider IS ",
-            $r,
-            ".provider AND operation IS ",
-            $r,
-            ".operation);"
-        )
-    };
-}
-
-/// Joins the dimensions row of the call `$r`.
-macro_rules! rollup_dims_match {
-    ($r:literal) => {
-        concat!(
-            "d.project_id = ",
-            $r,
-            ".project_id AND d.service = ",
-            $r,
-            ".service AND d.model IS ",
-            $r,
-            ".model AND d.provider IS ",
-            $r,
-            ".provider AND d.operation IS ",
-            $r,
-            ".operation"
-        )
-    };
-}
-
-/// Adds `$sign` (1 or -1) times the call `$r` to its rollup rows of every level; `$from` and
-/// `$where` add the call's own table when `$r` is not a trigger's row.
-macro_rules! rollup_delta {
-    ($r:literal, $sign:literal, $from:literal, $where:literal) => {
-        concat!(
-            "INSERT INTO call_rollups (project_id, level, bucket_ns, dims_id, calls, errors, \
-             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-             reasoning_tokens, cost_pico, unpriced_calls, latency) SELECT ",
-            $r,
-            ".project_id, l.level, ",
-            $r,
-            ".start_ns - ",
-            $r,
-            ".start_ns % l.width, d.id, ",
+            ".operation, ",
             $sign,
             ", ",
-            $sign,
-            " * (",
             $r,
-            ".status = 2), ",
-            $sign,
-            " * ",
+            ".status = 2, ",
             $r,
             ".counts_usage * ifnull(",
             $r,
             ".input_tokens, 0), ",
-            $sign,
-            " * ",
             $r,
             ".counts_usage * ifnull(",
             $r,
             ".output_tokens, 0), ",
-            $sign,
-            " * ",
             $r,
             ".counts_usage * ifnull(",
             $r,
             ".cache_read_tokens, 0), ",
-            $sign,
-            " * ",
             $r,
             ".counts_usage * ifnull(",
             $r,
             ".cache_write_tokens, 0), ",
-            $sign,
-            " * ",
             $r,
             ".counts_usage * ifnull(",
             $r,
             ".reasoning_tokens, 0), ",
-            $sign,
-            " * ifnull(coalesce(",
+            "ifnull(coalesce(",
             $r,
             ".reported_pico, ",
             $r,
             ".cost_pico), 0), ",
-            $sign,
-            " * (coalesce(",
+            "coalesce(",
             $r,
             ".reported_pico, ",
             $r,
             ".cost_pico) IS NULL AND ",
             $r,
-            ".unpriced), llmtrace_sketch_add(NULL, ",
+            ".unpriced, ",
             $r,
             ".end_ns - ",
             $r,
-            ".start_ns, ",
-            $sign,
-            ") FROM ",
-            $from,
-            "rollup_levels l, rollup_dims d WHERE ",
-            $where,
-            rollup_dims_match!($r),
-            " ON CONFLICT (project_id, level, bucket_ns, dims_id) DO UPDATE SET \
-             calls = calls + excluded.calls, errors = errors + excluded.errors, \
-             input_tokens = input_tokens + excluded.input_tokens, \
-             output_tokens = output_tokens + excluded.output_tokens, \
-             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
-             cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
-             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, \
-             cost_pico = cost_pico + excluded.cost_pico, \
-             unpriced_calls = unpriced_calls + excluded.unpriced_calls, \
-             latency = llmtrace_sketch_merge(latency, excluded.latency);"
-        )
-    };
-}
-
-/// Removes the call `old` from its rollup rows, dropping rows left without calls.
-macro_rules! rollup_remove_old {
-    () => {
-        concat!(
-            rollup_delta!("old", "-1", "", ""),
-            "DELETE FROM call_rollups WHERE calls = 0 AND project_id = old.project_id AND \
-             (level, bucket_ns, dims_id) IN (SELECT l.level, old.start_ns - old.start_ns % \
-             l.width, d.id FROM rollup_levels l, rollup_dims d WHERE ",
-            rollup_dims_match!("old"),
-            ");"
+            ".start_ns"
         )
     };
 }
@@ -180,94 +91,57 @@ macro_rules! rollup_columns {
     };
 }
 
-/// Adds the trace `new` to its hour of the session (`$dim` 0, column `session_id`) or user
-/// (`$dim` 1, `user_id`) it belongs to.
-macro_rules! group_hours_add {
-    ($dim:literal, $col:literal) => {
+/// Logs the trace `$r` counted with `$sign` in its session's (`$dim` 0, `session_id`) or
+/// user's (`$dim` 1, `user_id`) hour, when it has one (`$from`: the table `$r` reads, for a
+/// row that is not a trigger's).
+macro_rules! group_log {
+    ($r:literal, $sign:literal, $dim:literal, $col:literal, $from:literal) => {
         concat!(
-            "INSERT INTO trace_group_hours (project_id, dim, key, hour_ns, traces, first_start, \
-             last_start, last_end, spans, calls, input_tokens, output_tokens, \
-             cache_read_tokens, errors, cost_pico, unpriced, user_id) SELECT new.project_id, ",
-            $dim, ", new.", $col, ", new.start_ns - new.start_ns % 3600000000000, 1, \
-             new.start_ns, new.start_ns, new.end_ns, new.span_count, new.llm_call_count, \
-             new.input_tokens, new.output_tokens, new.cache_read_tokens, new.error_count, \
-             new.cost_pico, new.unpriced_span_count, CASE WHEN ", $dim,
-            " = 0 THEN new.user_id END WHERE new.", $col,
-            " IS NOT NULL ON CONFLICT (project_id, dim, key, hour_ns) DO UPDATE SET \
-             traces = traces + 1, first_start = min(first_start, excluded.first_start), \
-             last_start = max(last_start, excluded.last_start), \
-             last_end = max(last_end, excluded.last_end), spans = spans + excluded.spans, \
-             calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens, \
-             output_tokens = output_tokens + excluded.output_tokens, \
-             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
-             errors = errors + excluded.errors, cost_pico = cost_pico + excluded.cost_pico, \
-             unpriced = unpriced + excluded.unpriced, user_id = CASE \
-             WHEN excluded.user_id IS NULL THEN user_id WHEN user_id IS NULL THEN \
-             excluded.user_id ELSE max(user_id, excluded.user_id) END;"
-        )
-    };
-}
-
-/// Removes the trace `old` from its session or user hour (see [`group_hours_add`]); extremes
-/// it may have set are read again from `traces` (starts always, through the index; the latest
-/// end and a session's user when `$stale_end` / `$stale_user` say they may have gone).
-macro_rules! group_hours_remove {
-    ($dim:literal, $col:literal, $stale_end:literal, $stale_user:literal) => {
-        concat!(
-            "UPDATE trace_group_hours SET traces = traces - 1, spans = spans - old.span_count, \
-             calls = calls - old.llm_call_count, input_tokens = input_tokens - \
-             old.input_tokens, output_tokens = output_tokens - old.output_tokens, \
-             cache_read_tokens = cache_read_tokens - old.cache_read_tokens, \
-             errors = errors - old.error_count, cost_pico = cost_pico - old.cost_pico, \
-             unpriced = unpriced - old.unpriced_span_count WHERE project_id = old.project_id \
-             AND dim = ",
+            "INSERT INTO trace_group_log SELECT ",
+            $r,
+            ".project_id, ",
             $dim,
-            " AND key = old.",
+            ", ",
+            $r,
+            ".",
             $col,
-            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000;",
-            "DELETE FROM trace_group_hours WHERE project_id = old.project_id AND dim = ",
+            ", ",
+            $r,
+            ".start_ns - ",
+            $r,
+            ".start_ns % 3600000000000, ",
+            $sign,
+            ", ",
+            $r,
+            ".start_ns, ",
+            $r,
+            ".end_ns, ",
+            $r,
+            ".span_count, ",
+            $r,
+            ".llm_call_count, ",
+            $r,
+            ".input_tokens, ",
+            $r,
+            ".output_tokens, ",
+            $r,
+            ".cache_read_tokens, ",
+            $r,
+            ".error_count, ",
+            $r,
+            ".cost_pico, ",
+            $r,
+            ".unpriced_span_count, CASE WHEN ",
             $dim,
-            " AND key = old.",
+            " = 0 THEN ",
+            $r,
+            ".user_id END",
+            $from,
+            " WHERE ",
+            $r,
+            ".",
             $col,
-            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000 AND traces = 0;",
-            "UPDATE trace_group_hours SET \
-             first_start = (SELECT min(start_ns) FROM traces WHERE project_id = old.project_id \
-             AND ",
-            $col,
-            " = old.",
-            $col,
-            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
-             3600000000000), \
-             last_start = (SELECT max(start_ns) FROM traces WHERE project_id = old.project_id \
-             AND ",
-            $col,
-            " = old.",
-            $col,
-            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
-             3600000000000), \
-             last_end = CASE WHEN last_end = old.end_ns AND ",
-            $stale_end,
-            " THEN (SELECT max(end_ns) FROM traces WHERE project_id = old.project_id AND ",
-            $col,
-            " = old.",
-            $col,
-            " AND start_ns >= hour_ns AND start_ns < hour_ns + 3600000000000) \
-             ELSE last_end END, \
-             user_id = CASE WHEN ",
-            $dim,
-            " = 0 AND user_id IS old.user_id AND ",
-            $stale_user,
-            " THEN (SELECT max(user_id) FROM traces WHERE project_id = old.project_id AND ",
-            $col,
-            " = old.",
-            $col,
-            " AND start_ns >= hour_ns AND start_ns < hour_ns + \
-             3600000000000) ELSE user_id END \
-             WHERE project_id = old.project_id AND dim = ",
-            $dim,
-            " AND key = old.",
-            $col,
-            " AND hour_ns = old.start_ns - old.start_ns % 3600000000000;"
+            " IS NOT NULL;"
         )
     };
 }
@@ -456,13 +330,16 @@ CREATE TABLE catalog (
     PRIMARY KEY (project_id, kind, parent, key)
 ) WITHOUT ROWID;
 "#,
-    // 12: call rollups per project, level (minute, hour, day), bucket and dimensions, kept by
-    // triggers on `spans` in the writing transaction (so every insert, merge, change of
-    // counting, re-pricing and deletion moves them), filled from the stored calls; see
-    // `llmtrace_store::rollup_plan` and `crate::call_rollups`.
+    // 12: call rollups per project, level (ten seconds, minute, hour, day), bucket and
+    // dimensions, and session and user hours. Triggers on `spans` and `traces` log every change
+    // that moves them (insert, merge, change of counting, re-pricing, deletion) into
+    // `call_rollup_log` / `trace_group_log`, cheap appends in the writing transaction; the
+    // writer folds the logs into the rollups before each commit (`crate::rollup_fold`). The
+    // stored calls and traces are logged here and folded at open.
     concat!(
         "CREATE TABLE rollup_levels (level INTEGER PRIMARY KEY, width INTEGER NOT NULL);
-INSERT INTO rollup_levels VALUES (0, 60000000000), (1, 3600000000000), (2, 86400000000000);
+INSERT INTO rollup_levels VALUES
+    (0, 10000000000), (1, 60000000000), (2, 3600000000000), (3, 86400000000000);
 CREATE TABLE rollup_dims (
     id         INTEGER PRIMARY KEY,
     project_id INTEGER NOT NULL,
@@ -489,37 +366,47 @@ CREATE TABLE call_rollups (
     latency            BLOB NOT NULL,
     PRIMARY KEY (project_id, level, bucket_ns, dims_id)
 ) WITHOUT ROWID;
-INSERT INTO rollup_dims (project_id, service, model, provider, operation)
-    SELECT DISTINCT project_id, service, model, provider, operation FROM spans
-    WHERE counted = 1 AND kind IN (0, 1);
-",
-        rollup_delta!(
-            "s",
-            "1",
-            "spans s, ",
-            "s.counted = 1 AND s.kind IN (0, 1) AND "
-        ),
-        "
+CREATE TABLE call_rollup_log (
+    project_id         INTEGER NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    service            TEXT NOT NULL,
+    model              TEXT,
+    provider           TEXT,
+    operation          TEXT,
+    sign               INTEGER NOT NULL,
+    errors             INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost_pico          INTEGER NOT NULL,
+    unpriced           INTEGER NOT NULL,
+    duration_ns        INTEGER NOT NULL
+);
+INSERT INTO call_rollup_log SELECT ",
+        call_log_values!("s", "1"),
+        " FROM spans s WHERE s.counted = 1 AND s.kind IN (0, 1);
 CREATE TRIGGER call_rollups_insert AFTER INSERT ON spans
-WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN ",
-        rollup_dims_of!("new"),
-        rollup_delta!("new", "1", "", ""),
-        " END;
+WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN INSERT INTO call_rollup_log SELECT ",
+        call_log_values!("new", "1"),
+        "; END;
 CREATE TRIGGER call_rollups_delete AFTER DELETE ON spans
-WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN ",
-        rollup_remove_old!(),
-        " END;
+WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN INSERT INTO call_rollup_log SELECT ",
+        call_log_values!("old", "-1"),
+        "; END;
 CREATE TRIGGER call_rollups_update_old AFTER UPDATE OF ",
         rollup_columns!(),
-        " ON spans WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN ",
-        rollup_remove_old!(),
-        " END;
+        " ON spans WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN \
+         INSERT INTO call_rollup_log SELECT ",
+        call_log_values!("old", "-1"),
+        "; END;
 CREATE TRIGGER call_rollups_update_new AFTER UPDATE OF ",
         rollup_columns!(),
-        " ON spans WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN ",
-        rollup_dims_of!("new"),
-        rollup_delta!("new", "1", "", ""),
-        " END;
+        " ON spans WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN \
+         INSERT INTO call_rollup_log SELECT ",
+        call_log_values!("new", "1"),
+        "; END;
 CREATE TABLE trace_group_hours (
     project_id        INTEGER NOT NULL,
     dim               INTEGER NOT NULL,
@@ -541,46 +428,48 @@ CREATE TABLE trace_group_hours (
     PRIMARY KEY (project_id, dim, key, hour_ns)
 ) WITHOUT ROWID;
 CREATE INDEX trace_group_hours_time ON trace_group_hours (project_id, dim, hour_ns);
+CREATE TABLE trace_group_log (
+    project_id        INTEGER NOT NULL,
+    dim               INTEGER NOT NULL,
+    key               TEXT NOT NULL,
+    hour_ns           INTEGER NOT NULL,
+    sign              INTEGER NOT NULL,
+    start_ns          INTEGER NOT NULL,
+    end_ns            INTEGER NOT NULL,
+    spans             INTEGER NOT NULL,
+    calls             INTEGER NOT NULL,
+    input_tokens      INTEGER NOT NULL,
+    output_tokens     INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    cost_pico         INTEGER NOT NULL,
+    unpriced          INTEGER NOT NULL,
+    user_id           TEXT
+);
 DROP INDEX traces_session;
 DROP INDEX traces_user;
-CREATE INDEX traces_session ON traces (project_id, session_id, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX traces_session ON traces (project_id, session_id, start_ns)
+    WHERE session_id IS NOT NULL;
 CREATE INDEX traces_user ON traces (project_id, user_id, start_ns) WHERE user_id IS NOT NULL;
-INSERT INTO trace_group_hours SELECT project_id, 0, session_id,
-    start_ns - start_ns % 3600000000000 AS hour, count(*), min(start_ns), max(start_ns),
-    max(end_ns), sum(span_count), sum(llm_call_count), total(input_tokens), total(output_tokens),
-    total(cache_read_tokens), sum(error_count), total(cost_pico), sum(unpriced_span_count),
-    max(user_id)
-    FROM traces WHERE session_id IS NOT NULL GROUP BY project_id, session_id, hour;
-INSERT INTO trace_group_hours SELECT project_id, 1, user_id,
-    start_ns - start_ns % 3600000000000 AS hour, count(*), min(start_ns), max(start_ns),
-    max(end_ns), sum(span_count), sum(llm_call_count), total(input_tokens), total(output_tokens),
-    total(cache_read_tokens), sum(error_count), total(cost_pico), sum(unpriced_span_count), NULL
-    FROM traces WHERE user_id IS NOT NULL GROUP BY project_id, user_id, hour;
+",
+        group_log!("t", "1", "0", "session_id", " FROM traces t"),
+        group_log!("t", "1", "1", "user_id", " FROM traces t"),
+        "
 CREATE TRIGGER trace_groups_insert AFTER INSERT ON traces BEGIN ",
-        group_hours_add!("0", "session_id"),
-        group_hours_add!("1", "user_id"),
+        group_log!("new", "1", "0", "session_id", ""),
+        group_log!("new", "1", "1", "user_id", ""),
         " END;
 CREATE TRIGGER trace_groups_delete AFTER DELETE ON traces BEGIN ",
-        group_hours_remove!("0", "session_id", "1", "1"),
-        group_hours_remove!("1", "user_id", "1", "1"),
+        group_log!("old", "-1", "0", "session_id", ""),
+        group_log!("old", "-1", "1", "user_id", ""),
         " END;
 CREATE TRIGGER trace_groups_update AFTER UPDATE OF session_id, user_id, start_ns, end_ns,
     span_count, llm_call_count, input_tokens, output_tokens, cache_read_tokens, error_count,
     cost_pico, unpriced_span_count ON traces BEGIN ",
-        group_hours_remove!(
-            "0",
-            "session_id",
-            "(new.end_ns < old.end_ns OR (new.session_id IS NOT old.session_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))",
-            "(new.user_id IS NOT old.user_id OR (new.session_id IS NOT old.session_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))"
-        ),
-        group_hours_remove!(
-            "1",
-            "user_id",
-            "(new.end_ns < old.end_ns OR (new.user_id IS NOT old.user_id OR new.start_ns - new.start_ns % 3600000000000 != old.start_ns - old.start_ns % 3600000000000))",
-            "0"
-        ),
-        group_hours_add!("0", "session_id"),
-        group_hours_add!("1", "user_id"),
+        group_log!("old", "-1", "0", "session_id", ""),
+        group_log!("old", "-1", "1", "user_id", ""),
+        group_log!("new", "1", "0", "session_id", ""),
+        group_log!("new", "1", "1", "user_id", ""),
         " END;
 "
     ),

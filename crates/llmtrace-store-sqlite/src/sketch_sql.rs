@@ -3,14 +3,17 @@
 //!
 //! - `llmtrace_sketch_add(sketch, duration_ns, count)`: the sketch (NULL: empty) with `count`
 //!   durations of `duration_ns` added (a negative count removes them);
-//! - `llmtrace_sketch_merge(a, b)`: the two sketches merged.
+//! - `llmtrace_sketch_merge(a, b)`: the two sketches merged;
+//! - `llmtrace_sketch_agg(duration_ns, count)` (aggregate): the sketch of a group's durations;
+//! - `llmtrace_sat_sum(x)` (aggregate): an integer sum that saturates at the `i64` bounds
+//!   instead of failing (SQLite's `sum` raises an overflow error, `total` loses exactness).
 //!
-//! They are registered on every connection that writes spans (the triggers fail without them);
-//! reader connections never fire the triggers. A stored sketch that does not decode (which no
+//! They are registered on the writing connection (the rollup fold and the migration that fills
+//! the rollups use them); reader connections never need them. A stored sketch that does not decode (which no
 //! writer stores) reads as empty rather than failing every later write to its rollup row.
 
 use llmtrace_store::LatencySketch;
-use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
@@ -34,6 +37,46 @@ fn int_arg(ctx: &Context<'_>, index: usize) -> i64 {
     }
 }
 
+/// `llmtrace_sketch_agg`.
+struct SketchAgg;
+
+impl Aggregate<LatencySketch, Vec<u8>> for SketchAgg {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<LatencySketch> {
+        Ok(LatencySketch::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut LatencySketch) -> rusqlite::Result<()> {
+        acc.add(int_arg(ctx, 0), int_arg(ctx, 1));
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<LatencySketch>,
+    ) -> rusqlite::Result<Vec<u8>> {
+        Ok(acc.unwrap_or_default().encode())
+    }
+}
+
+/// `llmtrace_sat_sum`.
+struct SaturatingSum;
+
+impl Aggregate<i64, i64> for SaturatingSum {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<i64> {
+        Ok(0)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut i64) -> rusqlite::Result<()> {
+        *acc = acc.saturating_add(int_arg(ctx, 0));
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<i64>) -> rusqlite::Result<i64> {
+        Ok(acc.unwrap_or(0))
+    }
+}
+
 /// Registers the sketch functions on `conn`.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8
@@ -48,5 +91,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         let mut sketch = sketch_arg(ctx, 0);
         sketch.merge(&sketch_arg(ctx, 1));
         Ok(sketch.encode())
-    })
+    })?;
+    conn.create_aggregate_function("llmtrace_sketch_agg", 2, flags, SketchAgg)?;
+    conn.create_aggregate_function("llmtrace_sat_sum", 1, flags, SaturatingSum)
 }

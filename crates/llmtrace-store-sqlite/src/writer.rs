@@ -286,6 +286,7 @@ impl Writer {
             ])?;
             outcome.scores_written = outcome.scores_written.saturating_add(1);
         }
+        crate::rollup_fold::fold(&tx)?;
         tx.commit()?;
         self.next_trace_ref = ids.next_trace_ref;
         self.next_blob_id = ids.next_blob_id;

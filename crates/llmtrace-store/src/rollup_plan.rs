@@ -1,18 +1,20 @@
 //! Which call rollups answer a statistics query: the levels of time buckets the stores keep
-//! (minute, hour, day) and how a query's range splits into whole buckets of those levels and
+//! (ten seconds, minute, hour, day) and how a query's range splits into whole buckets of those levels and
 //! the partial minutes at its edges, read from the spans themselves.
 //!
 //! A store keeps, per project, level, bucket and dimensions (service, model, provider,
 //! operation), the sums of its counted model calls and a [`crate::LatencySketch`], maintained
 //! at commit. A range `[since, until)` is answered from the widest level whose whole buckets
 //! fit inside it, then narrower levels at the sides, then raw spans for what is left (less than
-//! a minute at each end). With query buckets of width `W`, only levels whose width divides `W`
-//! are used (a day of rollup would straddle two 6-hour buckets otherwise); a width that is not
-//! a whole number of minutes is answered from the spans.
+//! ten seconds at each end). With query buckets of width `W`, only levels whose width divides
+//! `W` are used (a day of rollup would straddle two 6-hour buckets otherwise); a width that is
+//! not a whole number of ten seconds is answered from the spans.
 
 /// One level of rollup buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RollupLevel {
+    /// Buckets of ten seconds (the dashboard's finest bucket).
+    TenSeconds,
     /// Buckets of a minute.
     Minute,
     /// Buckets of an hour.
@@ -23,23 +25,30 @@ pub enum RollupLevel {
 
 impl RollupLevel {
     /// Every level, narrowest first.
-    pub const ALL: [RollupLevel; 3] = [RollupLevel::Minute, RollupLevel::Hour, RollupLevel::Day];
+    pub const ALL: [RollupLevel; 4] = [
+        RollupLevel::TenSeconds,
+        RollupLevel::Minute,
+        RollupLevel::Hour,
+        RollupLevel::Day,
+    ];
 
-    /// The level's number as stored (0 minute, 1 hour, 2 day).
+    /// The level's number as stored (0 ten seconds, 1 minute, 2 hour, 3 day).
     pub fn code(self) -> u8 {
         match self {
-            RollupLevel::Minute => 0,
-            RollupLevel::Hour => 1,
-            RollupLevel::Day => 2,
+            RollupLevel::TenSeconds => 0,
+            RollupLevel::Minute => 1,
+            RollupLevel::Hour => 2,
+            RollupLevel::Day => 3,
         }
     }
 
     /// The level stored as `code`.
     pub fn from_code(code: i64) -> Option<Self> {
         match code {
-            0 => Some(RollupLevel::Minute),
-            1 => Some(RollupLevel::Hour),
-            2 => Some(RollupLevel::Day),
+            0 => Some(RollupLevel::TenSeconds),
+            1 => Some(RollupLevel::Minute),
+            2 => Some(RollupLevel::Hour),
+            3 => Some(RollupLevel::Day),
             _ => None,
         }
     }
@@ -47,6 +56,7 @@ impl RollupLevel {
     /// Width of a bucket in nanoseconds.
     pub fn width_nanos(self) -> u64 {
         match self {
+            RollupLevel::TenSeconds => 10_000_000_000,
             RollupLevel::Minute => 60_000_000_000,
             RollupLevel::Hour => 3_600_000_000_000,
             RollupLevel::Day => 86_400_000_000_000,
@@ -61,7 +71,8 @@ impl RollupLevel {
     /// The next narrower level.
     fn narrower(self) -> Option<Self> {
         match self {
-            RollupLevel::Minute => None,
+            RollupLevel::TenSeconds => None,
+            RollupLevel::Minute => Some(RollupLevel::TenSeconds),
             RollupLevel::Hour => Some(RollupLevel::Minute),
             RollupLevel::Day => Some(RollupLevel::Hour),
         }
@@ -80,8 +91,8 @@ pub enum RangePiece {
         /// End (exclusive), a bucket boundary.
         to: u64,
     },
-    /// Calls starting in `[from, to)`, read from the spans (less than a minute, or everything
-    /// when no level fits the query's buckets).
+    /// Calls starting in `[from, to)`, read from the spans (less than ten seconds, or
+    /// everything when no level fits the query's buckets).
     Spans {
         /// Start (inclusive).
         from: u64,
@@ -91,7 +102,7 @@ pub enum RangePiece {
 }
 
 /// The widest level usable with query buckets of `bucket_nanos` (every level without
-/// buckets); `None` when the buckets are not whole minutes.
+/// buckets); `None` when the buckets are not a whole number of ten seconds.
 pub fn widest_level(bucket_nanos: Option<u64>) -> Option<RollupLevel> {
     let Some(width) = bucket_nanos else {
         return Some(RollupLevel::Day);
@@ -198,18 +209,22 @@ mod tests {
                 _ => 0,
             })
             .sum();
-        assert!(raw < 2 * MIN, "{pieces:?}");
-        assert!(pieces.len() <= 7, "{pieces:?}");
+        assert!(raw < 20_000_000_000, "{pieces:?}");
+        assert!(pieces.len() <= 9, "{pieces:?}");
     }
 
     #[test]
     fn query_buckets_limit_the_levels() {
         assert_eq!(widest_level(Some(30 * MIN)), Some(RollupLevel::Minute));
+        assert_eq!(
+            widest_level(Some(30_000_000_000)),
+            Some(RollupLevel::TenSeconds)
+        );
         assert_eq!(widest_level(Some(12 * HOUR)), Some(RollupLevel::Hour));
         assert_eq!(widest_level(Some(7 * DAY)), Some(RollupLevel::Day));
-        assert_eq!(widest_level(Some(30_000_000_000)), None);
+        assert_eq!(widest_level(Some(45_000_000_000)), None);
         assert_eq!(widest_level(Some(0)), None);
-        let pieces = plan(0, 2 * DAY + 7, Some(30_000_000_000));
+        let pieces = plan(0, 2 * DAY + 7, Some(45_000_000_000));
         assert_eq!(
             pieces,
             vec![RangePiece::Spans {
