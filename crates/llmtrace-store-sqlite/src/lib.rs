@@ -31,6 +31,7 @@ mod recompute;
 mod resources;
 mod retention;
 mod rollup_fold;
+mod rollup_log;
 mod rows;
 mod schema;
 mod search_index;
@@ -112,11 +113,13 @@ impl SqliteStore {
         if before > 0 && before < schema::SEARCH_MIGRATION {
             search_index::backfill(&mut conn).map_err(StoreError::Permanent)?;
         }
-        // What a migration logged (or a transaction of an older build left) goes into the
-        // rollups before anything reads them.
-        let tx = conn.transaction().map_err(classify)?;
-        rollup_fold::fold(&tx).map_err(classify)?;
-        tx.commit().map_err(classify)?;
+        rollup_log::install(&conn).map_err(classify)?;
+        if before > 0 && before < schema::ROLLUP_MIGRATION {
+            let tx = conn.transaction().map_err(classify)?;
+            rollup_log::backfill(&tx).map_err(classify)?;
+            rollup_fold::fold(&tx).map_err(classify)?;
+            tx.commit().map_err(classify)?;
+        }
         let writer = writer::Writer::new(conn).map_err(classify)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {

@@ -271,8 +271,6 @@ mod tests {
             ("logs", 0),
             ("scores", 0),
             ("call_rollups", 4),
-            ("call_rollup_log", 0),
-            ("trace_group_log", 0),
             ("trace_group_hours", 2),
         ] {
             assert_eq!(count(&store, table), left, "{table}");

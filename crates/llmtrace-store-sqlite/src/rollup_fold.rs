@@ -1,9 +1,8 @@
 //! Folds the rollup logs into the rollups, in the writing transaction, before it commits.
 //!
-//! Triggers on `spans` and `traces` (migration 12) append one row per change to
-//! `call_rollup_log` and `trace_group_log`: a call or trace counted with sign 1 when it
-//! appears or after it changed, with sign -1 when it goes or before it changed. Appending is
-//! cheap; the fold then touches each rollup row once per transaction instead of once per span:
+//! The writer connection's triggers append one row per change to `call_rollup_log` and
+//! `trace_group_log` ([`crate::rollup_log`]). The fold touches each rollup row once per
+//! transaction instead of once per span:
 //!
 //! - call rollups: the dimension rows the log names are created, then every level's bucket
 //!   gets the log's sums and merged latency sketch, and rows left without calls are dropped;
@@ -13,7 +12,7 @@
 //!   session's user only when no addition covers them) are read again from `traces`.
 //!
 //! Every transaction of this crate that changes spans or traces calls [`fold`] before its
-//! commit, so readers never see a log row.
+//! commit, so the rollups a reader sees match the spans it sees.
 
 use rusqlite::Connection;
 

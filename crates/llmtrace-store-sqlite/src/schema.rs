@@ -21,131 +21,6 @@
 
 use rusqlite::Connection;
 
-/// The values of a `call_rollup_log` row for the call `$r` (a row alias) counted with `$sign`
-/// (1 or -1).
-macro_rules! call_log_values {
-    ($r:literal, $sign:literal) => {
-        concat!(
-            $r,
-            ".project_id, ",
-            $r,
-            ".start_ns, ",
-            $r,
-            ".service, ",
-            $r,
-            ".model, ",
-            $r,
-            ".provider, ",
-            $r,
-            ".operation, ",
-            $sign,
-            ", ",
-            $r,
-            ".status = 2, ",
-            $r,
-            ".counts_usage * ifnull(",
-            $r,
-            ".input_tokens, 0), ",
-            $r,
-            ".counts_usage * ifnull(",
-            $r,
-            ".output_tokens, 0), ",
-            $r,
-            ".counts_usage * ifnull(",
-            $r,
-            ".cache_read_tokens, 0), ",
-            $r,
-            ".counts_usage * ifnull(",
-            $r,
-            ".cache_write_tokens, 0), ",
-            $r,
-            ".counts_usage * ifnull(",
-            $r,
-            ".reasoning_tokens, 0), ",
-            "ifnull(coalesce(",
-            $r,
-            ".reported_pico, ",
-            $r,
-            ".cost_pico), 0), ",
-            "coalesce(",
-            $r,
-            ".reported_pico, ",
-            $r,
-            ".cost_pico) IS NULL AND ",
-            $r,
-            ".unpriced, ",
-            $r,
-            ".end_ns - ",
-            $r,
-            ".start_ns"
-        )
-    };
-}
-
-/// The span columns a call's rollup contribution depends on.
-macro_rules! rollup_columns {
-    () => {
-        "counted, kind, project_id, service, model, provider, operation, start_ns, end_ns, \
-         status, counts_usage, input_tokens, output_tokens, cache_read_tokens, \
-         cache_write_tokens, reasoning_tokens, cost_pico, reported_pico, unpriced"
-    };
-}
-
-/// Logs the trace `$r` counted with `$sign` in its session's (`$dim` 0, `session_id`) or
-/// user's (`$dim` 1, `user_id`) hour, when it has one (`$from`: the table `$r` reads, for a
-/// row that is not a trigger's).
-macro_rules! group_log {
-    ($r:literal, $sign:literal, $dim:literal, $col:literal, $from:literal) => {
-        concat!(
-            "INSERT INTO trace_group_log SELECT ",
-            $r,
-            ".project_id, ",
-            $dim,
-            ", ",
-            $r,
-            ".",
-            $col,
-            ", ",
-            $r,
-            ".start_ns - ",
-            $r,
-            ".start_ns % 3600000000000, ",
-            $sign,
-            ", ",
-            $r,
-            ".start_ns, ",
-            $r,
-            ".end_ns, ",
-            $r,
-            ".span_count, ",
-            $r,
-            ".llm_call_count, ",
-            $r,
-            ".input_tokens, ",
-            $r,
-            ".output_tokens, ",
-            $r,
-            ".cache_read_tokens, ",
-            $r,
-            ".error_count, ",
-            $r,
-            ".cost_pico, ",
-            $r,
-            ".unpriced_span_count, CASE WHEN ",
-            $dim,
-            " = 0 THEN ",
-            $r,
-            ".user_id END",
-            $from,
-            " WHERE ",
-            $r,
-            ".",
-            $col,
-            " IS NOT NULL;"
-        )
-    };
-}
-
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema.
@@ -331,13 +206,11 @@ CREATE TABLE catalog (
 ) WITHOUT ROWID;
 "#,
     // 12: call rollups per project, level (ten seconds, minute, hour, day), bucket and
-    // dimensions, and session and user hours. Triggers on `spans` and `traces` log every change
-    // that moves them (insert, merge, change of counting, re-pricing, deletion) into
-    // `call_rollup_log` / `trace_group_log`, cheap appends in the writing transaction; the
-    // writer folds the logs into the rollups before each commit (`crate::rollup_fold`). The
-    // stored calls and traces are logged here and folded at open.
-    concat!(
-        "CREATE TABLE rollup_levels (level INTEGER PRIMARY KEY, width INTEGER NOT NULL);
+    // dimensions, and session and user hours, kept by the writer (`crate::rollup_log`: its
+    // connection's triggers log every change, folded into these before each commit) and filled
+    // from the stored calls and traces at the first open after this migration.
+    r#"
+CREATE TABLE rollup_levels (level INTEGER PRIMARY KEY, width INTEGER NOT NULL);
 INSERT INTO rollup_levels VALUES
     (0, 10000000000), (1, 60000000000), (2, 3600000000000), (3, 86400000000000);
 CREATE TABLE rollup_dims (
@@ -366,47 +239,6 @@ CREATE TABLE call_rollups (
     latency            BLOB NOT NULL,
     PRIMARY KEY (project_id, level, bucket_ns, dims_id)
 ) WITHOUT ROWID;
-CREATE TABLE call_rollup_log (
-    project_id         INTEGER NOT NULL,
-    start_ns           INTEGER NOT NULL,
-    service            TEXT NOT NULL,
-    model              TEXT,
-    provider           TEXT,
-    operation          TEXT,
-    sign               INTEGER NOT NULL,
-    errors             INTEGER NOT NULL,
-    input_tokens       INTEGER NOT NULL,
-    output_tokens      INTEGER NOT NULL,
-    cache_read_tokens  INTEGER NOT NULL,
-    cache_write_tokens INTEGER NOT NULL,
-    reasoning_tokens   INTEGER NOT NULL,
-    cost_pico          INTEGER NOT NULL,
-    unpriced           INTEGER NOT NULL,
-    duration_ns        INTEGER NOT NULL
-);
-INSERT INTO call_rollup_log SELECT ",
-        call_log_values!("s", "1"),
-        " FROM spans s WHERE s.counted = 1 AND s.kind IN (0, 1);
-CREATE TRIGGER call_rollups_insert AFTER INSERT ON spans
-WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN INSERT INTO call_rollup_log SELECT ",
-        call_log_values!("new", "1"),
-        "; END;
-CREATE TRIGGER call_rollups_delete AFTER DELETE ON spans
-WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN INSERT INTO call_rollup_log SELECT ",
-        call_log_values!("old", "-1"),
-        "; END;
-CREATE TRIGGER call_rollups_update_old AFTER UPDATE OF ",
-        rollup_columns!(),
-        " ON spans WHEN old.counted = 1 AND old.kind IN (0, 1) BEGIN \
-         INSERT INTO call_rollup_log SELECT ",
-        call_log_values!("old", "-1"),
-        "; END;
-CREATE TRIGGER call_rollups_update_new AFTER UPDATE OF ",
-        rollup_columns!(),
-        " ON spans WHEN new.counted = 1 AND new.kind IN (0, 1) BEGIN \
-         INSERT INTO call_rollup_log SELECT ",
-        call_log_values!("new", "1"),
-        "; END;
 CREATE TABLE trace_group_hours (
     project_id        INTEGER NOT NULL,
     dim               INTEGER NOT NULL,
@@ -428,56 +260,21 @@ CREATE TABLE trace_group_hours (
     PRIMARY KEY (project_id, dim, key, hour_ns)
 ) WITHOUT ROWID;
 CREATE INDEX trace_group_hours_time ON trace_group_hours (project_id, dim, hour_ns);
-CREATE TABLE trace_group_log (
-    project_id        INTEGER NOT NULL,
-    dim               INTEGER NOT NULL,
-    key               TEXT NOT NULL,
-    hour_ns           INTEGER NOT NULL,
-    sign              INTEGER NOT NULL,
-    start_ns          INTEGER NOT NULL,
-    end_ns            INTEGER NOT NULL,
-    spans             INTEGER NOT NULL,
-    calls             INTEGER NOT NULL,
-    input_tokens      INTEGER NOT NULL,
-    output_tokens     INTEGER NOT NULL,
-    cache_read_tokens INTEGER NOT NULL,
-    errors            INTEGER NOT NULL,
-    cost_pico         INTEGER NOT NULL,
-    unpriced          INTEGER NOT NULL,
-    user_id           TEXT
-);
 DROP INDEX traces_session;
 DROP INDEX traces_user;
 CREATE INDEX traces_session ON traces (project_id, session_id, start_ns)
     WHERE session_id IS NOT NULL;
 CREATE INDEX traces_user ON traces (project_id, user_id, start_ns) WHERE user_id IS NOT NULL;
-",
-        group_log!("t", "1", "0", "session_id", " FROM traces t"),
-        group_log!("t", "1", "1", "user_id", " FROM traces t"),
-        "
-CREATE TRIGGER trace_groups_insert AFTER INSERT ON traces BEGIN ",
-        group_log!("new", "1", "0", "session_id", ""),
-        group_log!("new", "1", "1", "user_id", ""),
-        " END;
-CREATE TRIGGER trace_groups_delete AFTER DELETE ON traces BEGIN ",
-        group_log!("old", "-1", "0", "session_id", ""),
-        group_log!("old", "-1", "1", "user_id", ""),
-        " END;
-CREATE TRIGGER trace_groups_update AFTER UPDATE OF session_id, user_id, start_ns, end_ns,
-    span_count, llm_call_count, input_tokens, output_tokens, cache_read_tokens, error_count,
-    cost_pico, unpriced_span_count ON traces BEGIN ",
-        group_log!("old", "-1", "0", "session_id", ""),
-        group_log!("old", "-1", "1", "user_id", ""),
-        group_log!("new", "1", "0", "session_id", ""),
-        group_log!("new", "1", "1", "user_id", ""),
-        " END;
-"
-    ),
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored
 /// spans indexed by [`crate::search_index::backfill`].
 pub(crate) const SEARCH_MIGRATION: usize = 8;
+
+/// The migration that created the rollups: files migrated past it from below get them filled
+/// from their stored calls and traces by [`crate::rollup_log::backfill`].
+pub(crate) const ROLLUP_MIGRATION: usize = 12;
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -58,13 +58,8 @@ async fn search_index_is_backfilled_on_upgrade() {
              ALTER TABLE call_responses DROP COLUMN usage_trace_ref; \
              ALTER TABLE call_responses DROP COLUMN usage_span_key; \
              ALTER TABLE traces DROP COLUMN failed_call_count; DROP INDEX scores_time; \
-             DROP TABLE catalog; DROP TRIGGER call_rollups_insert; \
-             DROP TRIGGER call_rollups_delete; DROP TRIGGER call_rollups_update_old; \
-             DROP TRIGGER call_rollups_update_new; DROP TABLE call_rollups; \
-             DROP TABLE rollup_dims; DROP TABLE rollup_levels; DROP TABLE call_rollup_log; \
-             DROP TABLE trace_group_log; \
-             DROP TRIGGER trace_groups_insert; DROP TRIGGER trace_groups_delete; \
-             DROP TRIGGER trace_groups_update; DROP TABLE trace_group_hours; \
+             DROP TABLE catalog; DROP TABLE call_rollups; DROP TABLE rollup_dims; \
+             DROP TABLE rollup_levels; DROP TABLE trace_group_hours; \
              PRAGMA user_version = 7;",
         )
         .unwrap();
