@@ -63,6 +63,11 @@ struct Pending {
     rollup: TraceRollup,
     /// The trace's blob of span details in this commit: id, JSON array being built, count.
     blob: Option<(i64, Vec<u8>, u32)>,
+    /// Search text of the trace's spans written in this commit (row id, whether the row
+    /// replaced a stored copy, text), indexed at the end of the transaction: a full-text write
+    /// before the rows the rollup triggers watch would make FTS5 flush its pending terms at
+    /// each of their statements (a statement journal is a savepoint to a virtual table).
+    search: Vec<(i64, bool, String)>,
 }
 
 type PendingTraces = HashMap<(i64, TraceId), Pending>;
@@ -231,7 +236,9 @@ impl Writer {
             .map(|(name, id)| (*id, name.as_str()))
             .collect();
         outcome.traces.reserve(pending.len());
-        for ((pid, _), p) in pending {
+        let mut search = Vec::new();
+        for ((pid, _), mut p) in pending {
+            search.append(&mut p.search);
             traces::save(&tx, pid, p.row_id, p.exists, &p.rollup)?;
             if let Some(project) = project_names.get(&pid) {
                 outcome.traces.push(TouchedTrace {
@@ -287,6 +294,11 @@ impl Writer {
             outcome.scores_written = outcome.scores_written.saturating_add(1);
         }
         crate::rollup_fold::fold(&tx)?;
+        // In row order: FTS5 flushes its pending terms whenever a row id is not above the last.
+        search.sort_unstable_by_key(|(row_id, ..)| *row_id);
+        for (row_id, replaced, text) in &search {
+            crate::search_index::index_span(&tx, *row_id, *replaced, text)?;
+        }
         tx.commit()?;
         self.next_trace_ref = ids.next_trace_ref;
         self.next_blob_id = ids.next_blob_id;
@@ -364,6 +376,7 @@ fn pending_trace<'a>(
                 exists: true,
                 rollup,
                 blob: None,
+                search: Vec::new(),
             },
             None => {
                 let row_id = ids.next_trace_ref;
@@ -373,6 +386,7 @@ fn pending_trace<'a>(
                     exists: false,
                     rollup: TraceRollup::new(trace_id),
                     blob: None,
+                    search: Vec::new(),
                 }
             }
         }),
@@ -738,12 +752,11 @@ fn insert_span(
         }
         row_id = tx.last_insert_rowid();
     }
-    crate::search_index::index_span(
-        tx,
+    trace.search.push((
         row_id,
         was_stored,
-        &llmtrace_store::search::span_search_text(span),
-    )?;
+        llmtrace_store::search::span_search_text(span),
+    ));
     if let Some((_, json, count)) = trace.blob.as_mut() {
         if *count > 0 {
             json.push(b',');
