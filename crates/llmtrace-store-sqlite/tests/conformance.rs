@@ -118,3 +118,58 @@ async fn count_traces_counts_what_the_filters_select() {
     };
     assert_eq!(s.count_traces(&other_project).await.unwrap(), (0, 0));
 }
+
+/// Listing by cost or duration over a range full enough to walk the sort's index (more than
+/// 5,000 traces in it) pages exactly like sorting the range: the most expensive (longest)
+/// traces of the range first, none from outside it, cursor after cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_and_duration_pages_over_a_full_range() {
+    use llmtrace_store::{TraceQuery, TraceSort};
+    const MS: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    // Trace t starts at t ms; cost and duration are scrambled; the range is [1000, 7000) ms.
+    let cost = |t: u64| (t * 7_919 % 6_007) as i64;
+    let dur = |t: u64| t * 104_729 % 5_003 + 1;
+    let mut spans = Vec::new();
+    for t in 1..=8_000u64 {
+        let mut call = testsuite::llm(t, 1, None, "gpt-4o", 1, 1, t, dur(t));
+        call.cost.computed = Some(llmtrace_model::Money::from_pico(cost(t)));
+        spans.push(call);
+    }
+    for chunk in spans.chunks(2_000) {
+        s.write(std::sync::Arc::new(WriteBatch {
+            spans: chunk.to_vec(),
+            logs: vec![],
+            scores: vec![],
+        }))
+        .await
+        .unwrap();
+    }
+    for sort in [TraceSort::Cost, TraceSort::Duration] {
+        let key = |t: u64| match sort {
+            TraceSort::Cost => cost(t) as u64,
+            _ => dur(t) * MS,
+        };
+        let mut expected: Vec<(u64, llmtrace_model::TraceId)> = (1_000..7_000)
+            .map(|t| (key(t), testsuite::tid(t)))
+            .collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        let mut got = Vec::new();
+        let mut q = TraceQuery {
+            project: "default".into(),
+            since_unix_nano: Some(testsuite::T0 + 1_000 * MS),
+            until_unix_nano: Some(testsuite::T0 + 7_000 * MS),
+            sort,
+            limit: 100,
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            let page = s.list_traces(&q).await.unwrap();
+            got.extend(page.traces.iter().map(|t| t.trace_id));
+            q.cursor = page.next_cursor;
+        }
+        let want: Vec<_> = expected.iter().take(300).map(|(_, id)| *id).collect();
+        assert_eq!(got, want, "{sort:?}");
+    }
+}
