@@ -171,6 +171,20 @@ fn whole_bucket(
         "SELECT 1 FROM spans WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 \
          AND start_ns < ?3 LIMIT 1",
     )?;
+    if starts_outside(&mut probe, pid, (bucket, end), (from, to))? {
+        return Ok(None);
+    }
+    Ok(Some(bucket))
+}
+
+/// Whether `probe` (a query of one row by project `?1` and start in `[?2, ?3)`) finds a row of
+/// the bucket `[bucket, end)` that starts outside the piece `[from, to)` inside it.
+pub(crate) fn starts_outside(
+    probe: &mut rusqlite::Statement<'_>,
+    pid: i64,
+    (bucket, end): (u64, u64),
+    (from, to): (u64, u64),
+) -> rusqlite::Result<bool> {
     for (a, b) in [(bucket, from), (to, end)] {
         if a < b
             && probe
@@ -178,10 +192,10 @@ fn whole_bucket(
                 .optional()?
                 .is_some()
         {
-            return Ok(None);
+            return Ok(true);
         }
     }
-    Ok(Some(bucket))
+    Ok(false)
 }
 
 #[allow(

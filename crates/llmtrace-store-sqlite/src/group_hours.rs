@@ -2,11 +2,11 @@
 //! 12, kept by triggers on `traces`): whole hours of the range from the rows, the partial hours
 //! at its edges from the traces themselves unless no trace of the hour falls outside the range.
 
-use crate::call_rollups::saturated;
+use crate::call_rollups::{saturated, starts_outside};
 use crate::int::{count, int};
 use crate::reader::project_id;
 use llmtrace_store::{TraceGroup, TraceGroupBy, TraceGroupQuery, MAX_PAGE_SIZE};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use std::collections::HashMap;
 
 const HOUR: u64 = 3_600_000_000_000;
@@ -91,15 +91,8 @@ fn whole_hour(
         "SELECT 1 FROM traces WHERE project_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 \
          AND {col} IS NOT NULL LIMIT 1"
     ))?;
-    for (a, b) in [(hour, from), (to, end)] {
-        if a < b
-            && probe
-                .query_row(params![pid, int(a), int(b)], |_| Ok(()))
-                .optional()?
-                .is_some()
-        {
-            return Ok(None);
-        }
+    if starts_outside(&mut probe, pid, (hour, end), (from, to))? {
+        return Ok(None);
     }
     Ok(Some(hour))
 }
@@ -168,7 +161,15 @@ fn add_hours(
          FROM trace_group_hours WHERE project_id = ?1 AND dim = ?2 AND hour_ns >= ?3 \
          AND hour_ns < ?4",
     )?;
-    let mut rows = stmt.query(params![pid, dim, int(from), int(to)])?;
+    let rows = stmt.query(params![pid, dim, int(from), int(to)])?;
+    fold_rows(rows, groups)
+}
+
+/// Folds every row of `rows` (the key, then the columns of [`part`]) with traces.
+fn fold_rows(
+    mut rows: rusqlite::Rows<'_>,
+    groups: &mut HashMap<String, TraceGroup>,
+) -> rusqlite::Result<()> {
     while let Some(r) = rows.next()? {
         let p = part(r)?;
         if p.trace_count > 0 {
@@ -193,10 +194,6 @@ fn add_traces(
          unpriced_span_count, CASE WHEN ?4 = 0 THEN user_id END FROM traces \
          WHERE project_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND {col} IS NOT NULL"
     ))?;
-    let mut rows = stmt.query(params![pid, int(from), int(to), dim])?;
-    while let Some(r) = rows.next()? {
-        let p = part(r)?;
-        fold(groups, r.get(0)?, p);
-    }
-    Ok(())
+    let rows = stmt.query(params![pid, int(from), int(to), dim])?;
+    fold_rows(rows, groups)
 }
