@@ -7,6 +7,10 @@
 //! - Versioned migrations applied at open ([`schema`]).
 //! - Per-trace rollups maintained in the write transaction, following the counting rule of
 //!   [`llmtrace_store::TraceRollup`].
+//! - Call rollups (per bucket of 10 s, 1 min, 1 h, 1 day and dimensions) and session and user
+//!   hours, logged by the writer connection's triggers and folded before each commit
+//!   (`rollup_log`, `rollup_fold`); statistics, sessions and users read them
+//!   (`call_rollups`, `group_hours`).
 
 #![cfg_attr(
     not(test),

@@ -301,7 +301,8 @@ pub struct StatsGroup {
     pub cost_pico: i64,
     /// Calls whose cost is unknown.
     pub unpriced_calls: u64,
-    /// Latency percentiles in milliseconds.
+    /// Latency percentiles in milliseconds: nearest rank, exact or read from mergeable
+    /// sketches within 1 % of the exact value ([`crate::LatencySketch`]).
     pub p50_ms: f64,
     /// 95th percentile.
     pub p95_ms: f64,
