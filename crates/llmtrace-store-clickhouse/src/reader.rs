@@ -547,7 +547,7 @@ pub(crate) async fn stats(
          if(sum(toFloat64(counts_usage * reasoning_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * reasoning_tokens))) AS t_reasoning, \
          if(sum(toFloat64({EFFECTIVE_COST})) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum({EFFECTIVE_COST}))) AS t_cost, \
          toUInt64(sum({UNPRICED})) AS t_unpriced, \
-         groupArray(toInt64(end_ns) - toInt64(start_ns)) AS durations \
+         groupArray(greatest(toInt64(end_ns) - toInt64(start_ns), toInt64(0))) AS durations \
          FROM ({inner}) WHERE counted = 1 GROUP BY b, k ORDER BY b, k"
     );
     let rows: Vec<StatsRow> = ch.select(&sql).await?;
