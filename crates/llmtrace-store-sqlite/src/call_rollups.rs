@@ -3,7 +3,7 @@
 //! [`llmtrace_store::rollup_plan`]: whole buckets from the rollup rows, the partial ten seconds
 //! at the range's edges from the spans.
 
-use crate::int::{count, int};
+use crate::int::{count, int, range};
 use crate::reader::project_id;
 use llmtrace_store::rollup_plan::{plan, widest_level, RangePiece, RollupLevel};
 use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery};
@@ -86,11 +86,7 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
     let Some(pid) = project_id(conn, &q.project)? else {
         return Ok(Vec::new());
     };
-    let since = q.since_unix_nano.unwrap_or(0);
-    let until = q
-        .until_unix_nano
-        .unwrap_or(u64::MAX)
-        .min(i64::MAX.unsigned_abs());
+    let (since, until) = range(q.since_unix_nano, q.until_unix_nano);
     let dims = load_dims(conn, pid)?;
     // The narrowest rollups can stand in for a partial bucket only when they fit the query's
     // buckets.
@@ -162,29 +158,32 @@ fn whole_bucket(
     if !buckets_fit {
         return Ok(None);
     }
-    let bucket = RollupLevel::TenSeconds.bucket_of(from);
-    let end = bucket.saturating_add(RollupLevel::TenSeconds.width_nanos());
+    edge_bucket(
+        conn,
+        "SELECT 1 FROM spans WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 \
+         AND start_ns < ?3 LIMIT 1",
+        pid,
+        RollupLevel::TenSeconds.width_nanos(),
+        (from, to),
+    )
+}
+
+/// The start of the bucket of `width` holding the piece `[from, to)`, when the piece lies in
+/// one bucket and `probe` (one row of project `?1` starting in `[?2, ?3)`) finds nothing of
+/// that bucket outside the piece: the bucket's summary is then exactly the piece.
+pub(crate) fn edge_bucket(
+    conn: &Connection,
+    probe: &str,
+    pid: i64,
+    width: u64,
+    (from, to): (u64, u64),
+) -> rusqlite::Result<Option<u64>> {
+    let bucket = from.saturating_sub(from.checked_rem(width).unwrap_or(0));
+    let end = bucket.saturating_add(width);
     if to > end {
         return Ok(None);
     }
-    let mut probe = conn.prepare_cached(
-        "SELECT 1 FROM spans WHERE project_id = ?1 AND kind IN (0, 1) AND start_ns >= ?2 \
-         AND start_ns < ?3 LIMIT 1",
-    )?;
-    if starts_outside(&mut probe, pid, (bucket, end), (from, to))? {
-        return Ok(None);
-    }
-    Ok(Some(bucket))
-}
-
-/// Whether `probe` (a query of one row by project `?1` and start in `[?2, ?3)`) finds a row of
-/// the bucket `[bucket, end)` that starts outside the piece `[from, to)` inside it.
-pub(crate) fn starts_outside(
-    probe: &mut rusqlite::Statement<'_>,
-    pid: i64,
-    (bucket, end): (u64, u64),
-    (from, to): (u64, u64),
-) -> rusqlite::Result<bool> {
+    let mut probe = conn.prepare_cached(probe)?;
     for (a, b) in [(bucket, from), (to, end)] {
         if a < b
             && probe
@@ -192,10 +191,10 @@ pub(crate) fn starts_outside(
                 .optional()?
                 .is_some()
         {
-            return Ok(true);
+            return Ok(None);
         }
     }
-    Ok(false)
+    Ok(Some(bucket))
 }
 
 #[allow(

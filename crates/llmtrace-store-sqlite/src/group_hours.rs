@@ -2,13 +2,15 @@
 //! 12, kept by triggers on `traces`): whole hours of the range from the rows, the partial hours
 //! at its edges from the traces themselves unless no trace of the hour falls outside the range.
 
-use crate::call_rollups::{saturated, starts_outside};
-use crate::int::{count, int};
+use crate::call_rollups::{edge_bucket, saturated};
+use crate::int::{count, int, range};
 use crate::reader::project_id;
+use llmtrace_store::rollup_plan::whole_buckets;
 use llmtrace_store::{TraceGroup, TraceGroupBy, TraceGroupQuery, MAX_PAGE_SIZE};
 use rusqlite::{params, Connection, Row};
 use std::collections::HashMap;
 
+/// Width of a session or user summary row.
 const HOUR: u64 = 3_600_000_000_000;
 
 /// Traces grouped by session or user, most recently active first (the contract of
@@ -20,23 +22,15 @@ pub(crate) fn trace_groups(
     let Some(pid) = project_id(conn, &q.project)? else {
         return Ok(Vec::new());
     };
-    let since = q.since_unix_nano.unwrap_or(0);
-    let until = q
-        .until_unix_nano
-        .unwrap_or(u64::MAX)
-        .min(i64::MAX.unsigned_abs());
+    let (since, until) = range(q.since_unix_nano, q.until_unix_nano);
     let mut groups: HashMap<String, TraceGroup> = HashMap::new();
     if since < until {
-        let first_hour = match since.checked_rem(HOUR).unwrap_or(0) {
-            0 => since,
-            r => since.saturating_add(HOUR.saturating_sub(r)),
-        };
-        let last_hour = until.saturating_sub(until.checked_rem(HOUR).unwrap_or(0));
-        let edges = if first_hour < last_hour {
-            add_hours(conn, pid, q.by, first_hour, last_hour, &mut groups)?;
-            vec![(since, first_hour), (last_hour, until)]
-        } else {
-            vec![(since, until)]
+        let edges = match whole_buckets(since, until, HOUR) {
+            Some((first_hour, last_hour)) => {
+                add_hours(conn, pid, q.by, first_hour, last_hour, &mut groups)?;
+                vec![(since, first_hour), (last_hour, until)]
+            }
+            None => vec![(since, until)],
         };
         for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
             match whole_hour(conn, pid, q.by, from, to)? {
@@ -81,20 +75,12 @@ fn whole_hour(
     from: u64,
     to: u64,
 ) -> rusqlite::Result<Option<u64>> {
-    let hour = from.saturating_sub(from.checked_rem(HOUR).unwrap_or(0));
-    let end = hour.saturating_add(HOUR);
-    if to > end {
-        return Ok(None);
-    }
     let (col, _) = column(by);
-    let mut probe = conn.prepare_cached(&format!(
+    let probe = format!(
         "SELECT 1 FROM traces WHERE project_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 \
          AND {col} IS NOT NULL LIMIT 1"
-    ))?;
-    if starts_outside(&mut probe, pid, (hour, end), (from, to))? {
-        return Ok(None);
-    }
-    Ok(Some(hour))
+    );
+    edge_bucket(conn, &probe, pid, HOUR, (from, to))
 }
 
 /// Folds one part (a summary row or a trace) into its group.

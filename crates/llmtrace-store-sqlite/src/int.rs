@@ -21,3 +21,10 @@ pub(crate) fn count(v: i64) -> u64 {
 pub(crate) fn position(v: i64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
+
+/// A query's time range `[since, until)` in Unix nanoseconds: open ends are the epoch and the
+/// largest stored time.
+pub(crate) fn range(since: Option<u64>, until: Option<u64>) -> (u64, u64) {
+    let max = i64::MAX.unsigned_abs();
+    (since.unwrap_or(0), until.unwrap_or(max).min(max))
+}

@@ -1,16 +1,14 @@
-//! The SQL functions the call-rollup triggers use to keep latency sketches
+//! The SQL functions the rollup fold uses to keep latency sketches
 //! ([`llmtrace_store::LatencySketch`], stored as its encoding) in step with the spans:
 //!
-//! - `llmtrace_sketch_add(sketch, duration_ns, count)`: the sketch (NULL: empty) with `count`
-//!   durations of `duration_ns` added (a negative count removes them);
 //! - `llmtrace_sketch_merge(a, b)`: the two sketches merged;
 //! - `llmtrace_sketch_agg(duration_ns, count)` (aggregate): the sketch of a group's durations;
 //! - `llmtrace_sat_sum(x)` (aggregate): an integer sum that saturates at the `i64` bounds
 //!   instead of failing (SQLite's `sum` raises an overflow error, `total` loses exactness).
 //!
-//! They are registered on the writing connection (the rollup fold and the migration that fills
-//! the rollups use them); reader connections never need them. A stored sketch that does not decode (which no
-//! writer stores) reads as empty rather than failing every later write to its rollup row.
+//! They are registered on the writing connection ([`crate::rollup_fold`] runs there); reader
+//! connections never need them. A stored sketch that does not decode (which no writer stores)
+//! reads as empty rather than failing every later write to its rollup row.
 
 use llmtrace_store::LatencySketch;
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
@@ -82,11 +80,6 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
-    conn.create_scalar_function("llmtrace_sketch_add", 3, flags, |ctx| {
-        let mut sketch = sketch_arg(ctx, 0);
-        sketch.add(int_arg(ctx, 1), int_arg(ctx, 2));
-        Ok(sketch.encode())
-    })?;
     conn.create_scalar_function("llmtrace_sketch_merge", 2, flags, |ctx| {
         let mut sketch = sketch_arg(ctx, 0);
         sketch.merge(&sketch_arg(ctx, 1));

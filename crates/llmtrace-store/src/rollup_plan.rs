@@ -42,17 +42,6 @@ impl RollupLevel {
         }
     }
 
-    /// The level stored as `code`.
-    pub fn from_code(code: i64) -> Option<Self> {
-        match code {
-            0 => Some(RollupLevel::TenSeconds),
-            1 => Some(RollupLevel::Minute),
-            2 => Some(RollupLevel::Hour),
-            3 => Some(RollupLevel::Day),
-            _ => None,
-        }
-    }
-
     /// Width of a bucket in nanoseconds.
     pub fn width_nanos(self) -> u64 {
         match self {
@@ -132,26 +121,29 @@ pub fn plan(since: u64, until: u64, bucket_nanos: Option<u64>) -> Vec<RangePiece
     pieces
 }
 
-fn cover(since: u64, until: u64, level: RollupLevel, pieces: &mut Vec<RangePiece>) {
-    let width = level.width_nanos();
-    let first = match since.checked_rem(width).unwrap_or(0) {
-        0 => Some(since),
-        r => since.checked_add(width.saturating_sub(r)),
+/// The whole buckets of `width` inside `[since, until)`: the first bucket start and the end of
+/// the last one, when there is at least one.
+pub fn whole_buckets(since: u64, until: u64, width: u64) -> Option<(u64, u64)> {
+    let first = match since.checked_rem(width)? {
+        0 => since,
+        r => since.checked_add(width.saturating_sub(r))?,
     };
-    let last = level.bucket_of(until);
-    let mut sides = Vec::with_capacity(2);
-    match first {
-        Some(first) if first < last => {
+    let last = until.saturating_sub(until.checked_rem(width)?);
+    (first < last).then_some((first, last))
+}
+
+fn cover(since: u64, until: u64, level: RollupLevel, pieces: &mut Vec<RangePiece>) {
+    let sides = match whole_buckets(since, until, level.width_nanos()) {
+        Some((first, last)) => {
             pieces.push(RangePiece::Rollup {
                 level,
                 from: first,
                 to: last,
             });
-            sides.push((since, first));
-            sides.push((last, until));
+            vec![(since, first), (last, until)]
         }
-        _ => sides.push((since, until)),
-    }
+        None => vec![(since, until)],
+    };
     for (from, to) in sides.into_iter().filter(|(from, to)| from < to) {
         match level.narrower() {
             Some(narrower) => cover(from, to, narrower, pieces),
