@@ -63,6 +63,7 @@
 
 mod annotations;
 mod client;
+mod newest;
 mod reader;
 mod recompute;
 mod retention;

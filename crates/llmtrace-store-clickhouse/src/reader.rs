@@ -7,6 +7,7 @@
 //! first (see [`text_filter`]).
 
 use crate::client::{lit, Client};
+use crate::newest::{Below, Walk};
 use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::summaries::SummaryRow;
 use crate::world::World;
@@ -137,7 +138,9 @@ pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String
 }
 
 /// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
-/// project with a span whose `search_text` holds `' ' + word` for every query word. Empty when
+/// project with a span whose `search_text` holds `' ' + word` for every query word, asked with
+/// `LIKE '% word%'`, which the `search_ngrams` index (schema version 9, current ClickHouse)
+/// answers, where `position` would read every granule. Empty when
 /// the query has no text or no words. `GLOBAL IN`, so that through `Distributed` tables the
 /// matching ids are found once and sent to every shard.
 fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
@@ -147,7 +150,12 @@ fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
     }
     let matches: Vec<String> = words
         .iter()
-        .map(|w| format!("position(search_text, {}) > 0", lit(&format!(" {w}"))))
+        .map(|w| {
+            format!(
+                "search_text LIKE {}",
+                lit(&format!("% {}%", like_escaped(w)))
+            )
+        })
         .collect();
     format!(
         " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans FINAL \
@@ -155,6 +163,19 @@ fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
         lit(project),
         matches.join(" AND ")
     )
+}
+
+/// `text` with the characters `LIKE` gives a meaning (`%`, `_` and the escape `\`) escaped.
+/// Normalized search words have none (they are letters and digits), so this only guards.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The rollup column a trace search sorts by.
@@ -274,19 +295,30 @@ pub(crate) async fn list_traces(
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
     let filter = text_filter(db, &q.project, q.text.as_deref());
     let summaries = crate::summaries::summaries_sql(db, &q.project, &filter);
-    let conditions = list_conditions(db, q);
-    let conditions = if conditions.is_empty() {
+    let list = list_conditions(db, q);
+    let conditions = if list.is_empty() {
         String::new()
     } else {
-        format!(" WHERE {}", conditions.join(" AND "))
+        format!(" WHERE {}", list.join(" AND "))
     };
     let key = sort_column(q.sort);
-    // The conditions apply after `FINAL` has picked each trace's latest summary.
-    let sql = format!(
-        "SELECT * FROM ({summaries}){conditions} ORDER BY {key} DESC, trace_id DESC LIMIT {}",
-        limit.saturating_add(1)
-    );
-    let rows: Vec<SummaryRow> = ch.select(&sql).await?;
+    let walked = if q.sort == TraceSort::Time && filter.is_empty() {
+        newest_first(ch, db, q, &list, limit).await?
+    } else {
+        None
+    };
+    let rows: Vec<SummaryRow> = match walked {
+        Some(rows) => rows,
+        None => {
+            // The conditions apply after `FINAL` has picked each trace's latest summary.
+            let sql = format!(
+                "SELECT * FROM ({summaries}){conditions} ORDER BY {key} DESC, trace_id DESC \
+                 LIMIT {}",
+                limit.saturating_add(1)
+            );
+            ch.select(&sql).await?
+        }
+    };
     let mut traces = rows
         .into_iter()
         .map(SummaryRow::into_summary)
@@ -308,6 +340,53 @@ pub(crate) async fn list_traces(
         traces,
         next_cursor,
     })
+}
+
+/// The newest-first page (and one more summary) through the `trace_starts` index
+/// (`newest.rs`); `None` when the walk gave up and the scan must answer.
+async fn newest_first(
+    ch: &Client,
+    db: &str,
+    q: &TraceQuery,
+    conditions: &[String],
+    limit: usize,
+) -> Result<Option<Vec<SummaryRow>>, StoreError> {
+    let mut top = Below {
+        t_start: u64::MAX,
+        trace_id: None,
+    };
+    if let Some(c) = &q.cursor {
+        let Ok(t_start) = u64::try_from(c.sort_key) else {
+            // Start times are unsigned: nothing is below a negative cursor.
+            return Ok(Some(Vec::new()));
+        };
+        top = Below {
+            t_start,
+            trace_id: Some(c.trace_id.to_hex()),
+        };
+    }
+    if let Some(until) = q.until_unix_nano.filter(|u| *u <= top.t_start) {
+        top = Below {
+            t_start: until,
+            trace_id: None,
+        };
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    crate::newest::walk(
+        ch,
+        &Walk {
+            db,
+            project: &q.project,
+            top,
+            since: q.since_unix_nano.unwrap_or(0),
+            conditions,
+            wanted: limit.saturating_add(1),
+            now,
+        },
+    )
+    .await
 }
 
 /// One group of [`trace_groups`]' answer.
@@ -585,4 +664,15 @@ pub(crate) async fn size_bytes(ch: &Client, db: &str) -> Result<u64, StoreError>
         ))
         .await?;
     Ok(rows.first().map_or(0, |r| r.n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_their_wildcards() {
+        assert_eq!(like_escaped("weather"), "weather");
+        assert_eq!(like_escaped("a%b_c\\"), "a\\%b\\_c\\\\");
+    }
 }

@@ -60,6 +60,12 @@ impl ServerFeatures {
         (self.major, self.minor) >= (19, 6)
     }
 
+    /// Whether tables can have data skipping indexes without experimental settings (21.x and
+    /// later).
+    pub(crate) fn has_skip_indexes(self) -> bool {
+        self.major >= 21
+    }
+
     /// Column codec clause for large text (`CODEC(...)` arrived in 19.x).
     fn text_codec(self) -> &'static str {
         if self.major >= 19 {
@@ -109,7 +115,8 @@ impl ServerFeatures {
 /// missing (18.16 has no `ADD COLUMN IF NOT EXISTS`); in a cluster it runs on `<table>_local`,
 /// then on the `Distributed` `<table>`. A statement holding ` MODIFY TTL ` runs only on servers
 /// with TTL (19.6 and later), and names `{db}.<table>{local}` (TTL belongs on the MergeTree
-/// tables, not on `Distributed` ones).
+/// tables, not on `Distributed` ones); one naming `search_ngrams` (the search index) likewise runs only on
+/// servers with data skipping indexes (21.x and later).
 const MIGRATIONS: &[&[&str]] = &[
     // 1: initial schema. Spans use granules of 1024 rows (not the default 8192): reading one
     // trace (detail, and the writer's lookups) reads a granule per part, so smaller granules
@@ -283,6 +290,32 @@ SETTINGS index_granularity = 1024{durable_more}"#,
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (project, kind, parent, key)
 SETTINGS index_granularity = 256{durable_more}"#],
+    // 9: reads that do not scan the project. `trace_starts` is a newest-first index of traces:
+    // a row (project, start, trace id) for every start a trace's summary has been written with
+    // (the writers add one with each summary row, `summaries.rs`), so the trace list reads the
+    // newest rows of this narrow time-ordered table and then those traces' summaries by primary
+    // key, instead of every summary of the project (`reader.rs`, `list_window`). A start that
+    // later moved earlier leaves a stale row, which the list ignores (the summary's own start
+    // decides). Filled from the summaries of an existing database. And on servers with data
+    // skipping indexes (21.x and later; 18.16 has none), a bloom filter of the 4-grams of
+    // `search_text`, so a search reads only the granules that may hold its words (a token
+    // bloom filter cannot serve the search's last word, which may be a prefix).
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.trace_starts (
+    project String,
+    t_start UInt64,
+    trace_id String,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree
+ORDER BY (project, t_start, trace_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.trace_starts{local} MODIFY TTL expire_at",
+        r#"INSERT INTO {db}.trace_starts{local} (project, t_start, trace_id, expire_at)
+SELECT project, t_start, trace_id, expire_at FROM {db}.trace_summaries{local} FINAL"#,
+        "ALTER TABLE {db}.spans{local} ADD INDEX IF NOT EXISTS search_ngrams search_text \
+         TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
+        "ALTER TABLE {db}.spans{local} MATERIALIZE INDEX search_ngrams",
+    ],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
@@ -299,6 +332,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("responses", "cityHash64(project, response_id)"),
     ("trace_keys", "cityHash64(project, trace_id)"),
     ("trace_summaries", "cityHash64(project, trace_id)"),
+    ("trace_starts", "cityHash64(project, trace_id)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 
@@ -473,6 +507,12 @@ async fn apply(
 ) -> Result<(), StoreError> {
     let ch = node.ch;
     let replica_follows = cluster.is_some_and(|c| c.replicated) && !node.leads_shard;
+    if sql.contains(" search_ngrams") {
+        if !node.features.has_skip_indexes() || replica_follows {
+            return Ok(());
+        }
+        return ch.execute(sql).await;
+    }
     if sql.contains(" MODIFY TTL ") {
         if !node.features.has_ttl() || replica_follows {
             return Ok(());

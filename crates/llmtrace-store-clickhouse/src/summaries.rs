@@ -189,7 +189,7 @@ pub(crate) async fn after_write(
     }
     if racing.is_empty() {
         let rows = records_of(summaries, world, load_version, retention);
-        ch.insert(&format!("{db}.trace_summaries"), &rows).await?;
+        insert(ch, db, &rows).await?;
         // Traces changed through a claim are read back (their other claims are not loaded).
         return write(ch, db, claimed, versions, retention).await;
     }
@@ -313,7 +313,32 @@ pub(crate) async fn write(
             .await?;
     }
     let rows = records(&world, &all, version, retention)?;
-    ch.insert(&format!("{db}.trace_summaries"), &rows).await
+    insert(ch, db, &rows).await
+}
+
+/// One row of `trace_starts` (schema version 9), the newest-first index of traces.
+#[derive(Serialize)]
+struct StartRecord<'a> {
+    project: &'a str,
+    t_start: u64,
+    trace_id: &'a str,
+    expire_at: u32,
+}
+
+/// Inserts summary rows, after a `trace_starts` row for each (the start it is written with), so
+/// that every summary the list can show is in the index when it becomes visible.
+async fn insert(ch: &Client, db: &str, rows: &[SummaryRecord]) -> Result<(), StoreError> {
+    let starts: Vec<StartRecord<'_>> = rows
+        .iter()
+        .map(|r| StartRecord {
+            project: &r.project,
+            t_start: r.summary.t_start,
+            trace_id: &r.summary.trace_id,
+            expire_at: r.expire_at,
+        })
+        .collect();
+    ch.insert(&format!("{db}.trace_starts"), &starts).await?;
+    ch.insert(&format!("{db}.trace_summaries"), rows).await
 }
 
 /// The summary rows of the given traces, from the world (which must hold every span of them
