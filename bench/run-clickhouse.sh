@@ -3,7 +3,12 @@
 # on it, N spans from the load generator, then query latency with wrk.
 #   bash bench/run-clickhouse.sh [TOTAL_SPANS=1000000] [CONNECTIONS=16]
 # ROWS_DIR=DIR keeps 10 files of 10,000 stored span rows (RowBinary) for bench/chdb-floor.py.
-# Needs: cargo build --release -p llmtrace -p llmtrace-loadgen; wrk; clickhouse-server.
+# FILL=direct: fill the store with llmtrace-storefill instead of over HTTP (traces spread over 30
+# days), for the query benchmarks at 10M-100M spans; CH_DIR=DIR keeps the server's data there
+# (kept after the run; an existing one is reused without filling, QUERY_ONLY).
+# BIN=path: the server binary to measure (default target/release/llmtrace).
+# Needs: cargo build --release -p llmtrace -p llmtrace-loadgen (-p llmtrace-storefill); wrk;
+# clickhouse-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL=${1:-1000000}
@@ -11,9 +16,18 @@ CONN=${2:-16}
 PORT=${PORT:-25318}
 CH_HTTP=${CH_HTTP:-28123}
 CH_TCP=${CH_TCP:-29000}
-BIN=target/release/llmtrace
-CH=$(mktemp -d /tmp/llmtrace-bench-ch.XXXX)
+BIN=${BIN:-target/release/llmtrace}
+REUSE=
+if [[ -n ${CH_DIR:-} ]]; then
+  CH=$CH_DIR
+  [[ -d $CH/data/metadata/llmtrace ]] && REUSE=1
+  KEEP_CH=1
+else
+  CH=$(mktemp -d /tmp/llmtrace-bench-ch.XXXX)
+  KEEP_CH=
+fi
 mkdir -p "$CH"/{data,tmp,user_files,log}
+cleanup_ch() { [[ -n $KEEP_CH ]] || rm -rf "$CH"; }
 cat > "$CH/users.xml" <<'XML'
 <?xml version="1.0"?>
 <yandex><profiles><default><max_memory_usage>4000000000</max_memory_usage><log_queries>1</log_queries></default></profiles>
@@ -32,22 +46,28 @@ cat > "$CH/config.xml" <<XML
 XML
 clickhouse-server --config-file="$CH/config.xml" >"$CH/log/stdout.log" 2>&1 &
 CHPID=$!
-trap 'kill $CHPID 2>/dev/null || true; rm -rf "$CH"' EXIT
+trap 'kill $CHPID 2>/dev/null || true; cleanup_ch' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CH_HTTP/ping" >/dev/null && break; sleep 0.1; done
+if [[ ${FILL:-} == direct && -z $REUSE ]]; then
+  echo "== fill $TOTAL spans straight through the ingest path (llmtrace-storefill)"
+  target/release/llmtrace-storefill --clickhouse "http://127.0.0.1:$CH_HTTP/llmtrace" --spans "$TOTAL"
+fi
 DATA=$(mktemp -d)
 $BIN serve --store "clickhouse://127.0.0.1:$CH_HTTP/llmtrace" --data-dir "$DATA" \
   --http-listen 127.0.0.1:$PORT --grpc-listen 127.0.0.1:$((PORT - 1)) --log warn &
 PID=$!
-trap 'kill $PID $CHPID 2>/dev/null || true; rm -rf "$CH" "$DATA"' EXIT
+trap 'kill $PID $CHPID 2>/dev/null || true; cleanup_ch; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 echo "== machine: $(nproc) cores; ClickHouse $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20version()")"
-echo "== ingest $TOTAL spans, $CONN connections"
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system CPU, 1/100 s
+if [[ ${FILL:-} != direct ]]; then
+echo "== ingest $TOTAL spans, $CONN connections"
 CH_CPU0=$(cpu $CHPID); LT_CPU0=$(cpu $PID)
 target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
   --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
 CH_CPU1=$(cpu $CHPID); LT_CPU1=$(cpu $PID)
 echo "== CPU during ingest: ClickHouse $(( (CH_CPU1 - CH_CPU0) * 10000 / (TOTAL / 1000) )) ns/span, llmtrace $(( (LT_CPU1 - LT_CPU0) * 10000 / (TOTAL / 1000) )) ns/span"
+fi
 sleep 2
 echo "== spans stored: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20count()%20FROM%20llmtrace.spans%20FINAL")"
 echo "== ClickHouse time by statement kind during ingest (system.query_log)"
@@ -57,7 +77,7 @@ echo "== ClickHouse bytes on disk: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=S
 curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20DISTINCT%20trace_id%20FROM%20llmtrace.spans%20LIMIT%202000" > /tmp/llmtrace-bench-ch-ids
 # What ClickHouse alone spends on these rows: 300,000 of them (30 inserts of 10,000 stored spans,
 # RowBinary, as the writer sends them) into a copy of the table, merges included.
-if (( TOTAL >= 100000 )); then
+if (( TOTAL >= 100000 )) && [[ ${FILL:-} != direct ]]; then
   Q() { curl -sf "http://127.0.0.1:$CH_HTTP/" --data-binary "$1"; }
   Q "CREATE TABLE llmtrace.floor_copy AS llmtrace.spans"
   for k in 0 1 2 3 4 5 6 7 8 9; do
@@ -74,7 +94,10 @@ if (( TOTAL >= 100000 )); then
   if [[ -n "${ROWS_DIR:-}" ]]; then mkdir -p "$ROWS_DIR" && cp "$CH"/rows*.bin "$ROWS_DIR"/; fi
   Q "DROP TABLE llmtrace.floor_copy"
 fi
-for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&sort=cost" "/"; do
+DAY_AGO=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+MONTH_AGO=$(date -u -d '-30 day' +%Y-%m-%dT%H:%M:%SZ)
+for q in "trace_by_id" "/api/traces?limit=50" "/api/traces?limit=50&model=gpt-4o" "/api/traces?limit=50&q=rotate" "/api/traces?limit=50&q=nosuchword" "/api/traces?limit=50&sort=cost" "/" \
+  "/models" "/dashboard" "/dashboard?since=$MONTH_AGO" "/api/stats?group_by=model" "/api/stats?group_by=model&bucket=30m&since=$DAY_AGO" "/api/stats?group_by=model&bucket=1h&since=$MONTH_AGO" "/sessions" "/users"; do
   if [[ $q == trace_by_id ]]; then
     echo "== GET /api/traces/{random id}"
     TRACE_IDS=/tmp/llmtrace-bench-ch-ids wrk -t1 -c1 -d10s --timeout 30s --latency -s bench/scripts/random_trace.lua http://127.0.0.1:$PORT | grep -E "^ +(50|90|99)%|Requests/sec"

@@ -1,20 +1,19 @@
-//! The newest-first trace list without a scan of the project: it walks the `trace_starts`
-//! index (schema version 9) from the newest start down, a bounded step at a time, and reads
-//! the summaries of each step's traces by primary key.
+//! The newest-first trace list without a scan of the project: it reads `trace_list` (schema
+//! version 9, the summary rows ordered by trace start) from the newest start down, a time
+//! window at a time, each window a primary-key range holding a bounded number of rows.
 //!
-//! Each step takes the newest index rows below the walk's position inside a time window (at
-//! most a batch of them, ordered by start and trace id, a primary-key range of a narrow table),
-//! then the summaries of those traces (`FINAL`, by `trace_id`, a primary-key lookup) whose own
-//! start lies in the part of the key range the step covered, with the query's filters. A trace's
-//! current summary always has an index row with its start (written before it), so every trace
-//! is found in exactly one step; an index row left by a start that later moved earlier finds a
-//! summary outside its step's range and is ignored.
+//! Each step first counts the rows below the walk's position inside a window (the key columns
+//! only) and narrows the window while it holds far more rows than the step wants (a burst of
+//! traces in one second), then reads that window's summaries (`FINAL`, the query's filters
+//! applied after it), newest first. A trace's current summary is at its current start; a row
+//! at a start the trace left has a tombstone, which `FINAL` keeps and the walk skips, so every
+//! trace is found once.
 //!
-//! Windows start at a minute below the newest position and grow eightfold while they come back
-//! without a full batch, so a sparse project reaches its oldest trace in a dozen steps and a
-//! dense one reads a batch from its newest minute. A query whose filters keep few traces would
-//! walk much of the index: past [`MAX_WALK`] index rows the caller falls back to the scan of the
-//! project's summaries, which then costs what it cost before.
+//! Windows start at a minute below the newest position and grow eightfold after one that held
+//! fewer rows than wanted, so a sparse project reaches its oldest trace in a dozen steps. A
+//! query whose filters keep few traces would walk much of the table: the rows each step wants
+//! double, and past [`MAX_WALK`] rows the caller falls back to the scan of the project's
+//! summaries, which then costs what it cost before.
 
 use crate::client::{lit, Client};
 use crate::summaries::SummaryRow;
@@ -23,14 +22,21 @@ use serde::Deserialize;
 
 /// Nanoseconds in the first window.
 const FIRST_WINDOW_NANOS: u64 = 60 * 1_000_000_000;
-/// How much each window grows after one that held less than a batch.
+/// How much each window grows after one that held fewer rows than wanted.
 const WINDOW_GROWTH: u64 = 8;
-/// Index rows a step reads at most: its first batch, doubling each step up to this.
-const MAX_BATCH: usize = 2_048;
-/// Index rows the walk reads before it leaves the query to the scan.
-pub(crate) const MAX_WALK: usize = 20_000;
+/// Rows the first step wants at least; each step wants twice the one before, up to
+/// [`MOST_WANTED`].
+const FEWEST_WANTED: u64 = 256;
+/// Rows a step wants at most.
+const MOST_WANTED: u64 = 8_192;
+/// A window holding more than this many times the rows its step wants is narrowed.
+const CROWDED: u64 = 8;
+/// Counts a step makes at most while narrowing its window.
+const MOST_PROBES: u32 = 6;
+/// Rows the walk reads before it leaves the query to the scan.
+pub(crate) const MAX_WALK: u64 = 30_000;
 
-/// A position in the index order (start, then trace id), exclusive: the walk continues below
+/// A position in the list order (start, then trace id), exclusive: the walk continues below
 /// it. `trace_id: None` is below every trace starting at `t_start`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Below {
@@ -56,9 +62,16 @@ impl Below {
 }
 
 #[derive(Deserialize)]
-struct IndexRow {
-    t_start: u64,
-    trace_id: String,
+struct Count {
+    n: u64,
+}
+
+/// A row of `trace_list` as the walk reads it.
+#[derive(Deserialize)]
+struct ListRow {
+    #[serde(flatten)]
+    summary: SummaryRow,
+    deleted: u8,
 }
 
 /// What the walk is asked.
@@ -82,18 +95,19 @@ pub(crate) struct Walk<'a> {
     pub(crate) now: u64,
 }
 
-/// Walks the index newest first until `walk.wanted` summaries passed the conditions (then
-/// `Some` of them, in order) or the index is exhausted (`Some` of fewer); `None` when it read
-/// [`MAX_WALK`] index rows first.
+/// Walks the list newest first until `walk.wanted` summaries passed the conditions (then
+/// `Some` of them, in order) or the project is exhausted (`Some` of fewer); `None` when it read
+/// [`MAX_WALK`] rows first.
 pub(crate) async fn walk(
     ch: &Client,
     walk: &Walk<'_>,
 ) -> Result<Option<Vec<SummaryRow>>, StoreError> {
-    let p = lit(walk.project);
     let mut below = walk.top.clone();
     let mut width = FIRST_WINDOW_NANOS;
-    let mut batch = walk.wanted.saturating_mul(2).clamp(64, MAX_BATCH);
-    let mut read = 0usize;
+    let mut step_wants = u64::try_from(walk.wanted)
+        .unwrap_or(u64::MAX)
+        .clamp(FEWEST_WANTED, MOST_WANTED);
+    let mut read = 0u64;
     let mut out: Vec<SummaryRow> = Vec::new();
     loop {
         let anchor = if below.t_start == u64::MAX {
@@ -101,78 +115,94 @@ pub(crate) async fn walk(
         } else {
             below.t_start
         };
-        let low = anchor.saturating_sub(width).max(walk.since);
-        let mut range = vec![format!("project = {p}"), format!("t_start >= {low}")];
-        range.extend(below.condition());
-        let rows: Vec<IndexRow> = ch
-            .select(&format!(
-                "SELECT DISTINCT t_start, trace_id FROM {db}.trace_starts WHERE {} \
-                 ORDER BY t_start DESC, trace_id DESC LIMIT {batch}",
-                range.join(" AND "),
-                db = walk.db
-            ))
-            .await?;
-        read = read.saturating_add(rows.len());
-        let full = rows.len() >= batch;
-        // Below the step: after a full batch, its last key; else the window's bottom.
-        let next = match rows.last() {
-            Some(last) if full => Below {
-                t_start: last.t_start,
-                trace_id: Some(last.trace_id.clone()),
-            },
-            _ => Below {
-                t_start: low,
-                trace_id: None,
-            },
+        let mut probes = 0u32;
+        let (low, rows) = loop {
+            let low = anchor.saturating_sub(width).max(walk.since);
+            let n = count(ch, walk, low, &below).await?;
+            probes = probes.saturating_add(1);
+            let crowd = n.checked_div(step_wants).unwrap_or(0);
+            if crowd > CROWDED && width > 1 && probes < MOST_PROBES {
+                // Aim at about twice the rows wanted, as if they were spread evenly.
+                width = width
+                    .checked_div(crowd.checked_div(2).unwrap_or(1).max(1))
+                    .unwrap_or(1)
+                    .max(1);
+                continue;
+            }
+            break (low, n);
         };
-        if !rows.is_empty() {
+        read = read.saturating_add(rows);
+        if rows > 0 {
             let need = walk.wanted.saturating_sub(out.len());
-            out.extend(summaries(ch, walk, &rows, &below, &next, need).await?);
+            out.extend(window(ch, walk, low, &below, need).await?);
             if out.len() >= walk.wanted {
                 return Ok(Some(out));
             }
         }
-        if !full {
-            if low <= walk.since {
-                return Ok(Some(out));
-            }
-            width = width.saturating_mul(WINDOW_GROWTH);
+        if low <= walk.since {
+            return Ok(Some(out));
         }
         if read >= MAX_WALK {
             return Ok(None);
         }
-        below = next;
-        batch = batch.saturating_mul(2).min(MAX_BATCH);
+        if rows < step_wants {
+            width = width.saturating_mul(WINDOW_GROWTH);
+        }
+        below = Below {
+            t_start: low,
+            trace_id: None,
+        };
+        step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);
     }
 }
 
-/// The summaries of the traces of one step's index rows whose start lies between `next`
-/// (inclusive) and `below` (exclusive) and that pass the query's conditions, newest first, at
-/// most `need`.
-async fn summaries(
+/// The key conditions of the window from `low` (inclusive) to `below` (exclusive).
+fn window_keys(low: u64, below: &Below) -> String {
+    let mut keys = format!(" AND t_start >= {low}");
+    if let Some(c) = below.condition() {
+        keys.push_str(" AND ");
+        keys.push_str(&c);
+    }
+    keys
+}
+
+/// How many rows of the project's `trace_list` the window holds (versions and tombstones
+/// included: an estimate of what reading it costs).
+async fn count(ch: &Client, walk: &Walk<'_>, low: u64, below: &Below) -> Result<u64, StoreError> {
+    let rows: Vec<Count> = ch
+        .select(&format!(
+            "SELECT toUInt64(count()) AS n FROM {}.trace_list WHERE project = {}{}",
+            walk.db,
+            lit(walk.project),
+            window_keys(low, below)
+        ))
+        .await?;
+    Ok(rows.first().map_or(0, |c| c.n))
+}
+
+/// The window's current summaries that pass the query's conditions, newest first, at most
+/// `need`.
+async fn window(
     ch: &Client,
     walk: &Walk<'_>,
-    rows: &[IndexRow],
+    low: u64,
     below: &Below,
-    next: &Below,
     need: usize,
 ) -> Result<Vec<SummaryRow>, StoreError> {
-    let ids: Vec<String> = rows.iter().map(|r| lit(&r.trace_id)).collect();
-    let filter = format!(" AND trace_id IN ({})", ids.join(", "));
-    let mut conditions: Vec<String> = walk.conditions.to_vec();
-    conditions.extend(below.condition());
-    // At or above `next`: not below it.
-    conditions.extend(next.condition().map(|c| format!("NOT {c}")));
+    let mut conditions: Vec<String> = vec!["deleted = 0".into()];
+    conditions.extend(walk.conditions.iter().cloned());
+    // The conditions apply after `FINAL` has picked each row's latest version.
     let sql = format!(
         "SELECT * FROM ({}) WHERE {} ORDER BY t_start DESC, trace_id DESC LIMIT {need}",
-        crate::summaries::summaries_sql(walk.db, walk.project, &filter),
-        if conditions.is_empty() {
-            "1".to_string()
-        } else {
-            conditions.join(" AND ")
-        }
+        crate::summaries::list_sql(walk.db, walk.project, &window_keys(low, below)),
+        conditions.join(" AND ")
     );
-    ch.select(&sql).await
+    let rows: Vec<ListRow> = ch.select(&sql).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.deleted == 0)
+        .map(|r| r.summary)
+        .collect())
 }
 
 #[cfg(test)]

@@ -290,28 +290,58 @@ SETTINGS index_granularity = 1024{durable_more}"#,
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (project, kind, parent, key)
 SETTINGS index_granularity = 256{durable_more}"#],
-    // 9: reads that do not scan the project. `trace_starts` is a newest-first index of traces:
-    // a row (project, start, trace id) for every start a trace's summary has been written with
-    // (the writers add one with each summary row, `summaries.rs`), so the trace list reads the
-    // newest rows of this narrow time-ordered table and then those traces' summaries by primary
-    // key, instead of every summary of the project (`reader.rs`, `list_window`). A start that
-    // later moved earlier leaves a stale row, which the list ignores (the summary's own start
-    // decides). Filled from the summaries of an existing database. And on servers with data
-    // skipping indexes (21.x and later; 18.16 has none), a bloom filter of the 4-grams of
-    // `search_text`, so a search reads only the granules that may hold its words (a token
-    // bloom filter cannot serve the search's last word, which may be a prefix).
+    // 9: reads that do not scan the project. `trace_list` holds the summary rows again, ordered
+    // by trace start, so the newest-first trace list reads the newest rows of the project, a
+    // primary-key range, instead of every summary (`newest.rs`). The writers write each summary
+    // to both tables (`summaries.rs`); when a trace's start moves, the row at its old start
+    // gets a tombstone (`deleted = 1`, same version), which `FINAL` keeps over the old row.
+    // Filled from the summaries of an existing database. And on servers with data skipping
+    // indexes (21.x and later; 18.16 has none), a bloom filter of the 4-grams of `search_text`,
+    // so a search reads only the granules that may hold its words (a token bloom filter
+    // cannot serve the search's last word, which may be a prefix).
     &[
-        r#"CREATE TABLE IF NOT EXISTS {db}.trace_starts (
+        r#"CREATE TABLE IF NOT EXISTS {db}.trace_list (
     project String,
     t_start UInt64,
     trace_id String,
+    root_name String,
+    has_root UInt8,
+    root_service String,
+    t_end UInt64,
+    span_count UInt64,
+    llm_call_count UInt64,
+    t_input UInt64,
+    t_output UInt64,
+    t_cache_read UInt64,
+    t_cache_write UInt64,
+    t_reasoning UInt64,
+    error_count UInt64,
+    t_cost Int64,
+    t_unpriced UInt64,
+    t_reported UInt64,
+    t_failed_calls UInt64,
+    t_user String,
+    t_session String,
+    t_services Array(String),
+    t_req_models Array(String),
+    t_resp_models Array(String),
+    t_providers Array(String),
+    deleted UInt8,
+    version UInt64,
     expire_at DateTime DEFAULT toDateTime(4294967295)
-) ENGINE = ReplacingMergeTree
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (project, t_start, trace_id)
-SETTINGS index_granularity = 1024{durable_more}"#,
-        "ALTER TABLE {db}.trace_starts{local} MODIFY TTL expire_at",
-        r#"INSERT INTO {db}.trace_starts{local} (project, t_start, trace_id, expire_at)
-SELECT project, t_start, trace_id, expire_at FROM {db}.trace_summaries{local} FINAL"#,
+SETTINGS index_granularity = 256{durable_more}"#,
+        "ALTER TABLE {db}.trace_list{local} MODIFY TTL expire_at",
+        r#"INSERT INTO {db}.trace_list{local} (project, t_start, trace_id, root_name, has_root,
+root_service, t_end, span_count, llm_call_count, t_input, t_output, t_cache_read, t_cache_write,
+t_reasoning, error_count, t_cost, t_unpriced, t_reported, t_failed_calls, t_user, t_session,
+t_services, t_req_models, t_resp_models, t_providers, deleted, version, expire_at)
+SELECT project, t_start, trace_id, root_name, has_root, root_service, t_end, span_count,
+llm_call_count, t_input, t_output, t_cache_read, t_cache_write, t_reasoning, error_count, t_cost,
+t_unpriced, t_reported, t_failed_calls, t_user, t_session, t_services, t_req_models,
+t_resp_models, t_providers, toUInt8(0), version, expire_at
+FROM {db}.trace_summaries{local} FINAL"#,
         "ALTER TABLE {db}.spans{local} ADD INDEX IF NOT EXISTS search_ngrams search_text \
          TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
         "ALTER TABLE {db}.spans{local} MATERIALIZE INDEX search_ngrams",
@@ -332,7 +362,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("responses", "cityHash64(project, response_id)"),
     ("trace_keys", "cityHash64(project, trace_id)"),
     ("trace_summaries", "cityHash64(project, trace_id)"),
-    ("trace_starts", "cityHash64(project, trace_id)"),
+    ("trace_list", "cityHash64(project, trace_id)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 

@@ -154,6 +154,8 @@ pub(crate) struct Written<'a> {
     pub(crate) rids: &'a [(String, String)],
     /// The touched traces' summaries, computed from the write's world.
     pub(crate) summaries: &'a [(&'a Key, TraceSummary)],
+    /// The touched traces' starts before the write (those that had stored spans).
+    pub(crate) stored_starts: &'a std::collections::HashMap<Key, u64>,
 }
 
 /// Writes the summaries after a write stored its spans (see the module docs): those computed
@@ -172,6 +174,7 @@ pub(crate) async fn after_write(
         touched,
         rids,
         summaries,
+        stored_starts,
     } = written;
     let (touched, claimed) = changed.split_at(touched.min(changed.len()));
     // Every other trace holding one of this write's response ids: its claims decide whether
@@ -189,7 +192,16 @@ pub(crate) async fn after_write(
     }
     if racing.is_empty() {
         let rows = records_of(summaries, world, load_version, retention);
-        insert(ch, db, &rows).await?;
+        // The start each trace was listed at before this write, if it moved.
+        let moved: Vec<SummaryRecord> = rows
+            .iter()
+            .filter_map(|r| {
+                let key = (r.project.clone(), r.summary.trace_id.clone());
+                let old = *stored_starts.get(&key)?;
+                (old != r.summary.t_start).then(|| tombstone(r, old))
+            })
+            .collect();
+        insert(ch, db, &rows, &moved).await?;
         // Traces changed through a claim are read back (their other claims are not loaded).
         return write(ch, db, claimed, versions, retention).await;
     }
@@ -313,31 +325,71 @@ pub(crate) async fn write(
             .await?;
     }
     let rows = records(&world, &all, version, retention)?;
-    insert(ch, db, &rows).await
+    // Any start of a span may have been a trace's start in a summary written by a writer that
+    // saw only some of its spans: each but the current one gets a tombstone.
+    let mut tombstones = Vec::new();
+    for r in &rows {
+        let key = (r.project.clone(), r.summary.trace_id.clone());
+        let starts: BTreeSet<u64> = world
+            .traces
+            .get(&key)
+            .map(|t| t.rows.values().map(|row| row.start_ns).collect())
+            .unwrap_or_default();
+        tombstones.extend(
+            starts
+                .into_iter()
+                .filter(|s| *s != r.summary.t_start)
+                .map(|s| tombstone(r, s)),
+        );
+    }
+    insert(ch, db, &rows, &tombstones).await
 }
 
-/// One row of `trace_starts` (schema version 9), the newest-first index of traces.
+/// One row of `trace_list` (schema version 9): a summary row, or (`deleted = 1`) the tombstone
+/// of a start the trace no longer has.
 #[derive(Serialize)]
-struct StartRecord<'a> {
-    project: &'a str,
-    t_start: u64,
-    trace_id: &'a str,
-    expire_at: u32,
+struct ListRecord<'a> {
+    #[serde(flatten)]
+    record: &'a SummaryRecord,
+    deleted: u8,
 }
 
-/// Inserts summary rows, after a `trace_starts` row for each (the start it is written with), so
-/// that every summary the list can show is in the index when it becomes visible.
-async fn insert(ch: &Client, db: &str, rows: &[SummaryRecord]) -> Result<(), StoreError> {
-    let starts: Vec<StartRecord<'_>> = rows
+/// The tombstone of trace `of`'s row at `start` in `trace_list`, at `of`'s version.
+fn tombstone(of: &SummaryRecord, start: u64) -> SummaryRecord {
+    let summary = TraceSummary {
+        start_unix_nano: start,
+        ..TraceSummary::default()
+    };
+    SummaryRecord {
+        project: of.project.clone(),
+        summary: SummaryRow::from_summary(of.summary.trace_id.clone(), summary),
+        t_services: Vec::new(),
+        t_req_models: Vec::new(),
+        t_resp_models: Vec::new(),
+        t_providers: Vec::new(),
+        version: of.version,
+        expire_at: of.expire_at,
+    }
+}
+
+/// Inserts summary rows into `trace_list` (with the tombstones of starts their traces left)
+/// and `trace_summaries`. The list first: a trace the summaries show is then in the list too.
+async fn insert(
+    ch: &Client,
+    db: &str,
+    rows: &[SummaryRecord],
+    tombstones: &[SummaryRecord],
+) -> Result<(), StoreError> {
+    let list: Vec<ListRecord<'_>> = rows
         .iter()
-        .map(|r| StartRecord {
-            project: &r.project,
-            t_start: r.summary.t_start,
-            trace_id: &r.summary.trace_id,
-            expire_at: r.expire_at,
-        })
+        .map(|record| ListRecord { record, deleted: 0 })
+        .chain(
+            tombstones
+                .iter()
+                .map(|record| ListRecord { record, deleted: 1 }),
+        )
         .collect();
-    ch.insert(&format!("{db}.trace_starts"), &starts).await?;
+    ch.insert(&format!("{db}.trace_list"), &list).await?;
     ch.insert(&format!("{db}.trace_summaries"), rows).await
 }
 
@@ -412,16 +464,30 @@ fn record(
     })
 }
 
+/// The columns the list reads from a summary row, with the rollup query's names and
+/// `t_duration`.
+const LIST_COLUMNS: &str = "trace_id, root_name, has_root, root_service, t_start, t_end, \
+    toInt64(greatest(t_end, t_start) - t_start) AS t_duration, span_count, llm_call_count, \
+    t_input, t_output, t_cache_read, t_cache_write, t_reasoning, error_count, t_cost, \
+    t_unpriced, t_reported, t_failed_calls, t_user, t_session, t_services, t_req_models, \
+    t_resp_models, t_providers";
+
 /// The project's trace summaries (latest version of each), with the rollup query's column
 /// names and `t_duration`; `filter` is a further condition on `trace_id` (it must only name
 /// sort-key columns, which is safe under `FINAL`).
 pub(crate) fn summaries_sql(db: &str, project: &str, filter: &str) -> String {
     format!(
-        "SELECT trace_id, root_name, has_root, root_service, t_start, t_end, \
-         toInt64(greatest(t_end, t_start) - t_start) AS t_duration, span_count, llm_call_count, \
-         t_input, t_output, t_cache_read, t_cache_write, t_reasoning, error_count, t_cost, \
-         t_unpriced, t_reported, t_failed_calls, t_user, t_session, t_services, t_req_models, \
-         t_resp_models, t_providers FROM {db}.trace_summaries FINAL WHERE project = {}{filter}",
+        "SELECT {LIST_COLUMNS} FROM {db}.trace_summaries FINAL WHERE project = {}{filter}",
+        lit(project)
+    )
+}
+
+/// The project's rows of `trace_list` (latest version of each start of each trace) kept by
+/// `filter` (conditions on its sort key only, which is safe under `FINAL`), as
+/// [`summaries_sql`] gives them, with `deleted` (1 for a start the trace left).
+pub(crate) fn list_sql(db: &str, project: &str, filter: &str) -> String {
+    format!(
+        "SELECT {LIST_COLUMNS}, deleted FROM {db}.trace_list FINAL WHERE project = {}{filter}",
         lit(project)
     )
 }

@@ -122,6 +122,19 @@ pub(crate) async fn write(
     let load_version = versions.next();
     let mut world = World::default();
     world.load_traces(ch, db, &touched).await?;
+    let stored_starts: std::collections::HashMap<Key, u64> = touched
+        .iter()
+        .filter_map(|k| {
+            let start = world
+                .traces
+                .get(k)?
+                .rows
+                .values()
+                .map(|r| r.start_ns)
+                .min()?;
+            Some((k.clone(), start))
+        })
+        .collect();
     phases.mark("load traces");
     let rids: Vec<(String, String)> = batch
         .spans
@@ -250,6 +263,7 @@ pub(crate) async fn write(
             touched: touched.len(),
             rids: &rids,
             summaries: &summaries,
+            stored_starts: &stored_starts,
         },
         (versions, load_version),
         retention,

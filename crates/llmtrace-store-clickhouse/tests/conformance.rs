@@ -428,7 +428,7 @@ async fn replicated_cluster_survives_losing_a_replica_per_shard() {
         for table in [
             "spans_local",
             "trace_summaries_local",
-            "trace_starts_local",
+            "trace_list_local",
             "trace_keys_local",
         ] {
             http_query(*port, &format!("SYSTEM SYNC REPLICA fo.{table}"));
@@ -461,7 +461,7 @@ async fn replicated_cluster_survives_losing_a_replica_per_shard() {
     for port in [ports[0], ports[3]] {
         for table in [
             "trace_summaries_local",
-            "trace_starts_local",
+            "trace_list_local",
             "trace_keys_local",
         ] {
             http_query(port, &format!("SYSTEM SYNC REPLICA fo.{table}"));
