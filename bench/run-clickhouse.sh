@@ -56,7 +56,7 @@ DATA=$(mktemp -d)
 $BIN serve --store "clickhouse://127.0.0.1:$CH_HTTP/llmtrace" --data-dir "$DATA" \
   --http-listen 127.0.0.1:$PORT --grpc-listen 127.0.0.1:$((PORT - 1)) --log warn &
 PID=$!
-trap 'kill $PID $CHPID 2>/dev/null || true; cleanup_ch; rm -rf "$DATA"' EXIT
+trap 'kill $PID $CHPID 2>/dev/null || true; wait $CHPID 2>/dev/null || true; cleanup_ch; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 echo "== machine: $(nproc) cores; ClickHouse $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20version()")"
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system CPU, 1/100 s

@@ -9,8 +9,9 @@
 //! at a start the trace left has a tombstone, which `FINAL` keeps and the walk skips, so every
 //! trace is found once.
 //!
-//! Windows start at a minute below the newest position and grow eightfold after one that held
-//! fewer rows than wanted, so a sparse project reaches its oldest trace in a dozen steps. A
+//! Windows start at a minute below the newest position; each next one is as wide as the density
+//! of the one before says the rows it wants need, growing at most eightfold, so a sparse project
+//! reaches its oldest trace in a dozen steps. A
 //! query whose filters keep few traces would walk much of the table: the rows each step wants
 //! double, and past [`MAX_WALK`] rows the caller falls back to the scan of the project's
 //! summaries, which then costs what it cost before.
@@ -22,7 +23,7 @@ use serde::Deserialize;
 
 /// Nanoseconds in the first window.
 const FIRST_WINDOW_NANOS: u64 = 60 * 1_000_000_000;
-/// How much each window grows after one that held fewer rows than wanted.
+/// How much each window may grow over the one before.
 const WINDOW_GROWTH: u64 = 8;
 /// Rows the first step wants at least; each step wants twice the one before, up to
 /// [`MOST_WANTED`].
@@ -122,11 +123,7 @@ pub(crate) async fn walk(
             probes = probes.saturating_add(1);
             let crowd = n.checked_div(step_wants).unwrap_or(0);
             if crowd > CROWDED && width > 1 && probes < MOST_PROBES {
-                // Aim at about twice the rows wanted, as if they were spread evenly.
-                width = width
-                    .checked_div(crowd.checked_div(2).unwrap_or(1).max(1))
-                    .unwrap_or(1)
-                    .max(1);
+                width = fitted(width, n, step_wants);
                 continue;
             }
             break (low, n);
@@ -145,15 +142,28 @@ pub(crate) async fn walk(
         if read >= MAX_WALK {
             return Ok(None);
         }
-        if rows < step_wants {
-            width = width.saturating_mul(WINDOW_GROWTH);
-        }
+        step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);
+        // The next window as wide as this one's density says its rows need, growing at most
+        // eightfold (an empty window says nothing of what is below it).
+        width = fitted(width, rows, step_wants).min(width.saturating_mul(WINDOW_GROWTH));
         below = Below {
             t_start: low,
             trace_id: None,
         };
-        step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);
     }
+}
+
+/// The width of a window expected to hold about twice `wanted` rows, where `width` held
+/// `rows` (as if they were spread evenly); at least a nanosecond.
+fn fitted(width: u64, rows: u64, wanted: u64) -> u64 {
+    if rows == 0 {
+        return u64::MAX;
+    }
+    let scaled = u128::from(width)
+        .saturating_mul(u128::from(wanted).saturating_mul(2))
+        .checked_div(u128::from(rows))
+        .unwrap_or(u128::MAX);
+    u64::try_from(scaled).unwrap_or(u64::MAX).max(1)
 }
 
 /// The key conditions of the window from `low` (inclusive) to `below` (exclusive).
@@ -208,6 +218,15 @@ async fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_fit_the_density_seen() {
+        assert_eq!(fitted(1_000, 100, 50), 1_000);
+        assert_eq!(fitted(1_000, 10_000, 50), 10);
+        assert_eq!(fitted(1_000, 1_000_000_000, 1), 1);
+        assert_eq!(fitted(1_000, 0, 50), u64::MAX);
+        assert_eq!(fitted(u64::MAX, 1, 8_192), u64::MAX);
+    }
 
     #[test]
     fn positions_name_the_keys_below_them() {
