@@ -3,8 +3,9 @@
 //! window at a time, each window a primary-key range holding a bounded number of rows.
 //!
 //! Each step first counts the rows below the walk's position inside a window (the key columns
-//! only) and narrows the window while it holds far more rows than the step wants (a burst of
-//! traces in one second), then reads that window's summaries (`FINAL`, the query's filters
+//! only, and no further than eight times the rows the step wants, so the count stops early in a
+//! crowded window) and narrows the window sixteenfold while it is crowded (a burst of traces in
+//! one second), then reads that window's summaries (`FINAL`, the query's filters
 //! applied after it), newest first. A trace's current summary is at its current start; a row
 //! at a start the trace left has a tombstone, which `FINAL` keeps and the walk skips, so every
 //! trace is found once.
@@ -13,7 +14,7 @@
 //! of the one before says the rows it wants need, growing at most eightfold, so a sparse project
 //! reaches its oldest trace in a dozen steps. A
 //! query whose filters keep few traces would walk much of the table: the rows each step wants
-//! double, and past [`MAX_WALK`] rows the caller falls back to the scan of the project's
+//! double, and past [`MAX_WALK`] rows (or [`MOST_PROBES`] counts) the caller falls back to the scan of the project's
 //! summaries, which then costs what it cost before.
 
 use crate::client::{lit, Client};
@@ -30,10 +31,12 @@ const WINDOW_GROWTH: u64 = 8;
 const FEWEST_WANTED: u64 = 256;
 /// Rows a step wants at most.
 const MOST_WANTED: u64 = 8_192;
-/// A window holding more than this many times the rows its step wants is narrowed.
+/// A window holding this many times the rows its step wants is narrowed.
 const CROWDED: u64 = 8;
-/// Counts a step makes at most while narrowing its window.
-const MOST_PROBES: u32 = 6;
+/// How much a crowded window is narrowed (its rows were counted only up to the crowd).
+const NARROWING: u64 = 16;
+/// Counts the walk makes at most before it leaves the query to the scan.
+const MOST_PROBES: u32 = 48;
 /// Rows the walk reads before it leaves the query to the scan.
 pub(crate) const MAX_WALK: u64 = 30_000;
 
@@ -109,6 +112,7 @@ pub(crate) async fn walk(
         .unwrap_or(u64::MAX)
         .clamp(FEWEST_WANTED, MOST_WANTED);
     let mut read = 0u64;
+    let mut probes = 0u32;
     let mut out: Vec<SummaryRow> = Vec::new();
     loop {
         let anchor = if below.t_start == u64::MAX {
@@ -116,14 +120,16 @@ pub(crate) async fn walk(
         } else {
             below.t_start
         };
-        let mut probes = 0u32;
+        let cap = step_wants.saturating_mul(CROWDED);
         let (low, rows) = loop {
             let low = anchor.saturating_sub(width).max(walk.since);
-            let n = count(ch, walk, low, &below).await?;
+            let n = count(ch, walk, low, &below, cap).await?;
             probes = probes.saturating_add(1);
-            let crowd = n.checked_div(step_wants).unwrap_or(0);
-            if crowd > CROWDED && width > 1 && probes < MOST_PROBES {
-                width = fitted(width, n, step_wants);
+            if probes > MOST_PROBES {
+                return Ok(None);
+            }
+            if n >= cap && width > 1 {
+                width = width.checked_div(NARROWING).unwrap_or(1).max(1);
                 continue;
             }
             break (low, n);
@@ -177,11 +183,19 @@ fn window_keys(low: u64, below: &Below) -> String {
 }
 
 /// How many rows of the project's `trace_list` the window holds (versions and tombstones
-/// included: an estimate of what reading it costs).
-async fn count(ch: &Client, walk: &Walk<'_>, low: u64, below: &Below) -> Result<u64, StoreError> {
+/// included: an estimate of what reading it costs), counting no further than `cap` (the read
+/// stops there, so a crowded window costs no more than a small one).
+async fn count(
+    ch: &Client,
+    walk: &Walk<'_>,
+    low: u64,
+    below: &Below,
+    cap: u64,
+) -> Result<u64, StoreError> {
     let rows: Vec<Count> = ch
         .select(&format!(
-            "SELECT toUInt64(count()) AS n FROM {}.trace_list WHERE project = {}{}",
+            "SELECT toUInt64(count()) AS n FROM (SELECT t_start FROM {}.trace_list \
+             WHERE project = {}{} LIMIT {cap})",
             walk.db,
             lit(walk.project),
             window_keys(low, below)
