@@ -3,9 +3,8 @@
 //! window at a time, each window a primary-key range holding a bounded number of rows.
 //!
 //! Each step first counts the rows below the walk's position inside a window (the key columns
-//! only, and no further than eight times the rows the step wants, so the count stops early in a
-//! crowded window) and narrows the window sixteenfold while it is crowded (a burst of traces in
-//! one second), then reads that window's summaries (`FINAL`, the query's filters
+//! only) and, while it holds more than eight times the rows the step wants (a burst of traces in
+//! one second), narrows it to the width its density says, then reads that window's summaries (`FINAL`, the query's filters
 //! applied after it), newest first. A trace's current summary is at its current start; a row
 //! at a start the trace left has a tombstone, which `FINAL` keeps and the walk skips, so every
 //! trace is found once.
@@ -31,10 +30,8 @@ const WINDOW_GROWTH: u64 = 8;
 const FEWEST_WANTED: u64 = 256;
 /// Rows a step wants at most.
 const MOST_WANTED: u64 = 8_192;
-/// A window holding this many times the rows its step wants is narrowed.
+/// A window holding more than this many times the rows its step wants is narrowed.
 const CROWDED: u64 = 8;
-/// How much a crowded window is narrowed (its rows were counted only up to the crowd).
-const NARROWING: u64 = 16;
 /// Counts the walk makes at most before it leaves the query to the scan.
 const MOST_PROBES: u32 = 48;
 /// Rows the walk reads before it leaves the query to the scan.
@@ -113,6 +110,9 @@ pub(crate) async fn walk(
         .clamp(FEWEST_WANTED, MOST_WANTED);
     let mut read = 0u64;
     let mut probes = 0u32;
+    // The bottom of the last window found crowded above an empty one: the rows start between it
+    // and the empty window, and the walk halves that gap instead of growing into the crowd.
+    let mut crowded_from: Option<u64> = None;
     let mut out: Vec<SummaryRow> = Vec::new();
     loop {
         let anchor = if below.t_start == u64::MAX {
@@ -123,17 +123,21 @@ pub(crate) async fn walk(
         let cap = step_wants.saturating_mul(CROWDED);
         let (low, rows) = loop {
             let low = anchor.saturating_sub(width).max(walk.since);
-            let n = count(ch, walk, low, &below, cap).await?;
+            let n = count(ch, walk, low, &below).await?;
             probes = probes.saturating_add(1);
             if probes > MOST_PROBES {
                 return Ok(None);
             }
-            if n >= cap && width > 1 {
-                width = width.checked_div(NARROWING).unwrap_or(1).max(1);
+            if n > cap && width > 1 {
+                crowded_from = Some(low);
+                width = fitted(width, n, step_wants);
                 continue;
             }
             break (low, n);
         };
+        if rows > 0 {
+            crowded_from = None;
+        }
         read = read.saturating_add(rows);
         if rows > 0 {
             let need = walk.wanted.saturating_sub(out.len());
@@ -151,7 +155,11 @@ pub(crate) async fn walk(
         step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);
         // The next window as wide as this one's density says its rows need, growing at most
         // eightfold (an empty window says nothing of what is below it).
-        width = fitted(width, rows, step_wants).min(width.saturating_mul(WINDOW_GROWTH));
+        width = match crowded_from {
+            Some(bottom) if rows == 0 => low.saturating_sub(bottom).checked_div(2).unwrap_or(1),
+            _ => fitted(width, rows, step_wants).min(width.saturating_mul(WINDOW_GROWTH)),
+        }
+        .max(1);
         below = Below {
             t_start: low,
             trace_id: None,
@@ -183,19 +191,11 @@ fn window_keys(low: u64, below: &Below) -> String {
 }
 
 /// How many rows of the project's `trace_list` the window holds (versions and tombstones
-/// included: an estimate of what reading it costs), counting no further than `cap` (the read
-/// stops there, so a crowded window costs no more than a small one).
-async fn count(
-    ch: &Client,
-    walk: &Walk<'_>,
-    low: u64,
-    below: &Below,
-    cap: u64,
-) -> Result<u64, StoreError> {
+/// included: an estimate of what reading it costs; the key columns only).
+async fn count(ch: &Client, walk: &Walk<'_>, low: u64, below: &Below) -> Result<u64, StoreError> {
     let rows: Vec<Count> = ch
         .select(&format!(
-            "SELECT toUInt64(count()) AS n FROM (SELECT t_start FROM {}.trace_list \
-             WHERE project = {}{} LIMIT {cap})",
+            "SELECT toUInt64(count()) AS n FROM {}.trace_list WHERE project = {}{}",
             walk.db,
             lit(walk.project),
             window_keys(low, below)
