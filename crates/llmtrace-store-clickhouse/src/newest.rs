@@ -2,29 +2,30 @@
 //! version 9, the summary rows ordered by trace start) from the newest start down, a time
 //! window at a time, each window a primary-key range holding a bounded number of rows.
 //!
-//! Each step first counts the rows below the walk's position inside a window (the key columns
-//! only) and, while it holds more than eight times the rows the step wants (a burst of traces in
-//! one second), narrows it to the width its density says, then reads that window's summaries (`FINAL`, the query's filters
-//! applied after it), newest first. A trace's current summary is at its current start; a row
-//! at a start the trace left has a tombstone, which `FINAL` keeps and the walk skips, so every
-//! trace is found once.
+//! Windows are planned from `trace_counts`, the number of list rows per hour of starts (one
+//! small read per walk), and per minute and second inside an hour or minute that alone holds
+//! more rows than a window wants (a burst of traces): each window reaches down to where about
+//! twice the rows the step wants lie below the walk's position, so empty hours are skipped. Each step
+//! then counts the window's keys and narrows it while it holds more than eight times the rows
+//! wanted, and reads its summaries (`FINAL`, the query's filters applied after it), newest
+//! first. A trace's current summary is at its current start; a row at a start the trace left
+//! has a tombstone, which `FINAL` keeps and the walk skips, so every trace is found once.
 //!
-//! Windows start at a minute below the newest position; each next one is as wide as the density
-//! of the one before says the rows it wants need, growing at most eightfold, so a sparse project
-//! reaches its oldest trace in a dozen steps. A
-//! query whose filters keep few traces would walk much of the table: the rows each step wants
-//! double, and past [`MAX_WALK`] rows (or [`MOST_PROBES`] counts) the caller falls back to the scan of the project's
-//! summaries, which then costs what it cost before.
+//! A query whose filters keep few traces would walk much of the table: the rows each step wants
+//! double, and past [`MAX_WALK`] rows (or [`MOST_PROBES`] counts) the caller falls back to the
+//! scan of the project's summaries, which then costs what it cost before.
 
 use crate::client::{lit, Client};
 use crate::summaries::SummaryRow;
 use llmtrace_store::StoreError;
 use serde::Deserialize;
 
-/// Nanoseconds in the first window.
-const FIRST_WINDOW_NANOS: u64 = 60 * 1_000_000_000;
-/// How much each window may grow over the one before.
-const WINDOW_GROWTH: u64 = 8;
+/// How much a window grows over the one before when that one came back empty.
+const EMPTY_GROWTH: u64 = 8;
+/// Nanoseconds in an hour.
+const HOUR_NANOS: u64 = 3_600 * 1_000_000_000;
+/// The widths of the buckets of `trace_counts`, by `unit`: an hour, a minute, a second.
+pub(crate) const UNITS: [u64; 3] = [HOUR_NANOS, 60 * 1_000_000_000, 1_000_000_000];
 /// Rows the first step wants at least; each step wants twice the one before, up to
 /// [`MOST_WANTED`].
 const FEWEST_WANTED: u64 = 256;
@@ -91,9 +92,6 @@ pub(crate) struct Walk<'a> {
     /// How many summaries are wanted (a page and one more, to know whether a next page
     /// exists).
     pub(crate) wanted: usize,
-    /// The current time, in nanoseconds since the epoch: the first window ends here when the
-    /// walk starts at the top.
-    pub(crate) now: u64,
 }
 
 /// Walks the list newest first until `walk.wanted` summaries passed the conditions (then
@@ -104,25 +102,44 @@ pub(crate) async fn walk(
     walk: &Walk<'_>,
 ) -> Result<Option<Vec<SummaryRow>>, StoreError> {
     let mut below = walk.top.clone();
-    let mut width = FIRST_WINDOW_NANOS;
+    let hours = buckets(ch, walk, 0, walk.since, below.t_start).await?;
     let mut step_wants = u64::try_from(walk.wanted)
         .unwrap_or(u64::MAX)
         .clamp(FEWEST_WANTED, MOST_WANTED);
     let mut read = 0u64;
     let mut probes = 0u32;
-    // The bottom of the last window found crowded above an empty one: the rows start between it
-    // and the empty window, and the walk halves that gap instead of growing into the crowd.
+    // The width of the window before when it was empty, and the bottom of the last window
+    // found crowded since a window had rows.
+    let mut empty_width: Option<u64> = None;
     let mut crowded_from: Option<u64> = None;
     let mut out: Vec<SummaryRow> = Vec::new();
     loop {
-        let anchor = if below.t_start == u64::MAX {
-            walk.now
-        } else {
-            below.t_start
+        let Some(planned) = plan(ch, walk, &hours, below.t_start, step_wants).await? else {
+            // No list row starts below the position. When the counts had none at all, the scan
+            // answers: counts that lag the list (a replica still fetching) hide no trace.
+            if probes == 0 {
+                return Ok(None);
+            }
+            return Ok(Some(out));
         };
         let cap = step_wants.saturating_mul(CROWDED);
+        // The plan, unless the window before came back empty (the rows of a crowded hour need
+        // not be spread evenly): then eight times that window, or half the gap down to the
+        // last crowded window seen.
+        let mut width = below.t_start.saturating_sub(planned);
+        if let Some(last) = empty_width {
+            let grown = match crowded_from {
+                Some(bottom) => below
+                    .t_start
+                    .saturating_sub(bottom)
+                    .checked_div(2)
+                    .unwrap_or(1),
+                None => last.saturating_mul(EMPTY_GROWTH),
+            };
+            width = width.max(grown).max(1);
+        }
         let (low, rows) = loop {
-            let low = anchor.saturating_sub(width).max(walk.since);
+            let low = below.t_start.saturating_sub(width).max(walk.since);
             let n = count(ch, walk, low, &below).await?;
             probes = probes.saturating_add(1);
             if probes > MOST_PROBES {
@@ -135,7 +152,10 @@ pub(crate) async fn walk(
             }
             break (low, n);
         };
-        if rows > 0 {
+        if rows == 0 {
+            empty_width = Some(width);
+        } else {
+            empty_width = None;
             crowded_from = None;
         }
         read = read.saturating_add(rows);
@@ -153,18 +173,108 @@ pub(crate) async fn walk(
             return Ok(None);
         }
         step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);
-        // The next window as wide as this one's density says its rows need, growing at most
-        // eightfold (an empty window says nothing of what is below it).
-        width = match crowded_from {
-            Some(bottom) if rows == 0 => low.saturating_sub(bottom).checked_div(2).unwrap_or(1),
-            _ => fitted(width, rows, step_wants).min(width.saturating_mul(WINDOW_GROWTH)),
-        }
-        .max(1);
         below = Below {
             t_start: low,
             trace_id: None,
         };
     }
+}
+
+#[derive(Deserialize)]
+struct BucketRow {
+    bucket: u64,
+    n: u64,
+}
+
+/// The buckets of `unit` (an index of [`UNITS`]) from the one holding `from` to the one holding
+/// `to` with list rows, newest first, with their row counts (`trace_counts`).
+async fn buckets(
+    ch: &Client,
+    walk: &Walk<'_>,
+    unit: usize,
+    from: u64,
+    to: u64,
+) -> Result<Vec<BucketRow>, StoreError> {
+    let width = UNITS.get(unit).copied().unwrap_or(HOUR_NANOS);
+    let first = from.checked_div(width).unwrap_or(0);
+    let last = to.checked_div(width).unwrap_or(0);
+    ch.select(&format!(
+        "SELECT bucket, toUInt64(sum(rows)) AS n FROM {}.trace_counts WHERE project = {} \
+         AND unit = {unit} AND bucket >= {first} AND bucket <= {last} GROUP BY bucket \
+         HAVING n > 0 ORDER BY bucket DESC",
+        walk.db,
+        lit(walk.project)
+    ))
+    .await
+}
+
+/// Where a window below `below` should start to hold about twice `wanted` rows: planned from
+/// the hours, and inside a crowded hour from its minutes, inside a crowded minute from its
+/// seconds; `None` when no list row starts below `below`.
+async fn plan(
+    ch: &Client,
+    walk: &Walk<'_>,
+    hours: &[BucketRow],
+    below: u64,
+    wanted: u64,
+) -> Result<Option<u64>, StoreError> {
+    let mut plan = planned_low(hours, below, wanted, HOUR_NANOS);
+    for (unit, width) in UNITS.iter().enumerate().skip(1) {
+        let Some(Planned {
+            crowded: Some(start),
+            ..
+        }) = plan
+        else {
+            break;
+        };
+        let finer = buckets(ch, walk, unit, start, below.saturating_sub(1)).await?;
+        let inside = planned_low(&finer, below, wanted, *width);
+        // Below this bucket there may be more, but the window ends in it.
+        plan = inside.or(plan.map(|p| Planned { crowded: None, ..p }));
+    }
+    Ok(plan.map(|p| p.low))
+}
+
+/// A planned window start, and the start of the bucket it lies in when that bucket alone holds
+/// more than the window wants (a finer unit can place it better).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Planned {
+    low: u64,
+    crowded: Option<u64>,
+}
+
+/// Where a window below `below` should start to hold about twice `wanted` rows, by the counts
+/// of buckets `width` wide (newest first): the start of the bucket where the counts below
+/// `below` reach that, or inside it as its density says when that bucket alone holds more; the
+/// oldest bucket's start when they never do; `None` when no bucket with rows starts below
+/// `below`.
+fn planned_low(buckets: &[BucketRow], below: u64, wanted: u64, width: u64) -> Option<Planned> {
+    let wants = wanted.saturating_mul(2);
+    let mut seen = 0u64;
+    let mut oldest = None;
+    for b in buckets {
+        let start = b.bucket.saturating_mul(width);
+        if start >= below {
+            continue;
+        }
+        let end = start.saturating_add(width).min(below);
+        oldest = Some(Planned {
+            low: start,
+            crowded: None,
+        });
+        seen = seen.saturating_add(b.n);
+        if seen >= wants {
+            if b.n > wants {
+                let part = fitted(end.saturating_sub(start), b.n, wanted);
+                return Some(Planned {
+                    low: end.saturating_sub(part).max(start),
+                    crowded: Some(start),
+                });
+            }
+            return oldest;
+        }
+    }
+    oldest
 }
 
 /// The width of a window expected to hold about twice `wanted` rows, where `width` held
@@ -232,6 +342,35 @@ async fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bucket(bucket: u64, n: u64) -> BucketRow {
+        BucketRow { bucket, n }
+    }
+
+    #[test]
+    fn windows_are_planned_from_the_counts() {
+        let h = HOUR_NANOS;
+        let low = |b: &[BucketRow], below, wanted| planned_low(b, below, wanted, h).map(|p| p.low);
+        // Newest first: 100 rows in hour 10, none in 9 to 6, 1,000 in hour 5, 50 in hour 2.
+        let hours = [bucket(10, 100), bucket(5, 1_000), bucket(2, 50)];
+        // 2 × 60 wanted: hour 10 holds fewer, hour 5 reaches it and holds more, so the window
+        // goes into hour 5 as far as its density says (120 of 1,000 rows: 0.12 of it), and
+        // hour 5 is crowded.
+        assert_eq!(
+            planned_low(&hours, 11 * h, 60, h),
+            Some(Planned {
+                low: 6 * h - h * 120 / 1_000,
+                crowded: Some(5 * h)
+            })
+        );
+        // Enough in hour 10 alone (it is not crowded for 2 × 50).
+        assert_eq!(low(&hours, 11 * h, 50), Some(10 * h));
+        // From the middle of hour 10 the same hour counts (an estimate), empty hours skipped.
+        assert_eq!(low(&hours, 10 * h + 5, 500), Some(5 * h));
+        // Never enough: down to the oldest hour; nothing below hour 2: none.
+        assert_eq!(low(&hours, 11 * h, 10_000), Some(2 * h));
+        assert_eq!(low(&hours, 2 * h, 10), None);
+    }
 
     #[test]
     fn windows_fit_the_density_seen() {

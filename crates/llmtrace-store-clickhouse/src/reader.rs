@@ -371,9 +371,6 @@ async fn newest_first(
             trace_id: None,
         };
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     crate::newest::walk(
         ch,
         &Walk {
@@ -383,7 +380,6 @@ async fn newest_first(
             since: q.since_unix_nano.unwrap_or(0),
             conditions,
             wanted: limit.saturating_add(1),
-            now,
         },
     )
     .await

@@ -342,6 +342,28 @@ llm_call_count, t_input, t_output, t_cache_read, t_cache_write, t_reasoning, err
 t_unpriced, t_reported, t_failed_calls, t_user, t_session, t_services, t_req_models,
 t_resp_models, t_providers, toUInt8(0), version, expire_at
 FROM {db}.trace_summaries{local} FINAL"#,
+        // How many `trace_list` rows each hour, minute and second of trace starts holds
+        // (`unit` 0, 1, 2; tombstones and versions included), summed: the list's walk plans its
+        // windows from them.
+        r#"CREATE TABLE IF NOT EXISTS {db}.trace_counts (
+    project String,
+    unit UInt8,
+    bucket UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295),
+    rows UInt64
+) ENGINE = SummingMergeTree(rows)
+ORDER BY (project, unit, bucket, expire_at)
+SETTINGS index_granularity = 256{durable_more}"#,
+        "ALTER TABLE {db}.trace_counts{local} MODIFY TTL expire_at",
+        r#"INSERT INTO {db}.trace_counts{local} (project, unit, bucket, expire_at, rows)
+SELECT project, toUInt8(0), intDiv(t_start, 3600000000000), expire_at, toUInt64(count())
+FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 3600000000000), expire_at"#,
+        r#"INSERT INTO {db}.trace_counts{local} (project, unit, bucket, expire_at, rows)
+SELECT project, toUInt8(1), intDiv(t_start, 60000000000), expire_at, toUInt64(count())
+FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 60000000000), expire_at"#,
+        r#"INSERT INTO {db}.trace_counts{local} (project, unit, bucket, expire_at, rows)
+SELECT project, toUInt8(2), intDiv(t_start, 1000000000), expire_at, toUInt64(count())
+FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 1000000000), expire_at"#,
         "ALTER TABLE {db}.spans{local} ADD INDEX IF NOT EXISTS search_ngrams search_text \
          TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
         "ALTER TABLE {db}.spans{local} MATERIALIZE INDEX search_ngrams",
@@ -363,6 +385,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("trace_keys", "cityHash64(project, trace_id)"),
     ("trace_summaries", "cityHash64(project, trace_id)"),
     ("trace_list", "cityHash64(project, trace_id)"),
+    ("trace_counts", "cityHash64(project, unit, bucket)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 

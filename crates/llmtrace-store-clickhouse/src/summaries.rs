@@ -354,6 +354,17 @@ struct ListRecord<'a> {
     deleted: u8,
 }
 
+/// One row of `trace_counts` (schema version 9): list rows written for an hour, minute or
+/// second of starts.
+#[derive(Serialize)]
+struct CountRecord<'a> {
+    project: &'a str,
+    unit: u8,
+    bucket: u64,
+    expire_at: u32,
+    rows: u64,
+}
+
 /// The tombstone of trace `of`'s row at `start` in `trace_list`, at `of`'s version.
 fn tombstone(of: &SummaryRecord, start: u64) -> SummaryRecord {
     let summary = TraceSummary {
@@ -389,6 +400,28 @@ async fn insert(
                 .map(|record| ListRecord { record, deleted: 1 }),
         )
         .collect();
+    let mut counts: std::collections::BTreeMap<(&str, u8, u64, u32), u64> = Default::default();
+    for r in &list {
+        for (unit, width) in crate::newest::UNITS.iter().enumerate() {
+            let bucket = r.record.summary.t_start.checked_div(*width).unwrap_or(0);
+            let unit = u8::try_from(unit).unwrap_or(u8::MAX);
+            let n = counts
+                .entry((r.record.project.as_str(), unit, bucket, r.record.expire_at))
+                .or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+    let counts: Vec<CountRecord<'_>> = counts
+        .into_iter()
+        .map(|((project, unit, bucket, expire_at), rows)| CountRecord {
+            project,
+            unit,
+            bucket,
+            expire_at,
+            rows,
+        })
+        .collect();
+    ch.insert(&format!("{db}.trace_counts"), &counts).await?;
     ch.insert(&format!("{db}.trace_list"), &list).await?;
     ch.insert(&format!("{db}.trace_summaries"), rows).await
 }
