@@ -5,9 +5,9 @@
 //! Windows are planned from `trace_counts`, the number of list rows per hour of starts (one
 //! small read per walk), and per minute and second inside an hour or minute that alone holds
 //! more rows than a window wants (a burst of traces): each window reaches down to where about
-//! twice the rows the step wants lie below the walk's position, so empty hours are skipped. Each step
-//! then counts the window's keys and narrows it while it holds more than eight times the rows
-//! wanted, and reads its summaries (`FINAL`, the query's filters applied after it), newest
+//! twice the rows the step wants lie below the walk's position, so empty hours are skipped. Each
+//! step then counts the window's keys and narrows it while it holds more than eight times the
+//! rows wanted, and reads its summaries (`FINAL`, the query's filters applied after it), newest
 //! first. A trace's current summary is at its current start; a row at a start the trace left
 //! has a tombstone, which `FINAL` keeps and the walk skips, so every trace is found once.
 //!
@@ -36,11 +36,11 @@ const CROWDED: u64 = 8;
 /// Counts the walk makes at most before it leaves the query to the scan.
 const MOST_PROBES: u32 = 48;
 /// Rows the walk reads before it leaves the query to the scan.
-pub(crate) const MAX_WALK: u64 = 30_000;
+const MAX_WALK: u64 = 30_000;
 
 /// A position in the list order (start, then trace id), exclusive: the walk continues below
 /// it. `trace_id: None` is below every trace starting at `t_start`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Below {
     /// The start.
     pub(crate) t_start: u64,
@@ -95,8 +95,9 @@ pub(crate) struct Walk<'a> {
 }
 
 /// Walks the list newest first until `walk.wanted` summaries passed the conditions (then
-/// `Some` of them, in order) or the project is exhausted (`Some` of fewer); `None` when it read
-/// [`MAX_WALK`] rows first.
+/// `Some` of them, in order) or the project is exhausted (`Some` of fewer); `None`, for the
+/// scan to answer, when it read [`MAX_WALK`] rows or made [`MOST_PROBES`] counts first, or when
+/// `trace_counts` has no row at all below the walk's top.
 pub(crate) async fn walk(
     ch: &Client,
     walk: &Walk<'_>,

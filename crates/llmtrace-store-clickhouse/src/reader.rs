@@ -140,9 +140,9 @@ pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String
 /// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
 /// project with a span whose `search_text` holds `' ' + word` for every query word, asked with
 /// `LIKE '% word%'`, which the `search_ngrams` index (schema version 9, current ClickHouse)
-/// answers, where `position` would read every granule. Empty when
-/// the query has no text or no words. `GLOBAL IN`, so that through `Distributed` tables the
-/// matching ids are found once and sent to every shard.
+/// answers, where `position` would read every granule. Empty when the query has no text or no
+/// words. `GLOBAL IN`, so that through `Distributed` tables the matching ids are found once and
+/// sent to every shard.
 fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
     let words = text.map(search_words).unwrap_or_default();
     if words.is_empty() {
@@ -342,8 +342,8 @@ pub(crate) async fn list_traces(
     })
 }
 
-/// The newest-first page (and one more summary) through the `trace_starts` index
-/// (`newest.rs`); `None` when the walk gave up and the scan must answer.
+/// The newest-first page (and one more summary) read from `trace_list` (`newest.rs`); `None`
+/// when the walk gave up and the scan must answer.
 async fn newest_first(
     ch: &Client,
     db: &str,

@@ -115,8 +115,8 @@ impl ServerFeatures {
 /// missing (18.16 has no `ADD COLUMN IF NOT EXISTS`); in a cluster it runs on `<table>_local`,
 /// then on the `Distributed` `<table>`. A statement holding ` MODIFY TTL ` runs only on servers
 /// with TTL (19.6 and later), and names `{db}.<table>{local}` (TTL belongs on the MergeTree
-/// tables, not on `Distributed` ones); one naming `search_ngrams` (the search index) likewise runs only on
-/// servers with data skipping indexes (21.x and later).
+/// tables, not on `Distributed` ones); one naming `search_ngrams` (the search index) likewise
+/// runs only on servers with data skipping indexes (21.x and later).
 const MIGRATIONS: &[&[&str]] = &[
     // 1: initial schema. Spans use granules of 1024 rows (not the default 8192): reading one
     // trace (detail, and the writer's lookups) reads a granule per part, so smaller granules

@@ -384,7 +384,9 @@ fn tombstone(of: &SummaryRecord, start: u64) -> SummaryRecord {
 }
 
 /// Inserts summary rows into `trace_list` (with the tombstones of starts their traces left)
-/// and `trace_summaries`. The list first: a trace the summaries show is then in the list too.
+/// and `trace_summaries`, with their counts in `trace_counts`. In that order: the list's walk
+/// plans from the counts, so a row in the list is always counted, and a trace the summaries
+/// show is always in the list.
 async fn insert(
     ch: &Client,
     db: &str,
