@@ -11,8 +11,9 @@
 //!   [`merge_incomplete`](llmtrace_store::merge_incomplete)), so a retry is reported as
 //!   [`SpanFate::Duplicate`](llmtrace_store::SpanFate) and changes no total. Should two nodes
 //!   still insert the same span, the replacing engine and `FINAL` reads keep one copy.
-//! - **Trace rollups**: the statistics are computed at query time from `spans`, counting rule
-//!   included (wrappers, one provider response reported by two spans). The trace list, sessions
+//! - **Trace rollups**: the statistics read one row per model call (`calls`, ordered by start,
+//!   the counting rule decided by the writer: wrappers, one provider response reported by two
+//!   spans), written with the trace summaries and kept exact the same way. The trace list, sessions
 //!   and users read one summary row per trace (`trace_summaries`), which the writers write after
 //!   each commit for the traces it changed; a plain read-modify-write rollup would lose updates
 //!   when several nodes write one trace at once, so a writer that finds another writer's recent
@@ -62,6 +63,7 @@
 )]
 
 mod annotations;
+mod calls;
 mod client;
 mod newest;
 mod reader;
@@ -635,7 +637,7 @@ impl TraceReader for ClickHouseStore {
     }
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
-        reader::stats(&self.inner.ch, &self.inner.db, query).await
+        calls::stats(&self.inner.ch, &self.inner.db, query).await
     }
 
     async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {

@@ -1,6 +1,7 @@
 //! The read path. The trace list, sessions and users read the writers' per-trace summary rows
-//! (`summaries.rs`); statistics, and the summaries' backfill, compute rollups from `spans`
-//! (`FINAL`, so each span's latest copy only), applying the counting rule in SQL: a call span
+//! (`summaries.rs`), statistics the writers' call rows (`calls.rs`); the backfills of both
+//! compute rollups from `spans` (`FINAL`, so each span's latest copy only), applying the
+//! counting rule in SQL: a call span
 //! counts unless a call span of the same trace names it as parent (an `ANY LEFT JOIN` against
 //! the set of call parents). The SQL aggregates mirror `rows::summarize`, which computes the
 //! same summary in Rust for one trace. The full-text filter picks trace ids from `search_text`
@@ -14,8 +15,8 @@ use crate::world::World;
 use llmtrace_model::{LogRecord, TraceId};
 use llmtrace_store::search::search_words;
 use llmtrace_store::{
-    percentile, GroupBy, StatsGroup, StatsQuery, StoreError, StoredSpan, TraceCursor, TraceDetail,
-    TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+    StoreError, StoredSpan, TraceCursor, TraceDetail, TraceGroup, TraceGroupBy, TraceGroupQuery,
+    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 
@@ -129,6 +130,12 @@ fn trace_rollups(db: &str, project: &str, filter: &str) -> String {
          groupUniqArrayIf(provider, is_call = 1 AND provider != '') AS t_providers \
          FROM ({inner}) GROUP BY trace_id"
     )
+}
+
+/// The project's spans kept by `filter` with their `counted` flag (see [`counted_spans`];
+/// `columns` must name neither `response_id` nor `claim_key`): the backfill of `calls`.
+pub(crate) fn counted_spans_sql(db: &str, project: &str, columns: &str, filter: &str) -> String {
+    counted_spans(db, project, columns, filter, "")
 }
 
 /// The rollups of the project's traces kept by `filter` (a condition keeping whole traces, or
@@ -526,110 +533,6 @@ pub(crate) async fn get_trace(
         scores,
         logs,
     }))
-}
-
-#[derive(Deserialize)]
-struct StatsRow {
-    b: u64,
-    k: String,
-    calls: u64,
-    errors: u64,
-    t_input: u64,
-    t_output: u64,
-    t_cache_read: u64,
-    t_cache_write: u64,
-    t_reasoning: u64,
-    t_cost: i64,
-    t_unpriced: u64,
-    durations: Vec<i64>,
-}
-
-impl StatsRow {
-    /// The group, with its bucket when the query has buckets.
-    fn into_group(self, bucketed: bool) -> StatsGroup {
-        let mut ms: Vec<f64> = self.durations.iter().map(|d| *d as f64 / 1e6).collect();
-        ms.sort_by(f64::total_cmp);
-        StatsGroup {
-            bucket_start_unix_nano: bucketed.then_some(self.b),
-            key: (!self.k.is_empty()).then_some(self.k),
-            calls: self.calls,
-            errors: self.errors,
-            input_tokens: self.t_input,
-            output_tokens: self.t_output,
-            cache_read_tokens: self.t_cache_read,
-            cache_write_tokens: self.t_cache_write,
-            reasoning_tokens: self.t_reasoning,
-            cost_pico: self.t_cost,
-            unpriced_calls: self.t_unpriced,
-            p50_ms: percentile(&ms, 0.50),
-            p95_ms: percentile(&ms, 0.95),
-            p99_ms: percentile(&ms, 0.99),
-        }
-    }
-}
-
-/// A stats query's conditions on the call spans (a SQL fragment starting with ` AND`).
-fn stats_filter(q: &StatsQuery) -> String {
-    let mut filter = String::from(" AND is_call = 1");
-    if let Some(t) = q.since_unix_nano {
-        filter.push_str(&format!(" AND start_ns >= {t}"));
-    }
-    if let Some(t) = q.until_unix_nano {
-        filter.push_str(&format!(" AND start_ns < {t}"));
-    }
-    for (column, value) in [
-        ("service", &q.service),
-        ("model", &q.model),
-        ("provider", &q.provider),
-    ] {
-        if let Some(v) = value {
-            filter.push_str(&format!(" AND {column} = {}", lit(v)));
-        }
-    }
-    filter
-}
-
-/// Statistics of counted model calls per group (and time bucket, when asked).
-pub(crate) async fn stats(
-    ch: &Client,
-    db: &str,
-    q: &StatsQuery,
-) -> Result<Vec<StatsGroup>, StoreError> {
-    let column = match q.group_by {
-        GroupBy::Model => "model",
-        GroupBy::Provider => "provider",
-        GroupBy::Service => "service",
-        GroupBy::Operation => "operation",
-    };
-    let width = q.bucket_nanos.filter(|w| *w > 0);
-    let bucket = match width {
-        Some(w) => format!("toUInt64(intDiv(start_ns, toUInt64({w})) * toUInt64({w}))"),
-        None => "toUInt64(0)".to_string(),
-    };
-    let columns = format!(
-        "trace_id, span_id, is_call, status, start_ns, end_ns, counts_usage, input_tokens, \
-         output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_computed, \
-         cost_reported, unpriced, {column}"
-    );
-    let inner = counted_spans(db, &q.project, &columns, &stats_filter(q), "");
-    let sql = format!(
-        "SELECT {bucket} AS b, toString({column}) AS k, count() AS calls, \
-         toUInt64(countIf(status = 2)) AS errors, \
-         if(sum(toFloat64(counts_usage * input_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * input_tokens))) AS t_input, \
-         if(sum(toFloat64(counts_usage * output_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * output_tokens))) AS t_output, \
-         if(sum(toFloat64(counts_usage * cache_read_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * cache_read_tokens))) AS t_cache_read, \
-         if(sum(toFloat64(counts_usage * cache_write_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * cache_write_tokens))) AS t_cache_write, \
-         if(sum(toFloat64(counts_usage * reasoning_tokens)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(counts_usage * reasoning_tokens))) AS t_reasoning, \
-         if(sum(toFloat64({EFFECTIVE_COST})) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum({EFFECTIVE_COST}))) AS t_cost, \
-         toUInt64(sum({UNPRICED})) AS t_unpriced, \
-         groupArray(greatest(toInt64(end_ns) - toInt64(start_ns), toInt64(0))) AS durations \
-         FROM ({inner}) WHERE counted = 1 GROUP BY b, k ORDER BY b, k"
-    );
-    let rows: Vec<StatsRow> = ch.select(&sql).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.into_group(width.is_some()))
-        .collect())
 }
 
 #[derive(Deserialize)]

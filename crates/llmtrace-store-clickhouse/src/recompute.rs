@@ -109,7 +109,7 @@ pub(crate) async fn batch(
         ch.insert(&format!("{db}.trace_keys"), &key_rows).await?;
         ch.insert(&format!("{db}.spans"), &changed_rows).await?;
         // The changed traces' summaries follow, from the spans as now stored.
-        crate::summaries::write(ch, db, &keys, versions, retention).await?;
+        crate::summaries::write(ch, db, &keys, versions, retention, &Default::default()).await?;
     }
     Ok(())
 }

@@ -368,11 +368,48 @@ FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 1000000000), expir
          TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
         "ALTER TABLE {db}.spans{local} MATERIALIZE INDEX search_ngrams",
     ],
+    // 10: statistics that read only their range's calls. `calls` holds one row per model call
+    // span, ordered by start, with the counting rule already decided by the writer, so a
+    // statistics query reads a primary-key range of narrow rows instead of joining the
+    // project's spans with themselves (`calls.rs`). Filled from the spans of an existing
+    // database ([`CALLS_VERSION`]).
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.calls (
+    project String,
+    start_ns UInt64,
+    trace_id String,
+    span_id String,
+    service {lc},
+    model {lc},
+    provider {lc},
+    operation {lc},
+    counted UInt8,
+    error UInt8,
+    lat_bin UInt16,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_write_tokens UInt64,
+    reasoning_tokens UInt64,
+    cost Int64,
+    unpriced UInt8,
+    deleted UInt8,
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, start_ns, trace_id, span_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.calls{local} MODIFY TTL expire_at",
+    ],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
 /// spans fills the table ([`crate::summaries::backfill`]).
 const SUMMARIES_VERSION: usize = 6;
+
+/// The version whose migration creates `calls`; applying it to a database that has spans
+/// fills the table ([`crate::calls::backfill`]).
+const CALLS_VERSION: usize = 10;
 
 /// Sharding key of each table in a cluster: rows that replace each other (copies of one span,
 /// one score id) must land on one shard, and a trace's spans share one so `FINAL` and the
@@ -386,6 +423,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("trace_summaries", "cityHash64(project, trace_id)"),
     ("trace_list", "cityHash64(project, trace_id)"),
     ("trace_counts", "cityHash64(project, unit, bucket)"),
+    ("calls", "cityHash64(project, trace_id)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 
@@ -539,6 +577,9 @@ async fn apply_version(
     }
     if version as usize == SUMMARIES_VERSION && had > 0 && node.leads_shard {
         crate::summaries::backfill(node.ch, db, local).await?;
+    }
+    if version as usize == CALLS_VERSION && had > 0 && node.leads_shard {
+        crate::calls::backfill(node.ch, db, local).await?;
     }
     node.ch
         .execute(&format!(
@@ -861,6 +902,23 @@ mod tests {
         };
         assert_eq!(ids(None).await, vec![tid(1)]);
         assert!(ids(Some("weather")).await.is_empty());
+        // The call stored before `calls` existed was filled into it by the migration.
+        let calls = |store: ClickHouseStore| async move {
+            let q = llmtrace_store::StatsQuery {
+                project: "default".into(),
+                group_by: llmtrace_store::GroupBy::Model,
+                ..Default::default()
+            };
+            let groups = store.stats(&q).await.unwrap();
+            groups
+                .iter()
+                .map(|g| (g.key.clone(), g.calls, g.input_tokens, g.output_tokens))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            calls(store.clone()).await,
+            vec![(Some("gpt-4o".to_string()), 1, 10, 2)]
+        );
         store
             .write(std::sync::Arc::new(WriteBatch {
                 spans: vec![asking(2)],
@@ -869,6 +927,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ids(Some("weather")).await, vec![tid(2)]);
+        assert_eq!(
+            calls(store.clone()).await,
+            vec![(Some("gpt-4o".to_string()), 2, 20, 4)]
+        );
 
         let step = MIGRATIONS[2][0]
             .replace("{db}", "up2")

@@ -156,6 +156,8 @@ pub(crate) struct Written<'a> {
     pub(crate) summaries: &'a [(&'a Key, TraceSummary)],
     /// The touched traces' starts before the write (those that had stored spans).
     pub(crate) stored_starts: &'a std::collections::HashMap<Key, u64>,
+    /// The touched traces' call keys before the write (`calls.rs`).
+    pub(crate) stored_calls: &'a crate::calls::StoredCalls,
 }
 
 /// Writes the summaries after a write stored its spans (see the module docs): those computed
@@ -175,6 +177,7 @@ pub(crate) async fn after_write(
         rids,
         summaries,
         stored_starts,
+        stored_calls,
     } = written;
     let (touched, claimed) = changed.split_at(touched.min(changed.len()));
     // Every other trace holding one of this write's response ids: its claims decide whether
@@ -201,11 +204,16 @@ pub(crate) async fn after_write(
                 (old != r.summary.t_start).then(|| tombstone(r, old))
             })
             .collect();
-        insert(ch, db, &rows, &moved).await?;
+        let keys: Vec<Key> = summaries.iter().map(|(k, _)| (*k).clone()).collect();
+        let calls = crate::calls::records(world, &keys, load_version, retention, stored_calls);
+        tokio::try_join!(
+            crate::calls::insert(ch, db, &calls),
+            insert(ch, db, &rows, &moved)
+        )?;
         // Traces changed through a claim are read back (their other claims are not loaded).
-        return write(ch, db, claimed, versions, retention).await;
+        return write(ch, db, claimed, versions, retention, stored_calls).await;
     }
-    write(ch, db, &watched, versions, retention).await
+    write(ch, db, &watched, versions, retention, stored_calls).await
 }
 
 /// The traces other than `touched` holding one of the response ids `rids` (per the
@@ -286,13 +294,16 @@ async fn raced(
 /// Writes the summaries of `keys` read back from ClickHouse, and of the traces sharing a
 /// provider response id with them (a claim between them may have moved): records a
 /// `trace_keys` row for each (so a writer racing on them reads them back too), takes a version,
-/// reads them and their claimants, summarizes them.
+/// reads them and their claimants, summarizes them. Their call rows (`calls.rs`) are written
+/// too, with a tombstone for each call key in `before` (the keys a writer saw before it
+/// changed them) that a trace no longer has.
 pub(crate) async fn write(
     ch: &Client,
     db: &str,
     keys: &[Key],
     versions: &Versions,
     retention: &Retention,
+    before: &crate::calls::StoredCalls,
 ) -> Result<(), StoreError> {
     if keys.is_empty() {
         return Ok(());
@@ -342,7 +353,12 @@ pub(crate) async fn write(
                 .map(|s| tombstone(r, s)),
         );
     }
-    insert(ch, db, &rows, &tombstones).await
+    let calls = crate::calls::records(&world, &all, version, retention, before);
+    tokio::try_join!(
+        crate::calls::insert(ch, db, &calls),
+        insert(ch, db, &rows, &tombstones)
+    )?;
+    Ok(())
 }
 
 /// One row of `trace_list` (schema version 9): a summary row, or (`deleted = 1`) the tombstone

@@ -145,6 +145,9 @@ pub(crate) async fn write(
         .collect();
     world.load_responses(ch, db, rids.iter().cloned()).await?;
     load_incomplete_copies(ch, db, &mut world, batch).await?;
+    // The touched traces' call keys before this write places its spans (a call whose key moves
+    // gets a tombstone at the old one).
+    let stored_calls = crate::calls::stored_keys(&world, &touched);
     phases.mark("load responses");
     let encoded = encoding
         .await
@@ -264,6 +267,7 @@ pub(crate) async fn write(
             rids: &rids,
             summaries: &summaries,
             stored_starts: &stored_starts,
+            stored_calls: &stored_calls,
         },
         (versions, load_version),
         retention,

@@ -68,7 +68,9 @@ impl LatencySketch {
         self.add_to_bin(bin_of(duration_ns), count);
     }
 
-    fn add_to_bin(&mut self, bin: u16, count: i64) {
+    /// Adds `count` durations to bin `bin` (see [`bin_of`]; a store that sums the bins itself
+    /// rebuilds the sketch with this).
+    pub fn add_to_bin(&mut self, bin: u16, count: i64) {
         if count == 0 {
             return;
         }

@@ -167,6 +167,15 @@ fn traffic(r: &mut Rng) -> Vec<Vec<Span>> {
                 started.incomplete = true;
                 started.usage = Default::default();
                 started.cost = SpanCost::default();
+                if r.chance(40) {
+                    // Its start as first reported was off (another clock, a retry's restart):
+                    // the call's row moves to another bucket when the complete copy arrives.
+                    started.start_unix_nano = started
+                        .start_unix_nano
+                        .saturating_sub(r.below(90) * 1_000_000_000 + 1);
+                    started.gen_ai.response_model = None;
+                    started.gen_ai.request_model = Some("gpt-4o-preview".into());
+                }
                 started.end_unix_nano = started.start_unix_nano;
                 deliveries.push(started);
             }
