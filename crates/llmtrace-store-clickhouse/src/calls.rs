@@ -1,5 +1,5 @@
 //! The model calls, one row each (`calls`, schema version 10), from which the statistics are
-//! read: time-ordered (`(project, start_ns, trace_id, span_id)`), with the counting rule already
+//! read (directly, or through their folds per minute and hour, `folds.rs`): time-ordered (`(project, start_ns, trace_id, span_id)`), with the counting rule already
 //! decided by the writer, so a statistics query reads the calls of its range and nothing else,
 //! instead of joining the project's spans with themselves at query time (wrappers, claims) as
 //! `reader.rs` did before.
@@ -22,7 +22,7 @@
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
 use crate::world::{Key, World};
-use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery, StoreError};
+use llmtrace_store::{GroupBy, StatsQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
@@ -164,90 +164,74 @@ fn tombstone(key: &Key, start_ns: u64, span_id: &str, version: u64, expire_at: u
     }
 }
 
-/// Inserts call rows.
+/// Inserts call rows, then the marks of the minutes and hours they fall in
+/// (`folds.rs`: those buckets' folds are refolded).
 pub(crate) async fn insert(ch: &Client, db: &str, rows: &[CallRecord]) -> Result<(), StoreError> {
-    ch.insert(&format!("{db}.calls"), rows).await
-}
-
-/// One group of [`stats`] as ClickHouse returns it.
-#[derive(Deserialize)]
-struct StatsRow {
-    b: u64,
-    k: String,
-    calls: u64,
-    errors: u64,
-    t_input: u64,
-    t_output: u64,
-    t_cache_read: u64,
-    t_cache_write: u64,
-    t_reasoning: u64,
-    t_cost: i64,
-    t_unpriced: u64,
-    bins: Vec<u16>,
-    counts: Vec<i64>,
-}
-
-impl StatsRow {
-    /// The group, with its bucket when the query has buckets.
-    fn into_group(self, bucketed: bool) -> StatsGroup {
-        let mut latency = LatencySketch::new();
-        for (bin, count) in self.bins.iter().zip(&self.counts) {
-            latency.add_to_bin(*bin, *count);
-        }
-        StatsGroup {
-            bucket_start_unix_nano: bucketed.then_some(self.b),
-            key: (!self.k.is_empty()).then_some(self.k),
-            calls: self.calls,
-            errors: self.errors,
-            input_tokens: self.t_input,
-            output_tokens: self.t_output,
-            cache_read_tokens: self.t_cache_read,
-            cache_write_tokens: self.t_cache_write,
-            reasoning_tokens: self.t_reasoning,
-            cost_pico: self.t_cost,
-            unpriced_calls: self.t_unpriced,
-            p50_ms: latency.quantile_ns(0.50) / 1e6,
-            p95_ms: latency.quantile_ns(0.95) / 1e6,
-            p99_ms: latency.quantile_ns(0.99) / 1e6,
-        }
+    if rows.is_empty() {
+        return Ok(());
     }
+    ch.insert(&format!("{db}.calls"), rows).await?;
+    let mut touched = crate::folds::Touched::new();
+    for r in rows {
+        crate::folds::touch(&mut touched, &r.project, r.start_ns, r.expire_at);
+    }
+    crate::folds::mark(ch, db, &touched).await
+}
+
+/// One group of a statistics read (from `calls` here, or from the folds), as ClickHouse
+/// returns it.
+#[derive(Deserialize)]
+pub(crate) struct StatsRow {
+    pub(crate) b: u64,
+    pub(crate) k: String,
+    pub(crate) n_calls: u64,
+    pub(crate) n_errors: u64,
+    pub(crate) t_input: u64,
+    pub(crate) t_output: u64,
+    pub(crate) t_cache_read: u64,
+    pub(crate) t_cache_write: u64,
+    pub(crate) t_reasoning: u64,
+    pub(crate) t_cost: i64,
+    pub(crate) t_unpriced: u64,
+    pub(crate) bins: Vec<u16>,
+    pub(crate) counts: Vec<i64>,
 }
 
 /// `sum(x)` of a `UInt64` column, saturating instead of wrapping around (ClickHouse's integer
 /// sums wrap, and the counts come from clients).
-fn saturating_sum(column: &str) -> String {
+pub(crate) fn saturating_sum(column: &str) -> String {
     format!(
         "if(sum(toFloat64({column})) >= 18446744073709551615., toUInt64(18446744073709551615), \
          toUInt64(sum({column})))"
     )
 }
 
-/// Statistics of counted model calls per group (and time bucket, when asked), from `calls`:
-/// the range's rows (a primary-key range), each call's latest version (`FINAL`), the query's
-/// filters after that.
-pub(crate) async fn stats(
+/// The groups (query buckets and group keys) of the counted calls starting in the `ranges`
+/// (`[from, to)` each): each call's latest version (`FINAL` over the ranges, primary-key
+/// ranges), the query's filters after that.
+pub(crate) async fn groups(
     ch: &Client,
     db: &str,
     q: &StatsQuery,
-) -> Result<Vec<StatsGroup>, StoreError> {
+    ranges: &[(u64, u64)],
+) -> Result<Vec<StatsRow>, StoreError> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
     let column = match q.group_by {
         GroupBy::Model => "model",
         GroupBy::Provider => "provider",
         GroupBy::Service => "service",
         GroupBy::Operation => "operation",
     };
-    let width = q.bucket_nanos.filter(|w| *w > 0);
-    let bucket = match width {
+    let bucket = match q.bucket_nanos.filter(|w| *w > 0) {
         Some(w) => format!("toUInt64(intDiv(start_ns, toUInt64({w})) * toUInt64({w}))"),
         None => "toUInt64(0)".to_string(),
     };
-    let mut range = String::new();
-    if let Some(t) = q.since_unix_nano {
-        range.push_str(&format!(" AND start_ns >= {t}"));
-    }
-    if let Some(t) = q.until_unix_nano {
-        range.push_str(&format!(" AND start_ns < {t}"));
-    }
+    let range: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| format!("(start_ns >= {a} AND start_ns < {b})"))
+        .collect();
     let mut filter = String::new();
     for (name, value) in [
         ("service", &q.service),
@@ -259,27 +243,24 @@ pub(crate) async fn stats(
         }
     }
     let sql = format!(
-        "SELECT {bucket} AS b, toString({column}) AS k, count() AS calls, \
-         toUInt64(sum(error)) AS errors, {} AS t_input, {} AS t_output, {} AS t_cache_read, \
+        "SELECT {bucket} AS b, toString({column}) AS k, count() AS n_calls, \
+         toUInt64(sum(error)) AS n_errors, {} AS t_input, {} AS t_output, {} AS t_cache_read, \
          {} AS t_cache_write, {} AS t_reasoning, \
          if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
          toInt64(sum(cost))) AS t_cost, toUInt64(sum(unpriced)) AS t_unpriced, \
          sumMap([lat_bin], [toInt64(1)]) AS m, tupleElement(m, 1) AS bins, \
          tupleElement(m, 2) AS counts \
-         FROM (SELECT * FROM {db}.calls FINAL WHERE project = {}{range}) \
-         WHERE deleted = 0 AND counted = 1{filter} GROUP BY b, k ORDER BY b, k",
+         FROM (SELECT * FROM {db}.calls FINAL WHERE project = {} AND ({})) \
+         WHERE deleted = 0 AND counted = 1{filter} GROUP BY b, k",
         saturating_sum("input_tokens"),
         saturating_sum("output_tokens"),
         saturating_sum("cache_read_tokens"),
         saturating_sum("cache_write_tokens"),
         saturating_sum("reasoning_tokens"),
         lit(&q.project),
+        range.join(" OR "),
     );
-    let rows: Vec<StatsRow> = ch.select(&sql).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.into_group(width.is_some()))
-        .collect())
+    ch.select(&sql).await
 }
 
 /// The columns of `calls` in the order [`backfill`] selects them.
@@ -333,6 +314,19 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
         );
         ch.execute_with_timeout(&sql, std::time::Duration::from_secs(6 * 3600))
             .await?;
+    }
+    // Every minute and hour with calls is marked (at 1, before any fold), so the folder folds
+    // them.
+    for (level, width) in [(1, crate::folds::MINUTE), (2, crate::folds::HOUR)] {
+        ch.execute_with_timeout(
+            &format!(
+                "INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at) \
+                 SELECT project, toUInt8({level}), intDiv(start_ns, {width}) * {width} AS b, \
+                 toUInt64(1), max(expire_at) FROM {db}.calls{local} GROUP BY project, b"
+            ),
+            std::time::Duration::from_secs(3600),
+        )
+        .await?;
     }
     Ok(())
 }

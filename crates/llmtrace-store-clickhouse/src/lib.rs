@@ -65,6 +65,7 @@
 mod annotations;
 mod calls;
 mod client;
+mod folds;
 mod newest;
 mod reader;
 mod recompute;
@@ -119,7 +120,16 @@ struct Inner {
     versions: Versions,
     /// Serializes this node's writes and recomputation batches.
     write_lock: tokio::sync::Mutex<()>,
+    /// Marks older than this were folded (`folds::fold_dirty`).
+    folded_to: AtomicU64,
+    /// One fold at a time.
+    fold_lock: tokio::sync::Mutex<()>,
+    /// How old an hour's last write must be before the hour is folded, in nanoseconds.
+    hour_fold_margin: AtomicU64,
 }
+
+/// How often the store folds the call statistics written since the last fold.
+const FOLD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Row versions for the replacing tables: wall-clock nanoseconds, strictly increasing within
 /// this process, so a later copy of a row wins over an earlier one, across nodes too as far as
@@ -485,16 +495,59 @@ impl ClickHouseStore {
     }
 
     fn from_parts(ch: client::Client, db: String, server_version: String) -> Self {
-        ClickHouseStore {
+        let store = ClickHouseStore {
             inner: Arc::new(Inner {
                 ch,
                 db,
                 server_version,
                 versions: Versions::new(),
                 write_lock: tokio::sync::Mutex::new(()),
+                folded_to: AtomicU64::new(0),
+                hour_fold_margin: AtomicU64::new(folds::HOUR_MARGIN_NANOS),
+                fold_lock: tokio::sync::Mutex::new(()),
             }),
             retention: Arc::new(Retention::default()),
-        }
+        };
+        // The folder: every second while the store lives (see `folds.rs`).
+        let inner = Arc::downgrade(&store.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(FOLD_INTERVAL).await;
+                let Some(inner) = inner.upgrade() else {
+                    return;
+                };
+                if let Err(e) = Self::fold(&inner).await {
+                    tracing::warn!(error = %e, "clickhouse: folding the call statistics failed");
+                }
+            }
+        });
+        store
+    }
+
+    async fn fold(inner: &Inner) -> Result<(), StoreError> {
+        let _one = inner.fold_lock.lock().await;
+        let since = inner.folded_to.load(Ordering::Relaxed);
+        let margin = inner.hour_fold_margin.load(Ordering::Relaxed);
+        let next = folds::fold_dirty(&inner.ch, &inner.db, &inner.versions, since, margin).await?;
+        inner.folded_to.store(next, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Folds the call statistics of every minute and hour written since the last fold now (the
+    /// store does it every second in the background; statistics are exact either way, and
+    /// faster over folded buckets). An hour is folded only once its last write is two minutes
+    /// old; until then it is read by minutes.
+    pub async fn fold_now(&self) -> Result<(), StoreError> {
+        Self::fold(&self.inner).await
+    }
+
+    /// Sets how old an hour's last write must be before the hour's statistics are folded (two
+    /// minutes by default: longer than any insert of this store can take, so no write is still
+    /// on its way when the fold checks the hour's minutes). Shorter is only safe where no write
+    /// is in flight during a fold, as in tests. Shared by every clone of this store.
+    pub fn set_hour_fold_margin(&self, margin: Duration) {
+        let nanos = u64::try_from(margin.as_nanos()).unwrap_or(u64::MAX);
+        self.inner.hour_fold_margin.store(nanos, Ordering::Relaxed);
     }
 
     /// Sets how long each project's rows are kept (see [`Retention`]): rows this store writes
@@ -637,7 +690,7 @@ impl TraceReader for ClickHouseStore {
     }
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
-        calls::stats(&self.inner.ch, &self.inner.db, query).await
+        folds::stats(&self.inner.ch, &self.inner.db, query).await
     }
 
     async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {

@@ -97,7 +97,7 @@ pub(crate) struct Walk<'a> {
 /// Walks the list newest first until `walk.wanted` summaries passed the conditions (then
 /// `Some` of them, in order) or the project is exhausted (`Some` of fewer); `None`, for the
 /// scan to answer, when it read [`MAX_WALK`] rows or made [`MOST_PROBES`] counts first, or when
-/// `trace_counts` has no row at all below the walk's top.
+/// `trace_counts` has no row at all below the walk's top while `trace_list` has.
 pub(crate) async fn walk(
     ch: &Client,
     walk: &Walk<'_>,
@@ -116,9 +116,11 @@ pub(crate) async fn walk(
     let mut out: Vec<SummaryRow> = Vec::new();
     loop {
         let Some(planned) = plan(ch, walk, &hours, below.t_start, step_wants).await? else {
-            // No list row starts below the position. When the counts had none at all, the scan
-            // answers: counts that lag the list (a replica still fetching) hide no trace.
-            if probes == 0 {
+            // No list row starts below the position. When the counts had none at all, the
+            // list's own keys below the top decide (counts that lag the list, a replica still
+            // fetching, hide no trace): none, and the answer is empty (a key range with nothing
+            // in it costs a millisecond); some, and the scan answers.
+            if probes == 0 && count(ch, walk, walk.since, &below).await? > 0 {
                 return Ok(None);
             }
             return Ok(Some(out));

@@ -400,6 +400,55 @@ FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 1000000000), expir
 ORDER BY (project, start_ns, trace_id, span_id)
 SETTINGS index_granularity = 1024{durable_more}"#,
         "ALTER TABLE {db}.calls{local} MODIFY TTL expire_at",
+        // The folds of the calls per minute (level 1) and hour (level 2), a row per
+        // dimensions, each fold at its version (`folds.rs`); the marks of the buckets written
+        // (their newest `at` tells a fold that lacks a write) and the heads of the folds
+        // completed.
+        r#"CREATE TABLE IF NOT EXISTS {db}.call_folds (
+    project String,
+    level UInt8,
+    bucket UInt64,
+    service {lc},
+    model {lc},
+    provider {lc},
+    operation {lc},
+    calls UInt64,
+    errors UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_write_tokens UInt64,
+    reasoning_tokens UInt64,
+    cost Int64,
+    unpriced UInt64,
+    lat_bins Array(UInt16),
+    lat_counts Array(Int64),
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, level, bucket, service, model, provider, operation)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.call_folds{local} MODIFY TTL expire_at",
+        r#"CREATE TABLE IF NOT EXISTS {db}.call_marks (
+    project String,
+    level UInt8,
+    bucket UInt64,
+    at UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(at)
+ORDER BY (project, level, bucket)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.call_marks{local} MODIFY TTL expire_at",
+        r#"CREATE TABLE IF NOT EXISTS {db}.fold_heads (
+    project String,
+    level UInt8,
+    bucket UInt64,
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, level, bucket)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.fold_heads{local} MODIFY TTL expire_at",
     ],
 ];
 
@@ -424,6 +473,9 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("trace_list", "cityHash64(project, trace_id)"),
     ("trace_counts", "cityHash64(project, unit, bucket)"),
     ("calls", "cityHash64(project, trace_id)"),
+    ("call_folds", "cityHash64(project, level, bucket)"),
+    ("call_marks", "cityHash64(project, level, bucket)"),
+    ("fold_heads", "cityHash64(project, level, bucket)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 

@@ -27,11 +27,39 @@ async fn run_suite(base: &str, prefix: &str) {
         async move { ClickHouseStore::connect(&url).await.expect("connect") }
     })
     .await;
+    let db = format!("{prefix}_folded");
+    let store = ClickHouseStore::connect(&format!("{base}/{db}"))
+        .await
+        .expect("connect");
+    folded_rollups_are_exact(&store).await;
+    let folds = query(
+        &base.replace("clickhouse://", "http://"),
+        &format!("SELECT toString(countIf(level = 1)) || ' ' || toString(countIf(level = 2)) FROM {db}.fold_heads"),
+    )
+    .await;
+    let (minutes, hours) = folds.split_once(' ').expect("two counts");
+    assert!(
+        minutes.parse::<u64>().unwrap() > 0 && hours.parse::<u64>().unwrap() > 0,
+        "minutes and hours were folded: {folds}"
+    );
     eprintln!(
         "conformance suite on {base}: {} cases in {:?}",
         n.load(Ordering::Relaxed),
         started.elapsed()
     );
+}
+
+/// The rollup property with the statistics folded at chosen moments (hours without the usual
+/// margin: no write is in flight while the test folds).
+async fn folded_rollups_are_exact(store: &ClickHouseStore) {
+    store.set_hour_fold_margin(std::time::Duration::ZERO);
+    llmtrace_store::testsuite::rollup_exactness::stats_equal_raw_spans_when_settled(
+        store,
+        || async {
+            store.fold_now().await.expect("fold");
+        },
+    )
+    .await;
 }
 
 /// The suite against a current ClickHouse release: `LLMTRACE_TEST_CLICKHOUSE_URL` when set
@@ -362,6 +390,10 @@ async fn run_cluster_suite(ports: &[u16], prefix: &str, what: &str) {
         async move { connect_nodes(ports, &db).await.expect("connect cluster") }
     })
     .await;
+    let store = connect_nodes(ports, &format!("{prefix}_folded"))
+        .await
+        .expect("connect cluster");
+    folded_rollups_are_exact(&store).await;
     eprintln!(
         "conformance suite on {what}: {} cases in {:?}",
         n.load(Ordering::Relaxed),

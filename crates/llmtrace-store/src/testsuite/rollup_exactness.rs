@@ -442,15 +442,34 @@ async fn assert_stats_match<S: Store>(s: &S, questions: &[StatsQuery], phase: &s
 
 /// See the module doc.
 pub async fn stats_equal_raw_spans_on_random_traffic<S: Store>(s: &S) {
+    stats_equal_raw_spans_when_settled(s, || async {}).await;
+}
+
+/// [`stats_equal_raw_spans_on_random_traffic`] for a store that settles its rollups after the
+/// writes (ClickHouse folds them in the background): `settle` settles them. Half the traffic is
+/// written and settled, then the rest, and every question is asked before and after settling
+/// again, so answers mix settled and fresh buckets.
+pub async fn stats_equal_raw_spans_when_settled<S, F, Fut>(s: &S, settle: F)
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut r = Rng(0x005E_ED0F_7A11_C0DE);
     let batches = traffic(&mut r);
     let questions = questions(&mut r);
     let group_questions = group_questions(&mut r);
-    for batch in batches {
+    let half = batches.len() / 2;
+    for (i, batch) in batches.into_iter().enumerate() {
+        if i == half {
+            settle().await;
+        }
         write(s, batch).await;
     }
     assert_stats_match(s, &questions, "after ingest").await;
     assert_groups_match(s, &group_questions, "after ingest").await;
+    settle().await;
+    assert_stats_match(s, &questions, "after ingest, settled").await;
     // New prices: every priced or unpriced call gets a computed cost from its input tokens.
     let pricer: crate::Pricer = std::sync::Arc::new(|sp: &Span| SpanCost {
         computed: sp
@@ -473,4 +492,6 @@ pub async fn stats_equal_raw_spans_on_random_traffic<S: Store>(s: &S) {
     .unwrap();
     assert_stats_match(s, &questions, "after recompute").await;
     assert_groups_match(s, &group_questions, "after recompute").await;
+    settle().await;
+    assert_stats_match(s, &questions, "after recompute, settled").await;
 }

@@ -1,0 +1,630 @@
+//! Statistics that do not grow with the data: the calls of each minute and hour folded into
+//! one row per dimensions (`call_folds`, schema version 10), read instead of the calls wherever
+//! the fold is known to hold every call written there.
+//!
+//! - **Marks.** After a write's call rows are stored (`calls.rs`), it inserts a mark per minute
+//!   and hour its rows fall in (`call_marks`: the wall-clock time, taken after the calls insert
+//!   returned). A bucket whose newest mark is newer than its fold is dirty.
+//! - **Folds.** A background task ([`fold_dirty`], every second per store) refolds each dirty
+//!   minute from `calls` (`FINAL`, counted calls only) at a version taken before it reads, then
+//!   records the fold's head (`fold_heads`, after its rows). A write whose mark is at or below
+//!   that version had its calls stored before the fold read them, so a head at or above the
+//!   newest mark means the fold holds every acknowledged call of the minute. An hour is folded
+//!   from its minutes' folds once all of them are clean and its newest mark is older than
+//!   [`HOUR_MARGIN_NANOS`]; its version is that long before the fold began (a mark younger than
+//!   that may still be on its way, and must leave the hour dirty).
+//! - **Reads** ([`stats`]). Whole hours inside the range whose fold is clean are read from the
+//!   hour rows (when the query's buckets are whole hours), whole clean minutes from the minute
+//!   rows (buckets of whole minutes), everything else (dirty buckets, the range's partial
+//!   minutes at its edges, buckets that are not whole minutes) from `calls`; rows of a fold are
+//!   read at its head's version only, so a key a newer fold no longer has is left out. Latency
+//!   percentiles merge the sketch bins, as on SQLite.
+//!
+//! Rows written before a failed write's marks (its calls stored, the request failed) are folded
+//! when its retry marks them. Retention: folds, marks and heads expire with the calls of their
+//! bucket.
+
+use crate::calls::{saturating_sum, StatsRow};
+use crate::client::{lit, Client};
+use crate::Versions;
+use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Nanoseconds in a minute.
+pub(crate) const MINUTE: u64 = 60 * 1_000_000_000;
+/// Nanoseconds in an hour.
+pub(crate) const HOUR: u64 = 60 * MINUTE;
+/// How old an hour's newest mark must be before the hour is folded, and how far before the
+/// fold its version is set: longer than any insert of a mark can take (requests time out after
+/// a minute), so every mark older than the version is visible when the fold checks its minutes.
+pub(crate) const HOUR_MARGIN_NANOS: u64 = 2 * MINUTE;
+/// Level of a minute's rows, marks and heads.
+const LEVEL_MINUTE: u8 = 1;
+/// Level of an hour's.
+const LEVEL_HOUR: u8 = 2;
+/// Most buckets named in one statement.
+const CHUNK: usize = 500;
+
+/// Wall-clock nanoseconds.
+pub(crate) fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// One row of `call_marks`: calls of the bucket were written at `at`.
+#[derive(Serialize)]
+struct MarkRow<'a> {
+    project: &'a str,
+    level: u8,
+    bucket: u64,
+    at: u64,
+    expire_at: u32,
+}
+
+/// One row of `fold_heads`: the bucket's fold at `version` is complete.
+#[derive(Serialize)]
+struct HeadRow<'a> {
+    project: &'a str,
+    level: u8,
+    bucket: u64,
+    version: u64,
+    expire_at: u32,
+}
+
+/// The minutes and hours of some call rows: (project, level, bucket) → latest expiry.
+pub(crate) type Touched = BTreeMap<(String, u8, u64), u32>;
+
+/// Records that calls starting at `start_ns` (expiring at `expire_at`) of `project` were
+/// written.
+pub(crate) fn touch(touched: &mut Touched, project: &str, start_ns: u64, expire_at: u32) {
+    for (level, width) in [(LEVEL_MINUTE, MINUTE), (LEVEL_HOUR, HOUR)] {
+        let bucket = start_ns.saturating_sub(start_ns.checked_rem(width).unwrap_or(0));
+        let e = touched
+            .entry((project.to_string(), level, bucket))
+            .or_insert(0);
+        *e = (*e).max(expire_at);
+    }
+}
+
+/// Inserts the marks of the buckets a write's call rows touched (after those rows are stored).
+pub(crate) async fn mark(ch: &Client, db: &str, touched: &Touched) -> Result<(), StoreError> {
+    let at = now_nanos();
+    let rows: Vec<MarkRow<'_>> = touched
+        .iter()
+        .map(|((project, level, bucket), expire_at)| MarkRow {
+            project,
+            level: *level,
+            bucket: *bucket,
+            at,
+            expire_at: *expire_at,
+        })
+        .collect();
+    ch.insert(&format!("{db}.call_marks"), &rows).await
+}
+
+#[derive(Deserialize)]
+struct Dirty {
+    project: String,
+    bucket: u64,
+    at: u64,
+    e: u32,
+}
+
+/// The buckets of `level` with a mark at or after `since_at` newer than their fold's head.
+async fn dirty(ch: &Client, db: &str, level: u8, since_at: u64) -> Result<Vec<Dirty>, StoreError> {
+    ch.select(&format!(
+        "SELECT project, bucket, newest AS at, e FROM \
+         (SELECT project, bucket, max(at) AS newest, toUInt32(max(expire_at)) AS e \
+          FROM {db}.call_marks WHERE level = {level} AND at >= {since_at} \
+          GROUP BY project, bucket) AS marks \
+         GLOBAL ANY LEFT JOIN \
+         (SELECT project, bucket, max(version) AS v FROM {db}.fold_heads \
+          WHERE level = {level} AND (project, bucket) GLOBAL IN \
+          (SELECT project, bucket FROM {db}.call_marks WHERE level = {level} AND at >= {since_at}) \
+          GROUP BY project, bucket) AS heads \
+         USING (project, bucket) WHERE newest > v"
+    ))
+    .await
+}
+
+/// `(column >= a AND column < b) OR ...` for the runs of consecutive buckets of `width` in
+/// `buckets` (sorted).
+fn runs(column: &str, buckets: &[u64], width: u64) -> String {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for b in buckets {
+        let end = b.saturating_add(width);
+        match out.last_mut() {
+            Some((_, last_end)) if *last_end == *b => *last_end = end,
+            _ => out.push((*b, end)),
+        }
+    }
+    let parts: Vec<String> = out
+        .iter()
+        .map(|(a, b)| format!("({column} >= {a} AND {column} < {b})"))
+        .collect();
+    if parts.is_empty() {
+        "0".to_string()
+    } else {
+        parts.join(" OR ")
+    }
+}
+
+/// The sums of fold rows under a `GROUP BY`, named as [`StatsRow`]'s fields (names that are
+/// not columns: an alias shadows a column of its own name in ClickHouse).
+fn fold_sums() -> String {
+    format!(
+        "{} AS n_calls, {} AS n_errors, {} AS t_input, {} AS t_output, \
+         {} AS t_cache_read, {} AS t_cache_write, {} AS t_reasoning, \
+         if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
+         toInt64(sum(cost))) AS t_cost, {} AS t_unpriced",
+        saturating_sum("calls"),
+        saturating_sum("errors"),
+        saturating_sum("input_tokens"),
+        saturating_sum("output_tokens"),
+        saturating_sum("cache_read_tokens"),
+        saturating_sum("cache_write_tokens"),
+        saturating_sum("reasoning_tokens"),
+        saturating_sum("unpriced"),
+    )
+}
+
+/// The columns of `call_folds` an insert names, in the order the folds select them.
+const FOLD_COLUMNS: &str = "project, level, bucket, service, model, provider, operation, calls, \
+    errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
+    reasoning_tokens, cost, unpriced, lat_bins, lat_counts, version, expire_at";
+
+/// Folds every dirty minute (from `calls`) and every dirty hour ready to fold (from its
+/// minutes' folds), see the module doc. `since_at`: marks older than this were folded by an
+/// earlier call (0 the first time); returns the value for the next call. `margin`: how old an
+/// hour's newest mark must be ([`HOUR_MARGIN_NANOS`] but in tests).
+pub(crate) async fn fold_dirty(
+    ch: &Client,
+    db: &str,
+    versions: &Versions,
+    since_at: u64,
+    margin: u64,
+) -> Result<u64, StoreError> {
+    let started = now_nanos();
+    let minutes = dirty(ch, db, LEVEL_MINUTE, since_at).await?;
+    let mut by_project: HashMap<&str, Vec<&Dirty>> = HashMap::new();
+    for d in &minutes {
+        by_project.entry(&d.project).or_default().push(d);
+    }
+    for (project, mut list) in by_project {
+        list.sort_by_key(|d| d.bucket);
+        for chunk in list.chunks(CHUNK) {
+            fold_minutes(ch, db, versions, project, chunk).await?;
+        }
+    }
+    let hours = dirty(ch, db, LEVEL_HOUR, since_at).await?;
+    // Hours with a mark younger than the margin stay dirty (read by minutes) for now.
+    let mut pending = false;
+    for h in &hours {
+        if h.at > started.saturating_sub(margin) {
+            pending = true;
+            continue;
+        }
+        pending |= !fold_hour(ch, db, started.saturating_sub(margin), h).await?;
+    }
+    // Marks inserted while this ran, or on their way (an insert takes at most a minute), are
+    // looked at again next time; so are the hours left dirty.
+    let next = started.saturating_sub(2 * MINUTE);
+    let oldest_pending = hours
+        .iter()
+        .filter(|_| pending)
+        .map(|h| h.at)
+        .min()
+        .unwrap_or(u64::MAX);
+    Ok(next.min(oldest_pending).max(since_at))
+}
+
+/// Refolds some dirty minutes of one project (sorted by bucket) from `calls`.
+async fn fold_minutes(
+    ch: &Client,
+    db: &str,
+    versions: &Versions,
+    project: &str,
+    minutes: &[&Dirty],
+) -> Result<(), StoreError> {
+    let version = versions.next();
+    let buckets: Vec<u64> = minutes.iter().map(|d| d.bucket).collect();
+    let p = lit(project);
+    let range = runs("start_ns", &buckets, MINUTE);
+    let sql = format!(
+        "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
+         SELECT {p}, toUInt8({LEVEL_MINUTE}), intDiv(start_ns, {MINUTE}) * {MINUTE} AS b, \
+         service, model, provider, operation, count(), toUInt64(sum(error)), {}, {}, {}, {}, {}, \
+         if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
+         toInt64(sum(cost))), toUInt64(sum(unpriced)), \
+         tupleElement(sumMap([lat_bin], [toInt64(1)]) AS m, 1), tupleElement(m, 2), \
+         toUInt64({version}), max(expire_at) \
+         FROM (SELECT * FROM {db}.calls FINAL WHERE project = {p} AND ({range})) \
+         WHERE deleted = 0 AND counted = 1 \
+         GROUP BY b, service, model, provider, operation",
+        saturating_sum("input_tokens"),
+        saturating_sum("output_tokens"),
+        saturating_sum("cache_read_tokens"),
+        saturating_sum("cache_write_tokens"),
+        saturating_sum("reasoning_tokens"),
+    );
+    ch.execute(&sql).await?;
+    let heads: Vec<HeadRow<'_>> = minutes
+        .iter()
+        .map(|d| HeadRow {
+            project,
+            level: LEVEL_MINUTE,
+            bucket: d.bucket,
+            version,
+            expire_at: d.e,
+        })
+        .collect();
+    ch.insert(&format!("{db}.fold_heads"), &heads).await
+}
+
+#[derive(Deserialize)]
+struct Stamp {
+    bucket: u64,
+    v: u64,
+}
+
+/// The newest mark (`call_marks`) or head (`fold_heads`) of each bucket of `level` of a
+/// project with one, among the buckets kept by `keys` (a condition on `bucket`).
+async fn stamps(
+    ch: &Client,
+    db: &str,
+    table: &str,
+    project: &str,
+    level: u8,
+    keys: &str,
+) -> Result<BTreeMap<u64, u64>, StoreError> {
+    let column = if table == "call_marks" {
+        "at"
+    } else {
+        "version"
+    };
+    let rows: Vec<Stamp> = ch
+        .select(&format!(
+            "SELECT bucket, max({column}) AS v FROM {db}.{table} WHERE project = {} \
+             AND level = {level} AND ({keys}) GROUP BY bucket",
+            lit(project)
+        ))
+        .await?;
+    Ok(rows.into_iter().map(|s| (s.bucket, s.v)).collect())
+}
+
+/// Folds one dirty hour from its minutes' folds at `version` when every one of them is clean;
+/// whether it did.
+async fn fold_hour(ch: &Client, db: &str, version: u64, hour: &Dirty) -> Result<bool, StoreError> {
+    let keys = runs("bucket", &[hour.bucket], HOUR);
+    let (marks, heads) = tokio::try_join!(
+        stamps(ch, db, "call_marks", &hour.project, LEVEL_MINUTE, &keys),
+        stamps(ch, db, "fold_heads", &hour.project, LEVEL_MINUTE, &keys),
+    )?;
+    // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
+    let mut pairs = vec!["(0, 0)".to_string()];
+    for (minute, at) in &marks {
+        match heads.get(minute) {
+            Some(v) if v >= at => pairs.push(format!("({minute}, {v})")),
+            _ => return Ok(false),
+        }
+    }
+    let p = lit(&hour.project);
+    if pairs.len() > 1 {
+        let sql = format!(
+            "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
+             SELECT {p}, toUInt8({LEVEL_HOUR}), toUInt64({}), service, model, provider, \
+             operation, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1), tupleElement(m, 2), \
+             toUInt64({version}), max(expire_at) \
+             FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {p} \
+                   AND level = {LEVEL_MINUTE} AND ({keys})) \
+             WHERE (bucket, version) IN ({}) \
+             GROUP BY service, model, provider, operation",
+            hour.bucket,
+            fold_sums(),
+            pairs.join(", "),
+        );
+        ch.execute(&sql).await?;
+    }
+    let head = [HeadRow {
+        project: &hour.project,
+        level: LEVEL_HOUR,
+        bucket: hour.bucket,
+        version,
+        expire_at: hour.e,
+    }];
+    ch.insert(&format!("{db}.fold_heads"), &head).await?;
+    Ok(true)
+}
+
+/// Where each part of a statistics query's range is read from.
+#[derive(Debug, Default, PartialEq)]
+struct ReadPlan {
+    /// Hours read from their hour rows: (bucket, head version).
+    hours: Vec<(u64, u64)>,
+    /// Minutes read from their minute rows: (bucket, head version).
+    minutes: Vec<(u64, u64)>,
+    /// Ranges of starts read from `calls`.
+    calls: Vec<(u64, u64)>,
+}
+
+impl ReadPlan {
+    fn calls(&mut self, from: u64, to: u64) {
+        if from >= to {
+            return;
+        }
+        match self.calls.last_mut() {
+            Some((_, end)) if *end == from => *end = to,
+            _ => self.calls.push((from, to)),
+        }
+    }
+}
+
+/// The buckets' newest marks and heads a plan is made from.
+#[derive(Default)]
+struct Stamps {
+    hour_marks: BTreeMap<u64, u64>,
+    hour_heads: BTreeMap<u64, u64>,
+    minute_marks: BTreeMap<u64, u64>,
+    minute_heads: BTreeMap<u64, u64>,
+}
+
+/// Whether a bucket's fold holds all its calls: (head version) when it does.
+fn clean(marks: &BTreeMap<u64, u64>, heads: &BTreeMap<u64, u64>, bucket: u64) -> Option<u64> {
+    let head = *heads.get(&bucket)?;
+    (marks.get(&bucket).copied().unwrap_or(0) <= head).then_some(head)
+}
+
+/// Plans `[since, until)` with query buckets of `width` (see the module doc). Buckets without
+/// any mark have no calls and are skipped.
+fn plan(since: u64, until: u64, width: Option<u64>, s: &Stamps) -> ReadPlan {
+    let mut p = ReadPlan::default();
+    let use_hours = width.is_none_or(|w| w.checked_rem(HOUR) == Some(0));
+    let use_minutes = width.is_none_or(|w| w.checked_rem(MINUTE) == Some(0));
+    if !use_minutes {
+        p.calls(since, until);
+        return p;
+    }
+    // Whole minutes inside the range, by the hours holding them.
+    let Some((first_minute, end_minute)) =
+        llmtrace_store::rollup_plan::whole_buckets(since, until, MINUTE)
+    else {
+        p.calls(since, until);
+        return p;
+    };
+    p.calls(since, first_minute);
+    let whole_hours = llmtrace_store::rollup_plan::whole_buckets(since, until, HOUR);
+    // The hours with calls that overlap the whole minutes, in order.
+    let first_hour = first_minute.saturating_sub(first_minute.checked_rem(HOUR).unwrap_or(0));
+    for (&hour, _) in s.hour_marks.range(first_hour..end_minute) {
+        let inside = whole_hours.is_some_and(|(a, b)| hour >= a && hour < b);
+        if inside && use_hours {
+            if let Some(v) = clean(&s.hour_marks, &s.hour_heads, hour) {
+                p.hours.push((hour, v));
+                continue;
+            }
+        }
+        let from = hour.max(first_minute);
+        let to = hour.saturating_add(HOUR).min(end_minute);
+        for (&minute, _) in s.minute_marks.range(from..to) {
+            match clean(&s.minute_marks, &s.minute_heads, minute) {
+                Some(v) => p.minutes.push((minute, v)),
+                None => p.calls(minute, minute.saturating_add(MINUTE)),
+            }
+        }
+    }
+    p.calls(end_minute, until);
+    p
+}
+
+/// The group-by column of a query.
+fn group_column(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Model => "model",
+        GroupBy::Provider => "provider",
+        GroupBy::Service => "service",
+        GroupBy::Operation => "operation",
+    }
+}
+
+/// The query's filters on the dimensions (` AND ...`).
+fn dimension_filter(q: &StatsQuery) -> String {
+    let mut filter = String::new();
+    for (name, value) in [
+        ("service", &q.service),
+        ("model", &q.model),
+        ("provider", &q.provider),
+    ] {
+        if let Some(v) = value {
+            filter.push_str(&format!(" AND {name} = {}", lit(v)));
+        }
+    }
+    filter
+}
+
+/// The query bucket of a start column (`toUInt64(0)` without buckets).
+fn bucket_of(column: &str, width: Option<u64>) -> String {
+    match width {
+        Some(w) => format!("toUInt64(intDiv({column}, toUInt64({w})) * toUInt64({w}))"),
+        None => "toUInt64(0)".to_string(),
+    }
+}
+
+/// The groups of the fold rows of `level` at the given (bucket, version) heads.
+async fn fold_groups(
+    ch: &Client,
+    db: &str,
+    q: &StatsQuery,
+    level: u8,
+    heads: &[(u64, u64)],
+) -> Result<Vec<StatsRow>, StoreError> {
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let width = if level == LEVEL_HOUR { HOUR } else { MINUTE };
+    let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
+    // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
+    let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
+    pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
+    let sql = format!(
+        "SELECT {} AS b, toString({}) AS k, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1) \
+         AS bins, tupleElement(m, 2) AS counts \
+         FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {} AND level = {level} \
+               AND ({})) \
+         WHERE (bucket, version) IN ({}){} GROUP BY b, k",
+        bucket_of("bucket", q.bucket_nanos.filter(|w| *w > 0)),
+        group_column(q.group_by),
+        fold_sums(),
+        lit(&q.project),
+        runs("bucket", &buckets, width),
+        pairs.join(", "),
+        dimension_filter(q),
+    );
+    ch.select(&sql).await
+}
+
+/// One group being merged.
+#[derive(Default)]
+struct Acc {
+    group: StatsGroup,
+    latency: LatencySketch,
+}
+
+/// Statistics of counted model calls per group (and time bucket, when asked): folds where they
+/// are clean, `calls` elsewhere (see the module doc).
+pub(crate) async fn stats(
+    ch: &Client,
+    db: &str,
+    q: &StatsQuery,
+) -> Result<Vec<StatsGroup>, StoreError> {
+    let width = q.bucket_nanos.filter(|w| *w > 0);
+    let since = q.since_unix_nano.unwrap_or(0);
+    let until = q.until_unix_nano.unwrap_or(u64::MAX);
+    if since >= until {
+        return Ok(Vec::new());
+    }
+    let first_hour = since.saturating_sub(since.checked_rem(HOUR).unwrap_or(0));
+    let hour_keys = format!("bucket >= {first_hour} AND bucket < {until}");
+    let (hour_marks, hour_heads) = tokio::try_join!(
+        stamps(ch, db, "call_marks", &q.project, LEVEL_HOUR, &hour_keys),
+        stamps(ch, db, "fold_heads", &q.project, LEVEL_HOUR, &hour_keys),
+    )?;
+    let mut s = Stamps {
+        hour_marks,
+        hour_heads,
+        ..Stamps::default()
+    };
+    // Minutes are needed in the hours not read whole: dirty, at the edges, or all of them when
+    // the buckets are not whole hours.
+    let use_hours = width.is_none_or(|w| w.checked_rem(HOUR) == Some(0));
+    let whole_hours = llmtrace_store::rollup_plan::whole_buckets(since, until, HOUR);
+    let open: Vec<u64> = s
+        .hour_marks
+        .keys()
+        .copied()
+        .filter(|h| {
+            !use_hours
+                || !whole_hours.is_some_and(|(a, b)| *h >= a && *h < b)
+                || clean(&s.hour_marks, &s.hour_heads, *h).is_none()
+        })
+        .collect();
+    if !open.is_empty() {
+        let keys = runs("bucket", &open, HOUR);
+        let (m, h) = tokio::try_join!(
+            stamps(ch, db, "call_marks", &q.project, LEVEL_MINUTE, &keys),
+            stamps(ch, db, "fold_heads", &q.project, LEVEL_MINUTE, &keys),
+        )?;
+        s.minute_marks = m;
+        s.minute_heads = h;
+    }
+    let p = plan(since, until, width, &s);
+    let (hours, minutes, calls) = tokio::try_join!(
+        fold_groups(ch, db, q, LEVEL_HOUR, &p.hours),
+        fold_groups(ch, db, q, LEVEL_MINUTE, &p.minutes),
+        crate::calls::groups(ch, db, q, &p.calls),
+    )?;
+    let mut groups: BTreeMap<(u64, String), Acc> = BTreeMap::new();
+    for row in hours.into_iter().chain(minutes).chain(calls) {
+        let acc = groups.entry((row.b, row.k.clone())).or_default();
+        let g = &mut acc.group;
+        g.bucket_start_unix_nano = width.map(|_| row.b);
+        g.key = (!row.k.is_empty()).then(|| row.k.clone());
+        g.calls = g.calls.saturating_add(row.n_calls);
+        g.errors = g.errors.saturating_add(row.n_errors);
+        g.input_tokens = g.input_tokens.saturating_add(row.t_input);
+        g.output_tokens = g.output_tokens.saturating_add(row.t_output);
+        g.cache_read_tokens = g.cache_read_tokens.saturating_add(row.t_cache_read);
+        g.cache_write_tokens = g.cache_write_tokens.saturating_add(row.t_cache_write);
+        g.reasoning_tokens = g.reasoning_tokens.saturating_add(row.t_reasoning);
+        g.cost_pico = g.cost_pico.saturating_add(row.t_cost);
+        g.unpriced_calls = g.unpriced_calls.saturating_add(row.t_unpriced);
+        for (bin, count) in row.bins.iter().zip(&row.counts) {
+            acc.latency.add_to_bin(*bin, *count);
+        }
+    }
+    Ok(groups
+        .into_values()
+        .filter(|a| a.group.calls > 0)
+        .map(|mut a| {
+            a.group.p50_ms = a.latency.quantile_ns(0.50) / 1e6;
+            a.group.p95_ms = a.latency.quantile_ns(0.95) / 1e6;
+            a.group.p99_ms = a.latency.quantile_ns(0.99) / 1e6;
+            a.group
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamps(pairs: &[(u64, u64)]) -> BTreeMap<u64, u64> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn runs_join_consecutive_buckets() {
+        assert_eq!(runs("b", &[], 10), "0");
+        assert_eq!(
+            runs("b", &[0, 10, 30], 10),
+            "(b >= 0 AND b < 20) OR (b >= 30 AND b < 40)"
+        );
+    }
+
+    #[test]
+    fn clean_folds_are_read_dirty_buckets_and_edges_from_calls() {
+        let h0 = 100 * HOUR;
+        let h1 = h0 + HOUR;
+        let s = Stamps {
+            // h0 folded after its last mark; h1 written after its fold.
+            hour_marks: stamps(&[(h0, 5), (h1, 9)]),
+            hour_heads: stamps(&[(h0, 6), (h1, 7)]),
+            minute_marks: stamps(&[(h0 + MINUTE, 5), (h1, 9), (h1 + 2 * MINUTE, 3)]),
+            minute_heads: stamps(&[(h0 + MINUTE, 6), (h1, 7), (h1 + 2 * MINUTE, 8)]),
+        };
+        let since = h0;
+        let until = h1 + 2 * HOUR + 5;
+        let p = plan(since, until, None, &s);
+        assert_eq!(p.hours, vec![(h0, 6)]);
+        assert_eq!(p.minutes, vec![(h1 + 2 * MINUTE, 8)]);
+        assert_eq!(
+            p.calls,
+            vec![(h1, h1 + MINUTE), (h1 + 2 * HOUR, until)],
+            "the dirty minute and the partial minute at the end"
+        );
+        // Buckets of 30 minutes: no hour rows, the minutes of h0 instead.
+        let p = plan(since, until, Some(30 * MINUTE), &s);
+        assert!(p.hours.is_empty());
+        assert_eq!(p.minutes, vec![(h0 + MINUTE, 6), (h1 + 2 * MINUTE, 8)]);
+        // Buckets of 45 s: all from the calls.
+        let p = plan(since + 7, until, Some(45_000_000_000), &s);
+        assert_eq!(p.calls, vec![(since + 7, until)]);
+        assert!(p.hours.is_empty() && p.minutes.is_empty());
+        // A range starting inside h0: its minutes, not its hour row.
+        let p = plan(h0 + 30 * 1_000_000_000, h1, None, &s);
+        assert!(p.hours.is_empty());
+        assert_eq!(p.minutes, vec![(h0 + MINUTE, 6)]);
+        assert_eq!(p.calls, vec![(h0 + 30 * 1_000_000_000, h0 + MINUTE)]);
+    }
+}
