@@ -53,6 +53,9 @@ pub(crate) struct CallRecord {
     reasoning_tokens: u64,
     cost: i64,
     unpriced: u8,
+    /// The pricer found no price for the call's model (whatever its cost): the models page's
+    /// unpriced models.
+    no_price: u8,
     deleted: u8,
     version: u64,
     expire_at: u32,
@@ -117,6 +120,7 @@ pub(crate) fn records(
                 unpriced: u8::from(
                     r.unpriced != 0 && r.cost_reported.is_none() && r.cost_computed.is_none(),
                 ),
+                no_price: u8::from(r.unpriced != 0),
                 deleted: 0,
                 version,
                 expire_at: retention.expire_at(&key.0, r.start_ns, now),
@@ -158,6 +162,7 @@ fn tombstone(key: &Key, start_ns: u64, span_id: &str, version: u64, expire_at: u
         reasoning_tokens: 0,
         cost: 0,
         unpriced: 0,
+        no_price: 0,
         deleted: 1,
         version,
         expire_at,
@@ -266,7 +271,7 @@ pub(crate) async fn groups(
 /// The columns of `calls` in the order [`backfill`] selects them.
 const COLUMNS: &str = "project, start_ns, trace_id, span_id, service, model, provider, \
     operation, counted, error, lat_bin, input_tokens, output_tokens, cache_read_tokens, \
-    cache_write_tokens, reasoning_tokens, cost, unpriced, deleted, version, expire_at";
+    cache_write_tokens, reasoning_tokens, cost, unpriced, no_price, deleted, version, expire_at";
 
 /// Fills `calls` from the spans of a database created before it, each project's call spans
 /// with the counting rule evaluated in SQL (`reader.rs`), at version 1 so that any row a writer
@@ -308,7 +313,7 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
              counts_usage * cache_read_tokens, counts_usage * cache_write_tokens, \
              counts_usage * reasoning_tokens, \
              ifNull(cost_reported, ifNull(cost_computed, toInt64(0))), \
-             unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed)), \
+             unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed)), unpriced, \
              toUInt8(0), toUInt64(1), expire_at \
              FROM ({counted})"
         );

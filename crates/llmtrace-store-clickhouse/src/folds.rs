@@ -27,7 +27,7 @@
 use crate::calls::{saturating_sum, StatsRow};
 use crate::client::{lit, Client};
 use crate::Versions;
-use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery, StoreError};
+use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery, StoreError, UnpricedModel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,6 +39,10 @@ pub(crate) const HOUR: u64 = 60 * MINUTE;
 /// fold its version is set: longer than any insert of a mark can take (requests time out after
 /// a minute), so every mark older than the version is visible when the fold checks its minutes.
 pub(crate) const HOUR_MARGIN_NANOS: u64 = 2 * MINUTE;
+/// Nanoseconds in ten seconds.
+pub(crate) const TEN_SECONDS: u64 = 10 * 1_000_000_000;
+/// Level of the rows of ten seconds (folded with their minute, under its head).
+const LEVEL_TEN_SECONDS: u8 = 0;
 /// Level of a minute's rows, marks and heads.
 const LEVEL_MINUTE: u8 = 1;
 /// Level of an hour's.
@@ -173,7 +177,8 @@ fn fold_sums() -> String {
 /// The columns of `call_folds` an insert names, in the order the folds select them.
 const FOLD_COLUMNS: &str = "project, level, bucket, service, model, provider, operation, calls, \
     errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-    reasoning_tokens, cost, unpriced, lat_bins, lat_counts, version, expire_at";
+    reasoning_tokens, cost, unpriced, lat_bins, lat_counts, no_price_calls, last_no_price, \
+    version, expire_at";
 
 /// Folds every dirty minute (from `calls`) and every dirty hour ready to fold (from its
 /// minutes' folds), see the module doc. `since_at`: marks older than this were folded by an
@@ -232,24 +237,31 @@ async fn fold_minutes(
     let buckets: Vec<u64> = minutes.iter().map(|d| d.bucket).collect();
     let p = lit(project);
     let range = runs("start_ns", &buckets, MINUTE);
-    let sql = format!(
-        "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
-         SELECT {p}, toUInt8({LEVEL_MINUTE}), intDiv(start_ns, {MINUTE}) * {MINUTE} AS b, \
-         service, model, provider, operation, count(), toUInt64(sum(error)), {}, {}, {}, {}, {}, \
-         if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
-         toInt64(sum(cost))), toUInt64(sum(unpriced)), \
-         tupleElement(sumMap([lat_bin], [toInt64(1)]) AS m, 1), tupleElement(m, 2), \
-         toUInt64({version}), max(expire_at) \
-         FROM (SELECT * FROM {db}.calls FINAL WHERE project = {p} AND ({range})) \
-         WHERE deleted = 0 AND counted = 1 \
-         GROUP BY b, service, model, provider, operation",
-        saturating_sum("input_tokens"),
-        saturating_sum("output_tokens"),
-        saturating_sum("cache_read_tokens"),
-        saturating_sum("cache_write_tokens"),
-        saturating_sum("reasoning_tokens"),
-    );
-    ch.execute(&sql).await?;
+    // Every call of the minutes (counted or not: the unpriced models count them all); the
+    // statistics' sums and sketch bins of the counted ones.
+    for (level, width) in [(LEVEL_TEN_SECONDS, TEN_SECONDS), (LEVEL_MINUTE, MINUTE)] {
+        let sql = format!(
+            "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
+             SELECT {p}, toUInt8({level}), intDiv(start_ns, {width}) * {width} AS b, \
+             service, model, provider, operation, toUInt64(sum(counted)), \
+             toUInt64(sum(counted * error)), {}, {}, {}, {}, {}, \
+             if(sum(toFloat64(counted * cost)) >= 9223372036854775807., \
+             toInt64(9223372036854775807), toInt64(sum(counted * cost))), \
+             toUInt64(sum(counted * unpriced)), \
+             tupleElement(sumMap([lat_bin], [toInt64(counted)]) AS m, 1), tupleElement(m, 2), \
+             toUInt64(sum(no_price)), maxIf(start_ns, no_price = 1), \
+             toUInt64({version}), max(expire_at) \
+             FROM (SELECT * FROM {db}.calls FINAL WHERE project = {p} AND ({range})) \
+             WHERE deleted = 0 \
+             GROUP BY b, service, model, provider, operation",
+            saturating_sum("counted * input_tokens"),
+            saturating_sum("counted * output_tokens"),
+            saturating_sum("counted * cache_read_tokens"),
+            saturating_sum("counted * cache_write_tokens"),
+            saturating_sum("counted * reasoning_tokens"),
+        );
+        ch.execute(&sql).await?;
+    }
     let heads: Vec<HeadRow<'_>> = minutes
         .iter()
         .map(|d| HeadRow {
@@ -316,7 +328,8 @@ async fn fold_hour(ch: &Client, db: &str, version: u64, hour: &Dirty) -> Result<
             "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
              SELECT {p}, toUInt8({LEVEL_HOUR}), toUInt64({}), service, model, provider, \
              operation, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1), tupleElement(m, 2), \
-             toUInt64({version}), max(expire_at) \
+             toUInt64(sum(no_price_calls)), max(last_no_price), toUInt64({version}), \
+             max(expire_at) \
              FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {p} \
                    AND level = {LEVEL_MINUTE} AND ({keys})) \
              WHERE (bucket, version) IN ({}) \
@@ -343,8 +356,11 @@ async fn fold_hour(ch: &Client, db: &str, version: u64, hour: &Dirty) -> Result<
 struct ReadPlan {
     /// Hours read from their hour rows: (bucket, head version).
     hours: Vec<(u64, u64)>,
-    /// Minutes read from their minute rows: (bucket, head version).
+    /// Minutes read from their minute rows (or their rows of ten seconds, per
+    /// `minute_level`): (bucket, head version).
     minutes: Vec<(u64, u64)>,
+    /// The level the minutes are read at.
+    minute_level: u8,
     /// Ranges of starts read from `calls`.
     calls: Vec<(u64, u64)>,
 }
@@ -382,10 +398,16 @@ fn plan(since: u64, until: u64, width: Option<u64>, s: &Stamps) -> ReadPlan {
     let mut p = ReadPlan::default();
     let use_hours = width.is_none_or(|w| w.checked_rem(HOUR) == Some(0));
     let use_minutes = width.is_none_or(|w| w.checked_rem(MINUTE) == Some(0));
-    if !use_minutes {
+    let use_tens = width.is_none_or(|w| w.checked_rem(TEN_SECONDS) == Some(0));
+    if !use_tens {
         p.calls(since, until);
         return p;
     }
+    p.minute_level = if use_minutes {
+        LEVEL_MINUTE
+    } else {
+        LEVEL_TEN_SECONDS
+    };
     // Whole minutes inside the range, by the hours holding them.
     let Some((first_minute, end_minute)) =
         llmtrace_store::rollup_plan::whole_buckets(since, until, MINUTE)
@@ -462,7 +484,12 @@ async fn fold_groups(
     if heads.is_empty() {
         return Ok(Vec::new());
     }
-    let width = if level == LEVEL_HOUR { HOUR } else { MINUTE };
+    // Rows of ten seconds are under their minute's head.
+    let (width, head_bucket) = match level {
+        LEVEL_HOUR => (HOUR, "bucket".to_string()),
+        LEVEL_MINUTE => (MINUTE, "bucket".to_string()),
+        _ => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
+    };
     let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
     // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
     let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
@@ -472,7 +499,7 @@ async fn fold_groups(
          AS bins, tupleElement(m, 2) AS counts \
          FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {} AND level = {level} \
                AND ({})) \
-         WHERE (bucket, version) IN ({}){} GROUP BY b, k",
+         WHERE ({head_bucket}, version) IN ({}){} GROUP BY b, k",
         bucket_of("bucket", q.bucket_nanos.filter(|w| *w > 0)),
         group_column(q.group_by),
         fold_sums(),
@@ -491,24 +518,20 @@ struct Acc {
     latency: LatencySketch,
 }
 
-/// Statistics of counted model calls per group (and time bucket, when asked): folds where they
-/// are clean, `calls` elsewhere (see the module doc).
-pub(crate) async fn stats(
+/// Plans where `[since, until)` of `project` is read from, with query buckets of `width`: the
+/// buckets' marks and heads, then [`plan`].
+async fn read_plan(
     ch: &Client,
     db: &str,
-    q: &StatsQuery,
-) -> Result<Vec<StatsGroup>, StoreError> {
-    let width = q.bucket_nanos.filter(|w| *w > 0);
-    let since = q.since_unix_nano.unwrap_or(0);
-    let until = q.until_unix_nano.unwrap_or(u64::MAX);
-    if since >= until {
-        return Ok(Vec::new());
-    }
+    project: &str,
+    (since, until): (u64, u64),
+    width: Option<u64>,
+) -> Result<ReadPlan, StoreError> {
     let first_hour = since.saturating_sub(since.checked_rem(HOUR).unwrap_or(0));
     let hour_keys = format!("bucket >= {first_hour} AND bucket < {until}");
     let (hour_marks, hour_heads) = tokio::try_join!(
-        stamps(ch, db, "call_marks", &q.project, LEVEL_HOUR, &hour_keys),
-        stamps(ch, db, "fold_heads", &q.project, LEVEL_HOUR, &hour_keys),
+        stamps(ch, db, "call_marks", project, LEVEL_HOUR, &hour_keys),
+        stamps(ch, db, "fold_heads", project, LEVEL_HOUR, &hour_keys),
     )?;
     let mut s = Stamps {
         hour_marks,
@@ -532,16 +555,32 @@ pub(crate) async fn stats(
     if !open.is_empty() {
         let keys = runs("bucket", &open, HOUR);
         let (m, h) = tokio::try_join!(
-            stamps(ch, db, "call_marks", &q.project, LEVEL_MINUTE, &keys),
-            stamps(ch, db, "fold_heads", &q.project, LEVEL_MINUTE, &keys),
+            stamps(ch, db, "call_marks", project, LEVEL_MINUTE, &keys),
+            stamps(ch, db, "fold_heads", project, LEVEL_MINUTE, &keys),
         )?;
         s.minute_marks = m;
         s.minute_heads = h;
     }
-    let p = plan(since, until, width, &s);
+    Ok(plan(since, until, width, &s))
+}
+
+/// Statistics of counted model calls per group (and time bucket, when asked): folds where they
+/// are clean, `calls` elsewhere (see the module doc).
+pub(crate) async fn stats(
+    ch: &Client,
+    db: &str,
+    q: &StatsQuery,
+) -> Result<Vec<StatsGroup>, StoreError> {
+    let width = q.bucket_nanos.filter(|w| *w > 0);
+    let since = q.since_unix_nano.unwrap_or(0);
+    let until = q.until_unix_nano.unwrap_or(u64::MAX);
+    if since >= until {
+        return Ok(Vec::new());
+    }
+    let p = read_plan(ch, db, &q.project, (since, until), width).await?;
     let (hours, minutes, calls) = tokio::try_join!(
         fold_groups(ch, db, q, LEVEL_HOUR, &p.hours),
-        fold_groups(ch, db, q, LEVEL_MINUTE, &p.minutes),
+        fold_groups(ch, db, q, p.minute_level, &p.minutes),
         crate::calls::groups(ch, db, q, &p.calls),
     )?;
     let mut groups: BTreeMap<(u64, String), Acc> = BTreeMap::new();
@@ -575,6 +614,87 @@ pub(crate) async fn stats(
         .collect())
 }
 
+/// One model of [`unpriced_models`] from one source.
+#[derive(Deserialize)]
+struct UnpricedRow {
+    m: String,
+    pv: String,
+    spans: u64,
+    last_seen: u64,
+}
+
+/// Models seen on model calls without a price, most recent first (ties by model and
+/// provider): every call span the pricer found no price for, from the folds where they are
+/// clean and `calls` elsewhere, like [`stats`] over all time.
+pub(crate) async fn unpriced_models(
+    ch: &Client,
+    db: &str,
+    project: &str,
+) -> Result<Vec<UnpricedModel>, StoreError> {
+    let p = read_plan(ch, db, project, (0, u64::MAX), None).await?;
+    let project_lit = lit(project);
+    let from_folds = |level: u8, heads: &[(u64, u64)]| {
+        let width = if level == LEVEL_HOUR { HOUR } else { MINUTE };
+        let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
+        let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
+        pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
+        format!(
+            "SELECT toString(model) AS m, toString(provider) AS pv, \
+             toUInt64(sum(no_price_calls)) AS spans, max(last_no_price) AS last_seen \
+             FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {project_lit} \
+                   AND level = {level} AND ({})) \
+             WHERE (bucket, version) IN ({}) AND no_price_calls > 0 GROUP BY m, pv",
+            runs("bucket", &buckets, width),
+            pairs.join(", ")
+        )
+    };
+    let mut queries = Vec::new();
+    if !p.hours.is_empty() {
+        queries.push(from_folds(LEVEL_HOUR, &p.hours));
+    }
+    if !p.minutes.is_empty() {
+        queries.push(from_folds(LEVEL_MINUTE, &p.minutes));
+    }
+    if !p.calls.is_empty() {
+        let ranges: Vec<String> = p
+            .calls
+            .iter()
+            .map(|(a, b)| format!("(start_ns >= {a} AND start_ns < {b})"))
+            .collect();
+        queries.push(format!(
+            "SELECT toString(model) AS m, toString(provider) AS pv, count() AS spans, \
+             max(start_ns) AS last_seen \
+             FROM (SELECT * FROM {db}.calls FINAL WHERE project = {project_lit} AND ({})) \
+             WHERE deleted = 0 AND no_price = 1 GROUP BY m, pv",
+            ranges.join(" OR ")
+        ));
+    }
+    let mut models: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for sql in queries {
+        for r in ch.select::<UnpricedRow>(&sql).await? {
+            let e = models.entry((r.m, r.pv)).or_default();
+            e.0 = e.0.saturating_add(r.spans);
+            e.1 = e.1.max(r.last_seen);
+        }
+    }
+    let mut out: Vec<UnpricedModel> = models
+        .into_iter()
+        .map(|((model, pv), (spans, last_seen))| UnpricedModel {
+            model,
+            provider: (!pv.is_empty()).then_some(pv),
+            spans,
+            last_seen_unix_nano: last_seen,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.last_seen_unix_nano
+            .cmp(&a.last_seen_unix_nano)
+            .then_with(|| a.model.cmp(&b.model))
+            .then_with(|| a.provider.cmp(&b.provider))
+    });
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +726,7 @@ mod tests {
         let since = h0;
         let until = h1 + 2 * HOUR + 5;
         let p = plan(since, until, None, &s);
+        assert_eq!(p.minute_level, LEVEL_MINUTE);
         assert_eq!(p.hours, vec![(h0, 6)]);
         assert_eq!(p.minutes, vec![(h1 + 2 * MINUTE, 8)]);
         assert_eq!(
@@ -616,6 +737,10 @@ mod tests {
         // Buckets of 30 minutes: no hour rows, the minutes of h0 instead.
         let p = plan(since, until, Some(30 * MINUTE), &s);
         assert!(p.hours.is_empty());
+        assert_eq!(p.minutes, vec![(h0 + MINUTE, 6), (h1 + 2 * MINUTE, 8)]);
+        // Buckets of 30 s: the rows of ten seconds of the clean minutes.
+        let p = plan(since, until, Some(30_000_000_000), &s);
+        assert_eq!(p.minute_level, LEVEL_TEN_SECONDS);
         assert_eq!(p.minutes, vec![(h0 + MINUTE, 6), (h1 + 2 * MINUTE, 8)]);
         // Buckets of 45 s: all from the calls.
         let p = plan(since + 7, until, Some(45_000_000_000), &s);

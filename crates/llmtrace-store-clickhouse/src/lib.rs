@@ -726,7 +726,7 @@ impl CostRecomputer for ClickHouseStore {
     }
 
     async fn unpriced_models(&self, project: &str) -> Result<Vec<UnpricedModel>, StoreError> {
-        recompute::unpriced_models(&self.inner.ch, &self.inner.db, project).await
+        folds::unpriced_models(&self.inner.ch, &self.inner.db, project).await
     }
 }
 

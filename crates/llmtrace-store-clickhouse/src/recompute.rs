@@ -4,11 +4,10 @@
 
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
-use crate::rows::{search_column, SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
+use crate::rows::{search_column, SpanRow, ALL_COLUMNS};
 use crate::Versions;
 use llmtrace_model::{Money, Span, SpanCost};
-use llmtrace_store::{RecomputeReport, RecomputeRequest, StoreError, UnpricedModel};
-use serde::Deserialize;
+use llmtrace_store::{RecomputeReport, RecomputeRequest, StoreError};
 
 /// Where a recomputation is: the last (trace id, span id) done.
 #[derive(Default)]
@@ -112,38 +111,4 @@ pub(crate) async fn batch(
         crate::summaries::write(ch, db, &keys, versions, retention, &Default::default()).await?;
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-struct UnpricedRow {
-    m: String,
-    pv: String,
-    spans: u64,
-    last_seen: u64,
-}
-
-/// Models seen on model calls without a price, most recent first.
-pub(crate) async fn unpriced_models(
-    ch: &Client,
-    db: &str,
-    project: &str,
-) -> Result<Vec<UnpricedModel>, StoreError> {
-    let rows: Vec<UnpricedRow> = ch
-        .select(&format!(
-            "SELECT toString(model) AS m, toString(provider) AS pv, \
-             toUInt64(count()) AS spans, max(start_ns) AS last_seen FROM {db}.spans FINAL \
-             WHERE project = {} AND unpriced = 1 AND {KEY_COLUMNS_USED} GROUP BY m, pv \
-             ORDER BY last_seen DESC, m",
-            lit(project)
-        ))
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| UnpricedModel {
-            model: r.m,
-            provider: (!r.pv.is_empty()).then_some(r.pv),
-            spans: r.spans,
-            last_seen_unix_nano: r.last_seen,
-        })
-        .collect())
 }

@@ -393,6 +393,7 @@ FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 1000000000), expir
     reasoning_tokens UInt64,
     cost Int64,
     unpriced UInt8,
+    no_price UInt8,
     deleted UInt8,
     version UInt64,
     expire_at DateTime DEFAULT toDateTime(4294967295)
@@ -400,8 +401,8 @@ FROM {db}.trace_list{local} GROUP BY project, intDiv(t_start, 1000000000), expir
 ORDER BY (project, start_ns, trace_id, span_id)
 SETTINGS index_granularity = 1024{durable_more}"#,
         "ALTER TABLE {db}.calls{local} MODIFY TTL expire_at",
-        // The folds of the calls per minute (level 1) and hour (level 2), a row per
-        // dimensions, each fold at its version (`folds.rs`); the marks of the buckets written
+        // The folds of the calls per ten seconds (level 0), minute (level 1) and hour (level
+        // 2), a row per dimensions, each fold at its version (`folds.rs`); the marks of the buckets written
         // (their newest `at` tells a fold that lacks a write) and the heads of the folds
         // completed.
         r#"CREATE TABLE IF NOT EXISTS {db}.call_folds (
@@ -423,6 +424,8 @@ SETTINGS index_granularity = 1024{durable_more}"#,
     unpriced UInt64,
     lat_bins Array(UInt16),
     lat_counts Array(Int64),
+    no_price_calls UInt64,
+    last_no_price UInt64,
     version UInt64,
     expire_at DateTime DEFAULT toDateTime(4294967295)
 ) ENGINE = ReplacingMergeTree(version)

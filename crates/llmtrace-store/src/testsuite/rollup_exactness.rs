@@ -420,6 +420,30 @@ async fn assert_stats_match<S: Store>(s: &S, questions: &[StatsQuery], phase: &s
         .into_iter()
         .flat_map(|t| t.spans)
         .collect();
+    // The models page's unpriced models: every stored call span without a price.
+    let mut unpriced: BTreeMap<(String, Option<String>), (u64, u64)> = BTreeMap::new();
+    for st in spans.iter().filter(|st| st.span.cost.unpriced) {
+        let key = (
+            st.span.model().unwrap_or_default().to_string(),
+            st.span.gen_ai.provider.clone().filter(|p| !p.is_empty()),
+        );
+        let e = unpriced.entry(key).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(st.span.start_unix_nano);
+    }
+    let mut got: Vec<(String, Option<String>, u64, u64)> = s
+        .unpriced_models("default")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.model, m.provider, m.spans, m.last_seen_unix_nano))
+        .collect();
+    got.sort();
+    let want: Vec<(String, Option<String>, u64, u64)> = unpriced
+        .into_iter()
+        .map(|((m, p), (n, last))| (m, p, n, last))
+        .collect();
+    assert_eq!(got, want, "{phase}: unpriced models");
     for q in questions {
         let got = s.stats(q).await.unwrap();
         let want = expected(&spans, q);
