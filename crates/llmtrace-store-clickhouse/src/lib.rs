@@ -13,7 +13,9 @@
 //!   still insert the same span, the replacing engine and `FINAL` reads keep one copy.
 //! - **Trace rollups**: the statistics read one row per model call (`calls`, ordered by start,
 //!   the counting rule decided by the writer: wrappers, one provider response reported by two
-//!   spans), written with the trace summaries and kept exact the same way. The trace list, sessions
+//!   spans), written with the trace summaries and kept exact the same way, and their folds per
+//!   ten seconds, minute and hour where those are known to hold every call (`folds.rs`, folded
+//!   in the background, see [`ClickHouseStore::fold_now`]). The trace list, sessions
 //!   and users read one summary row per trace (`trace_summaries`), which the writers write after
 //!   each commit for the traces it changed; a plain read-modify-write rollup would lose updates
 //!   when several nodes write one trace at once, so a writer that finds another writer's recent

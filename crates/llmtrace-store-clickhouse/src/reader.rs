@@ -317,9 +317,25 @@ pub(crate) async fn list_traces(
     let rows: Vec<SummaryRow> = match walked {
         Some(rows) => rows,
         None => {
+            // With a start time, the time-ordered copy of the summaries is read from there
+            // only (a primary-key range), skipping the tombstones of moved starts.
+            let source = match q.since_unix_nano {
+                Some(since) => {
+                    let mut keys = format!(" AND t_start >= {since}");
+                    if let Some(until) = q.until_unix_nano {
+                        keys.push_str(&format!(" AND t_start < {until}"));
+                    }
+                    keys.push_str(&filter);
+                    format!(
+                        "SELECT * FROM ({}) WHERE deleted = 0",
+                        crate::summaries::list_sql(db, &q.project, &keys)
+                    )
+                }
+                None => summaries,
+            };
             // The conditions apply after `FINAL` has picked each trace's latest summary.
             let sql = format!(
-                "SELECT * FROM ({summaries}){conditions} ORDER BY {key} DESC, trace_id DESC \
+                "SELECT * FROM ({source}){conditions} ORDER BY {key} DESC, trace_id DESC \
                  LIMIT {}",
                 limit.saturating_add(1)
             );
