@@ -22,7 +22,7 @@
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
 use crate::world::{Key, World};
-use llmtrace_store::{GroupBy, StatsQuery, StoreError};
+use llmtrace_store::{StatsQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
@@ -223,12 +223,7 @@ pub(crate) async fn groups(
     if ranges.is_empty() {
         return Ok(Vec::new());
     }
-    let column = match q.group_by {
-        GroupBy::Model => "model",
-        GroupBy::Provider => "provider",
-        GroupBy::Service => "service",
-        GroupBy::Operation => "operation",
-    };
+    let column = crate::folds::group_column(q.group_by);
     let bucket = match q.bucket_nanos.filter(|w| *w > 0) {
         Some(w) => format!("toUInt64(intDiv(start_ns, toUInt64({w})) * toUInt64({w}))"),
         None => "toUInt64(0)".to_string(),
@@ -237,16 +232,7 @@ pub(crate) async fn groups(
         .iter()
         .map(|(a, b)| format!("(start_ns >= {a} AND start_ns < {b})"))
         .collect();
-    let mut filter = String::new();
-    for (name, value) in [
-        ("service", &q.service),
-        ("model", &q.model),
-        ("provider", &q.provider),
-    ] {
-        if let Some(v) = value {
-            filter.push_str(&format!(" AND {name} = {}", lit(v)));
-        }
-    }
+    let filter = crate::folds::dimension_filter(q);
     let sql = format!(
         "SELECT {bucket} AS b, toString({column}) AS k, count() AS n_calls, \
          toUInt64(sum(error)) AS n_errors, {} AS t_input, {} AS t_output, {} AS t_cache_read, \

@@ -478,7 +478,7 @@ fn plan(since: u64, until: u64, width: Option<u64>, s: &Stamps) -> ReadPlan {
 }
 
 /// The group-by column of a query.
-fn group_column(by: GroupBy) -> &'static str {
+pub(crate) fn group_column(by: GroupBy) -> &'static str {
     match by {
         GroupBy::Model => "model",
         GroupBy::Provider => "provider",
@@ -488,7 +488,7 @@ fn group_column(by: GroupBy) -> &'static str {
 }
 
 /// The query's filters on the dimensions (` AND ...`).
-fn dimension_filter(q: &StatsQuery) -> String {
+pub(crate) fn dimension_filter(q: &StatsQuery) -> String {
     let mut filter = String::new();
     for (name, value) in [
         ("service", &q.service),
@@ -643,9 +643,7 @@ pub(crate) async fn stats(
         .into_values()
         .filter(|a| a.group.calls > 0)
         .map(|mut a| {
-            a.group.p50_ms = a.latency.quantile_ns(0.50) / 1e6;
-            a.group.p95_ms = a.latency.quantile_ns(0.95) / 1e6;
-            a.group.p99_ms = a.latency.quantile_ns(0.99) / 1e6;
+            a.group.set_percentiles(&a.latency);
             a.group
         })
         .collect())

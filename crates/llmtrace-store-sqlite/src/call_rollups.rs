@@ -120,9 +120,7 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<S
         .into_values()
         .filter(|acc| acc.group.calls > 0)
         .map(|mut acc| {
-            acc.group.p50_ms = acc.latency.quantile_ns(0.50) / 1e6;
-            acc.group.p95_ms = acc.latency.quantile_ns(0.95) / 1e6;
-            acc.group.p99_ms = acc.latency.quantile_ns(0.99) / 1e6;
+            acc.group.set_percentiles(&acc.latency);
             acc.group
         })
         .collect())

@@ -310,6 +310,15 @@ pub struct StatsGroup {
     pub p99_ms: f64,
 }
 
+impl StatsGroup {
+    /// Sets the latency percentiles from the group's merged sketch.
+    pub fn set_percentiles(&mut self, latency: &crate::LatencySketch) {
+        self.p50_ms = latency.quantile_ns(0.50) / 1e6;
+        self.p95_ms = latency.quantile_ns(0.95) / 1e6;
+        self.p99_ms = latency.quantile_ns(0.99) / 1e6;
+    }
+}
+
 /// How [`TraceGroupQuery`] groups traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TraceGroupBy {
