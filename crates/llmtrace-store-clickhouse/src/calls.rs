@@ -306,9 +306,13 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
         ch.execute_with_timeout(&sql, std::time::Duration::from_secs(6 * 3600))
             .await?;
     }
-    // Every minute and hour with calls is marked (at 1, before any fold), so the folder folds
+    // Every minute, hour and day with calls is marked (at 1, before any fold), so the folder folds
     // them.
-    for (level, width) in [(1, crate::folds::MINUTE), (2, crate::folds::HOUR)] {
+    for (level, width) in [
+        (1, crate::folds::MINUTE),
+        (2, crate::folds::HOUR),
+        (3, crate::folds::DAY),
+    ] {
         ch.execute_with_timeout(
             &format!(
                 "INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at) \

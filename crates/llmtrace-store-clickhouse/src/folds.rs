@@ -9,15 +9,18 @@
 //!   minute from `calls` (`FINAL`, counted calls only) at a version taken before it reads, then
 //!   records the fold's head (`fold_heads`, after its rows). A write whose mark is at or below
 //!   that version had its calls stored before the fold read them, so a head at or above the
-//!   newest mark means the fold holds every acknowledged call of the minute. An hour is folded
-//!   from its minutes' folds once all of them are clean and its newest mark is older than
-//!   [`HOUR_MARGIN_NANOS`]; its version is that long before the fold began (a mark younger than
-//!   that may still be on its way, and must leave the hour dirty).
-//! - **Reads** ([`stats`]). Whole hours inside the range whose fold is clean are read from the
-//!   hour rows (when the query's buckets are whole hours), whole clean minutes from the minute
-//!   rows (buckets of whole minutes), everything else (dirty buckets, the range's partial
-//!   minutes at its edges, buckets that are not whole minutes) from `calls`; rows of a fold are
-//!   read at its head's version only, so a key a newer fold no longer has is left out. Latency
+//!   newest mark means the fold holds every acknowledged call of the minute (rows of ten seconds
+//!   are folded with it, under its head). An hour is folded from its minutes' folds once all of
+//!   them are clean and its newest mark is older than [`HOUR_MARGIN_NANOS`]; its version is that
+//!   long before the fold began (a mark younger than that may still be on its way, and must
+//!   leave the hour dirty). A day (UTC) is folded from its hours the same way.
+//! - **Reads** ([`stats`]). Whole days inside the range whose fold is clean are read from the
+//!   day rows (when the query's buckets are whole days), then whole clean hours from the hour
+//!   rows (buckets of whole hours), whole clean minutes from the minute rows (buckets of whole
+//!   minutes; of whole ten seconds: their rows of ten seconds), everything else (dirty
+//!   buckets, the range's partial minutes at its edges, other buckets) from `calls`; rows of a
+//!   fold are read at its head's version only, so a key a newer fold no longer has is left
+//!   out. Latency
 //!   percentiles merge the sketch bins, as on SQLite.
 //!
 //! Rows written before a failed write's marks (its calls stored, the request failed) are folded
@@ -47,6 +50,10 @@ const LEVEL_TEN_SECONDS: u8 = 0;
 const LEVEL_MINUTE: u8 = 1;
 /// Level of an hour's.
 const LEVEL_HOUR: u8 = 2;
+/// Level of a day's (UTC).
+const LEVEL_DAY: u8 = 3;
+/// Nanoseconds in a day.
+pub(crate) const DAY: u64 = 24 * HOUR;
 /// Most buckets named in one statement.
 const CHUNK: usize = 500;
 /// Most runs of consecutive minutes one fold statement reads (a long `OR` of ranges is slow to
@@ -86,7 +93,7 @@ pub(crate) type Touched = BTreeMap<(String, u8, u64), u32>;
 /// Records that calls starting at `start_ns` (expiring at `expire_at`) of `project` were
 /// written.
 pub(crate) fn touch(touched: &mut Touched, project: &str, start_ns: u64, expire_at: u32) {
-    for (level, width) in [(LEVEL_MINUTE, MINUTE), (LEVEL_HOUR, HOUR)] {
+    for (level, width) in [(LEVEL_MINUTE, MINUTE), (LEVEL_HOUR, HOUR), (LEVEL_DAY, DAY)] {
         let bucket = start_ns.saturating_sub(start_ns.checked_rem(width).unwrap_or(0));
         let e = touched
             .entry((project.to_string(), level, bucket))
@@ -216,26 +223,33 @@ pub(crate) async fn fold_dirty(
             fold_minutes(ch, db, versions, project, chunk).await?;
         }
     }
-    let hours = dirty(ch, db, LEVEL_HOUR, since_at).await?;
-    // Hours with a mark younger than the margin stay dirty (read by minutes) for now.
-    let mut pending = false;
-    for h in &hours {
-        if h.at > started.saturating_sub(margin) {
-            pending = true;
-            continue;
+    // Hours from their minutes, then days from their hours; a bucket with a mark younger than
+    // the margin stays dirty (read by its parts) for now.
+    let version = started.saturating_sub(margin);
+    let mut oldest_pending = u64::MAX;
+    for (level, finer) in [(LEVEL_HOUR, LEVEL_MINUTE), (LEVEL_DAY, LEVEL_HOUR)] {
+        for d in &dirty(ch, db, level, since_at).await? {
+            let folded =
+                d.at <= version && fold_from_parts(ch, db, version, d, level, finer).await?;
+            if !folded {
+                oldest_pending = oldest_pending.min(d.at);
+            }
         }
-        pending |= !fold_hour(ch, db, started.saturating_sub(margin), h).await?;
     }
     // Marks inserted while this ran, or on their way (an insert takes at most a minute), are
-    // looked at again next time; so are the hours left dirty.
+    // looked at again next time; so are the buckets left dirty.
     let next = started.saturating_sub(2 * MINUTE);
-    let oldest_pending = hours
-        .iter()
-        .filter(|_| pending)
-        .map(|h| h.at)
-        .min()
-        .unwrap_or(u64::MAX);
     Ok(next.min(oldest_pending).max(since_at))
+}
+
+/// The width of a level's buckets.
+fn level_width(level: u8) -> u64 {
+    match level {
+        LEVEL_TEN_SECONDS => TEN_SECONDS,
+        LEVEL_MINUTE => MINUTE,
+        LEVEL_HOUR => HOUR,
+        _ => DAY,
+    }
 }
 
 /// Splits dirty minutes (sorted) into chunks of at most [`CHUNK`] minutes in at most
@@ -343,46 +357,53 @@ async fn stamps(
     Ok(rows.into_iter().map(|s| (s.bucket, s.v)).collect())
 }
 
-/// Folds one dirty hour from its minutes' folds at `version` when every one of them is clean;
-/// whether it did.
-async fn fold_hour(ch: &Client, db: &str, version: u64, hour: &Dirty) -> Result<bool, StoreError> {
-    let keys = runs("bucket", &[hour.bucket], HOUR);
+/// Folds one dirty hour (or day) from the folds of its minutes (or hours), `finer`, at
+/// `version`, when every one of them is clean; whether it did.
+async fn fold_from_parts(
+    ch: &Client,
+    db: &str,
+    version: u64,
+    bucket: &Dirty,
+    level: u8,
+    finer: u8,
+) -> Result<bool, StoreError> {
+    let keys = hull("bucket", &[bucket.bucket], level_width(level));
     let (marks, heads) = tokio::try_join!(
-        stamps(ch, db, "call_marks", &hour.project, LEVEL_MINUTE, &keys),
-        stamps(ch, db, "fold_heads", &hour.project, LEVEL_MINUTE, &keys),
+        stamps(ch, db, "call_marks", &bucket.project, finer, &keys),
+        stamps(ch, db, "fold_heads", &bucket.project, finer, &keys),
     )?;
     // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
     let mut pairs = vec!["(0, 0)".to_string()];
-    for (minute, at) in &marks {
-        match heads.get(minute) {
-            Some(v) if v >= at => pairs.push(format!("({minute}, {v})")),
+    for (part, at) in &marks {
+        match heads.get(part) {
+            Some(v) if v >= at => pairs.push(format!("({part}, {v})")),
             _ => return Ok(false),
         }
     }
-    let p = lit(&hour.project);
+    let p = lit(&bucket.project);
     if pairs.len() > 1 {
         let sql = format!(
             "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
-             SELECT {p}, toUInt8({LEVEL_HOUR}), toUInt64({}), service, model, provider, \
+             SELECT {p}, toUInt8({level}), toUInt64({}), service, model, provider, \
              operation, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1), tupleElement(m, 2), \
              toUInt64(sum(no_price_calls)), max(last_no_price), toUInt64({version}), \
              max(expire_at) \
              FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {p} \
-                   AND level = {LEVEL_MINUTE} AND ({keys})) \
+                   AND level = {finer} AND ({keys})) \
              WHERE (bucket, version) IN ({}) \
              GROUP BY service, model, provider, operation",
-            hour.bucket,
+            bucket.bucket,
             fold_sums(),
             pairs.join(", "),
         );
         ch.execute(&sql).await?;
     }
     let head = [HeadRow {
-        project: &hour.project,
-        level: LEVEL_HOUR,
-        bucket: hour.bucket,
+        project: &bucket.project,
+        level,
+        bucket: bucket.bucket,
         version,
-        expire_at: hour.e,
+        expire_at: bucket.e,
     }];
     ch.insert(&format!("{db}.fold_heads"), &head).await?;
     Ok(true)
@@ -391,6 +412,8 @@ async fn fold_hour(ch: &Client, db: &str, version: u64, hour: &Dirty) -> Result<
 /// Where each part of a statistics query's range is read from.
 #[derive(Debug, Default, PartialEq)]
 struct ReadPlan {
+    /// Days read from their day rows: (bucket, head version).
+    days: Vec<(u64, u64)>,
     /// Hours read from their hour rows: (bucket, head version).
     hours: Vec<(u64, u64)>,
     /// Minutes read from their minute rows (or their rows of ten seconds, per
@@ -417,6 +440,8 @@ impl ReadPlan {
 /// The buckets' newest marks and heads a plan is made from.
 #[derive(Default)]
 struct Stamps {
+    day_marks: BTreeMap<u64, u64>,
+    day_heads: BTreeMap<u64, u64>,
     hour_marks: BTreeMap<u64, u64>,
     hour_heads: BTreeMap<u64, u64>,
     minute_marks: BTreeMap<u64, u64>,
@@ -433,6 +458,7 @@ fn clean(marks: &BTreeMap<u64, u64>, heads: &BTreeMap<u64, u64>, bucket: u64) ->
 /// any mark have no calls and are skipped.
 fn plan(since: u64, until: u64, width: Option<u64>, s: &Stamps) -> ReadPlan {
     let mut p = ReadPlan::default();
+    let use_days = width.is_none_or(|w| w.checked_rem(DAY) == Some(0));
     let use_hours = width.is_none_or(|w| w.checked_rem(HOUR) == Some(0));
     let use_minutes = width.is_none_or(|w| w.checked_rem(MINUTE) == Some(0));
     let use_tens = width.is_none_or(|w| w.checked_rem(TEN_SECONDS) == Some(0));
@@ -453,23 +479,35 @@ fn plan(since: u64, until: u64, width: Option<u64>, s: &Stamps) -> ReadPlan {
         return p;
     };
     p.calls(since, first_minute);
-    let whole_hours = llmtrace_store::rollup_plan::whole_buckets(since, until, HOUR);
-    // The hours with calls that overlap the whole minutes, in order.
-    let first_hour = first_minute.saturating_sub(first_minute.checked_rem(HOUR).unwrap_or(0));
-    for (&hour, _) in s.hour_marks.range(first_hour..end_minute) {
-        let inside = whole_hours.is_some_and(|(a, b)| hour >= a && hour < b);
-        if inside && use_hours {
-            if let Some(v) = clean(&s.hour_marks, &s.hour_heads, hour) {
-                p.hours.push((hour, v));
+    let whole = |width: u64, bucket: u64| {
+        llmtrace_store::rollup_plan::whole_buckets(since, until, width)
+            .is_some_and(|(a, b)| bucket >= a && bucket < b)
+    };
+    // The days, then hours, with calls that overlap the whole minutes, in order.
+    let floor = |t: u64, width: u64| t.saturating_sub(t.checked_rem(width).unwrap_or(0));
+    for (&day, _) in s.day_marks.range(floor(first_minute, DAY)..end_minute) {
+        if use_days && whole(DAY, day) {
+            if let Some(v) = clean(&s.day_marks, &s.day_heads, day) {
+                p.days.push((day, v));
                 continue;
             }
         }
-        let from = hour.max(first_minute);
-        let to = hour.saturating_add(HOUR).min(end_minute);
-        for (&minute, _) in s.minute_marks.range(from..to) {
-            match clean(&s.minute_marks, &s.minute_heads, minute) {
-                Some(v) => p.minutes.push((minute, v)),
-                None => p.calls(minute, minute.saturating_add(MINUTE)),
+        let from = day.max(floor(first_minute, HOUR));
+        let to = day.saturating_add(DAY).min(end_minute);
+        for (&hour, _) in s.hour_marks.range(from..to) {
+            if use_hours && whole(HOUR, hour) {
+                if let Some(v) = clean(&s.hour_marks, &s.hour_heads, hour) {
+                    p.hours.push((hour, v));
+                    continue;
+                }
+            }
+            let from = hour.max(first_minute);
+            let to = hour.saturating_add(HOUR).min(end_minute);
+            for (&minute, _) in s.minute_marks.range(from..to) {
+                match clean(&s.minute_marks, &s.minute_heads, minute) {
+                    Some(v) => p.minutes.push((minute, v)),
+                    None => p.calls(minute, minute.saturating_add(MINUTE)),
+                }
             }
         }
     }
@@ -523,9 +561,8 @@ async fn fold_groups(
     }
     // Rows of ten seconds are under their minute's head.
     let (width, head_bucket) = match level {
-        LEVEL_HOUR => (HOUR, "bucket".to_string()),
-        LEVEL_MINUTE => (MINUTE, "bucket".to_string()),
-        _ => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
+        LEVEL_TEN_SECONDS => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
+        other => (level_width(other), "bucket".to_string()),
     };
     let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
     // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
@@ -564,33 +601,46 @@ async fn read_plan(
     (since, until): (u64, u64),
     width: Option<u64>,
 ) -> Result<ReadPlan, StoreError> {
-    let first_hour = since.saturating_sub(since.checked_rem(HOUR).unwrap_or(0));
-    let hour_keys = format!("bucket >= {first_hour} AND bucket < {until}");
-    let (hour_marks, hour_heads) = tokio::try_join!(
-        stamps(ch, db, "call_marks", project, LEVEL_HOUR, &hour_keys),
-        stamps(ch, db, "fold_heads", project, LEVEL_HOUR, &hour_keys),
+    let floor = |t: u64, w: u64| t.saturating_sub(t.checked_rem(w).unwrap_or(0));
+    let day_keys = format!("bucket >= {} AND bucket < {until}", floor(since, DAY));
+    let (day_marks, day_heads) = tokio::try_join!(
+        stamps(ch, db, "call_marks", project, LEVEL_DAY, &day_keys),
+        stamps(ch, db, "fold_heads", project, LEVEL_DAY, &day_keys),
     )?;
     let mut s = Stamps {
-        hour_marks,
-        hour_heads,
+        day_marks,
+        day_heads,
         ..Stamps::default()
     };
-    // Minutes are needed in the hours not read whole: dirty, at the edges, or all of them when
-    // the buckets are not whole hours.
-    let use_hours = width.is_none_or(|w| w.checked_rem(HOUR) == Some(0));
-    let whole_hours = llmtrace_store::rollup_plan::whole_buckets(since, until, HOUR);
-    let open: Vec<u64> = s
-        .hour_marks
-        .keys()
-        .copied()
-        .filter(|h| {
-            !use_hours
-                || !whole_hours.is_some_and(|(a, b)| *h >= a && *h < b)
-                || clean(&s.hour_marks, &s.hour_heads, *h).is_none()
-        })
-        .collect();
-    if !open.is_empty() {
-        let keys = hull("bucket", &open, HOUR);
+    // The parts of the buckets not read whole (dirty, at the edges, or too wide for the
+    // query's buckets): a day's hours, an hour's minutes.
+    let open = |marks: &BTreeMap<u64, u64>, heads: &BTreeMap<u64, u64>, w: u64| -> Vec<u64> {
+        let usable = width.is_none_or(|q| q.checked_rem(w) == Some(0));
+        let whole = llmtrace_store::rollup_plan::whole_buckets(since, until, w);
+        marks
+            .keys()
+            .copied()
+            .filter(|b| {
+                !usable
+                    || !whole.is_some_and(|(x, y)| *b >= x && *b < y)
+                    || clean(marks, heads, *b).is_none()
+            })
+            .collect()
+    };
+    let open_days = open(&s.day_marks, &s.day_heads, DAY);
+    if open_days.is_empty() {
+        return Ok(plan(since, until, width, &s));
+    }
+    let keys = hull("bucket", &open_days, DAY);
+    let (m, h) = tokio::try_join!(
+        stamps(ch, db, "call_marks", project, LEVEL_HOUR, &keys),
+        stamps(ch, db, "fold_heads", project, LEVEL_HOUR, &keys),
+    )?;
+    s.hour_marks = m;
+    s.hour_heads = h;
+    let open_hours = open(&s.hour_marks, &s.hour_heads, HOUR);
+    if !open_hours.is_empty() {
+        let keys = hull("bucket", &open_hours, HOUR);
         let (m, h) = tokio::try_join!(
             stamps(ch, db, "call_marks", project, LEVEL_MINUTE, &keys),
             stamps(ch, db, "fold_heads", project, LEVEL_MINUTE, &keys),
@@ -615,13 +665,14 @@ pub(crate) async fn stats(
         return Ok(Vec::new());
     }
     let p = read_plan(ch, db, &q.project, (since, until), width).await?;
-    let (hours, minutes, calls) = tokio::try_join!(
+    let (days, hours, minutes, calls) = tokio::try_join!(
+        fold_groups(ch, db, q, LEVEL_DAY, &p.days),
         fold_groups(ch, db, q, LEVEL_HOUR, &p.hours),
         fold_groups(ch, db, q, p.minute_level, &p.minutes),
         crate::calls::groups(ch, db, q, &p.calls),
     )?;
     let mut groups: BTreeMap<(u64, String), Acc> = BTreeMap::new();
-    for row in hours.into_iter().chain(minutes).chain(calls) {
+    for row in days.into_iter().chain(hours).chain(minutes).chain(calls) {
         let acc = groups.entry((row.b, row.k.clone())).or_default();
         let g = &mut acc.group;
         g.bucket_start_unix_nano = width.map(|_| row.b);
@@ -669,7 +720,7 @@ pub(crate) async fn unpriced_models(
     let p = read_plan(ch, db, project, (0, u64::MAX), None).await?;
     let project_lit = lit(project);
     let from_folds = |level: u8, heads: &[(u64, u64)]| {
-        let width = if level == LEVEL_HOUR { HOUR } else { MINUTE };
+        let width = level_width(level);
         let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
         let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
         pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
@@ -684,6 +735,9 @@ pub(crate) async fn unpriced_models(
         )
     };
     let mut queries = Vec::new();
+    if !p.days.is_empty() {
+        queries.push(from_folds(LEVEL_DAY, &p.days));
+    }
     if !p.hours.is_empty() {
         queries.push(from_folds(LEVEL_HOUR, &p.hours));
     }
@@ -770,7 +824,11 @@ mod tests {
     fn clean_folds_are_read_dirty_buckets_and_edges_from_calls() {
         let h0 = 100 * HOUR;
         let h1 = h0 + HOUR;
-        let s = Stamps {
+        let day = 96 * HOUR;
+        let mut s = Stamps {
+            // The day written after its fold.
+            day_marks: stamps(&[(day, 9)]),
+            day_heads: stamps(&[(day, 8)]),
             // h0 folded after its last mark; h1 written after its fold.
             hour_marks: stamps(&[(h0, 5), (h1, 9)]),
             hour_heads: stamps(&[(h0, 6), (h1, 7)]),
@@ -805,5 +863,17 @@ mod tests {
         assert!(p.hours.is_empty());
         assert_eq!(p.minutes, vec![(h0 + MINUTE, 6)]);
         assert_eq!(p.calls, vec![(h0 + 30 * 1_000_000_000, h0 + MINUTE)]);
+        // The whole day, dirty: by its hours; folded again, from its day rows (but not with
+        // buckets of hours).
+        let p = plan(day, day + DAY, None, &s);
+        assert!(p.days.is_empty());
+        assert_eq!(p.hours, vec![(h0, 6)]);
+        s.day_heads.insert(day, 10);
+        let p = plan(day, day + DAY, None, &s);
+        assert_eq!(p.days, vec![(day, 10)]);
+        assert!(p.hours.is_empty() && p.minutes.is_empty() && p.calls.is_empty());
+        let p = plan(day, day + DAY, Some(HOUR), &s);
+        assert!(p.days.is_empty());
+        assert_eq!(p.hours, vec![(h0, 6)]);
     }
 }
