@@ -20,6 +20,7 @@
 //! span (`TTL expire_at`).
 
 use crate::client::{lit, Client};
+use crate::reader::{EFFECTIVE_COST, UNPRICED};
 use crate::retention::{now_secs, Retention};
 use crate::world::{Key, World};
 use llmtrace_store::{StatsQuery, StoreError};
@@ -224,10 +225,7 @@ pub(crate) async fn groups(
         return Ok(Vec::new());
     }
     let column = crate::folds::group_column(q.group_by);
-    let bucket = match q.bucket_nanos.filter(|w| *w > 0) {
-        Some(w) => format!("toUInt64(intDiv(start_ns, toUInt64({w})) * toUInt64({w}))"),
-        None => "toUInt64(0)".to_string(),
-    };
+    let bucket = crate::folds::bucket_of("start_ns", q.bucket_nanos.filter(|w| *w > 0));
     let range: Vec<String> = ranges
         .iter()
         .map(|(a, b)| format!("(start_ns >= {a} AND start_ns < {b})"))
@@ -298,8 +296,7 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
              counts_usage * input_tokens, counts_usage * output_tokens, \
              counts_usage * cache_read_tokens, counts_usage * cache_write_tokens, \
              counts_usage * reasoning_tokens, \
-             ifNull(cost_reported, ifNull(cost_computed, toInt64(0))), \
-             unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed)), unpriced, \
+             {EFFECTIVE_COST}, {UNPRICED}, unpriced, \
              toUInt8(0), toUInt64(1), expire_at \
              FROM ({counted})"
         );

@@ -357,6 +357,41 @@ async fn stamps(
     Ok(rows.into_iter().map(|s| (s.bucket, s.v)).collect())
 }
 
+/// The newest mark and head of each bucket of `level` of a project kept by `keys`.
+async fn marks_and_heads(
+    ch: &Client,
+    db: &str,
+    project: &str,
+    level: u8,
+    keys: &str,
+) -> Result<(BTreeMap<u64, u64>, BTreeMap<u64, u64>), StoreError> {
+    tokio::try_join!(
+        stamps(ch, db, "call_marks", project, level, keys),
+        stamps(ch, db, "fold_heads", project, level, keys),
+    )
+}
+
+/// The fold rows of `level` of a project at the given heads (bucket, version), as a query:
+/// the rows of each minute, hour or day at its head's version (rows of ten seconds at their
+/// minute's), read from one key range.
+fn rows_at_heads(db: &str, project: &str, level: u8, heads: &[(u64, u64)]) -> String {
+    let (width, head_bucket) = match level {
+        LEVEL_TEN_SECONDS => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
+        other => (level_width(other), "bucket".to_string()),
+    };
+    let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
+    // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
+    let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
+    pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
+    format!(
+        "SELECT * FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {} \
+         AND level = {level} AND ({})) WHERE ({head_bucket}, version) IN ({})",
+        lit(project),
+        hull("bucket", &buckets, width),
+        pairs.join(", ")
+    )
+}
+
 /// Folds one dirty hour (or day) from the folds of its minutes (or hours), `finer`, at
 /// `version`, when every one of them is clean; whether it did.
 async fn fold_from_parts(
@@ -368,33 +403,26 @@ async fn fold_from_parts(
     finer: u8,
 ) -> Result<bool, StoreError> {
     let keys = hull("bucket", &[bucket.bucket], level_width(level));
-    let (marks, heads) = tokio::try_join!(
-        stamps(ch, db, "call_marks", &bucket.project, finer, &keys),
-        stamps(ch, db, "fold_heads", &bucket.project, finer, &keys),
-    )?;
-    // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
-    let mut pairs = vec!["(0, 0)".to_string()];
+    let (marks, heads) = marks_and_heads(ch, db, &bucket.project, finer, &keys).await?;
+    let mut parts = Vec::with_capacity(marks.len());
     for (part, at) in &marks {
         match heads.get(part) {
-            Some(v) if v >= at => pairs.push(format!("({part}, {v})")),
+            Some(v) if v >= at => parts.push((*part, *v)),
             _ => return Ok(false),
         }
     }
     let p = lit(&bucket.project);
-    if pairs.len() > 1 {
+    if !parts.is_empty() {
         let sql = format!(
             "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
              SELECT {p}, toUInt8({level}), toUInt64({}), service, model, provider, \
              operation, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1), tupleElement(m, 2), \
              toUInt64(sum(no_price_calls)), max(last_no_price), toUInt64({version}), \
              max(expire_at) \
-             FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {p} \
-                   AND level = {finer} AND ({keys})) \
-             WHERE (bucket, version) IN ({}) \
-             GROUP BY service, model, provider, operation",
+             FROM ({}) GROUP BY service, model, provider, operation",
             bucket.bucket,
             fold_sums(),
-            pairs.join(", "),
+            rows_at_heads(db, &bucket.project, finer, &parts),
         );
         ch.execute(&sql).await?;
     }
@@ -541,7 +569,7 @@ pub(crate) fn dimension_filter(q: &StatsQuery) -> String {
 }
 
 /// The query bucket of a start column (`toUInt64(0)` without buckets).
-fn bucket_of(column: &str, width: Option<u64>) -> String {
+pub(crate) fn bucket_of(column: &str, width: Option<u64>) -> String {
     match width {
         Some(w) => format!("toUInt64(intDiv({column}, toUInt64({w})) * toUInt64({w}))"),
         None => "toUInt64(0)".to_string(),
@@ -559,27 +587,14 @@ async fn fold_groups(
     if heads.is_empty() {
         return Ok(Vec::new());
     }
-    // Rows of ten seconds are under their minute's head.
-    let (width, head_bucket) = match level {
-        LEVEL_TEN_SECONDS => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
-        other => (level_width(other), "bucket".to_string()),
-    };
-    let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
-    // (0, 0), which no fold has, keeps a single pair from reading as a tuple of two values.
-    let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
-    pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
     let sql = format!(
         "SELECT {} AS b, toString({}) AS k, {}, tupleElement(sumMap(lat_bins, lat_counts) AS m, 1) \
          AS bins, tupleElement(m, 2) AS counts \
-         FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {} AND level = {level} \
-               AND ({})) \
-         WHERE ({head_bucket}, version) IN ({}){} GROUP BY b, k",
+         FROM ({}) WHERE 1{} GROUP BY b, k",
         bucket_of("bucket", q.bucket_nanos.filter(|w| *w > 0)),
         group_column(q.group_by),
         fold_sums(),
-        lit(&q.project),
-        hull("bucket", &buckets, width),
-        pairs.join(", "),
+        rows_at_heads(db, &q.project, level, heads),
         dimension_filter(q),
     );
     ch.select(&sql).await
@@ -603,10 +618,7 @@ async fn read_plan(
 ) -> Result<ReadPlan, StoreError> {
     let floor = |t: u64, w: u64| t.saturating_sub(t.checked_rem(w).unwrap_or(0));
     let day_keys = format!("bucket >= {} AND bucket < {until}", floor(since, DAY));
-    let (day_marks, day_heads) = tokio::try_join!(
-        stamps(ch, db, "call_marks", project, LEVEL_DAY, &day_keys),
-        stamps(ch, db, "fold_heads", project, LEVEL_DAY, &day_keys),
-    )?;
+    let (day_marks, day_heads) = marks_and_heads(ch, db, project, LEVEL_DAY, &day_keys).await?;
     let mut s = Stamps {
         day_marks,
         day_heads,
@@ -632,21 +644,12 @@ async fn read_plan(
         return Ok(plan(since, until, width, &s));
     }
     let keys = hull("bucket", &open_days, DAY);
-    let (m, h) = tokio::try_join!(
-        stamps(ch, db, "call_marks", project, LEVEL_HOUR, &keys),
-        stamps(ch, db, "fold_heads", project, LEVEL_HOUR, &keys),
-    )?;
-    s.hour_marks = m;
-    s.hour_heads = h;
+    (s.hour_marks, s.hour_heads) = marks_and_heads(ch, db, project, LEVEL_HOUR, &keys).await?;
     let open_hours = open(&s.hour_marks, &s.hour_heads, HOUR);
     if !open_hours.is_empty() {
         let keys = hull("bucket", &open_hours, HOUR);
-        let (m, h) = tokio::try_join!(
-            stamps(ch, db, "call_marks", project, LEVEL_MINUTE, &keys),
-            stamps(ch, db, "fold_heads", project, LEVEL_MINUTE, &keys),
-        )?;
-        s.minute_marks = m;
-        s.minute_heads = h;
+        (s.minute_marks, s.minute_heads) =
+            marks_and_heads(ch, db, project, LEVEL_MINUTE, &keys).await?;
     }
     Ok(plan(since, until, width, &s))
 }
@@ -720,18 +723,11 @@ pub(crate) async fn unpriced_models(
     let p = read_plan(ch, db, project, (0, u64::MAX), None).await?;
     let project_lit = lit(project);
     let from_folds = |level: u8, heads: &[(u64, u64)]| {
-        let width = level_width(level);
-        let buckets: Vec<u64> = heads.iter().map(|(b, _)| *b).collect();
-        let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
-        pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
         format!(
             "SELECT toString(model) AS m, toString(provider) AS pv, \
              toUInt64(sum(no_price_calls)) AS spans, max(last_no_price) AS last_seen \
-             FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {project_lit} \
-                   AND level = {level} AND ({})) \
-             WHERE (bucket, version) IN ({}) AND no_price_calls > 0 GROUP BY m, pv",
-            hull("bucket", &buckets, width),
-            pairs.join(", ")
+             FROM ({}) WHERE no_price_calls > 0 GROUP BY m, pv",
+            rows_at_heads(db, project, level, heads)
         )
     };
     let mut queries = Vec::new();

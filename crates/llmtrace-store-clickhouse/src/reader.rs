@@ -91,9 +91,10 @@ fn counted_spans(db: &str, project: &str, columns: &str, filter: &str, scope: &s
 // the counts come from clients): `if(sum(toFloat64(x)) >= max, max, sum(x))`.
 
 /// The effective cost of a row (reported wins), 0 when unknown.
-const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt64(0)))";
+pub(crate) const EFFECTIVE_COST: &str = "ifNull(cost_reported, ifNull(cost_computed, toInt64(0)))";
 /// Whether a row's cost is unknown although it is a priced-model call (1/0).
-const UNPRICED: &str = "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed))";
+pub(crate) const UNPRICED: &str =
+    "unpriced * toUInt8(isNull(cost_reported) AND isNull(cost_computed))";
 
 /// The per-trace rollup query: one row per trace of the project with a span matching
 /// `filter` (a SQL condition on `spans` that must keep or drop whole traces, as a trace id
