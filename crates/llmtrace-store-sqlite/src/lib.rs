@@ -39,6 +39,7 @@ mod rollup_log;
 mod rows;
 mod schema;
 mod search_index;
+mod search_walk;
 mod sketch_sql;
 mod traces;
 mod writer;
@@ -122,6 +123,11 @@ impl SqliteStore {
             let tx = conn.transaction().map_err(classify)?;
             rollup_log::backfill(&tx).map_err(classify)?;
             rollup_fold::fold(&tx).map_err(classify)?;
+            tx.commit().map_err(classify)?;
+        }
+        if before > 0 && before < schema::SEARCH_CHUNKS_MIGRATION {
+            let tx = conn.transaction().map_err(classify)?;
+            search_walk::backfill(&tx).map_err(classify)?;
             tx.commit().map_err(classify)?;
         }
         let writer = writer::Writer::new(conn).map_err(classify)?;

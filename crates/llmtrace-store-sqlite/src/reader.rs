@@ -158,6 +158,28 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
         return Ok(TracePage::default());
     };
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
+    if q.sort == TraceSort::Time {
+        let words = q
+            .text
+            .as_deref()
+            .map(llmtrace_store::search::search_words)
+            .unwrap_or_default();
+        if let Some(expr) = crate::search_index::match_expression(&words) {
+            let others = TraceQuery {
+                text: None,
+                ..q.clone()
+            };
+            let (filter, args) = trace_filter(pid, &others);
+            return crate::search_walk::newest_matching(
+                conn,
+                &expr,
+                &filter,
+                &args,
+                q.cursor.as_ref(),
+                limit,
+            );
+        }
+    }
     let (mut filter, mut args) = trace_filter(pid, q);
     if q.sort != TraceSort::Time && dense_range(conn, pid, q)? {
         // Walk the sort's index and skip traces outside the range, instead of sorting every

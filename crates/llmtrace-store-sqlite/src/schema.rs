@@ -266,6 +266,15 @@ CREATE INDEX traces_session ON traces (project_id, session_id, start_ns)
     WHERE session_id IS NOT NULL;
 CREATE INDEX traces_user ON traces (project_id, user_id, start_ns) WHERE user_id IS NOT NULL;
 "#,
+    // 13: the latest start of a searchable span per chunk of span row ids, which lets a
+    // newest-first search stop at its page (`crate::search_walk`); filled from the stored spans
+    // at the first open after this migration.
+    r#"
+CREATE TABLE span_text_chunks (
+    chunk        INTEGER PRIMARY KEY,
+    max_start_ns INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored
@@ -275,6 +284,10 @@ pub(crate) const SEARCH_MIGRATION: usize = 8;
 /// The migration that created the rollups: files migrated past it from below get them filled
 /// from their stored calls and traces by [`crate::rollup_log::backfill`].
 pub(crate) const ROLLUP_MIGRATION: usize = 12;
+
+/// The migration that created `span_text_chunks`: files migrated past it from below get it
+/// filled from their stored spans by [`crate::search_walk::backfill`].
+pub(crate) const SEARCH_CHUNKS_MIGRATION: usize = 13;
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -64,10 +64,10 @@ struct Pending {
     /// The trace's blob of span details in this commit: id, JSON array being built, count.
     blob: Option<(i64, Vec<u8>, u32)>,
     /// Search text of the trace's spans written in this commit (row id, whether the row
-    /// replaced a stored copy, text), indexed at the end of the transaction: a full-text write
+    /// replaced a stored copy, start in Unix nanoseconds, text), indexed at the end of the transaction: a full-text write
     /// before the rows the rollup triggers watch would make FTS5 flush its pending terms at
     /// each of their statements (a statement journal is a savepoint to a virtual table).
-    search: Vec<(i64, bool, String)>,
+    search: Vec<(i64, bool, i64, String)>,
 }
 
 type PendingTraces = HashMap<(i64, TraceId), Pending>;
@@ -296,9 +296,16 @@ impl Writer {
         crate::rollup_fold::fold(&tx)?;
         // In row order: FTS5 flushes its pending terms whenever a row id is not above the last.
         search.sort_unstable_by_key(|(row_id, ..)| *row_id);
-        for (row_id, replaced, text) in &search {
+        for (row_id, replaced, _, text) in &search {
             crate::search_index::index_span(&tx, *row_id, *replaced, text)?;
         }
+        crate::search_walk::raise_bounds(
+            &tx,
+            search
+                .iter()
+                .filter(|(.., text)| !text.is_empty())
+                .map(|(row_id, _, start, _)| (*row_id, *start)),
+        )?;
         tx.commit()?;
         self.next_trace_ref = ids.next_trace_ref;
         self.next_blob_id = ids.next_blob_id;
@@ -755,6 +762,7 @@ fn insert_span(
     trace.search.push((
         row_id,
         was_stored,
+        int(span.start_unix_nano),
         llmtrace_store::search::span_search_text(span),
     ));
     if let Some((_, json, count)) = trace.blob.as_mut() {

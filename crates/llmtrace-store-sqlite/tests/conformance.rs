@@ -49,7 +49,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
 async fn search_index_is_backfilled_on_upgrade() {
     let dir = dir_with_one_trace().await;
     {
-        // Back to schema 7: what migrations 8 to 12 add is gone.
+        // Back to schema 7: what migrations 8 to 13 add is gone.
         let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
             .unwrap();
         c.execute_batch(
@@ -60,7 +60,7 @@ async fn search_index_is_backfilled_on_upgrade() {
              ALTER TABLE traces DROP COLUMN failed_call_count; DROP INDEX scores_time; \
              DROP TABLE catalog; DROP TABLE call_rollups; DROP TABLE rollup_dims; \
              DROP TABLE rollup_levels; DROP TABLE trace_group_hours; \
-             PRAGMA user_version = 7;",
+             DROP TABLE span_text_chunks; PRAGMA user_version = 7;",
         )
         .unwrap();
     }
@@ -85,6 +85,18 @@ async fn search_index_is_backfilled_on_upgrade() {
     assert_eq!(found("合同").await, 1);
     assert_eq!(found("clauses").await, 1);
     assert_eq!(found("absent").await, 0);
+    // The search walk's bounds were filled from the stored spans: the trace's latest start.
+    let c =
+        rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME)).unwrap();
+    let latest: i64 = c
+        .query_row("SELECT max(start_ns) FROM spans", [], |r| r.get(0))
+        .unwrap();
+    let bound: i64 = c
+        .query_row("SELECT max(max_start_ns) FROM span_text_chunks", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(bound, latest);
 }
 
 /// What an export will read: the traces (and their spans) a query's filters select.
@@ -172,4 +184,13 @@ async fn cost_and_duration_pages_over_a_full_range() {
         let want: Vec<_> = expected.iter().take(300).map(|(_, id)| *id).collect();
         assert_eq!(got, want, "{sort:?}");
     }
+}
+
+/// Search pages stay exact when the newest-first walk of matches crosses several chunks of row
+/// ids (16,384 rows each) and rows arrive out of start order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_walk_is_exact_across_chunks_and_arrival_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    testsuite::search_pages::search_pages_when_rows_arrive_out_of_start_order(&s, 40_000).await;
 }

@@ -83,3 +83,65 @@ pub async fn search_pages_newest_first_over_many_traces<S: Store>(s: &S) {
     );
     assert!(page.next_cursor.is_some());
 }
+
+/// Searches over `traces` one-call traces (pass enough to fill several of a store's search
+/// chunks, e.g. 40,000 for SQLite's 16,384-row chunks) that do not arrive in start order:
+/// trace `t` starts at `t` seconds; most are written oldest first, but every tenth arrives last,
+/// newest first (old starts on the newest rows), and the newest trace arrives first of all (the
+/// newest start on the oldest row). Every page, cursor after cursor, is exactly the matching
+/// traces newest first, so a store that stops walking matches early must bound the starts of
+/// the rows it did not read, not assume rows arrive in start order.
+pub async fn search_pages_when_rows_arrive_out_of_start_order<S: Store>(s: &S, traces: u64) {
+    let call = |t: u64| {
+        let mut c = llm(t, 1, None, "gpt-4o", 10, 2, t * 1_000, 5);
+        let mut words = String::from("common");
+        if t % 97 == 0 {
+            words.push_str(" sparse");
+        }
+        if t % 10 == 0 && t < traces / 2 {
+            words.push_str(" straggler");
+        }
+        c.gen_ai.input_messages = vec![Message::text("user", &words)];
+        c
+    };
+    let mut order: Vec<u64> = vec![traces];
+    order.extend((1..traces).filter(|t| t % 10 != 0));
+    order.extend((1..traces).rev().filter(|t| t % 10 == 0));
+    let spans: Vec<_> = order.into_iter().map(call).collect();
+    for chunk in spans.chunks(4_000) {
+        write(s, chunk.to_vec()).await;
+    }
+    let expected = |keep: &dyn Fn(u64) -> bool| -> Vec<TraceId> {
+        (1..=traces).rev().filter(|t| keep(*t)).map(tid).collect()
+    };
+    let search = |text: &str, limit: usize| TraceQuery {
+        project: "default".into(),
+        text: Some(text.into()),
+        limit,
+        ..Default::default()
+    };
+    let first = s.list_traces(&search("common", 25)).await.unwrap();
+    assert_eq!(
+        first.traces.iter().map(|t| t.trace_id).collect::<Vec<_>>(),
+        expected(&|_| true)[..25].to_vec(),
+        "the newest page of a word in every trace, its newest trace on the oldest row"
+    );
+    assert_eq!(
+        all_ids(s, search("straggler", 100)).await,
+        expected(&|t| t % 10 == 0 && t < traces / 2),
+        "traces that arrived last with old starts"
+    );
+    assert_eq!(
+        all_ids(s, search("sparse", 30)).await,
+        expected(&|t| t % 97 == 0),
+        "a word in every 97th trace, pages across arrival order"
+    );
+    let mut next = search("common", 25);
+    next.cursor = first.next_cursor;
+    let second = s.list_traces(&next).await.unwrap();
+    assert_eq!(
+        second.traces.iter().map(|t| t.trace_id).collect::<Vec<_>>(),
+        expected(&|_| true)[25..50].to_vec(),
+        "the page after it"
+    );
+}
