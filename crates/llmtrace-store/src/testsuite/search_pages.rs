@@ -95,18 +95,18 @@ pub async fn search_pages_when_rows_arrive_out_of_start_order<S: Store>(s: &S, t
     let call = |t: u64| {
         let mut c = llm(t, 1, None, "gpt-4o", 10, 2, t * 1_000, 5);
         let mut words = String::from("common");
-        if t % 97 == 0 {
+        if t.is_multiple_of(97) {
             words.push_str(" sparse");
         }
-        if t % 10 == 0 && t < traces / 2 {
+        if t.is_multiple_of(10) && t < traces / 2 {
             words.push_str(" straggler");
         }
         c.gen_ai.input_messages = vec![Message::text("user", &words)];
         c
     };
     let mut order: Vec<u64> = vec![traces];
-    order.extend((1..traces).filter(|t| t % 10 != 0));
-    order.extend((1..traces).rev().filter(|t| t % 10 == 0));
+    order.extend((1..traces).filter(|t| !t.is_multiple_of(10)));
+    order.extend((1..traces).rev().filter(|t| t.is_multiple_of(10)));
     let spans: Vec<_> = order.into_iter().map(call).collect();
     for chunk in spans.chunks(4_000) {
         write(s, chunk.to_vec()).await;
@@ -128,12 +128,12 @@ pub async fn search_pages_when_rows_arrive_out_of_start_order<S: Store>(s: &S, t
     );
     assert_eq!(
         all_ids(s, search("straggler", 100)).await,
-        expected(&|t| t % 10 == 0 && t < traces / 2),
+        expected(&|t| t.is_multiple_of(10) && t < traces / 2),
         "traces that arrived last with old starts"
     );
     assert_eq!(
         all_ids(s, search("sparse", 30)).await,
-        expected(&|t| t % 97 == 0),
+        expected(&|t| t.is_multiple_of(97)),
         "a word in every 97th trace, pages across arrival order"
     );
     let mut next = search("common", 25);
