@@ -6,6 +6,7 @@
 # traces spread over 30 days), for the query benchmarks at 10M-100M spans.
 # Needs: cargo build --release -p llmtrace -p llmtrace-loadgen (-p llmtrace-storefill); wrk.
 # BIN=path: the server binary to measure (default target/release/llmtrace), for A/B runs.
+# FILL=reuse: keep the store already in DATA (filled by an earlier run) and measure it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL=${1:-1000000}
@@ -13,7 +14,9 @@ CONN=${2:-16}
 DATA=${DATA:-/tmp/llmtrace-bench}
 PORT=${PORT:-24318}
 BIN=${BIN:-target/release/llmtrace}
-rm -rf "$DATA"
+if [[ ${FILL:-} != reuse ]]; then
+  rm -rf "$DATA"
+fi
 if [[ ${FILL:-} == direct ]]; then
   echo "== fill $TOTAL spans straight through the ingest path (llmtrace-storefill)"
   target/release/llmtrace-storefill --data-dir "$DATA" --spans "$TOTAL"
@@ -25,7 +28,7 @@ for _ in $(seq 50); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && bre
 echo "== machine: $(nproc) cores, $(uptime)"
 echo "== idle RSS: $(grep VmRSS /proc/$PID/status)"
 echo "== ingest $TOTAL spans, $CONN connections"
-if [[ ${FILL:-} != direct ]]; then
+if [[ ${FILL:-} != direct && ${FILL:-} != reuse ]]; then
 target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
   --requests $((TOTAL / 100)) --duration 3600 --server-pid $PID | tail -n 12
 fi
