@@ -54,6 +54,35 @@ const LEVEL_HOUR: u8 = 2;
 const LEVEL_DAY: u8 = 3;
 /// Nanoseconds in a day.
 pub(crate) const DAY: u64 = 24 * HOUR;
+/// Levels of the group folds' minutes, hours and days (`group_folds.rs`), kept apart from the
+/// calls' in the same marks and heads tables.
+pub(crate) const LEVEL_GROUP_MINUTE: u8 = 5;
+/// See [`LEVEL_GROUP_MINUTE`].
+pub(crate) const LEVEL_GROUP_HOUR: u8 = 6;
+/// See [`LEVEL_GROUP_MINUTE`].
+pub(crate) const LEVEL_GROUP_DAY: u8 = 7;
+
+/// The levels of one kind of fold: its minutes, hours and days.
+#[derive(Clone, Copy)]
+pub(crate) struct Levels {
+    pub(crate) minute: u8,
+    pub(crate) hour: u8,
+    pub(crate) day: u8,
+}
+
+/// The calls' levels.
+const CALL_LEVELS: Levels = Levels {
+    minute: LEVEL_MINUTE,
+    hour: LEVEL_HOUR,
+    day: LEVEL_DAY,
+};
+
+/// The sessions' and users' levels.
+pub(crate) const GROUP_LEVELS: Levels = Levels {
+    minute: LEVEL_GROUP_MINUTE,
+    hour: LEVEL_GROUP_HOUR,
+    day: LEVEL_GROUP_DAY,
+};
 /// Most buckets named in one statement.
 const CHUNK: usize = 500;
 /// Most runs of consecutive minutes one fold statement reads (a long `OR` of ranges is slow to
@@ -79,12 +108,12 @@ struct MarkRow<'a> {
 
 /// One row of `fold_heads`: the bucket's fold at `version` is complete.
 #[derive(Serialize)]
-struct HeadRow<'a> {
-    project: &'a str,
-    level: u8,
-    bucket: u64,
-    version: u64,
-    expire_at: u32,
+pub(crate) struct HeadRow<'a> {
+    pub(crate) project: &'a str,
+    pub(crate) level: u8,
+    pub(crate) bucket: u64,
+    pub(crate) version: u64,
+    pub(crate) expire_at: u32,
 }
 
 /// The minutes and hours of some call rows: (project, level, bucket) → latest expiry.
@@ -93,7 +122,23 @@ pub(crate) type Touched = BTreeMap<(String, u8, u64), u32>;
 /// Records that calls starting at `start_ns` (expiring at `expire_at`) of `project` were
 /// written.
 pub(crate) fn touch(touched: &mut Touched, project: &str, start_ns: u64, expire_at: u32) {
-    for (level, width) in [(LEVEL_MINUTE, MINUTE), (LEVEL_HOUR, HOUR), (LEVEL_DAY, DAY)] {
+    touch_levels(touched, CALL_LEVELS, project, start_ns, expire_at);
+}
+
+/// Records that rows starting at `start_ns` of `project` were written, in the minute, hour and
+/// day of `levels`.
+pub(crate) fn touch_levels(
+    touched: &mut Touched,
+    levels: Levels,
+    project: &str,
+    start_ns: u64,
+    expire_at: u32,
+) {
+    for (level, width) in [
+        (levels.minute, MINUTE),
+        (levels.hour, HOUR),
+        (levels.day, DAY),
+    ] {
         let bucket = start_ns.saturating_sub(start_ns.checked_rem(width).unwrap_or(0));
         let e = touched
             .entry((project.to_string(), level, bucket))
@@ -118,16 +163,26 @@ pub(crate) async fn mark(ch: &Client, db: &str, touched: &Touched) -> Result<(),
     ch.insert(&format!("{db}.call_marks"), &rows).await
 }
 
+/// A bucket whose newest mark is newer than its fold.
 #[derive(Deserialize)]
-struct Dirty {
-    project: String,
-    bucket: u64,
-    at: u64,
-    e: u32,
+pub(crate) struct Dirty {
+    /// Its project.
+    pub(crate) project: String,
+    /// Its start.
+    pub(crate) bucket: u64,
+    /// Its newest mark.
+    pub(crate) at: u64,
+    /// The latest expiry of its rows.
+    pub(crate) e: u32,
 }
 
 /// The buckets of `level` with a mark at or after `since_at` newer than their fold's head.
-async fn dirty(ch: &Client, db: &str, level: u8, since_at: u64) -> Result<Vec<Dirty>, StoreError> {
+pub(crate) async fn dirty(
+    ch: &Client,
+    db: &str,
+    level: u8,
+    since_at: u64,
+) -> Result<Vec<Dirty>, StoreError> {
     ch.select(&format!(
         "SELECT project, bucket, newest AS at, e FROM \
          (SELECT project, bucket, max(at) AS newest, toUInt32(max(expire_at)) AS e \
@@ -145,7 +200,7 @@ async fn dirty(ch: &Client, db: &str, level: u8, since_at: u64) -> Result<Vec<Di
 
 /// `(column >= a AND column < b) OR ...` for the runs of consecutive buckets of `width` in
 /// `buckets` (sorted).
-fn runs(column: &str, buckets: &[u64], width: u64) -> String {
+pub(crate) fn runs(column: &str, buckets: &[u64], width: u64) -> String {
     let mut out: Vec<(u64, u64)> = Vec::new();
     for b in buckets {
         let end = b.saturating_add(width);
@@ -168,7 +223,7 @@ fn runs(column: &str, buckets: &[u64], width: u64) -> String {
 /// `column >= first AND column < last + width`: the range holding all of `buckets` (sorted), for
 /// reads whose (bucket, version) pairs then pick the rows (one range analyses much faster than
 /// hundreds of `OR`ed ones on 18.16).
-fn hull(column: &str, buckets: &[u64], width: u64) -> String {
+pub(crate) fn hull(column: &str, buckets: &[u64], width: u64) -> String {
     match (buckets.first(), buckets.last()) {
         (Some(a), Some(b)) => format!("{column} >= {a} AND {column} < {}", b.saturating_add(width)),
         _ => "0".to_string(),
@@ -223,14 +278,38 @@ pub(crate) async fn fold_dirty(
             fold_minutes(ch, db, versions, project, chunk).await?;
         }
     }
+    let group_minutes = dirty(ch, db, LEVEL_GROUP_MINUTE, since_at).await?;
+    let mut by_project: HashMap<&str, Vec<&Dirty>> = HashMap::new();
+    for d in &group_minutes {
+        by_project.entry(&d.project).or_default().push(d);
+    }
+    for (project, mut list) in by_project {
+        list.sort_by_key(|d| d.bucket);
+        for chunk in run_chunks(&list) {
+            crate::group_folds::fold_minutes(ch, db, versions, project, chunk).await?;
+        }
+    }
     // Hours from their minutes, then days from their hours; a bucket with a mark younger than
     // the margin stays dirty (read by its parts) for now.
     let version = started.saturating_sub(margin);
     let mut oldest_pending = u64::MAX;
-    for (level, finer) in [(LEVEL_HOUR, LEVEL_MINUTE), (LEVEL_DAY, LEVEL_HOUR)] {
+    for (level, finer) in [
+        (LEVEL_HOUR, LEVEL_MINUTE),
+        (LEVEL_DAY, LEVEL_HOUR),
+        (LEVEL_GROUP_HOUR, LEVEL_GROUP_MINUTE),
+        (LEVEL_GROUP_DAY, LEVEL_GROUP_HOUR),
+    ] {
         for d in &dirty(ch, db, level, since_at).await? {
-            let folded =
-                d.at <= version && fold_from_parts(ch, db, version, d, level, finer).await?;
+            let folded = d.at <= version
+                && match level {
+                    LEVEL_HOUR | LEVEL_DAY => {
+                        fold_from_parts(ch, db, version, d, level, finer).await?
+                    }
+                    _ => {
+                        crate::group_folds::fold_from_parts(ch, db, version, d, level, finer)
+                            .await?
+                    }
+                };
             if !folded {
                 oldest_pending = oldest_pending.min(d.at);
             }
@@ -243,18 +322,18 @@ pub(crate) async fn fold_dirty(
 }
 
 /// The width of a level's buckets.
-fn level_width(level: u8) -> u64 {
+pub(crate) fn level_width(level: u8) -> u64 {
     match level {
         LEVEL_TEN_SECONDS => TEN_SECONDS,
-        LEVEL_MINUTE => MINUTE,
-        LEVEL_HOUR => HOUR,
+        LEVEL_MINUTE | LEVEL_GROUP_MINUTE => MINUTE,
+        LEVEL_HOUR | LEVEL_GROUP_HOUR => HOUR,
         _ => DAY,
     }
 }
 
 /// Splits dirty minutes (sorted) into chunks of at most [`CHUNK`] minutes in at most
 /// [`MOST_RUNS`] runs of consecutive minutes.
-fn run_chunks<'a, 'b>(minutes: &'a [&'b Dirty]) -> Vec<&'a [&'b Dirty]> {
+pub(crate) fn run_chunks<'a, 'b>(minutes: &'a [&'b Dirty]) -> Vec<&'a [&'b Dirty]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut runs = 0;
@@ -358,7 +437,7 @@ async fn stamps(
 }
 
 /// The newest mark and head of each bucket of `level` of a project kept by `keys`.
-async fn marks_and_heads(
+pub(crate) async fn marks_and_heads(
     ch: &Client,
     db: &str,
     project: &str,
@@ -373,8 +452,19 @@ async fn marks_and_heads(
 
 /// The fold rows of `level` of a project at the given heads (bucket, version), as a query:
 /// the rows of each minute, hour or day at its head's version (rows of ten seconds at their
-/// minute's), read from one key range.
+/// minute's), read from one key range of `call_folds`.
 fn rows_at_heads(db: &str, project: &str, level: u8, heads: &[(u64, u64)]) -> String {
+    rows_at_heads_of(db, "call_folds", project, level, heads)
+}
+
+/// [`rows_at_heads`] of a fold table (`call_folds` or `group_folds`).
+pub(crate) fn rows_at_heads_of(
+    db: &str,
+    table: &str,
+    project: &str,
+    level: u8,
+    heads: &[(u64, u64)],
+) -> String {
     let (width, head_bucket) = match level {
         LEVEL_TEN_SECONDS => (MINUTE, format!("intDiv(bucket, {MINUTE}) * {MINUTE}")),
         other => (level_width(other), "bucket".to_string()),
@@ -384,7 +474,7 @@ fn rows_at_heads(db: &str, project: &str, level: u8, heads: &[(u64, u64)]) -> St
     let mut pairs: Vec<String> = vec!["(0, 0)".to_string()];
     pairs.extend(heads.iter().map(|(b, v)| format!("({b}, {v})")));
     format!(
-        "SELECT * FROM (SELECT * FROM {db}.call_folds FINAL WHERE project = {} \
+        "SELECT * FROM (SELECT * FROM {db}.{table} FINAL WHERE project = {} \
          AND level = {level} AND ({})) WHERE ({head_bucket}, version) IN ({})",
         lit(project),
         hull("bucket", &buckets, width),
@@ -402,15 +492,9 @@ async fn fold_from_parts(
     level: u8,
     finer: u8,
 ) -> Result<bool, StoreError> {
-    let keys = hull("bucket", &[bucket.bucket], level_width(level));
-    let (marks, heads) = marks_and_heads(ch, db, &bucket.project, finer, &keys).await?;
-    let mut parts = Vec::with_capacity(marks.len());
-    for (part, at) in &marks {
-        match heads.get(part) {
-            Some(v) if v >= at => parts.push((*part, *v)),
-            _ => return Ok(false),
-        }
-    }
+    let Some(parts) = clean_parts(ch, db, bucket, level, finer).await? else {
+        return Ok(false);
+    };
     let p = lit(&bucket.project);
     if !parts.is_empty() {
         let sql = format!(
@@ -426,6 +510,39 @@ async fn fold_from_parts(
         );
         ch.execute(&sql).await?;
     }
+    write_head(ch, db, bucket, level, version).await?;
+    Ok(true)
+}
+
+/// The parts (bucket, head version) of level `finer` of a dirty bucket of `level`, when every
+/// one of them is clean; `None` when one is not.
+pub(crate) async fn clean_parts(
+    ch: &Client,
+    db: &str,
+    bucket: &Dirty,
+    level: u8,
+    finer: u8,
+) -> Result<Option<Vec<(u64, u64)>>, StoreError> {
+    let keys = hull("bucket", &[bucket.bucket], level_width(level));
+    let (marks, heads) = marks_and_heads(ch, db, &bucket.project, finer, &keys).await?;
+    let mut parts = Vec::with_capacity(marks.len());
+    for (part, at) in &marks {
+        match heads.get(part) {
+            Some(v) if v >= at => parts.push((*part, *v)),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(parts))
+}
+
+/// Records that the fold of `bucket` at `level` is complete at `version` (after its rows).
+pub(crate) async fn write_head(
+    ch: &Client,
+    db: &str,
+    bucket: &Dirty,
+    level: u8,
+    version: u64,
+) -> Result<(), StoreError> {
     let head = [HeadRow {
         project: &bucket.project,
         level,
@@ -433,24 +550,23 @@ async fn fold_from_parts(
         version,
         expire_at: bucket.e,
     }];
-    ch.insert(&format!("{db}.fold_heads"), &head).await?;
-    Ok(true)
+    ch.insert(&format!("{db}.fold_heads"), &head).await
 }
 
 /// Where each part of a statistics query's range is read from.
 #[derive(Debug, Default, PartialEq)]
-struct ReadPlan {
+pub(crate) struct ReadPlan {
     /// Days read from their day rows: (bucket, head version).
-    days: Vec<(u64, u64)>,
+    pub(crate) days: Vec<(u64, u64)>,
     /// Hours read from their hour rows: (bucket, head version).
-    hours: Vec<(u64, u64)>,
+    pub(crate) hours: Vec<(u64, u64)>,
     /// Minutes read from their minute rows (or their rows of ten seconds, per
     /// `minute_level`): (bucket, head version).
-    minutes: Vec<(u64, u64)>,
-    /// The level the minutes are read at.
+    pub(crate) minutes: Vec<(u64, u64)>,
+    /// The level the minutes are read at (of the calls' levels).
     minute_level: u8,
-    /// Ranges of starts read from `calls`.
-    calls: Vec<(u64, u64)>,
+    /// Ranges of starts read from the rows folded (`calls`, or `trace_list` for groups).
+    pub(crate) calls: Vec<(u64, u64)>,
 }
 
 impl ReadPlan {
@@ -613,12 +729,24 @@ async fn read_plan(
     ch: &Client,
     db: &str,
     project: &str,
+    range: (u64, u64),
+    width: Option<u64>,
+) -> Result<ReadPlan, StoreError> {
+    read_plan_at(ch, db, CALL_LEVELS, project, range, width).await
+}
+
+/// [`read_plan`] of the folds of `levels`.
+pub(crate) async fn read_plan_at(
+    ch: &Client,
+    db: &str,
+    levels: Levels,
+    project: &str,
     (since, until): (u64, u64),
     width: Option<u64>,
 ) -> Result<ReadPlan, StoreError> {
     let floor = |t: u64, w: u64| t.saturating_sub(t.checked_rem(w).unwrap_or(0));
     let day_keys = format!("bucket >= {} AND bucket < {until}", floor(since, DAY));
-    let (day_marks, day_heads) = marks_and_heads(ch, db, project, LEVEL_DAY, &day_keys).await?;
+    let (day_marks, day_heads) = marks_and_heads(ch, db, project, levels.day, &day_keys).await?;
     let mut s = Stamps {
         day_marks,
         day_heads,
@@ -644,12 +772,12 @@ async fn read_plan(
         return Ok(plan(since, until, width, &s));
     }
     let keys = hull("bucket", &open_days, DAY);
-    (s.hour_marks, s.hour_heads) = marks_and_heads(ch, db, project, LEVEL_HOUR, &keys).await?;
+    (s.hour_marks, s.hour_heads) = marks_and_heads(ch, db, project, levels.hour, &keys).await?;
     let open_hours = open(&s.hour_marks, &s.hour_heads, HOUR);
     if !open_hours.is_empty() {
         let keys = hull("bucket", &open_hours, HOUR);
         (s.minute_marks, s.minute_heads) =
-            marks_and_heads(ch, db, project, LEVEL_MINUTE, &keys).await?;
+            marks_and_heads(ch, db, project, levels.minute, &keys).await?;
     }
     Ok(plan(since, until, width, &s))
 }

@@ -68,6 +68,7 @@ mod annotations;
 mod calls;
 mod client;
 mod folds;
+mod group_folds;
 mod newest;
 mod reader;
 mod recompute;
@@ -696,7 +697,7 @@ impl TraceReader for ClickHouseStore {
     }
 
     async fn trace_groups(&self, query: &TraceGroupQuery) -> Result<Vec<TraceGroup>, StoreError> {
-        reader::trace_groups(&self.inner.ch, &self.inner.db, query).await
+        group_folds::trace_groups(&self.inner.ch, &self.inner.db, query).await
     }
 }
 

@@ -15,8 +15,8 @@ use crate::world::World;
 use llmtrace_model::{LogRecord, TraceId};
 use llmtrace_store::search::search_words;
 use llmtrace_store::{
-    StoreError, StoredSpan, TraceCursor, TraceDetail, TraceGroup, TraceGroupBy, TraceGroupQuery,
-    TracePage, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+    StoreError, StoredSpan, TraceCursor, TraceDetail, TracePage, TraceQuery, TraceSort,
+    MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 
@@ -407,82 +407,6 @@ async fn newest_first(
         },
     )
     .await
-}
-
-/// One group of [`trace_groups`]' answer.
-#[derive(Deserialize)]
-struct GroupRow {
-    g_key: String,
-    g_user: String,
-    g_traces: u64,
-    g_first: u64,
-    g_last: u64,
-    g_end: u64,
-    g_spans: u64,
-    g_calls: u64,
-    g_input: u64,
-    g_output: u64,
-    g_cache_read: u64,
-    g_errors: u64,
-    g_cost: i64,
-    g_unpriced: u64,
-}
-
-impl GroupRow {
-    fn into_group(self, by: TraceGroupBy) -> TraceGroup {
-        TraceGroup {
-            key: self.g_key,
-            user_id: match by {
-                TraceGroupBy::Session => (!self.g_user.is_empty()).then_some(self.g_user),
-                TraceGroupBy::User => None,
-            },
-            trace_count: self.g_traces,
-            first_start_unix_nano: self.g_first,
-            last_start_unix_nano: self.g_last,
-            last_end_unix_nano: self.g_end,
-            span_count: self.g_spans,
-            llm_call_count: self.g_calls,
-            input_tokens: self.g_input,
-            output_tokens: self.g_output,
-            cache_read_tokens: self.g_cache_read,
-            error_count: self.g_errors,
-            cost_pico: self.g_cost,
-            unpriced_span_count: self.g_unpriced,
-        }
-    }
-}
-
-/// Traces grouped by session or user (the trace rollup's), most recently active first.
-pub(crate) async fn trace_groups(
-    ch: &Client,
-    db: &str,
-    q: &TraceGroupQuery,
-) -> Result<Vec<TraceGroup>, StoreError> {
-    let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    let column = match q.by {
-        TraceGroupBy::Session => "t_session",
-        TraceGroupBy::User => "t_user",
-    };
-    let mut conditions = time_conditions(q.since_unix_nano, q.until_unix_nano);
-    conditions.push(format!("{column} != ''"));
-    let rollups = format!(
-        "SELECT * FROM ({}) WHERE {}",
-        crate::summaries::summaries_sql(db, &q.project, ""),
-        conditions.join(" AND ")
-    );
-    let sql = format!(
-        "SELECT {column} AS g_key, max(t_user) AS g_user, toUInt64(count()) AS g_traces, \
-         min(t_start) AS g_first, max(t_start) AS g_last, max(t_end) AS g_end, \
-         toUInt64(sum(span_count)) AS g_spans, toUInt64(sum(llm_call_count)) AS g_calls, \
-         if(sum(toFloat64(t_input)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_input))) AS g_input, if(sum(toFloat64(t_output)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_output))) AS g_output, \
-         if(sum(toFloat64(t_cache_read)) >= 18446744073709551615., toUInt64(18446744073709551615), toUInt64(sum(t_cache_read))) AS g_cache_read, toUInt64(sum(error_count)) AS g_errors, \
-         if(sum(toFloat64(t_cost)) >= 9223372036854775807., toInt64(9223372036854775807), toInt64(sum(t_cost))) AS g_cost, toUInt64(sum(t_unpriced)) AS g_unpriced \
-         FROM ({rollups}) GROUP BY {column} \
-         ORDER BY g_last DESC, g_key DESC LIMIT {}, {limit}",
-        q.offset
-    );
-    let rows: Vec<GroupRow> = ch.select(&sql).await?;
-    Ok(rows.into_iter().map(|r| r.into_group(q.by)).collect())
 }
 
 #[derive(Deserialize)]

@@ -453,6 +453,46 @@ ORDER BY (project, level, bucket)
 SETTINGS index_granularity = 1024{durable_more}"#,
         "ALTER TABLE {db}.fold_heads{local} MODIFY TTL expire_at",
     ],
+    // 11: sessions and users from their own summary rows (`group_folds.rs`): per minute, hour
+    // and day of trace starts, a row per session and per user, folded from `trace_list` like
+    // the calls' folds (their marks and heads at levels 5 to 7). Every bucket of an existing
+    // database is marked (at 1, before any fold) so the folder fills them.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.group_folds (
+    project String,
+    level UInt8,
+    bucket UInt64,
+    dim UInt8,
+    key String,
+    g_user String,
+    traces UInt64,
+    first_start UInt64,
+    last_start UInt64,
+    last_end UInt64,
+    spans UInt64,
+    calls UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    errors UInt64,
+    cost Int64,
+    unpriced UInt64,
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, level, bucket, dim, key)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.group_folds{local} MODIFY TTL expire_at",
+        r#"INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at)
+SELECT project, toUInt8(5), intDiv(t_start, 60000000000) * 60000000000 AS b, toUInt64(1),
+max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
+        r#"INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at)
+SELECT project, toUInt8(6), intDiv(t_start, 3600000000000) * 3600000000000 AS b, toUInt64(1),
+max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
+        r#"INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at)
+SELECT project, toUInt8(7), intDiv(t_start, 86400000000000) * 86400000000000 AS b, toUInt64(1),
+max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
+    ],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
@@ -479,6 +519,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("call_folds", "cityHash64(project, level, bucket)"),
     ("call_marks", "cityHash64(project, level, bucket)"),
     ("fold_heads", "cityHash64(project, level, bucket)"),
+    ("group_folds", "cityHash64(project, level, bucket)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 
@@ -931,6 +972,7 @@ mod tests {
         let asking = |t: u64| {
             let mut s = llm(t, 1, None, "gpt-4o", 10, 2, t, 5);
             s.gen_ai.input_messages = vec![Message::text("user", "What's the weather?")];
+            s.gen_ai.session_id = Some("s1".into());
             s
         };
         let mut old =
@@ -974,6 +1016,24 @@ mod tests {
             calls(store.clone()).await,
             vec![(Some("gpt-4o".to_string()), 1, 10, 2)]
         );
+        // Its session too (the upgrade marked the buckets of its start for the group folds).
+        let sessions = |store: ClickHouseStore| async move {
+            store.fold_now().await.unwrap();
+            let q = llmtrace_store::TraceGroupQuery {
+                project: "default".into(),
+                limit: 10,
+                ..Default::default()
+            };
+            let groups = store.trace_groups(&q).await.unwrap();
+            groups
+                .iter()
+                .map(|g| (g.key.clone(), g.trace_count, g.input_tokens))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sessions(store.clone()).await,
+            vec![("s1".to_string(), 1, 10)]
+        );
         store
             .write(std::sync::Arc::new(WriteBatch {
                 spans: vec![asking(2)],
@@ -985,6 +1045,10 @@ mod tests {
         assert_eq!(
             calls(store.clone()).await,
             vec![(Some("gpt-4o".to_string()), 2, 20, 4)]
+        );
+        assert_eq!(
+            sessions(store.clone()).await,
+            vec![("s1".to_string(), 2, 20)]
         );
 
         let step = MIGRATIONS[2][0]

@@ -399,8 +399,9 @@ fn tombstone(of: &SummaryRecord, start: u64) -> SummaryRecord {
     }
 }
 
-/// Inserts summary rows into `trace_list` (with the tombstones of starts their traces left)
-/// and `trace_summaries`, with their counts in `trace_counts`. In that order: the list's walk
+/// Inserts summary rows into `trace_list` (with the tombstones of starts their traces left,
+/// then the marks of their sessions' and users' folds) and `trace_summaries`, with their counts
+/// in `trace_counts`. In that order: the list's walk
 /// plans from the counts, so a row in the list is always counted, and a trace the summaries
 /// show is always in the list.
 async fn insert(
@@ -441,6 +442,17 @@ async fn insert(
         .collect();
     ch.insert(&format!("{db}.trace_counts"), &counts).await?;
     ch.insert(&format!("{db}.trace_list"), &list).await?;
+    // The sessions' and users' folds of the starts written refold from the list.
+    let mut touched = crate::folds::Touched::new();
+    for r in &list {
+        crate::group_folds::touch(
+            &mut touched,
+            &r.record.project,
+            r.record.summary.t_start,
+            r.record.expire_at,
+        );
+    }
+    crate::folds::mark(ch, db, &touched).await?;
     ch.insert(&format!("{db}.trace_summaries"), rows).await
 }
 

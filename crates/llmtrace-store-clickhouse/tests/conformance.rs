@@ -36,14 +36,15 @@ async fn run_suite(base: &str, prefix: &str) {
         &base.replace("clickhouse://", "http://"),
         &format!(
             "SELECT concat(toString(countIf(level = 1)), ' ', toString(countIf(level = 2)), ' ', \
-             toString(countIf(level = 3))) FROM {db}.fold_heads"
+             toString(countIf(level = 3)), ' ', toString(countIf(level = 5)), ' ', \
+             toString(countIf(level = 6)), ' ', toString(countIf(level = 7))) FROM {db}.fold_heads"
         ),
     )
     .await;
     let counts: Vec<u64> = folds.split(' ').map(|n| n.parse().unwrap()).collect();
     assert!(
-        counts.len() == 3 && counts.iter().all(|n| *n > 0),
-        "minutes, hours and days were folded: {folds}"
+        counts.len() == 6 && counts.iter().all(|n| *n > 0),
+        "minutes, hours and days of calls, sessions and users were folded: {folds}"
     );
     eprintln!(
         "conformance suite on {base}: {} cases in {:?}",

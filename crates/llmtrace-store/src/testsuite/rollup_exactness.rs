@@ -494,6 +494,7 @@ where
     assert_groups_match(s, &group_questions, "after ingest").await;
     settle().await;
     assert_stats_match(s, &questions, "after ingest, settled").await;
+    assert_groups_match(s, &group_questions, "after ingest, settled").await;
     // New prices: every priced or unpriced call gets a computed cost from its input tokens.
     let pricer: crate::Pricer = std::sync::Arc::new(|sp: &Span| SpanCost {
         computed: sp
@@ -518,4 +519,5 @@ where
     assert_groups_match(s, &group_questions, "after recompute").await;
     settle().await;
     assert_stats_match(s, &questions, "after recompute, settled").await;
+    assert_groups_match(s, &group_questions, "after recompute, settled").await;
 }
