@@ -108,12 +108,12 @@ struct MarkRow<'a> {
 
 /// One row of `fold_heads`: the bucket's fold at `version` is complete.
 #[derive(Serialize)]
-pub(crate) struct HeadRow<'a> {
-    pub(crate) project: &'a str,
-    pub(crate) level: u8,
-    pub(crate) bucket: u64,
-    pub(crate) version: u64,
-    pub(crate) expire_at: u32,
+struct HeadRow<'a> {
+    project: &'a str,
+    level: u8,
+    bucket: u64,
+    version: u64,
+    expire_at: u32,
 }
 
 /// The minutes and hours of some call rows: (project, level, bucket) → latest expiry.
@@ -267,26 +267,22 @@ pub(crate) async fn fold_dirty(
     margin: u64,
 ) -> Result<u64, StoreError> {
     let started = now_nanos();
-    let minutes = dirty(ch, db, LEVEL_MINUTE, since_at).await?;
-    let mut by_project: HashMap<&str, Vec<&Dirty>> = HashMap::new();
-    for d in &minutes {
-        by_project.entry(&d.project).or_default().push(d);
-    }
-    for (project, mut list) in by_project {
-        list.sort_by_key(|d| d.bucket);
-        for chunk in run_chunks(&list) {
-            fold_minutes(ch, db, versions, project, chunk).await?;
+    // The calls' minutes, then the sessions' and users'.
+    for level in [LEVEL_MINUTE, LEVEL_GROUP_MINUTE] {
+        let minutes = dirty(ch, db, level, since_at).await?;
+        let mut by_project: HashMap<&str, Vec<&Dirty>> = HashMap::new();
+        for d in &minutes {
+            by_project.entry(&d.project).or_default().push(d);
         }
-    }
-    let group_minutes = dirty(ch, db, LEVEL_GROUP_MINUTE, since_at).await?;
-    let mut by_project: HashMap<&str, Vec<&Dirty>> = HashMap::new();
-    for d in &group_minutes {
-        by_project.entry(&d.project).or_default().push(d);
-    }
-    for (project, mut list) in by_project {
-        list.sort_by_key(|d| d.bucket);
-        for chunk in run_chunks(&list) {
-            crate::group_folds::fold_minutes(ch, db, versions, project, chunk).await?;
+        for (project, mut list) in by_project {
+            list.sort_by_key(|d| d.bucket);
+            for chunk in run_chunks(&list) {
+                if level == LEVEL_MINUTE {
+                    fold_minutes(ch, db, versions, project, chunk).await?;
+                } else {
+                    crate::group_folds::fold_minutes(ch, db, versions, project, chunk).await?;
+                }
+            }
         }
     }
     // Hours from their minutes, then days from their hours; a bucket with a mark younger than
@@ -392,11 +388,24 @@ async fn fold_minutes(
         );
         ch.execute(&sql).await?;
     }
+    write_minute_heads(ch, db, project, LEVEL_MINUTE, minutes, version).await
+}
+
+/// Records that the folds of some minutes of `project` at `level` are complete at `version`
+/// (after their rows).
+pub(crate) async fn write_minute_heads(
+    ch: &Client,
+    db: &str,
+    project: &str,
+    level: u8,
+    minutes: &[&Dirty],
+    version: u64,
+) -> Result<(), StoreError> {
     let heads: Vec<HeadRow<'_>> = minutes
         .iter()
         .map(|d| HeadRow {
             project,
-            level: LEVEL_MINUTE,
+            level,
             bucket: d.bucket,
             version,
             expire_at: d.e,

@@ -15,7 +15,7 @@
 
 use crate::calls::saturating_sum;
 use crate::client::{lit, Client};
-use crate::folds::{self, Dirty, HeadRow, GROUP_LEVELS, MINUTE};
+use crate::folds::{self, Dirty, GROUP_LEVELS, MINUTE};
 use crate::Versions;
 use llmtrace_store::{StoreError, TraceGroup, TraceGroupBy, TraceGroupQuery, MAX_PAGE_SIZE};
 use serde::Deserialize;
@@ -126,17 +126,7 @@ pub(crate) async fn fold_minutes(
         );
         ch.execute(&sql).await?;
     }
-    let heads: Vec<HeadRow<'_>> = minutes
-        .iter()
-        .map(|d| HeadRow {
-            project,
-            level: GROUP_LEVELS.minute,
-            bucket: d.bucket,
-            version,
-            expire_at: d.e,
-        })
-        .collect();
-    ch.insert(&format!("{db}.fold_heads"), &heads).await
+    folds::write_minute_heads(ch, db, project, GROUP_LEVELS.minute, minutes, version).await
 }
 
 /// Folds one dirty hour (or day) of groups from the folds of its minutes (or hours), `finer`,

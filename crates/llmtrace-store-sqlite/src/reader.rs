@@ -121,12 +121,7 @@ fn trace_filter(pid: i64, q: &TraceQuery) -> (String, Vec<Value>) {
         }
         sql.push(')');
     }
-    let words = q
-        .text
-        .as_deref()
-        .map(llmtrace_store::search::search_words)
-        .unwrap_or_default();
-    if let Some(expr) = crate::search_index::match_expression(&words) {
+    if let Some(expr) = text_match(q) {
         push(
             &mut sql,
             " AND id IN (SELECT trace_ref FROM spans WHERE id IN \
@@ -135,6 +130,16 @@ fn trace_filter(pid: i64, q: &TraceQuery) -> (String, Vec<Value>) {
         );
     }
     (sql, args)
+}
+
+/// The FTS5 query of `q`'s search words, when it has any.
+fn text_match(q: &TraceQuery) -> Option<String> {
+    let words = q
+        .text
+        .as_deref()
+        .map(llmtrace_store::search::search_words)
+        .unwrap_or_default();
+    crate::search_index::match_expression(&words)
 }
 
 /// How many traces, and spans in them, `q`'s filters select (its cursor and limit ignored).
@@ -159,12 +164,7 @@ pub(crate) fn list_traces(conn: &Connection, q: &TraceQuery) -> rusqlite::Result
     };
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
     if q.sort == TraceSort::Time {
-        let words = q
-            .text
-            .as_deref()
-            .map(llmtrace_store::search::search_words)
-            .unwrap_or_default();
-        if let Some(expr) = crate::search_index::match_expression(&words) {
+        if let Some(expr) = text_match(q) {
             let others = TraceQuery {
                 text: None,
                 ..q.clone()
