@@ -107,7 +107,21 @@ pub async fn search_pages_when_rows_arrive_out_of_start_order<S: Store>(s: &S, t
     let mut order: Vec<u64> = vec![traces];
     order.extend((1..traces).filter(|t| !t.is_multiple_of(10)));
     order.extend((1..traces).rev().filter(|t| t.is_multiple_of(10)));
-    let spans: Vec<_> = order.into_iter().map(call).collect();
+    let mut spans: Vec<_> = order.into_iter().map(call).collect();
+    // Four traces with `pair`: one new (`traces + 1`) and three tied at one old start, the one
+    // with the greatest id (`traces + 4`) on the oldest row, the others on the newest rows, so a
+    // page of two is full before the walk reaches it, the tie on its last place.
+    let pair = |t: u64, start_ms: u64| {
+        let mut c = llm(t, 1, None, "gpt-4o", 10, 2, start_ms, 5);
+        c.gen_ai.input_messages = vec![Message::text("user", "pair")];
+        c
+    };
+    spans.insert(0, pair(traces + 4, 500));
+    spans.extend([
+        pair(traces + 1, (traces + 10) * 1_000),
+        pair(traces + 3, 500),
+        pair(traces + 2, 500),
+    ]);
     for chunk in spans.chunks(4_000) {
         write(s, chunk.to_vec()).await;
     }
@@ -135,6 +149,11 @@ pub async fn search_pages_when_rows_arrive_out_of_start_order<S: Store>(s: &S, t
         all_ids(s, search("sparse", 30)).await,
         expected(&|t| t.is_multiple_of(97)),
         "a word in every 97th trace, pages across arrival order"
+    );
+    assert_eq!(
+        all_ids(s, search("pair", 2)).await,
+        [1, 4, 3, 2].map(|n| tid(traces + n)).to_vec(),
+        "ties of start across the page's end, the greatest id on the oldest row"
     );
     let mut next = search("common", 25);
     next.cursor = first.next_cursor;
