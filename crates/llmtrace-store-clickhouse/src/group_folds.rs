@@ -12,18 +12,44 @@
 //! their clean minutes and days from their clean hours after the same margin as the calls'.
 //! Reads take clean days, hours and minutes from the folds at their heads, everything else
 //! (dirty buckets, the range's partial minutes) from `trace_list`, and merge per group.
+//!
+//! The same folds keep each bucket's costliest and longest traces (`top_folds`, the first
+//! [`TOP_PER_BUCKET`] by cost and by duration, ties by trace id), so the dashboard's lists of a
+//! range (no filter but time) read those instead of every trace of the range: a trace of the
+//! range's first `n` is among the first `n` of its own bucket.
 
 use crate::calls::saturating_sum;
 use crate::client::{lit, Client};
 use crate::folds::{self, Dirty, GROUP_LEVELS, MINUTE};
+use crate::summaries::SummaryRow;
 use crate::Versions;
-use llmtrace_store::{StoreError, TraceGroup, TraceGroupBy, TraceGroupQuery, MAX_PAGE_SIZE};
+use llmtrace_store::{
+    StoreError, TraceGroup, TraceGroupBy, TraceGroupQuery, TraceQuery, TraceSort, MAX_PAGE_SIZE,
+};
 use serde::Deserialize;
 
 /// The columns of `group_folds` an insert names, in the order the folds select them.
 const GROUP_COLUMNS: &str = "project, level, bucket, dim, key, g_user, traces, first_start, \
     last_start, last_end, spans, calls, input_tokens, output_tokens, cache_read_tokens, errors, \
     cost, unpriced, version, expire_at";
+
+/// Traces kept per bucket and order in `top_folds`: pages of up to one less are answered from
+/// the folds (one more tells whether a page follows).
+pub(crate) const TOP_PER_BUCKET: usize = 51;
+
+/// The orders `top_folds` keeps: (kind, the sort key over `trace_list` columns).
+const TOP_ORDERS: [(TraceSort, u8, &str); 2] = [
+    (TraceSort::Cost, 0, "t_cost"),
+    (
+        TraceSort::Duration,
+        1,
+        "toInt64(greatest(t_end, t_start) - t_start)",
+    ),
+];
+
+/// The columns of `top_folds` an insert names.
+const TOP_COLUMNS: &str = "project, level, bucket, kind, trace_id, t_start, sort_key, version, \
+    expire_at";
 
 /// The `dim` of a grouping, and the `trace_list` column it groups by.
 fn dimension(by: TraceGroupBy) -> (u8, &'static str) {
@@ -94,7 +120,7 @@ fn from_traces(by: TraceGroupBy) -> [String; 13] {
 /// `t_start`) keeps, with the columns the groups sum.
 fn list_rows(db: &str, project: &str, range: &str) -> String {
     format!(
-        "SELECT t_start, t_end, span_count, llm_call_count, t_input, t_output, t_cache_read, \
+        "SELECT trace_id, t_start, t_end, span_count, llm_call_count, t_input, t_output, t_cache_read, \
          error_count, t_cost, t_unpriced, t_user, t_session, deleted, expire_at \
          FROM {db}.trace_list FINAL WHERE project = {} AND ({range})",
         lit(project)
@@ -126,6 +152,18 @@ pub(crate) async fn fold_minutes(
         );
         ch.execute(&sql).await?;
     }
+    for (_, kind, key) in TOP_ORDERS {
+        let sql = format!(
+            "INSERT INTO {db}.top_folds ({TOP_COLUMNS}) \
+             SELECT {p}, toUInt8({}), intDiv(t_start, {MINUTE}) * {MINUTE} AS b, toUInt8({kind}), \
+             trace_id, t_start, {key} AS k, toUInt64({version}), expire_at \
+             FROM ({}) WHERE deleted = 0 ORDER BY b, k DESC, trace_id DESC \
+             LIMIT {TOP_PER_BUCKET} BY b",
+            GROUP_LEVELS.minute,
+            list_rows(db, project, &range),
+        );
+        ch.execute(&sql).await?;
+    }
     folds::write_minute_heads(ch, db, project, GROUP_LEVELS.minute, minutes, version).await
 }
 
@@ -151,6 +189,15 @@ pub(crate) async fn fold_from_parts(
             bucket.bucket,
             merged().join(", "),
             folds::rows_at_heads_of(db, "group_folds", &bucket.project, finer, &parts),
+        );
+        ch.execute(&sql).await?;
+        let sql = format!(
+            "INSERT INTO {db}.top_folds ({TOP_COLUMNS}) \
+             SELECT project, toUInt8({level}), toUInt64({}), kind, trace_id, t_start, sort_key, \
+             toUInt64({version}), expire_at FROM ({}) \
+             ORDER BY kind, sort_key DESC, trace_id DESC LIMIT {TOP_PER_BUCKET} BY kind",
+            bucket.bucket,
+            folds::rows_at_heads_of(db, "top_folds", &bucket.project, finer, &parts),
         );
         ch.execute(&sql).await?;
     }
@@ -278,6 +325,97 @@ pub(crate) async fn trace_groups(
     );
     let rows: Vec<GroupRow> = ch.select(&sql).await?;
     Ok(rows.into_iter().map(|r| r.into_group(q.by)).collect())
+}
+
+/// A trace a top list names: its start and id.
+#[derive(Deserialize)]
+struct TopKey {
+    ts: u64,
+    tid: String,
+}
+
+/// The first `limit + 1` traces of `q` by cost or duration from the top folds where they are
+/// clean and `trace_list` elsewhere, when `q` is such a list with no filter but its time range,
+/// no text and no cursor, and `limit + 1` is at most [`TOP_PER_BUCKET`]; `None` otherwise.
+pub(crate) async fn top_traces(
+    ch: &Client,
+    db: &str,
+    q: &TraceQuery,
+    limit: usize,
+    only_time_filters: bool,
+) -> Result<Option<Vec<SummaryRow>>, StoreError> {
+    let Some((_, kind, key)) = TOP_ORDERS.iter().find(|(sort, ..)| *sort == q.sort) else {
+        return Ok(None);
+    };
+    if !only_time_filters || q.text.is_some() || q.cursor.is_some() || limit >= TOP_PER_BUCKET {
+        return Ok(None);
+    }
+    let since = q.since_unix_nano.unwrap_or(0);
+    let until = q.until_unix_nano.unwrap_or(u64::MAX);
+    if since >= until {
+        return Ok(Some(Vec::new()));
+    }
+    let plan = folds::read_plan_at(ch, db, GROUP_LEVELS, &q.project, (since, until), None).await?;
+    let mut parts = Vec::new();
+    for (level, heads) in [
+        (GROUP_LEVELS.day, &plan.days),
+        (GROUP_LEVELS.hour, &plan.hours),
+        (GROUP_LEVELS.minute, &plan.minutes),
+    ] {
+        if !heads.is_empty() {
+            parts.push(format!(
+                "SELECT trace_id AS tid, t_start AS ts, sort_key AS sk FROM ({}) \
+                 WHERE kind = {kind}",
+                folds::rows_at_heads_of(db, "top_folds", &q.project, level, heads),
+            ));
+        }
+    }
+    if !plan.calls.is_empty() {
+        let ranges = plan
+            .calls
+            .iter()
+            .map(|(from, to)| format!("(t_start >= {from} AND t_start < {to})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        parts.push(format!(
+            "SELECT trace_id AS tid, t_start AS ts, {key} AS sk FROM ({}) WHERE deleted = 0",
+            list_rows(db, &q.project, &ranges),
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let keys: Vec<TopKey> = ch
+        .select(&format!(
+            "SELECT ts, tid FROM ({}) ORDER BY sk DESC, tid DESC LIMIT {}",
+            parts.join(" UNION ALL "),
+            limit.saturating_add(1)
+        ))
+        .await?;
+    if keys.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    // The traces' summary rows, by their keys in `trace_list` ('' is no trace id: a sentinel
+    // so that one key still reads as a list of tuples).
+    let mut pairs = vec!["(0, '')".to_string()];
+    pairs.extend(keys.iter().map(|k| format!("({}, {})", k.ts, lit(&k.tid))));
+    let first = keys.iter().map(|k| k.ts).min().unwrap_or(0);
+    let last = keys.iter().map(|k| k.ts).max().unwrap_or(0);
+    let filter = format!(
+        " AND t_start >= {first} AND t_start <= {last} AND (t_start, trace_id) IN ({})",
+        pairs.join(", ")
+    );
+    let column = match q.sort {
+        TraceSort::Cost => "t_cost",
+        _ => "t_duration",
+    };
+    let rows: Vec<SummaryRow> = ch
+        .select(&format!(
+            "SELECT * FROM ({}) WHERE deleted = 0 ORDER BY {column} DESC, trace_id DESC",
+            crate::summaries::list_sql(db, &q.project, &filter)
+        ))
+        .await?;
+    Ok(Some(rows))
 }
 
 #[cfg(test)]

@@ -313,7 +313,8 @@ pub(crate) async fn list_traces(
     let walked = if q.sort == TraceSort::Time && filter.is_empty() {
         newest_first(ch, db, q, &list, limit).await?
     } else {
-        None
+        let only_time = list.len() == time_conditions(q.since_unix_nano, q.until_unix_nano).len();
+        crate::group_folds::top_traces(ch, db, q, limit, only_time).await?
     };
     let rows: Vec<SummaryRow> = match walked {
         Some(rows) => rows,

@@ -483,6 +483,21 @@ SETTINGS index_granularity = 1024{durable_more}"#,
 ORDER BY (project, level, bucket, dim, key)
 SETTINGS index_granularity = 1024{durable_more}"#,
         "ALTER TABLE {db}.group_folds{local} MODIFY TTL expire_at",
+        // Each bucket's costliest and longest traces (kind 0 and 1), folded with the groups.
+        r#"CREATE TABLE IF NOT EXISTS {db}.top_folds (
+    project String,
+    level UInt8,
+    bucket UInt64,
+    kind UInt8,
+    trace_id String,
+    t_start UInt64,
+    sort_key Int64,
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, level, bucket, kind, trace_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.top_folds{local} MODIFY TTL expire_at",
         r#"INSERT INTO {db}.call_marks{local} (project, level, bucket, at, expire_at)
 SELECT project, toUInt8(5), intDiv(t_start, 60000000000) * 60000000000 AS b, toUInt64(1),
 max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
@@ -520,6 +535,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("call_marks", "cityHash64(project, level, bucket)"),
     ("fold_heads", "cityHash64(project, level, bucket)"),
     ("group_folds", "cityHash64(project, level, bucket)"),
+    ("top_folds", "cityHash64(project, level, bucket)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
 ];
 

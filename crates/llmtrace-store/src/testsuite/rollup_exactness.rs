@@ -406,6 +406,54 @@ fn group_questions(r: &mut Rng) -> Vec<TraceGroupQuery> {
     out
 }
 
+/// The dashboard's lists: the costliest and longest traces of open, aligned and ragged ranges.
+fn top_questions(r: &mut Rng) -> Vec<crate::TraceQuery> {
+    let mut out = Vec::new();
+    for i in 0..8 {
+        let (since, until) = match i % 4 {
+            0 => (None, None),
+            1 => (Some(T0 + 5 * HOUR), Some(T0 + 2 * DAY)),
+            _ => {
+                let a = T0 + r.below(WINDOW_MS * MS);
+                (Some(a), Some(a + r.below(WINDOW_MS * MS)))
+            }
+        };
+        out.push(crate::TraceQuery {
+            project: "default".into(),
+            sort: if i % 2 == 0 {
+                crate::TraceSort::Cost
+            } else {
+                crate::TraceSort::Duration
+            },
+            since_unix_nano: since,
+            until_unix_nano: until,
+            limit: *r.pick(&[1, 10]),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+async fn assert_tops_match<S: Store>(s: &S, questions: &[crate::TraceQuery], phase: &str) {
+    let traces = stored_traces(s).await;
+    for q in questions {
+        let mut want: Vec<crate::TraceSummary> = traces
+            .iter()
+            .map(|t| t.summary.clone())
+            .filter(|t| {
+                q.since_unix_nano.is_none_or(|a| t.start_unix_nano >= a)
+                    && q.until_unix_nano.is_none_or(|b| t.start_unix_nano < b)
+            })
+            .collect();
+        want.sort_by(|a, b| (q.sort.key_of(b), b.trace_id).cmp(&(q.sort.key_of(a), a.trace_id)));
+        let more = want.len() > q.limit;
+        want.truncate(q.limit);
+        let got = s.list_traces(q).await.unwrap();
+        assert_eq!(got.traces, want, "{phase}: {q:?}");
+        assert_eq!(got.next_cursor.is_some(), more, "{phase}: {q:?}");
+    }
+}
+
 async fn assert_groups_match<S: Store>(s: &S, questions: &[TraceGroupQuery], phase: &str) {
     let traces = stored_traces(s).await;
     for q in questions {
@@ -483,6 +531,7 @@ where
     let batches = traffic(&mut r);
     let questions = questions(&mut r);
     let group_questions = group_questions(&mut r);
+    let top_questions = top_questions(&mut r);
     let half = batches.len() / 2;
     for (i, batch) in batches.into_iter().enumerate() {
         if i == half {
@@ -492,9 +541,11 @@ where
     }
     assert_stats_match(s, &questions, "after ingest").await;
     assert_groups_match(s, &group_questions, "after ingest").await;
+    assert_tops_match(s, &top_questions, "after ingest").await;
     settle().await;
     assert_stats_match(s, &questions, "after ingest, settled").await;
     assert_groups_match(s, &group_questions, "after ingest, settled").await;
+    assert_tops_match(s, &top_questions, "after ingest, settled").await;
     // New prices: every priced or unpriced call gets a computed cost from its input tokens.
     let pricer: crate::Pricer = std::sync::Arc::new(|sp: &Span| SpanCost {
         computed: sp
@@ -517,7 +568,9 @@ where
     .unwrap();
     assert_stats_match(s, &questions, "after recompute").await;
     assert_groups_match(s, &group_questions, "after recompute").await;
+    assert_tops_match(s, &top_questions, "after recompute").await;
     settle().await;
     assert_stats_match(s, &questions, "after recompute, settled").await;
     assert_groups_match(s, &group_questions, "after recompute, settled").await;
+    assert_tops_match(s, &top_questions, "after recompute, settled").await;
 }
