@@ -445,7 +445,7 @@ async fn assert_tops_match<S: Store>(s: &S, questions: &[crate::TraceQuery], pha
                     && q.until_unix_nano.is_none_or(|b| t.start_unix_nano < b)
             })
             .collect();
-        want.sort_by(|a, b| (q.sort.key_of(b), b.trace_id).cmp(&(q.sort.key_of(a), a.trace_id)));
+        want.sort_by_key(|t| std::cmp::Reverse((q.sort.key_of(t), t.trace_id)));
         let more = want.len() > q.limit;
         want.truncate(q.limit);
         let got = s.list_traces(q).await.unwrap();
