@@ -263,6 +263,29 @@ fn named(columns: [String; 13]) -> String {
         .join(", ")
 }
 
+/// The days, hours and minutes a plan reads from the folds (level, heads), those it has.
+fn planned_folds(plan: &folds::ReadPlan) -> Vec<(u8, &[(u64, u64)])> {
+    [
+        (GROUP_LEVELS.day, plan.days.as_slice()),
+        (GROUP_LEVELS.hour, plan.hours.as_slice()),
+        (GROUP_LEVELS.minute, plan.minutes.as_slice()),
+    ]
+    .into_iter()
+    .filter(|(_, heads)| !heads.is_empty())
+    .collect()
+}
+
+/// The condition on `t_start` of the ranges a plan reads from `trace_list`, when it has any.
+fn list_ranges(plan: &folds::ReadPlan) -> Option<String> {
+    (!plan.calls.is_empty()).then(|| {
+        plan.calls
+            .iter()
+            .map(|(from, to)| format!("(t_start >= {from} AND t_start < {to})"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    })
+}
+
 /// Traces grouped by session or user, most recently active first: the folds where they are
 /// clean, `trace_list` elsewhere (see the module doc).
 pub(crate) async fn trace_groups(
@@ -278,27 +301,14 @@ pub(crate) async fn trace_groups(
     let plan = folds::read_plan_at(ch, db, GROUP_LEVELS, &q.project, (since, until), None).await?;
     let (dim, column) = dimension(q.by);
     let mut parts = Vec::new();
-    for (level, heads) in [
-        (GROUP_LEVELS.day, &plan.days),
-        (GROUP_LEVELS.hour, &plan.hours),
-        (GROUP_LEVELS.minute, &plan.minutes),
-    ] {
-        if heads.is_empty() {
-            continue;
-        }
+    for (level, heads) in planned_folds(&plan) {
         parts.push(format!(
             "SELECT key AS k, {} FROM ({}) WHERE dim = {dim} GROUP BY key",
             named(merged()),
             folds::rows_at_heads_of(db, "group_folds", &q.project, level, heads),
         ));
     }
-    if !plan.calls.is_empty() {
-        let ranges = plan
-            .calls
-            .iter()
-            .map(|(from, to)| format!("(t_start >= {from} AND t_start < {to})"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+    if let Some(ranges) = list_ranges(&plan) {
         parts.push(format!(
             "SELECT {column} AS k, {} FROM ({}) WHERE deleted = 0 AND {column} != '' \
              GROUP BY {column}",
@@ -357,26 +367,13 @@ pub(crate) async fn top_traces(
     }
     let plan = folds::read_plan_at(ch, db, GROUP_LEVELS, &q.project, (since, until), None).await?;
     let mut parts = Vec::new();
-    for (level, heads) in [
-        (GROUP_LEVELS.day, &plan.days),
-        (GROUP_LEVELS.hour, &plan.hours),
-        (GROUP_LEVELS.minute, &plan.minutes),
-    ] {
-        if !heads.is_empty() {
-            parts.push(format!(
-                "SELECT trace_id AS tid, t_start AS ts, sort_key AS sk FROM ({}) \
-                 WHERE kind = {kind}",
-                folds::rows_at_heads_of(db, "top_folds", &q.project, level, heads),
-            ));
-        }
+    for (level, heads) in planned_folds(&plan) {
+        parts.push(format!(
+            "SELECT trace_id AS tid, t_start AS ts, sort_key AS sk FROM ({}) WHERE kind = {kind}",
+            folds::rows_at_heads_of(db, "top_folds", &q.project, level, heads),
+        ));
     }
-    if !plan.calls.is_empty() {
-        let ranges = plan
-            .calls
-            .iter()
-            .map(|(from, to)| format!("(t_start >= {from} AND t_start < {to})"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+    if let Some(ranges) = list_ranges(&plan) {
         parts.push(format!(
             "SELECT trace_id AS tid, t_start AS ts, {key} AS sk FROM ({}) WHERE deleted = 0",
             list_rows(db, &q.project, &ranges),

@@ -378,18 +378,23 @@ fn expected_groups(traces: &[crate::TraceDetail], q: &TraceGroupQuery) -> Vec<Tr
     out.into_iter().skip(q.offset).take(q.limit).collect()
 }
 
+/// The `i`th range of start times of the trace questions: open, aligned, then two ragged.
+fn trace_range(r: &mut Rng, i: usize) -> (Option<u64>, Option<u64>) {
+    match i % 4 {
+        0 => (None, None),
+        1 => (Some(T0 + 5 * HOUR), Some(T0 + 2 * DAY)),
+        _ => {
+            let a = T0 + r.below(WINDOW_MS * MS);
+            (Some(a), Some(a + r.below(WINDOW_MS * MS)))
+        }
+    }
+}
+
 /// Session and user questions: open, aligned and ragged ranges, pages.
 fn group_questions(r: &mut Rng) -> Vec<TraceGroupQuery> {
     let mut out = Vec::new();
     for i in 0..16 {
-        let (since, until) = match i % 4 {
-            0 => (None, None),
-            1 => (Some(T0 + 5 * HOUR), Some(T0 + 2 * DAY)),
-            _ => {
-                let a = T0 + r.below(WINDOW_MS * MS);
-                (Some(a), Some(a + r.below(WINDOW_MS * MS)))
-            }
-        };
+        let (since, until) = trace_range(r, i);
         out.push(TraceGroupQuery {
             project: "default".into(),
             by: if i % 2 == 0 {
@@ -410,14 +415,7 @@ fn group_questions(r: &mut Rng) -> Vec<TraceGroupQuery> {
 fn top_questions(r: &mut Rng) -> Vec<crate::TraceQuery> {
     let mut out = Vec::new();
     for i in 0..8 {
-        let (since, until) = match i % 4 {
-            0 => (None, None),
-            1 => (Some(T0 + 5 * HOUR), Some(T0 + 2 * DAY)),
-            _ => {
-                let a = T0 + r.below(WINDOW_MS * MS);
-                (Some(a), Some(a + r.below(WINDOW_MS * MS)))
-            }
-        };
+        let (since, until) = trace_range(r, i);
         out.push(crate::TraceQuery {
             project: "default".into(),
             sort: if i % 2 == 0 {
