@@ -36,8 +36,10 @@ struct Args {
     /// Traces per generated request.
     #[arg(long, default_value_t = 20)]
     traces_per_request: usize,
-    /// Concurrent producers (each generates, encodes and decodes its own requests).
-    #[arg(long, default_value_t = 4)]
+    /// Concurrent producers (each generates, encodes and decodes its own requests). Each waits
+    /// for its request's commit, so this bounds the spans in flight: 4 producers gave commits of
+    /// 400 spans and 4,000-6,000 spans/s into ClickHouse, 64 give about 18,000.
+    #[arg(long, default_value_t = 64)]
     tasks: u64,
     /// Hours over which the traces' start times are spread, ending now.
     #[arg(long, default_value_t = 720)]

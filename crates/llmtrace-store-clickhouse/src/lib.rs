@@ -20,11 +20,12 @@
 //!   each commit for the traces it changed; a plain read-modify-write rollup would lose updates
 //!   when several nodes write one trace at once, so a writer that finds another writer's recent
 //!   write to a trace (`trace_keys`) reads the trace back before summarizing it (`summaries.rs`).
-//! - **Full-text search** (`TraceQuery::text`): each span row carries its normalized searchable
-//!   text (`llmtrace_store::search::span_search_text`, with a space in front) in `search_text`,
-//!   written at insert; a query keeps the traces with a span holding `' ' + word` for every
-//!   word (`position`, a substring scan of the project's spans). Spans stored before schema
-//!   version 3 have no text and are not found.
+//! - **Full-text search** (`TraceQuery::text`): each searchable span has a row of its
+//!   normalized text (`llmtrace_store::search::span_search_text`, with a space in front) in
+//!   `span_text`, ordered by the span's start, written with the span; a query keeps the traces
+//!   with a span holding `' ' + word` for every word. Newest first it walks the trace list a
+//!   window at a time and reads only the text of spans starting in or after the window
+//!   (`search.rs`). Spans stored before schema version 3 have no text and are not found.
 //! - **Durability**: a write returns `Ok` only after ClickHouse answered its inserts with 200.
 //!   On 22.x and later the tables fsync each inserted part first (`fsync_after_insert`); 18.16
 //!   has no such setting, so there an acknowledged write survives a server crash but not
@@ -76,6 +77,7 @@ mod retention;
 mod rowbinary;
 mod rows;
 mod schema;
+mod search;
 mod summaries;
 #[cfg(feature = "testserver")]
 #[allow(

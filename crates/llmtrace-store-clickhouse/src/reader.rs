@@ -4,8 +4,8 @@
 //! counting rule in SQL: a call span
 //! counts unless a call span of the same trace names it as parent (an `ANY LEFT JOIN` against
 //! the set of call parents). The SQL aggregates mirror `rows::summarize`, which computes the
-//! same summary in Rust for one trace. The full-text filter picks trace ids from `search_text`
-//! first (see [`text_filter`]).
+//! same summary in Rust for one trace. The full-text filter picks trace ids from `span_text`
+//! (`search.rs`).
 
 use crate::client::{lit, Client};
 use crate::newest::{Below, Walk};
@@ -13,7 +13,6 @@ use crate::rows::{SpanRow, ALL_COLUMNS, KEY_COLUMNS_USED};
 use crate::summaries::SummaryRow;
 use crate::world::World;
 use llmtrace_model::{LogRecord, TraceId};
-use llmtrace_store::search::search_words;
 use llmtrace_store::{
     StoreError, StoredSpan, TraceCursor, TraceDetail, TracePage, TraceQuery, TraceSort,
     MAX_PAGE_SIZE,
@@ -145,47 +144,6 @@ pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String
     trace_rollups(db, project, filter)
 }
 
-/// The full-text filter of a trace search (see `llmtrace_store::search`): traces of the
-/// project with a span whose `search_text` holds `' ' + word` for every query word, asked with
-/// `LIKE '% word%'`, which the `search_ngrams` index (schema version 9, current ClickHouse)
-/// answers, where `position` would read every granule. Empty when the query has no text or no
-/// words. `GLOBAL IN`, so that through `Distributed` tables the matching ids are found once and
-/// sent to every shard.
-fn text_filter(db: &str, project: &str, text: Option<&str>) -> String {
-    let words = text.map(search_words).unwrap_or_default();
-    if words.is_empty() {
-        return String::new();
-    }
-    let matches: Vec<String> = words
-        .iter()
-        .map(|w| {
-            format!(
-                "search_text LIKE {}",
-                lit(&format!("% {}%", like_escaped(w)))
-            )
-        })
-        .collect();
-    format!(
-        " AND trace_id GLOBAL IN (SELECT trace_id FROM {db}.spans FINAL \
-         WHERE project = {} AND {KEY_COLUMNS_USED} AND {})",
-        lit(project),
-        matches.join(" AND ")
-    )
-}
-
-/// `text` with the characters `LIKE` gives a meaning (`%`, `_` and the escape `\`) escaped.
-/// Normalized search words have none (they are letters and digits), so this only guards.
-fn like_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The rollup column a trace search sorts by.
 fn sort_column(sort: TraceSort) -> &'static str {
     match sort {
@@ -301,7 +259,7 @@ pub(crate) async fn list_traces(
     q: &TraceQuery,
 ) -> Result<TracePage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    let filter = text_filter(db, &q.project, q.text.as_deref());
+    let filter = crate::search::scan_filter(db, &q.project, q.text.as_deref());
     let summaries = crate::summaries::summaries_sql(db, &q.project, &filter);
     let list = list_conditions(db, q);
     let conditions = if list.is_empty() {
@@ -310,7 +268,7 @@ pub(crate) async fn list_traces(
         format!(" WHERE {}", list.join(" AND "))
     };
     let key = sort_column(q.sort);
-    let walked = if q.sort == TraceSort::Time && filter.is_empty() {
+    let walked = if q.sort == TraceSort::Time {
         newest_first(ch, db, q, &list, limit).await?
     } else {
         let only_time = list.len() == time_conditions(q.since_unix_nano, q.until_unix_nano).len();
@@ -404,6 +362,7 @@ async fn newest_first(
             top,
             since: q.since_unix_nano.unwrap_or(0),
             conditions,
+            text: crate::search::text_conditions(q.text.as_deref()).as_deref(),
             wanted: limit.saturating_add(1),
         },
     )
@@ -415,7 +374,8 @@ struct DetailRow {
     detail: String,
 }
 
-/// One trace with its spans, scores and logs.
+/// One trace with its spans, scores and logs: the three reads (each by primary key) at once,
+/// then the response claims of its calls (the counting rule may involve other traces).
 pub(crate) async fn get_trace(
     ch: &Client,
     db: &str,
@@ -423,12 +383,20 @@ pub(crate) async fn get_trace(
     trace_id: TraceId,
 ) -> Result<Option<TraceDetail>, StoreError> {
     let (p, t) = (lit(project), lit(&trace_id.to_hex()));
-    let rows: Vec<SpanRow> = ch
-        .select(&format!(
-            "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {p} AND trace_id = {t} \
-             ORDER BY start_ns, span_id"
-        ))
-        .await?;
+    let spans = format!(
+        "SELECT {ALL_COLUMNS} FROM {db}.spans FINAL WHERE project = {p} AND trace_id = {t} \
+         ORDER BY start_ns, span_id"
+    );
+    let scores = format!(
+        "SELECT detail FROM {db}.scores FINAL WHERE project = {p} AND trace_id = {t} \
+         ORDER BY time_ns, score_id"
+    );
+    let logs = format!(
+        "SELECT detail FROM {db}.logs FINAL WHERE project = {p} AND trace_id = {t} \
+         ORDER BY time_ns, log_hash"
+    );
+    let (rows, scores, logs): (Vec<SpanRow>, Vec<DetailRow>, Vec<DetailRow>) =
+        tokio::try_join!(ch.select(&spans), ch.select(&scores), ch.select(&logs))?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -451,19 +419,7 @@ pub(crate) async fn get_trace(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|m| StoreError::Permanent(format!("trace {trace_id}: {m}")))?;
-    let scores: Vec<DetailRow> = ch
-        .select(&format!(
-            "SELECT detail FROM {db}.scores FINAL WHERE project = {p} AND trace_id = {t} \
-             ORDER BY time_ns, score_id"
-        ))
-        .await?;
     let scores = crate::annotations::live_scores(scores.into_iter().map(|r| r.detail))?;
-    let logs: Vec<DetailRow> = ch
-        .select(&format!(
-            "SELECT detail FROM {db}.logs FINAL WHERE project = {p} AND trace_id = {t} \
-             ORDER BY time_ns, log_hash"
-        ))
-        .await?;
     let logs = logs
         .iter()
         .map(|r| serde_json::from_str::<LogRecord>(&r.detail))
@@ -505,15 +461,4 @@ pub(crate) async fn size_bytes(ch: &Client, db: &str) -> Result<u64, StoreError>
         ))
         .await?;
     Ok(rows.first().map_or(0, |r| r.n))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_their_wildcards() {
-        assert_eq!(like_escaped("weather"), "weather");
-        assert_eq!(like_escaped("a%b_c\\"), "a\\%b\\_c\\\\");
-    }
 }

@@ -4,7 +4,7 @@
 
 use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
-use crate::rows::{search_column, SpanRow, ALL_COLUMNS};
+use crate::rows::{SpanRow, ALL_COLUMNS};
 use crate::Versions;
 use llmtrace_model::{Money, Span, SpanCost};
 use llmtrace_store::{RecomputeReport, RecomputeRequest, StoreError};
@@ -85,8 +85,6 @@ pub(crate) async fn batch(
         }
         report.spans_changed = report.spans_changed.saturating_add(1);
         row.set_cost(&new);
-        // Not read back with the row: the rewritten copy gets it from the span again.
-        row.search_text = search_column(&span);
         row.version = versions.next().max(row.version.saturating_add(1));
         row.expire_at = retention.expire_at(&row.project, row.start_ns, now_secs());
         changed_rows.push(row);

@@ -79,9 +79,10 @@ pub(crate) struct SpanRow {
     /// JSON of the resource attributes; empty when read with [`LITE_COLUMNS`].
     #[serde(default)]
     pub(crate) resource: String,
-    /// The span's searchable text (see [`search_column`]); never read back (empty when read),
-    /// so a row written again must get it from its span.
-    #[serde(default)]
+    /// The span's searchable text (see [`search_column`]), written to `span_text`
+    /// (`search.rs`), not to `spans` (schema version 12: the column is no longer written);
+    /// never read back (empty when read), so a row written again gets it from its span.
+    #[serde(default, skip_serializing)]
     pub(crate) search_text: String,
     /// When the row expires (seconds since the epoch, the `expire_at DateTime` column); never
     /// read back ([`NEVER`] when read), so a row written again must get it from the retention.

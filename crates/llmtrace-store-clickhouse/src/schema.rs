@@ -508,6 +508,29 @@ max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
 SELECT project, toUInt8(7), intDiv(t_start, 86400000000000) * 86400000000000 AS b, toUInt64(1),
 max(expire_at) FROM {db}.trace_list{local} GROUP BY project, b"#,
     ],
+    // 12: searchable text in start order (`search.rs`): one row per searchable span, so a
+    // newest-first search reads the text of the spans starting in its newest windows only, and
+    // the spans' `search_text` is no longer written. Filled from the spans' text. On servers
+    // with data skipping indexes the n-gram bloom filter moves with the text.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.span_text (
+    project String,
+    start_ns UInt64,
+    trace_id String,
+    span_id String,
+    text String{zstd},
+    deleted UInt8,
+    version UInt64,
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (project, start_ns, trace_id, span_id)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.span_text{local} MODIFY TTL expire_at",
+        crate::search::BACKFILL,
+        "ALTER TABLE {db}.span_text{local} ADD INDEX IF NOT EXISTS search_ngrams text \
+         TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
+        "ALTER TABLE {db}.span_text{local} MATERIALIZE INDEX search_ngrams",
+    ],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
@@ -531,6 +554,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("trace_list", "cityHash64(project, trace_id)"),
     ("trace_counts", "cityHash64(project, unit, bucket)"),
     ("calls", "cityHash64(project, trace_id)"),
+    ("span_text", "cityHash64(project, trace_id)"),
     ("call_folds", "cityHash64(project, level, bucket)"),
     ("call_marks", "cityHash64(project, level, bucket)"),
     ("fold_heads", "cityHash64(project, level, bucket)"),
@@ -1090,6 +1114,106 @@ mod tests {
             .unwrap();
         assert_eq!(current.first().map(|r| r.v), Some(SCHEMA_VERSION));
         assert_eq!(ids(Some("weather")).await, vec![tid(2)]);
+    }
+
+    /// A database of schema 11 whose spans carry their text in `spans.search_text` gets
+    /// `span_text` filled on connect: its spans are found by a word, newest first and by cost;
+    /// a span written after is found too, and its text is no longer written into `spans`.
+    /// (Made by writing through the current schema, then putting the text back into `spans`,
+    /// emptying `span_text` and recording version 11 as the last one applied.)
+    #[cfg(feature = "testserver")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upgrade_from_schema_11_fills_span_text() {
+        use crate::ClickHouseStore;
+        use llmtrace_model::Message;
+        use llmtrace_store::testsuite::{llm, tid};
+        use llmtrace_store::{SpanWriter, TraceQuery, TraceReader, TraceSort, WriteBatch};
+        let Some(server) = crate::testserver::start_server() else {
+            return;
+        };
+        let base = server.base_url();
+        let ch = Client::new(
+            format!("{base}/"),
+            None,
+            None,
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let asking = |t: u64, words: &str| {
+            let mut s = llm(t, 1, None, "gpt-4o", 10, 2, t, 5);
+            s.gen_ai.input_messages = vec![Message::text("user", words)];
+            s
+        };
+        let write = |store: ClickHouseStore, spans| async move {
+            store
+                .write(std::sync::Arc::new(WriteBatch {
+                    spans,
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+        };
+        let old = [asking(1, "weather in Oslo"), asking(2, "rotate the keys")];
+        let store = ClickHouseStore::connect(&format!("{base}/up11"))
+            .await
+            .unwrap();
+        write(store.clone(), old.to_vec()).await;
+        let rows: Vec<serde_json::Value> = old
+            .iter()
+            .map(|span| {
+                let mut row = serde_json::to_value(
+                    crate::rows::SpanRow::from_span(span, u64::MAX / 2).unwrap(),
+                )
+                .unwrap();
+                row["search_text"] = crate::rows::search_column(span).into();
+                row
+            })
+            .collect();
+        ch.insert_json("up11.spans", &rows).await.unwrap();
+        for sql in [
+            "TRUNCATE TABLE up11.span_text",
+            "DROP TABLE up11.schema_migrations",
+        ] {
+            ch.execute(sql).await.unwrap();
+        }
+        applied_version(&ch, "up11").await.unwrap();
+        let versions: Vec<String> = (1..=11).map(|v| format!("({v}, now())")).collect();
+        ch.execute(&format!(
+            "INSERT INTO up11.schema_migrations (version, applied_at) VALUES {}",
+            versions.join(", ")
+        ))
+        .await
+        .unwrap();
+
+        let store = ClickHouseStore::connect(&format!("{base}/up11"))
+            .await
+            .unwrap();
+        write(store.clone(), vec![asking(3, "weather in Lima")]).await;
+        let ids = |text: &'static str, sort: TraceSort| {
+            let store = store.clone();
+            async move {
+                let q = TraceQuery {
+                    project: "default".into(),
+                    text: Some(text.into()),
+                    sort,
+                    limit: 10,
+                    ..Default::default()
+                };
+                let page = store.list_traces(&q).await.unwrap();
+                page.traces.iter().map(|t| t.trace_id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(ids("weather", TraceSort::Time).await, vec![tid(3), tid(1)]);
+        assert_eq!(ids("rotate", TraceSort::Time).await, vec![tid(2)]);
+        assert_eq!(ids("lima", TraceSort::Cost).await, vec![tid(3)]);
+        let written = crate::testserver::http_query(
+            server.http_port,
+            &format!(
+                "SELECT search_text FROM up11.spans WHERE trace_id = '{}'",
+                tid(3).to_hex()
+            ),
+        );
+        assert_eq!(written, "");
     }
 
     #[test]

@@ -148,6 +148,9 @@ pub(crate) async fn write(
     // The touched traces' call keys before this write places its spans (a call whose key moves
     // gets a tombstone at the old one).
     let stored_calls = crate::calls::stored_keys(&world, &touched);
+    // The touched traces' span starts before this write (a searchable span whose start moves
+    // gets a tombstone at the old one, `search.rs`).
+    let stored_span_starts = span_starts(&world, &touched);
     phases.mark("load responses");
     let encoded = encoding
         .await
@@ -246,7 +249,9 @@ pub(crate) async fn write(
         .collect();
     ch.insert(&format!("{db}.responses"), &responses).await?;
     phases.mark("insert keys, responses, logs, scores");
-    ch.insert(&format!("{db}.spans"), &new_rows).await?;
+    let texts = crate::search::rows_of(&new_rows, &stored_span_starts, retention);
+    let (spans, text) = (format!("{db}.spans"), format!("{db}.span_text"));
+    tokio::try_join!(ch.insert(&spans, &new_rows), ch.insert(&text, &texts))?;
     phases.mark("insert spans");
     // The touched traces' summaries: reported in the outcome, and stored unless a race makes
     // the summaries read back.
@@ -288,6 +293,19 @@ pub(crate) async fn write(
         "clickhouse write"
     );
     Ok(outcome)
+}
+
+/// The start of every stored span of the traces `keys` of the world.
+fn span_starts(world: &World, keys: &[Key]) -> HashMap<crate::search::SpanKey, u64> {
+    keys.iter()
+        .filter_map(|k| Some((k, world.traces.get(k)?)))
+        .flat_map(|(k, state)| {
+            state
+                .rows
+                .values()
+                .map(move |r| ((k.0.clone(), k.1.clone(), r.span_id.clone()), r.start_ns))
+        })
+        .collect()
 }
 
 /// How long each phase of a write took, for the debug log.

@@ -1441,7 +1441,8 @@ async fn all_ids<S: Store>(s: &S, mut query: TraceQuery) -> Vec<TraceId> {
 /// Full-text search finds a trace by a word (or word start) of a prompt or completion of one of
 /// its spans, in Latin, Chinese and Arabic script; every word must occur in the same span;
 /// span names, other projects and words inside words do not match; an incomplete span replaced
-/// by its complete copy is found by the text of both.
+/// by its complete copy is found by the text of both, and no longer by a prompt the complete
+/// copy replaced (also when the copy moved the span's start).
 pub async fn text_search_finds_words_in_any_script<S: Store>(s: &S) {
     let with_text = |trace: u64, input: &str, output: &str| {
         let mut c = llm(trace, 2, Some(1), "gpt-4o", 10, 2, trace, 5);
@@ -1487,6 +1488,14 @@ pub async fn text_search_finds_words_in_any_script<S: Store>(s: &S) {
     let mut finished = llm(87, 1, None, "gpt-4o", 5, 5, 87, 50);
     finished.gen_ai.output_messages = vec![Message::text("assistant", "omega plan ready")];
     write(s, vec![finished]).await;
+    // Its prompt replaced by the complete copy, which starts later.
+    let mut draft = llm(88, 1, None, "gpt-4o", 0, 0, 88, 0);
+    draft.incomplete = true;
+    draft.gen_ai.input_messages = vec![Message::text("user", "draft the gamma plan")];
+    write(s, vec![draft]).await;
+    let mut sent = llm(88, 1, None, "gpt-4o", 5, 5, 89, 50);
+    sent.gen_ai.input_messages = vec![Message::text("user", "final delta plan")];
+    write(s, vec![sent]).await;
 
     let find = |text: &str| {
         let query = TraceQuery {
@@ -1522,6 +1531,12 @@ pub async fn text_search_finds_words_in_any_script<S: Store>(s: &S) {
     assert_eq!(find("alpha").await, vec![tid(87)]);
     assert_eq!(find("omega").await, vec![tid(87)]);
     assert_eq!(find("alpha omega").await, vec![tid(87)]);
+    assert_eq!(find("delta").await, vec![tid(88)]);
+    assert_eq!(
+        find("gamma").await,
+        Vec::<TraceId>::new(),
+        "a replaced prompt"
+    );
     // Combined with another filter and with pagination (2 per page).
     let mut both = find("the").await;
     both.sort();
@@ -1547,7 +1562,7 @@ pub async fn text_search_finds_words_in_any_script<S: Store>(s: &S) {
         )
         .await
         .len(),
-        6
+        7
     );
     let other = s
         .list_traces(&TraceQuery {
