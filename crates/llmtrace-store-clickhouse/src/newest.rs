@@ -89,9 +89,9 @@ pub(crate) struct Walk<'a> {
     /// The query's conditions on the summary columns (filters, range and cursor), each a SQL
     /// condition.
     pub(crate) conditions: &'a [String],
-    /// The full-text conditions of a search (`search.rs`), if any: a window keeps the traces
-    /// with a matching span starting at or after its low end.
-    pub(crate) text: Option<&'a str>,
+    /// The `LIKE` patterns of a search's words (`search.rs`), if any: a window keeps the
+    /// traces with a matching span starting at or after its low end.
+    pub(crate) text: &'a [String],
     /// How many summaries are wanted (a page and one more, to know whether a next page
     /// exists).
     pub(crate) wanted: usize,
@@ -331,12 +331,12 @@ async fn window(
 ) -> Result<Vec<SummaryRow>, StoreError> {
     let mut conditions: Vec<String> = vec!["deleted = 0".into()];
     conditions.extend(walk.conditions.iter().cloned());
-    if let Some(words) = walk.text {
+    if !walk.text.is_empty() {
         conditions.push(crate::search::traces_matching(
             walk.db,
             walk.project,
             low,
-            words,
+            walk.text,
         ));
     }
     // The conditions apply after `FINAL` has picked each row's latest version.

@@ -362,7 +362,7 @@ async fn newest_first(
             top,
             since: q.since_unix_nano.unwrap_or(0),
             conditions,
-            text: crate::search::text_conditions(q.text.as_deref()).as_deref(),
+            text: &crate::search::word_patterns(q.text.as_deref()),
             wanted: limit.saturating_add(1),
         },
     )

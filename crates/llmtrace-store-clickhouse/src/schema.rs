@@ -537,6 +537,9 @@ SETTINGS index_granularity = 1024{durable_more}"#,
 /// spans fills the table ([`crate::summaries::backfill`]).
 const SUMMARIES_VERSION: usize = 6;
 
+/// How long one backfill statement of a migration may take (it copies every row of a table).
+const BACKFILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// The version whose migration creates `calls`; applying it to a database that has spans
 /// fills the table ([`crate::calls::backfill`]).
 const CALLS_VERSION: usize = 10;
@@ -764,6 +767,10 @@ async fn apply(
             }
         }
         return add_column_once(ch, db, table, column, sql).await;
+    }
+    if sql.starts_with("INSERT INTO ") {
+        // A backfill copies every existing row of a table: minutes on a large database.
+        return ch.execute_with_timeout(sql, BACKFILL_TIMEOUT).await;
     }
     let (Some(c), Some(name)) = (cluster, created_table(sql, db)) else {
         return ch.execute(sql).await;

@@ -18,8 +18,8 @@
 //! **Kept exact** by the writer: each stored copy of a searchable span writes its row at the
 //! span's version; a copy that moves the span's start, or replaces it by a copy without text,
 //! writes a tombstone (`deleted = 1`, same version) at the key the span leaves, known from the
-//! stored structure the writer loaded. Reads take each key's latest version (`FINAL`) before
-//! they filter. Retention: each row expires with its span (`TTL expire_at`). The spans' own
+//! stored structure the writer loaded. Reads judge each key by its latest version (see
+//! [`traces_matching`]). Retention: each row expires with its span (`TTL expire_at`). The spans' own
 //! `search_text` column is no longer written (rows stored before keep theirs, unread).
 
 use crate::client::lit;
@@ -110,43 +110,57 @@ pub(crate) fn rows_of(
     out
 }
 
-/// The `LIKE` conditions on `text` that every query word must meet (a word start), joined by
-/// `AND`; `None` when the query has no text or no words.
-pub(crate) fn text_conditions(text: Option<&str>) -> Option<String> {
-    let words = text.map(search_words).unwrap_or_default();
-    if words.is_empty() {
-        return None;
-    }
-    let matches: Vec<String> = words
+/// The `LIKE` patterns (SQL literals) that the text of a span must match, one per query word
+/// (a word start: `'% word%'`); empty when the query has no text or no words.
+pub(crate) fn word_patterns(text: Option<&str>) -> Vec<String> {
+    text.map(search_words)
+        .unwrap_or_default()
         .iter()
-        .map(|w| format!("text LIKE {}", lit(&format!("% {}%", like_escaped(w)))))
-        .collect();
-    Some(matches.join(" AND "))
+        .map(|w| lit(&format!("% {}%", like_escaped(w))))
+        .collect()
+}
+
+/// `column LIKE p` for every pattern, joined by `AND`.
+fn all_like(column: &str, patterns: &[String]) -> String {
+    patterns
+        .iter()
+        .map(|p| format!("{column} LIKE {p}"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 /// The condition keeping the traces of `project` with a span starting at or after `from` whose
-/// latest row holds every query word (`matches`, from [`text_conditions`]). `GLOBAL IN`, so
-/// that through `Distributed` tables the matching ids are found once and sent to every shard.
-pub(crate) fn traces_matching(db: &str, project: &str, from: u64, matches: &str) -> String {
-    let range = if from > 0 {
-        format!(" AND start_ns >= {from}")
-    } else {
-        String::new()
-    };
-    // `FINAL` picks each key's latest row (a tombstone included) before the words filter.
+/// latest row holds every query word (`patterns`, from [`word_patterns`]; not empty).
+///
+/// In two steps, so that the words' condition is on a plain read of the table (where a skip
+/// index can answer it): the keys of rows whose text matches (any version), then those keys'
+/// latest rows (`argMax` by version: a tombstone, which has no text, wins over the text it
+/// replaced), read by primary key. `GLOBAL IN`, so that through `Distributed` tables each set
+/// is computed once and sent to every shard.
+pub(crate) fn traces_matching(db: &str, project: &str, from: u64, patterns: &[String]) -> String {
+    let mut keys = format!("project = {}", lit(project));
+    if from > 0 {
+        keys.push_str(&format!(" AND start_ns >= {from}"));
+    }
     format!(
-        "trace_id GLOBAL IN (SELECT trace_id FROM (SELECT trace_id, deleted, text \
-         FROM {db}.span_text FINAL WHERE project = {}{range}) WHERE deleted = 0 AND {matches})",
-        lit(project)
+        "trace_id GLOBAL IN (SELECT trace_id FROM (SELECT trace_id, \
+         argMax(deleted, version) AS gone, argMax(text, version) AS latest \
+         FROM {db}.span_text WHERE {keys} AND (start_ns, trace_id, span_id) GLOBAL IN \
+         (SELECT start_ns, trace_id, span_id FROM {db}.span_text WHERE {keys} AND {}) \
+         GROUP BY start_ns, trace_id, span_id) WHERE gone = 0 AND {})",
+        all_like("text", patterns),
+        all_like("latest", patterns)
     )
 }
 
 /// The full-text filter of a scan of the project's summaries: ` AND ` and
 /// [`traces_matching`] from the project's first span, or empty without words.
 pub(crate) fn scan_filter(db: &str, project: &str, text: Option<&str>) -> String {
-    text_conditions(text)
-        .map(|m| format!(" AND {}", traces_matching(db, project, 0, &m)))
-        .unwrap_or_default()
+    let patterns = word_patterns(text);
+    if patterns.is_empty() {
+        return String::new();
+    }
+    format!(" AND {}", traces_matching(db, project, 0, &patterns))
 }
 
 /// `text` with the characters `LIKE` gives a meaning (`%`, `_` and the escape `\`) escaped.
@@ -247,14 +261,17 @@ mod tests {
 
     #[test]
     fn words_become_conditions_on_the_latest_rows() {
-        assert_eq!(text_conditions(None), None);
-        assert_eq!(text_conditions(Some("  ")), None);
-        let m = text_conditions(Some("Rotate KEYS")).expect("two words");
-        assert_eq!(m, "text LIKE '% rotate%' AND text LIKE '% keys%'");
+        assert!(word_patterns(None).is_empty());
+        assert!(word_patterns(Some("  ")).is_empty());
+        let m = word_patterns(Some("Rotate KEYS"));
+        assert_eq!(m, vec!["'% rotate%'".to_string(), "'% keys%'".to_string()]);
         let f = traces_matching("db", "p", 42, &m);
-        assert!(f.contains("FROM db.span_text FINAL WHERE project = 'p' AND start_ns >= 42)"));
-        assert!(f.contains("WHERE deleted = 0 AND text LIKE"));
-        assert!(!scan_filter("db", "p", Some("x")).contains("start_ns"));
+        assert!(f.contains(
+            "FROM db.span_text WHERE project = 'p' AND start_ns >= 42 AND text LIKE '% rotate%' \
+             AND text LIKE '% keys%')"
+        ));
+        assert!(f.contains("WHERE gone = 0 AND latest LIKE '% rotate%' AND latest LIKE"));
+        assert!(!scan_filter("db", "p", Some("x")).contains("start_ns >="));
         assert_eq!(scan_filter("db", "p", None), "");
     }
 }
