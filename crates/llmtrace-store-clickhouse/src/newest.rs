@@ -37,6 +37,10 @@ const CROWDED: u64 = 8;
 const MOST_PROBES: u32 = 48;
 /// Rows the walk reads before it leaves the query to the scan.
 const MAX_WALK: u64 = 30_000;
+/// Rows a search's walk reads before it leaves the query to the scan: each step reads the text
+/// of every span from its window up (`search.rs`), so a rare word is cheaper scanned at once
+/// (at 10M spans on 18.16: 0.6 s scanned, 2.5 s when walked to [`MAX_WALK`] first).
+const MAX_TEXT_WALK: u64 = 4_096;
 
 /// A position in the list order (start, then trace id), exclusive: the walk continues below
 /// it. `trace_id: None` is below every trace starting at `t_start`.
@@ -99,7 +103,7 @@ pub(crate) struct Walk<'a> {
 
 /// Walks the list newest first until `walk.wanted` summaries passed the conditions (then
 /// `Some` of them, in order) or the project is exhausted (`Some` of fewer); `None`, for the
-/// scan to answer, when it read [`MAX_WALK`] rows or made [`MOST_PROBES`] counts first, or when
+/// scan to answer, when it read [`MAX_WALK`] rows ([`MAX_TEXT_WALK`] for a search) or made [`MOST_PROBES`] counts first, or when
 /// `trace_counts` has no row at all below the walk's top while `trace_list` has.
 pub(crate) async fn walk(
     ch: &Client,
@@ -111,6 +115,11 @@ pub(crate) async fn walk(
         .unwrap_or(u64::MAX)
         .clamp(FEWEST_WANTED, MOST_WANTED);
     let mut read = 0u64;
+    let max_walk = if walk.text.is_empty() {
+        MAX_WALK
+    } else {
+        MAX_TEXT_WALK
+    };
     let mut probes = 0u32;
     // The width of the window before when it was empty, and the bottom of the last window
     // found crowded since a window had rows.
@@ -175,7 +184,7 @@ pub(crate) async fn walk(
         if low <= walk.since {
             return Ok(Some(out));
         }
-        if read >= MAX_WALK {
+        if read >= max_walk {
             return Ok(None);
         }
         step_wants = step_wants.saturating_mul(2).min(MOST_WANTED);

@@ -259,8 +259,6 @@ pub(crate) async fn list_traces(
     q: &TraceQuery,
 ) -> Result<TracePage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE_SIZE);
-    let filter = crate::search::scan_filter(db, &q.project, q.text.as_deref());
-    let summaries = crate::summaries::summaries_sql(db, &q.project, &filter);
     let list = list_conditions(db, q);
     let conditions = if list.is_empty() {
         String::new()
@@ -277,6 +275,8 @@ pub(crate) async fn list_traces(
     let rows: Vec<SummaryRow> = match walked {
         Some(rows) => rows,
         None => {
+            let filter =
+                crate::search::scan_filter(ch, db, &q.project, q.text.as_deref()).await?;
             // With a start time, the time-ordered copy of the summaries is read from there
             // only (a primary-key range), skipping the tombstones of moved starts.
             let source = match q.since_unix_nano {
@@ -291,7 +291,7 @@ pub(crate) async fn list_traces(
                         crate::summaries::list_sql(db, &q.project, &keys)
                     )
                 }
-                None => summaries,
+                None => crate::summaries::summaries_sql(db, &q.project, &filter),
             };
             // The conditions apply after `FINAL` has picked each trace's latest summary.
             let sql = format!(

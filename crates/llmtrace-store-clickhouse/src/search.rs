@@ -22,11 +22,12 @@
 //! [`traces_matching`]). Retention: each row expires with its span (`TTL expire_at`). The spans' own
 //! `search_text` column is no longer written (rows stored before keep theirs, unread).
 
-use crate::client::lit;
+use crate::client::{lit, Client};
 use crate::retention::{now_secs, Retention};
 use crate::rows::SpanRow;
 use llmtrace_store::search::search_words;
-use serde::Serialize;
+use llmtrace_store::StoreError;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A span's identity: (project, trace id, span id).
@@ -138,29 +139,67 @@ fn all_like(column: &str, patterns: &[String]) -> String {
 /// replaced), read by primary key. `GLOBAL IN`, so that through `Distributed` tables each set
 /// is computed once and sent to every shard.
 pub(crate) fn traces_matching(db: &str, project: &str, from: u64, patterns: &[String]) -> String {
+    format!(
+        "trace_id GLOBAL IN ({})",
+        matching_sql(db, project, from, patterns)
+    )
+}
+
+/// The query of [`traces_matching`]'s set: the trace id of each matching span (a trace once per
+/// matching span).
+fn matching_sql(db: &str, project: &str, from: u64, patterns: &[String]) -> String {
     let mut keys = format!("project = {}", lit(project));
     if from > 0 {
         keys.push_str(&format!(" AND start_ns >= {from}"));
     }
     format!(
-        "trace_id GLOBAL IN (SELECT trace_id FROM (SELECT trace_id, \
+        "SELECT trace_id FROM (SELECT trace_id, \
          argMax(deleted, version) AS gone, argMax(text, version) AS latest \
          FROM {db}.span_text WHERE {keys} AND (start_ns, trace_id, span_id) GLOBAL IN \
          (SELECT start_ns, trace_id, span_id FROM {db}.span_text WHERE {keys} AND {}) \
-         GROUP BY start_ns, trace_id, span_id) WHERE gone = 0 AND {})",
+         GROUP BY start_ns, trace_id, span_id) WHERE gone = 0 AND {}",
         all_like("text", patterns),
         all_like("latest", patterns)
     )
 }
 
-/// The full-text filter of a scan of the project's summaries: ` AND ` and
-/// [`traces_matching`] from the project's first span, or empty without words.
-pub(crate) fn scan_filter(db: &str, project: &str, text: Option<&str>) -> String {
+/// Matching traces a scan's filter names one by one; with more, the filter is the set's query.
+const MOST_LISTED: usize = 4_000;
+
+/// The full-text filter of a scan of the project's summaries (` AND ` and a condition on
+/// `trace_id`), or empty without words. The matching traces are found first, and when they are
+/// at most [`MOST_LISTED`] the filter lists them, so that the summaries are read by primary key
+/// (18.16 does not use the key for a `GLOBAL IN` set: 2.5 s instead of 0.6 s for a word in no
+/// span at 10M spans); with more it is [`traces_matching`] itself.
+pub(crate) async fn scan_filter(
+    ch: &Client,
+    db: &str,
+    project: &str,
+    text: Option<&str>,
+) -> Result<String, StoreError> {
+    #[derive(Deserialize)]
+    struct Match {
+        trace_id: String,
+    }
     let patterns = word_patterns(text);
     if patterns.is_empty() {
-        return String::new();
+        return Ok(String::new());
     }
-    format!(" AND {}", traces_matching(db, project, 0, &patterns))
+    let found: Vec<Match> = ch
+        .select(&format!(
+            "SELECT DISTINCT trace_id FROM ({}) LIMIT {}",
+            matching_sql(db, project, 0, &patterns),
+            MOST_LISTED.saturating_add(1)
+        ))
+        .await?;
+    Ok(match found.len() {
+        0 => " AND 0".to_string(),
+        n if n <= MOST_LISTED => {
+            let ids: Vec<String> = found.iter().map(|m| lit(&m.trace_id)).collect();
+            format!(" AND trace_id IN ({})", ids.join(", "))
+        }
+        _ => format!(" AND {}", traces_matching(db, project, 0, &patterns)),
+    })
 }
 
 /// `text` with the characters `LIKE` gives a meaning (`%`, `_` and the escape `\`) escaped.
@@ -271,7 +310,6 @@ mod tests {
              AND text LIKE '% keys%')"
         ));
         assert!(f.contains("WHERE gone = 0 AND latest LIKE '% rotate%' AND latest LIKE"));
-        assert!(!scan_filter("db", "p", Some("x")).contains("start_ns >="));
-        assert_eq!(scan_filter("db", "p", None), "");
+        assert!(!traces_matching("db", "p", 0, &m).contains("start_ns >="));
     }
 }

@@ -724,10 +724,34 @@ async fn search_walk_is_exact_when_rows_arrive_out_of_start_order() {
     };
     let url = format!("clickhouse://127.0.0.1:{}/text_walk", server.http_port);
     let store = ClickHouseStore::connect(&url).await.expect("connect");
+    let traces = 4_500u64;
     llmtrace_store::testsuite::search_pages::search_pages_when_rows_arrive_out_of_start_order(
-        &store, 3_000,
+        &store, traces,
     )
     .await;
+    // By cost, a word in more traces than a scan's filter lists (4,000): the same order as
+    // without the word, less the traces without it (`pair`, ids above `traces`).
+    let by_cost = |text: Option<&str>, limit: usize| {
+        let store = store.clone();
+        let query = llmtrace_store::TraceQuery {
+            project: "default".into(),
+            text: text.map(Into::into),
+            sort: llmtrace_store::TraceSort::Cost,
+            limit,
+            ..Default::default()
+        };
+        async move {
+            let page = store.list_traces(&query).await.expect("list");
+            page.traces.iter().map(|t| t.trace_id).collect::<Vec<_>>()
+        }
+    };
+    let pairs: Vec<_> = (traces + 1..=traces + 4)
+        .map(llmtrace_store::testsuite::tid)
+        .collect();
+    let mut expected = by_cost(None, 30).await;
+    expected.retain(|t| !pairs.contains(t));
+    expected.truncate(20);
+    assert_eq!(by_cost(Some("common"), 20).await, expected);
 }
 
 /// A project larger than the first windows of the newest-first search (2,000 spans): paging
