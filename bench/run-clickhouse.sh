@@ -5,7 +5,7 @@
 # ROWS_DIR=DIR keeps 10 files of 10,000 stored span rows (RowBinary) for bench/chdb-floor.py.
 # FILL=direct: fill the store with llmtrace-storefill instead of over HTTP (traces spread over 30
 # days), for the query benchmarks at 10M-100M spans; CH_DIR=DIR keeps the server's data there
-# (kept after the run; an existing one is reused without filling, QUERY_ONLY).
+# (kept after the run; an existing one is reused: no fill, no ingest, only the pages).
 # BIN=path: the server binary to measure (default target/release/llmtrace).
 # Needs: cargo build --release -p llmtrace -p llmtrace-loadgen (-p llmtrace-storefill); wrk;
 # clickhouse-server.
@@ -60,7 +60,7 @@ trap 'kill $PID $CHPID 2>/dev/null || true; wait $CHPID 2>/dev/null || true; cle
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 echo "== machine: $(nproc) cores; ClickHouse $(curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20version()")"
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system CPU, 1/100 s
-if [[ ${FILL:-} != direct ]]; then
+if [[ ${FILL:-} != direct && -z $REUSE ]]; then
 echo "== ingest $TOTAL spans, $CONN connections"
 CH_CPU0=$(cpu $CHPID); LT_CPU0=$(cpu $PID)
 target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connections "$CONN" \
@@ -77,7 +77,7 @@ echo "== ClickHouse bytes on disk: $(curl -s "http://127.0.0.1:$CH_HTTP/?query=S
 curl -s "http://127.0.0.1:$CH_HTTP/?query=SELECT%20DISTINCT%20trace_id%20FROM%20llmtrace.spans%20LIMIT%202000" > /tmp/llmtrace-bench-ch-ids
 # What ClickHouse alone spends on these rows: 300,000 of them (30 inserts of 10,000 stored spans,
 # RowBinary, as the writer sends them) into a copy of the table, merges included.
-if (( TOTAL >= 100000 )) && [[ ${FILL:-} != direct ]]; then
+if (( TOTAL >= 100000 )) && [[ ${FILL:-} != direct && -z $REUSE ]]; then
   Q() { curl -sf "http://127.0.0.1:$CH_HTTP/" --data-binary "$1"; }
   Q "CREATE TABLE llmtrace.floor_copy AS llmtrace.spans"
   for k in 0 1 2 3 4 5 6 7 8 9; do
