@@ -275,8 +275,7 @@ pub(crate) async fn list_traces(
     let rows: Vec<SummaryRow> = match walked {
         Some(rows) => rows,
         None => {
-            let filter =
-                crate::search::scan_filter(ch, db, &q.project, q.text.as_deref()).await?;
+            let filter = crate::search::scan_filter(ch, db, &q.project, q.text.as_deref()).await?;
             // With a start time, the time-ordered copy of the summaries is read from there
             // only (a primary-key range), skipping the tombstones of moved starts.
             let source = match q.since_unix_nano {
