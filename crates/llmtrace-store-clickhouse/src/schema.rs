@@ -984,6 +984,20 @@ mod tests {
         assert_eq!(ttl.count(), 4);
     }
 
+    /// The test server's base URL and a client of it with no database.
+    #[cfg(feature = "testserver")]
+    fn admin_client(server: &crate::testserver::Server) -> (String, Client) {
+        let base = server.base_url();
+        let ch = Client::new(
+            format!("{base}/"),
+            None,
+            None,
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        (base, ch)
+    }
+
     /// A database of schema 2 holding a span gets the search column on connect: the old span
     /// is listed but not searchable, a new one is found, and applying the steps again (a
     /// migration interrupted before it was recorded) changes nothing. The old span gets the
@@ -998,14 +1012,7 @@ mod tests {
         let Some(server) = crate::testserver::start_server() else {
             return;
         };
-        let base = server.base_url();
-        let ch = Client::new(
-            format!("{base}/"),
-            None,
-            None,
-            std::time::Duration::from_secs(60),
-        )
-        .unwrap();
+        let (base, ch) = admin_client(&server);
         let version = crate::testserver::http_query(server.http_port, "SELECT version()");
         let features = ServerFeatures::from_version(&version);
         let node = Node {
@@ -1139,14 +1146,7 @@ mod tests {
         let Some(server) = crate::testserver::start_server() else {
             return;
         };
-        let base = server.base_url();
-        let ch = Client::new(
-            format!("{base}/"),
-            None,
-            None,
-            std::time::Duration::from_secs(60),
-        )
-        .unwrap();
+        let (base, ch) = admin_client(&server);
         let asking = |t: u64, words: &str| {
             let mut s = llm(t, 1, None, "gpt-4o", 10, 2, t, 5);
             s.gen_ai.input_messages = vec![Message::text("user", words)];
