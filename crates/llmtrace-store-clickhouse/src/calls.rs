@@ -184,6 +184,15 @@ pub(crate) async fn insert(ch: &Client, db: &str, rows: &[CallRecord]) -> Result
     crate::folds::mark(ch, db, &touched).await
 }
 
+/// `sum(column)` of an `Int64` cost (a column or an expression), held at the largest `Int64`
+/// instead of wrapping around.
+pub(crate) fn saturating_cost(column: &str) -> String {
+    format!(
+        "if(sum(toFloat64({column})) >= 9223372036854775807., toInt64(9223372036854775807), \
+         toInt64(sum({column})))"
+    )
+}
+
 /// One group of a statistics read (from `calls` here, or from the folds), as ClickHouse
 /// returns it.
 #[derive(Deserialize)]
@@ -234,9 +243,8 @@ pub(crate) async fn groups(
     let sql = format!(
         "SELECT {bucket} AS b, toString({column}) AS k, count() AS n_calls, \
          toUInt64(sum(error)) AS n_errors, {} AS t_input, {} AS t_output, {} AS t_cache_read, \
-         {} AS t_cache_write, {} AS t_reasoning, \
-         if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
-         toInt64(sum(cost))) AS t_cost, toUInt64(sum(unpriced)) AS t_unpriced, \
+         {} AS t_cache_write, {} AS t_reasoning, {} AS t_cost, \
+         toUInt64(sum(unpriced)) AS t_unpriced, \
          sumMap([lat_bin], [toInt64(1)]) AS m, tupleElement(m, 1) AS bins, \
          tupleElement(m, 2) AS counts \
          FROM (SELECT * FROM {db}.calls FINAL WHERE project = {} AND ({})) \
@@ -246,6 +254,7 @@ pub(crate) async fn groups(
         saturating_sum("cache_read_tokens"),
         saturating_sum("cache_write_tokens"),
         saturating_sum("reasoning_tokens"),
+        saturating_cost("cost"),
         lit(&q.project),
         range.join(" OR "),
     );

@@ -27,7 +27,7 @@
 //! when its retry marks them. Retention: folds, marks and heads expire with the calls of their
 //! bucket.
 
-use crate::calls::{saturating_sum, StatsRow};
+use crate::calls::{saturating_cost, saturating_sum, StatsRow};
 use crate::client::{lit, Client};
 use crate::Versions;
 use llmtrace_store::{GroupBy, LatencySketch, StatsGroup, StatsQuery, StoreError, UnpricedModel};
@@ -235,9 +235,8 @@ pub(crate) fn hull(column: &str, buckets: &[u64], width: u64) -> String {
 fn fold_sums() -> String {
     format!(
         "{} AS n_calls, {} AS n_errors, {} AS t_input, {} AS t_output, \
-         {} AS t_cache_read, {} AS t_cache_write, {} AS t_reasoning, \
-         if(sum(toFloat64(cost)) >= 9223372036854775807., toInt64(9223372036854775807), \
-         toInt64(sum(cost))) AS t_cost, {} AS t_unpriced",
+         {} AS t_cache_read, {} AS t_cache_write, {} AS t_reasoning, {} AS t_cost, \
+         {} AS t_unpriced",
         saturating_sum("calls"),
         saturating_sum("errors"),
         saturating_sum("input_tokens"),
@@ -245,6 +244,7 @@ fn fold_sums() -> String {
         saturating_sum("cache_read_tokens"),
         saturating_sum("cache_write_tokens"),
         saturating_sum("reasoning_tokens"),
+        saturating_cost("cost"),
         saturating_sum("unpriced"),
     )
 }
@@ -370,9 +370,7 @@ async fn fold_minutes(
             "INSERT INTO {db}.call_folds ({FOLD_COLUMNS}) \
              SELECT {p}, toUInt8({level}), intDiv(start_ns, {width}) * {width} AS b, \
              service, model, provider, operation, toUInt64(sum(counted)), \
-             toUInt64(sum(counted * error)), {}, {}, {}, {}, {}, \
-             if(sum(toFloat64(counted * cost)) >= 9223372036854775807., \
-             toInt64(9223372036854775807), toInt64(sum(counted * cost))), \
+             toUInt64(sum(counted * error)), {}, {}, {}, {}, {}, {}, \
              toUInt64(sum(counted * unpriced)), \
              tupleElement(sumMap([lat_bin], [toInt64(counted)]) AS m, 1), tupleElement(m, 2), \
              toUInt64(sum(no_price)), maxIf(start_ns, no_price = 1), \
@@ -385,6 +383,7 @@ async fn fold_minutes(
             saturating_sum("counted * cache_read_tokens"),
             saturating_sum("counted * cache_write_tokens"),
             saturating_sum("counted * reasoning_tokens"),
+            saturating_cost("counted * cost"),
         );
         ch.execute(&sql).await?;
     }

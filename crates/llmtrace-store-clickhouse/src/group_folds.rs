@@ -18,7 +18,7 @@
 //! range (no filter but time) read those instead of every trace of the range: a trace of the
 //! range's first `n` is among the first `n` of its own bucket.
 
-use crate::calls::saturating_sum;
+use crate::calls::{saturating_cost, saturating_sum};
 use crate::client::{lit, Client};
 use crate::folds::{self, Dirty, GROUP_LEVELS, MINUTE};
 use crate::summaries::SummaryRow;
@@ -82,14 +82,6 @@ fn merged() -> [String; 13] {
         saturating_cost("cost"),
         "toUInt64(sum(unpriced))".into(),
     ]
-}
-
-/// `sum(column)` of an `Int64` cost, held at the largest `Int64` instead of wrapping.
-fn saturating_cost(column: &str) -> String {
-    format!(
-        "if(sum(toFloat64({column})) >= 9223372036854775807., toInt64(9223372036854775807), \
-         toInt64(sum({column})))"
-    )
 }
 
 /// The group of live `trace_list` rows under a `GROUP BY` of the grouping column, from
@@ -402,10 +394,7 @@ pub(crate) async fn top_traces(
         " AND t_start >= {first} AND t_start <= {last} AND (t_start, trace_id) IN ({})",
         pairs.join(", ")
     );
-    let column = match q.sort {
-        TraceSort::Cost => "t_cost",
-        _ => "t_duration",
-    };
+    let column = crate::reader::sort_column(q.sort);
     let rows: Vec<SummaryRow> = ch
         .select(&format!(
             "SELECT * FROM ({}) WHERE deleted = 0 ORDER BY {column} DESC, trace_id DESC",

@@ -145,7 +145,7 @@ pub(crate) fn trace_rollups_sql(db: &str, project: &str, filter: &str) -> String
 }
 
 /// The rollup column a trace search sorts by.
-fn sort_column(sort: TraceSort) -> &'static str {
+pub(crate) fn sort_column(sort: TraceSort) -> &'static str {
     match sort {
         TraceSort::Time => "t_start",
         TraceSort::Cost => "t_cost",
