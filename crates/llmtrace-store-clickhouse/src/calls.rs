@@ -309,7 +309,7 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
              toUInt8(0), toUInt64(1), expire_at \
              FROM ({counted})"
         );
-        ch.execute_with_timeout(&sql, std::time::Duration::from_secs(6 * 3600))
+        ch.execute_with_timeout(&sql, crate::schema::BACKFILL_TIMEOUT)
             .await?;
     }
     // Every minute, hour and day with calls is marked (at 1, before any fold), so the folder folds

@@ -539,7 +539,7 @@ SETTINGS index_granularity = 1024{durable_more}"#,
 const SUMMARIES_VERSION: usize = 6;
 
 /// How long one backfill statement of a migration may take (it copies every row of a table).
-const BACKFILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+pub(crate) const BACKFILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// The version whose migration creates `calls`; applying it to a database that has spans
 /// fills the table ([`crate::calls::backfill`]).

@@ -590,7 +590,7 @@ pub(crate) async fn backfill(ch: &Client, db: &str, local: &str) -> Result<(), S
              (SELECT trace_id, max(expire_at) AS e FROM {db}.spans{local} \
               WHERE project = {project} GROUP BY trace_id) USING (trace_id)"
         );
-        ch.execute_with_timeout(&sql, std::time::Duration::from_secs(6 * 3600))
+        ch.execute_with_timeout(&sql, crate::schema::BACKFILL_TIMEOUT)
             .await?;
     }
     Ok(())
