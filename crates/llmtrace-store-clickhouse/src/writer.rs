@@ -97,7 +97,7 @@ pub(crate) async fn write(
     batch: &std::sync::Arc<WriteBatch>,
 ) -> Result<WriteOutcome, StoreError> {
     let mut outcome = WriteOutcome::default();
-    let mut phases = Phases::start();
+    let mut phases = llmtrace_store::WritePhases::start();
     // Encoding the span rows (JSON of the detail, searchable text) needs no stored data: it
     // runs on a blocking thread while the lookups below wait for ClickHouse.
     let encoding = {
@@ -306,39 +306,6 @@ fn span_starts(world: &World, keys: &[Key]) -> HashMap<crate::search::SpanKey, u
                 .map(move |r| ((k.0.clone(), k.1.clone(), r.span_id.clone()), r.start_ns))
         })
         .collect()
-}
-
-/// How long each phase of a write took, for the debug log.
-struct Phases {
-    last: std::time::Instant,
-    done: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl Phases {
-    fn start() -> Self {
-        Phases {
-            last: std::time::Instant::now(),
-            done: Vec::new(),
-        }
-    }
-
-    /// Ends the phase called `name`.
-    fn mark(&mut self, name: &'static str) {
-        let now = std::time::Instant::now();
-        self.done
-            .push((name, now.saturating_duration_since(self.last)));
-        self.last = now;
-    }
-}
-
-impl std::fmt::Display for Phases {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (name, d)) in self.done.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{name} {:.1} ms", d.as_secs_f64() * 1000.0)?;
-        }
-        Ok(())
-    }
 }
 
 /// A row of the `trace_keys` table.

@@ -19,6 +19,7 @@
 mod annotations;
 mod error;
 mod merge;
+mod phases;
 mod query;
 mod rollup;
 pub mod rollup_plan;
@@ -42,6 +43,7 @@ pub use annotations::{
 };
 pub use error::StoreError;
 pub use merge::{merge_incomplete, INCOMPLETE_MARKERS};
+pub use phases::WritePhases;
 pub use query::{
     percentile, GroupBy, ScoreFilter, StatsGroup, StatsQuery, StoredSpan, TraceCursor, TraceDetail,
     TraceGroup, TraceGroupBy, TraceGroupQuery, TracePage, TraceQuery, TraceSort, TraceSummary,
