@@ -26,6 +26,7 @@
 mod annotations;
 mod backup;
 mod call_rollups;
+mod checkpoint;
 mod claims;
 mod group_hours;
 mod int;
@@ -94,6 +95,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
+    // Checkpoints run beside the writer (`checkpoint.rs`), not inside its commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_KEEP_BYTES)?;
     Ok(())
 }
 
@@ -130,7 +134,8 @@ impl SqliteStore {
             search_walk::backfill(&tx).map_err(classify)?;
             tx.commit().map_err(classify)?;
         }
-        let writer = writer::Writer::new(conn).map_err(classify)?;
+        let checkpoints = checkpoint::Checkpointer::start(path).map_err(classify)?;
+        let writer = writer::Writer::new(conn, checkpoints).map_err(classify)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),

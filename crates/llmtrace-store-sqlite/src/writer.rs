@@ -52,6 +52,8 @@ pub(crate) struct Writer {
     maybe_incomplete: bool,
     /// Re-prices spans merged from an incomplete and a complete copy.
     merge_pricer: Option<llmtrace_store::Pricer>,
+    /// Copies committed WAL pages into the database beside the writer.
+    checkpoints: crate::checkpoint::Checkpointer,
 }
 
 /// A trace touched by the current commit.
@@ -87,7 +89,10 @@ struct Ids {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> rusqlite::Result<Self> {
+    pub(crate) fn new(
+        conn: Connection,
+        checkpoints: crate::checkpoint::Checkpointer,
+    ) -> rusqlite::Result<Self> {
         let next_trace_ref = next_id(&conn, "traces")?;
         let next_blob_id = next_id(&conn, "span_blobs")?;
         let maybe_incomplete = conn.query_row(
@@ -96,6 +101,7 @@ impl Writer {
             |r| r.get(0),
         )?;
         Ok(Writer {
+            checkpoints,
             maybe_incomplete,
             merge_pricer: None,
             conn,
@@ -183,6 +189,7 @@ impl Writer {
             next_blob_id: self.next_blob_id,
         };
         let mut merged = None;
+        let mut phases = llmtrace_store::WritePhases::start();
         for (index, span) in batch.spans.iter().enumerate() {
             let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
             let resource_id =
@@ -215,6 +222,7 @@ impl Writer {
                 },
                 &mut outcome.call_corrections,
                 &mut merged,
+                &mut phases,
             )?;
             if let Some(m) = merged.take() {
                 outcome.merged_spans.push((index, m));
@@ -230,6 +238,11 @@ impl Writer {
             }
             outcome.span_fates.push(fate);
         }
+        let encoding = phases
+            .of("detail json")
+            .saturating_add(phases.of("search text"));
+        phases.mark("spans");
+        let mut blob_time = std::time::Duration::ZERO;
         let project_names: HashMap<i64, &str> = self
             .project_ids
             .iter()
@@ -240,6 +253,7 @@ impl Writer {
         for ((pid, _), mut p) in pending {
             search.append(&mut p.search);
             traces::save(&tx, pid, p.row_id, p.exists, &p.rollup)?;
+            let blob_started = std::time::Instant::now();
             if let Some(project) = project_names.get(&pid) {
                 outcome.traces.push(TouchedTrace {
                     project: (*project).to_string(),
@@ -254,7 +268,10 @@ impl Writer {
                         .execute(params![blob_id, data])?;
                 }
             }
+            blob_time = blob_time.saturating_add(blob_started.elapsed());
         }
+        phases.mark("traces and blobs");
+        phases.add("of which blobs", blob_time);
         for log in &batch.logs {
             let pid = project_id(&tx, &mut self.project_ids, &log.project)?;
             let detail = encode_log(&mut self.zstd, log).map_err(WriteFailure::Encode)?;
@@ -293,7 +310,9 @@ impl Writer {
             ])?;
             outcome.scores_written = outcome.scores_written.saturating_add(1);
         }
+        phases.mark("logs and scores");
         crate::rollup_fold::fold(&tx)?;
+        phases.mark("fold rollups");
         // In row order: FTS5 flushes its pending terms whenever a row id is not above the last.
         search.sort_unstable_by_key(|(row_id, ..)| *row_id);
         for (row_id, replaced, _, text) in &search {
@@ -306,7 +325,17 @@ impl Writer {
                 .filter(|(.., text)| !text.is_empty())
                 .map(|(row_id, _, start, _)| (*row_id, *start)),
         )?;
+        phases.mark("search index");
         tx.commit()?;
+        self.checkpoints.committed();
+        phases.mark("commit");
+        tracing::debug!(
+            spans = batch.spans.len(),
+            traces = outcome.traces.len(),
+            encoding_ms = encoding.as_secs_f64() * 1000.0,
+            phases = %phases,
+            "sqlite write"
+        );
         self.next_trace_ref = ids.next_trace_ref;
         self.next_blob_id = ids.next_blob_id;
         Ok(outcome)
@@ -556,6 +585,7 @@ fn insert_span(
     merging: Merging<'_>,
     corrections: &mut Vec<CallCorrection>,
     merged_out: &mut Option<Span>,
+    phases: &mut llmtrace_store::WritePhases,
 ) -> Result<SpanFate, WriteFailure> {
     let mut ctx = ctx;
     let pid = ctx.pid;
@@ -759,12 +789,15 @@ fn insert_span(
         }
         row_id = tx.last_insert_rowid();
     }
+    let started = std::time::Instant::now();
     trace.search.push((
         row_id,
         was_stored,
         int(span.start_unix_nano),
         llmtrace_store::search::span_search_text(span),
     ));
+    let texted = std::time::Instant::now();
+    phases.add("search text", texted.saturating_duration_since(started));
     if let Some((_, json, count)) = trace.blob.as_mut() {
         if *count > 0 {
             json.push(b',');
@@ -772,6 +805,7 @@ fn insert_span(
         write_span_detail(json, span).map_err(WriteFailure::Encode)?;
         *count = count.saturating_add(1);
     }
+    phases.add("detail json", texted.elapsed());
     let rollup = &mut trace.rollup;
     rollup.add_span(span);
     if !is_call {
