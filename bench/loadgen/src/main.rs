@@ -1,7 +1,9 @@
 //! End-to-end load generator: posts pre-encoded OTLP protobuf RAG traces over N connections and reports acknowledged spans/s.
 //!
 //! The bodies come from [`llmtrace_synth::rag_request`] (by default 20 traces ×
-//! 5 spans = 100 spans, about 63 KiB per request). `--connections` tasks share
+//! 5 spans = 100 spans, about 63 KiB per request), or with `--shape agent` from
+//! [`llmtrace_synth::agent_request`] (by default 2 traces of 20 to 50 model calls
+//! each resending the growing history: 140 spans). `--connections` tasks share
 //! one keep-alive `reqwest` client and POST them as `application/x-protobuf`
 //! to `--url` until `--duration` seconds have passed or `--requests` requests
 //! have been sent, whichever comes first. Only HTTP 200 responses count as
@@ -46,14 +48,42 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
-use llmtrace_synth::{rag_request, SynthConfig};
+use llmtrace_synth::{agent_request, rag_request, SynthConfig, AGENT_SPANS_PER_TRACE};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 
 /// Spans per synthetic trace (rag_query, retrieve, rerank, llm_call, execute_tool).
-const SPANS_PER_TRACE: usize = 5;
+/// Spans per trace of the RAG shape.
+const RAG_SPANS_PER_TRACE: usize = 5;
+
+/// The traffic shape of the generated traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Shape {
+    /// `rag_request`: 5 spans a trace, one model call with about 1 KB of text.
+    Rag,
+    /// `agent_request`: 20 to 50 model calls a trace (70 spans on average), each resending
+    /// the growing conversation, a tool call between two calls.
+    Agent,
+}
+
+impl Shape {
+    fn spans_per_trace(self) -> usize {
+        match self {
+            Shape::Rag => RAG_SPANS_PER_TRACE,
+            Shape::Agent => AGENT_SPANS_PER_TRACE,
+        }
+    }
+
+    /// Traces per request unless told.
+    fn default_traces(self) -> usize {
+        match self {
+            Shape::Rag => 20,
+            Shape::Agent => 2,
+        }
+    }
+}
 /// Time limit when only `--requests` is given.
 const SAFETY_DURATION_SECS: u64 = 600;
 /// Consecutive transport errors (no HTTP response at all) before giving up.
@@ -80,9 +110,14 @@ struct Args {
     /// Stop after sending this many requests.
     #[arg(long, value_name = "N")]
     requests: Option<u64>,
-    /// Traces per request (5 spans each).
-    #[arg(long, default_value_t = 20)]
-    traces_per_request: usize,
+    /// Traces per request [default: 20 RAG traces of 5 spans, or 2 agent traces of 70 spans on
+    /// average].
+    #[arg(long, value_name = "N")]
+    traces_per_request: Option<usize>,
+    /// The shape of the traces: `rag` (5 spans, one model call) or `agent` (20 to 50 model
+    /// calls each resending the growing history).
+    #[arg(long, value_enum, default_value = "rag")]
+    shape: Shape,
     /// Distinct pre-encoded bodies in the pool (ids are patched per request, see docs).
     #[arg(long, value_name = "N", default_value_t = 200)]
     bodies: usize,
@@ -512,11 +547,14 @@ fn mib(kib: u64) -> f64 {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    let traces_per_request = args
+        .traces_per_request
+        .unwrap_or(args.shape.default_traces());
     ensure!(args.connections >= 1, "--connections must be at least 1");
     ensure!(args.threads >= 1, "--threads must be at least 1");
     ensure!(args.bodies >= 1, "--bodies must be at least 1");
     ensure!(
-        (1..=60_000).contains(&args.traces_per_request),
+        (1..=60_000).contains(&traces_per_request),
         "--traces-per-request must be in 1..=60000"
     );
     ensure!(args.requests != Some(0), "--requests must be at least 1");
@@ -537,7 +575,7 @@ fn main() -> Result<()> {
     } else {
         20
     });
-    let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
+    let spans_per_request = (traces_per_request * args.shape.spans_per_trace()) as u64;
     // Keep seq * spans_per_request + k below 2^62 (see the id scheme above).
     let id_cap = (1u64 << 62) / spans_per_request - 1;
     let max_requests = args.requests.unwrap_or(u64::MAX).min(id_cap);
@@ -547,7 +585,7 @@ fn main() -> Result<()> {
         "llmtrace-loadgen: POST {} with {} connection(s), {} traces ({} spans) per request, {} s max{}",
         args.url,
         args.connections,
-        args.traces_per_request,
+        traces_per_request,
         spans_per_request,
         duration_secs,
         args.requests
@@ -566,7 +604,10 @@ fn main() -> Result<()> {
     let mut pool = Vec::with_capacity(pool_size);
     let mut rejected_bodies = 0;
     while pool.len() < pool_size {
-        let req = rag_request(&mut rng, &cfg, args.traces_per_request, now);
+        let req = match args.shape {
+            Shape::Rag => rag_request(&mut rng, &cfg, traces_per_request, now),
+            Shape::Agent => agent_request(&mut rng, &cfg, traces_per_request, now),
+        };
         match Template::new(&req) {
             Ok(t) => {
                 ensure!(

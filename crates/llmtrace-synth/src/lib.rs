@@ -113,6 +113,53 @@ pub fn rag_request(
     request(&cfg.service, "1.4.0", spans)
 }
 
+/// Spans per trace of [`agent_request`], on average (exact for each request).
+pub const AGENT_SPANS_PER_TRACE: usize = 70;
+
+/// The fewest and most model calls of a trace of [`agent_request`].
+pub const AGENT_CALLS: (usize, usize) = (20, 50);
+
+/// An agent-shaped request: `traces` traces of a research agent that calls the model 20 to 50
+/// times, each call resending the whole conversation so far.
+///
+/// Each trace is a root `invoke_agent research-agent` (INTERNAL) span with, in sequence, `chat`
+/// (CLIENT) calls and an `execute_tool` (INTERNAL) span after each call but the last. The first
+/// call's input is the user's question; every later call's input is the previous call's input,
+/// the assistant's tool call and the tool's result (distinct text each round), so a trace of
+/// `n` calls sends about `n²` messages for `2n` distinct ones: the shape that makes message
+/// storage quadratic unless messages are stored once. A trace of `n` calls has `2n` spans;
+/// traces come in pairs of `c` and `70 - c` calls (`c` drawn in 20..=50) and an odd last trace
+/// makes 35, so a request holds exactly `traces × AGENT_SPANS_PER_TRACE` spans. Times end in
+/// the last second up to `now_unix_nano`.
+pub fn agent_request(
+    rng: &mut impl Rng,
+    cfg: &SynthConfig,
+    traces: usize,
+    now_unix_nano: u64,
+) -> ExportTraceServiceRequest {
+    let mut g = Gen::new(rng);
+    let pair_calls = AGENT_SPANS_PER_TRACE;
+    let mut spans = Vec::new();
+    let mut left = traces;
+    while left > 0 {
+        let calls = if left >= 2 {
+            let c = g.rng.random_range(AGENT_CALLS.0..=AGENT_CALLS.1);
+            vec![c, pair_calls.saturating_sub(c)]
+        } else {
+            vec![pair_calls / 2]
+        };
+        for n in calls {
+            let mut trace = agent_trace(&mut g, n);
+            let end = now_unix_nano.saturating_sub(g.rng.random_range(0..SEC));
+            let start = end.saturating_sub(trace.duration());
+            trace.shift(start);
+            spans.extend(trace.spans);
+            left -= 1;
+        }
+    }
+    request(&cfg.service, "0.9.4", spans)
+}
+
 /// Demo traffic a newcomer sees: `traces` traces of mixed shapes.
 ///
 /// The mix contains:
@@ -1589,6 +1636,129 @@ fn agent<R: Rng + ?Sized>(g: &mut Gen<'_, R>, ctx: &RootCtx, fail: bool) -> Trac
     } else {
         t.attr(root, kv_strs("gen_ai.response.finish_reasons", &["stop"]));
     }
+    t
+}
+
+/// The fixed-shape agent trace of [`agent_request`]: `calls` model calls, a tool between each
+/// two, the history growing by the assistant's tool call and the tool's result each round.
+fn agent_trace<R: Rng + ?Sized>(g: &mut Gen<'_, R>, calls: usize) -> Trace {
+    let mut t = Trace::new(g);
+    let model = g.pick(&[SONNET, GPT4O]);
+    let session = format!("sess-{:012x}", g.rng.random::<u64>() & 0xffff_ffff_ffff);
+    let root = t.add(
+        g,
+        None,
+        "invoke_agent research-agent",
+        SpanKind::Internal,
+        0,
+        0,
+        vec![
+            kv_str("gen_ai.operation.name", "invoke_agent"),
+            kv_str("gen_ai.agent.name", "research-agent"),
+            kv_str("gen_ai.agent.id", "asst_research_01"),
+            kv_str("gen_ai.provider.name", model.provider),
+            kv_str("gen_ai.request.model", model.request),
+            kv_string("gen_ai.conversation.id", session),
+        ],
+    );
+    let topic = &text::RESEARCH[g.rng.random_range(0..text::RESEARCH.len())];
+    let question = g.pick(topic.questions);
+    let system = g.pick(text::RESEARCH_SYSTEM);
+    let mut history = vec![msg("user", &[text_part(question)])];
+    let mut cursor = g.ms(2, 10);
+    for round in 0..calls {
+        let last_round = round + 1 == calls;
+        let (source, passage) = topic.passages[round % topic.passages.len()];
+        let (output, finish, out_chars, tool_call) = if last_round {
+            let answer = answer_text(g, topic, 2);
+            let len = answer.len();
+            (out_msg(&[text_part(&answer)], "stop"), "stop", len, None)
+        } else {
+            let tool = if round % 2 == 0 {
+                "web_search"
+            } else {
+                "fetch_page"
+            };
+            let args = if tool == "web_search" {
+                format!(r#"{{"query":{},"page":{round}}}"#, js(question))
+            } else {
+                format!(r#"{{"url":{}}}"#, js(&format!("{source}?part={round}")))
+            };
+            let id = g.tool_call_id(model.provider);
+            let thought = format!(
+                "Step {}: I'll use {tool} to check one more source.",
+                round + 1
+            );
+            let out = out_msg(
+                &[text_part(&thought), tool_call_part(&id, tool, &args)],
+                "tool_call",
+            );
+            let len = thought.len() + args.len();
+            (out, "tool_call", len, Some((id, tool, args, passage)))
+        };
+        let prompt_chars: usize = system.len() + history.iter().map(String::len).sum::<usize>();
+        let plan = CachePlan {
+            read: round > 0,
+            write: true,
+        };
+        let hidden = g.rng.random_range(150..500);
+        let usage = usage_for(g, &model, prompt_chars, out_chars, hidden, plan);
+        let call = ChatCall {
+            model,
+            system,
+            input: history.clone(),
+            output: output.clone(),
+            finish_reason: finish,
+            usage,
+            temperature: 0.7,
+            max_tokens: 4096,
+            tools: Some(AGENT_TOOLS_JSON),
+            stream_ttfc: None,
+        };
+        let attrs = chat_attrs(g, &call, false);
+        let duration = g.ms(600, 1500) + (usage.output as u64) * g.ms(10, 20);
+        let chat = t.add(
+            g,
+            Some(root),
+            format!("chat {}", model.request),
+            SpanKind::Client,
+            cursor,
+            cursor + duration,
+            attrs,
+        );
+        cursor = t.end_of(chat) + g.ms(1, 5);
+        history.push(output);
+        let Some((id, tool, args, passage)) = tool_call else {
+            break;
+        };
+        let result = format!("[result {} of {tool}] {passage}", round + 1);
+        let tool_end = cursor + g.ms(300, 2500);
+        let tool_span = t.add(
+            g,
+            Some(root),
+            format!("execute_tool {tool}"),
+            SpanKind::Internal,
+            cursor,
+            tool_end,
+            vec![
+                kv_str("gen_ai.operation.name", "execute_tool"),
+                kv_str("gen_ai.tool.name", tool),
+                kv_str("gen_ai.tool.call.id", &id),
+                kv_str("gen_ai.tool.type", "function"),
+                kv_string("gen_ai.tool.call.arguments", args),
+                kv_string("gen_ai.tool.call.result", js(&result)),
+            ],
+        );
+        cursor = t.end_of(tool_span) + g.ms(1, 5);
+        history.push(msg("tool", &[tool_response_part(&id, &result)]));
+    }
+    let last = t
+        .spans
+        .iter()
+        .map(|s| s.end_time_unix_nano)
+        .max()
+        .unwrap_or(0);
+    t.end_at(root, last + g.ms(1, 6));
     t
 }
 

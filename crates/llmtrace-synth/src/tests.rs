@@ -381,3 +381,53 @@ fn json_escaping() {
     let v: serde_json::Value = serde_json::from_str(&js("x\t\"y\"\r\n")).unwrap();
     assert_eq!(v, "x\t\"y\"\r\n");
 }
+
+#[test]
+fn agent_traces_resend_their_growing_history() {
+    let cfg = SynthConfig::new("agents", 7);
+    let req = agent_request(&mut cfg.rng(), &cfg, 5, NOW);
+    let all: Vec<&Span> = spans(&req).collect();
+    assert_eq!(all.len(), 5 * AGENT_SPANS_PER_TRACE);
+    let mut by_trace: HashMap<&[u8], Vec<&Span>> = HashMap::new();
+    for s in &all {
+        by_trace.entry(s.trace_id.as_slice()).or_default().push(s);
+        assert!(s.end_time_unix_nano <= NOW);
+    }
+    assert_eq!(by_trace.len(), 5);
+    for spans in by_trace.values() {
+        let chats: Vec<&&Span> = spans
+            .iter()
+            .filter(|s| s.name.starts_with("chat "))
+            .collect();
+        let tools = spans
+            .iter()
+            .filter(|s| s.name.starts_with("execute_tool "))
+            .count();
+        assert!(
+            (AGENT_CALLS.0..=AGENT_CALLS.1).contains(&chats.len()),
+            "{} calls",
+            chats.len()
+        );
+        assert_eq!(tools + 1, chats.len());
+        let inputs: Vec<Vec<serde_json::Value>> = chats
+            .iter()
+            .map(|c| serde_json::from_str(attr_str(c, "gen_ai.input.messages").unwrap()).unwrap())
+            .collect();
+        for (k, pair) in inputs.windows(2).enumerate() {
+            assert_eq!(pair[1].len(), pair[0].len() + 2, "call {k}");
+            assert_eq!(
+                pair[1][..pair[0].len()],
+                pair[0][..],
+                "call {k} resends the history"
+            );
+        }
+        let distinct: HashSet<String> = inputs
+            .iter()
+            .flatten()
+            .filter(|m| m["role"] != "system")
+            .map(|m| m.to_string())
+            .collect();
+        // The question, and each round's tool call and tool result.
+        assert_eq!(distinct.len(), 2 * chats.len() - 1);
+    }
+}
