@@ -28,6 +28,7 @@ mod backup;
 mod call_rollups;
 mod checkpoint;
 mod claims;
+mod encode;
 mod group_hours;
 mod int;
 mod prices;

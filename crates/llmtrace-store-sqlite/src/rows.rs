@@ -63,6 +63,13 @@ pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), St
     .map_err(|e| e.to_string())
 }
 
+/// The detail of `span` as a stored blob would give it back.
+pub(crate) fn detail_of(span: &Span) -> Result<SpanDetail, String> {
+    let mut json = Vec::new();
+    write_span_detail(&mut json, span)?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
 /// Compresses a blob, reusing the writer's compression context (creating a zstd context per
 /// blob costs more than compressing it).
 pub(crate) fn encode_blob(

@@ -69,7 +69,22 @@ struct Pending {
     /// replaced a stored copy, start in Unix nanoseconds, text), indexed at the end of the transaction: a full-text write
     /// before the rows the rollup triggers watch would make FTS5 flush its pending terms at
     /// each of their statements (a statement journal is a savepoint to a virtual table).
-    search: Vec<(i64, bool, i64, String)>,
+    search: Vec<(i64, bool, i64, TextOf)>,
+}
+
+/// Where a written span's search text comes from.
+enum TextOf {
+    /// The encoding beside the transaction, for the batch's span at this index.
+    Batch(usize),
+    /// Computed by the writer (the span was stored changed).
+    Own(String),
+}
+
+/// The batch being written and where its encoding puts each span's detail.
+#[derive(Clone, Copy)]
+struct Planned<'a> {
+    plan: &'a crate::encode::BlobPlan,
+    spans: &'a [Span],
 }
 
 type PendingTraces = HashMap<(i64, TraceId), Pending>;
@@ -190,58 +205,96 @@ impl Writer {
         };
         let mut merged = None;
         let mut phases = llmtrace_store::WritePhases::start();
-        for (index, span) in batch.spans.iter().enumerate() {
-            let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
-            let resource_id =
-                self.resources
-                    .id_of(&tx, &mut batch_resources, pid, &span.resource_attributes)?;
-            let price_ref = match &span.cost.price_id {
-                Some(id) => Some(crate::prices::price_ref(
+        let plan = crate::encode::plan(&batch.spans, &mut ids.next_blob_id);
+        let planned = Planned {
+            plan: &plan,
+            spans: &batch.spans,
+        };
+        let mut blob_used = vec![false; plan.blobs.len()];
+        let zstd = &mut self.zstd;
+        let encoded = std::thread::scope(|scope| -> Result<_, WriteFailure> {
+            // Search texts and detail blobs are encoded on another core meanwhile.
+            let encoding = scope.spawn(|| {
+                let started = std::time::Instant::now();
+                crate::encode::encode(&batch.spans, &plan, zstd).map(|e| (e, started.elapsed()))
+            });
+            for (index, span) in batch.spans.iter().enumerate() {
+                let pid = project_id(&tx, &mut self.project_ids, &span.project)?;
+                let resource_id = self.resources.id_of(
                     &tx,
-                    &mut self.price_refs,
-                    id,
-                    span.cost.price_effective_from.as_deref().unwrap_or(""),
-                )?),
-                None => None,
-            };
-            let ctx = SpanCtx {
-                pid,
-                resource_id,
-                price_ref,
-            };
-            let fate = insert_span(
-                &tx,
-                ctx,
-                span,
-                &mut pending,
-                &mut ids,
-                Merging {
-                    maybe_incomplete: self.maybe_incomplete,
-                    pricer: self.merge_pricer.as_ref(),
-                    price_refs: &mut self.price_refs,
-                },
-                &mut outcome.call_corrections,
-                &mut merged,
-                &mut phases,
-            )?;
-            if let Some(m) = merged.take() {
-                outcome.merged_spans.push((index, m));
-            }
-            self.maybe_incomplete |= span.incomplete;
-            match fate {
-                SpanFate::Duplicate => {
-                    outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
+                    &mut batch_resources,
+                    pid,
+                    &span.resource_attributes,
+                )?;
+                let price_ref = match &span.cost.price_id {
+                    Some(id) => Some(crate::prices::price_ref(
+                        &tx,
+                        &mut self.price_refs,
+                        id,
+                        span.cost.price_effective_from.as_deref().unwrap_or(""),
+                    )?),
+                    None => None,
+                };
+                let ctx = SpanCtx {
+                    pid,
+                    resource_id,
+                    price_ref,
+                };
+                let (fate, used_plan) = insert_span(
+                    &tx,
+                    ctx,
+                    (span, index, planned),
+                    &mut pending,
+                    &mut ids,
+                    Merging {
+                        maybe_incomplete: self.maybe_incomplete,
+                        pricer: self.merge_pricer.as_ref(),
+                        price_refs: &mut self.price_refs,
+                    },
+                    &mut outcome.call_corrections,
+                    &mut merged,
+                )?;
+                if used_plan {
+                    if let Some(used) = plan
+                        .places
+                        .get(index)
+                        .and_then(|(blob, _)| blob_used.get_mut(*blob))
+                    {
+                        *used = true;
+                    }
                 }
-                SpanFate::Stored | SpanFate::CountedCall => {
-                    outcome.spans_written = outcome.spans_written.saturating_add(1);
+                if let Some(m) = merged.take() {
+                    outcome.merged_spans.push((index, m));
                 }
+                self.maybe_incomplete |= span.incomplete;
+                match fate {
+                    SpanFate::Duplicate => {
+                        outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
+                    }
+                    SpanFate::Stored | SpanFate::CountedCall => {
+                        outcome.spans_written = outcome.spans_written.saturating_add(1);
+                    }
+                }
+                outcome.span_fates.push(fate);
             }
-            outcome.span_fates.push(fate);
+            phases.mark("spans");
+            let encoded = encoding
+                .join()
+                .map_err(|_| WriteFailure::Encode("the span encoder panicked".into()))?
+                .map_err(WriteFailure::Encode)?;
+            phases.mark("wait for encoding");
+            Ok(encoded)
+        });
+        let (encoded, encoding) = encoded?;
+        for ((blob_id, _), (data, used)) in
+            plan.blobs.iter().zip(encoded.blobs.iter().zip(&blob_used))
+        {
+            if *used {
+                tx.prepare_cached("INSERT INTO span_blobs (id, data) VALUES (?1, ?2)")?
+                    .execute(params![blob_id, data])?;
+            }
         }
-        let encoding = phases
-            .of("detail json")
-            .saturating_add(phases.of("search text"));
-        phases.mark("spans");
+        phases.mark("insert blobs");
         let mut blob_time = std::time::Duration::ZERO;
         let project_names: HashMap<i64, &str> = self
             .project_ids
@@ -250,8 +303,15 @@ impl Writer {
             .collect();
         outcome.traces.reserve(pending.len());
         let mut search = Vec::new();
-        for ((pid, _), mut p) in pending {
-            search.append(&mut p.search);
+        let mut texts = encoded.texts;
+        for ((pid, _), p) in pending {
+            search.extend(p.search.into_iter().map(|(row_id, replaced, start, text)| {
+                let text = match text {
+                    TextOf::Own(t) => t,
+                    TextOf::Batch(i) => texts.get_mut(i).map(std::mem::take).unwrap_or_default(),
+                };
+                (row_id, replaced, start, text)
+            }));
             traces::save(&tx, pid, p.row_id, p.exists, &p.rollup)?;
             let blob_started = std::time::Instant::now();
             if let Some(project) = project_names.get(&pid) {
@@ -270,8 +330,9 @@ impl Writer {
             }
             blob_time = blob_time.saturating_add(blob_started.elapsed());
         }
-        phases.mark("traces and blobs");
+        phases.mark("traces and changed spans' blobs");
         phases.add("of which blobs", blob_time);
+        phases.add("encoding beside", encoding);
         for log in &batch.logs {
             let pid = project_id(&tx, &mut self.project_ids, &log.project)?;
             let detail = encode_log(&mut self.zstd, log).map_err(WriteFailure::Encode)?;
@@ -332,7 +393,6 @@ impl Writer {
         tracing::debug!(
             spans = batch.spans.len(),
             traces = outcome.traces.len(),
-            encoding_ms = encoding.as_secs_f64() * 1000.0,
             phases = %phases,
             "sqlite write"
         );
@@ -478,6 +538,7 @@ fn incomplete_row(
     trace: &Pending,
     trace_id: TraceId,
     span_key: i64,
+    planned: Planned<'_>,
 ) -> Result<Option<(OldContribution, Span)>, WriteFailure> {
     let row = tx
         .prepare_cached(&format!(
@@ -532,7 +593,17 @@ fn incomplete_row(
     let Some((old, row, blob_id, blob_index)) = row else {
         return Ok(None);
     };
-    // The detail: in this commit's blob of the trace (not written yet), or a stored blob.
+    // The detail: in this commit's blobs (not written yet), or a stored blob.
+    if let Some(stored) = planned
+        .plan
+        .span_at(blob_id, blob_index)
+        .and_then(|i| planned.spans.get(i))
+    {
+        // Stored by this commit as the batch has it: its detail is the batch span's.
+        let detail = crate::rows::detail_of(stored).map_err(WriteFailure::Encode)?;
+        let span = row.into_span(detail).map_err(WriteFailure::Encode)?;
+        return Ok(Some((old, span)));
+    }
     let details = match &trace.blob {
         Some((id, json, _)) if *id == blob_id => {
             let mut whole = json.clone();
@@ -573,20 +644,21 @@ struct SpanCtx {
     price_ref: Option<i64>,
 }
 
-/// Inserts one span unless stored already, folds it into the trace rollup following the
-/// counting rule, and says what it did.
+/// Inserts one span (the batch's span at `batch_index`) unless stored already, folds it into
+/// the trace rollup following the counting rule, and says what it did and whether the row uses
+/// the span's planned place in the blob encoded beside the transaction (it does unless the span
+/// is stored changed).
 #[allow(clippy::too_many_arguments)]
 fn insert_span(
     tx: &Transaction<'_>,
     ctx: SpanCtx,
-    span: &Span,
+    (span, batch_index, planned): (&Span, usize, Planned<'_>),
     pending: &mut PendingTraces,
     ids: &mut Ids,
     merging: Merging<'_>,
     corrections: &mut Vec<CallCorrection>,
     merged_out: &mut Option<Span>,
-    phases: &mut llmtrace_store::WritePhases,
-) -> Result<SpanFate, WriteFailure> {
+) -> Result<(SpanFate, bool), WriteFailure> {
     let mut ctx = ctx;
     let pid = ctx.pid;
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
@@ -598,11 +670,14 @@ fn insert_span(
             trace,
             span.trace_id,
             span.span_id.key_i64(),
+            planned,
         )?
     } else {
         None
     };
     let merged;
+    // Whether the span stored differs from the batch's (so its planned detail is not its own).
+    let mut changed = false;
     let (span, replaced) = match stored_incomplete {
         Some((old, old_span)) => {
             let mut m = llmtrace_store::merge_incomplete(&old_span, span.clone());
@@ -621,6 +696,7 @@ fn insert_span(
                 };
             }
             merged = m;
+            changed = true;
             (&merged, Some(old))
         }
         None if span.start_unix_nano == 0 => {
@@ -632,6 +708,7 @@ fn insert_span(
                 m.name = "unnamed".into();
             }
             merged = m;
+            changed = true;
             (&merged, None)
         }
         None => (span, None),
@@ -684,6 +761,7 @@ fn insert_span(
                     u.apply_to(&mut m);
                     ctx.price_ref = u.price_ref;
                     substituted = m;
+                    changed = true;
                     usage_taken = true;
                     new_source = Some(src);
                     &substituted
@@ -710,12 +788,23 @@ fn insert_span(
         _ => span,
     };
     let trace = pending_trace(tx, pid, span.trace_id, pending, ids)?;
-    let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
-        let id = ids.next_blob_id;
-        ids.next_blob_id = ids.next_blob_id.saturating_add(1);
-        (id, vec![b'['], 0)
-    });
-    let (blob_id, blob_index) = (*blob_id, *blob_index);
+    let planned_place = planned
+        .plan
+        .places
+        .get(batch_index)
+        .and_then(|(blob, index)| Some((planned.plan.blobs.get(*blob)?.0, *index)))
+        .filter(|_| !changed);
+    let (blob_id, blob_index) = match planned_place {
+        Some(place) => place,
+        None => {
+            let (blob_id, _, blob_index) = trace.blob.get_or_insert_with(|| {
+                let id = ids.next_blob_id;
+                ids.next_blob_id = ids.next_blob_id.saturating_add(1);
+                (id, vec![b'['], 0)
+            });
+            (*blob_id, *blob_index)
+        }
+    };
     let u = &span.usage;
     let values = params![
         pid,
@@ -785,31 +874,34 @@ fn insert_span(
             .execute(values)?;
         if inserted == 0 {
             // Stored already, complete: a repeat.
-            return Ok(SpanFate::Duplicate);
+            return Ok((SpanFate::Duplicate, false));
         }
         row_id = tx.last_insert_rowid();
     }
-    let started = std::time::Instant::now();
+    let uses_plan = planned_place.is_some();
     trace.search.push((
         row_id,
         was_stored,
         int(span.start_unix_nano),
-        llmtrace_store::search::span_search_text(span),
+        if uses_plan {
+            TextOf::Batch(batch_index)
+        } else {
+            TextOf::Own(llmtrace_store::search::span_search_text(span))
+        },
     ));
-    let texted = std::time::Instant::now();
-    phases.add("search text", texted.saturating_duration_since(started));
-    if let Some((_, json, count)) = trace.blob.as_mut() {
-        if *count > 0 {
-            json.push(b',');
+    if !uses_plan {
+        if let Some((_, json, count)) = trace.blob.as_mut() {
+            if *count > 0 {
+                json.push(b',');
+            }
+            write_span_detail(json, span).map_err(WriteFailure::Encode)?;
+            *count = count.saturating_add(1);
         }
-        write_span_detail(json, span).map_err(WriteFailure::Encode)?;
-        *count = count.saturating_add(1);
     }
-    phases.add("detail json", texted.elapsed());
     let rollup = &mut trace.rollup;
     rollup.add_span(span);
     if !is_call {
-        return Ok(SpanFate::Stored);
+        return Ok((SpanFate::Stored, uses_plan));
     }
     if counted {
         rollup.add_usage(&UsageTotals::of_call(span));
@@ -935,7 +1027,7 @@ fn insert_span(
             }
         }
     }
-    Ok(fate)
+    Ok((fate, uses_plan))
 }
 
 /// The trace id of a trace row: from this commit's pending traces (a trace new in this commit
