@@ -37,7 +37,8 @@ impl Checkpointer {
     pub(crate) fn start(path: &Path) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "busy_timeout", 5000)?;
+        // A restart waits this long for the writer's transaction and for readers of the WAL.
+        conn.pragma_update(None, "busy_timeout", 2000)?;
         conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
         let (wake, woken) = sync_channel(1);
         let thread = std::thread::Builder::new()

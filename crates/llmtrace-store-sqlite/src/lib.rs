@@ -94,7 +94,9 @@ fn classify(e: rusqlite::Error) -> StoreError {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "cache_size", -65536)?;
+    // 16 MiB of page cache on the writer: 64 MiB measured no faster at 400k spans and held
+    // 57 MiB more (BENCHMARKS.md, write path).
+    conn.pragma_update(None, "cache_size", -16384)?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     // Checkpoints run beside the writer (`checkpoint.rs`), not inside its commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -135,6 +137,9 @@ impl SqliteStore {
             search_walk::backfill(&tx).map_err(classify)?;
             tx.commit().map_err(classify)?;
         }
+        // The writer takes the write lock when its transactions begin: a deferred one that read
+        // first could not write after a checkpoint restarted the WAL under its snapshot.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let checkpoints = checkpoint::Checkpointer::start(path).map_err(classify)?;
         let writer = writer::Writer::new(conn, checkpoints).map_err(classify)?;
         Ok(SqliteStore {
