@@ -168,15 +168,7 @@ pub(crate) async fn write(
         if let Some(r) = row.as_mut() {
             r.expire_at = retention.expire_at(&r.project, r.start_ns, now_secs());
         }
-        match fate {
-            SpanFate::Duplicate => {
-                outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
-            }
-            SpanFate::Stored | SpanFate::CountedCall => {
-                outcome.spans_written = outcome.spans_written.saturating_add(1);
-            }
-        }
-        outcome.span_fates.push(fate);
+        outcome.record(fate);
         outcome.merged_spans.extend(merged.map(|m| (index, m)));
         new_rows.extend(row);
     }

@@ -267,15 +267,7 @@ impl Writer {
                     outcome.merged_spans.push((index, m));
                 }
                 self.maybe_incomplete |= span.incomplete;
-                match fate {
-                    SpanFate::Duplicate => {
-                        outcome.spans_duplicate = outcome.spans_duplicate.saturating_add(1);
-                    }
-                    SpanFate::Stored | SpanFate::CountedCall => {
-                        outcome.spans_written = outcome.spans_written.saturating_add(1);
-                    }
-                }
-                outcome.span_fates.push(fate);
+                outcome.record(fate);
             }
             phases.mark("spans");
             let encoded = encoding

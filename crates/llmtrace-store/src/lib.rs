@@ -127,6 +127,19 @@ pub struct WriteOutcome {
     pub merged_spans: Vec<(usize, Span)>,
 }
 
+impl WriteOutcome {
+    /// Records the fate of the batch's next span (its entry in `span_fates` and the counts).
+    pub fn record(&mut self, fate: SpanFate) {
+        match fate {
+            SpanFate::Duplicate => self.spans_duplicate = self.spans_duplicate.saturating_add(1),
+            SpanFate::Stored | SpanFate::CountedCall => {
+                self.spans_written = self.spans_written.saturating_add(1);
+            }
+        }
+        self.span_fates.push(fate);
+    }
+}
+
 /// A span of a project, by its ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallRef {

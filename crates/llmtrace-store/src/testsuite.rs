@@ -747,6 +747,42 @@ pub async fn incomplete_spans_are_replaced_once<S: Store>(s: &S) {
     );
     assert_eq!(d71.summary.input_tokens, 12);
     assert_eq!(d71.summary.llm_call_count, 1);
+    // The same two copies in one batch merge the same way (the incomplete copy is stored by the
+    // commit that then replaces it).
+    let mut posted = span(72, 5, Some(1), "ChatAnthropic", 100, 0);
+    posted.kind = SpanKind::Llm;
+    posted.incomplete = true;
+    posted.gen_ai.request_model = Some("claude-sonnet-4-6".into());
+    posted.gen_ai.input_messages = vec![Message::text("user", "Which clauses changed?")];
+    let mut patched = span(72, 5, None, "", 100, 700);
+    patched.gen_ai.output_messages = vec![Message::text("assistant", "Clause four.")];
+    patched.usage.input = Some(9);
+    patched.counts_usage = true;
+    let out = write(
+        s,
+        vec![span(72, 1, None, "chain", 0, 2000), posted, patched],
+    )
+    .await;
+    assert_eq!(out.spans_written, 3);
+    let d72 = s.get_trace("default", tid(72)).await.unwrap().unwrap();
+    let m = &d72
+        .spans
+        .iter()
+        .find(|x| x.span.span_id == sid(5))
+        .unwrap()
+        .span;
+    assert!(!m.incomplete);
+    assert_eq!(m.name, "ChatAnthropic");
+    assert_eq!(m.gen_ai.request_model.as_deref(), Some("claude-sonnet-4-6"));
+    assert_eq!(
+        (
+            m.gen_ai.input_messages.len(),
+            m.gen_ai.output_messages.len()
+        ),
+        (1, 1)
+    );
+    assert_eq!(d72.summary.span_count, 2);
+    assert_eq!(d72.summary.input_tokens, 9);
     // Final now: neither a retry nor a late incomplete copy changes it.
     let again = write(s, vec![finished, started]).await;
     assert_eq!((again.spans_written, again.spans_duplicate), (0, 2));
