@@ -1475,6 +1475,38 @@ fn embedding_attrs(input_tokens: i64) -> Vec<KeyValue> {
 const AGENT_TOOLS_JSON: &str = r#"[{"type":"function","name":"web_search","description":"Search the web and return the top results with snippets.","parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}},{"type":"function","name":"fetch_page","description":"Fetch a URL and return its main text.","parameters":{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}}]"#;
 
 /// `research-agent`: invoke_agent → (chat → execute_tool)+ → chat.
+/// The model call of an agent's round `round`: the history so far in, the output (its JSON,
+/// finish reason and characters) out, the agent's tools offered. The first call writes the
+/// cached prefix (system + tools); later calls read it and write the newly appended turn.
+fn agent_call<'a, R: Rng + ?Sized>(
+    g: &mut Gen<'_, R>,
+    model: Model,
+    system: &'a str,
+    history: &[String],
+    (output, finish_reason, out_chars): (&str, &'static str, usize),
+    round: usize,
+) -> ChatCall<'a> {
+    let prompt_chars: usize = system.len() + history.iter().map(String::len).sum::<usize>();
+    let plan = CachePlan {
+        read: round > 0,
+        write: true,
+    };
+    let hidden = g.rng.random_range(150..500);
+    let usage = usage_for(g, &model, prompt_chars, out_chars, hidden, plan);
+    ChatCall {
+        model,
+        system,
+        input: history.to_vec(),
+        output: output.to_string(),
+        finish_reason,
+        usage,
+        temperature: 0.7,
+        max_tokens: 4096,
+        tools: Some(AGENT_TOOLS_JSON),
+        stream_ttfc: None,
+    }
+}
+
 fn agent<R: Rng + ?Sized>(g: &mut Gen<'_, R>, ctx: &RootCtx, fail: bool) -> Trace {
     let mut t = Trace::new(g);
     let (agent_name, agent_id) = g.pick(&[
@@ -1543,27 +1575,15 @@ fn agent<R: Rng + ?Sized>(g: &mut Gen<'_, R>, ctx: &RootCtx, fail: bool) -> Trac
             let len = thought.len() + args.len();
             (out, "tool_call", len, Some((id, tool, args)))
         };
-        let prompt_chars: usize = system.len() + history.iter().map(String::len).sum::<usize>();
-        // First call writes the cached prefix (system + tools); later calls read it
-        // and write the newly appended turn.
-        let plan = CachePlan {
-            read: round > 0,
-            write: true,
-        };
-        let hidden = g.rng.random_range(150..500);
-        let usage = usage_for(g, &model, prompt_chars, out_chars, hidden, plan);
-        let call = ChatCall {
+        let call = agent_call(
+            g,
             model,
             system,
-            input: history.clone(),
-            output: output.clone(),
-            finish_reason: finish,
-            usage,
-            temperature: 0.7,
-            max_tokens: 4096,
-            tools: Some(AGENT_TOOLS_JSON),
-            stream_ttfc: None,
-        };
+            &history,
+            (&output, finish, out_chars),
+            round,
+        );
+        let usage = call.usage;
         let chat_fails = fail_at == Some((false, round));
         let f = chat_fails.then(|| llm_failure(g, model.provider));
         let attrs = chat_attrs(g, &call, f.is_some());
@@ -1696,25 +1716,15 @@ fn agent_trace<R: Rng + ?Sized>(g: &mut Gen<'_, R>, calls: usize) -> Trace {
             let len = thought.len() + args.len();
             (out, "tool_call", len, Some((id, tool, args, passage)))
         };
-        let prompt_chars: usize = system.len() + history.iter().map(String::len).sum::<usize>();
-        let plan = CachePlan {
-            read: round > 0,
-            write: true,
-        };
-        let hidden = g.rng.random_range(150..500);
-        let usage = usage_for(g, &model, prompt_chars, out_chars, hidden, plan);
-        let call = ChatCall {
+        let call = agent_call(
+            g,
             model,
             system,
-            input: history.clone(),
-            output: output.clone(),
-            finish_reason: finish,
-            usage,
-            temperature: 0.7,
-            max_tokens: 4096,
-            tools: Some(AGENT_TOOLS_JSON),
-            stream_ttfc: None,
-        };
+            &history,
+            (&output, finish, out_chars),
+            round,
+        );
+        let usage = call.usage;
         let attrs = chat_attrs(g, &call, false);
         let duration = g.ms(600, 1500) + (usage.output as u64) * g.ms(10, 20);
         let chat = t.add(
