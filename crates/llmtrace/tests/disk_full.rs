@@ -40,7 +40,22 @@ impl Drop for Tmpfs {
     }
 }
 
-/// One span of trace `n` carrying 48 KiB of text.
+/// `len` hexadecimal digits drawn from a xorshift generator seeded by `n`: text the store's
+/// compression cannot shrink much (a repeated pattern compresses to almost nothing, and the
+/// disk would never fill).
+fn noise(n: u64, len: usize) -> String {
+    let mut x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdef"[(x % 16) as usize])
+        })
+        .collect()
+}
+
+/// One span of trace `n` carrying 48 KiB of incompressible text.
 fn big_span(n: u64) -> serde_json::Value {
     let t0 = now_ns();
     serde_json::json!({
@@ -49,7 +64,7 @@ fn big_span(n: u64) -> serde_json::Value {
         "name": "fill",
         "startTimeUnixNano": t0.to_string(),
         "endTimeUnixNano": (t0 + 1_000_000).to_string(),
-        "attributes": [{"key": "payload", "value": {"stringValue": format!("{n:08}").repeat(6 * 1024)}}]
+        "attributes": [{"key": "payload", "value": {"stringValue": noise(n, 48 * 1024)}}]
     })
 }
 
