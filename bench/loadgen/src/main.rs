@@ -54,8 +54,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-/// Spans per synthetic trace (rag_query, retrieve, rerank, llm_call, execute_tool).
-/// Spans per trace of the RAG shape.
+/// Spans per RAG trace (rag_query, retrieve, rerank, llm_call, execute_tool).
 const RAG_SPANS_PER_TRACE: usize = 5;
 
 /// The traffic shape of the generated traces.
@@ -84,6 +83,7 @@ impl Shape {
         }
     }
 }
+
 /// Time limit when only `--requests` is given.
 const SAFETY_DURATION_SECS: u64 = 600;
 /// Consecutive transport errors (no HTTP response at all) before giving up.

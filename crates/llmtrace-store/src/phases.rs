@@ -34,15 +34,6 @@ impl WritePhases {
             None => self.done.push((name, took)),
         }
     }
-
-    /// The time of the phase called `name` so far.
-    pub fn of(&self, name: &str) -> Duration {
-        self.done
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, d)| *d)
-            .sum()
-    }
 }
 
 impl std::fmt::Display for WritePhases {
@@ -66,7 +57,6 @@ mod tests {
         p.add("encode", Duration::from_millis(2));
         p.add("encode", Duration::from_millis(3));
         p.mark("second");
-        assert_eq!(p.of("encode"), Duration::from_millis(5));
         let text = p.to_string();
         let first = text.find("first").unwrap();
         let encode = text.find("encode 5.0 ms").unwrap();

@@ -1475,6 +1475,17 @@ fn embedding_attrs(input_tokens: i64) -> Vec<KeyValue> {
 const AGENT_TOOLS_JSON: &str = r#"[{"type":"function","name":"web_search","description":"Search the web and return the top results with snippets.","parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}},{"type":"function","name":"fetch_page","description":"Fetch a URL and return its main text.","parameters":{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}}]"#;
 
 /// `research-agent`: invoke_agent → (chat → execute_tool)+ → chat.
+/// The attributes of an agent's `execute_tool` span, its result aside.
+fn tool_attrs(tool: &str, call_id: &str, arguments: String) -> Vec<KeyValue> {
+    vec![
+        kv_str("gen_ai.operation.name", "execute_tool"),
+        kv_str("gen_ai.tool.name", tool),
+        kv_str("gen_ai.tool.call.id", call_id),
+        kv_str("gen_ai.tool.type", "function"),
+        kv_string("gen_ai.tool.call.arguments", arguments),
+    ]
+}
+
 /// The model call of an agent's round `round`: the history so far in, the output (its JSON,
 /// finish reason and characters) out, the agent's tools offered. The first call writes the
 /// cached prefix (system + tools); later calls read it and write the newly appended turn.
@@ -1617,13 +1628,7 @@ fn agent<R: Rng + ?Sized>(g: &mut Gen<'_, R>, ctx: &RootCtx, fail: bool) -> Trac
             Some(f) => g.ms(f.duration_ms.0, f.duration_ms.1),
             None => g.ms(300, 2500),
         };
-        let mut attrs = vec![
-            kv_str("gen_ai.operation.name", "execute_tool"),
-            kv_str("gen_ai.tool.name", tool),
-            kv_str("gen_ai.tool.call.id", &id),
-            kv_str("gen_ai.tool.type", "function"),
-            kv_string("gen_ai.tool.call.arguments", args),
-        ];
+        let mut attrs = tool_attrs(tool, &id, args);
         if f.is_none() {
             attrs.push(kv_string("gen_ai.tool.call.result", js(result)));
         }
@@ -1750,14 +1755,11 @@ fn agent_trace<R: Rng + ?Sized>(g: &mut Gen<'_, R>, calls: usize) -> Trace {
             SpanKind::Internal,
             cursor,
             tool_end,
-            vec![
-                kv_str("gen_ai.operation.name", "execute_tool"),
-                kv_str("gen_ai.tool.name", tool),
-                kv_str("gen_ai.tool.call.id", &id),
-                kv_str("gen_ai.tool.type", "function"),
-                kv_string("gen_ai.tool.call.arguments", args),
-                kv_string("gen_ai.tool.call.result", js(&result)),
-            ],
+            [
+                tool_attrs(tool, &id, args),
+                vec![kv_string("gen_ai.tool.call.result", js(&result))],
+            ]
+            .concat(),
         );
         cursor = t.end_of(tool_span) + g.ms(1, 5);
         history.push(msg("tool", &[tool_response_part(&id, &result)]));
