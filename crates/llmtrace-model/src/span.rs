@@ -253,6 +253,53 @@ pub struct GenAi {
     pub service_tier: Option<String>,
 }
 
+impl GenAi {
+    /// A copy without the input and output messages (a store keeps those apart).
+    pub fn without_messages(&self) -> GenAi {
+        // Destructured field by field, so a new field cannot be forgotten here.
+        let GenAi {
+            provider,
+            provider_raw,
+            operation,
+            request_model,
+            response_model,
+            params,
+            finish_reasons,
+            time_to_first_token_s,
+            system_instructions,
+            user_id,
+            session_id,
+            error_type,
+            tool_name,
+            agent_name,
+            response_id,
+            service_tier,
+            input_messages: _,
+            output_messages: _,
+        } = self;
+        GenAi {
+            provider: provider.clone(),
+            provider_raw: provider_raw.clone(),
+            operation: operation.clone(),
+            request_model: request_model.clone(),
+            response_model: response_model.clone(),
+            params: params.clone(),
+            finish_reasons: finish_reasons.clone(),
+            time_to_first_token_s: *time_to_first_token_s,
+            system_instructions: system_instructions.clone(),
+            user_id: user_id.clone(),
+            session_id: session_id.clone(),
+            error_type: error_type.clone(),
+            tool_name: tool_name.clone(),
+            agent_name: agent_name.clone(),
+            response_id: response_id.clone(),
+            service_tier: service_tier.clone(),
+            input_messages: Vec::new(),
+            output_messages: Vec::new(),
+        }
+    }
+}
+
 /// A span event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SpanEvent {

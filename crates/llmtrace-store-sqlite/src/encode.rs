@@ -1,5 +1,6 @@
-//! The part of a write that needs no transaction, done beside it: each span's search text and
-//! the compressed detail blob of each trace of the batch.
+//! The part of a write that needs no transaction, done beside it: each span's search text, the
+//! compressed detail blob of each trace of the batch and the batch's distinct long messages
+//! (`crate::messages`).
 //!
 //! The writer plans the blobs first ([`plan`]: one per trace of the batch, its id and each
 //! span's place in it), starts [`encode`] on another thread and inserts the span rows pointing
@@ -10,6 +11,7 @@
 
 use crate::rows::{encode_blob, write_span_detail};
 use llmtrace_model::{Span, TraceId};
+use llmtrace_store::messages::MessageHash;
 use std::collections::HashMap;
 
 /// Where each span of a batch goes: its trace's planned blob and its index in that blob.
@@ -58,6 +60,20 @@ pub(crate) struct Encoded {
     pub(crate) blobs: Vec<Vec<u8>>,
     /// Per span of the batch, its search text.
     pub(crate) texts: Vec<String>,
+    /// The distinct messages the blobs refer to, per project.
+    pub(crate) messages: Vec<EncodedMessage>,
+}
+
+/// A message the blobs of a batch refer to, ready for the message table.
+pub(crate) struct EncodedMessage {
+    /// The project, as the batch spans name it.
+    pub(crate) project: String,
+    /// The content address.
+    pub(crate) hash: MessageHash,
+    /// The latest start of the batch spans referring to it (`crate::messages::keep_until`).
+    pub(crate) keep_until_ns: i64,
+    /// The stored bytes.
+    pub(crate) data: Vec<u8>,
 }
 
 /// Encodes the planned blobs and the search texts of `spans`.
@@ -71,6 +87,9 @@ pub(crate) fn encode(
         .map(llmtrace_store::search::span_search_text)
         .collect();
     let mut blobs = Vec::with_capacity(plan.blobs.len());
+    let mut messages: Vec<EncodedMessage> = Vec::new();
+    let mut message_at: HashMap<(&str, MessageHash), usize> = HashMap::new();
+    let mut rows = Vec::new();
     for (_, members) in &plan.blobs {
         let mut json = vec![b'['];
         for (k, i) in members.iter().enumerate() {
@@ -80,12 +99,35 @@ pub(crate) fn encode(
             let span = spans
                 .get(*i)
                 .ok_or_else(|| format!("planned span {i} is not in the batch"))?;
-            write_span_detail(&mut json, span)?;
+            write_span_detail(&mut json, span, Some(&mut rows))?;
+            let keep_until_ns = crate::messages::keep_until(span.start_unix_nano);
+            for row in rows.drain(..) {
+                match message_at.entry((span.project.as_str(), row.hash)) {
+                    std::collections::hash_map::Entry::Occupied(o) => {
+                        if let Some(m) = messages.get_mut(*o.get()) {
+                            m.keep_until_ns = m.keep_until_ns.max(keep_until_ns);
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(messages.len());
+                        messages.push(EncodedMessage {
+                            project: span.project.clone(),
+                            hash: row.hash,
+                            keep_until_ns,
+                            data: encode_blob(zstd, row.body)?,
+                        });
+                    }
+                }
+            }
         }
         json.push(b']');
         blobs.push(encode_blob(zstd, json)?);
     }
-    Ok(Encoded { blobs, texts })
+    Ok(Encoded {
+        blobs,
+        texts,
+        messages,
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod claims;
 mod encode;
 mod group_hours;
 mod int;
+mod messages;
 mod prices;
 mod reader;
 mod recompute;

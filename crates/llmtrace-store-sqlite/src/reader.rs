@@ -308,7 +308,7 @@ pub(crate) fn get_trace(
     let rows = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
     let resources = crate::resources::load(conn, rows.iter().map(|r| r.3)).map_err(e)?;
     let mut prices: HashMap<i64, Option<(String, String)>> = HashMap::new();
-    let mut blobs = load_blobs(conn, rows.iter().map(|r| r.1 .0)).map_err(|m| {
+    let mut blobs = load_blobs(conn, pid, rows.iter().map(|r| r.1 .0)).map_err(|m| {
         StoreError::Permanent(format!("stored spans of trace {trace_id} unreadable: {m}"))
     })?;
     let mut spans = Vec::with_capacity(rows.len());
@@ -404,9 +404,11 @@ fn load_scores(
     Ok(out)
 }
 
-/// Loads and decodes blobs by id: each becomes its details in index order.
+/// Loads and decodes blobs of project `pid` by id, with their messages: each becomes its
+/// details in index order.
 fn load_blobs(
     conn: &Connection,
+    pid: i64,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, Vec<Option<SpanDetail>>>, String> {
     let mut out = HashMap::new();
@@ -420,7 +422,9 @@ fn load_blobs(
         let data: Vec<u8> = stmt
             .query_row([id], |r| r.get(0))
             .map_err(|e| format!("blob {id}: {e}"))?;
-        out.insert(id, decode_blob(&data)?.into_iter().map(Some).collect());
+        let mut details = decode_blob(&data)?;
+        crate::messages::resolve(conn, pid, &mut details)?;
+        out.insert(id, details.into_iter().map(Some).collect());
     }
     Ok(out)
 }

@@ -1,6 +1,6 @@
 //! Retention on the embedded store: traces that started before their project's cutoff are
 //! deleted with everything that belongs to them (spans, span blobs, search entries, logs,
-//! scores, provider-response claims), a bounded batch per writer transaction, so ingest's group
+//! scores, provider-response claims, the messages no remaining span refers to), a bounded batch per writer transaction, so ingest's group
 //! commits run between batches and the writer is never held long. SQLite puts the freed pages on
 //! its free list and the next writes reuse them: under steady traffic the file stops growing.
 
@@ -80,6 +80,7 @@ pub(crate) fn expire_batch(
             out.traces = out.traces.saturating_add(1);
             left = left.saturating_sub(1);
         }
+        crate::messages::collect(&tx, pid)?;
     }
     crate::rollup_fold::fold(&tx)?;
     tx.commit()?;
@@ -137,6 +138,7 @@ pub(crate) fn expire_oldest_batch(
                 .saturating_add(delete_trace(&tx, pid, trace_ref, trace_key, &trace_id)?);
             out.traces = out.traces.saturating_add(1);
         }
+        crate::messages::collect(&tx, pid)?;
     }
     crate::rollup_fold::fold(&tx)?;
     tx.commit()?;

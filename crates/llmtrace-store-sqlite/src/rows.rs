@@ -1,12 +1,14 @@
 //! Model ↔ row conversion: the columns that are filtered or summed on, and one compressed JSON
 //! blob for the rest of the span.
 
+use llmtrace_model::Message;
 use llmtrace_model::{
     Attributes, GenAi, LogRecord, Span, SpanCost, SpanEvent, SpanId, SpanLink, StatusCode, TraceId,
     Usage,
 };
+use llmtrace_store::messages::{self, MessageHash, MessageRow, SplitMessages, StoredMessage};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// zstd level for blobs: 1 is the fastest positive level; per-trace blobs compress well with it.
 const ZSTD_LEVEL: i32 = 1;
@@ -23,17 +25,52 @@ pub(crate) struct SpanDetail {
     scope_version: String,
     events: Vec<SpanEvent>,
     links: Vec<SpanLink>,
+    /// The input messages when some are in the message table (`gen_ai` then has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    input_messages: Vec<StoredMessage>,
+    /// The output messages when some are in the message table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    output_messages: Vec<StoredMessage>,
 }
 
 impl SpanDetail {
-    /// The span's searchable text (see `llmtrace_store::search`).
+    /// The span's searchable text (see `llmtrace_store::search`); complete once the messages
+    /// are resolved.
     pub(crate) fn search_text(&self) -> String {
         llmtrace_store::search::gen_ai_search_text(&self.gen_ai)
     }
+
+    /// Appends the hashes of the messages this detail refers to.
+    pub(crate) fn message_refs(&self, out: &mut Vec<MessageHash>) -> Result<(), String> {
+        messages::refs_of(&self.input_messages, out)?;
+        messages::refs_of(&self.output_messages, out)
+    }
+
+    /// Puts the referred messages back into `gen_ai`, from `bodies`.
+    pub(crate) fn resolve_messages(
+        &mut self,
+        bodies: &HashMap<MessageHash, Message>,
+    ) -> Result<(), String> {
+        if !self.input_messages.is_empty() {
+            self.gen_ai.input_messages =
+                messages::resolve(std::mem::take(&mut self.input_messages), bodies)?;
+        }
+        if !self.output_messages.is_empty() {
+            self.gen_ai.output_messages =
+                messages::resolve(std::mem::take(&mut self.output_messages), bodies)?;
+        }
+        Ok(())
+    }
 }
 
-/// Appends the JSON of a span's detail to `out` (one element of a trace's blob array).
-pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), String> {
+/// Appends the JSON of a span's detail to `out` (one element of a trace's blob array). With
+/// `message_rows`, the messages long enough for the message table are referred to by hash and
+/// their rows appended there; without, every message stays inline.
+pub(crate) fn write_span_detail(
+    out: &mut Vec<u8>,
+    span: &Span,
+    message_rows: Option<&mut Vec<MessageRow>>,
+) -> Result<(), String> {
     #[derive(Serialize)]
     struct Ref<'a> {
         status_message: &'a str,
@@ -45,28 +82,49 @@ pub(crate) fn write_span_detail(out: &mut Vec<u8>, span: &Span) -> Result<(), St
         scope_version: &'a str,
         events: &'a [SpanEvent],
         links: &'a [SpanLink],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        input_messages: &'a [StoredMessage],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        output_messages: &'a [StoredMessage],
     }
-    serde_json::to_writer(
-        out,
-        &Ref {
-            status_message: &span.status_message,
-            otel_kind: span.otel_kind,
-            gen_ai: &span.gen_ai,
-            usage: &span.usage,
-            attributes: &span.attributes,
-            scope_name: &span.scope_name,
-            scope_version: &span.scope_version,
-            events: &span.events,
-            links: &span.links,
-        },
-    )
-    .map_err(|e| e.to_string())
+    let mut detail = Ref {
+        status_message: &span.status_message,
+        otel_kind: span.otel_kind,
+        gen_ai: &span.gen_ai,
+        usage: &span.usage,
+        attributes: &span.attributes,
+        scope_name: &span.scope_name,
+        scope_version: &span.scope_version,
+        events: &span.events,
+        links: &span.links,
+        input_messages: &[],
+        output_messages: &[],
+    };
+    let (split, without) = match message_rows {
+        Some(rows) => {
+            let before = rows.len();
+            let split = messages::split(&span.gen_ai, rows)?;
+            if split.refers() {
+                (split, Some(span.gen_ai.without_messages()))
+            } else {
+                rows.truncate(before);
+                (SplitMessages::default(), None)
+            }
+        }
+        None => (SplitMessages::default(), None),
+    };
+    if let Some(g) = &without {
+        detail.gen_ai = g;
+        detail.input_messages = &split.input;
+        detail.output_messages = &split.output;
+    }
+    serde_json::to_writer(out, &detail).map_err(|e| e.to_string())
 }
 
-/// The detail of `span` as a stored blob would give it back.
+/// The detail of `span` as a stored blob would give it back (every message inline).
 pub(crate) fn detail_of(span: &Span) -> Result<SpanDetail, String> {
     let mut json = Vec::new();
-    write_span_detail(&mut json, span)?;
+    write_span_detail(&mut json, span, None)?;
     serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
@@ -121,7 +179,7 @@ pub(crate) fn decode_blob(blob: &[u8]) -> Result<Vec<SpanDetail>, String> {
 }
 
 /// The JSON of a stored blob, decompressing it when it is a zstd frame.
-fn json_of(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+pub(crate) fn json_of(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     if blob.starts_with(&ZSTD_MAGIC) {
         zstd::stream::decode_all(blob)
             .map(std::borrow::Cow::Owned)

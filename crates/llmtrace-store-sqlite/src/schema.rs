@@ -275,6 +275,18 @@ CREATE TABLE span_text_chunks (
     max_start_ns INTEGER NOT NULL
 );
 "#,
+    // 14: messages stored once (`crate::messages`): each distinct long message of a project,
+    // keyed by its hash; span details written from now on refer to them.
+    r#"
+CREATE TABLE messages (
+    project_id    INTEGER NOT NULL,
+    hash          BLOB NOT NULL,
+    keep_until_ns INTEGER NOT NULL,
+    data          BLOB NOT NULL,
+    PRIMARY KEY (project_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX messages_keep ON messages (project_id, keep_until_ns);
+"#,
 ];
 
 /// The migration that created `span_text`: files migrated past it from below get their stored

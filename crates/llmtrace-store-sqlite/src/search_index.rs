@@ -43,6 +43,7 @@ pub(crate) fn match_expression(words: &[String]) -> Option<String> {
 }
 
 /// Indexes every stored span (a file written before the index existed), in one transaction.
+/// Such a file predates the message table too, so its details hold their messages inline.
 pub(crate) fn backfill(conn: &mut Connection) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     {

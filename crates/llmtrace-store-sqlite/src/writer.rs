@@ -286,7 +286,11 @@ impl Writer {
                     .execute(params![blob_id, data])?;
             }
         }
-        phases.mark("insert blobs");
+        for m in &encoded.messages {
+            let project_id = project_id(&tx, &mut self.project_ids, &m.project)?;
+            crate::messages::save(&tx, project_id, &m.hash, m.keep_until_ns, &m.data)?;
+        }
+        phases.mark("insert blobs and messages");
         let mut blob_time = std::time::Duration::ZERO;
         let project_names: HashMap<i64, &str> = self
             .project_ids
@@ -526,7 +530,7 @@ fn call_contribution(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Usage
 /// itself (to merge the new copy into).
 fn incomplete_row(
     tx: &Transaction<'_>,
-    project: &str,
+    (pid, project): (i64, &str),
     trace: &Pending,
     trace_id: TraceId,
     span_key: i64,
@@ -596,7 +600,7 @@ fn incomplete_row(
         let span = row.into_span(detail).map_err(WriteFailure::Encode)?;
         return Ok(Some((old, span)));
     }
-    let details = match &trace.blob {
+    let mut details = match &trace.blob {
         Some((id, json, _)) if *id == blob_id => {
             let mut whole = json.clone();
             whole.push(b']');
@@ -610,6 +614,9 @@ fn incomplete_row(
         }
     }
     .map_err(WriteFailure::Encode)?;
+    // Its messages: written by an earlier commit, or by this one (the writer's own details
+    // save theirs at once).
+    crate::messages::resolve(tx, pid, &mut details).map_err(WriteFailure::Encode)?;
     let detail = details
         .into_iter()
         .nth(blob_index)
@@ -658,7 +665,7 @@ fn insert_span(
     let stored_incomplete = if merging.maybe_incomplete {
         incomplete_row(
             tx,
-            &span.project,
+            (pid, &span.project),
             trace,
             span.trace_id,
             span.span_id.key_i64(),
@@ -886,7 +893,9 @@ fn insert_span(
             if *count > 0 {
                 json.push(b',');
             }
-            write_span_detail(json, span).map_err(WriteFailure::Encode)?;
+            let mut rows = Vec::new();
+            write_span_detail(json, span, Some(&mut rows)).map_err(WriteFailure::Encode)?;
+            crate::messages::save_span_rows(tx, ctx.pid, span.start_unix_nano, rows)?;
             *count = count.saturating_add(1);
         }
     }

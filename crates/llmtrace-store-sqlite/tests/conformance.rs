@@ -49,7 +49,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
 async fn search_index_is_backfilled_on_upgrade() {
     let dir = dir_with_one_trace().await;
     {
-        // Back to schema 7: what migrations 8 to 13 add is gone.
+        // Back to schema 7: what migrations 8 to 14 add is gone.
         let c = rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
             .unwrap();
         c.execute_batch(
@@ -60,7 +60,7 @@ async fn search_index_is_backfilled_on_upgrade() {
              ALTER TABLE traces DROP COLUMN failed_call_count; DROP INDEX scores_time; \
              DROP TABLE catalog; DROP TABLE call_rollups; DROP TABLE rollup_dims; \
              DROP TABLE rollup_levels; DROP TABLE trace_group_hours; \
-             DROP TABLE span_text_chunks; PRAGMA user_version = 7;",
+             DROP TABLE span_text_chunks; DROP TABLE messages; PRAGMA user_version = 7;",
         )
         .unwrap();
     }
@@ -193,4 +193,40 @@ async fn search_walk_is_exact_across_chunks_and_arrival_order() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open_dir(dir.path()).unwrap();
     testsuite::search_pages::search_pages_when_rows_arrive_out_of_start_order(&s, 40_000).await;
+}
+
+/// Retention deletes the older of two traces sharing messages: the newer one reads back every
+/// message, and the message table keeps exactly the messages the newer trace uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_messages_other_traces_use() {
+    const DAY: u64 = 86_400_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    let messages = || {
+        rusqlite::Connection::open(dir.path().join(llmtrace_store_sqlite::DB_FILE_NAME))
+            .unwrap()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let (older, newer) = (testsuite::T0, testsuite::T0 + 10 * DAY);
+    let before = std::cell::Cell::new(None);
+    let (store, count, seen) = (&s, &messages, &before);
+    testsuite::message_dedup::deleting_one_trace_keeps_the_others_messages(
+        &s,
+        older,
+        newer,
+        move || async move {
+            // Shared system prompt, then per trace: question, two tool calls, three results.
+            seen.set(Some(count()));
+            let expiry = llmtrace_store_sqlite::Expiry {
+                default_before_ns: Some(newer - DAY),
+                projects: Default::default(),
+            };
+            let expired = store.expire(&expiry, 100).await.unwrap();
+            assert_eq!(expired.traces, 1);
+        },
+    )
+    .await;
+    assert_eq!(before.get(), Some(13));
+    assert_eq!(messages(), 7);
 }

@@ -19,6 +19,7 @@
 mod annotations;
 mod error;
 mod merge;
+pub mod messages;
 mod phases;
 mod query;
 mod rollup;

@@ -4,6 +4,7 @@
 //! case asserts behaviour of the [`crate::SpanWriter`] / [`crate::TraceReader`] contract.
 
 pub mod annotations;
+pub mod message_dedup;
 pub mod rollup_exactness;
 pub mod search_pages;
 
@@ -188,6 +189,7 @@ where
     annotations::trace_list_without_score(&make().await).await;
     annotations::configs_and_datasets_round_trip(&make().await).await;
     annotations::scores_attach_by_response_id(&make().await).await;
+    message_dedup::traces_sharing_messages_read_back_identical(&make().await).await;
 }
 
 /// One provider response reported by two spans that are not parent and child (the SDK's own

@@ -1,0 +1,221 @@
+//! Messages stored once: each distinct chat message of a project is kept once in the store's
+//! message table, content-addressed, and a stored span detail refers to it by hash.
+//!
+//! An agent resends its whole conversation on every model call, so a trace of N calls carries
+//! O(N²) message bytes; kept once, it stores each message once and a short reference per use.
+//! Both stores share this module: which messages go to the table, their hash, their stored
+//! form, and putting a span's messages back on read.
+//!
+//! A message's hash is the first 16 bytes of the SHA-256 of its JSON (role, parts, name and
+//! finish reason: two messages that differ in any of them are different rows). Messages whose
+//! JSON is shorter than [`STORE_MIN_BYTES`] stay inline in the span's detail: a reference and a
+//! table row cost more than they do.
+
+use llmtrace_model::{GenAi, Message};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// A message's JSON at least this long goes to the message table; a shorter one stays inline.
+pub const STORE_MIN_BYTES: usize = 128;
+
+/// The content address of a message: 16 bytes of the SHA-256 of its JSON.
+pub type MessageHash = [u8; 16];
+
+/// A message as a stored span detail holds it: the hex hash of a row of the project's message
+/// table, or the message itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredMessage {
+    /// The hex of the message's [`MessageHash`].
+    Ref(String),
+    /// The message, inline.
+    Inline(Message),
+}
+
+/// One row of a project's message table: the hash and the message's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// The content address.
+    pub hash: MessageHash,
+    /// The message's JSON.
+    pub body: Vec<u8>,
+}
+
+/// A span's input and output messages in their stored form, and the table rows they refer to.
+#[derive(Debug, Default)]
+pub struct SplitMessages {
+    /// The input messages, in order.
+    pub input: Vec<StoredMessage>,
+    /// The output messages, in order.
+    pub output: Vec<StoredMessage>,
+}
+
+impl SplitMessages {
+    /// Whether any message went to the table (otherwise the detail keeps them as they are).
+    pub fn refers(&self) -> bool {
+        self.input
+            .iter()
+            .chain(&self.output)
+            .any(|m| matches!(m, StoredMessage::Ref(_)))
+    }
+}
+
+/// The hash of a message's JSON.
+pub fn message_hash(json: &[u8]) -> MessageHash {
+    let digest = Sha256::digest(json);
+    let mut hash = [0u8; 16];
+    for (to, from) in hash.iter_mut().zip(digest.iter()) {
+        *to = *from;
+    }
+    hash
+}
+
+/// Splits `gen_ai`'s messages into their stored form, appending the rows of the messages that
+/// go to the table to `rows`.
+pub fn split(gen_ai: &GenAi, rows: &mut Vec<MessageRow>) -> Result<SplitMessages, String> {
+    let mut one = |m: &Message| -> Result<StoredMessage, String> {
+        let body = serde_json::to_vec(m).map_err(|e| e.to_string())?;
+        if body.len() < STORE_MIN_BYTES {
+            return Ok(StoredMessage::Inline(m.clone()));
+        }
+        let hash = message_hash(&body);
+        rows.push(MessageRow { hash, body });
+        Ok(StoredMessage::Ref(hex::encode(hash)))
+    };
+    Ok(SplitMessages {
+        input: gen_ai
+            .input_messages
+            .iter()
+            .map(&mut one)
+            .collect::<Result<_, _>>()?,
+        output: gen_ai
+            .output_messages
+            .iter()
+            .map(&mut one)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// The hashes `messages` refer to, appended to `out`.
+pub fn refs_of(messages: &[StoredMessage], out: &mut Vec<MessageHash>) -> Result<(), String> {
+    for m in messages {
+        if let StoredMessage::Ref(h) = m {
+            out.push(parse_hash(h)?);
+        }
+    }
+    Ok(())
+}
+
+/// A hash from its hex.
+pub fn parse_hash(hex_hash: &str) -> Result<MessageHash, String> {
+    let mut hash = [0u8; 16];
+    hex::decode_to_slice(hex_hash, &mut hash)
+        .map_err(|e| format!("stored message reference {hex_hash:?}: {e}"))?;
+    Ok(hash)
+}
+
+/// The messages of `stored`, references replaced by the message bodies in `bodies`.
+pub fn resolve(
+    stored: Vec<StoredMessage>,
+    bodies: &HashMap<MessageHash, Message>,
+) -> Result<Vec<Message>, String> {
+    stored
+        .into_iter()
+        .map(|m| match m {
+            StoredMessage::Inline(m) => Ok(m),
+            StoredMessage::Ref(h) => bodies
+                .get(&parse_hash(&h)?)
+                .cloned()
+                .ok_or_else(|| format!("stored message {h} is missing")),
+        })
+        .collect()
+}
+
+/// A stored message body as a message.
+pub fn parse_body(body: &[u8]) -> Result<Message, String> {
+    serde_json::from_slice(body).map_err(|e| format!("stored message unreadable: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn long(role: &str, n: usize) -> Message {
+        Message::text(role, "word ".repeat(n))
+    }
+
+    #[test]
+    fn long_messages_go_to_the_table_and_come_back() {
+        let gen_ai = GenAi {
+            input_messages: vec![long("system", 40), Message::text("user", "hi")],
+            output_messages: vec![long("assistant", 30)],
+            ..Default::default()
+        };
+        let mut rows = Vec::new();
+        let split = split(&gen_ai, &mut rows).unwrap();
+        assert!(split.refers());
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(split.input[0], StoredMessage::Ref(_)));
+        assert!(matches!(split.input[1], StoredMessage::Inline(_)));
+        let bodies: HashMap<_, _> = rows
+            .iter()
+            .map(|r| (r.hash, parse_body(&r.body).unwrap()))
+            .collect();
+        assert_eq!(
+            resolve(split.input, &bodies).unwrap(),
+            gen_ai.input_messages
+        );
+        assert_eq!(
+            resolve(split.output, &bodies).unwrap(),
+            gen_ai.output_messages
+        );
+        assert!(
+            resolve(vec![StoredMessage::Ref(hex::encode([7u8; 16]))], &bodies)
+                .unwrap_err()
+                .contains("missing")
+        );
+    }
+
+    #[test]
+    fn the_hash_covers_role_parts_name_and_finish_reason() {
+        let base = long("user", 40);
+        let hash = |m: &Message| message_hash(&serde_json::to_vec(m).unwrap());
+        let mut named = base.clone();
+        named.name = Some("bob".into());
+        let mut finished = base.clone();
+        finished.finish_reason = Some("stop".into());
+        let other_role = Message {
+            role: "assistant".into(),
+            ..base.clone()
+        };
+        let hashes = [
+            hash(&base),
+            hash(&named),
+            hash(&finished),
+            hash(&other_role),
+        ];
+        for (i, a) in hashes.iter().enumerate() {
+            for b in hashes.iter().skip(i + 1) {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(hash(&base), hash(&base.clone()));
+    }
+
+    #[test]
+    fn short_messages_stay_inline_and_old_details_read_as_inline() {
+        let gen_ai = GenAi {
+            input_messages: vec![Message::text("user", "hi")],
+            ..Default::default()
+        };
+        let mut rows = Vec::new();
+        assert!(!split(&gen_ai, &mut rows).unwrap().refers());
+        assert!(rows.is_empty());
+        let old: Vec<StoredMessage> =
+            serde_json::from_str(r#"[{"role":"user","parts":[{"type":"text","content":"x"}]}]"#)
+                .unwrap();
+        assert!(matches!(old[0], StoredMessage::Inline(_)));
+        assert!(parse_hash("zz").is_err());
+    }
+}
