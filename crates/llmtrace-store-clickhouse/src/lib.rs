@@ -70,6 +70,7 @@ mod calls;
 mod client;
 mod folds;
 mod group_folds;
+mod messages;
 mod newest;
 mod reader;
 mod recompute;

@@ -408,10 +408,11 @@ pub(crate) async fn get_trace(
     let Some((summary, counted)) = world.summarize(&key).map_err(StoreError::Permanent)? else {
         return Ok(None);
     };
+    crate::messages::load(ch, db, &rows, &mut world.messages).await?;
     let spans = rows
         .iter()
         .map(|r| {
-            r.to_span().map(|span| StoredSpan {
+            r.to_span(Some(&world.messages)).map(|span| StoredSpan {
                 span,
                 usage_counted: counted.get(&r.span_id).copied().unwrap_or(false),
             })

@@ -54,7 +54,8 @@ pub(crate) async fn batch(
     let mut changed_rows = Vec::new();
     for mut row in rows {
         progress.after = Some((row.trace_id.clone(), row.span_id.clone()));
-        let span = row.to_span().map_err(StoreError::Permanent)?;
+        // Pricing needs no messages: the row is written back with its detail as stored.
+        let span = row.to_span(None).map_err(StoreError::Permanent)?;
         let old = row.cost();
         let mut new = pricer(&span);
         new.reported = old.reported;

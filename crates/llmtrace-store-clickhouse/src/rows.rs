@@ -4,6 +4,7 @@ use llmtrace_model::{
     Attributes, GenAi, Money, Span, SpanCost, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
     TraceId, Usage,
 };
+use llmtrace_store::messages::{self, AttrRef, Bodies, MessageHash, MessageRow, StoredMessage};
 use llmtrace_store::search::span_search_text;
 use llmtrace_store::{TraceRollup, TraceSummary, UsageTotals};
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,10 @@ pub(crate) struct SpanRow {
     /// read back ([`NEVER`] when read), so a row written again must get it from the retention.
     #[serde(default = "never")]
     pub(crate) expire_at: u32,
+    /// The message-table rows the detail refers to (`crate::messages`), made by
+    /// [`SpanRow::from_span`] and inserted with the row; never read back (empty when read).
+    #[serde(skip)]
+    pub(crate) messages: Vec<MessageRow>,
 }
 
 impl SpanRow {
@@ -97,10 +102,12 @@ impl SpanRow {
         let detail = std::mem::take(&mut self.detail);
         let resource = std::mem::take(&mut self.resource);
         let search_text = std::mem::take(&mut self.search_text);
+        let messages = std::mem::take(&mut self.messages);
         let copy = self.clone();
         self.detail = detail;
         self.resource = resource;
         self.search_text = search_text;
+        self.messages = messages;
         copy
     }
 }
@@ -121,6 +128,15 @@ struct SpanDetail {
     scope_version: String,
     events: Vec<SpanEvent>,
     links: Vec<SpanLink>,
+    /// The input messages when some are in the message table (`gen_ai` then has none).
+    #[serde(default)]
+    input_messages: Vec<StoredMessage>,
+    /// The output messages when some are in the message table.
+    #[serde(default)]
+    output_messages: Vec<StoredMessage>,
+    /// The attributes stored by their JSON array's elements (an empty string in their place).
+    #[serde(default)]
+    attribute_refs: Vec<AttrRef>,
 }
 
 #[derive(Serialize)]
@@ -134,6 +150,23 @@ struct SpanDetailRef<'a> {
     scope_version: &'a str,
     events: &'a [SpanEvent],
     links: &'a [SpanLink],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    input_messages: &'a [StoredMessage],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    output_messages: &'a [StoredMessage],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attribute_refs: &'a [AttrRef],
+}
+
+/// Only the message references of a stored detail.
+#[derive(Deserialize)]
+struct DetailRefs {
+    #[serde(default)]
+    input_messages: Vec<StoredMessage>,
+    #[serde(default)]
+    output_messages: Vec<StoredMessage>,
+    #[serde(default)]
+    attribute_refs: Vec<AttrRef>,
 }
 
 /// The `search_text` column of a span: its normalized searchable text
@@ -266,16 +299,33 @@ impl SpanRow {
     pub(crate) fn from_span(span: &Span, version: u64) -> Result<Self, String> {
         let span_id = span.span_id.to_hex();
         let not_root = u8::from(span.parent_span_id.is_some());
+        let mut message_rows = Vec::new();
+        let split = messages::split(&span.gen_ai, &mut message_rows)?;
+        let without = split.refers().then(|| span.gen_ai.without_messages());
+        let (attributes, attribute_refs) =
+            messages::split_attributes(&span.attributes, &mut message_rows);
+        let no_refs: &[StoredMessage] = &[];
         let detail = serde_json::to_string(&SpanDetailRef {
             status_message: &span.status_message,
             otel_kind: span.otel_kind,
-            gen_ai: &span.gen_ai,
+            gen_ai: without.as_ref().unwrap_or(&span.gen_ai),
             usage: &span.usage,
-            attributes: &span.attributes,
+            attributes: attributes.as_ref().unwrap_or(&span.attributes),
             scope_name: &span.scope_name,
             scope_version: &span.scope_version,
             events: &span.events,
             links: &span.links,
+            input_messages: if without.is_some() {
+                &split.input
+            } else {
+                no_refs
+            },
+            output_messages: if without.is_some() {
+                &split.output
+            } else {
+                no_refs
+            },
+            attribute_refs: &attribute_refs,
         })
         .map_err(|e| e.to_string())?;
         let resource =
@@ -323,6 +373,7 @@ impl SpanRow {
             resource,
             search_text: search_column(span),
             expire_at: NEVER,
+            messages: message_rows,
         })
     }
 
@@ -387,10 +438,44 @@ impl SpanRow {
         })
     }
 
-    /// The full span, as it was written (needs a row read with [`ALL_COLUMNS`]).
-    pub(crate) fn to_span(&self) -> Result<Span, String> {
-        let d: SpanDetail = serde_json::from_str(&self.detail)
+    /// The hashes of the messages the detail refers to (needs a row read with
+    /// [`ALL_COLUMNS`]), appended to `out`.
+    pub(crate) fn message_refs(&self, out: &mut Vec<MessageHash>) -> Result<(), String> {
+        let d: DetailRefs = serde_json::from_str(&self.detail)
             .map_err(|e| format!("span {} detail unreadable: {e}", self.span_id))?;
+        messages::refs_of(&d.input_messages, out)?;
+        messages::refs_of(&d.output_messages, out)?;
+        messages::attribute_refs_of(&d.attribute_refs, out)
+    }
+
+    /// The full span, as it was written (needs a row read with [`ALL_COLUMNS`]), its messages
+    /// from `bodies`; without `bodies`, the messages the detail refers to are left out and the
+    /// attributes stored by their elements read as empty strings (for reads that need neither,
+    /// such as re-pricing).
+    pub(crate) fn to_span(&self, bodies: Option<&Bodies>) -> Result<Span, String> {
+        let mut d: SpanDetail = serde_json::from_str(&self.detail)
+            .map_err(|e| format!("span {} detail unreadable: {e}", self.span_id))?;
+        if let Some(bodies) = bodies {
+            let unresolved = |e: String| format!("span {}: {e}", self.span_id);
+            if !d.attribute_refs.is_empty() {
+                messages::resolve_attributes(
+                    &mut d.attributes,
+                    std::mem::take(&mut d.attribute_refs),
+                    bodies,
+                )
+                .map_err(unresolved)?;
+            }
+            if !d.input_messages.is_empty() {
+                d.gen_ai.input_messages =
+                    messages::resolve(std::mem::take(&mut d.input_messages), bodies)
+                        .map_err(unresolved)?;
+            }
+            if !d.output_messages.is_empty() {
+                d.gen_ai.output_messages =
+                    messages::resolve(std::mem::take(&mut d.output_messages), bodies)
+                        .map_err(unresolved)?;
+            }
+        }
         let resource: Attributes = if self.resource.is_empty() {
             Attributes::default()
         } else {

@@ -29,6 +29,8 @@
 //!   update to a rollup row.
 //! - `responses` maps each provider response id to the traces whose call spans carry it (the
 //!   writer's lookup for the same-response rule), by primary key.
+//! - `messages` (version 13) keeps each distinct long message of a project once; span details
+//!   refer to them by hash (`messages.rs`).
 //! - `scores` replace by `(project, score_id)`; `logs` are keyed by a hash of their content so a
 //!   retried batch leaves one copy.
 
@@ -532,6 +534,20 @@ SETTINGS index_granularity = 1024{durable_more}"#,
          TYPE ngrambf_v1(4, 65536, 3, 0) GRANULARITY 1",
         "ALTER TABLE {db}.span_text{local} MATERIALIZE INDEX search_ngrams",
     ],
+    // 13: messages stored once (`messages.rs`): each distinct long message of a project, keyed
+    // by its hash; span details written from now on refer to them. A copy of a message per
+    // write collapses to the one expiring last.
+    &[
+        r#"CREATE TABLE IF NOT EXISTS {db}.messages (
+    project String,
+    hash String,
+    body String{zstd},
+    expire_at DateTime DEFAULT toDateTime(4294967295)
+) ENGINE = ReplacingMergeTree(expire_at)
+ORDER BY (project, hash)
+SETTINGS index_granularity = 1024{durable_more}"#,
+        "ALTER TABLE {db}.messages{local} MODIFY TTL expire_at",
+    ],
 ];
 
 /// The version whose migration creates `trace_summaries`; applying it to a database that has
@@ -565,6 +581,7 @@ const SHARD_KEYS: &[(&str, &str)] = &[
     ("group_folds", "cityHash64(project, level, bucket)"),
     ("top_folds", "cityHash64(project, level, bucket)"),
     ("catalog", "cityHash64(project, kind, parent, key)"),
+    ("messages", "cityHash64(project, hash)"),
 ];
 
 /// The table a `CREATE TABLE IF NOT EXISTS {db}.<name> (` statement creates.

@@ -71,6 +71,8 @@ pub(crate) struct World {
     pub(crate) traces: HashMap<Key, TraceState>,
     /// (project, response id) → (trace id, span id) of the call spans carrying it.
     by_response: HashMap<(String, String), BTreeSet<(String, String)>>,
+    /// The messages the full rows loaded refer to (`crate::messages`).
+    pub(crate) messages: llmtrace_store::messages::Bodies,
 }
 
 /// Per span id of a trace, whether its usage counts.

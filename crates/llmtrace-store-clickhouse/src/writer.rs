@@ -239,8 +239,14 @@ pub(crate) async fn write(
             expire_at: r.expire_at,
         })
         .collect();
-    ch.insert(&format!("{db}.responses"), &responses).await?;
-    phases.mark("insert keys, responses, logs, scores");
+    // The messages before the spans too: a reader that finds a span finds its messages.
+    let messages = crate::messages::rows_of(&new_rows)?;
+    let (responses_table, messages_table) = (format!("{db}.responses"), format!("{db}.messages"));
+    tokio::try_join!(
+        ch.insert(&responses_table, &responses),
+        ch.insert(&messages_table, &messages)
+    )?;
+    phases.mark("insert keys, responses, messages, logs, scores");
     let texts = crate::search::rows_of(&new_rows, &stored_span_starts, retention);
     let (spans, text) = (format!("{db}.spans"), format!("{db}.span_text"));
     tokio::try_join!(ch.insert(&spans, &new_rows), ch.insert(&text, &texts))?;
@@ -427,7 +433,9 @@ async fn apply_usage_sources(
             list(&traces),
             list(&spans)
         );
-        for mut row in ch.select::<SpanRow>(&sql).await? {
+        let rows = ch.select::<SpanRow>(&sql).await?;
+        crate::messages::load(ch, db, &rows, &mut world.messages).await?;
+        for mut row in rows {
             let key = (
                 row.project.clone(),
                 row.trace_id.clone(),
@@ -455,7 +463,9 @@ fn retake_usage(
     expire_at: u32,
     corrections: &mut Vec<CallCorrection>,
 ) -> Result<(), StoreError> {
-    let mut span = row.to_span().map_err(StoreError::Permanent)?;
+    let mut span = row
+        .to_span(Some(&world.messages))
+        .map_err(StoreError::Permanent)?;
     source.give_usage_to(&mut span);
     let mut rebuilt = SpanRow::from_span(&span, version).map_err(StoreError::Permanent)?;
     rebuilt.expire_at = expire_at;
@@ -506,7 +516,9 @@ async fn load_incomplete_copies(
             list(&traces),
             list(&spans)
         );
-        for row in ch.select::<SpanRow>(&sql).await? {
+        let rows = ch.select::<SpanRow>(&sql).await?;
+        crate::messages::load(ch, db, &rows, &mut world.messages).await?;
+        for row in rows {
             if world
                 .row((&row.project, &row.trace_id, &row.span_id))
                 .is_some_and(|r| r.incomplete != 0 && r.version == row.version)
@@ -545,7 +557,7 @@ fn place(
             let old_span = if old.detail.is_empty() {
                 old.lite_span()
             } else {
-                old.to_span()
+                old.to_span(Some(&world.messages))
             }
             .map_err(StoreError::Permanent)?;
             (

@@ -912,3 +912,61 @@ async fn cluster_upgrade_fills_the_summary_table() {
         assert_eq!(*t, from_spans, "summary of {}", t.trace_id);
     }
 }
+
+/// Retention (TTL, current ClickHouse) deletes the older of two traces sharing messages: the
+/// newer one reads back every message, and the message table keeps exactly the messages the
+/// newer trace uses (a shared message's copy written with the newer trace expires last).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_keeps_the_messages_other_traces_use() {
+    use llmtrace_store_clickhouse::Retention;
+    let Some(current) = current_clickhouse() else {
+        return;
+    };
+    let db = format!("msg_{}", std::process::id());
+    let store = ClickHouseStore::connect(&format!("{}/{db}", current.base))
+        .await
+        .expect("connect")
+        .with_retention(Retention {
+            default_days: Some(1),
+            projects: Default::default(),
+        })
+        .expect("a current ClickHouse has TTL");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let older = now - 3 * 86_400_000_000_000;
+    let base = current.base.clone();
+    let messages_db = db.clone();
+    llmtrace_store::testsuite::message_dedup::deleting_one_trace_keeps_the_others_messages(
+        &store,
+        older,
+        now,
+        move || async move {
+            // (The expired rows may be gone already: ClickHouse runs TTL merges by itself.)
+            for table in [
+                "spans",
+                "messages",
+                "trace_keys",
+                "trace_summaries",
+                "trace_list",
+                "calls",
+                "span_text",
+            ] {
+                query(
+                    &base,
+                    &format!("OPTIMIZE TABLE {messages_db}.{table} FINAL"),
+                )
+                .await;
+            }
+        },
+    )
+    .await;
+    // The newer trace's shared system prompt, question, two tool calls and three results.
+    let after = query(
+        &current.base,
+        &format!("SELECT count() FROM {db}.messages FINAL"),
+    )
+    .await;
+    assert_eq!(after.trim(), "7");
+}

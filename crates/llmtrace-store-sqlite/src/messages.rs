@@ -1,5 +1,6 @@
 //! The message table of the embedded store (`llmtrace_store::messages`): each distinct long
-//! message of a project once, keyed by its hash, its JSON compressed like a blob.
+//! message (or raw attribute element) of a project once, keyed by its hash, its JSON
+//! compressed like a blob.
 //!
 //! A row is kept while a span may refer to it: `keep_until_ns` is at least the start of every
 //! span that referred to it (the latest such start, rounded up to a whole UTC day so a message
@@ -11,8 +12,7 @@
 
 use crate::int::int;
 use crate::rows::{json_of, SpanDetail};
-use llmtrace_model::Message;
-use llmtrace_store::messages::{parse_body, MessageHash, MessageRow};
+use llmtrace_store::messages::{Bodies, MessageHash, MessageRow};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
@@ -86,7 +86,7 @@ fn load(
     conn: &Connection,
     project_id: i64,
     mut hashes: Vec<MessageHash>,
-) -> Result<HashMap<MessageHash, Message>, String> {
+) -> Result<Bodies, String> {
     hashes.sort_unstable();
     hashes.dedup();
     let mut stmt = conn
@@ -99,7 +99,7 @@ fn load(
             .optional()
             .map_err(|e| e.to_string())?;
         if let Some(data) = data {
-            out.insert(hash, parse_body(&json_of(&data)?)?);
+            out.insert(hash, json_of(&data)?.into_owned());
         }
     }
     Ok(out)

@@ -1,14 +1,15 @@
 //! Model ↔ row conversion: the columns that are filtered or summed on, and one compressed JSON
 //! blob for the rest of the span.
 
-use llmtrace_model::Message;
 use llmtrace_model::{
     Attributes, GenAi, LogRecord, Span, SpanCost, SpanEvent, SpanId, SpanLink, StatusCode, TraceId,
     Usage,
 };
-use llmtrace_store::messages::{self, MessageHash, MessageRow, SplitMessages, StoredMessage};
+use llmtrace_store::messages::{
+    self, AttrRef, Bodies, MessageHash, MessageRow, SplitMessages, StoredMessage,
+};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// zstd level for blobs: 1 is the fastest positive level; per-trace blobs compress well with it.
 const ZSTD_LEVEL: i32 = 1;
@@ -31,6 +32,9 @@ pub(crate) struct SpanDetail {
     /// The output messages when some are in the message table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     output_messages: Vec<StoredMessage>,
+    /// The attributes stored by their JSON array's elements (an empty string in their place).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attribute_refs: Vec<AttrRef>,
 }
 
 impl SpanDetail {
@@ -43,14 +47,19 @@ impl SpanDetail {
     /// Appends the hashes of the messages this detail refers to.
     pub(crate) fn message_refs(&self, out: &mut Vec<MessageHash>) -> Result<(), String> {
         messages::refs_of(&self.input_messages, out)?;
-        messages::refs_of(&self.output_messages, out)
+        messages::refs_of(&self.output_messages, out)?;
+        messages::attribute_refs_of(&self.attribute_refs, out)
     }
 
-    /// Puts the referred messages back into `gen_ai`, from `bodies`.
-    pub(crate) fn resolve_messages(
-        &mut self,
-        bodies: &HashMap<MessageHash, Message>,
-    ) -> Result<(), String> {
+    /// Puts the referred messages back into `gen_ai` and the attributes, from `bodies`.
+    pub(crate) fn resolve_messages(&mut self, bodies: &Bodies) -> Result<(), String> {
+        if !self.attribute_refs.is_empty() {
+            messages::resolve_attributes(
+                &mut self.attributes,
+                std::mem::take(&mut self.attribute_refs),
+                bodies,
+            )?;
+        }
         if !self.input_messages.is_empty() {
             self.gen_ai.input_messages =
                 messages::resolve(std::mem::take(&mut self.input_messages), bodies)?;
@@ -86,6 +95,8 @@ pub(crate) fn write_span_detail(
         input_messages: &'a [StoredMessage],
         #[serde(skip_serializing_if = "<[_]>::is_empty")]
         output_messages: &'a [StoredMessage],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        attribute_refs: &'a [AttrRef],
     }
     let mut detail = Ref {
         status_message: &span.status_message,
@@ -99,24 +110,25 @@ pub(crate) fn write_span_detail(
         links: &span.links,
         input_messages: &[],
         output_messages: &[],
+        attribute_refs: &[],
     };
-    let (split, without) = match message_rows {
+    let (split, without, (attributes, attribute_refs)) = match message_rows {
         Some(rows) => {
-            let before = rows.len();
             let split = messages::split(&span.gen_ai, rows)?;
-            if split.refers() {
-                (split, Some(span.gen_ai.without_messages()))
-            } else {
-                rows.truncate(before);
-                (SplitMessages::default(), None)
-            }
+            let without = split.refers().then(|| span.gen_ai.without_messages());
+            let attributes = messages::split_attributes(&span.attributes, rows);
+            (split, without, attributes)
         }
-        None => (SplitMessages::default(), None),
+        None => (SplitMessages::default(), None, (None, Vec::new())),
     };
     if let Some(g) = &without {
         detail.gen_ai = g;
         detail.input_messages = &split.input;
         detail.output_messages = &split.output;
+    }
+    if let Some(a) = &attributes {
+        detail.attributes = a;
+        detail.attribute_refs = &attribute_refs;
     }
     serde_json::to_writer(out, &detail).map_err(|e| e.to_string())
 }

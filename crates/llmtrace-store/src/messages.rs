@@ -10,8 +10,14 @@
 //! finish reason: two messages that differ in any of them are different rows). Messages whose
 //! JSON is shorter than [`STORE_MIN_BYTES`] stay inline in the span's detail: a reference and a
 //! table row cost more than they do.
+//!
+//! The raw attributes a dialect's messages were parsed from (`gen_ai.input.messages` holds the
+//! whole history as one JSON array string) are kept exactly as sent, and grow the same way: a
+//! long string attribute that is a JSON array is stored as its elements' exact text, each
+//! element a row of the same table (content-addressed by its bytes), so the value reads back
+//! byte for byte ([`AttrRef`]).
 
-use llmtrace_model::{GenAi, Message};
+use llmtrace_model::{AttrValue, Attributes, GenAi, Message};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -21,6 +27,37 @@ pub const STORE_MIN_BYTES: usize = 128;
 
 /// The content address of a message: 16 bytes of the SHA-256 of its JSON.
 pub type MessageHash = [u8; 16];
+
+/// Rows read back from a message table: their JSON text by hash.
+pub type Bodies = HashMap<MessageHash, Vec<u8>>;
+
+/// A string attribute at least this long that is a JSON array is stored by its elements.
+pub const ATTRIBUTE_MIN_BYTES: usize = 512;
+
+/// A string attribute stored by its JSON array's elements: the value is `[`, the elements
+/// joined by `sep`, `]`; the stored attribute at `at` holds an empty string in its place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrRef {
+    /// The attribute's index in the span's attribute list.
+    pub at: usize,
+    /// The separator between elements, exactly as sent (`,` or `, `).
+    pub sep: String,
+    /// The elements, in order.
+    pub parts: Vec<AttrPart>,
+}
+
+/// One element of an [`AttrRef`]: the hex hash of its text in the message table, or the text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttrPart {
+    /// The hex of the element text's [`MessageHash`].
+    Ref(String),
+    /// A short element, inline.
+    Inline {
+        /// The element's exact text.
+        t: String,
+    },
+}
 
 /// A message as a stored span detail holds it: the hex hash of a row of the project's message
 /// table, or the message itself.
@@ -71,6 +108,124 @@ pub fn message_hash(json: &[u8]) -> MessageHash {
     hash
 }
 
+/// The attributes in their stored form when some go by their elements (`None`: kept as they
+/// are), with the references, appending the element rows to `rows`.
+pub fn split_attributes(
+    attributes: &Attributes,
+    rows: &mut Vec<MessageRow>,
+) -> (Option<Attributes>, Vec<AttrRef>) {
+    let mut refs = Vec::new();
+    for (at, kv) in attributes.0.iter().enumerate() {
+        let AttrValue::Str(value) = &kv.value else {
+            continue;
+        };
+        if value.len() < ATTRIBUTE_MIN_BYTES || !value.starts_with('[') {
+            continue;
+        }
+        if let Some(attr_ref) = split_array(at, value, rows) {
+            refs.push(attr_ref);
+        }
+    }
+    if refs.is_empty() {
+        return (None, refs);
+    }
+    let mut stored = attributes.clone();
+    for r in &refs {
+        if let Some(kv) = stored.0.get_mut(r.at) {
+            kv.value = AttrValue::Str(String::new());
+        }
+    }
+    (Some(stored), refs)
+}
+
+/// `value` as its JSON array's elements, when it is one of at least two elements that joins
+/// back to exactly `value` with one separator.
+fn split_array(at: usize, value: &str, rows: &mut Vec<MessageRow>) -> Option<AttrRef> {
+    let elements: Vec<&serde_json::value::RawValue> = serde_json::from_str(value).ok()?;
+    if elements.len() < 2 {
+        return None;
+    }
+    let sep = [",", ", "].into_iter().find(|sep| {
+        let mut joined = String::with_capacity(value.len());
+        joined.push('[');
+        for (i, e) in elements.iter().enumerate() {
+            if i > 0 {
+                joined.push_str(sep);
+            }
+            joined.push_str(e.get());
+        }
+        joined.push(']');
+        joined == value
+    })?;
+    let parts = elements
+        .iter()
+        .map(|e| {
+            let text = e.get();
+            if text.len() < STORE_MIN_BYTES {
+                return AttrPart::Inline { t: text.into() };
+            }
+            let hash = message_hash(text.as_bytes());
+            rows.push(MessageRow {
+                hash,
+                body: text.as_bytes().to_vec(),
+            });
+            AttrPart::Ref(hex::encode(hash))
+        })
+        .collect();
+    Some(AttrRef {
+        at,
+        sep: sep.into(),
+        parts,
+    })
+}
+
+/// The hashes `refs` refer to, appended to `out`.
+pub fn attribute_refs_of(refs: &[AttrRef], out: &mut Vec<MessageHash>) -> Result<(), String> {
+    for r in refs {
+        for p in &r.parts {
+            if let AttrPart::Ref(h) = p {
+                out.push(parse_hash(h)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts the values `refs` describe back into `attributes`, from `bodies`.
+pub fn resolve_attributes(
+    attributes: &mut Attributes,
+    refs: Vec<AttrRef>,
+    bodies: &Bodies,
+) -> Result<(), String> {
+    for r in refs {
+        let mut value = String::from('[');
+        for (i, part) in r.parts.iter().enumerate() {
+            if i > 0 {
+                value.push_str(&r.sep);
+            }
+            match part {
+                AttrPart::Inline { t } => value.push_str(t),
+                AttrPart::Ref(h) => {
+                    let body = bodies
+                        .get(&parse_hash(h)?)
+                        .ok_or_else(|| format!("stored attribute element {h} is missing"))?;
+                    value.push_str(
+                        std::str::from_utf8(body)
+                            .map_err(|e| format!("stored attribute element {h}: {e}"))?,
+                    );
+                }
+            }
+        }
+        value.push(']');
+        let kv = attributes
+            .0
+            .get_mut(r.at)
+            .ok_or_else(|| format!("stored attribute {} is missing", r.at))?;
+        kv.value = AttrValue::Str(value);
+    }
+    Ok(())
+}
+
 /// Splits `gen_ai`'s messages into their stored form, appending the rows of the messages that
 /// go to the table to `rows`.
 pub fn split(gen_ai: &GenAi, rows: &mut Vec<MessageRow>) -> Result<SplitMessages, String> {
@@ -116,18 +271,16 @@ pub fn parse_hash(hex_hash: &str) -> Result<MessageHash, String> {
 }
 
 /// The messages of `stored`, references replaced by the message bodies in `bodies`.
-pub fn resolve(
-    stored: Vec<StoredMessage>,
-    bodies: &HashMap<MessageHash, Message>,
-) -> Result<Vec<Message>, String> {
+pub fn resolve(stored: Vec<StoredMessage>, bodies: &Bodies) -> Result<Vec<Message>, String> {
     stored
         .into_iter()
         .map(|m| match m {
             StoredMessage::Inline(m) => Ok(m),
-            StoredMessage::Ref(h) => bodies
-                .get(&parse_hash(&h)?)
-                .cloned()
-                .ok_or_else(|| format!("stored message {h} is missing")),
+            StoredMessage::Ref(h) => parse_body(
+                bodies
+                    .get(&parse_hash(&h)?)
+                    .ok_or_else(|| format!("stored message {h} is missing"))?,
+            ),
         })
         .collect()
 }
@@ -158,10 +311,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert!(matches!(split.input[0], StoredMessage::Ref(_)));
         assert!(matches!(split.input[1], StoredMessage::Inline(_)));
-        let bodies: HashMap<_, _> = rows
-            .iter()
-            .map(|r| (r.hash, parse_body(&r.body).unwrap()))
-            .collect();
+        let bodies: Bodies = rows.iter().map(|r| (r.hash, r.body.clone())).collect();
         assert_eq!(
             resolve(split.input, &bodies).unwrap(),
             gen_ai.input_messages
@@ -217,5 +367,48 @@ mod tests {
                 .unwrap();
         assert!(matches!(old[0], StoredMessage::Inline(_)));
         assert!(parse_hash("zz").is_err());
+    }
+
+    #[test]
+    fn long_json_array_attributes_go_by_their_elements_and_read_back_exactly() {
+        use llmtrace_model::KeyValue;
+        let element = |i: usize| format!(r#"{{"role": "user", "content": "{}"}}"#, "x".repeat(i));
+        let array = |sep: &str| format!("[{}]", [element(300), element(3), element(250)].join(sep));
+        let kv = |key: &str, value: String| KeyValue {
+            key: key.into(),
+            value: AttrValue::Str(value),
+        };
+        let attributes = Attributes(vec![
+            kv("compact", array(",")),
+            kv("python", array(", ")),
+            kv("spaced", array(" , ")),
+            kv("short", "[1,2]".into()),
+            kv("text", "y".repeat(600)),
+            kv("one", format!("[{}]", element(600))),
+        ]);
+        let mut rows = Vec::new();
+        let (stored, refs) = split_attributes(&attributes, &mut rows);
+        let mut stored = stored.unwrap();
+        assert_eq!(
+            refs.iter().map(|r| r.at).collect::<Vec<_>>(),
+            vec![0, 1],
+            "only arrays of several elements that join back exactly"
+        );
+        assert_eq!(rows.len(), 4, "two long elements per array");
+        assert_eq!(
+            rows[0].hash, rows[2].hash,
+            "the same element text is one row"
+        );
+        assert_eq!(stored.0[0].value, AttrValue::Str(String::new()));
+        assert_eq!(stored.0[2], attributes.0[2]);
+        let bodies: Bodies = rows.iter().map(|r| (r.hash, r.body.clone())).collect();
+        let mut missing = stored.clone();
+        assert!(resolve_attributes(&mut missing, refs.clone(), &Bodies::new()).is_err());
+        resolve_attributes(&mut stored, refs, &bodies).unwrap();
+        assert_eq!(stored, attributes);
+        let mut refs_seen = Vec::new();
+        let (_, again) = split_attributes(&attributes, &mut Vec::new());
+        attribute_refs_of(&again, &mut refs_seen).unwrap();
+        assert_eq!(refs_seen.len(), 4);
     }
 }
