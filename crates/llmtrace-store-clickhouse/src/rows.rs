@@ -300,32 +300,24 @@ impl SpanRow {
         let span_id = span.span_id.to_hex();
         let not_root = u8::from(span.parent_span_id.is_some());
         let mut message_rows = Vec::new();
-        let split = messages::split(&span.gen_ai, &mut message_rows)?;
-        let without = split.refers().then(|| span.gen_ai.without_messages());
-        let (attributes, attribute_refs) =
-            messages::split_attributes(&span.attributes, &mut message_rows);
+        let parts = messages::split_span(&span.gen_ai, &span.attributes, &mut message_rows)?;
         let no_refs: &[StoredMessage] = &[];
         let detail = serde_json::to_string(&SpanDetailRef {
             status_message: &span.status_message,
             otel_kind: span.otel_kind,
-            gen_ai: without.as_ref().unwrap_or(&span.gen_ai),
+            gen_ai: parts.as_ref().map_or(&span.gen_ai, |p| &p.gen_ai),
             usage: &span.usage,
-            attributes: attributes.as_ref().unwrap_or(&span.attributes),
+            attributes: parts
+                .as_ref()
+                .and_then(|p| p.attributes.as_ref())
+                .unwrap_or(&span.attributes),
             scope_name: &span.scope_name,
             scope_version: &span.scope_version,
             events: &span.events,
             links: &span.links,
-            input_messages: if without.is_some() {
-                &split.input
-            } else {
-                no_refs
-            },
-            output_messages: if without.is_some() {
-                &split.output
-            } else {
-                no_refs
-            },
-            attribute_refs: &attribute_refs,
+            input_messages: parts.as_ref().map_or(no_refs, |p| &p.messages.input),
+            output_messages: parts.as_ref().map_or(no_refs, |p| &p.messages.output),
+            attribute_refs: parts.as_ref().map_or(&[], |p| &p.attribute_refs),
         })
         .map_err(|e| e.to_string())?;
         let resource =

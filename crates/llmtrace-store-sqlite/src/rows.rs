@@ -5,9 +5,7 @@ use llmtrace_model::{
     Attributes, GenAi, LogRecord, Span, SpanCost, SpanEvent, SpanId, SpanLink, StatusCode, TraceId,
     Usage,
 };
-use llmtrace_store::messages::{
-    self, AttrRef, Bodies, MessageHash, MessageRow, SplitMessages, StoredMessage,
-};
+use llmtrace_store::messages::{self, AttrRef, Bodies, MessageHash, MessageRow, StoredMessage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -112,23 +110,18 @@ pub(crate) fn write_span_detail(
         output_messages: &[],
         attribute_refs: &[],
     };
-    let (split, without, (attributes, attribute_refs)) = match message_rows {
-        Some(rows) => {
-            let split = messages::split(&span.gen_ai, rows)?;
-            let without = split.refers().then(|| span.gen_ai.without_messages());
-            let attributes = messages::split_attributes(&span.attributes, rows);
-            (split, without, attributes)
-        }
-        None => (SplitMessages::default(), None, (None, Vec::new())),
+    let parts = match message_rows {
+        Some(rows) => messages::split_span(&span.gen_ai, &span.attributes, rows)?,
+        None => None,
     };
-    if let Some(g) = &without {
-        detail.gen_ai = g;
-        detail.input_messages = &split.input;
-        detail.output_messages = &split.output;
-    }
-    if let Some(a) = &attributes {
-        detail.attributes = a;
-        detail.attribute_refs = &attribute_refs;
+    if let Some(p) = &parts {
+        detail.gen_ai = &p.gen_ai;
+        detail.input_messages = &p.messages.input;
+        detail.output_messages = &p.messages.output;
+        if let Some(a) = &p.attributes {
+            detail.attributes = a;
+            detail.attribute_refs = &p.attribute_refs;
+        }
     }
     serde_json::to_writer(out, &detail).map_err(|e| e.to_string())
 }

@@ -17,13 +17,14 @@
 //! element a row of the same table (content-addressed by its bytes), so the value reads back
 //! byte for byte ([`AttrRef`]).
 
-use llmtrace_model::{AttrValue, Attributes, GenAi, Message};
+use llmtrace_model::{AttrValue, Attributes, GenAi, Message, MessagePart};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// A message's JSON at least this long goes to the message table; a shorter one stays inline.
-pub const STORE_MIN_BYTES: usize = 128;
+/// A message at least this long ([`message_size`]: its texts, about its JSON's length) goes to
+/// the message table; a shorter one stays inline.
+pub const STORE_MIN_BYTES: usize = 1024;
 
 /// The content address of a message: 16 bytes of the SHA-256 of its JSON.
 pub type MessageHash = [u8; 16];
@@ -32,7 +33,7 @@ pub type MessageHash = [u8; 16];
 pub type Bodies = HashMap<MessageHash, Vec<u8>>;
 
 /// A string attribute at least this long that is a JSON array is stored by its elements.
-pub const ATTRIBUTE_MIN_BYTES: usize = 512;
+pub const ATTRIBUTE_MIN_BYTES: usize = 2 * STORE_MIN_BYTES;
 
 /// A string attribute stored by its JSON array's elements: the value is `[`, the elements
 /// joined by `sep`, `]`; the stored attribute at `at` holds an empty string in its place.
@@ -79,23 +80,13 @@ pub struct MessageRow {
     pub body: Vec<u8>,
 }
 
-/// A span's input and output messages in their stored form, and the table rows they refer to.
+/// A span's input and output messages in their stored form.
 #[derive(Debug, Default)]
 pub struct SplitMessages {
     /// The input messages, in order.
     pub input: Vec<StoredMessage>,
     /// The output messages, in order.
     pub output: Vec<StoredMessage>,
-}
-
-impl SplitMessages {
-    /// Whether any message went to the table (otherwise the detail keeps them as they are).
-    pub fn refers(&self) -> bool {
-        self.input
-            .iter()
-            .chain(&self.output)
-            .any(|m| matches!(m, StoredMessage::Ref(_)))
-    }
 }
 
 /// The hash of a message's JSON.
@@ -110,7 +101,7 @@ pub fn message_hash(json: &[u8]) -> MessageHash {
 
 /// The attributes in their stored form when some go by their elements (`None`: kept as they
 /// are), with the references, appending the element rows to `rows`.
-pub fn split_attributes(
+fn split_attributes(
     attributes: &Attributes,
     rows: &mut Vec<MessageRow>,
 ) -> (Option<Attributes>, Vec<AttrRef>) {
@@ -157,6 +148,9 @@ fn split_array(at: usize, value: &str, rows: &mut Vec<MessageRow>) -> Option<Att
         joined.push(']');
         joined == value
     })?;
+    if elements.iter().all(|e| e.get().len() < STORE_MIN_BYTES) {
+        return None;
+    }
     let parts = elements
         .iter()
         .map(|e| {
@@ -226,19 +220,53 @@ pub fn resolve_attributes(
     Ok(())
 }
 
-/// Splits `gen_ai`'s messages into their stored form, appending the rows of the messages that
-/// go to the table to `rows`.
-pub fn split(gen_ai: &GenAi, rows: &mut Vec<MessageRow>) -> Result<SplitMessages, String> {
+/// A span's messages and attributes in their stored form, when some go to the message table.
+#[derive(Debug)]
+pub struct StoredParts {
+    /// The GenAI fields without the input and output messages.
+    pub gen_ai: GenAi,
+    /// The input and output messages.
+    pub messages: SplitMessages,
+    /// The attributes with the values stored by their elements emptied, when there are some.
+    pub attributes: Option<Attributes>,
+    /// The attributes stored by their elements.
+    pub attribute_refs: Vec<AttrRef>,
+}
+
+/// How long a message counts for the table: the bytes of its texts, and the JSON of its other
+/// parts (a cheap measure, deterministic for a message, close to its JSON's length).
+fn message_size(m: &Message) -> usize {
+    m.parts.iter().fold(m.role.len(), |n, p| {
+        n.saturating_add(match p {
+            MessagePart::Text { content } | MessagePart::Reasoning { content } => content.len(),
+            other => serde_json::to_string(other).map_or(0, |j| j.len()),
+        })
+    })
+}
+
+/// The stored form of a span with GenAI fields `gen_ai` and `attributes`, appending the rows
+/// its references need to `rows`; `None` when no message is long enough for the table (the
+/// detail then keeps everything inline, as a span without messages does). The attributes are
+/// split by their elements only on spans whose messages go to the table.
+pub fn split_span(
+    gen_ai: &GenAi,
+    attributes: &Attributes,
+    rows: &mut Vec<MessageRow>,
+) -> Result<Option<StoredParts>, String> {
+    let long = |m: &Message| message_size(m) >= STORE_MIN_BYTES;
+    if !gen_ai.input_messages.iter().any(long) && !gen_ai.output_messages.iter().any(long) {
+        return Ok(None);
+    }
     let mut one = |m: &Message| -> Result<StoredMessage, String> {
-        let body = serde_json::to_vec(m).map_err(|e| e.to_string())?;
-        if body.len() < STORE_MIN_BYTES {
+        if !long(m) {
             return Ok(StoredMessage::Inline(m.clone()));
         }
+        let body = serde_json::to_vec(m).map_err(|e| e.to_string())?;
         let hash = message_hash(&body);
         rows.push(MessageRow { hash, body });
         Ok(StoredMessage::Ref(hex::encode(hash)))
     };
-    Ok(SplitMessages {
+    let messages = SplitMessages {
         input: gen_ai
             .input_messages
             .iter()
@@ -249,7 +277,14 @@ pub fn split(gen_ai: &GenAi, rows: &mut Vec<MessageRow>) -> Result<SplitMessages
             .iter()
             .map(&mut one)
             .collect::<Result<_, _>>()?,
-    })
+    };
+    let (attributes, attribute_refs) = split_attributes(attributes, rows);
+    Ok(Some(StoredParts {
+        gen_ai: gen_ai.without_messages(),
+        messages,
+        attributes,
+        attribute_refs,
+    }))
 }
 
 /// The hashes `messages` refer to, appended to `out`.
@@ -301,13 +336,18 @@ mod tests {
     #[test]
     fn long_messages_go_to_the_table_and_come_back() {
         let gen_ai = GenAi {
-            input_messages: vec![long("system", 40), Message::text("user", "hi")],
-            output_messages: vec![long("assistant", 30)],
+            input_messages: vec![long("system", 300), Message::text("user", "hi")],
+            output_messages: vec![long("assistant", 250)],
+            request_model: Some("gpt-4o".into()),
             ..Default::default()
         };
         let mut rows = Vec::new();
-        let split = split(&gen_ai, &mut rows).unwrap();
-        assert!(split.refers());
+        let parts = split_span(&gen_ai, &Attributes::default(), &mut rows)
+            .unwrap()
+            .expect("long messages go to the table");
+        assert_eq!(parts.gen_ai.request_model.as_deref(), Some("gpt-4o"));
+        assert!(parts.gen_ai.input_messages.is_empty() && parts.attributes.is_none());
+        let split = parts.messages;
         assert_eq!(rows.len(), 2);
         assert!(matches!(split.input[0], StoredMessage::Ref(_)));
         assert!(matches!(split.input[1], StoredMessage::Inline(_)));
@@ -329,7 +369,7 @@ mod tests {
 
     #[test]
     fn the_hash_covers_role_parts_name_and_finish_reason() {
-        let base = long("user", 40);
+        let base = long("user", 300);
         let hash = |m: &Message| message_hash(&serde_json::to_vec(m).unwrap());
         let mut named = base.clone();
         named.name = Some("bob".into());
@@ -360,7 +400,9 @@ mod tests {
             ..Default::default()
         };
         let mut rows = Vec::new();
-        assert!(!split(&gen_ai, &mut rows).unwrap().refers());
+        assert!(split_span(&gen_ai, &Attributes::default(), &mut rows)
+            .unwrap()
+            .is_none());
         assert!(rows.is_empty());
         let old: Vec<StoredMessage> =
             serde_json::from_str(r#"[{"role":"user","parts":[{"type":"text","content":"x"}]}]"#)
@@ -373,7 +415,8 @@ mod tests {
     fn long_json_array_attributes_go_by_their_elements_and_read_back_exactly() {
         use llmtrace_model::KeyValue;
         let element = |i: usize| format!(r#"{{"role": "user", "content": "{}"}}"#, "x".repeat(i));
-        let array = |sep: &str| format!("[{}]", [element(300), element(3), element(250)].join(sep));
+        let array =
+            |sep: &str| format!("[{}]", [element(1500), element(3), element(1200)].join(sep));
         let kv = |key: &str, value: String| KeyValue {
             key: key.into(),
             value: AttrValue::Str(value),
@@ -383,8 +426,12 @@ mod tests {
             kv("python", array(", ")),
             kv("spaced", array(" , ")),
             kv("short", "[1,2]".into()),
-            kv("text", "y".repeat(600)),
-            kv("one", format!("[{}]", element(600))),
+            kv("text", "y".repeat(3000)),
+            kv("one", format!("[{}]", element(3000))),
+            kv(
+                "short elements",
+                format!("[{}]", [element(900), element(900), element(900)].join(",")),
+            ),
         ]);
         let mut rows = Vec::new();
         let (stored, refs) = split_attributes(&attributes, &mut rows);

@@ -12,7 +12,7 @@ const MS: u64 = 1_000_000;
 fn long(role: &str, what: &str) -> Message {
     Message::text(
         role,
-        format!("{what}: {}", "a long sentence of context. ".repeat(8)),
+        format!("{what}: {}", "a long sentence of context. ".repeat(40)),
     )
 }
 
@@ -34,7 +34,7 @@ fn agent_call(trace: u64, round: u64, history: &[Message], answer: Message) -> S
         .iter()
         .map(|m| serde_json::to_string(m).unwrap())
         .collect();
-    let sep = if trace % 2 == 0 { "," } else { ", " };
+    let sep = if trace.is_multiple_of(2) { "," } else { ", " };
     call.attributes.0.push(llmtrace_model::KeyValue {
         key: "gen_ai.input.messages".into(),
         value: llmtrace_model::AttrValue::Str(format!("[{}]", elements.join(sep))),
@@ -57,7 +57,7 @@ fn agent_trace(trace: u64, start_shift_ms: u64, system: &Message) -> Vec<Span> {
                 parts: vec![MessagePart::ToolCall {
                     id: Some(format!("call_{trace}_{round}")),
                     name: "search".into(),
-                    arguments: Some(serde_json::json!({"q": "x".repeat(150)})),
+                    arguments: Some(serde_json::json!({"q": "x".repeat(1100)})),
                 }],
                 name: None,
                 finish_reason: Some("tool_calls".into()),
