@@ -34,9 +34,13 @@ target/release/llmtrace-loadgen --url http://127.0.0.1:$PORT/v1/traces --connect
 fi
 sleep 2
 echo "== RSS after ingest: $(grep VmRSS /proc/$PID/status)"
-BYTES=$(du -cb "$DATA"/llmtrace.db* | tail -1 | cut -f1)
+# The pages in use (what the file holds once the WAL is checkpointed), not the files' sizes:
+# the WAL's size at this moment (up to its 64 MiB limit and beyond while a checkpoint waits)
+# says nothing about the data. The files as they are, WAL included, are printed beside.
+FILES=$(du -cb "$DATA"/llmtrace.db* | tail -1 | cut -f1)
+BYTES=$(python3 -c "import sqlite3;c=sqlite3.connect('file:$DATA/llmtrace.db?mode=ro',uri=True);p=lambda n:c.execute('pragma '+n).fetchone()[0];print((p('page_count')-p('freelist_count'))*p('page_size'))")
 SPANS=$(curl -s "http://127.0.0.1:$PORT/api/stats" >/dev/null; python3 -c "import sqlite3;print(sqlite3.connect('file:$DATA/llmtrace.db?mode=ro',uri=True).execute('select count(*) from spans').fetchone()[0])")
-echo "== store: $BYTES bytes for $SPANS spans = $((BYTES / SPANS)) bytes/span"
+echo "== store: $BYTES bytes in use for $SPANS spans = $((BYTES / SPANS)) bytes/span (files with the WAL: $FILES bytes)"
 python3 - "$DATA" > /tmp/llmtrace-bench-ids <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(f"file:{sys.argv[1]}/llmtrace.db?mode=ro", uri=True)

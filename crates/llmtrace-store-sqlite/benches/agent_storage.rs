@@ -98,11 +98,12 @@ fn stored_bytes(dir: &std::path::Path) -> u64 {
     };
     let sum = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap_or(0) };
     eprintln!(
-        "  span blobs {} B in {} rows; messages {} B in {} rows",
+        "  span blobs {} B in {} rows; messages {} B in {} rows; search index {} B",
         sum("SELECT coalesce(sum(length(data)), 0) FROM span_blobs"),
         sum("SELECT count(*) FROM span_blobs"),
         sum("SELECT coalesce(sum(length(data)), 0) FROM messages"),
         sum("SELECT count(*) FROM messages"),
+        sum("SELECT coalesce(sum(length(block)), 0) FROM span_text_data"),
     );
     ((pragma("page_count") - pragma("freelist_count")) * pragma("page_size")) as u64
 }
