@@ -69,15 +69,29 @@ pub(crate) async fn load(
     rows: &[SpanRow],
     into: &mut Bodies,
 ) -> Result<(), StoreError> {
-    let mut wanted: HashMap<&str, BTreeSet<MessageHash>> = HashMap::new();
     let mut refs = Vec::new();
     for row in rows {
-        refs.clear();
-        row.message_refs(&mut refs).map_err(StoreError::Permanent)?;
-        wanted
-            .entry(row.project.as_str())
-            .or_default()
-            .extend(refs.iter().filter(|h| !into.contains_key(*h)));
+        let mut of_row = Vec::new();
+        row.detail()
+            .and_then(|d| d.message_refs(&mut of_row))
+            .map_err(StoreError::Permanent)?;
+        refs.extend(of_row.into_iter().map(|h| (row.project.as_str(), h)));
+    }
+    load_refs(ch, db, refs, into).await
+}
+
+/// Adds to `into` the messages `refs` (project, hash) name that it lacks.
+pub(crate) async fn load_refs(
+    ch: &Client,
+    db: &str,
+    refs: impl IntoIterator<Item = (&str, MessageHash)>,
+    into: &mut Bodies,
+) -> Result<(), StoreError> {
+    let mut wanted: HashMap<&str, BTreeSet<MessageHash>> = HashMap::new();
+    for (project, hash) in refs {
+        if !into.contains_key(&hash) {
+            wanted.entry(project).or_default().insert(hash);
+        }
     }
     for (project, hashes) in wanted {
         let hashes: Vec<String> = hashes.iter().map(|h| lit(&hex::encode(h))).collect();

@@ -408,17 +408,27 @@ pub(crate) async fn get_trace(
     let Some((summary, counted)) = world.summarize(&key).map_err(StoreError::Permanent)? else {
         return Ok(None);
     };
-    crate::messages::load(ch, db, &rows, &mut world.messages).await?;
-    let spans = rows
+    let unreadable = |m: String| StoreError::Permanent(format!("trace {trace_id}: {m}"));
+    // Each detail parsed once: its references name the messages to load.
+    let details = rows
         .iter()
-        .map(|r| {
-            r.to_span(Some(&world.messages)).map(|span| StoredSpan {
-                span,
-                usage_counted: counted.get(&r.span_id).copied().unwrap_or(false),
-            })
-        })
+        .map(SpanRow::detail)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|m| StoreError::Permanent(format!("trace {trace_id}: {m}")))?;
+        .map_err(unreadable)?;
+    let mut refs = Vec::new();
+    for d in &details {
+        d.message_refs(&mut refs).map_err(unreadable)?;
+    }
+    let mut bodies = Default::default();
+    crate::messages::load_refs(ch, db, refs.into_iter().map(|h| (project, h)), &mut bodies).await?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for (r, mut d) in rows.iter().zip(details) {
+        d.resolve_messages(&bodies).map_err(unreadable)?;
+        spans.push(StoredSpan {
+            span: r.span_with(d).map_err(unreadable)?,
+            usage_counted: counted.get(&r.span_id).copied().unwrap_or(false),
+        });
+    }
     let scores = crate::annotations::live_scores(scores.into_iter().map(|r| r.detail))?;
     let logs = logs
         .iter()

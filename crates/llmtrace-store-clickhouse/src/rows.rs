@@ -1,11 +1,11 @@
 //! Model ↔ row conversion, and the per-trace rollup computed from stored rows.
 
 use llmtrace_model::{
-    Attributes, GenAi, Money, Span, SpanCost, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
-    TraceId, Usage,
+    Attributes, GenAi, Money, Span, SpanCost, SpanId, SpanKind, StatusCode, TraceId, Usage,
 };
-use llmtrace_store::messages::{self, AttrRef, Bodies, MessageHash, MessageRow, StoredMessage};
+use llmtrace_store::messages::{Bodies, MessageRow};
 use llmtrace_store::search::span_search_text;
+use llmtrace_store::span_detail::{write_span_detail, SpanDetail};
 use llmtrace_store::{TraceRollup, TraceSummary, UsageTotals};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +74,7 @@ pub(crate) struct SpanRow {
     /// [`claim_key`]).
     pub(crate) claim_key: String,
     pub(crate) version: u64,
-    /// JSON of [`SpanDetail`]; empty when read with [`LITE_COLUMNS`].
+    /// JSON of the span's [`SpanDetail`]; empty when read with [`LITE_COLUMNS`].
     #[serde(default)]
     pub(crate) detail: String,
     /// JSON of the resource attributes; empty when read with [`LITE_COLUMNS`].
@@ -114,59 +114,6 @@ impl SpanRow {
 
 fn never() -> u32 {
     NEVER
-}
-
-/// The part of a span kept in the `detail` column.
-#[derive(Serialize, Deserialize)]
-struct SpanDetail {
-    status_message: String,
-    otel_kind: i32,
-    gen_ai: GenAi,
-    usage: Usage,
-    attributes: Attributes,
-    scope_name: String,
-    scope_version: String,
-    events: Vec<SpanEvent>,
-    links: Vec<SpanLink>,
-    /// The input messages when some are in the message table (`gen_ai` then has none).
-    #[serde(default)]
-    input_messages: Vec<StoredMessage>,
-    /// The output messages when some are in the message table.
-    #[serde(default)]
-    output_messages: Vec<StoredMessage>,
-    /// The attributes stored by their JSON array's elements (an empty string in their place).
-    #[serde(default)]
-    attribute_refs: Vec<AttrRef>,
-}
-
-#[derive(Serialize)]
-struct SpanDetailRef<'a> {
-    status_message: &'a str,
-    otel_kind: i32,
-    gen_ai: &'a GenAi,
-    usage: &'a Usage,
-    attributes: &'a Attributes,
-    scope_name: &'a str,
-    scope_version: &'a str,
-    events: &'a [SpanEvent],
-    links: &'a [SpanLink],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    input_messages: &'a [StoredMessage],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    output_messages: &'a [StoredMessage],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    attribute_refs: &'a [AttrRef],
-}
-
-/// Only the message references of a stored detail.
-#[derive(Deserialize)]
-struct DetailRefs {
-    #[serde(default)]
-    input_messages: Vec<StoredMessage>,
-    #[serde(default)]
-    output_messages: Vec<StoredMessage>,
-    #[serde(default)]
-    attribute_refs: Vec<AttrRef>,
 }
 
 /// The `search_text` column of a span: its normalized searchable text
@@ -300,26 +247,9 @@ impl SpanRow {
         let span_id = span.span_id.to_hex();
         let not_root = u8::from(span.parent_span_id.is_some());
         let mut message_rows = Vec::new();
-        let parts = messages::split_span(&span.gen_ai, &span.attributes, &mut message_rows)?;
-        let no_refs: &[StoredMessage] = &[];
-        let detail = serde_json::to_string(&SpanDetailRef {
-            status_message: &span.status_message,
-            otel_kind: span.otel_kind,
-            gen_ai: parts.as_ref().map_or(&span.gen_ai, |p| &p.gen_ai),
-            usage: &span.usage,
-            attributes: parts
-                .as_ref()
-                .and_then(|p| p.attributes.as_ref())
-                .unwrap_or(&span.attributes),
-            scope_name: &span.scope_name,
-            scope_version: &span.scope_version,
-            events: &span.events,
-            links: &span.links,
-            input_messages: parts.as_ref().map_or(no_refs, |p| &p.messages.input),
-            output_messages: parts.as_ref().map_or(no_refs, |p| &p.messages.output),
-            attribute_refs: parts.as_ref().map_or(&[], |p| &p.attribute_refs),
-        })
-        .map_err(|e| e.to_string())?;
+        let mut detail = Vec::new();
+        write_span_detail(&mut detail, span, Some(&mut message_rows))?;
+        let detail = String::from_utf8(detail).map_err(|e| e.to_string())?;
         let resource =
             serde_json::to_string(&*span.resource_attributes).map_err(|e| e.to_string())?;
         let g = &span.gen_ai;
@@ -430,14 +360,11 @@ impl SpanRow {
         })
     }
 
-    /// The hashes of the messages the detail refers to (needs a row read with
-    /// [`ALL_COLUMNS`]), appended to `out`.
-    pub(crate) fn message_refs(&self, out: &mut Vec<MessageHash>) -> Result<(), String> {
-        let d: DetailRefs = serde_json::from_str(&self.detail)
-            .map_err(|e| format!("span {} detail unreadable: {e}", self.span_id))?;
-        messages::refs_of(&d.input_messages, out)?;
-        messages::refs_of(&d.output_messages, out)?;
-        messages::attribute_refs_of(&d.attribute_refs, out)
+    /// The detail as stored (needs a row read with [`ALL_COLUMNS`]): its messages may still
+    /// be references ([`SpanDetail::message_refs`]).
+    pub(crate) fn detail(&self) -> Result<SpanDetail, String> {
+        serde_json::from_str(&self.detail)
+            .map_err(|e| format!("span {} detail unreadable: {e}", self.span_id))
     }
 
     /// The full span, as it was written (needs a row read with [`ALL_COLUMNS`]), its messages
@@ -445,29 +372,16 @@ impl SpanRow {
     /// attributes stored by their elements read as empty strings (for reads that need neither,
     /// such as re-pricing).
     pub(crate) fn to_span(&self, bodies: Option<&Bodies>) -> Result<Span, String> {
-        let mut d: SpanDetail = serde_json::from_str(&self.detail)
-            .map_err(|e| format!("span {} detail unreadable: {e}", self.span_id))?;
+        let mut d = self.detail()?;
         if let Some(bodies) = bodies {
-            let unresolved = |e: String| format!("span {}: {e}", self.span_id);
-            if !d.attribute_refs.is_empty() {
-                messages::resolve_attributes(
-                    &mut d.attributes,
-                    std::mem::take(&mut d.attribute_refs),
-                    bodies,
-                )
-                .map_err(unresolved)?;
-            }
-            if !d.input_messages.is_empty() {
-                d.gen_ai.input_messages =
-                    messages::resolve(std::mem::take(&mut d.input_messages), bodies)
-                        .map_err(unresolved)?;
-            }
-            if !d.output_messages.is_empty() {
-                d.gen_ai.output_messages =
-                    messages::resolve(std::mem::take(&mut d.output_messages), bodies)
-                        .map_err(unresolved)?;
-            }
+            d.resolve_messages(bodies)
+                .map_err(|e| format!("span {}: {e}", self.span_id))?;
         }
+        self.span_with(d)
+    }
+
+    /// The full span from this row and its detail `d` (messages resolved or left out).
+    pub(crate) fn span_with(&self, d: SpanDetail) -> Result<Span, String> {
         let resource: Attributes = if self.resource.is_empty() {
             Attributes::default()
         } else {

@@ -26,6 +26,7 @@ mod rollup;
 pub mod rollup_plan;
 pub mod search;
 mod sketch;
+pub mod span_detail;
 #[cfg(feature = "testsuite")]
 #[allow(
     clippy::indexing_slicing,
