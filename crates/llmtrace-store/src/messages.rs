@@ -368,6 +368,38 @@ mod tests {
     }
 
     #[test]
+    fn the_table_threshold_is_exact_at_its_limit() {
+        // `message_size`: the role and the texts.
+        let sized = |n: usize| Message::text("user", "x".repeat(n - "user".len()));
+        for (size, to_table) in [(STORE_MIN_BYTES - 1, false), (STORE_MIN_BYTES, true)] {
+            let gen_ai = GenAi {
+                input_messages: vec![sized(size)],
+                ..Default::default()
+            };
+            let mut rows = Vec::new();
+            let parts = split_span(&gen_ai, &Attributes::default(), &mut rows).unwrap();
+            assert_eq!(parts.is_some(), to_table, "{size} bytes");
+            assert_eq!(rows.len(), usize::from(to_table));
+        }
+        // An array attribute shorter than its limit stays whole even with a long element.
+        let element = format!(r#"{{"c":"{}"}}"#, "y".repeat(STORE_MIN_BYTES));
+        for (len, split) in [
+            (ATTRIBUTE_MIN_BYTES - 1, false),
+            (ATTRIBUTE_MIN_BYTES, true),
+        ] {
+            let pad = len - element.len() - 3;
+            let value = format!("[{element},\"{}\"]", "z".repeat(pad - 2));
+            assert_eq!(value.len(), len);
+            let attributes = Attributes(vec![llmtrace_model::KeyValue {
+                key: "a".into(),
+                value: AttrValue::Str(value),
+            }]);
+            let (_, refs) = split_attributes(&attributes, &mut Vec::new());
+            assert_eq!(!refs.is_empty(), split, "{len} bytes");
+        }
+    }
+
+    #[test]
     fn the_hash_covers_role_parts_name_and_finish_reason() {
         let base = long("user", 300);
         let hash = |m: &Message| message_hash(&serde_json::to_vec(m).unwrap());
