@@ -1,6 +1,7 @@
 //! The `llmtrace` binary: parses the command line and wires the crates together. No logic of
 //! its own lives here beyond configuration, presentation of CLI output, and process signals.
 
+mod allocator;
 mod backup;
 mod cli;
 mod client;
@@ -31,14 +32,23 @@ fn rules(args: cli::RulesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// mimalloc instead of the system allocator: the write path allocates many small strings
-/// (rows, JSON), and glibc's malloc and free were a quarter of the ClickHouse writer's CPU
-/// (see `BENCHMARKS.md`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+fn main() -> std::process::ExitCode {
+    allocator::return_freed_memory_promptly();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run())
+}
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Runs the command line's command.
+async fn run() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     client::set_secret_key(cli.secret_key.clone());
     let result = match cli.command {
