@@ -37,8 +37,16 @@
 //! salt is below 2^62 and the counter is capped), so every trace id and span
 //! id across all requests of a run is unique and non-zero, while still
 //! looking random. The salts come from `--seed` and the wall clock, so
-//! repeated runs against the same store do not collide either. Timestamps
-//! are left as encoded (all traces end just before the pool was built).
+//! repeated runs against the same store do not collide either.
+//!
+//! # Times
+//!
+//! Every span's start and end and every event's time are fixed64 fields, found by their
+//! key and value (`0x39` start, `0x41` end, `0x09` event time, then the 8 little-endian bytes
+//! of the time) and moved forward in place by the time that passed between building the pool
+//! and sending the request, so each trace ends just before it is sent, as a live
+//! application's do (a fixed pool would start every trace of a long run within the same
+//! second, which no real store holds).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -180,6 +188,8 @@ struct Template {
     span_slots: Vec<Vec<usize>>,
     /// Offsets of the last 16 bytes of every provider response id string.
     response_slots: Vec<usize>,
+    /// Offsets of every span start and end and event time (8 little-endian bytes each).
+    time_slots: Vec<usize>,
 }
 
 impl Template {
@@ -270,6 +280,7 @@ impl Template {
                 response_slots.push(at + id.len() - 16);
             }
         }
+        let time_slots = time_slots(req, &bytes)?;
         let counts = |slots: &[Vec<usize>]| slots.iter().map(Vec::len).collect::<Vec<_>>();
         ensure!(
             counts(&trace_slots) == expect_trace,
@@ -284,12 +295,20 @@ impl Template {
             trace_slots,
             span_slots,
             response_slots,
+            time_slots,
         })
     }
 
-    /// The body for request number `seq`: a copy with every id replaced.
-    fn render(&self, seq: u64, salt: Salt, spans_per_request: u64) -> Vec<u8> {
+    /// The body for request number `seq`: a copy with every id replaced and every time moved
+    /// `shift_ns` later.
+    fn render(&self, seq: u64, salt: Salt, spans_per_request: u64, shift_ns: u64) -> Vec<u8> {
         let mut out = self.bytes.clone();
+        for &o in &self.time_slots {
+            let mut time = [0u8; 8];
+            time.copy_from_slice(&out[o..o + 8]);
+            let moved = u64::from_le_bytes(time).saturating_add(shift_ns);
+            out[o..o + 8].copy_from_slice(&moved.to_le_bytes());
+        }
         let hi = mix64(salt.trace.wrapping_add(seq)).to_be_bytes();
         for (i, offsets) in self.trace_slots.iter().enumerate() {
             let lo = mix64((i as u64 + 1) ^ (seq << 16)).to_be_bytes();
@@ -313,6 +332,44 @@ impl Template {
     }
 }
 
+/// The offsets of the 8 value bytes of every span start (field 7, key `0x39`), span end (field
+/// 8, `0x41`) and event time (field 1 of `Span.Event`, `0x09`) in `bytes`, the encoding of
+/// `req`. Each is found by its key byte and value; fails unless every time is found exactly as
+/// often as it occurs.
+fn time_slots(req: &ExportTraceServiceRequest, bytes: &[u8]) -> Result<Vec<usize>> {
+    let mut expected: HashMap<[u8; 9], usize> = HashMap::new();
+    let mut expect = |key: u8, time: u64| {
+        let mut pattern = [key; 9];
+        pattern[1..].copy_from_slice(&time.to_le_bytes());
+        *expected.entry(pattern).or_insert(0) += 1;
+    };
+    for span in req
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+    {
+        expect(0x39, span.start_time_unix_nano);
+        expect(0x41, span.end_time_unix_nano);
+        for event in &span.events {
+            expect(0x09, event.time_unix_nano);
+        }
+    }
+    let mut slots = Vec::new();
+    for (pattern, count) in &expected {
+        let found: Vec<usize> = bytes
+            .windows(9)
+            .enumerate()
+            .filter(|(_, w)| *w == pattern)
+            .map(|(at, _)| at + 1)
+            .collect();
+        ensure!(found.len() == *count, "time occurrences do not match");
+        slots.extend(found);
+    }
+    slots.sort_unstable();
+    Ok(slots)
+}
+
 // ---------------------------------------------------------------------------
 // Sending.
 
@@ -325,6 +382,8 @@ struct Shared {
     spans_per_request: u64,
     max_requests: u64,
     deadline: Instant,
+    /// When the pool's times were taken: each request's times move by the time since.
+    built: Instant,
     next_seq: AtomicU64,
     stop: AtomicBool,
     acked_spans: AtomicU64,
@@ -381,7 +440,8 @@ async fn sender(shared: Arc<Shared>) -> Stats {
             break;
         }
         let template = &shared.pool[(seq % shared.pool.len() as u64) as usize];
-        let body = template.render(seq, shared.salt, shared.spans_per_request);
+        let shift_ns = u64::try_from(shared.built.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let body = template.render(seq, shared.salt, shared.spans_per_request, shift_ns);
         let started = Instant::now();
         let result = shared
             .client
@@ -661,6 +721,7 @@ fn main() -> Result<()> {
         spans_per_request,
         max_requests,
         deadline: started + Duration::from_secs(duration_secs),
+        built,
         next_seq: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         acked_spans: AtomicU64::new(0),
@@ -813,7 +874,8 @@ mod tests {
         let mut response_ids = HashSet::new();
         for seq in 0..30u64 {
             let t = &pool[(seq % 3) as usize];
-            let body = t.render(seq, salt, 100);
+            let shift = seq * 1_000_000_007;
+            let body = t.render(seq, salt, 100, shift);
             assert_eq!(body.len(), t.bytes.len());
             let req = ExportTraceServiceRequest::decode(body.as_slice()).expect("decodes");
             let spans: Vec<_> = req.resource_spans[0].scope_spans[0].spans.clone();
@@ -867,7 +929,13 @@ mod tests {
                     assert_eq!(new[..new.len() - 16], old[..old.len() - 16]);
                     assert!(response_ids.insert(new), "response id repeated");
                 }
-                assert_eq!(a.start_time_unix_nano, b.start_time_unix_nano);
+                assert_eq!(a.start_time_unix_nano, b.start_time_unix_nano + shift);
+                assert_eq!(a.end_time_unix_nano, b.end_time_unix_nano + shift);
+                assert_eq!(a.events.len(), b.events.len());
+                for (x, y) in a.events.iter().zip(&b.events) {
+                    assert_eq!(x.time_unix_nano, y.time_unix_nano + shift);
+                    assert_eq!(x.name, y.name);
+                }
                 assert_eq!(a.parent_span_id.is_empty(), b.parent_span_id.is_empty());
             }
         }
