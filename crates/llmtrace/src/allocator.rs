@@ -3,12 +3,14 @@
 //! mimalloc instead of the system allocator: the write path allocates many small strings (rows,
 //! JSON), and glibc's malloc and free were a quarter of the ClickHouse writer's CPU (see
 //! `BENCHMARKS.md`). By default mimalloc purges freed memory a second after it is freed, and only
-//! when a later allocation notices, so an idle server kept every page its last burst freed: 36
-//! MiB fresh and a peak of 151–167 MiB over 600,000 spans, against 27 MiB and 117–124 MiB when
-//! freed memory is purged at once, at the same ingest rate within the machine's spread
-//! (BENCHMARKS.md, "Write path (issue 16)").
+//! when a later allocation notices, and asks for transparent huge pages, which the kernel fills
+//! in 2 MiB at a time: an idle server held 33–36 MiB and a peak of 151–181 MiB over 600,000 RAG
+//! spans. Built without huge pages (the `no_thp` feature) and purging after 10 ms, it holds
+//! 23–25 MiB idle and peaks below 100 MiB at the same ingest rate; purging at once saved a few
+//! MiB more but cost about 12 % of the agent shape's rate, whose large bodies it returned and
+//! faulted in again request after request (BENCHMARKS.md, "Write path (issue 16)").
 
-use std::os::raw::c_int;
+use std::os::raw::{c_int, c_long};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -17,14 +19,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `libmimalloc-sys` does not name: milliseconds before freed memory is returned to the system.
 const PURGE_DELAY: c_int = 15;
 
-/// Returns freed memory to the system at once, unless the environment sets the delay
+/// Milliseconds after which freed memory goes back to the system.
+const PURGE_DELAY_MS: c_long = 10;
+
+/// Returns freed memory to the system after [`PURGE_DELAY_MS`], unless the environment sets the delay
 /// (`MIMALLOC_PURGE_DELAY`, which mimalloc reads itself). Call first thing in `main`, before any
 /// other thread exists (mimalloc's option setters are not thread-safe).
-pub(crate) fn return_freed_memory_promptly() {
+pub(crate) fn return_freed_memory_soon() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: a plain setter of mimalloc's global options, called before any other thread
         // runs.
-        unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+        unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
     }
 }
 

@@ -33,7 +33,7 @@ fn rules(args: cli::RulesArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    allocator::return_freed_memory_promptly();
+    allocator::return_freed_memory_soon();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
