@@ -6,7 +6,7 @@
 //! when a later allocation notices, and asks for transparent huge pages, which the kernel fills
 //! in 2 MiB at a time: an idle server held 33–36 MiB and a peak of 151–181 MiB over 600,000 RAG
 //! spans. Built without huge pages (the `no_thp` feature) and purging after 10 ms, it holds
-//! 23–25 MiB idle and peaks below 100 MiB at the same ingest rate; purging at once saved a few
+//! 22–25 MiB idle and peaks at 97–101 MiB at the same ingest rate; purging at once saved a few
 //! MiB more but cost about 12 % of the agent shape's rate, whose large bodies it returned and
 //! faulted in again request after request (BENCHMARKS.md, "Write path (issue 16)").
 
@@ -22,9 +22,9 @@ const PURGE_DELAY: c_int = 15;
 /// Milliseconds after which freed memory goes back to the system.
 const PURGE_DELAY_MS: c_long = 10;
 
-/// Returns freed memory to the system after [`PURGE_DELAY_MS`], unless the environment sets the delay
-/// (`MIMALLOC_PURGE_DELAY`, which mimalloc reads itself). Call first thing in `main`, before any
-/// other thread exists (mimalloc's option setters are not thread-safe).
+/// Returns freed memory to the system after [`PURGE_DELAY_MS`], unless the environment sets
+/// the delay (`MIMALLOC_PURGE_DELAY`, which mimalloc reads itself). Call first thing in `main`,
+/// before any other thread exists (mimalloc's option setters are not thread-safe).
 pub(crate) fn return_freed_memory_soon() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: a plain setter of mimalloc's global options, called before any other thread
