@@ -355,18 +355,22 @@ fn time_slots(req: &ExportTraceServiceRequest, bytes: &[u8]) -> Result<Vec<usize
             expect(0x09, event.time_unix_nano);
         }
     }
+    // One pass over the bytes: each window starting with a key byte is looked up.
+    let mut found: HashMap<[u8; 9], usize> = HashMap::new();
     let mut slots = Vec::new();
-    for (pattern, count) in &expected {
-        let found: Vec<usize> = bytes
-            .windows(9)
-            .enumerate()
-            .filter(|(_, w)| *w == pattern)
-            .map(|(at, _)| at + 1)
-            .collect();
-        ensure!(found.len() == *count, "time occurrences do not match");
-        slots.extend(found);
+    for (at, window) in bytes.windows(9).enumerate() {
+        if !matches!(window[0], 0x39 | 0x41 | 0x09) {
+            continue;
+        }
+        let Ok(pattern) = <[u8; 9]>::try_from(window) else {
+            continue;
+        };
+        if expected.contains_key(&pattern) {
+            *found.entry(pattern).or_insert(0) += 1;
+            slots.push(at + 1);
+        }
     }
-    slots.sort_unstable();
+    ensure!(found == expected, "time occurrences do not match");
     Ok(slots)
 }
 
